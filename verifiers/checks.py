@@ -1,0 +1,185 @@
+"""Judgement, separate from measurement: facts against expectations -> CheckResult(passed, observed, expected).
+
+Observed and expected values are counts, digests, durations and object definitions; never row contents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from verifiers.durations import format_duration
+
+CHECK_NAMES = ("artifact", "restore", "tables", "row_count", "checksum", "schema", "sequence", "assertion",
+               "rto", "rpo")
+Scalar = int | float | str | bool | None
+DATABASE_SUBJECT = "database"  # the schema check's subject for views, functions, types, sequences, extensions
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check the harness will judge for a store: known before the restore, from the manifest."""
+
+    check: str
+    subject: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.check}[{self.subject}]"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    subject: str
+    passed: bool
+    observed: Any
+    expected: Any
+    message: str
+
+    @property
+    def spec(self) -> CheckSpec:
+        return CheckSpec(self.check, self.subject)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def equal(check: str, subject: str, observed: Scalar, expected: Scalar, *, what: str) -> CheckResult:
+    passed = observed == expected
+    message = f"{what} matches" if passed else f"{what} differs: restored {observed}, expected {expected}"
+    return CheckResult(check, subject, passed, observed, expected, message)
+
+
+def row_count(subject: str, observed: int | None, expected: int, tolerance: float) -> CheckResult:
+    if observed is None:
+        return CheckResult("row_count", subject, False, None, expected, f"{subject} is missing after restore")
+    allowed = int(expected * tolerance)
+    passed = abs(observed - expected) <= allowed
+    shown_expected: Any = expected if not allowed else f"{expected} ± {allowed}"
+    if passed:
+        message = f"{observed} rows" + ("" if observed == expected else f" (within ±{allowed} of {expected})")
+    else:
+        message = f"{observed} rows restored, expected {shown_expected} ({observed - expected:+d})"
+    return CheckResult("row_count", subject, passed, observed, shown_expected, message)
+
+
+def checksum(subject: str, observed: str | None, expected: str) -> CheckResult:
+    if observed is None:
+        return CheckResult("checksum", subject, False, None, expected, f"{subject} is missing after restore")
+    return equal("checksum", subject, observed, expected, what="checksum")
+
+
+def table_set(observed: set[str], expected: set[str]) -> CheckResult:
+    missing, unexpected = sorted(expected - observed), sorted(observed - expected)
+    problems = []
+    if missing:
+        problems.append(f"missing: {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected: {', '.join(unexpected)}")
+    message = "; ".join(problems) if problems else f"all {len(expected)} tables present, none unexpected"
+    return CheckResult("tables", "tables", not problems, len(observed), len(expected), message)
+
+
+def schema(subject: str, observed: Mapping[str, str] | None, expected: Mapping[str, str]) -> CheckResult:
+    """Compare object definitions; each difference names the drifted object, e.g.
+    `public.track.extra: column added`, `public.track: index track_name_idx dropped`."""
+    if observed is None:
+        return CheckResult("schema", subject, False, None, f"{len(expected)} objects",
+                           f"{subject} is missing after restore")
+    diffs = schema_diff(subject, observed, expected)
+    message = "; ".join(diffs) if diffs else f"{len(expected)} objects match"
+    return CheckResult("schema", subject, not diffs, diffs or f"{len(observed)} objects",
+                       f"{len(expected)} objects", message)
+
+
+def schema_diff(subject: str, observed: Mapping[str, str], expected: Mapping[str, str]) -> list[str]:
+    diffs: list[str] = []
+    for key in sorted(set(observed) | set(expected)):
+        before, after = expected.get(key), observed.get(key)
+        if before == after:
+            continue
+        kind, _, name = key.partition(" ")
+        if subject == DATABASE_SUBJECT:
+            where = f"{name}: {kind}"
+        elif kind == "column":
+            where = f"{subject}.{name}: column"
+        else:
+            where = f"{subject}: {kind} {name}"
+        if before is None:
+            diffs.append(f"{where} added")
+        elif after is None:
+            diffs.append(f"{where} dropped")
+        else:
+            diffs.append(f"{where} changed (was: {_short(before)}; now: {_short(after)})")
+    return diffs
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def sequence(subject: str, observed: Mapping[str, Any] | None, expected: Mapping[str, Any]) -> CheckResult:
+    """A restored sequence must carry the captured value and not be behind its column's max
+    (else the next insert collides with an existing key)."""
+    if observed is None:
+        return CheckResult("sequence", subject, False, None, expected.get("last_value"),
+                           f"sequence {subject} is missing after restore")
+    problems = []
+    if observed.get("last_value") != expected.get("last_value") or observed.get("is_called") != expected.get(
+        "is_called"
+    ):
+        problems.append(f"value {observed.get('last_value')} restored, captured {expected.get('last_value')}")
+    column_max, value = observed.get("column_max"), observed.get("last_value")
+    if column_max is not None and value is not None and (value < column_max or
+                                                         (value == column_max and not observed.get("is_called"))):
+        problems.append(f"behind {observed.get('owned_by')} max {column_max}: the next insert would collide")
+    message = "; ".join(problems) if problems else f"at {value}, not behind its column"
+    return CheckResult("sequence", subject, not problems, value, expected.get("last_value"), message)
+
+
+def assertion(name: str, observed: Scalar, *, expect: Scalar = None, minimum: float | None = None,
+              maximum: float | None = None, error: str | None = None) -> CheckResult:
+    expected = _assertion_expectation(expect, minimum, maximum)
+    if error is not None:
+        return CheckResult("assertion", name, False, None, expected, f"query failed: {error}")
+    problems = []
+    if expect is not None and _normal(observed) != _normal(expect):
+        problems.append(f"returned {observed!r}, expected {expect!r}")
+    number = observed if isinstance(observed, int | float) and not isinstance(observed, bool) else None
+    if (minimum is not None or maximum is not None) and number is None:
+        problems.append(f"returned {observed!r}, not a number to compare with {expected}")
+    if number is not None and minimum is not None and number < minimum:
+        problems.append(f"returned {number}, below the minimum {minimum}")
+    if number is not None and maximum is not None and number > maximum:
+        problems.append(f"returned {number}, above the maximum {maximum}")
+    return CheckResult("assertion", name, not problems, observed, expected,
+                       "; ".join(problems) if problems else f"returned {observed!r}")
+
+
+def _normal(value: Scalar) -> Scalar:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _assertion_expectation(expect: Scalar, minimum: float | None, maximum: float | None) -> str:
+    parts = []
+    if expect is not None:
+        parts.append(f"= {expect!r}")
+    if minimum is not None:
+        parts.append(f">= {minimum:g}")
+    if maximum is not None:
+        parts.append(f"<= {maximum:g}")
+    return " and ".join(parts)
+
+
+def within_target(check: str, seconds: float | None, target: float) -> CheckResult:
+    label = {"rto": "restore time (RTO)", "rpo": "backup age (RPO)"}.get(check, check)
+    if seconds is None:
+        return CheckResult(check, check, False, None, round(target, 3), f"{label} was not measured")
+    passed = seconds <= target
+    verdict = "within" if passed else "over"
+    message = f"{label} {format_duration(seconds)} is {verdict} the target {format_duration(target)}"
+    return CheckResult(check, check, passed, round(seconds, 3), round(target, 3), message)

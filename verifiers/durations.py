@@ -1,0 +1,35 @@
+"""Human durations in the inventory ("15m", "4h", "30d", "1h30m") as seconds, and back."""
+
+from __future__ import annotations
+
+import re
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+DURATION_HINT = 'write a number and a unit, e.g. "90s", "15m", "4h", "30d" or "1h30m"'
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `text`; ValueError with a hint when it is not a duration we read."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _PART.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise ValueError(f"invalid duration {text!r}: {DURATION_HINT}")
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"invalid duration {text!r}: must be longer than zero")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """A short human form: 0.84s, 12.3s, 4m05s, 2h10m, 3d4h."""
+    if seconds < 60:
+        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h"

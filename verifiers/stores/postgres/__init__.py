@@ -1,0 +1,190 @@
+"""PostgreSQL: pg_dump artifacts (custom, directory, tar, plain SQL) restored into a local sandbox server."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from verifiers import checks
+from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
+from verifiers.errors import ArtifactFormatError, SandboxError
+from verifiers.inventory import PostgresStore
+from verifiers.sandboxes.local_postgres import (
+    PostgresServer,
+    choose_installation,
+    find_installations,
+    local_postgres,
+)
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.sources import Artifact, Located
+from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores.postgres.archive import read_header
+from verifiers.stores.postgres.facts import DatabaseFacts
+from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
+from verifiers.stores.postgres.measure import measure_database, pin_session, table_selected
+from verifiers.stores.postgres.restore import RESTORE_DATABASE, RestoreOutcome, create_database, redact, restore_dump
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+ASSERTION_TIMEOUT_MS = 300_000
+
+
+class PostgresKind:
+    def plan(self, store: PostgresStore, located: Located) -> StorePlan:
+        if located.manifest_path is None:
+            from verifiers.errors import ManifestError
+
+            raise ManifestError(
+                f"store {store.name}: no manifest beside {located.location}",
+                hint="capture backups with `restoreproof capture postgres` (it writes NAME-<stamp>.manifest.json "
+                "next to the dump) or set stores.source.manifest",
+            )
+        manifest = load_manifest(located.manifest_path, store=store.name)
+        tables = selected_tables(store, manifest.facts)
+        specs = [CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"),
+                 CheckSpec("tables", "tables")]
+        for table in tables:
+            specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
+        specs.append(CheckSpec("schema", DATABASE_SUBJECT))
+        specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
+        specs += [CheckSpec("assertion", a.name) for a in store.assertions]
+        specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
+        return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
+                         manifest=manifest)
+
+    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+               result: StoreVerification) -> None:
+        store, manifest = plan.store, plan.manifest
+        assert isinstance(store, PostgresStore) and isinstance(manifest, PostgresManifest)
+        result.checks.append(artifact_check(artifact, manifest))
+        try:
+            header = read_header(artifact.path)
+        except ArtifactFormatError as exc:
+            result.checks.append(CheckResult("restore", "restore", False, "not restorable", "exit 0, no errors",
+                                             f"store {store.name}: {exc.describe()}"))
+            result.checks += unverified(plan, "the artifact could not be restored")
+            return
+        installation = choose_installation(
+            find_installations(store.sandbox.bin_dir, store.sandbox.user), min_major=header.required_major,
+            tools=("postgres", "pg_restore", "psql"),
+            purpose=f"restore {Path(artifact.location).name} (pg_dump {header.dump_version})",
+        )
+        with sandbox(store, installation, timer) as server:
+            result.sandbox = server.info
+            with timer.phase("restore"):
+                create_database(server, encoding=manifest.facts.encoding)
+                outcome = restore_dump(server, artifact.path, header, jobs=store.jobs,
+                                       timeout=store.restore_timeout, log_dir=server.workdir)
+            result.checks.append(restore_check(outcome))
+            with timer.phase("verify"):
+                facts, assertion_results = measure_restored(server, store)
+        result.checks += judge(store, manifest.facts, facts) + assertion_results
+
+
+@contextlib.contextmanager
+def sandbox(store: PostgresStore, installation: Any, timer: RestoreTimer) -> Iterator[PostgresServer]:
+    """The local server, with its start timed as provision and its removal as teardown."""
+    stack = contextlib.ExitStack()
+    with timer.phase("provision"):
+        server = stack.enter_context(
+            local_postgres(installation, user_name=store.sandbox.user,
+                           readiness=Readiness(timeout=store.sandbox.start_timeout))
+        )
+    failing = True
+    try:
+        yield server
+        failing = False
+    finally:
+        with timer.phase("teardown"):
+            try:
+                stack.close()
+            except SandboxError:
+                if not failing:
+                    raise
+                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
+
+
+def selected_tables(store: PostgresStore, facts: DatabaseFacts) -> list[str]:
+    return sorted(t for t in facts.tables if table_selected(t, store.tables.include, store.tables.exclude))
+
+
+def artifact_check(artifact: Artifact, manifest: PostgresManifest) -> CheckResult:
+    name = Path(artifact.location).name
+    if artifact.sha256 != manifest.artifact.sha256:
+        return CheckResult("artifact", name, False, artifact.sha256, manifest.artifact.sha256,
+                           f"{name}: sha256 differs from its manifest ({artifact.bytes} bytes, manifest says "
+                           f"{manifest.artifact.bytes}): the file changed or is not the backup the manifest "
+                           "describes")
+    return CheckResult("artifact", name, True, artifact.sha256, manifest.artifact.sha256,
+                       f"{name}: sha256 matches the manifest ({artifact.bytes} bytes)")
+
+
+def restore_check(outcome: RestoreOutcome) -> CheckResult:
+    observed = "timed out" if outcome.timed_out else f"exit {outcome.exit_code}, {len(outcome.error_lines)} errors"
+    if outcome.timed_out:
+        message = f"{outcome.tool} did not finish within restore_timeout ({outcome.timeout_seconds:.0f}s)"
+    elif outcome.ok:
+        message = f"{outcome.tool} exited 0 with no errors"
+    else:
+        message = f"{outcome.tool} exited {outcome.exit_code}:\n" + "\n".join(outcome.error_lines[:50])
+        if len(outcome.error_lines) > 50:
+            message += f"\n… and {len(outcome.error_lines) - 50} more lines"
+    return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
+
+
+def measure_restored(server: PostgresServer, store: PostgresStore) -> tuple[DatabaseFacts, list[CheckResult]]:
+    try:
+        with psycopg.connect(server.conninfo(RESTORE_DATABASE)) as conn:
+            conn.read_only = True
+            facts = measure_database(conn)
+            conn.rollback()
+            return facts, [run_assertion(conn, a) for a in store.assertions]
+    except psycopg.OperationalError as exc:
+        raise SandboxError(f"store {store.name}: lost the sandbox server while verifying: {redact(str(exc))}",
+                           hint="the server may have been killed or run out of memory or disk") from None
+
+
+def run_assertion(conn: psycopg.Connection[Any], assertion: Any) -> CheckResult:
+    try:
+        with conn.transaction():
+            pin_session(conn)
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(ASSERTION_TIMEOUT_MS),))
+            row = conn.execute(assertion.sql).fetchone()
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as exc:
+        return checks.assertion(assertion.name, None, expect=assertion.expect, minimum=assertion.min,
+                                maximum=assertion.max, error=redact(str(exc).strip().splitlines()[0]))
+    value = row[0] if row else None
+    if value is not None and not isinstance(value, int | float | str | bool):
+        value = float(value) if hasattr(value, "__float__") else str(value)
+    return checks.assertion(assertion.name, value, expect=assertion.expect, minimum=assertion.min,
+                            maximum=assertion.max)
+
+
+def judge(store: PostgresStore, expected: DatabaseFacts, observed: DatabaseFacts) -> list[CheckResult]:
+    wanted = selected_tables(store, expected)
+    present = selected_tables(store, observed)
+    results = [checks.table_set(set(present), set(wanted))]
+    for table in wanted:
+        got, want = observed.tables.get(table), expected.tables[table]
+        results.append(checks.row_count(table, got.rows if got else None, want.rows, store.row_count_tolerance))
+        results.append(checks.checksum(table, got.checksum if got else None, want.checksum))
+        results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
+    results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))
+    for name, want_seq in sorted(expected.sequences.items()):
+        got_seq = observed.sequences.get(name)
+        results.append(checks.sequence(name, got_seq.model_dump() if got_seq else None, want_seq.model_dump()))
+    return results
+
+
+def unverified(plan: StorePlan, reason: str) -> list[CheckResult]:
+    """A failed result for every data check the plan promised, when the data never became checkable."""
+    skip = {"artifact", "restore", "rto", "rpo"}
+    return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
+            for s in plan.specs if s.check not in skip]

@@ -1,0 +1,45 @@
+"""What a PostgreSQL database holds, as facts: per table rows, checksum and schema; database-level objects;
+sequences. The same model is captured into a manifest at backup time and measured after a restore."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Facts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TableFacts(_Facts):
+    rows: int = Field(ge=0)
+    checksum: str = Field(pattern=r"^[0-9a-f]{16}$")
+    schema_: dict[str, str] = Field(alias="schema", description="object (column/index/constraint/trigger) -> definition")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def schema_sha256(self) -> str:
+        return fingerprint(self.schema_)
+
+
+class SequenceFacts(_Facts):
+    last_value: int | None
+    is_called: bool
+    owned_by: str | None = Field(default=None, description="schema.table.column the sequence feeds")
+    column_max: int | None = Field(default=None, description="max() of that column at measurement time")
+
+
+class DatabaseFacts(_Facts):
+    tables: dict[str, TableFacts]
+    objects: dict[str, str] = Field(description="views, functions, types, sequences, extensions -> definition")
+    sequences: dict[str, SequenceFacts]
+    server_version: str
+    encoding: str
+
+
+def fingerprint(definitions: dict[str, str]) -> str:
+    canonical = json.dumps(definitions, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,76 @@
+"""The manifest written at backup time: the facts of the database as dumped, and the artifact they belong to."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from verifiers.atomic import write_text_atomically
+from verifiers.errors import ManifestError
+from verifiers.stores.postgres.facts import DatabaseFacts
+
+MANIFEST_SCHEMA_VERSION = 1
+CHECKSUM_ALGORITHM = "sum64(hashtextextended(row::text, 0)) v1"
+
+
+class ManifestArtifact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+    format: str
+
+
+class PostgresManifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = MANIFEST_SCHEMA_VERSION
+    kind: Literal["postgres"] = "postgres"
+    tool_version: str
+    captured_at: datetime
+    database: str
+    checksum_algorithm: str = CHECKSUM_ALGORITHM
+    artifact: ManifestArtifact
+    facts: DatabaseFacts
+
+
+def load_manifest(path: Path, *, store: str) -> PostgresManifest:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(
+            f"store {store}: manifest {path} does not exist",
+            hint="capture backups with `restoreproof capture postgres` so each has a manifest, "
+            "or set stores.source.manifest",
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"store {store}: manifest {path} is not readable JSON: {exc}") from None
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if version != MANIFEST_SCHEMA_VERSION:
+        raise ManifestError(
+            f"store {store}: manifest {path} has schema_version {version!r}; this restoreproof reads "
+            f"{MANIFEST_SCHEMA_VERSION}",
+            hint="upgrade restoreproof, or re-capture the backup with this version",
+        )
+    try:
+        manifest = PostgresManifest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ManifestError(f"store {store}: manifest {path} is invalid at {where}: {first['msg']}") from None
+    if manifest.checksum_algorithm != CHECKSUM_ALGORITHM:
+        raise ManifestError(
+            f"store {store}: manifest {path} uses checksum {manifest.checksum_algorithm!r}, "
+            f"this restoreproof computes {CHECKSUM_ALGORITHM!r}",
+            hint="re-capture the backup with this version",
+        )
+    return manifest
+
+
+def save_manifest(manifest: PostgresManifest, path: Path) -> None:
+    write_text_atomically(path, manifest.model_dump_json(indent=2, by_alias=True) + "\n")

@@ -1,0 +1,247 @@
+"""Measure a PostgreSQL database: counts and checksums pushed into the server, schema read from the catalog.
+
+Runs in one read-only transaction with pinned session settings (see rowhash.SESSION_SETTINGS); never
+fetches a row's contents to the client.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from verifiers.stores.postgres.facts import DatabaseFacts, SequenceFacts, TableFacts
+from verifiers.stores.postgres.rowhash import SESSION_SETTINGS, format_checksum
+
+Progress = Callable[[str], None]
+
+# User objects only: not the catalogs, not TOAST, not what an extension owns.
+_USER_SCHEMAS = """
+    n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+"""
+_NOT_EXTENSION_MEMBER = """
+    NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')
+"""
+
+TABLES_SQL = f"""
+SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND {_USER_SCHEMAS} AND {_NOT_EXTENSION_MEMBER.format(oid="c.oid")}
+ORDER BY n.nspname, c.relname
+"""
+
+COLUMNS_SQL = """
+SELECT a.attrelid, a.attname,
+       row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum) AS position,
+       format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated,
+       CASE WHEN a.attcollation <> t.typcollation THEN co.collname END
+FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+"""
+
+INDEXES_SQL = """
+SELECT i.indrelid, c.relname, pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = ANY(%s)
+"""
+
+CONSTRAINTS_SQL = """
+SELECT conrelid, conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid = ANY(%s) AND contype <> 'n'  -- PG18 catalogs NOT NULL here too; columns already carry it
+"""
+
+TRIGGERS_SQL = """
+SELECT tgrelid, tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = ANY(%s) AND NOT tgisinternal
+"""
+
+VIEWS_SQL = f"""
+SELECT n.nspname, c.relname, c.relkind, pg_get_viewdef(c.oid, true)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND {_USER_SCHEMAS} AND {_NOT_EXTENSION_MEMBER.format(oid="c.oid")}
+"""
+
+FUNCTIONS_SQL = f"""
+SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid)
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p') AND {_USER_SCHEMAS} AND {_NOT_EXTENSION_MEMBER.format(oid="p.oid")}
+"""
+
+TYPES_SQL = f"""
+SELECT n.nspname, t.typname, t.typtype,
+       CASE t.typtype
+         WHEN 'e' THEN (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+                        FROM pg_enum e WHERE e.enumtypid = t.oid)
+         WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)
+              || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+              || coalesce(' DEFAULT ' || t.typdefault, '')
+              || coalesce((SELECT ' ' || string_agg(pg_get_constraintdef(c.oid), ' ' ORDER BY c.conname)
+                           FROM pg_constraint c WHERE c.contypid = t.oid), '')
+       END
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype IN ('e', 'd') AND {_USER_SCHEMAS} AND {_NOT_EXTENSION_MEMBER.format(oid="t.oid")}
+"""
+
+SEQUENCES_SQL = f"""
+SELECT c.oid, n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
+       s.seqmin, s.seqmax, s.seqcycle,
+       dn.nspname, dc.relname, da.attname
+FROM pg_sequence s
+JOIN pg_class c ON c.oid = s.seqrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_depend d ON d.objid = c.oid AND d.classid = 'pg_class'::regclass
+     AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+LEFT JOIN pg_class dc ON dc.oid = d.refobjid
+LEFT JOIN pg_namespace dn ON dn.oid = dc.relnamespace
+LEFT JOIN pg_attribute da ON da.attrelid = d.refobjid AND da.attnum = d.refobjsubid
+WHERE {_USER_SCHEMAS} AND {_NOT_EXTENSION_MEMBER.format(oid="c.oid")}
+"""
+
+SCHEMAS_SQL = f"""
+SELECT n.nspname FROM pg_namespace n
+WHERE {_USER_SCHEMAS} AND n.nspname <> 'public' AND {_NOT_EXTENSION_MEMBER.format(oid="n.oid")}
+"""
+
+_WS = re.compile(r"\s+")
+
+
+def normalise(definition: str) -> str:
+    """Fold white space so cosmetic re-indentation between server versions is not drift."""
+    return _WS.sub(" ", definition).strip()
+
+
+def qualified(schema: str, name: str) -> str:
+    return f"{schema}.{name}"
+
+
+def table_selected(name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in include) and not any(
+        fnmatch.fnmatchcase(name, p) for p in exclude
+    )
+
+
+def pin_session(conn: psycopg.Connection[Any]) -> None:
+    """Pin the settings the checksum's text output depends on, for this transaction only."""
+    for name, value in SESSION_SETTINGS.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
+def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None = None) -> DatabaseFacts:
+    """All facts of the connected database. The caller owns the (read-only) transaction."""
+    pin_session(conn)
+    tables = conn.execute(TABLES_SQL).fetchall()
+    oids = [row[0] for row in tables]
+    names = {row[0]: qualified(row[1], row[2]) for row in tables}
+    schemas = _table_schemas(conn, oids, names, {row[0]: (row[3], row[4]) for row in tables})
+    facts: dict[str, TableFacts] = {}
+    for oid, schema, table, _kind, _persistence in tables:
+        name = names[oid]
+        if progress:
+            progress(name)
+        rows, checksum = table_checksum(conn, schema, table)
+        facts[name] = TableFacts(rows=rows, checksum=checksum, schema=schemas[oid])
+    row = conn.execute(
+        "SELECT current_setting('server_version'), pg_encoding_to_char(encoding) "
+        "FROM pg_database WHERE datname = current_database()"
+    ).fetchone()
+    assert row is not None
+    return DatabaseFacts(
+        tables=facts,
+        objects=_database_objects(conn),
+        sequences=_sequences(conn),
+        server_version=row[0],
+        encoding=row[1],
+    )
+
+
+def table_checksum(conn: psycopg.Connection[Any], schema: str, table: str) -> tuple[int, str]:
+    """Row count and checksum in one scan; only two numbers leave the server."""
+    query = sql.SQL(
+        "SELECT count(*), coalesce(sum(hashtextextended((_restoreproof_row.*)::text, 0)), 0) "
+        "FROM ONLY {} AS _restoreproof_row"
+    ).format(sql.Identifier(schema, table))
+    result = conn.execute(query).fetchone()
+    assert result is not None
+    return int(result[0]), format_checksum(int(result[1]))
+
+
+def _table_schemas(
+    conn: psycopg.Connection[Any], oids: list[int], names: dict[int, str], kinds: dict[int, tuple[str, str]]
+) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {
+        oid: {"table": f"kind={kinds[oid][0]} persistence={kinds[oid][1]}"} for oid in oids
+    }
+    for rel, col, pos, typ, notnull, default, identity, generated, collation in conn.execute(COLUMNS_SQL, (oids,)):
+        parts = [f"#{pos}", typ]
+        if collation:
+            parts.append(f"COLLATE {collation}")
+        if notnull:
+            parts.append("NOT NULL")
+        if generated:
+            parts.append(f"GENERATED ALWAYS AS ({default}) STORED")
+        elif default is not None:
+            parts.append(f"DEFAULT {default}")
+        if identity:
+            parts.append("IDENTITY " + {"a": "ALWAYS", "d": "BY DEFAULT"}.get(identity, identity))
+        out[rel][f"column {col}"] = " ".join(parts)
+    for rel, name, definition in conn.execute(INDEXES_SQL, (oids,)):
+        out[rel][f"index {name}"] = normalise(definition)
+    for rel, name, definition in conn.execute(CONSTRAINTS_SQL, (oids,)):
+        out[rel][f"constraint {name}"] = normalise(definition)
+    for rel, name, definition in conn.execute(TRIGGERS_SQL, (oids,)):
+        out[rel][f"trigger {name}"] = normalise(definition)
+    return out
+
+
+def _database_objects(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    objects: dict[str, str] = {}
+    for (schema,) in conn.execute(SCHEMAS_SQL):
+        objects[f"schema {schema}"] = "exists"
+    for schema, name, kind, definition in conn.execute(VIEWS_SQL):
+        label = "materialized view" if kind == "m" else "view"
+        objects[f"{label} {qualified(schema, name)}"] = normalise(definition or "")
+    for schema, name, args, definition in conn.execute(FUNCTIONS_SQL):
+        objects[f"function {qualified(schema, name)}({args})"] = normalise(definition)
+    for schema, name, kind, definition in conn.execute(TYPES_SQL):
+        label = "enum" if kind == "e" else "domain"
+        objects[f"{label} {qualified(schema, name)}"] = normalise(definition or "")
+    for row in conn.execute(SEQUENCES_SQL):
+        _oid, schema, name, typ, start, inc, smin, smax, cycle = row[:9]
+        objects[f"sequence {qualified(schema, name)}"] = (
+            f"{typ} START {start} INCREMENT {inc} MINVALUE {smin} MAXVALUE {smax}{' CYCLE' if cycle else ''}"
+        )
+    for (name,) in conn.execute("SELECT extname FROM pg_extension"):
+        # The extension's version is left out: a newer server ships newer versions of the same extension.
+        objects[f"extension {name}"] = "installed"
+    return objects
+
+
+def _sequences(conn: psycopg.Connection[Any]) -> dict[str, SequenceFacts]:
+    out: dict[str, SequenceFacts] = {}
+    for row in conn.execute(SEQUENCES_SQL).fetchall():
+        _oid, schema, name = row[:3]
+        owner_schema, owner_table, owner_column = row[9:12]
+        state = conn.execute(
+            sql.SQL("SELECT last_value, is_called FROM {}").format(sql.Identifier(schema, name))
+        ).fetchone()
+        assert state is not None
+        owned_by = column_max = None
+        if owner_table and owner_column:
+            owned_by = f"{owner_schema}.{owner_table}.{owner_column}"
+            max_row = conn.execute(
+                sql.SQL("SELECT max({}) FROM {}").format(
+                    sql.Identifier(owner_column), sql.Identifier(owner_schema, owner_table)
+                )
+            ).fetchone()
+            column_max = max_row[0] if max_row and isinstance(max_row[0], int) else None
+        out[qualified(schema, name)] = SequenceFacts(
+            last_value=int(state[0]), is_called=bool(state[1]), owned_by=owned_by, column_max=column_max
+        )
+    return out

@@ -1,0 +1,202 @@
+"""Restore a pg_dump artifact into a sandbox server, surfacing every error line (with row values redacted)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import psycopg
+from psycopg import sql
+
+from verifiers.sandboxes.local_postgres import PostgresServer
+from verifiers.stores.postgres.archive import DumpFormat, DumpHeader
+
+RESTORE_DATABASE = "restoreproof_restored"
+CHUNK = 1 << 20
+
+# Server messages quote the offending value; a report must not carry row contents, so those are cut.
+_REDACTIONS = (
+    (re.compile(r'(invalid input (?:syntax|value) for [^:]*: )".*"'), r'\1"<redacted>"'),
+    (re.compile(r"(COPY [^,]+, line \d+(?:, column [^:]+)?): .*"), r"\1: <redacted>"),
+    (re.compile(r"(Key \([^)]*\))=\(.*?\)( |$)"), r"\1=(<redacted>)\2"),
+    (re.compile(r"(Failing row contains ).*"), r"\1(<redacted>)"),
+    (re.compile(r'(value too long for type [^:]*|out of range[^:]*): ".*"'), r'\1: "<redacted>"'),
+)
+_ERROR_LINE = re.compile(r"(^pg_restore: error:|^psql:.*\bERROR:|^ERROR:|\bFATAL:|^pg_restore: \[)")
+_ROLE = re.compile(rb"(?:OWNER TO|GRANT [A-Z, ]+ ON [^;]* TO|REVOKE [A-Z, ]+ ON [^;]* FROM) ([A-Za-z_][\w$]*|\"[^\"]+\")")
+
+
+def redact(line: str) -> str:
+    for pattern, replacement in _REDACTIONS:
+        line = pattern.sub(replacement, line)
+    return line
+
+
+@dataclass
+class RestoreOutcome:
+    """What the restore did: exit code, the error lines, whether it timed out."""
+
+    tool: str
+    exit_code: int | None
+    error_lines: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    timeout_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.error_lines and not self.timed_out
+
+
+def create_database(server: PostgresServer, name: str = RESTORE_DATABASE, encoding: str = "UTF8") -> None:
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING {}").format(
+                sql.Identifier(name), sql.Literal(encoding)
+            )
+        )
+
+
+def restore_dump(
+    server: PostgresServer,
+    artifact: Path,
+    header: DumpHeader,
+    *,
+    jobs: int | None,
+    timeout: float,
+    database: str = RESTORE_DATABASE,
+    log_dir: Path,
+) -> RestoreOutcome:
+    if header.format is DumpFormat.PLAIN:
+        _create_roles(server, _roles_in_plain(artifact, gzipped=header.gzip))
+        return _run_psql(server, artifact, gzipped=header.gzip, timeout=timeout, database=database, log_dir=log_dir)
+    return _run_pg_restore(server, artifact, header, jobs=jobs, timeout=timeout, database=database, log_dir=log_dir)
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def _run_pg_restore(server: PostgresServer, artifact: Path, header: DumpHeader, *, jobs: int | None,
+                    timeout: float, database: str, log_dir: Path) -> RestoreOutcome:
+    # Production roles do not exist in a sandbox: restore objects owned by the sandbox superuser.
+    argv = [str(server.installation.tool("pg_restore")), "--no-owner", "--no-privileges", "--dbname", database]
+    if header.format in (DumpFormat.CUSTOM, DumpFormat.DIRECTORY):
+        argv += ["--jobs", str(jobs or default_jobs())]  # tar archives cannot be restored in parallel
+    argv.append(str(artifact))
+    return _run(argv, server, database=database, timeout=timeout, stdin_from=None, log_dir=log_dir,
+                tool="pg_restore")
+
+
+def _run_psql(server: PostgresServer, artifact: Path, *, gzipped: bool, timeout: float, database: str,
+              log_dir: Path) -> RestoreOutcome:
+    argv = [str(server.installation.tool("psql")), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
+            "--dbname", database]
+    if not gzipped:
+        argv += ["--file", str(artifact)]
+    return _run(argv, server, database=database, timeout=timeout, stdin_from=artifact if gzipped else None,
+                log_dir=log_dir, tool="psql")
+
+
+def _run(argv: list[str], server: PostgresServer, *, database: str, timeout: float, stdin_from: Path | None,
+         log_dir: Path, tool: str) -> RestoreOutcome:
+    stderr_path = log_dir / f"{tool}.stderr"
+    deadline = time.monotonic() + timeout
+    with stderr_path.open("w+b") as stderr:
+        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell; credentials via the environment
+            argv, stdin=subprocess.PIPE if stdin_from else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=stderr, env=server.client_env(database), process_group=0,
+        )
+        timed_out = False
+        stream_errors: list[str] = []
+        try:
+            if stdin_from is not None and proc.stdin is not None:
+                timed_out = _feed_gzip(proc.stdin, stdin_from, deadline, stream_errors)
+            if not timed_out:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        except BrokenPipeError:
+            proc.wait()  # psql stopped reading (ON_ERROR_STOP): its exit code and stderr say why
+        finally:
+            if proc.poll() is None:
+                _kill_group(proc)
+        stderr.seek(0)
+        lines = stderr.read().decode("utf-8", errors="replace").splitlines()
+    errors = stream_errors + [redact(line) for line in _error_lines(lines)]
+    return RestoreOutcome(tool=tool, exit_code=None if timed_out else proc.returncode, error_lines=errors,
+                          timed_out=timed_out, timeout_seconds=timeout)
+
+
+def _error_lines(lines: list[str]) -> list[str]:
+    """Error lines, each followed by its DETAIL/CONTEXT/Command was line for context."""
+    out: list[str] = []
+    keep_next = False
+    for line in lines:
+        if _ERROR_LINE.search(line):
+            out.append(line.strip())
+            keep_next = True
+        elif keep_next and re.match(r"\s*(DETAIL|CONTEXT|HINT|Command was|LINE \d+):?", line):
+            out.append("  " + line.strip())
+        else:
+            keep_next = False
+    return out
+
+
+def _feed_gzip(stdin: IO[bytes], path: Path, deadline: float, errors: list[str]) -> bool:
+    """Stream a gzipped SQL dump into psql; True when the deadline passed first."""
+    try:
+        with gzip.open(path, "rb") as gz:
+            while chunk := gz.read(CHUNK):
+                if time.monotonic() > deadline:
+                    return True
+                stdin.write(chunk)
+    except BrokenPipeError:
+        raise
+    except (OSError, EOFError) as exc:
+        # A truncated or corrupt gzip stream: psql sees an incomplete script and may even succeed on it.
+        errors.append(f"{path.name}: the gzip stream is corrupt or truncated: {exc}")
+    finally:
+        try:
+            stdin.close()
+        except BrokenPipeError:
+            pass
+    return False
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _roles_in_plain(artifact: Path, *, gzipped: bool) -> set[str]:
+    roles: set[str] = set()
+    opener = gzip.open if gzipped else open
+    try:
+        with opener(artifact, "rb") as fh:
+            for line in fh:
+                if b" TO " in line or b" FROM " in line:
+                    roles.update(m.decode("utf-8", "replace").strip('"') for m in _ROLE.findall(line))
+    except (OSError, EOFError):
+        pass  # a corrupt stream is reported by the restore itself
+    return roles - {"PUBLIC", "public", "postgres", "CURRENT_USER", "SESSION_USER"}
+
+
+def _create_roles(server: PostgresServer, roles: set[str]) -> None:
+    """A plain dump names its production roles (OWNER TO, GRANT); create them so the script runs as written."""
+    if not roles:
+        return
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        for role in sorted(roles):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
