@@ -1,0 +1,3 @@
+"""Loads the restoreproof pytest plugin (registered as the `restoreproof` pytest11 entry point when installed)."""
+
+pytest_plugins = ["verifiers.plugin"]

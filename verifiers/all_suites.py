@@ -1,0 +1,9 @@
+"""Every store in the inventory (narrowed with --suite / --store): what `restoreproof verify` runs."""
+
+from verifiers.plugin import ALL_SUITES, RestoreCheck
+
+SUITE = ALL_SUITES
+
+
+def test_restore(restore_check: RestoreCheck) -> None:
+    restore_check.assert_passed()

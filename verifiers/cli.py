@@ -1,0 +1,112 @@
+"""`restoreproof`: capture a backup with its manifest, verify stores, inspect the inventory.
+
+Exit codes: 0 all passed; 1 a check failed or a store errored; 2 bad input (inventory, DSN, paths);
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from verifiers import __version__
+from verifiers.errors import RestoreproofError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="restoreproof", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"restoreproof {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    capture = commands.add_parser("capture", help="dump a live store and write its manifest from one snapshot")
+    kinds = capture.add_subparsers(dest="kind", required=True, metavar="KIND")
+    pg = kinds.add_parser("postgres", help="pg_dump (custom format) + manifest from one exported snapshot")
+    pg.add_argument("--dsn", required=True,
+                    help="libpq connection string or URI of the live database (read-only access suffices)")
+    pg.add_argument("--out", required=True, type=Path, help="directory for NAME-<stamp>.dump and its manifest")
+    pg.add_argument("--name", help="file name prefix (default: the database name)")
+    pg.add_argument("--bin-dir", help="directory of the pg_dump to use (default: the newest that fits)")
+
+    verify = commands.add_parser("verify", help="restore and verify stores (runs the pytest suites)")
+    verify.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
+    verify.add_argument("--suite", help="only stores of this suite (e.g. rds)")
+    verify.add_argument("--store", action="append", default=[], help="only this store (repeatable)")
+    verify.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    verify.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
+
+    inventory = commands.add_parser("inventory", help="validate the inventory and show each store's newest backup")
+    inventory.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "capture":
+            return _capture(args)
+        if args.command == "verify":
+            return _verify(args)
+        return _inventory(args)
+    except RestoreproofError as exc:
+        print(f"restoreproof: error: {exc.describe()}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("restoreproof: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _capture(args: argparse.Namespace) -> int:
+    from verifiers.stores.postgres.capture import capture_postgres
+
+    dump, manifest = capture_postgres(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir)
+    print(f"backup:   {dump}\nmanifest: {manifest}")
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import pytest
+
+    from verifiers.inventory import load_inventory
+
+    load_inventory(args.inventory)  # fail fast, with the field path, before pytest starts
+    extra = [a for a in args.pytest_args if a != "--"]
+    pytest_args = ["--pyargs", "verifiers.all_suites", "--inventory", str(args.inventory.resolve()),
+                   "--reports-dir", str(args.reports_dir.resolve()), "-p", "no:cacheprovider", *extra]
+    if args.suite:
+        pytest_args += ["--suite", args.suite]
+    for store in args.store:
+        pytest_args += ["--store", store]
+    code = int(pytest.main(pytest_args))
+    if code == pytest.ExitCode.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return EXIT_USAGE
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("restoreproof: error: no store matched (check --suite/--store and the inventory)", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK if code == pytest.ExitCode.OK else EXIT_FAILED
+
+
+def _inventory(args: argparse.Namespace) -> int:
+    from verifiers.inventory import load_inventory
+    from verifiers.runner import PlanFailure, plan_store
+
+    inventory = load_inventory(args.inventory)
+    status = EXIT_OK
+    for store in inventory.stores:
+        plan = plan_store(store, inventory.base_dir)
+        if isinstance(plan, PlanFailure):
+            print(f"{store.name} ({store.kind}, suite {store.suite_name}): ERROR {plan.message}")
+            status = EXIT_FAILED
+        else:
+            print(f"{store.name} ({store.kind}, suite {store.suite_name}): {plan.located.location} "
+                  f"— {len(plan.specs)} checks")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

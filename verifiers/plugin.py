@@ -1,0 +1,316 @@
+"""The pytest plugin: one test item per check per store, a sandbox per store, evidence per run.
+
+Restore runs are sessions that collect restore checks: test functions taking the `restore_check` fixture in a
+module with `SUITE = "<suite>"` (see suites/). Each store is restored once, on its first item, and torn
+down before its checks are judged; each item then asserts its own check.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from verifiers.checks import CheckSpec
+from verifiers.durations import format_duration
+from verifiers.errors import InventoryError
+from verifiers.evidence import RunInfo, write_evidence
+from verifiers.inventory import Inventory, load_inventory
+from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
+from verifiers.stores import StorePlan
+
+log = logging.getLogger(__name__)
+
+_OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("inventory", "restoreproof_inventory", "inventory.toml", "inventory file listing the stores to verify"),
+    ("reports_dir", "restoreproof_reports_dir", "reports", "where run evidence goes: REPORTS/YYYY-MM/<run-id>/"),
+    ("suite", "restoreproof_suite", None, "only stores of this suite (e.g. rds)"),
+    ("work_dir", "restoreproof_work_dir", None, "where sandboxes keep their data (default: the system temp dir)"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's settings, each an ini key and a command-line flag, resolved once."""
+
+    inventory: Path
+    reports_dir: Path
+    suite: str | None
+    stores: tuple[str, ...]
+    work_dir: Path | None
+
+    @classmethod
+    def resolve(cls, config: pytest.Config) -> Settings:
+        here = config.invocation_params.dir
+
+        def value(name: str, ini: str, default: str | None) -> str | None:
+            given = config.getoption(name)
+            if given is not None:
+                return str(given)
+            return str(config.getini(ini) or "") or default
+
+        def path(name: str, ini: str, default: str | None, base: Path) -> Path | None:
+            raw = value(name, ini, default)
+            return None if raw is None else (Path(raw) if Path(raw).is_absolute() else base / raw)
+
+        given = config.getoption("inventory") is not None
+        inventory = path("inventory", "restoreproof_inventory", "inventory.toml", here if given else config.rootpath)
+        reports = path("reports_dir", "restoreproof_reports_dir", "reports",
+                       here if config.getoption("reports_dir") else config.rootpath)
+        assert inventory is not None and reports is not None
+        return cls(
+            inventory=inventory,
+            reports_dir=reports,
+            suite=value("suite", "restoreproof_suite", None),
+            stores=tuple(config.getoption("stores") or ()),
+            work_dir=path("work_dir", "restoreproof_work_dir", None, here),
+        )
+
+
+@dataclass
+class RestoreRun:
+    """Session state: the inventory, the plans, and each store's outcome once it has run."""
+
+    settings: Settings
+    run: RunInfo
+    project_dir: Path
+    inventory: Inventory | None = None
+    plans: dict[str, StorePlan | PlanFailure] = field(default_factory=dict)
+    outcomes: dict[str, StoreOutcome] = field(default_factory=dict)
+    collected: bool = False
+
+    def load(self) -> Inventory:
+        if self.inventory is None:
+            self.inventory = load_inventory(self.settings.inventory)
+        return self.inventory
+
+    def plans_for(self, suite: str) -> list[StorePlan | PlanFailure]:
+        inventory = self.load()
+        if self.settings.suite and suite not in (ALL_SUITES, self.settings.suite):
+            return []
+        wanted = self.settings.suite if suite == ALL_SUITES else suite
+        chosen = inventory.select(suite=wanted, names=self.settings.stores)
+        for store in chosen:
+            if store.name not in self.plans:
+                self.plans[store.name] = plan_store(store, inventory.base_dir)
+        return [self.plans[s.name] for s in chosen]
+
+    def outcome(self, store: str) -> StoreOutcome:
+        if store not in self.outcomes:
+            self.outcomes[store] = run_store(self.plans[store], work_root=self.settings.work_dir)
+        return self.outcomes[store]
+
+
+RUN_KEY = pytest.StashKey[RestoreRun]()
+ALL_SUITES = "*"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("restoreproof", "restore verification")
+    for name, ini, default, help_text in _OPTIONS:
+        flag = "--" + name.replace("_", "-")
+        group.addoption(flag, dest=name, default=None, help=f"{help_text} (ini: {ini}; default: {default})")
+        parser.addini(ini, help=help_text, default=default)
+    group.addoption("--store", dest="stores", action="append", default=None, metavar="NAME",
+                    help="only this store (repeatable)")
+
+
+def is_restore_session(config: pytest.Config) -> bool:
+    """A session restores when it was given an inventory or collects from a tree whose conftest says
+    RESTOREPROOF_SUITES = True (suites/conftest.py); the harness's own tests write no evidence."""
+    if config.getoption("inventory") is not None:
+        return True
+    return any(getattr(p, "RESTOREPROOF_SUITES", False) for p in config.pluginmanager.get_plugins())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "restore_check: a check judged on a restored store (set by restoreproof)")
+    if not is_restore_session(config) or hasattr(config, "workerinput"):
+        return
+    settings = Settings.resolve(config)
+    state = RestoreRun(settings=settings, run=RunInfo.new(settings.reports_dir), project_dir=config.rootpath)
+    config.stash[RUN_KEY] = state
+    # Reports go into the run directory unless the user named other paths.
+    if getattr(config.option, "htmlpath", "missing") is None:
+        config.option.htmlpath = str(state.run.directory / "report.html")
+        config.option.self_contained_html = True
+    if getattr(config.option, "xmlpath", "missing") is None:
+        config.option.xmlpath = str(state.run.directory / "junit.xml")
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.register(HtmlSummary(state), "restoreproof-html")
+    _install_sigterm_handler()
+
+
+def _install_sigterm_handler() -> None:
+    """SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so every sandbox is torn down on the way out."""
+    if sys.platform == "win32":
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:
+        pass  # not the main thread (embedded use): leave the process's handler alone
+
+
+@dataclass(frozen=True)
+class CheckParam:
+    store: str
+    spec: CheckSpec
+
+    @property
+    def id(self) -> str:
+        return f"{self.store}:{self.spec.check}:{self.spec.subject}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "restore_check" not in metafunc.fixturenames:
+        return
+    suite = getattr(metafunc.module, "SUITE", None)
+    if not isinstance(suite, str):
+        raise pytest.UsageError(f"{metafunc.module.__name__}: a restore suite module must set SUITE = '<suite>'")
+    state = metafunc.config.stash.get(RUN_KEY, None)
+    if state is None:
+        raise pytest.UsageError("restore checks need a restore session: pass --inventory PATH")
+    try:
+        plans = state.plans_for(suite)
+    except InventoryError as exc:
+        raise pytest.UsageError(exc.describe()) from None
+    params: list[CheckParam] = []
+    for plan in plans:
+        if isinstance(plan, PlanFailure):
+            params.append(CheckParam(plan.store.name, CheckSpec("restore", "restore")))
+        else:
+            params.extend(CheckParam(plan.store.name, spec) for spec in plan.specs)
+    metafunc.parametrize("restore_check", params, ids=[p.id for p in params], indirect=True)
+
+
+class RestoreCheck:
+    """What a suite's test function receives: one judged check of one store."""
+
+    def __init__(self, outcome: StoreOutcome, spec: CheckSpec) -> None:
+        self.outcome = outcome
+        self.spec = spec
+        self.result = outcome.result_for(spec)
+
+    def assert_passed(self) -> None:
+        store = self.outcome.store.name
+        if self.result is not None:
+            if not self.result.passed:
+                pytest.fail(f"{store}: {self.spec.check} {self.spec.subject}: {self.result.message}", pytrace=False)
+            return
+        if self.outcome.error is not None:
+            err = self.outcome.error
+            pytest.fail(f"{store}: error during {err['phase']}: {err['message']}", pytrace=False)
+        pytest.fail(f"{store}: {self.spec.id} was not judged", pytrace=False)
+
+
+@pytest.fixture
+def restore_check(request: pytest.FixtureRequest) -> RestoreCheck:
+    param: CheckParam = request.param
+    state = request.config.stash[RUN_KEY]
+    outcome = state.outcome(param.store)
+    check = RestoreCheck(outcome, param.spec)
+    _record_properties(request.node, outcome, check)
+    if outcome.interrupted:
+        raise KeyboardInterrupt(f"store {param.store} interrupted")
+    return check
+
+
+def _record_properties(node: pytest.Item, outcome: StoreOutcome, check: RestoreCheck) -> None:
+    """JUnit properties: which store and check, and the store's measured RTO/RPO against targets."""
+    evidence = outcome.as_evidence()
+    props: list[tuple[str, object]] = [
+        ("store", outcome.store.name), ("check", check.spec.check), ("subject", check.spec.subject),
+        ("status", outcome.status),
+        ("rto_seconds", evidence["rto"]["seconds"]), ("rto_target_seconds", evidence["rto"]["target_seconds"]),
+        ("rpo_seconds", evidence["rpo"]["seconds"]), ("rpo_target_seconds", evidence["rpo"]["target_seconds"]),
+    ]
+    if check.result is not None:
+        props += [("observed", check.result.observed), ("expected", check.result.expected)]
+    node.user_properties.extend(props)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(RUN_KEY, None)
+    if state is None or not state.outcomes:
+        return
+    path = write_evidence(state.run, list(state.outcomes.values()), project_dir=state.project_dir)
+    log.info("evidence written to %s", path)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(RUN_KEY, None)
+    if state is None or not state.outcomes:
+        return
+    tr = terminalreporter
+    tr.section("restoreproof")
+    for outcome in state.outcomes.values():
+        tr.write_line(store_line(outcome))
+    tr.write_line(f"evidence: {_shown(state.run.directory, config)}")
+
+
+def store_line(outcome: StoreOutcome) -> str:
+    record = outcome.as_evidence()
+    rto, rpo = record["rto"], record["rpo"]
+    failed = [c for c in outcome.checks if not c.passed]
+    parts = [f"{outcome.store.name}: {outcome.status.upper()}"]
+    if rto["seconds"] is not None:
+        parts.append(f"RTO {format_duration(rto['seconds'])} (target {format_duration(rto['target_seconds'])})")
+    if rpo["seconds"] is not None:
+        parts.append(f"RPO {format_duration(rpo['seconds'])} (target {format_duration(rpo['target_seconds'])})")
+    parts.append(f"{len(outcome.checks) - len(failed)}/{len(outcome.checks)} checks passed")
+    if outcome.error:
+        parts.append(f"error in {outcome.error['phase']}")
+    return " — ".join(parts)
+
+
+def _shown(path: Path, config: pytest.Config) -> str:
+    try:
+        return os.path.relpath(path, config.invocation_params.dir)
+    except ValueError:
+        return str(path)
+
+
+class HtmlSummary:
+    """pytest-html hooks: a per-store summary at the top of report.html."""
+
+    def __init__(self, state: RestoreRun) -> None:
+        self.state = state
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = f"Restore verification {self.state.run.id}"
+
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
+                                    session: pytest.Session) -> None:
+        rows = []
+        for outcome in self.state.outcomes.values():
+            record = outcome.as_evidence()
+            artifact = record["artifact"] or {}
+            rto, rpo = record["rto"], record["rpo"]
+            rows.append(
+                "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+                    outcome.store.name, outcome.status,
+                    _vs(rto["seconds"], rto["target_seconds"]), _vs(rpo["seconds"], rpo["target_seconds"]),
+                    Path(str(artifact.get("path") or "-")).name, artifact.get("created") or "-",
+                )) + "</tr>"
+            )
+        if rows:
+            head = "".join(f"<th>{h}</th>" for h in ("Store", "Result", "RTO / target", "RPO / target",
+                                                      "Backup", "Backup taken"))
+            prefix.append(f"<h2>Stores</h2><table id='restoreproof-stores'><tr>{head}</tr>{''.join(rows)}</table>")
+
+
+def _vs(seconds: float | None, target: float) -> str:
+    return "-" if seconds is None else f"{format_duration(seconds)} / {format_duration(target)}"
