@@ -151,9 +151,9 @@ def assertion(name: str, observed: Scalar, *, expect: Scalar = None, minimum: fl
     if (minimum is not None or maximum is not None) and number is None:
         problems.append(f"returned {observed!r}, not a number to compare with {expected}")
     if number is not None and minimum is not None and number < minimum:
-        problems.append(f"returned {number}, below the minimum {minimum}")
+        problems.append(f"returned {number}, below the minimum {minimum:g}")
     if number is not None and maximum is not None and number > maximum:
-        problems.append(f"returned {number}, above the maximum {maximum}")
+        problems.append(f"returned {number}, above the maximum {maximum:g}")
     return CheckResult("assertion", name, not problems, observed, expected,
                        "; ".join(problems) if problems else f"returned {observed!r}")
 

@@ -37,3 +37,7 @@ class ArtifactFormatError(RestoreproofError):
 
 class CaptureError(RestoreproofError):
     """Capturing a backup and its manifest from a live store failed."""
+
+
+class NoSuitableServerError(SandboxError):
+    """No installed server (or client tool) is new enough for the artifact or the live server."""

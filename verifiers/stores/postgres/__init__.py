@@ -12,7 +12,7 @@ import psycopg
 
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
-from verifiers.errors import ArtifactFormatError, SandboxError
+from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.inventory import PostgresStore
 from verifiers.sandboxes.local_postgres import (
     PostgresServer,
@@ -69,11 +69,20 @@ class PostgresKind:
                                              f"store {store.name}: {exc.describe()}"))
             result.checks += unverified(plan, "the artifact could not be restored")
             return
-        installation = choose_installation(
-            find_installations(store.sandbox.bin_dir, store.sandbox.user), min_major=header.required_major,
-            tools=("postgres", "pg_restore", "psql"),
-            purpose=f"restore {Path(artifact.location).name} (pg_dump {header.dump_version})",
-        )
+        try:
+            with timer.phase("provision"):
+                installation = choose_installation(
+                    find_installations(store.sandbox.bin_dir, store.sandbox.user), min_major=header.required_major,
+                    tools=("postgres", "pg_restore", "psql"), purpose="restore it",
+                )
+        except NoSuitableServerError as exc:
+            # A backup no server here can read fails its restore check (named, with the fix), not the run.
+            result.checks.append(CheckResult(
+                "restore", "restore", False, "not restorable here", "exit 0, no errors",
+                f"store {store.name}: {Path(artifact.location).name} was written by pg_dump "
+                f"{header.dump_version} from server {header.server_version}; {exc.describe()}"))
+            result.checks += unverified(plan, "no server here can restore this artifact")
+            return
         with sandbox(store, installation, timer) as server:
             result.sandbox = server.info
             with timer.phase("restore"):

