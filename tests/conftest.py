@@ -104,7 +104,7 @@ def manifest_claiming(manifest: Path, artifact: Path, target: Path) -> Path:
 
 @pytest.fixture
 def dump_variant(source_server: PostgresServer, demo_capture: Capture, tmp_path: Path,
-                 oldest_pg: PgInstallation) -> Callable[..., Path]:
+                 oldest_pg: PgInstallation) -> Iterator[Callable[..., Path]]:
     """Dump a changed copy of the source database; its manifest still holds the captured facts."""
     made: list[str] = []
 
@@ -116,7 +116,7 @@ def dump_variant(source_server: PostgresServer, demo_capture: Capture, tmp_path:
                                                                          sql.Identifier(SOURCE_DB)))
         with psycopg.connect(source_server.conninfo(db), autocommit=True) as conn:
             for statement in statements:
-                conn.execute(statement)  # type: ignore[call-overload]  # test-authored SQL
+                conn.execute(statement)
         suffix = {"custom": ".dump", "directory": "", "tar": ".tar", "plain": ".sql"}[fmt]
         out = tmp_path / f"{name}{suffix}"
         subprocess.run([str(oldest_pg.tool("pg_dump")), f"--format={fmt}", f"--file={out}", "--dbname", db],
@@ -124,7 +124,7 @@ def dump_variant(source_server: PostgresServer, demo_capture: Capture, tmp_path:
         manifest_claiming(demo_capture.manifest, out, tmp_path / f"{name}.manifest.json")
         return out
 
-    yield make  # type: ignore[misc]
+    yield make
     with psycopg.connect(source_server.conninfo(), autocommit=True) as conn:
         for db in made:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(db)))

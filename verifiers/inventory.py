@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -74,6 +74,9 @@ class TableFilter(_Model):
 
 
 class _StoreBase(_Model):
+    """What every store kind has; a kind adds its own settings and its default suite."""
+
+    DEFAULT_SUITE: ClassVar[str] = ""
     name: str = Field(pattern=STORE_NAME_PATTERN)
     suite: str | None = None
     rto: Seconds
@@ -83,8 +86,13 @@ class _StoreBase(_Model):
     restore_timeout: Seconds = 3600.0
     assertions: list[Assertion] = Field(default_factory=list)
 
+    @property
+    def suite_name(self) -> str:
+        return self.suite or self.DEFAULT_SUITE
+
 
 class PostgresStore(_StoreBase):
+    DEFAULT_SUITE: ClassVar[str] = "rds"
     kind: Literal["postgres"]
     tables: TableFilter = TableFilter()
     row_count_tolerance: float = Field(
@@ -92,11 +100,9 @@ class PostgresStore(_StoreBase):
     )
     jobs: int | None = Field(default=None, ge=1, le=64, description="pg_restore -j; default: CPU cores")
 
-    @property
-    def suite_name(self) -> str:
-        return self.suite or "rds"
 
-
+# Every store kind's model; a new kind adds its class here and to `Store`.
+AnyStore = PostgresStore
 Store = Annotated[PostgresStore, Field(discriminator="kind")]
 
 
@@ -114,7 +120,7 @@ class Inventory(_Model):
             seen.add(store.name)
         return self
 
-    def select(self, *, suite: str | None = None, names: Sequence[str] = ()) -> list[PostgresStore]:
+    def select(self, *, suite: str | None = None, names: Sequence[str] = ()) -> list[AnyStore]:
         chosen = [s for s in self.stores if suite is None or s.suite_name == suite]
         if names:
             unknown = sorted(set(names) - {s.name for s in self.stores})

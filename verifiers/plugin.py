@@ -7,6 +7,7 @@ down before its checks are judged; each item then asserts its own check.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import os
@@ -65,7 +66,8 @@ class Settings:
         inventory = path("inventory", "restoreproof_inventory", "inventory.toml", here if given else config.rootpath)
         reports = path("reports_dir", "restoreproof_reports_dir", "reports",
                        here if config.getoption("reports_dir") else config.rootpath)
-        assert inventory is not None and reports is not None
+        assert inventory is not None
+        assert reports is not None
         return cls(
             inventory=inventory,
             reports_dir=reports,
@@ -158,10 +160,9 @@ def _install_sigterm_handler() -> None:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
-    try:
+    # Outside the main thread (embedded use) signal() raises ValueError: leave the process's handler alone.
+    with contextlib.suppress(ValueError):
         signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:
-        pass  # not the main thread (embedded use): leave the process's handler alone
 
 
 @dataclass(frozen=True)

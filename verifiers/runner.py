@@ -16,7 +16,7 @@ from typing import Any
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import RestoreproofError
-from verifiers.inventory import PostgresStore
+from verifiers.inventory import AnyStore
 from verifiers.sources import Artifact, source_for
 from verifiers.stores import StorePlan, StoreVerification, store_kind
 from verifiers.timing import PHASES, RestoreTimer
@@ -28,14 +28,14 @@ log = logging.getLogger(__name__)
 class PlanFailure:
     """A store whose checks cannot even be listed (no backup, no manifest): reported as one error."""
 
-    store: PostgresStore
+    store: AnyStore
     phase: str
     message: str
 
 
 @dataclass
 class StoreOutcome:
-    store: PostgresStore
+    store: AnyStore
     status: str  # passed | failed | error
     checks: list[CheckResult]
     timer: RestoreTimer
@@ -85,7 +85,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
-def plan_store(store: PostgresStore, base_dir: Path) -> StorePlan | PlanFailure:
+def plan_store(store: AnyStore, base_dir: Path) -> StorePlan | PlanFailure:
     """Find the newest backup and read its manifest: cheap, done at collection time."""
     try:
         located = source_for(store.source).locate(store.source, base_dir=base_dir, store=store.name)

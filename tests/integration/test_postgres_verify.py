@@ -27,14 +27,16 @@ def test_good_backup_passes_every_check(backup_dir: Path) -> None:
     assert counts == {"public.accounts": 50, "public.users": 400, "billing.invoices": 1500,
                       "public.events": 5000, "public.audit_log": 1544, "public.feature_flags": 0}
     assert set(outcome.timer.seconds) == {"fetch", "provision", "restore", "verify", "teardown"}
-    assert outcome.sandbox is not None and outcome.sandbox["engine"] == "postgresql"
+    assert outcome.sandbox is not None
+    assert outcome.sandbox["engine"] == "postgresql"
 
 
 def test_restores_into_a_newer_major_than_the_source(backup_dir: Path, newest_pg: PgInstallation,
                                                       oldest_pg: PgInstallation) -> None:
     outcome = verify(backup_dir, "saas-*.dump", sandbox={"type": "local", "bin_dir": str(newest_pg.bin_dir)})
     assert outcome.status == "passed", failed(outcome)
-    assert outcome.sandbox is not None and outcome.sandbox["version"] == newest_pg.version
+    assert outcome.sandbox is not None
+    assert outcome.sandbox["version"] == newest_pg.version
     if newest_pg.major == oldest_pg.major:
         pytest.fail("only one PostgreSQL major available: CI installs the system postgresql package for this")
 
@@ -87,7 +89,8 @@ def test_truncated_header_is_a_clear_failure(backup_dir: Path, demo_capture: Cap
     dump.write_bytes(dump.read_bytes()[:20])
     outcome = verify(backup_dir, "saas-*.dump")
     message = failed(outcome)["restore:restore"]
-    assert str(dump) in message and "header is truncated" in message
+    assert str(dump) in message
+    assert "header is truncated" in message
     assert outcome.sandbox is None  # nothing was started for an unreadable artifact
 
 
@@ -158,7 +161,8 @@ def test_sequence_behind_its_column_fails(dump_variant: Callable[..., Path]) -> 
     artifact = dump_variant("SELECT setval('public.events_id_seq', 10)")
     problems = failed(verify(artifact.parent, artifact.name))
     message = problems["sequence:public.events_id_seq"]
-    assert "behind public.events.id max 5000" in message and "value 10 restored, captured 5000" in message
+    assert "behind public.events.id max 5000" in message
+    assert "value 10 restored, captured 5000" in message
 
 
 def test_table_filters_limit_the_checks(backup_dir: Path) -> None:
@@ -191,7 +195,8 @@ def test_restore_timeout_fails_and_cleans_up(backup_dir: Path) -> None:
 def test_rto_and_rpo_targets_are_judged(backup_dir: Path) -> None:
     outcome = verify(backup_dir, "saas-*.dump", rto="0.01s", rpo="0.01s")
     problems = failed(outcome)
-    assert problems["rto:rto"].startswith("restore time (RTO) ") and "is over the target" in problems["rto:rto"]
+    assert problems["rto:rto"].startswith("restore time (RTO) ")
+    assert "is over the target" in problems["rto:rto"]
     assert "backup age (RPO)" in problems["rpo:rpo"]
 
 
@@ -205,19 +210,23 @@ def test_dump_needing_a_newer_server_than_available_fails(backup_dir: Path, demo
     assert read_header(dump).required_major == 99
     manifest_claiming(demo_capture.manifest, dump, backup_dir / demo_capture.manifest.name)
     outcome = verify(backup_dir, "saas-*.dump")
-    assert outcome.status == "failed" and outcome.sandbox is None
+    assert outcome.status == "failed"
+    assert outcome.sandbox is None
     message = failed(outcome)["restore:restore"]
     assert f"store saas: {dump.name} was written by pg_dump 99" in message
-    assert "no PostgreSQL 99 or newer" in message and "install PostgreSQL 99+" in message
+    assert "no PostgreSQL 99 or newer" in message
+    assert "install PostgreSQL 99+" in message
 
 
 def test_missing_backup_and_missing_manifest_are_errors(tmp_path: Path, demo_capture: Capture) -> None:
     outcome = verify(tmp_path, "nothing-*.dump")
-    assert outcome.status == "error" and outcome.error is not None
+    assert outcome.status == "error"
+    assert outcome.error is not None
     assert outcome.error["message"].startswith(f"store saas: no backup matches {tmp_path}/nothing-*.dump")
     shutil.copy2(demo_capture.dump, tmp_path / "lonely.dump")
     outcome = verify(tmp_path, "lonely.dump")
-    assert outcome.error is not None and "no manifest beside" in outcome.error["message"]
+    assert outcome.error is not None
+    assert "no manifest beside" in outcome.error["message"]
 
 
 def test_restore_runs_as_an_unprivileged_user_when_root(backup_dir: Path) -> None:

@@ -7,8 +7,8 @@ import functools
 import glob
 import importlib.util
 import os
-import re
 import random
+import re
 import shutil
 import signal
 import tempfile
@@ -40,6 +40,7 @@ FAST_SETTINGS = {
     "log_min_messages": "warning",
     "unix_socket_permissions": "0700",
 }
+DEFAULT_READINESS = Readiness()
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
 
 
@@ -159,7 +160,7 @@ def local_postgres(
     installation: PgInstallation,
     *,
     user_name: str | None = None,
-    readiness: Readiness = Readiness(),
+    readiness: Readiness = DEFAULT_READINESS,
     workdir_base: Path | None = None,
 ) -> Iterator[PostgresServer]:
     """Start a throwaway server from `installation`; on exit, stop it and delete everything it wrote."""

@@ -3,6 +3,7 @@ logging to a file, and stopped for sure (polite signal, then the whole group kil
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import signal
@@ -70,7 +71,7 @@ class ServerProcess:
         self.log_path = log_path
         self.stop_signal = stop_signal
         with log_path.open("ab") as log:
-            self.popen = subprocess.Popen(  # noqa: S603 - argv is a list built by us, no shell
+            self.popen = subprocess.Popen(
                 list(argv),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -102,10 +103,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 pass
         # Children (e.g. postgres backends) may outlive the parent for a moment: end the whole group.
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired as exc:

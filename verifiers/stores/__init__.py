@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.inventory import PostgresStore
+from verifiers.inventory import AnyStore
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sources import Artifact, Located
 from verifiers.timing import RestoreTimer
@@ -19,7 +19,7 @@ from verifiers.timing import RestoreTimer
 class StorePlan:
     """What will be checked for a store, known before anything is restored."""
 
-    store: PostgresStore
+    store: AnyStore
     located: Located
     specs: tuple[CheckSpec, ...]
     reference_time: datetime  # when the backed-up data was taken: manifest capture time, else artifact mtime
@@ -33,7 +33,7 @@ class StoreVerification:
 
 
 class StoreKind(Protocol):
-    def plan(self, store: PostgresStore, located: Located) -> StorePlan: ...
+    def plan(self, store: AnyStore, located: Located) -> StorePlan: ...
 
     def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                result: StoreVerification) -> None:

@@ -60,7 +60,8 @@ class PostgresKind:
     def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                result: StoreVerification) -> None:
         store, manifest = plan.store, plan.manifest
-        assert isinstance(store, PostgresStore) and isinstance(manifest, PostgresManifest)
+        assert isinstance(store, PostgresStore)
+        assert isinstance(manifest, PostgresManifest)
         result.checks.append(artifact_check(artifact, manifest))
         try:
             header = read_header(artifact.path)

@@ -18,7 +18,7 @@ import tarfile
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from verifiers.errors import ArtifactFormatError
 
@@ -61,7 +61,7 @@ def major_of(version: str) -> int:
 
 
 class _Reader:
-    def __init__(self, fh: BinaryIO, artifact: str) -> None:
+    def __init__(self, fh: IO[bytes], artifact: str) -> None:
         self.fh = fh
         self.artifact = artifact
         self.int_size = 4
@@ -92,7 +92,7 @@ class _Reader:
         return self.take(length).decode("utf-8", errors="replace")
 
 
-def read_archive_header(fh: BinaryIO, artifact: str) -> DumpHeader:
+def read_archive_header(fh: IO[bytes], artifact: str) -> DumpHeader:
     reader = _Reader(fh, artifact)
     if reader.take(5) != MAGIC:
         raise ArtifactFormatError(f"{artifact}: not a pg_dump archive (no PGDMP signature)", hint=HINT)
@@ -148,7 +148,8 @@ def read_header(path: Path) -> DumpHeader:
         if path.is_dir():
             toc = path / "toc.dat"
             if not toc.is_file():
-                raise ArtifactFormatError(f"{artifact}: a directory without toc.dat is not a pg_dump -Fd dump", hint=HINT)
+                raise ArtifactFormatError(f"{artifact}: a directory without toc.dat is not a pg_dump -Fd dump",
+                                          hint=HINT)
             with toc.open("rb") as fh:
                 return _with_format(read_archive_header(fh, artifact), DumpFormat.DIRECTORY, artifact)
         with path.open("rb") as fh:

@@ -16,7 +16,8 @@ class _Facts(BaseModel):
 class TableFacts(_Facts):
     rows: int = Field(ge=0)
     checksum: str = Field(pattern=r"^[0-9a-f]{16}$")
-    schema_: dict[str, str] = Field(alias="schema", description="object (column/index/constraint/trigger) -> definition")
+    schema_: dict[str, str] = Field(alias="schema",
+                                    description="object (column/index/constraint/trigger) -> definition")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -13,7 +13,7 @@ from verifiers.atomic import write_text_atomically
 from verifiers.errors import ManifestError
 from verifiers.stores.postgres.facts import DatabaseFacts
 
-MANIFEST_SCHEMA_VERSION = 1
+MANIFEST_SCHEMA_VERSION: Literal[1] = 1
 CHECKSUM_ALGORITHM = "sum64(hashtextextended(row::text, 0)) v1"
 
 

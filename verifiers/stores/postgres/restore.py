@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import re
@@ -30,7 +31,9 @@ _REDACTIONS = (
     (re.compile(r'(value too long for type [^:]*|out of range[^:]*): ".*"'), r'\1: "<redacted>"'),
 )
 _ERROR_LINE = re.compile(r"(^pg_restore: error:|^psql:.*\bERROR:|^ERROR:|\bFATAL:|^pg_restore: \[)")
-_ROLE = re.compile(rb"(?:OWNER TO|GRANT [A-Z, ]+ ON [^;]* TO|REVOKE [A-Z, ]+ ON [^;]* FROM) ([A-Za-z_][\w$]*|\"[^\"]+\")")
+_ROLE = re.compile(
+    rb"(?:OWNER TO|GRANT [A-Z, ]+ ON [^;]* TO|REVOKE [A-Z, ]+ ON [^;]* FROM) ([A-Za-z_][\w$]*|\"[^\"]+\")"
+)
 
 
 def redact(line: str) -> str:
@@ -109,7 +112,7 @@ def _run(argv: list[str], server: PostgresServer, *, database: str, timeout: flo
     stderr_path = log_dir / f"{tool}.stderr"
     deadline = time.monotonic() + timeout
     with stderr_path.open("w+b") as stderr:
-        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell; credentials via the environment
+        proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE if stdin_from else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=stderr, env=server.client_env(database), process_group=0,
         )
@@ -163,18 +166,14 @@ def _feed_gzip(stdin: IO[bytes], path: Path, deadline: float, errors: list[str])
         # A truncated or corrupt gzip stream: psql sees an incomplete script and may even succeed on it.
         errors.append(f"{path.name}: the gzip stream is corrupt or truncated: {exc}")
     finally:
-        try:
+        with contextlib.suppress(BrokenPipeError):
             stdin.close()
-        except BrokenPipeError:
-            pass
     return False
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
