@@ -7,13 +7,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from verifiers.durations import format_duration
 
 CHECK_NAMES = ("artifact", "restore", "tables", "row_count", "checksum", "schema", "sequence", "assertion",
                "rto", "rpo")
 Scalar = int | float | str | bool | None
+
+
+class SequenceState(Protocol):
+    @property
+    def next_value(self) -> int: ...
+
+    @property
+    def increment(self) -> int: ...
+
+    @property
+    def column_max(self) -> int | None: ...
+
+    @property
+    def feeds(self) -> list[str]: ...
+
 DATABASE_SUBJECT = "database"  # the schema check's subject for views, functions, types, sequences, extensions
 
 
@@ -120,23 +135,22 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def sequence(subject: str, observed: Mapping[str, Any] | None, expected: Mapping[str, Any]) -> CheckResult:
-    """A restored sequence must carry the captured value and not be behind its column's max
-    (else the next insert collides with an existing key)."""
+def sequence(subject: str, observed: SequenceState | None, expected: SequenceState) -> CheckResult:
+    """A restored sequence must not go back from the captured value (sequence state is read outside the
+    snapshot, so ahead is fine) and must not be behind the columns it feeds (the next insert would collide)."""
     if observed is None:
-        return CheckResult("sequence", subject, False, None, expected.get("last_value"),
+        return CheckResult("sequence", subject, False, None, expected.next_value,
                            f"sequence {subject} is missing after restore")
+    ascending = expected.increment > 0
     problems = []
-    if observed.get("last_value") != expected.get("last_value") or observed.get("is_called") != expected.get(
-        "is_called"
+    if (observed.next_value < expected.next_value) if ascending else (observed.next_value > expected.next_value):
+        problems.append(f"next value {observed.next_value} restored, captured {expected.next_value}: it went back")
+    if observed.column_max is not None and (
+        observed.next_value <= observed.column_max if ascending else observed.next_value >= observed.column_max
     ):
-        problems.append(f"value {observed.get('last_value')} restored, captured {expected.get('last_value')}")
-    column_max, value = observed.get("column_max"), observed.get("last_value")
-    if column_max is not None and value is not None and (value < column_max or
-                                                         (value == column_max and not observed.get("is_called"))):
-        problems.append(f"behind {observed.get('owned_by')} max {column_max}: the next insert would collide")
-    message = "; ".join(problems) if problems else f"at {value}, not behind its column"
-    return CheckResult("sequence", subject, not problems, value, expected.get("last_value"), message)
+        problems.append(f"behind {', '.join(observed.feeds)} max {observed.column_max}: the next insert would collide")
+    message = "; ".join(problems) if problems else f"next value {observed.next_value}, not behind its data"
+    return CheckResult("sequence", subject, not problems, observed.next_value, expected.next_value, message)
 
 
 def assertion(name: str, observed: Scalar, *, expect: Scalar = None, minimum: float | None = None,

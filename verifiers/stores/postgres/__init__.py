@@ -188,8 +188,7 @@ def judge(store: PostgresStore, expected: DatabaseFacts, observed: DatabaseFacts
         results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
     results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))
     for name, want_seq in sorted(expected.sequences.items()):
-        got_seq = observed.sequences.get(name)
-        results.append(checks.sequence(name, got_seq.model_dump() if got_seq else None, want_seq.model_dump()))
+        results.append(checks.sequence(name, observed.sequences.get(name), want_seq))
     return results
 
 

@@ -20,9 +20,9 @@ from verifiers import __version__
 from verifiers.errors import CaptureError
 from verifiers.sandboxes.local_postgres import choose_installation, find_installations
 from verifiers.sources import sha256_file
+from verifiers.stores.postgres import measure
 from verifiers.stores.postgres.archive import major_of
 from verifiers.stores.postgres.manifest import ManifestArtifact, PostgresManifest, save_manifest
-from verifiers.stores.postgres.measure import measure_database
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -77,8 +77,10 @@ def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_di
         partial = dump_path.with_name(f".{dump_path.name}.partial")
         dump: subprocess.Popen[bytes] | None = None
         try:
+            measure.pin_session(conn)
+            sequences = measure.read_sequences(conn)  # before pg_dump reads them: the dump's are never behind these
             dump = _start_pg_dump(installation.tool("pg_dump"), dsn, snapshot, partial)
-            facts = measure_database(conn)
+            facts = measure.measure_database(conn, sequences=sequences)
             _, stderr = dump.communicate()
             if dump.returncode != 0:
                 raise CaptureError(

@@ -27,10 +27,17 @@ class TableFacts(_Facts):
 
 
 class SequenceFacts(_Facts):
-    last_value: int | None
+    last_value: int
     is_called: bool
-    owned_by: str | None = Field(default=None, description="schema.table.column the sequence feeds")
-    column_max: int | None = Field(default=None, description="max() of that column at measurement time")
+    increment: int
+    feeds: list[str] = Field(default_factory=list,
+                             description="schema.table.column it is owned by or is the default of")
+    column_max: int | None = Field(default=None, description="largest value in those columns, in the snapshot")
+
+    @property
+    def next_value(self) -> int:
+        """What nextval() would return: the quantity that must never go back or fall behind the data."""
+        return self.last_value + self.increment if self.is_called else self.last_value
 
 
 class DatabaseFacts(_Facts):

@@ -94,17 +94,30 @@ WHERE t.typtype IN ('e', 'd') AND {_USER_SCHEMAS} AND {_NOT_EXTENSION_MEMBER.for
 
 SEQUENCES_SQL = f"""
 SELECT c.oid, n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
-       s.seqmin, s.seqmax, s.seqcycle,
-       dn.nspname, dc.relname, da.attname
+       s.seqmin, s.seqmax, s.seqcycle
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_depend d ON d.objid = c.oid AND d.classid = 'pg_class'::regclass
-     AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-LEFT JOIN pg_class dc ON dc.oid = d.refobjid
-LEFT JOIN pg_namespace dn ON dn.oid = dc.relnamespace
-LEFT JOIN pg_attribute da ON da.attrelid = d.refobjid AND da.attnum = d.refobjsubid
 WHERE {_USER_SCHEMAS} AND {_NOT_EXTENSION_MEMBER.format(oid="c.oid")}
+"""
+
+# The columns a sequence feeds: OWNED BY / identity (pg_depend 'a'/'i'), or a DEFAULT nextval() naming it.
+SEQUENCE_COLUMNS_SQL = """
+SELECT d.objid, n.nspname, c.relname, a.attname
+FROM pg_depend d
+JOIN pg_class c ON c.oid = d.refobjid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+  AND d.objid = ANY(%(seqs)s)
+UNION
+SELECT d.refobjid, n.nspname, c.relname, a.attname
+FROM pg_depend d
+JOIN pg_attrdef ad ON ad.oid = d.objid
+JOIN pg_class c ON c.oid = ad.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(%(seqs)s)
+  AND format_type(a.atttypid, NULL) IN ('smallint', 'integer', 'bigint')
+ORDER BY 1, 2, 3, 4
 """
 
 SCHEMAS_SQL = f"""
@@ -136,8 +149,10 @@ def pin_session(conn: psycopg.Connection[Any]) -> None:
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
-def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None = None) -> DatabaseFacts:
-    """All facts of the connected database. The caller owns the (read-only) transaction."""
+def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None = None,
+                     sequences: dict[str, SequenceFacts] | None = None) -> DatabaseFacts:
+    """All facts of the connected database. The caller owns the (read-only) transaction; `sequences`,
+    when given, were read earlier in it (see read_sequences)."""
     pin_session(conn)
     tables = conn.execute(TABLES_SQL).fetchall()
     oids = [row[0] for row in tables]
@@ -158,7 +173,7 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     return DatabaseFacts(
         tables=facts,
         objects=_database_objects(conn),
-        sequences=_sequences(conn),
+        sequences=read_sequences(conn) if sequences is None else sequences,
         server_version=row[0],
         encoding=row[1],
     )
@@ -216,7 +231,7 @@ def _database_objects(conn: psycopg.Connection[Any]) -> dict[str, str]:
         label = "enum" if kind == "e" else "domain"
         objects[f"{label} {qualified(schema, name)}"] = normalise(definition or "")
     for row in conn.execute(SEQUENCES_SQL):
-        _oid, schema, name, typ, start, inc, smin, smax, cycle = row[:9]
+        _oid, schema, name, typ, start, inc, smin, smax, cycle = row
         objects[f"sequence {qualified(schema, name)}"] = (
             f"{typ} START {start} INCREMENT {inc} MINVALUE {smin} MAXVALUE {smax}{' CYCLE' if cycle else ''}"
         )
@@ -226,25 +241,33 @@ def _database_objects(conn: psycopg.Connection[Any]) -> dict[str, str]:
     return objects
 
 
-def _sequences(conn: psycopg.Connection[Any]) -> dict[str, SequenceFacts]:
+def read_sequences(conn: psycopg.Connection[Any]) -> dict[str, SequenceFacts]:
+    """Sequence values and the largest value of the columns each feeds.
+
+    Sequence state is not MVCC: it reads "now", not the snapshot. Capture therefore reads it before pg_dump
+    starts, so the dump's values can only be at or ahead of the manifest's.
+    """
+    sequences = conn.execute(SEQUENCES_SQL).fetchall()
+    feeds: dict[int, list[tuple[str, str, str]]] = {}
+    for seq, schema, table, column in conn.execute(SEQUENCE_COLUMNS_SQL, {"seqs": [r[0] for r in sequences]}):
+        feeds.setdefault(seq, []).append((schema, table, column))
     out: dict[str, SequenceFacts] = {}
-    for row in conn.execute(SEQUENCES_SQL).fetchall():
-        _oid, schema, name = row[:3]
-        owner_schema, owner_table, owner_column = row[9:12]
+    for oid, schema, name, *_rest in sequences:
         state = conn.execute(
             sql.SQL("SELECT last_value, is_called FROM {}").format(sql.Identifier(schema, name))
         ).fetchone()
         assert state is not None
-        owned_by = column_max = None
-        if owner_table and owner_column:
-            owned_by = f"{owner_schema}.{owner_table}.{owner_column}"
-            max_row = conn.execute(
-                sql.SQL("SELECT max({}) FROM {}").format(
-                    sql.Identifier(owner_column), sql.Identifier(owner_schema, owner_table)
-                )
-            ).fetchone()
-            column_max = max_row[0] if max_row and isinstance(max_row[0], int) else None
+        maxima = [_column_max(conn, *fed) for fed in feeds.get(oid, [])]
+        known = [m for m in maxima if m is not None]
         out[qualified(schema, name)] = SequenceFacts(
-            last_value=int(state[0]), is_called=bool(state[1]), owned_by=owned_by, column_max=column_max
+            last_value=int(state[0]), is_called=bool(state[1]), increment=int(_rest[2]),
+            feeds=[".".join(fed) for fed in feeds.get(oid, [])], column_max=max(known) if known else None,
         )
     return out
+
+
+def _column_max(conn: psycopg.Connection[Any], schema: str, table: str, column: str) -> int | None:
+    row = conn.execute(
+        sql.SQL("SELECT max({}) FROM {}").format(sql.Identifier(column), sql.Identifier(schema, table))
+    ).fetchone()
+    return row[0] if row and isinstance(row[0], int) else None
