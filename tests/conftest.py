@@ -131,17 +131,20 @@ def dump_variant(source_server: PostgresServer, demo_capture: Capture, tmp_path:
 
 
 def sandbox_processes(exclude_dir: Path | None = None) -> list[str]:
-    """Command lines of live processes started for a sandbox (their data dirs are restoreproof-pg-*)."""
+    """Live processes of a sandbox: a command line naming a restoreproof-* dir, or a working directory in
+    one (PostgreSQL backends retitle themselves but stay in the data directory)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
         except OSError:
             continue
-        if "restoreproof-pg-" in cmdline and (exclude_dir is None or str(exclude_dir) not in cmdline):
-            found.append(cmdline.strip())
+        where = cmdline + " " + cwd
+        if "/restoreproof-" in where and (exclude_dir is None or str(exclude_dir) not in where):
+            found.append(f"{entry.name}: {cmdline.strip()} (in {cwd})")
     return found
 
 

@@ -72,7 +72,11 @@ def _verify(args: argparse.Namespace) -> int:
 
     from verifiers.inventory import load_inventory
 
-    load_inventory(args.inventory)  # fail fast, with the field path, before pytest starts
+    inventory = load_inventory(args.inventory)  # fail fast, with the field path, before pytest starts
+    if not inventory.select(suite=args.suite, names=args.store):
+        print(f"restoreproof: error: no store in {args.inventory} matched --suite {args.suite}",
+              file=sys.stderr)
+        return EXIT_USAGE
     extra = [a for a in args.pytest_args if a != "--"]
     pytest_args = ["--pyargs", "verifiers.all_suites", "--inventory", str(args.inventory.resolve()),
                    "--reports-dir", str(args.reports_dir.resolve()), "-p", "no:cacheprovider", *extra]
@@ -84,9 +88,6 @@ def _verify(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.INTERRUPTED:
         return EXIT_INTERRUPTED
     if code == pytest.ExitCode.USAGE_ERROR:
-        return EXIT_USAGE
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        print("restoreproof: error: no store matched (check --suite/--store and the inventory)", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK if code == pytest.ExitCode.OK else EXIT_FAILED
 

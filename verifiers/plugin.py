@@ -140,6 +140,10 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     settings = Settings.resolve(config)
     state = RestoreRun(settings=settings, run=RunInfo.new(settings.reports_dir), project_dir=config.rootpath)
+    try:
+        state.load()  # a bad inventory is a usage error, before any report file exists
+    except InventoryError as exc:
+        raise pytest.UsageError(exc.describe()) from None
     config.stash[RUN_KEY] = state
     # Reports go into the run directory unless the user named other paths.
     if getattr(config.option, "htmlpath", "missing") is None:
