@@ -26,7 +26,7 @@ from verifiers.stores import StorePlan, StoreVerification
 from verifiers.stores.postgres.archive import read_header
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
-from verifiers.stores.postgres.measure import measure_database, pin_session, table_selected
+from verifiers.stores.postgres.measure import Method, measure_database, pin_session, table_selected
 from verifiers.stores.postgres.restore import RESTORE_DATABASE, RestoreOutcome, create_database, redact, restore_dump
 from verifiers.timing import RestoreTimer
 
@@ -92,7 +92,8 @@ class PostgresKind:
                                        timeout=store.restore_timeout, log_dir=server.workdir)
             result.checks.append(restore_check(outcome))
             with timer.phase("verify"):
-                facts, assertion_results = measure_restored(server, store)
+                methods = {name: t.method for name, t in manifest.facts.tables.items()}
+                facts, assertion_results = measure_restored(server, store, methods)
         result.checks += judge(store, manifest.facts, facts) + assertion_results
 
 
@@ -147,11 +148,12 @@ def restore_check(outcome: RestoreOutcome) -> CheckResult:
     return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
 
 
-def measure_restored(server: PostgresServer, store: PostgresStore) -> tuple[DatabaseFacts, list[CheckResult]]:
+def measure_restored(server: PostgresServer, store: PostgresStore,
+                     methods: dict[str, Method]) -> tuple[DatabaseFacts, list[CheckResult]]:
     try:
         with psycopg.connect(server.conninfo(RESTORE_DATABASE)) as conn:
             conn.read_only = True
-            facts = measure_database(conn)
+            facts = measure_database(conn, methods=methods)
             conn.rollback()
             return facts, [run_assertion(conn, a) for a in store.assertions]
     except psycopg.OperationalError as exc:

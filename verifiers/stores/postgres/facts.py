@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,7 @@ class _Facts(BaseModel):
 class TableFacts(_Facts):
     rows: int = Field(ge=0)
     checksum: str = Field(pattern=r"^[0-9a-f]{16}$")
+    method: Literal["record", "text"] = Field(description="the row hash the checksum used (see rowhash.py)")
     schema_: dict[str, str] = Field(alias="schema",
                                     description="object (column/index/constraint/trigger) -> definition")
 

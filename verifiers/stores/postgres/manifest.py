@@ -14,7 +14,7 @@ from verifiers.errors import ManifestError
 from verifiers.stores.postgres.facts import DatabaseFacts
 
 MANIFEST_SCHEMA_VERSION: Literal[1] = 1
-CHECKSUM_ALGORITHM = "sum64(hashtextextended(row::text, 0)) v1"
+CHECKSUM_ALGORITHM = "sum64(1 + hash_record_extended(row, seed) | hashtextextended(row::text, 0)) v2"
 
 
 class ManifestArtifact(BaseModel):

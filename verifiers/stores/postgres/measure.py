@@ -9,15 +9,16 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
 
 from verifiers.stores.postgres.facts import DatabaseFacts, SequenceFacts, TableFacts
-from verifiers.stores.postgres.rowhash import SESSION_SETTINGS, format_checksum
+from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, format_checksum
 
 Progress = Callable[[str], None]
+Method = Literal["record", "text"]
 
 # User objects only: not the catalogs, not TOAST, not what an extension owns.
 _USER_SCHEMAS = """
@@ -125,6 +126,38 @@ SELECT n.nspname FROM pg_namespace n
 WHERE {_USER_SCHEMAS} AND n.nspname <> 'public' AND {_NOT_EXTENSION_MEMBER.format(oid="n.oid")}
 """
 
+# Scalar types whose extended hash is a full-strength, version-stable hash of the value (see rowhash.py):
+# a table whose every column (domains resolved) is one of these, or an enum, is hashed with
+# hash_record_extended; any other type (jsonb, arrays, json, money, geometric, composite, ranges...) sends
+# the whole table to the text method.
+RECORD_HASHABLE = (
+    "int2", "int4", "int8", "oid", "text", "varchar", "bpchar", "name", "char", "bool", "bytea", "uuid",
+    "date", "time", "timestamp", "timestamptz", "interval", "float4", "float8", "numeric",
+    "inet", "cidr", "macaddr",
+)
+
+METHODS_SQL = """
+WITH cols AS (
+    SELECT a.attrelid,
+           coalesce(nullif(t.typbasetype, 0), t.oid) AS base,
+           co.collprovider IS NOT NULL AND NOT co.collisdeterministic AS nondeterministic
+    FROM pg_attribute a
+    JOIN pg_type t ON t.oid = a.atttypid
+    LEFT JOIN pg_collation co ON co.oid = a.attcollation
+    WHERE a.attrelid = ANY(%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
+), resolved AS (
+    SELECT c.attrelid, c.nondeterministic, bt.typtype, bt.oid AS scalar
+    FROM cols c JOIN pg_type bt ON bt.oid = c.base
+)
+SELECT r.attrelid,
+       current_setting('server_version_num')::int >= 140000
+       AND bool_and(NOT r.nondeterministic AND r.typtype <> 'd'
+                    AND (st.typtype = 'e' OR (st.typnamespace = 'pg_catalog'::regnamespace
+                                              AND st.typname = ANY(%(hashable)s))))
+FROM resolved r JOIN pg_type st ON st.oid = r.scalar
+GROUP BY r.attrelid
+"""
+
 _WS = re.compile(r"\s+")
 
 
@@ -150,21 +183,25 @@ def pin_session(conn: psycopg.Connection[Any]) -> None:
 
 
 def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None = None,
-                     sequences: dict[str, SequenceFacts] | None = None) -> DatabaseFacts:
+                     sequences: dict[str, SequenceFacts] | None = None,
+                     methods: dict[str, Method] | None = None) -> DatabaseFacts:
     """All facts of the connected database. The caller owns the (read-only) transaction; `sequences`,
-    when given, were read earlier in it (see read_sequences)."""
+    when given, were read earlier in it (see read_sequences); `methods` (from a manifest) override the
+    row hash each table would get here, so a restore is hashed as its capture was."""
     pin_session(conn)
     tables = conn.execute(TABLES_SQL).fetchall()
     oids = [row[0] for row in tables]
     names = {row[0]: qualified(row[1], row[2]) for row in tables}
     schemas = _table_schemas(conn, oids, names, {row[0]: (row[3], row[4]) for row in tables})
+    chosen = hash_methods(conn, oids)
     facts: dict[str, TableFacts] = {}
     for oid, schema, table, _kind, _persistence in tables:
         name = names[oid]
         if progress:
             progress(name)
-        rows, checksum = table_checksum(conn, schema, table)
-        facts[name] = TableFacts(rows=rows, checksum=checksum, schema=schemas[oid])
+        method = (methods or {}).get(name, chosen.get(oid, "text"))
+        rows, checksum = table_checksum(conn, schema, table, method)
+        facts[name] = TableFacts(rows=rows, checksum=checksum, method=method, schema=schemas[oid])
     row = conn.execute(
         "SELECT current_setting('server_version'), pg_encoding_to_char(encoding) "
         "FROM pg_database WHERE datname = current_database()"
@@ -179,15 +216,27 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     )
 
 
-def table_checksum(conn: psycopg.Connection[Any], schema: str, table: str) -> tuple[int, str]:
+def hash_methods(conn: psycopg.Connection[Any], oids: list[int]) -> dict[int, Method]:
+    rows = conn.execute(METHODS_SQL, {"oids": oids, "hashable": list(RECORD_HASHABLE)}).fetchall()
+    return {oid: "record" if record else "text" for oid, record in rows}
+
+
+_ROW_HASH = {
+    "record": f"hash_record_extended(_restoreproof_row, {RECORD_SEED})",
+    "text": "hashtextextended((_restoreproof_row.*)::text, 0)",
+}
+
+
+def table_checksum(conn: psycopg.Connection[Any], schema: str, table: str,
+                   method: Method = "text") -> tuple[int, str]:
     """Row count and checksum in one scan; only two numbers leave the server."""
     query = sql.SQL(
-        "SELECT count(*), coalesce(sum(hashtextextended((_restoreproof_row.*)::text, 0)), 0) "
-        "FROM ONLY {} AS _restoreproof_row"
+        "SELECT count(*), coalesce(sum(" + _ROW_HASH[method] + "), 0) FROM ONLY {} AS _restoreproof_row"
     ).format(sql.Identifier(schema, table))
     result = conn.execute(query).fetchone()
     assert result is not None
-    return int(result[0]), format_checksum(int(result[1]))
+    rows = int(result[0])
+    return rows, format_checksum(int(result[1]) + rows)  # sum of (hash + 1): see rowhash.combine
 
 
 def _table_schemas(
