@@ -130,9 +130,29 @@ def dump_variant(source_server: PostgresServer, demo_capture: Capture, tmp_path:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(db)))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_tmp() -> Iterator[Path]:
+    """Every sandbox of this test session lives under one fresh directory (TMPDIR for us and for the
+    subprocesses we start), so leftover checks see only this session's sandboxes, not another run's on the
+    same machine. World-traversable, because servers run as an unprivileged user when we are root."""
+    root = Path(tempfile.mkdtemp(prefix="rp-tests-"))
+    root.chmod(0o755)
+    saved_env, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(root), str(root)
+    yield root
+    tempfile.tempdir = saved_tempdir
+    if saved_env is None:
+        del os.environ["TMPDIR"]
+    else:
+        os.environ["TMPDIR"] = saved_env
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def sandbox_processes(exclude_dir: Path | None = None) -> list[str]:
-    """Live processes of a sandbox: a command line naming a restoreproof-* dir, or a working directory in
-    one (PostgreSQL backends retitle themselves but stay in the data directory)."""
+    """Live processes of this session's sandboxes: a command line naming a restoreproof-* dir under the
+    session's temp root, or a working directory in one (PostgreSQL backends retitle themselves but stay in
+    the data directory)."""
+    root = f"{tempfile.gettempdir()}/restoreproof-"
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -143,7 +163,7 @@ def sandbox_processes(exclude_dir: Path | None = None) -> list[str]:
         except OSError:
             continue
         where = cmdline + " " + cwd
-        if "/restoreproof-" in where and (exclude_dir is None or str(exclude_dir) not in where):
+        if root in where and (exclude_dir is None or str(exclude_dir) not in where):
             found.append(f"{entry.name}: {cmdline.strip()} (in {cwd})")
     return found
 

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from verifiers.sandboxes.local_postgres import PostgresServer
-from verifiers.stores.postgres.measure import Method, hash_methods, pin_session, table_checksum
+from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session, table_checksum
+from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables
 from verifiers.stores.postgres.rowhash import (
     RECORD_SEED,
     checksum_rows,
@@ -145,7 +147,7 @@ rich_rows = st.lists(st.tuples(
     st.one_of(st.none(), st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | texts,
                                       lambda kids: st.lists(kids, max_size=3)
                                       | st.dictionaries(texts, kids, max_size=3), max_leaves=6)
-              .map(lambda v: psycopg.types.json.Jsonb(v))),
+              .map(lambda v: Jsonb(v))),
     st.one_of(st.none(), texts)), min_size=1, max_size=15)
 
 
@@ -172,7 +174,7 @@ def test_any_single_changed_value_changes_the_checksum(conn: psycopg.Connection[
 
 def _canonical(value: Any) -> Any:
     """Values the database holds as equal (1.0 == 1.00; jsonb key order) are not a change."""
-    if isinstance(value, psycopg.types.json.Jsonb):
+    if isinstance(value, Jsonb):
         return json.dumps(value.obj, sort_keys=True)
     if value is not None and not isinstance(value, str):
         return value.normalize() if value != 0 else 0
@@ -205,8 +207,21 @@ def test_method_is_record_only_when_every_column_hashes_fully(conn: psycopg.Conn
 
 def test_jsonb_structures_that_its_hash_confuses_still_differ(conn: psycopg.Connection[Any]) -> None:
     """Why jsonb goes through text: jsonb_hash_extended gives '[]' and '{}' the same hash."""
-    load(conn, "a", "j jsonb", [(psycopg.types.json.Jsonb([]),)])
-    load(conn, "b", "j jsonb", [(psycopg.types.json.Jsonb({}),)])
+    load(conn, "a", "j jsonb", [(Jsonb([]),)])
+    load(conn, "b", "j jsonb", [(Jsonb({}),)])
     methods = hash_methods(conn, [conn.execute("SELECT 'public.a'::regclass::oid").fetchone()[0]])  # type: ignore[index]
     assert list(methods.values()) == ["text"]
     assert sql_checksum(conn, "a", "text") != sql_checksum(conn, "b", "text")
+
+
+def test_parallel_workers_match_one_connection_and_raise_errors(conn: psycopg.Connection[Any],
+                                                                 source_server: PostgresServer) -> None:
+    load(conn, "a", "n int, t text", [(i, str(i)) for i in range(500)])
+    load(conn, "b", "n int, j jsonb", [(i, Jsonb({"i": i})) for i in range(300)])
+    jobs = [TableJob("public.a", "public", "a", "record"), TableJob("public.b", "public", "b", "text")]
+    parallel = checksum_tables(Workers(source_server.conninfo(), count=2), jobs)
+    assert parallel == {"public.a": (500, sql_checksum(conn, "a", "record")),
+                        "public.b": (300, sql_checksum(conn, "b", "text"))}
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        checksum_tables(Workers(source_server.conninfo(), count=2),
+                        [*jobs, TableJob("public.gone", "public", "gone", "text")])

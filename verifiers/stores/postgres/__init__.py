@@ -24,9 +24,11 @@ from verifiers.sandboxes.readiness import Readiness
 from verifiers.sources import Artifact, Located
 from verifiers.stores import StorePlan, StoreVerification
 from verifiers.stores.postgres.archive import read_header
+from verifiers.stores.postgres.checksum import Method, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
-from verifiers.stores.postgres.measure import Method, measure_database, pin_session, table_selected
+from verifiers.stores.postgres.measure import measure_database, table_selected
+from verifiers.stores.postgres.parallel import Workers
 from verifiers.stores.postgres.restore import RESTORE_DATABASE, RestoreOutcome, create_database, redact, restore_dump
 from verifiers.timing import RestoreTimer
 
@@ -153,7 +155,8 @@ def measure_restored(server: PostgresServer, store: PostgresStore,
     try:
         with psycopg.connect(server.conninfo(RESTORE_DATABASE)) as conn:
             conn.read_only = True
-            facts = measure_database(conn, methods=methods)
+            facts = measure_database(conn, methods=methods,
+                                     workers=Workers.sized_to_cores(server.conninfo(RESTORE_DATABASE)))
             conn.rollback()
             return facts, [run_assertion(conn, a) for a in store.assertions]
     except psycopg.OperationalError as exc:

@@ -22,7 +22,9 @@ from verifiers.sandboxes.local_postgres import choose_installation, find_install
 from verifiers.sources import sha256_file
 from verifiers.stores.postgres import measure
 from verifiers.stores.postgres.archive import major_of
+from verifiers.stores.postgres.checksum import pin_session
 from verifiers.stores.postgres.manifest import ManifestArtifact, PostgresManifest, save_manifest
+from verifiers.stores.postgres.parallel import Workers
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -77,10 +79,11 @@ def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_di
         partial = dump_path.with_name(f".{dump_path.name}.partial")
         dump: subprocess.Popen[bytes] | None = None
         try:
-            measure.pin_session(conn)
+            pin_session(conn)
             sequences = measure.read_sequences(conn)  # before pg_dump reads them: the dump's are never behind these
             dump = _start_pg_dump(installation.tool("pg_dump"), dsn, snapshot, partial)
-            facts = measure.measure_database(conn, sequences=sequences)
+            facts = measure.measure_database(conn, sequences=sequences,
+                                             workers=Workers.sized_to_cores(dsn, snapshot))
             _, stderr = dump.communicate()
             if dump.returncode != 0:
                 raise CaptureError(

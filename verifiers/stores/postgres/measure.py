@@ -9,16 +9,16 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session, table_checksum
 from verifiers.stores.postgres.facts import DatabaseFacts, SequenceFacts, TableFacts
-from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, format_checksum
+from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables
 
 Progress = Callable[[str], None]
-Method = Literal["record", "text"]
 
 # User objects only: not the catalogs, not TOAST, not what an extension owns.
 _USER_SCHEMAS = """
@@ -32,7 +32,7 @@ TABLES_SQL = f"""
 SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND {_USER_SCHEMAS} AND {_NOT_EXTENSION_MEMBER.format(oid="c.oid")}
-ORDER BY n.nspname, c.relname
+ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname
 """
 
 COLUMNS_SQL = """
@@ -126,38 +126,6 @@ SELECT n.nspname FROM pg_namespace n
 WHERE {_USER_SCHEMAS} AND n.nspname <> 'public' AND {_NOT_EXTENSION_MEMBER.format(oid="n.oid")}
 """
 
-# Scalar types whose extended hash is a full-strength, version-stable hash of the value (see rowhash.py):
-# a table whose every column (domains resolved) is one of these, or an enum, is hashed with
-# hash_record_extended; any other type (jsonb, arrays, json, money, geometric, composite, ranges...) sends
-# the whole table to the text method.
-RECORD_HASHABLE = (
-    "int2", "int4", "int8", "oid", "text", "varchar", "bpchar", "name", "char", "bool", "bytea", "uuid",
-    "date", "time", "timestamp", "timestamptz", "interval", "float4", "float8", "numeric",
-    "inet", "cidr", "macaddr",
-)
-
-METHODS_SQL = """
-WITH cols AS (
-    SELECT a.attrelid,
-           coalesce(nullif(t.typbasetype, 0), t.oid) AS base,
-           co.collprovider IS NOT NULL AND NOT co.collisdeterministic AS nondeterministic
-    FROM pg_attribute a
-    JOIN pg_type t ON t.oid = a.atttypid
-    LEFT JOIN pg_collation co ON co.oid = a.attcollation
-    WHERE a.attrelid = ANY(%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
-), resolved AS (
-    SELECT c.attrelid, c.nondeterministic, bt.typtype, bt.oid AS scalar
-    FROM cols c JOIN pg_type bt ON bt.oid = c.base
-)
-SELECT r.attrelid,
-       current_setting('server_version_num')::int >= 140000
-       AND bool_and(NOT r.nondeterministic AND r.typtype <> 'd'
-                    AND (st.typtype = 'e' OR (st.typnamespace = 'pg_catalog'::regnamespace
-                                              AND st.typname = ANY(%(hashable)s))))
-FROM resolved r JOIN pg_type st ON st.oid = r.scalar
-GROUP BY r.attrelid
-"""
-
 _WS = re.compile(r"\s+")
 
 
@@ -176,32 +144,34 @@ def table_selected(name: str, include: Sequence[str], exclude: Sequence[str]) ->
     )
 
 
-def pin_session(conn: psycopg.Connection[Any]) -> None:
-    """Pin the settings the checksum's text output depends on, for this transaction only."""
-    for name, value in SESSION_SETTINGS.items():
-        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
-
-
 def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None = None,
                      sequences: dict[str, SequenceFacts] | None = None,
-                     methods: dict[str, Method] | None = None) -> DatabaseFacts:
+                     methods: dict[str, Method] | None = None, workers: Workers | None = None) -> DatabaseFacts:
     """All facts of the connected database. The caller owns the (read-only) transaction; `sequences`,
     when given, were read earlier in it (see read_sequences); `methods` (from a manifest) override the
-    row hash each table would get here, so a restore is hashed as its capture was."""
+    row hash each table would get here, so a restore is hashed as its capture was; `workers` checksums
+    the tables on several connections at once (largest first), seeing the same snapshot as `conn`."""
     pin_session(conn)
     tables = conn.execute(TABLES_SQL).fetchall()
     oids = [row[0] for row in tables]
     names = {row[0]: qualified(row[1], row[2]) for row in tables}
     schemas = _table_schemas(conn, oids, names, {row[0]: (row[3], row[4]) for row in tables})
     chosen = hash_methods(conn, oids)
-    facts: dict[str, TableFacts] = {}
-    for oid, schema, table, _kind, _persistence in tables:
-        name = names[oid]
-        if progress:
-            progress(name)
-        method = (methods or {}).get(name, chosen.get(oid, "text"))
-        rows, checksum = table_checksum(conn, schema, table, method)
-        facts[name] = TableFacts(rows=rows, checksum=checksum, method=method, schema=schemas[oid])
+    jobs = [TableJob(names[oid], schema, table, (methods or {}).get(names[oid], chosen.get(oid, "text")))
+            for oid, schema, table, _kind, _persistence in tables]
+    if workers is not None and workers.count > 1 and len(jobs) > 1:
+        measured = checksum_tables(workers, jobs)
+    else:
+        measured = {}
+        for job in jobs:
+            if progress:
+                progress(job.name)
+            measured[job.name] = table_checksum(conn, job.schema, job.table, job.method)
+    facts = {
+        job.name: TableFacts(rows=measured[job.name][0], checksum=measured[job.name][1], method=job.method,
+                             schema=schemas[oid])
+        for job, oid in zip(jobs, oids, strict=True)
+    }
     row = conn.execute(
         "SELECT current_setting('server_version'), pg_encoding_to_char(encoding) "
         "FROM pg_database WHERE datname = current_database()"
@@ -214,29 +184,6 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
         server_version=row[0],
         encoding=row[1],
     )
-
-
-def hash_methods(conn: psycopg.Connection[Any], oids: list[int]) -> dict[int, Method]:
-    rows = conn.execute(METHODS_SQL, {"oids": oids, "hashable": list(RECORD_HASHABLE)}).fetchall()
-    return {oid: "record" if record else "text" for oid, record in rows}
-
-
-_ROW_HASH = {
-    "record": f"hash_record_extended(_restoreproof_row, {RECORD_SEED})",
-    "text": "hashtextextended((_restoreproof_row.*)::text, 0)",
-}
-
-
-def table_checksum(conn: psycopg.Connection[Any], schema: str, table: str,
-                   method: Method = "text") -> tuple[int, str]:
-    """Row count and checksum in one scan; only two numbers leave the server."""
-    query = sql.SQL(
-        "SELECT count(*), coalesce(sum(" + _ROW_HASH[method] + "), 0) FROM ONLY {} AS _restoreproof_row"
-    ).format(sql.Identifier(schema, table))
-    result = conn.execute(query).fetchone()
-    assert result is not None
-    rows = int(result[0])
-    return rows, format_checksum(int(result[1]) + rows)  # sum of (hash + 1): see rowhash.combine
 
 
 def _table_schemas(

@@ -1,0 +1,135 @@
+"""Benchmark: how verification and restore compare with what they cannot beat, on one server, one run.
+
+    python bench/run.py [--rows 2000000] [--rss-rows 20000000]
+
+Prints one JSON object of ratios (see the README's Performance section for targets):
+  checksum_vs_count   harness checksum of the largest table / SELECT count(*) on it (best of 3 each)
+  restore_overhead    the harness's restore phase / plain `pg_restore -j <cores>` of the same dump
+  verify_vs_restore   the harness's verify phase / its restore phase
+  peak_rss_mb         the harness process's peak RSS verifying --rows rows (and --rss-rows if given)
+  sandbox_start_s     median of 5 local PostgreSQL sandbox starts (until it accepts connections)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from verifiers.inventory import parse_inventory
+from verifiers.runner import plan_store, run_store
+from verifiers.sandboxes.local_postgres import PostgresServer, find_installations, local_postgres
+from verifiers.stores.postgres.capture import capture_postgres
+from verifiers.stores.postgres.checksum import pin_session, table_checksum
+from verifiers.stores.postgres.restore import default_jobs
+
+HERE = Path(__file__).resolve().parent
+
+
+def best_of(n: int, fn: Any) -> float:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def build(server: PostgresServer, rows: int) -> None:
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE bench")
+    subprocess.run([str(server.installation.tool("psql")), "--no-psqlrc", "-q", "-v", "ON_ERROR_STOP=1",
+                    "-v", f"rows={rows}", "-f", str(HERE / "build_db.sql")],
+                   env=server.client_env("bench"), check=True)
+    with psycopg.connect(server.conninfo("bench"), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def checksum_vs_count(server: PostgresServer) -> float:
+    with psycopg.connect(server.conninfo("bench")) as conn:
+        pin_session(conn)
+        count = best_of(3, lambda: conn.execute("SELECT count(*) FROM public.bench_events").fetchone())
+        checksum = best_of(3, lambda: table_checksum(conn, "public", "bench_events"))
+    return checksum / count
+
+
+def plain_restore(server: PostgresServer, dump: Path) -> float:
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE plain_restore")
+    start = time.perf_counter()
+    subprocess.run([str(server.installation.tool("pg_restore")), "--no-owner", "--no-privileges",
+                    "-j", str(default_jobs()), "-d", "plain_restore", str(dump)],
+                   env=server.client_env("plain_restore"), check=True)
+    return time.perf_counter() - start
+
+
+def harness(directory: Path) -> dict[str, float]:
+    inventory = parse_inventory({"stores": [{"name": "bench", "kind": "postgres", "rto": "1d", "rpo": "1d",
+                                              "source": {"type": "file", "path": "bench-*.dump"}}]},
+                                directory / "inventory.toml")
+    outcome = run_store(plan_store(inventory.stores[0], inventory.base_dir))
+    if outcome.status != "passed":
+        problems = outcome.error or [c.message for c in outcome.checks if not c.passed]
+        raise SystemExit(f"benchmark store did not pass: {problems}")
+    return dict(outcome.timer.seconds)
+
+
+def rss_child(rows: int) -> float:
+    """Peak RSS (MB) of a fresh process that builds, captures and verifies `rows` rows."""
+    out = subprocess.run([sys.executable, __file__, "--rss-only", "--rows", str(rows)], check=True,
+                         capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def sandbox_start(runs: int = 5) -> float:
+    installation = find_installations(None, None)[0]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        with local_postgres(installation):
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--rss-rows", type=int, default=0, help="also measure peak RSS at this many rows")
+    parser.add_argument("--rss-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    installation = find_installations(None, None)[0]
+    result: dict[str, Any] = {"rows": args.rows, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                              "postgres": installation.version}
+    with tempfile.TemporaryDirectory(prefix="restoreproof-bench-") as tmp, local_postgres(installation) as server:
+        build(server, args.rows)
+        capture_postgres(server.conninfo("bench"), Path(tmp), name="bench")
+        if args.rss_only:
+            harness(Path(tmp))
+            print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            return
+        result["checksum_vs_count"] = round(checksum_vs_count(server), 2)
+        plain = plain_restore(server, next(Path(tmp).glob("bench-*.dump")))
+        phases = harness(Path(tmp))
+    result["restore_overhead"] = round(phases["restore"] / plain, 2)
+    result["verify_vs_restore"] = round(phases["verify"] / phases["restore"], 2)
+    result["phases_s"] = {k: round(v, 2) for k, v in phases.items()}
+    result["peak_rss_mb"] = {str(args.rows): round(rss_child(args.rows), 1)}
+    if args.rss_rows:
+        result["peak_rss_mb"][str(args.rss_rows)] = round(rss_child(args.rss_rows), 1)
+    result["sandbox_start_s"] = {"postgres": round(sandbox_start(), 3)}
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
