@@ -6,7 +6,7 @@ Observed and expected values are counts, digests, durations and object definitio
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 from verifiers.durations import format_duration
@@ -80,10 +80,14 @@ def row_count(subject: str, observed: int | None, expected: int, tolerance: floa
     return CheckResult("row_count", subject, passed, observed, shown_expected, message)
 
 
-def checksum(subject: str, observed: str | None, expected: str) -> CheckResult:
+def checksum(subject: str, observed: str | None, expected: str, *, where: str | None = None) -> CheckResult:
+    """`where` narrows a difference down (e.g. key ranges); it must name keys only, never row contents."""
     if observed is None:
         return CheckResult("checksum", subject, False, None, expected, f"{subject} is missing after restore")
-    return equal("checksum", subject, observed, expected, what="checksum")
+    result = equal("checksum", subject, observed, expected, what="checksum")
+    if not result.passed and where:
+        return replace(result, message=f"{result.message}; differs in {where}")
+    return result
 
 
 def table_set(observed: set[str], expected: set[str]) -> CheckResult:

@@ -142,13 +142,19 @@ def test_changed_row_fails_that_tables_checksum_only(dump_variant: Callable[...,
                             "UPDATE billing.invoices SET amount = amount + 0.0001 WHERE id = 1500")
     problems = failed(verify(artifact.parent, artifact.name))
     assert set(problems) == {"checksum:billing.invoices"}
-    assert problems["checksum:billing.invoices"].startswith("checksum differs: restored ")
+    message = problems["checksum:billing.invoices"]
+    assert message.startswith("checksum differs: restored ")
+    # narrowed by key range (64 ranges over ids 1000..2499): keys only, never the row
+    assert message.endswith("; differs in id 1493..1515 (23 rows restored, 23 captured)")
 
 
 def test_deleted_rows_fail_the_count_with_the_difference(dump_variant: Callable[..., Path]) -> None:
     artifact = dump_variant("DELETE FROM public.events WHERE id % 100 = 0")
     problems = failed(verify(artifact.parent, artifact.name))
     assert problems["row_count:public.events"] == "4950 rows restored, expected 5000 (-50)"
+    narrowed = problems["checksum:public.events"]
+    assert "; differs in id 80..157 (77 rows restored, 78 captured); " in narrowed
+    assert narrowed.endswith("; and 40 more ranges")  # 50 ranges lost a row: 10 named, the rest counted
 
 
 def test_row_count_tolerance_allows_small_differences(dump_variant: Callable[..., Path]) -> None:

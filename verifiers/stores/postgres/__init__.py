@@ -24,8 +24,8 @@ from verifiers.sandboxes.readiness import Readiness
 from verifiers.sources import Artifact, Located
 from verifiers.stores import StorePlan, StoreVerification
 from verifiers.stores.postgres.archive import read_header
-from verifiers.stores.postgres.checksum import Method, pin_session
-from verifiers.stores.postgres.facts import DatabaseFacts
+from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
+from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
 from verifiers.stores.postgres.measure import measure_database, table_selected
 from verifiers.stores.postgres.parallel import Workers
@@ -95,7 +95,7 @@ class PostgresKind:
             result.checks.append(restore_check(outcome))
             with timer.phase("verify"):
                 methods = {name: t.method for name, t in manifest.facts.tables.items()}
-                facts, assertion_results = measure_restored(server, store, methods)
+                facts, assertion_results = measure_restored(server, store, methods, manifest.facts)
         result.checks += judge(store, manifest.facts, facts) + assertion_results
 
 
@@ -150,13 +150,20 @@ def restore_check(outcome: RestoreOutcome) -> CheckResult:
     return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
 
 
-def measure_restored(server: PostgresServer, store: PostgresStore,
-                     methods: dict[str, Method]) -> tuple[DatabaseFacts, list[CheckResult]]:
+def measure_restored(server: PostgresServer, store: PostgresStore, methods: dict[str, Method],
+                     expected: DatabaseFacts) -> tuple[DatabaseFacts, list[CheckResult]]:
+    return measure_conninfo(server.conninfo(RESTORE_DATABASE), store, methods, expected)
+
+
+def measure_conninfo(conninfo: str, store: PostgresStore, methods: dict[str, Method],
+                     expected: DatabaseFacts | None = None) -> tuple[DatabaseFacts, list[CheckResult]]:
+    """Measure the restored database at `conninfo` (a local sandbox, or a restored RDS instance); with the
+    manifest's facts as `expected`, tables that differ are narrowed to key ranges."""
     try:
-        with psycopg.connect(server.conninfo(RESTORE_DATABASE)) as conn:
+        with psycopg.connect(conninfo) as conn:
             conn.read_only = True
-            facts = measure_database(conn, methods=methods,
-                                     workers=Workers.sized_to_cores(server.conninfo(RESTORE_DATABASE)))
+            facts = measure_database(conn, methods=methods, workers=Workers.sized_to_cores(conninfo),
+                                     narrow_against=expected)
             conn.rollback()
             return facts, [run_assertion(conn, a) for a in store.assertions]
     except psycopg.OperationalError as exc:
@@ -189,12 +196,27 @@ def judge(store: PostgresStore, expected: DatabaseFacts, observed: DatabaseFacts
     for table in wanted:
         got, want = observed.tables.get(table), expected.tables[table]
         results.append(checks.row_count(table, got.rows if got else None, want.rows, store.row_count_tolerance))
-        results.append(checks.checksum(table, got.checksum if got else None, want.checksum))
+        results.append(checks.checksum(table, got.checksum if got else None, want.checksum,
+                                       where=narrowed_ranges(want, got)))
         results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
     results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))
     for name, want_seq in sorted(expected.sequences.items()):
         results.append(checks.sequence(name, observed.sequences.get(name), want_seq))
     return results
+
+
+def narrowed_ranges(captured: TableFacts, restored: TableFacts | None, limit: int = 10) -> str | None:
+    """`id 1..64 (63 rows restored, 64 captured); …`: where a differing table differs, keys only."""
+    if restored is None or captured.key_ranges is None or restored.key_ranges is None:
+        return None
+    ranges = differing_ranges(captured.key_ranges, restored.key_ranges)
+    key = captured.key_ranges.key
+    parts = [f"{key} {'..' if first is None else first}{'' if first is None else '..'}"
+             f"{'' if last is None else last} ({got} rows restored, {want} captured)"
+             for first, last, got, want in ranges[:limit]]
+    if len(ranges) > limit:
+        parts.append(f"and {len(ranges) - limit} more ranges")
+    return "; ".join(parts) or None
 
 
 def unverified(plan: StorePlan, reason: str) -> list[CheckResult]:

@@ -82,7 +82,7 @@ def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_di
             pin_session(conn)
             sequences = measure.read_sequences(conn)  # before pg_dump reads them: the dump's are never behind these
             dump = _start_pg_dump(installation.tool("pg_dump"), dsn, snapshot, partial)
-            facts = measure.measure_database(conn, sequences=sequences,
+            facts = measure.measure_database(conn, sequences=sequences, with_key_ranges=True,
                                              workers=Workers.sized_to_cores(dsn, snapshot))
             _, stderr = dump.communicate()
             if dump.returncode != 0:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
+from verifiers.stores.postgres.facts import KeyRanges
 from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, format_checksum
 
 Method = Literal["record", "text"]
@@ -72,3 +73,48 @@ def table_checksum(conn: psycopg.Connection[Any], schema: str, table: str,
     assert result is not None
     rows = int(result[0])
     return rows, format_checksum(int(result[1]) + rows)  # sum of (hash + 1): see rowhash.combine
+
+
+RANGE_BUCKETS = 64
+
+INTEGER_KEY_SQL = """
+SELECT a.attname
+FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+WHERE i.indrelid = %s::regclass AND i.indisprimary AND i.indnatts = 1
+  AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+"""
+
+
+def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: Method, *,
+               like: KeyRanges | None = None) -> KeyRanges | None:
+    """Rows and checksum per range of the table's single-column integer primary key, in one scan; `like`
+    reuses a manifest's key and bounds so the ranges line up with the captured ones. None when the table
+    has no such key (or is empty at capture)."""
+    if like is None:
+        found = conn.execute(INTEGER_KEY_SQL, (sql.Identifier(schema, table).as_string(conn),)).fetchone()
+        if found is None:
+            return None
+        key = str(found[0])
+        bounds = conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM ONLY {t}").format(
+            k=sql.Identifier(key), t=sql.Identifier(schema, table))).fetchone()
+        if bounds is None or bounds[0] is None:
+            return None
+        like = KeyRanges(key=key, low=int(bounds[0]), high=int(bounds[1]), buckets=RANGE_BUCKETS, ranges={})
+    query = sql.SQL(
+        "SELECT width_bucket({k}::numeric, {low}, {high}, {n}), count(*), coalesce(sum(" + _ROW_HASH[method]
+        + "), 0) FROM ONLY {t} AS _restoreproof_row GROUP BY 1"
+    ).format(k=sql.Identifier(like.key), t=sql.Identifier(schema, table), low=sql.Literal(like.low),
+             high=sql.Literal(like.high + 1), n=sql.Literal(like.buckets))
+    ranges = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in conn.execute(query)}
+    return like.model_copy(update={"ranges": ranges})
+
+
+def differing_ranges(captured: KeyRanges, restored: KeyRanges) -> list[tuple[int | None, int | None, int, int]]:
+    """(first key, last key, rows restored, rows captured) of every range whose rows differ."""
+    out = []
+    for bucket in sorted(set(captured.ranges) | set(restored.ranges)):
+        want, got = captured.ranges.get(bucket, (0, "")), restored.ranges.get(bucket, (0, ""))
+        if want != got:
+            first, last = captured.bounds(bucket)
+            out.append((first, last, got[0], want[0]))
+    return out
