@@ -1,4 +1,10 @@
-"""Evidence of a run: where it goes (reports/YYYY-MM/<run-id>/) and what evidence.json says."""
+"""Evidence of a run: where it goes (reports/YYYY-MM/<run-id>/), what evidence.json says, and how a run is
+finalised: evidence.json, then SHA256SUMS over the run's final files, then the optional signature.
+
+The package, one job per module: chain (SHA256SUMS, the hash chain, verification), signing (Ed25519),
+report_html (report.html content), index (monthly index.json + index.html), soc2 (check -> criteria),
+upload (archive to S3 with Object Lock), schema/evidence.schema.json (the JSON Schema of evidence.json).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifiers import __version__
 from verifiers.atomic import write_text_atomically
-from verifiers.runner import StoreOutcome
 
-EVIDENCE_SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from verifiers.runner import StoreOutcome
+
+EVIDENCE_SCHEMA_VERSION = 2
+SCHEMA_PATH = Path(__file__).with_name("schema") / "evidence.schema.json"
 
 
 @dataclass(frozen=True)
@@ -71,9 +82,27 @@ def run_status(outcomes: Sequence[StoreOutcome]) -> str:
     return "passed" if statuses else "empty"
 
 
-def write_evidence(run: RunInfo, outcomes: Sequence[StoreOutcome], *, project_dir: Path) -> Path:
+def write_evidence(run: RunInfo, outcomes: Sequence[StoreOutcome], *, project_dir: Path,
+                   signing_key: Ed25519PrivateKey | None = None) -> Path:
+    """Finalise the run: every other file of the run directory must be final by now (see plugin.py)."""
     run.directory.mkdir(parents=True, exist_ok=True)
     record = evidence_record(run, outcomes, finished=datetime.now(UTC), project_dir=project_dir)
-    path = run.directory / "evidence.json"
-    write_text_atomically(path, json.dumps(record, indent=2, sort_keys=False, default=str) + "\n")
+    return finalise_run(run.directory, record, signing_key=signing_key)
+
+
+def finalise_run(directory: Path, record: dict[str, Any], *, signing_key: Ed25519PrivateKey | None = None) -> Path:
+    """Link the record to the previous run of the reports root (ROOT/YYYY-MM/<run-id>/), write evidence.json,
+    seal the run with SHA256SUMS and sign it; under the root's lock, each file written atomically, SHA256SUMS
+    last but the signature (a run without SHA256SUMS was interrupted, and verification says so)."""
+    from verifiers.evidence import chain, signing
+
+    root = directory.parent.parent
+    with chain.chain_lock(root):
+        link = chain.next_link(root, exclude=directory)
+        link["signature"] = signing.signature_info(signing_key) if signing_key is not None else None
+        path = directory / chain.EVIDENCE
+        write_text_atomically(path, json.dumps({**record, "chain": link}, indent=2, default=str) + "\n")
+        chain.seal_run(directory, str(record["run"]["id"]))
+        if signing_key is not None:
+            signing.sign_run(directory, signing_key)
     return path

@@ -1,0 +1,85 @@
+"""Synthetic runs for the evidence tests: real run directories sealed by the real code, with records shaped
+as the plugin writes them, made without restoring anything (the integration tests make real ones)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from verifiers.evidence import EVIDENCE_SCHEMA_VERSION, SCHEMA_PATH, RunInfo, finalise_run
+
+
+def store_record(name: str = "saas", status: str = "passed", rto: float | None = 12.5,
+                 rto_target: float = 900.0) -> dict[str, Any]:
+    """A store's evidence record as StoreOutcome.as_evidence() writes it."""
+    passed = status == "passed"
+    checks = [
+        {"check": "row_count", "subject": "public.users", "passed": True, "observed": 400, "expected": 400,
+         "message": "400 rows"},
+        {"check": "checksum", "subject": "public.users", "passed": passed, "observed": "00ff00ff00ff00ff",
+         "expected": "00ff00ff00ff00ff" if passed else "11ee11ee11ee11ee",
+         "message": "checksum matches" if passed else "checksum differs"},
+    ]
+    return {
+        "name": name, "kind": "postgres", "suite": "rds", "status": status,
+        "artifact": {"path": f"/backups/{name}.dump", "sha256": hashlib.sha256(name.encode()).hexdigest(),
+                     "bytes": 1234, "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z"},
+        "sandbox": {"type": "local", "engine": "postgresql", "version": "18.1"},
+        "rto": {"seconds": rto, "target_seconds": rto_target,
+                "phases": {} if rto is None else {"fetch": 0.5, "provision": 2.0, "restore": rto - 3.0,
+                                                   "verify": 0.5, "teardown": 0.2}},
+        "rpo": {"seconds": 3600.0, "target_seconds": 86400.0},
+        "checks": checks if status != "error" else [],
+        "error": {"phase": "restore", "message": "pg_restore failed"} if status == "error" else None,
+    }
+
+
+def make_run(root: Path, started: datetime, stores: Sequence[dict[str, Any]] = (),
+             key: Ed25519PrivateKey | None = None) -> Path:
+    """A run directory under ROOT/YYYY-MM/<run-id>/ with a report, a junit file and sealed evidence."""
+    run = RunInfo.new(root, now=started)
+    run.directory.mkdir(parents=True)
+    (run.directory / "report.html").write_text(f"<!DOCTYPE html><html><body>run {run.id}</body></html>\n")
+    (run.directory / "junit.xml").write_text(f'<testsuites name="{run.id}"></testsuites>\n')
+    statuses = {s["status"] for s in stores}
+    status = next((s for s in ("error", "failed", "passed") if s in statuses), "empty")
+    record = {
+        "schema_version": EVIDENCE_SCHEMA_VERSION,
+        "run": {"id": run.id, "started": _iso(started), "finished": _iso(started + timedelta(seconds=30)),
+                "tool_version": "0.1.0", "git_commit": None, "host": "ci", "status": status},
+        "stores": list(stores),
+    }
+    finalise_run(run.directory, record, signing_key=key)
+    return run.directory
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def at(year: int, month: int, day: int = 3, hour: int = 2) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+def write_key(directory: Path) -> tuple[Ed25519PrivateKey, Path, Path]:
+    """A new Ed25519 key as PEM files: (key, private PEM, public PEM)."""
+    key = Ed25519PrivateKey.generate()
+    private = directory / "signing.pem"
+    public = directory / "signing.pub.pem"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    return key, private, public
+
+
+def evidence_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return schema

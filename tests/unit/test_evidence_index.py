@@ -1,0 +1,118 @@
+"""The monthly index: months counted across a year boundary and with missing months, success rate, worst RTO,
+stores never tested, the SOC 2 mapping, and an index.html with nothing fetched from elsewhere."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.evidence_runs import at, make_run, store_record
+from verifiers.cli import main
+from verifiers.errors import EvidenceError
+from verifiers.evidence.index import build_index, month_range
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Nov 2025 .. Mar 2026 with January missing; `billing` joins in February; one failed and one errored run."""
+    root = tmp_path_factory.mktemp("index") / "reports"
+    make_run(root, at(2025, 11, 4), [store_record("saas", rto=40.0)])
+    make_run(root, at(2025, 12, 2), [store_record("saas", "failed", rto=55.0)])
+    make_run(root, at(2025, 12, 9), [store_record("saas", rto=42.0)])
+    make_run(root, at(2026, 2, 3), [store_record("saas", rto=61.0), store_record("billing", "error", rto=None)])
+    make_run(root, at(2026, 3, 3), [store_record("saas", rto=47.5), store_record("billing", rto=1000.0)])
+    return root
+
+
+def index_of(root: Path, **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("now", datetime(2026, 3, 20, tzinfo=UTC))
+    return build_index(root, **kwargs)
+
+
+def test_month_range_crosses_year_boundaries() -> None:
+    assert month_range("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert len(month_range("2024-01", "2026-12")) == 36
+    with pytest.raises(EvidenceError, match="'2026-13' is not a month"):
+        month_range("2026-01", "2026-13")
+    with pytest.raises(EvidenceError, match="empty"):
+        month_range("2026-02", "2026-01")
+
+
+def test_counts_months_across_the_year_boundary_with_a_missing_month(root: Path) -> None:
+    index = index_of(root)
+    assert index["period"]["months"] == ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+    saas = index["stores"]["saas"]
+    assert (saas["months_tested"], saas["months_passed"], saas["missing_months"]) == (4, 4, ["2026-01"])
+    billing = index["stores"]["billing"]  # February's test errored: not a completed test
+    assert (billing["months_tested"], billing["missing_months"]) == (1, ["2025-11", "2025-12", "2026-01", "2026-02"])
+    completion = index["kpis"]["restore_test_completion"]
+    assert completion == {"months_complete": 1, "months_in_period": 5,
+                          "missing_months": ["2025-11", "2025-12", "2026-01", "2026-02"], "text": "1 of 5 months"}
+
+
+def test_one_store_counts_its_own_months(root: Path) -> None:
+    index = index_of(root, first="2025-11", last="2025-12")
+    assert index["kpis"]["restore_test_completion"]["text"] == "2 of 2 months"
+    assert index["kpis"]["restore_success_rate"] == {"passed": 2, "tests": 3, "rate": 0.6667}
+    december = index["months"][1]
+    assert december["stores"]["saas"] == {"tests": 2, "passed": 1, "status": "passed", "worst_rto_seconds": 55.0}
+    assert [r["status"] for r in december["runs"]] == ["failed", "passed"]
+
+
+def test_default_period_ends_last_month_so_a_lapse_shows(root: Path) -> None:
+    index = index_of(root, now=datetime(2026, 6, 15, tzinfo=UTC))
+    assert index["period"]["to"] == "2026-05"
+    assert index["stores"]["saas"]["missing_months"] == ["2026-01", "2026-04", "2026-05"]
+    assert index["kpis"]["restore_test_completion"]["text"] == "1 of 7 months"
+
+
+def test_kpis(root: Path) -> None:
+    index = index_of(root, stores=["saas", "billing", "ledger"])
+    kpis = index["kpis"]
+    assert kpis["stores_never_tested"] == ["ledger"]
+    assert kpis["restore_test_completion"]["months_complete"] == 0  # ledger was due every month
+    assert kpis["restore_success_rate"] == {"passed": 5, "tests": 7, "rate": 0.7143}
+    assert kpis["worst_rto"]["saas"]["seconds"] == 61.0 and kpis["worst_rto"]["saas"]["month"] == "2026-02"
+    assert kpis["worst_rto"]["billing"]["within_target"] is False
+    assert kpis["worst_rto"]["ledger"] is None
+    trend = index["stores"]["saas"]["rto_trend"]
+    assert [p["worst_rto_seconds"] for p in trend] == [40.0, 55.0, None, 61.0, 47.5]
+    assert index["integrity"]["ok"] is True and index["integrity"]["runs"] == 5
+    assert {m["check"]: m["criteria"] for m in index["soc2"]["checks"]}["checksum"] == ["A1.3"]
+    assert {m["check"]: m["criteria"] for m in index["soc2"]["checks"]}["artifact"] == ["A1.2"]
+
+
+def test_cli_writes_a_self_contained_index(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text('[[stores]]\nname = "ledger"\nkind = "postgres"\nrto = "15m"\nrpo = "1d"\n'
+                         '[stores.source]\ntype = "file"\npath = "x/*.dump"\n')
+    assert main(["evidence", "index", str(root), "--inventory", str(inventory), "--to", "2026-03"]) == 0
+    out = capsys.readouterr().out
+    assert "restore tests completed in 0 of 5 months" in out and "never tested: ledger" in out
+    index = json.loads((root / "index.json").read_text())
+    assert index["kpis"]["stores_never_tested"] == ["ledger"]
+    page = (root / "index.html").read_text()
+    assert "Archive integrity verified: 5 runs" in page and page.count("<svg") == 3
+    assert re.findall(r"""(?:src|href)=['"](?!2025-|2026-)""", page) == []  # links only to the runs' reports
+    assert "<script" not in page and "@import" not in page and "url(" not in page
+
+
+def test_a_broken_archive_is_flagged_in_the_index(root: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    damaged = tmp_path / "reports"
+    damaged.mkdir()
+    run = make_run(damaged, at(2026, 1, 5), [store_record()])
+    (run / "junit.xml").write_text("<testsuites/>")
+    assert main(["evidence", "index", str(damaged)]) == 1
+    assert f"first broken link: {run.relative_to(damaged).as_posix()}/junit.xml" in capsys.readouterr().out
+    assert "Archive integrity NOT verified" in (damaged / "index.html").read_text()
+
+
+def test_bad_month_is_exit_2(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evidence", "index", str(root), "--from", "2026-1"]) == 2
+    assert "'2026-1' is not a month — write it as YYYY-MM" in capsys.readouterr().err

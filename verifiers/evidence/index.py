@@ -1,0 +1,373 @@
+"""The monthly index of a reports root: index.json for tools, index.html for auditors (self-contained).
+
+Per month and store: the runs, pass/fail and RTO against its target, with a trend chart over the months; the
+backup SOP's KPIs: monthly restore-test completion, restore success rate, worst RTO per store, stores never
+tested; and the SOC 2 criteria each check evidences.
+
+Definitions. A store's restore test is *completed* when it ran to a verdict (passed or failed; an `error` is
+a test that did not complete). A month is *complete* when every store (the inventory's, when given, plus
+every store in the runs) has a completed test in it. The period runs from the first run's month (or --from)
+to the month before today, or to the newest run's month when later (or --to); months with no run count.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from verifiers.atomic import write_text_atomically
+from verifiers.durations import format_duration
+from verifiers.errors import EvidenceError
+from verifiers.evidence import chain, soc2
+
+INDEX_SCHEMA_VERSION = 1
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+COMPLETED = ("passed", "failed")
+
+
+def parse_month(text: str, *, what: str = "month") -> tuple[int, int]:
+    match = _MONTH.match(text)
+    if match is None:
+        raise EvidenceError(f"{what} {text!r} is not a month", hint="write it as YYYY-MM, e.g. 2026-01")
+    return int(match.group(1)), int(match.group(2))
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every calendar month from first to last inclusive, across year boundaries."""
+    year, month = parse_month(first, what="--from")
+    end = parse_month(last, what="--to")
+    if (year, month) > end:
+        raise EvidenceError(f"the period {first} .. {last} is empty", hint="--from must not be after --to")
+    months = []
+    while (year, month) <= end:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _month_before(moment: datetime) -> str:
+    year, month = moment.year, moment.month
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """One store in one run, as the index needs it."""
+
+    run: str
+    month: str
+    name: str
+    status: str
+    rto_seconds: float | None
+    rto_target_seconds: float | None
+    failed_checks: tuple[str, ...]
+    checks_total: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "rto_seconds": self.rto_seconds,
+                "rto_target_seconds": self.rto_target_seconds, "checks_total": self.checks_total,
+                "failed_checks": list(self.failed_checks)}
+
+
+def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list[StoreResult]:
+    results = []
+    for store in evidence.get("stores") or []:
+        rto = store.get("rto") or {}
+        checks = store.get("checks") or []
+        results.append(StoreResult(
+            run=run_id, month=month, name=str(store.get("name")), status=str(store.get("status")),
+            rto_seconds=rto.get("seconds"), rto_target_seconds=rto.get("target_seconds"),
+            failed_checks=tuple(f"{c.get('check')}:{c.get('subject')}" for c in checks if not c.get("passed")),
+            checks_total=len(checks),
+        ))
+    return results
+
+
+def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = None, last: str | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    """index.json's content. `stores`: every store that should be tested (the inventory's)."""
+    report = chain.verify_reports(root)
+    broken_runs = {"/".join(p.path.split("/")[:2]) for p in report.problems}
+    runs = []
+    for record in report.runs:
+        evidence = record.evidence or {}
+        run = evidence.get("run") or {}
+        started = str(run.get("started") or "")
+        month = started[:7] if _MONTH.match(started[:7]) else record.directory.parent.name
+        runs.append({
+            "id": record.directory.name, "path": record.rel, "month": month, "started": started or None,
+            "status": run.get("status", "unreadable"),
+            "report": f"{record.rel}/report.html" if (record.directory / "report.html").is_file() else None,
+            "verified": record.rel not in broken_runs,
+            "results": _store_results(record.directory.name, month, evidence),
+        })
+    moment = now or datetime.now(UTC)
+    run_months = sorted(r["month"] for r in runs)
+    first = first or run_months[0]
+    last = last or max(run_months[-1], _month_before(moment))
+    period = month_range(first, last)
+    in_period = [r for r in runs if r["month"] in period]
+    results = [res for r in in_period for res in r["results"]]
+    names = sorted(set(stores) | {res.name for res in results})
+    per_store = {name: _store_kpis(name, [r for r in results if r.name == name], period) for name in names}
+    complete = [m for m in period if names and all(m in per_store[n]["months_tested_list"] for n in names)]
+    return {
+        "schema_version": INDEX_SCHEMA_VERSION,
+        "generated": moment.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "period": {"from": period[0], "to": period[-1], "months": period},
+        "integrity": {
+            "ok": report.ok, "runs": len(report.runs),
+            "problems": [str(p) for p in report.problems[:50]],
+            "first_broken": str(report.first_broken) if report.first_broken else None,
+            "head": report.head.rel if report.head else None, "head_sha256sums": report.head_digest,
+        },
+        "kpis": {
+            "restore_test_completion": {
+                "months_complete": len(complete), "months_in_period": len(period),
+                "missing_months": [m for m in period if m not in complete],
+                "text": f"{len(complete)} of {len(period)} months",
+            },
+            "restore_success_rate": _rate(results),
+            "worst_rto": {n: s["worst_rto"] for n, s in per_store.items()},
+            "stores_never_tested": [n for n, s in per_store.items() if not s["months_tested"]],
+        },
+        "stores": {n: {k: v for k, v in s.items() if k != "months_tested_list"} for n, s in per_store.items()},
+        "months": [_month_entry(m, [r for r in in_period if r["month"] == m], names) for m in period],
+        "soc2": {"criteria": soc2.CRITERIA, "checks": soc2.mapping_records()},
+    }
+
+
+def _rate(results: Sequence[StoreResult]) -> dict[str, Any]:
+    passed = sum(r.status == "passed" for r in results)
+    return {"passed": passed, "tests": len(results), "rate": round(passed / len(results), 4) if results else None}
+
+
+def _store_kpis(name: str, results: Sequence[StoreResult], period: Sequence[str]) -> dict[str, Any]:
+    tested = sorted({r.month for r in results if r.status in COMPLETED})
+    passed = sorted({r.month for r in results if r.status == "passed"})
+    measured = [r for r in results if r.rto_seconds is not None]
+    worst = max(measured, key=lambda r: r.rto_seconds or 0.0, default=None)
+    trend = []
+    for month in period:
+        values = [r.rto_seconds for r in measured if r.month == month and r.rto_seconds is not None]
+        targets = [r.rto_target_seconds for r in results if r.month == month and r.rto_target_seconds is not None]
+        trend.append({"month": month, "worst_rto_seconds": max(values) if values else None,
+                      "target_seconds": min(targets) if targets else None})
+    return {
+        "months_tested": len(tested), "months_passed": len(passed), "months_tested_list": tested,
+        "missing_months": [m for m in period if m not in tested],
+        "success_rate": _rate(results),
+        "worst_rto": None if worst is None else {
+            "seconds": worst.rto_seconds, "target_seconds": worst.rto_target_seconds, "run": worst.run,
+            "month": worst.month,
+            "within_target": (worst.rto_seconds or 0.0) <= (worst.rto_target_seconds or float("inf")),
+        },
+        "rto_trend": trend,
+    }
+
+
+def _month_entry(month: str, runs: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    stores: dict[str, Any] = {}
+    for name in names:
+        mine = [res for r in runs for res in r["results"] if res.name == name]
+        stores[name] = {
+            "tests": len(mine), "passed": sum(r.status == "passed" for r in mine),
+            "status": mine[-1].status if mine else "not tested",  # runs are oldest first: the month's last word
+            "worst_rto_seconds": max((r.rto_seconds for r in mine if r.rto_seconds is not None), default=None),
+        }
+    return {
+        "month": month,
+        "stores": stores,
+        "runs": [{**{k: v for k, v in r.items() if k != "results"},
+                  "stores": [res.as_dict() for res in r["results"]]} for r in runs],
+    }
+
+
+def write_index(root: Path, index: Mapping[str, Any]) -> tuple[Path, Path]:
+    json_path, html_path = root / "index.json", root / "index.html"
+    write_text_atomically(json_path, json.dumps(index, indent=2) + "\n")
+    write_text_atomically(html_path, render_html(index))
+    return json_path, html_path
+
+
+# --- index.html ---------------------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 1.5em; color: #24292f; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #d0d7de; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f4f6; }
+.ok { color: #1e6b34; } .bad { color: #a11b1b; } .dim { color: #57606a; font-size: 0.9em; }
+.banner { padding: 0.6em 0.8em; border-radius: 4px; font-weight: bold; }
+.banner.ok { background: #e6f4ea; } .banner.bad { background: #fdecea; }
+.kpis { display: flex; flex-wrap: wrap; gap: 1em; margin: 1em 0; }
+.kpi { border: 1px solid #d0d7de; border-radius: 6px; padding: 0.6em 1em; min-width: 12em; }
+.kpi .value { font-size: 1.6em; font-weight: bold; }
+td.passed { background: #e6f4ea; } td.failed, td.error { background: #fdecea; } td.missing { background: #fff8c5; }
+.chart text { font: 10px sans-serif; fill: #24292f; }
+.chart .line { fill: none; stroke: #1f6feb; stroke-width: 2; } .chart .point { fill: #1f6feb; }
+.chart .target { stroke: #c62828; stroke-dasharray: 4 3; } .chart .axis { stroke: #8c959f; }
+"""
+
+
+def render_html(index: Mapping[str, Any]) -> str:
+    period = index["period"]
+    title = f"Restore-test evidence {period['from']} to {period['to']}"
+    body = "".join((
+        f"<h1>{escape(title)}</h1>",
+        f"<p class='dim'>Generated {escape(index['generated'])} by restoreproof from the runs' evidence.json. "
+        "Counts, names and durations only: no row contents.</p>",
+        _integrity_html(index["integrity"]),
+        _kpis_html(index),
+        _matrix_html(index),
+        _stores_html(index),
+        _runs_html(index),
+        _soc2_html(index["soc2"]),
+    ))
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body>{body}</body></html>\n")
+
+
+def _integrity_html(integrity: Mapping[str, Any]) -> str:
+    if integrity["ok"]:
+        return (f"<p class='banner ok' id='integrity'>Archive integrity verified: {integrity['runs']} runs, every "
+                f"file matches its SHA256SUMS and the hash chain is unbroken (head {escape(str(integrity['head']))}, "
+                f"SHA256SUMS sha256 <code>{escape(str(integrity['head_sha256sums']))}</code>).</p>")
+    problems = "".join(f"<li>{escape(p)}</li>" for p in integrity["problems"])
+    return (f"<div class='banner bad' id='integrity'>Archive integrity NOT verified — first broken link: "
+            f"{escape(str(integrity['first_broken']))}<ul>{problems}</ul></div>")
+
+
+def _kpis_html(index: Mapping[str, Any]) -> str:
+    kpis = index["kpis"]
+    completion, rate = kpis["restore_test_completion"], kpis["restore_success_rate"]
+    missing = ", ".join(completion["missing_months"]) or "none"
+    rate_text = "-" if rate["rate"] is None else f"{rate['rate'] * 100:.0f}%"
+    never = ", ".join(kpis["stores_never_tested"]) or "none"
+    cards = (
+        ("Monthly restore-test completion", completion["text"], f"months missing a completed test: {missing}"),
+        ("Restore success rate", rate_text, f"{rate['passed']} of {rate['tests']} store restores passed"),
+        ("Stores never tested", str(len(kpis["stores_never_tested"])), never),
+    )
+    return "<h2>KPIs</h2><div class='kpis' id='kpis'>" + "".join(
+        f"<div class='kpi'><div class='dim'>{escape(label)}</div><div class='value'>{escape(value)}</div>"
+        f"<div class='dim'>{escape(note)}</div></div>" for label, value, note in cards) + "</div>"
+
+
+def _matrix_html(index: Mapping[str, Any]) -> str:
+    names = list(index["stores"])
+    head = "<tr><th>Month</th>" + "".join(f"<th>{escape(n)}</th>" for n in names) + "<th>Runs</th></tr>"
+    rows = []
+    for month in index["months"]:
+        cells = []
+        for name in names:
+            cell = month["stores"][name]
+            status = cell["status"]
+            css = status if status in ("passed", "failed", "error") else "missing"
+            rto = cell["worst_rto_seconds"]
+            detail = (f"<div class='dim'>{cell['passed']} of {cell['tests']} passed"
+                      f"{', worst RTO ' + format_duration(rto) if rto else ''}</div>")
+            cells.append(f"<td class='{css}'>{escape(status)}{detail if cell['tests'] else ''}</td>")
+        links = " ".join(
+            f"<a href='{escape(r['report'])}'>{escape(r['id'])}</a>" if r["report"] else escape(r["id"])
+            for r in month["runs"]) or "<span class='dim'>no run</span>"
+        rows.append(f"<tr><th>{escape(month['month'])}</th>{''.join(cells)}<td>{links}</td></tr>")
+    return f"<h2>Per month and store</h2><table id='months'>{head}{''.join(rows)}</table>"
+
+
+def _stores_html(index: Mapping[str, Any]) -> str:
+    parts = ["<h2>Per store</h2><table id='stores'><tr><th>Store</th><th>Months tested</th><th>Success rate</th>"
+             "<th>Worst RTO (target)</th><th>Missing months</th></tr>"]
+    charts = []
+    months = len(index["period"]["months"])
+    for name, store in index["stores"].items():
+        rate = store["success_rate"]
+        worst = store["worst_rto"]
+        worst_text = "-" if worst is None else (
+            f"<span class='{'ok' if worst['within_target'] else 'bad'}'>{format_duration(worst['seconds'])}</span> "
+            f"({format_duration(worst['target_seconds'])}) <span class='dim'>{escape(worst['run'])}</span>")
+        rate_text = "-" if rate["rate"] is None else f"{rate['rate'] * 100:.0f}% ({rate['passed']} of {rate['tests']})"
+        parts.append(f"<tr><td>{escape(name)}</td><td>{store['months_tested']} of {months}</td><td>{rate_text}</td>"
+                     f"<td>{worst_text}</td><td>{escape(', '.join(store['missing_months']) or 'none')}</td></tr>")
+        charts.append(f"<figure><figcaption>{escape(name)}: worst RTO per month</figcaption>"
+                      f"{trend_chart_svg(store['rto_trend'], label=name)}</figure>")
+    parts.append("</table><h2>RTO trend</h2>")
+    return "".join(parts) + "".join(charts)
+
+
+def trend_chart_svg(trend: Sequence[Mapping[str, Any]], *, label: str) -> str:
+    """Worst RTO per month as a line (broken where a month has none), the target as a dashed line."""
+    values = [p["worst_rto_seconds"] for p in trend if p["worst_rto_seconds"] is not None]
+    targets = [p["target_seconds"] for p in trend if p["target_seconds"] is not None]
+    target = min(targets) if targets else None
+    top = max(values, default=1.0) * 1.2 or 1.0
+    if target is not None and target <= 4 * top:
+        top = max(top, target * 1.1)
+    left, width, height, bottom = 56, max(320, 44 * len(trend)), 180, 28
+    step = (width - left - 40) / max(1, len(trend) - 1)  # room for the last month's label
+
+    def x(i: int) -> float:
+        return left + i * step
+
+    def y(v: float) -> float:
+        return 8 + (height - bottom - 8) * (1 - v / top)
+
+    parts = [f"<line class='axis' x1='{left}' y1='{y(0):.1f}' x2='{width - 6}' y2='{y(0):.1f}'/>",
+             f"<text x='0' y='{y(top) + 4:.1f}'>{escape(format_duration(top))}</text>",
+             f"<text x='0' y='{y(0) + 4:.1f}'>0s</text>"]
+    segment: list[str] = []
+    for i, point in enumerate(trend):
+        value = point["worst_rto_seconds"]
+        if i % max(1, len(trend) // 12) == 0 or i == len(trend) - 1:
+            parts.append(f"<text x='{x(i) - 16:.1f}' y='{height - 8}'>{escape(point['month'])}</text>")
+        if value is None:
+            parts.append(_polyline(segment))
+            segment = []
+            continue
+        segment.append(f"{x(i):.1f},{y(value):.1f}")
+        parts.append(f"<circle class='point' cx='{x(i):.1f}' cy='{y(value):.1f}' r='3'>"
+                     f"<title>{escape(point['month'])}: {escape(format_duration(value))}</title></circle>")
+    parts.append(_polyline(segment))
+    if target is not None and target <= top:
+        parts.append(f"<line class='target' x1='{left}' y1='{y(target):.1f}' x2='{width - 6}' y2='{y(target):.1f}'/>"
+                     f"<text x='{left + 4}' y='{y(target) - 3:.1f}'>target {escape(format_duration(target))}</text>")
+    elif target is not None:
+        parts.append(f"<text x='{left + 4}' y='12'>target {escape(format_duration(target))} (above the chart)</text>")
+    return (f"<svg class='chart' xmlns='http://www.w3.org/2000/svg' role='img' width='{width}' height='{height}' "
+            f"viewBox='0 0 {width} {height}'><title>{escape(label)}: worst RTO per month</title>"
+            f"{''.join(parts)}</svg>")
+
+
+def _polyline(points: Sequence[str]) -> str:
+    return f"<polyline class='line' points='{' '.join(points)}'/>" if len(points) > 1 else ""
+
+
+def _runs_html(index: Mapping[str, Any]) -> str:
+    rows = []
+    for month in index["months"]:
+        for run in month["runs"]:
+            stores = "; ".join(
+                f"{s['name']} {s['status']}" + (f" (RTO {format_duration(s['rto_seconds'])})" if s["rto_seconds"]
+                                                else "") for s in run["stores"]) or "no store"
+            link = f"<a href='{escape(run['report'])}'>report</a>" if run["report"] else "-"
+            sealed = "<span class='ok'>verified</span>" if run["verified"] else "<span class='bad'>NOT verified</span>"
+            rows.append(f"<tr><td>{escape(month['month'])}</td><td>{escape(run['id'])}</td>"
+                        f"<td>{escape(str(run['status']))}</td><td>{escape(stores)}</td><td>{sealed}</td>"
+                        f"<td>{link}</td></tr>")
+    return ("<h2>Runs</h2><table id='runs'><tr><th>Month</th><th>Run</th><th>Result</th><th>Stores</th>"
+            f"<th>Integrity</th><th>Report</th></tr>{''.join(rows)}</table>")
+
+
+def _soc2_html(mapping: Mapping[str, Any]) -> str:
+    criteria = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in mapping["criteria"].items())
+    rows = "".join(f"<tr><td><code>{escape(m['check'])}</code></td><td>{escape(', '.join(m['criteria']))}</td>"
+                   f"<td>{escape(m['evidences'])}</td></tr>" for m in mapping["checks"])
+    return (f"<h2>SOC 2 mapping</h2><ul>{criteria}</ul><table id='soc2'><tr><th>Check</th><th>Criteria</th>"
+            f"<th>What it evidences</th></tr>{rows}</table>")

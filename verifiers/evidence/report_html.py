@@ -1,0 +1,197 @@
+"""What report.html shows beyond pytest-html's table: a per-store summary a non-engineer can read, and per check
+the observed and expected values, schema differences as a diff, and the phase timings as a bar chart.
+
+HTML fragments only (the plugin hands them to pytest-html's hooks); everything inline, nothing fetched.
+Values are counts, digests, names and durations from the evidence record: never row contents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from verifiers.checks import CheckResult
+from verifiers.durations import format_duration
+from verifiers.evidence import soc2
+from verifiers.runner import StoreOutcome
+from verifiers.timing import PHASES, RTO_PHASES
+
+REPORT_CSS = Path(__file__).with_name("report.css")
+_CHANGED = re.compile(r"^(?P<where>.*) changed \(was: (?P<was>.*); now: (?P<now>.*)\)$")
+_DURATION_CHECKS = ("rto", "rpo")
+_SHORT = 24
+
+
+def summary_html(outcomes: Sequence[StoreOutcome]) -> str:
+    """The block at the top of the report: a one-line verdict, a row per store, a phase chart per store."""
+    if not outcomes:
+        return ""
+    records = [(o, o.as_evidence()) for o in outcomes]
+    rows = "".join(_store_row(o, r) for o, r in records)
+    head = "".join(f"<th>{h}</th>" for h in ("Store", "Result", "Restore time (RTO)", "Backup age (RPO)",
+                                              "Backup", "Backup taken", "Restored into", "Checks passed"))
+    charts = "".join(
+        f"<figure class='rp-figure'><figcaption>{escape(o.store.name)}: time per phase</figcaption>"
+        f"{phase_chart_svg(r['rto']['phases'], label=o.store.name)}</figure>"
+        for o, r in records if r["rto"]["phases"]
+    )
+    return (
+        "<section id='restoreproof-summary' class='rp'>"
+        f"{_verdict(outcomes)}"
+        f"<table id='restoreproof-stores' class='rp-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        f"<div class='rp-charts'>{charts}</div>"
+        "<p class='rp-note'>Every value here is a count, checksum, name or duration: row contents are never "
+        "recorded. Expand a row of the results table below for what each check observed and expected.</p>"
+        "</section>"
+    )
+
+
+def _verdict(outcomes: Sequence[StoreOutcome]) -> str:
+    passed = sum(o.status == "passed" for o in outcomes)
+    total = len(outcomes)
+    noun = "store" if total == 1 else "stores"
+    if passed == total:
+        return (f"<p class='rp-verdict rp-passed'>Restore verified: {total} of {total} {noun} restored, complete "
+                "and intact, within their targets.</p>")
+    problems = ", ".join(f"{escape(o.store.name)} {o.status}" for o in outcomes if o.status != "passed")
+    return f"<p class='rp-verdict rp-failed'>Restore NOT verified: {passed} of {total} {noun} passed ({problems}).</p>"
+
+
+def _store_row(outcome: StoreOutcome, record: Mapping[str, Any]) -> str:
+    artifact = record["artifact"] or {}
+    rto, rpo = record["rto"], record["rpo"]
+    sandbox = record["sandbox"] or {}
+    passed = sum(c.passed for c in outcome.checks)
+    result = _badge(outcome.status)
+    if outcome.error:
+        result += f"<div class='rp-error'>in {escape(outcome.error['phase'])}: {escape(outcome.error['message'])}</div>"
+    backup = "-"
+    if artifact:
+        backup = (f"{escape(Path(str(artifact['path'])).name)}<div class='rp-dim'>{_size(artifact['bytes'])}, sha256 "
+                  f"<code>{escape(str(artifact['sha256'])[:12])}…</code></div>")
+    cells = (
+        f"{escape(outcome.store.name)}<div class='rp-dim'>{escape(outcome.store.kind)} · suite "
+        f"{escape(outcome.store.suite_name)}</div>",
+        result,
+        _against_target(rto["seconds"], rto["target_seconds"]),
+        _against_target(rpo["seconds"], rpo["target_seconds"]),
+        backup,
+        escape(str(artifact.get("created") or "-")),
+        escape(" ".join(str(sandbox[k]) for k in ("engine", "version") if sandbox.get(k)) or "-"),
+        f"{passed} of {len(outcome.checks)}",
+    )
+    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _badge(status: str) -> str:
+    css = "rp-passed" if status == "passed" else "rp-failed"
+    return f"<span class='rp-badge {css}'>{escape(status.upper())}</span>"
+
+
+def _against_target(seconds: float | None, target: float) -> str:
+    if seconds is None:
+        return f"not measured<div class='rp-dim'>target {format_duration(target)}</div>"
+    verdict = "within" if seconds <= target else "OVER"
+    css = "rp-ok" if seconds <= target else "rp-bad"
+    return (f"<span class='{css}'>{format_duration(seconds)}</span>"
+            f"<div class='rp-dim'>{verdict} target {format_duration(target)}</div>")
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} bytes"
+
+
+def phase_chart_svg(phases: Mapping[str, float], *, label: str) -> str:
+    """Horizontal bars, one per phase, scaled to the longest; teardown is drawn apart (it is not in the RTO)."""
+    shown = [p for p in PHASES if p in phases]
+    longest = max((phases[p] for p in shown), default=0.0) or 1.0
+    row, bar_x, bar_width = 22, 92, 240
+    height = row * len(shown) + 6
+    parts = []
+    for index, phase in enumerate(shown):
+        y = index * row + 4
+        width = max(1.0, bar_width * phases[phase] / longest)
+        css = "rp-bar" if phase in RTO_PHASES else "rp-bar rp-bar-outside"
+        parts.append(
+            f"<text x='0' y='{y + 13}' class='rp-chart-label'>{escape(phase)}</text>"
+            f"<rect x='{bar_x}' y='{y}' width='{width:.1f}' height='15' rx='2' class='{css}'/>"
+            f"<text x='{bar_x + width + 6:.1f}' y='{y + 13}' class='rp-chart-value'>"
+            f"{format_duration(phases[phase])}</text>"
+        )
+    title = f"{label}: time per phase; RTO is fetch + provision + restore + verify"
+    return (f"<svg class='rp-chart' xmlns='http://www.w3.org/2000/svg' role='img' width='420' height='{height}' "
+            f"viewBox='0 0 420 {height}'><title>{escape(title)}</title>{''.join(parts)}</svg>")
+
+
+def check_detail_html(outcome: StoreOutcome, result: CheckResult | None) -> str:
+    """The expandable detail of one check's row: verdict, observed vs expected, diff or chart, SOC 2 criteria."""
+    if result is None:
+        error = outcome.error or {"phase": "-", "message": "the check was not judged"}
+        return (f"<div class='rp-check rp-failed'><p class='rp-message'>Not judged: the store failed in "
+                f"{escape(error['phase'])}: {escape(error['message'])}</p></div>")
+    css = "rp-passed" if result.passed else "rp-failed"
+    mark = "✓" if result.passed else "✗"
+    parts = [
+        f"<div class='rp-check {css}'>",
+        f"<p class='rp-dim'>{escape(outcome.store.name)}: {escape(result.check)} of {escape(result.subject)}</p>",
+        f"<p class='rp-message'>{mark} {escape(result.message)}</p>",
+        "<table class='rp-values'>",
+        f"<tr><th>Observed (restored)</th><td>{_full_value(result.check, result.observed)}</td></tr>",
+        f"<tr><th>Expected</th><td>{_full_value(result.check, result.expected)}</td></tr>",
+        "</table>",
+    ]
+    if result.check == "schema" and isinstance(result.observed, list):
+        parts.append(schema_diff_html([str(line) for line in result.observed]))
+    if result.check == "rto":
+        phases = outcome.as_evidence()["rto"]["phases"]
+        parts.append(phase_chart_svg(phases, label=outcome.store.name))
+    criteria = ", ".join(soc2.criteria_for(result.check))
+    parts.append(f"<p class='rp-soc2'>SOC 2 {escape(criteria)}: {escape(soc2.describe(result.check))}.</p></div>")
+    return "".join(parts)
+
+
+def schema_diff_html(lines: Sequence[str]) -> str:
+    """Schema differences as a diff: + only in the restored database, - only in the manifest, ~ changed."""
+    rows = []
+    for line in lines:
+        changed = _CHANGED.match(line)
+        if changed:
+            rows.append(f"<li class='rp-diff-chg'>~ {escape(changed['where'])} changed"
+                        f"<div class='rp-diff-del'>- was: <code>{escape(changed['was'])}</code></div>"
+                        f"<div class='rp-diff-add'>+ now: <code>{escape(changed['now'])}</code></div></li>")
+        elif line.endswith(" added"):
+            rows.append(f"<li class='rp-diff-add'>+ {escape(line)}</li>")
+        elif line.endswith(" dropped"):
+            rows.append(f"<li class='rp-diff-del'>- {escape(line)}</li>")
+        else:
+            rows.append(f"<li>{escape(line)}</li>")
+    return ("<div class='rp-diff'><p class='rp-dim'>Schema differences (+ only in the restored database, - only "
+            f"in the backup's manifest, ~ changed):</p><ul>{''.join(rows)}</ul></div>")
+
+
+def _full_value(check: str, value: Any) -> str:
+    if isinstance(value, list):
+        return f"{len(value)} difference{'s' if len(value) != 1 else ''}" if value else "none"
+    if check in _DURATION_CHECKS and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{format_duration(float(value))} <span class='rp-dim'>({value} s)</span>"
+    if value is None:
+        return "<span class='rp-dim'>nothing (missing)</span>"
+    return f"<code>{escape(str(value))}</code>"
+
+
+def short_value(check: str, value: Any) -> str:
+    """A results-table cell: the value, shortened (the row's detail has it in full)."""
+    if isinstance(value, list):
+        return f"{len(value)} difference{'s' if len(value) != 1 else ''}" if value else "none"
+    if check in _DURATION_CHECKS and isinstance(value, int | float) and not isinstance(value, bool):
+        return format_duration(float(value))
+    text = "-" if value is None else str(value)
+    return escape(text if len(text) <= _SHORT else text[: _SHORT - 1] + "…")
