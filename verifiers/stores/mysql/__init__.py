@@ -1,0 +1,261 @@
+"""MySQL, MariaDB and Aurora/RDS MySQL: mysqldump / mariadb-dump SQL artifacts (.sql, .sql.gz) restored into a
+local sandbox server, measured, and judged against the manifest captured with them.
+
+RDS / Aurora MySQL *snapshots* (storage-level, not dumps) come in through the AWS snapshot source and sandbox
+once those exist: this kind then measures the restored instance the same way (`measure_restored`), with the
+live-source tolerance of DESIGN.md's reference 2 instead of a captured manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pymysql
+from pymysql.connections import Connection
+from pymysql.cursors import Cursor
+
+from verifiers import checks
+from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
+from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
+from verifiers.inventory import Assertion, MysqlStore
+from verifiers.sandboxes.local_mysql import MysqlServer, local_mysql
+from verifiers.sandboxes.mysql_installations import MysqlInstallation, choose_installation, find_installations
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.sources import Artifact, Located
+from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores.mysql.archive import read_header
+from verifiers.stores.mysql.facts import DatabaseFacts
+from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
+from verifiers.stores.mysql.measure import DefinitionUnreadable, measure_database, pin_session, table_selected
+from verifiers.stores.mysql.restore import RestoreOutcome, create_database, redact, restore_dump
+from verifiers.stores.mysql.rowhash import quote_identifier
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+ASSERTION_TIMEOUT_SECONDS = 300
+DEFINERS_SQL = """
+SELECT DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %(db)s
+UNION SELECT DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %(db)s
+UNION SELECT DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %(db)s
+UNION SELECT DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %(db)s
+"""
+
+
+class MysqlKind:
+    def plan(self, store: MysqlStore, located: Located) -> StorePlan:
+        if located.manifest_path is None:
+            raise ManifestError(
+                f"store {store.name}: no manifest beside {located.location}",
+                hint="capture backups with `restoreproof capture mysql` (it writes NAME-<stamp>.manifest.json next "
+                "to the dump) or set stores.source.manifest",
+            )
+        manifest = load_manifest(located.manifest_path, store=store.name)
+        tables = selected_tables(store, manifest.facts)
+        specs = [CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"),
+                 CheckSpec("tables", "tables")]
+        for table in tables:
+            specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
+        specs.append(CheckSpec("schema", DATABASE_SUBJECT))
+        specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.auto_increments)
+                  if name in tables]
+        specs += [CheckSpec("assertion", a.name) for a in store.assertions]
+        specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
+        return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
+                         manifest=manifest)
+
+    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+               result: StoreVerification) -> None:
+        store, manifest = plan.store, plan.manifest
+        assert isinstance(store, MysqlStore)
+        assert isinstance(manifest, MysqlManifest)
+        name = Path(artifact.location).name
+        result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
+                                             manifest.artifact.bytes))
+        try:
+            header = read_header(artifact.path)
+        except ArtifactFormatError as exc:
+            result.checks.append(_not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
+            result.checks += unverified(plan, "the artifact could not be restored")
+            return
+        try:
+            with timer.phase("provision"):
+                installation = choose_installation(
+                    find_installations(store.sandbox.bin_dir, store.sandbox.user), flavour=header.flavour,
+                    min_release=header.min_release, purpose="restore it",
+                    roles=("client", "install_db") if header.flavour == "mariadb" else ("client",),
+                )
+        except NoSuitableServerError as exc:
+            result.checks.append(_not_restorable(
+                "not restorable here", f"store {store.name}: {name} was dumped from {header.flavour} "
+                f"{header.server_version or header.distrib}; {exc.describe()}"))
+            result.checks += unverified(plan, "no server here can restore this artifact")
+            return
+        with sandbox(store, installation, timer) as server:
+            result.sandbox = server.info
+            with timer.phase("restore"):
+                create_database(server, manifest.database, charset=manifest.facts.charset,
+                                collation=manifest.facts.collation)
+                outcome = restore_dump(server, artifact.path, header, database=manifest.database,
+                                       timeout=store.restore_timeout, log_dir=server.workdir)
+            result.checks.append(restore_check(outcome, name))
+            with timer.phase("verify"):
+                facts, assertion_results = measure_restored(server, store, manifest.database)
+        result.checks += judge(store, manifest.facts, facts) + assertion_results
+
+
+def _not_restorable(observed: str, message: str) -> CheckResult:
+    return CheckResult("restore", "restore", False, observed, "exit 0, no errors", message)
+
+
+@contextlib.contextmanager
+def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTimer) -> Iterator[MysqlServer]:
+    """The local server, with its start timed as provision and its removal as teardown."""
+    stack = contextlib.ExitStack()
+    with timer.phase("provision"):
+        server = stack.enter_context(
+            local_mysql(installation, user_name=store.sandbox.user,
+                        readiness=Readiness(timeout=store.sandbox.start_timeout))
+        )
+    failing = True
+    try:
+        yield server
+        failing = False
+    finally:
+        with timer.phase("teardown"):
+            try:
+                stack.close()
+            except SandboxError:
+                if not failing:
+                    raise
+                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
+
+
+def selected_tables(store: MysqlStore, facts: DatabaseFacts) -> list[str]:
+    return sorted(t for t in facts.tables if table_selected(t, store.tables.include, store.tables.exclude))
+
+
+def restore_check(outcome: RestoreOutcome, artifact_name: str) -> CheckResult:
+    observed = "timed out" if outcome.timed_out else f"exit {outcome.exit_code}, {len(outcome.error_lines)} errors"
+    if outcome.timed_out:
+        message = (f"{outcome.tool} did not finish {artifact_name} within restore_timeout "
+                   f"({outcome.timeout_seconds:.0f}s)")
+    elif outcome.ok:
+        message = f"{outcome.tool} restored {artifact_name}: exit 0, no errors"
+    else:
+        message = (f"{outcome.tool} on {artifact_name} exited {outcome.exit_code}:\n"
+                   + "\n".join(outcome.error_lines[:50]))
+        if len(outcome.error_lines) > 50:
+            message += f"\n… and {len(outcome.error_lines) - 50} more lines"
+    return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
+
+
+def measure_restored(server: MysqlServer, store: MysqlStore, database: str) -> tuple[DatabaseFacts,
+                                                                                      list[CheckResult]]:
+    try:
+        conn = server.connect(database)
+    except pymysql.err.OperationalError as exc:
+        raise SandboxError(f"store {store.name}: cannot connect to the sandbox server to verify: {exc.args[-1]}",
+                           hint="the server may have been killed or run out of memory or disk") from None
+    return measure_connected(conn, store, database)
+
+
+def measure_connected(conn: Connection[Cursor], store: MysqlStore, database: str) -> tuple[DatabaseFacts,
+                                                                                           list[CheckResult]]:
+    """Measure `database` over an open connection (a local sandbox here; a restored RDS/Aurora instance once the
+    AWS snapshot sandbox restores MySQL) and run the store's assertions; the connection is closed after."""
+    try:
+        with conn.cursor() as cur:
+            _create_definers(cur, database)
+            pin_session(cur)
+            cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            facts = measure_database(cur, database)
+            cur.execute("ROLLBACK")
+            return facts, [run_assertion(cur, a) for a in store.assertions]
+    except DefinitionUnreadable as exc:
+        raise SandboxError(f"store {store.name}: the restored {exc} has no readable definition") from None
+    except pymysql.err.OperationalError as exc:
+        raise SandboxError(f"store {store.name}: lost the sandbox server while verifying: {redact(str(exc.args[-1]))}",
+                           hint="the server may have been killed or run out of memory or disk") from None
+    finally:
+        with contextlib.suppress(pymysql.err.MySQLError):
+            conn.close()
+
+
+def _create_definers(cur: Any, database: str) -> None:
+    """Production accounts named as DEFINER of views and routines do not exist in a sandbox: create them
+    (locked, no password) with rights on the restored database, so views and routines can be used."""
+    cur.execute(DEFINERS_SQL, {"db": database})
+    for (definer,) in cur.fetchall():
+        user, sep, host = str(definer).rpartition("@")
+        if not sep or user in ("root", ""):
+            continue
+        cur.execute("CREATE USER IF NOT EXISTS %s@%s ACCOUNT LOCK", (user, host))
+        cur.execute(f"GRANT ALL PRIVILEGES ON {quote_identifier(database)}.* TO %s@%s", (user, host))
+
+
+def run_assertion(cur: Any, assertion: Assertion) -> CheckResult:
+    """One assertion in its own read-only transaction with a statement time limit."""
+    try:
+        _limit_statement_time(cur)
+        cur.execute("START TRANSACTION READ ONLY")
+        try:
+            cur.execute(assertion.sql)
+            row = cur.fetchone() if cur.description else None
+        finally:
+            cur.execute("ROLLBACK")
+    except pymysql.err.OperationalError as exc:
+        if exc.args and isinstance(exc.args[0], int) and exc.args[0] >= 2000:  # client-side: the server is gone
+            raise
+        return _failed_assertion(assertion, exc)
+    except pymysql.err.MySQLError as exc:
+        return _failed_assertion(assertion, exc)
+    value = row[0] if row else None
+    if value is not None and not isinstance(value, int | float | str | bool):
+        value = float(value) if hasattr(value, "__float__") else str(value)
+    return checks.assertion(assertion.name, value, expect=assertion.expect, minimum=assertion.min,
+                            maximum=assertion.max)
+
+
+def _failed_assertion(assertion: Assertion, exc: pymysql.err.MySQLError) -> CheckResult:
+    text = str(exc.args[-1]) if exc.args else type(exc).__name__
+    return checks.assertion(assertion.name, None, expect=assertion.expect, minimum=assertion.min,
+                            maximum=assertion.max, error=redact(text.strip().splitlines()[0]))
+
+
+def _limit_statement_time(cur: Any) -> None:
+    for statement in (f"SET SESSION max_statement_time = {ASSERTION_TIMEOUT_SECONDS}",  # MariaDB, seconds
+                      f"SET SESSION max_execution_time = {ASSERTION_TIMEOUT_SECONDS * 1000}"):  # MySQL, ms
+        try:
+            cur.execute(statement)
+            return
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] != 1193:  # unknown system variable: the other flavour's name
+                raise
+
+
+def judge(store: MysqlStore, expected: DatabaseFacts, observed: DatabaseFacts) -> list[CheckResult]:
+    wanted = selected_tables(store, expected)
+    present = selected_tables(store, observed)
+    results = [checks.table_set(set(present), set(wanted))]
+    for table in wanted:
+        got, want = observed.tables.get(table), expected.tables[table]
+        results.append(checks.row_count(table, got.rows if got else None, want.rows, store.row_count_tolerance))
+        results.append(checks.checksum(table, got.checksum if got else None, want.checksum))
+        results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
+    results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))
+    for name, want_counter in sorted(expected.auto_increments.items()):
+        if name in wanted:
+            results.append(checks.sequence(name, observed.auto_increments.get(name), want_counter))
+    return results
+
+
+def unverified(plan: StorePlan, reason: str) -> list[CheckResult]:
+    """A failed result for every data check the plan promised, when the data never became checkable."""
+    skip = {"artifact", "restore", "rto", "rpo"}
+    return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
+            for s in plan.specs if s.check not in skip]
+

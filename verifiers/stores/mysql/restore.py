@@ -1,0 +1,136 @@
+"""Restore a SQL dump into a sandbox server: the `mariadb` / `mysql` client reads it on stdin, stops at the
+first error, and every error line it prints is surfaced with row values redacted. A dump that ends without
+mysqldump's closing `-- Dump completed` comment is reported as truncated even when what is there ran."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from verifiers.sandboxes.local_mysql import MysqlServer
+from verifiers.stores.mysql.archive import TRAILER, DumpHeader
+from verifiers.stores.mysql.rowhash import quote_identifier
+
+CHUNK = 1 << 20
+TAIL_BYTES = 512
+
+# Server messages quote the offending value or statement text; a report must not carry row contents.
+_REDACTIONS = (
+    (re.compile(r"(near )'.*'( at line \d+)\s*$"), r"\1'<redacted>'\2"),
+    (re.compile(r"(near )'(?!<redacted>' at line \d+\s*$).*"), r"\1'<redacted>'"),
+    (re.compile(r"(Duplicate entry )'.*?'( for key)"), r"\1'<redacted>'\2"),
+    (re.compile(r"(value: )'.*?'( for column|$)"), r"\1'<redacted>'\2"),
+    (re.compile(r"(Incorrect \w+ value: )'.*?'"), r"\1'<redacted>'"),
+    (re.compile(r"(Truncated incorrect \w+ value: )'.*?'"), r"\1'<redacted>'"),
+)
+
+# Only the client's own message lines: on an error it also echoes the failing statement (row values) between
+# `--------------` rulers, which must never reach a report.
+_ERROR_LINE = re.compile(r"^(ERROR \d+|ERROR:|Warning|WARNING|(mariadb|mysql)\S*: )")
+
+
+def redact(line: str) -> str:
+    for pattern, replacement in _REDACTIONS:
+        line = pattern.sub(replacement, line)
+    return line
+
+
+@dataclass
+class RestoreOutcome:
+    """What the restore did: exit code, the error lines, whether it timed out."""
+
+    tool: str
+    exit_code: int | None
+    error_lines: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    timeout_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.error_lines and not self.timed_out
+
+
+def create_database(server: MysqlServer, name: str, *, charset: str, collation: str) -> None:
+    conn = server.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM information_schema.COLLATIONS WHERE COLLATION_NAME = %s "
+                        "AND CHARACTER_SET_NAME = %s", (collation, charset))
+            row = cur.fetchone()
+            known = bool(row and row[0])
+            # A collation this server lacks (MySQL 8's utf8mb4_0900_* on MariaDB) is the dump's to report.
+            suffix = f" CHARACTER SET {charset} COLLATE {collation}" if known and _plain(charset, collation) else ""
+            cur.execute(f"CREATE DATABASE {quote_identifier(name)}{suffix}")
+    finally:
+        conn.close()
+
+
+def _plain(*names: str) -> bool:
+    return all(re.fullmatch(r"\w+", n) for n in names)
+
+
+def restore_dump(server: MysqlServer, artifact: Path, header: DumpHeader, *, database: str, timeout: float,
+                 log_dir: Path) -> RestoreOutcome:
+    tool = server.installation.tool("client")
+    name = tool.name if tool else "mysql"
+    argv = [*server.client_argv("client"), "--binary-mode", f"--database={database}"]
+    stderr_path = log_dir / f"{name}.stderr"
+    deadline = time.monotonic() + timeout
+    stream_errors: list[str] = []
+    with stderr_path.open("w+b") as stderr:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
+                                process_group=0)
+        timed_out = False
+        try:
+            assert proc.stdin is not None
+            timed_out = _feed(proc.stdin, artifact, header, deadline, stream_errors)
+            if not timed_out:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        except BrokenPipeError:
+            proc.wait()  # the client stopped at an error: its exit code and stderr say which
+        finally:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        stderr.seek(0)
+        lines = stderr.read().decode("utf-8", errors="replace").splitlines()
+    errors = [redact(line.strip()) for line in lines if _ERROR_LINE.match(line)] + stream_errors
+    return RestoreOutcome(tool=name, exit_code=None if timed_out else proc.returncode, error_lines=errors,
+                          timed_out=timed_out, timeout_seconds=timeout)
+
+
+def _feed(stdin: IO[bytes], artifact: Path, header: DumpHeader, deadline: float, errors: list[str]) -> bool:
+    """Stream the dump into the client; True when the deadline passed first. Records a corrupt gzip stream
+    and a missing closing comment in `errors` (the client may well have run what it got without complaint)."""
+    tail = b""
+    complete = False
+    try:
+        with (gzip.open(artifact, "rb") if header.gzip else artifact.open("rb")) as fh:
+            while chunk := fh.read(CHUNK):
+                if time.monotonic() > deadline:
+                    return True
+                tail = (tail + chunk)[-TAIL_BYTES:]
+                stdin.write(chunk)
+        complete = True
+    except BrokenPipeError:
+        raise
+    except (OSError, EOFError) as exc:
+        errors.append(f"{artifact.name}: the gzip stream is corrupt or truncated: {exc}")
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
+    if complete and TRAILER not in tail:
+        errors.append(f"{artifact.name}: ends without the dump's closing `-- Dump completed` line: "
+                      "the dump is truncated (or was written with --skip-comments)")
+    return False
