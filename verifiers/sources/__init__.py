@@ -2,18 +2,21 @@
 
 Two steps, so that pytest can collect checks cheaply: `locate` finds the newest artifact and its manifest
 (a glob, a listing) without reading the artifact; `fetch` brings it to local disk and hashes it (timed
-as the fetch phase). Each source type is one module registered in `_LOCATORS`.
+as the fetch phase). Each source type is one module registered in `source_for`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from verifiers.inventory import FileSource
+from verifiers.inventory import DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3BucketSource, S3Source
+
+AnySource = FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource
 
 CHUNK = 1 << 20
 
@@ -26,6 +29,7 @@ class Located:
     path: Path  # where it is (or will be) on local disk
     manifest_path: Path | None
     modified: datetime
+    details: Mapping[str, str] = field(default_factory=dict)  # e.g. snapshot ARN, KMS key: into the evidence
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,15 @@ class Artifact:
     bytes: int
     modified: datetime
     manifest_path: Path | None
+    details: Mapping[str, str] = field(default_factory=dict)  # merged into the evidence's artifact record
 
 
 class Source(Protocol):
-    def locate(self, source: FileSource, *, base_dir: Path, store: str) -> Located: ...
+    def locate(self, source: Any, *, base_dir: Path, store: str) -> Located: ...
 
-    def fetch(self, located: Located, *, store: str) -> Artifact: ...
+    def fetch(self, located: Located, *, store: str, work_dir: Path | None = None) -> Artifact:
+        """Bring the artifact to local disk (under `work_dir`, removed after the store's run) and hash it."""
+        ...
 
 
 def sha256_file(path: Path) -> str:
@@ -62,9 +69,14 @@ def sha256_tree(path: Path) -> str:
     return digest.hexdigest()
 
 
-def source_for(source: FileSource) -> Source:
+def source_for(source: AnySource) -> Source:
     """The implementation of a source type (the registry: one entry per module)."""
+    from verifiers.sources.dynamodb_backup import DynamoDbBackups
     from verifiers.sources.file import FileArtifacts
+    from verifiers.sources.rds_snapshot import RdsSnapshots
+    from verifiers.sources.s3 import S3Objects
+    from verifiers.sources.s3_bucket import S3Buckets
 
-    registry: dict[str, Source] = {"file": FileArtifacts()}
+    registry: dict[str, Source] = {"file": FileArtifacts(), "s3": S3Objects(), "rds-snapshot": RdsSnapshots(),
+                                   "s3-bucket": S3Buckets(), "dynamodb-backup": DynamoDbBackups()}
     return registry[source.type]

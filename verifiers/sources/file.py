@@ -60,7 +60,7 @@ class FileArtifacts:
             modified=datetime.fromtimestamp(path.stat().st_mtime, tz=UTC),
         )
 
-    def fetch(self, located: Located, *, store: str) -> Artifact:
+    def fetch(self, located: Located, *, store: str, work_dir: Path | None = None) -> Artifact:
         path = located.path
         try:
             if path.is_dir():

@@ -1,0 +1,107 @@
+"""`restoreproof janitor` against moto's server: a dry run lists the harness's stale sandboxes (by tag and age)
+and deletes nothing; --delete removes exactly those, instances before their clusters; others are never touched."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from tests.aws_support import MotoServer, harness_leftovers
+from verifiers.aws import Tag, sandbox_tags
+from verifiers.cli import main
+
+OLD = datetime.now(UTC) - timedelta(days=2)
+PASSWORD = "not-a-real-password"
+
+
+def instance(name: str, tags: list[Tag], cluster: str | None = None) -> None:
+    extra = {"DBClusterIdentifier": cluster, "Engine": "aurora-postgresql"} if cluster else {
+        "Engine": "postgres", "MasterUsername": "app", "MasterUserPassword": PASSWORD, "AllocatedStorage": 20}
+    # RDS's stubs mark Key/Value optional, so a Tag with both required does not match them: hence the ignores
+    boto3.client("rds").create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t4g.medium",
+                                           Tags=tags, **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def leftovers(aws: MotoServer) -> Iterator[str]:
+    """Two stale sandboxes (an instance; an Aurora cluster with its instance), a stale table, a fresh sandbox,
+    and production resources that carry no harness tag. Yields the sandboxes' id suffix."""
+    ID = secrets.token_hex(4)  # moto keeps a deleted cluster's automated snapshot: never reuse a cluster name
+    rds, dynamodb = boto3.client("rds"), boto3.client("dynamodb")
+    instance(f"restoreproof-saas-{ID}1", sandbox_tags(f"restoreproof-saas-{ID}1", "saas", OLD))
+    rds.create_db_cluster(DBClusterIdentifier=f"restoreproof-aurora-{ID}2", Engine="aurora-postgresql",
+                          MasterUsername="app", MasterUserPassword=PASSWORD,
+                          Tags=sandbox_tags(f"restoreproof-aurora-{ID}2", "aurora", OLD))  # type: ignore[arg-type]
+    instance(f"restoreproof-aurora-{ID}2", sandbox_tags(f"restoreproof-aurora-{ID}2", "aurora", OLD),
+             cluster=f"restoreproof-aurora-{ID}2")
+    instance(f"restoreproof-saas-{ID}0", sandbox_tags(f"restoreproof-saas-{ID}0", "saas"))
+    instance("prod-untouchable", [Tag(Key="team", Value="billing")])
+    for table, tags in ((f"restoreproof-orders-{ID}3", sandbox_tags(f"restoreproof-orders-{ID}3", "orders", OLD)),
+                        ("orders", [Tag(Key="team", Value="billing")])):
+        dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", Tags=tags,
+                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    yield ID
+    gone = (rds.exceptions.DBInstanceNotFoundFault, rds.exceptions.DBClusterNotFoundFault,
+            dynamodb.exceptions.ResourceNotFoundException)  # what the test under way already deleted
+    for name in (f"restoreproof-saas-{ID}0", "prod-untouchable", f"restoreproof-saas-{ID}1",
+                 f"restoreproof-aurora-{ID}2"):
+        with contextlib.suppress(*gone):
+            rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+    with contextlib.suppress(*gone):
+        rds.delete_db_cluster(DBClusterIdentifier=f"restoreproof-aurora-{ID}2", SkipFinalSnapshot=True)
+    for table in ("orders", f"restoreproof-orders-{ID}3"):
+        with contextlib.suppress(*gone):
+            dynamodb.delete_table(TableName=table)
+
+
+def names(moto: MotoServer) -> set[str]:
+    """The harness's instances, clusters and tables still in the account."""
+    return {entry.split(" ", 1)[1] for entry in harness_leftovers(moto.url) if "snapshot" not in entry}
+
+
+def test_dry_run_lists_stale_sandboxes_and_deletes_nothing(aws: MotoServer, leftovers: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    ID = leftovers
+    before = names(aws)
+    assert main(["janitor", "--older-than", "6h"]) == 0
+    out = capsys.readouterr().out
+    would = [line for line in out.splitlines() if line.startswith("would delete: ")]
+    assert {line.split()[4] for line in would} == {f"restoreproof-saas-{ID}1", f"restoreproof-aurora-{ID}2",
+                                                   f"restoreproof-orders-{ID}3"}
+    assert len(would) == 4  # the Aurora cluster and its instance
+    assert f"would delete: rds instance restoreproof-saas-{ID}1 (arn:aws:rds:us-east-1:123456789012:db:" in out
+    assert "of store saas, created " in out
+    assert f"kept (newer than 6h00m): rds instance restoreproof-saas-{ID}0" in out
+    assert "prod-untouchable" not in out
+    assert "dry run, nothing deleted (pass --delete to delete them)" in out
+    assert names(aws) == before
+
+
+def test_delete_removes_only_stale_harness_sandboxes(aws: MotoServer, leftovers: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    ID = leftovers
+    assert main(["janitor", "--older-than", "1d", "--delete", "--endpoint-url", aws.url, "--region", "us-east-1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("deleted: ") == 4
+    assert out.rstrip().endswith("4 deleted")
+    assert names(aws) == {f"restoreproof-saas-{ID}0"}
+    rds = boto3.client("rds")
+    assert {i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]} >= {"prod-untouchable"}
+    assert "orders" in boto3.client("dynamodb").list_tables()["TableNames"]
+
+
+def test_unreachable_aws_is_an_error_exit(aws: MotoServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["janitor", "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("restoreproof: error: janitor: cannot list the sandboxes: ")
+
+
+def test_bad_threshold_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["janitor", "--older-than", "soon"]) == 2
+    assert "--older-than 'soon'" in capsys.readouterr().err

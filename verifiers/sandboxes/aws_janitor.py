@@ -1,0 +1,180 @@
+"""`restoreproof janitor`: find the AWS sandboxes a run left behind (a killed CI job, a failed delete) by the
+harness's tag, and delete those older than a threshold. Listing is the default; deleting needs --delete.
+
+Age comes from the `restoreproof:created-at` tag the harness writes, else the service's own creation time;
+a resource of unknown age is listed but never deleted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from verifiers.aws import CREATED_TAG, SANDBOX_TAG, STORE_TAG, describe_error, dynamodb_client, rds_client, tag_dict
+from verifiers.durations import format_duration
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_rds import RDSClient
+
+TABLE_PREFIX = "restoreproof-"  # the harness names its tables so; only those are asked for their tags
+_GONE = {"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "ResourceNotFoundException"}
+
+
+@dataclass(frozen=True)
+class Leftover:
+    kind: str  # "rds instance" | "rds cluster" | "dynamodb table"
+    name: str
+    arn: str
+    store: str
+    created: datetime | None
+    cluster: str | None = None  # the Aurora cluster an instance belongs to
+
+    def age(self, now: datetime) -> float | None:
+        return None if self.created is None else (now - self.created).total_seconds()
+
+    def describe(self, now: datetime) -> str:
+        age = self.age(now)
+        when = ("age unknown" if age is None or self.created is None
+                else f"created {self.created:%Y-%m-%dT%H:%M:%SZ}, {format_duration(age)} ago")
+        return f"{self.kind} {self.name} ({self.arn or 'no ARN'}) of store {self.store or '?'}, {when}"
+
+
+@dataclass
+class Sweep:
+    stale: list[Leftover]
+    recent: list[Leftover]
+    deleted: list[Leftover]
+    errors: list[str]
+
+
+def _created(tags: dict[str, str], fallback: Any) -> datetime | None:
+    text = tags.get(CREATED_TAG, "")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return fallback.astimezone(UTC) if isinstance(fallback, datetime) else None
+
+
+def rds_leftovers(client: RDSClient) -> Iterator[Leftover]:
+    for page in client.get_paginator("describe_db_instances").paginate():
+        for item in page.get("DBInstances", []):
+            tags = tag_dict(item.get("TagList"))
+            if SANDBOX_TAG in tags and item.get("DBInstanceStatus") != "deleting":  # already on its way out
+                yield Leftover("rds instance", item["DBInstanceIdentifier"], item.get("DBInstanceArn", ""),
+                               tags.get(STORE_TAG, ""), _created(tags, item.get("InstanceCreateTime")),
+                               item.get("DBClusterIdentifier"))
+    for cpage in client.get_paginator("describe_db_clusters").paginate():
+        for cluster in cpage.get("DBClusters", []):
+            tags = tag_dict(cluster.get("TagList"))
+            if SANDBOX_TAG in tags and cluster.get("Status") != "deleting":
+                yield Leftover("rds cluster", cluster["DBClusterIdentifier"], cluster.get("DBClusterArn", ""),
+                               tags.get(STORE_TAG, ""), _created(tags, cluster.get("ClusterCreateTime")))
+
+
+def table_leftovers(client: DynamoDBClient) -> Iterator[Leftover]:
+    for page in client.get_paginator("list_tables").paginate():
+        for name in page.get("TableNames", []):
+            if not name.startswith(TABLE_PREFIX):
+                continue
+            table = client.describe_table(TableName=name)["Table"]
+            if table.get("TableStatus") == "DELETING":
+                continue
+            arn = table.get("TableArn", "")
+            tags = tag_dict(client.list_tags_of_resource(ResourceArn=arn).get("Tags"))
+            if SANDBOX_TAG in tags:
+                yield Leftover("dynamodb table", name, arn, tags.get(STORE_TAG, ""),
+                               _created(tags, table.get("CreationDateTime")))
+
+
+def delete(leftover: Leftover, rds: RDSClient, dynamodb: DynamoDBClient) -> None:
+    if leftover.kind == "rds instance" and leftover.cluster:
+        rds.delete_db_instance(DBInstanceIdentifier=leftover.name)
+    elif leftover.kind == "rds instance":
+        rds.delete_db_instance(DBInstanceIdentifier=leftover.name, SkipFinalSnapshot=True,
+                               DeleteAutomatedBackups=True)
+    elif leftover.kind == "rds cluster":
+        rds.delete_db_cluster(DBClusterIdentifier=leftover.name, SkipFinalSnapshot=True)
+    else:
+        dynamodb.delete_table(TableName=leftover.name)
+
+
+def sweep(*, older_than: float, delete_them: bool, region: str | None = None, endpoint_url: str | None = None,
+          now: datetime | None = None, progress: Callable[[str], None] = lambda _line: None) -> Sweep:
+    """Find the harness's sandboxes; with `delete_them`, delete those older than `older_than` seconds
+    (instances before their clusters). Raises ClientError/BotoCoreError only if nothing could be listed."""
+    now = now or datetime.now(UTC)
+    rds, dynamodb = rds_client(region, endpoint_url), dynamodb_client(region, endpoint_url)
+    found = [*rds_leftovers(rds), *table_leftovers(dynamodb)]
+    stale = [f for f in found if (age := f.age(now)) is not None and age >= older_than]
+    result = Sweep(stale=stale, recent=[f for f in found if f not in stale], deleted=[], errors=[])
+    if not delete_them:
+        return result
+    for leftover in sorted(stale, key=lambda f: f.kind == "rds cluster"):
+        try:
+            delete(leftover, rds, dynamodb)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in _GONE:
+                result.deleted.append(leftover)
+                continue
+            result.errors.append(f"{leftover.kind} {leftover.name}: {describe_error(exc)}")
+            continue
+        except BotoCoreError as exc:
+            result.errors.append(f"{leftover.kind} {leftover.name}: {describe_error(exc)}")
+            continue
+        result.deleted.append(leftover)
+        progress(f"deleted {leftover.describe(now)}")
+    return result
+
+
+def add_parser(commands: Any) -> None:
+    """`restoreproof janitor` on the CLI's subcommands."""
+    janitor = commands.add_parser(
+        "janitor", help="list (or --delete) AWS sandboxes the harness left behind, found by its tag")
+    janitor.add_argument("--older-than", default="6h", metavar="DURATION",
+                         help="only sandboxes at least this old, e.g. 30m, 6h, 2d (default: 6h)")
+    janitor.add_argument("--delete", action="store_true", help="delete them (default: a dry run that lists them)")
+    janitor.add_argument("--region", help="AWS region (default: the AWS config chain's)")
+    janitor.add_argument("--endpoint-url", help="AWS API endpoint (default: env AWS_ENDPOINT_URL, else AWS)")
+
+
+def run(args: Any) -> int:
+    """Exit 0 when every stale sandbox was listed (dry run) or deleted; 2 on any AWS error."""
+    from verifiers.durations import parse_duration
+    from verifiers.errors import RestoreproofError, SandboxError
+
+    try:
+        older_than = parse_duration(args.older_than)
+    except ValueError as exc:
+        raise RestoreproofError(f"--older-than {args.older_than!r}: {exc}", hint="e.g. 30m, 6h or 2d") from None
+    now = datetime.now(UTC)
+    try:
+        result = sweep(older_than=older_than, delete_them=args.delete, region=args.region,
+                       endpoint_url=args.endpoint_url, now=now)
+    except (ClientError, BotoCoreError) as exc:
+        from verifiers.aws import permission_hint
+
+        raise SandboxError(f"janitor: cannot list the sandboxes: {describe_error(exc)}",
+                           hint=permission_hint(exc, "rds:DescribeDBInstances, rds:DescribeDBClusters, "
+                                                "dynamodb:ListTables, dynamodb:DescribeTable and "
+                                                "dynamodb:ListTagsOfResource")) from None
+    verb = "deleted" if args.delete else "would delete"
+    for leftover in result.stale:
+        if leftover in result.deleted or not args.delete:
+            print(f"{verb}: {leftover.describe(now)}")
+    for leftover in result.recent:
+        print(f"kept (newer than {format_duration(older_than)}): {leftover.describe(now)}")
+    for error in result.errors:
+        print(f"restoreproof: error: janitor could not delete {error}", file=sys.stderr)
+    summary = f"janitor: {len(result.stale)} sandbox(es) tagged {SANDBOX_TAG} older than {format_duration(older_than)}"
+    if not args.delete:
+        summary += "; dry run, nothing deleted (pass --delete to delete them)" if result.stale else ""
+    else:
+        summary += f"; {len(result.deleted)} deleted"
+    print(summary)
+    return 2 if result.errors else 0

@@ -1,0 +1,104 @@
+"""DynamoDB: a backup restored by AWS into a temporary table, judged by item count, an order-independent
+checksum of the items and the key schema, against the manifest captured with the backup.
+
+Phases: provision = the restore request, restore = waiting until the table is ACTIVE, verify = the scan,
+teardown = deleting the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from verifiers import checks
+from verifiers.aws import describe_error, dynamodb_client, permission_hint
+from verifiers.checks import CheckResult, CheckSpec
+from verifiers.errors import SandboxError
+from verifiers.inventory import DynamoDbBackupSource, DynamoDbStore
+from verifiers.sandboxes.aws_dynamodb import RESTORE_ACTIONS, RestoredTable, restored_table
+from verifiers.sources import Artifact, Located
+from verifiers.sources.dynamodb_backup import Backup
+from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores.dynamodb.manifest import DynamoDbManifest, load_manifest, measure_table
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+
+
+class DynamoDbKind:
+    def plan(self, store: DynamoDbStore, located: Located) -> StorePlan:
+        assert located.manifest_path is not None  # the dynamodb-backup source requires one
+        manifest = load_manifest(located.manifest_path, store=store.name)
+        table = manifest.table
+        specs = [CheckSpec("artifact", Backup.from_details(located.details).name or located.location),
+                 CheckSpec("restore", "restore"), CheckSpec("row_count", table), CheckSpec("checksum", table),
+                 CheckSpec("schema", table), CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
+        # RPO is the backup's age: the moment the table can be recovered to.
+        return StorePlan(store=store, located=located, specs=tuple(specs),
+                         reference_time=Backup.from_details(located.details).created_at, manifest=manifest)
+
+    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+               result: StoreVerification) -> None:
+        store, manifest, source = plan.store, plan.manifest, plan.store.source
+        assert isinstance(store, DynamoDbStore)
+        assert isinstance(manifest, DynamoDbManifest)
+        assert isinstance(source, DynamoDbBackupSource)
+        backup = Backup.from_details(plan.located.details)
+        result.checks.append(CheckResult(
+            "artifact", backup.name or backup.arn, True, "AVAILABLE", "AVAILABLE",
+            f"{backup.backup_type} backup {backup.arn} of table {backup.table}, taken {backup.created}"))
+        with table_sandbox(store, backup, timer) as table:
+            result.sandbox = table.info
+            with timer.phase("restore"):
+                ready = table.wait_active(store.restore_timeout)
+            result.checks.append(CheckResult("restore", "restore", ready.ok,
+                                             "timed out" if ready.timed_out else ready.status, "ACTIVE",
+                                             ready.message))
+            if not ready.ok:
+                result.checks += [CheckResult(s.check, s.subject, False, None, None,
+                                              "not verified: the backup was not restored")
+                                  for s in plan.specs if s.check in ("row_count", "checksum", "schema")]
+                return
+            with timer.phase("verify"):
+                try:
+                    facts = measure_table(table.client, table.name)
+                except (ClientError, BotoCoreError) as exc:
+                    raise SandboxError(f"store {store.name}: cannot scan restored table {table.arn}: "
+                                       f"{describe_error(exc)}", hint=permission_hint(exc, RESTORE_ACTIONS)) from None
+        want, subject = manifest.facts, manifest.table
+        result.checks += [
+            checks.row_count(subject, facts.items, want.items, 0.0),
+            checks.checksum(subject, facts.checksum, want.checksum),
+            checks.schema(subject, facts.schema_, want.schema_),
+        ]
+
+
+@contextlib.contextmanager
+def table_sandbox(store: DynamoDbStore, backup: Backup, timer: RestoreTimer) -> Iterator[RestoredTable]:
+    """The restore request timed as provision, the deletion as teardown; deletion errors never hide the error
+    that ended the run."""
+    client = dynamodb_client(backup.region or None, backup.endpoint_url or None)
+    stack = contextlib.ExitStack()
+    try:
+        with timer.phase("provision"):
+            table = stack.enter_context(restored_table(client, backup, store.name))
+    except BaseException:
+        with timer.phase("teardown"):
+            stack.close()
+        raise
+    failing = True
+    try:
+        yield table
+        failing = False
+    finally:
+        with timer.phase("teardown"):
+            try:
+                stack.close()
+            except SandboxError:
+                if not failing:
+                    raise
+                log.exception("store %s: deleting the temporary table failed after an earlier error", store.name)

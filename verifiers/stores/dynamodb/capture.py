@@ -1,0 +1,38 @@
+"""`restoreproof capture dynamodb`: a table's manifest (item count, checksum, key schema), read-only, and
+optionally an on-demand backup taken right after the scan so both describe the same data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from verifiers.aws import describe_error, dynamodb_client, permission_hint
+from verifiers.errors import CaptureError
+from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
+
+
+def add_parser(kinds: Any) -> None:
+    ddb = kinds.add_parser("dynamodb", help="manifest of a DynamoDB table (a full, consistent scan)")
+    ddb.add_argument("--table", required=True)
+    ddb.add_argument("--out", required=True, type=Path, help="manifest file to write (JSON)")
+    ddb.add_argument("--backup-name", help="also create an on-demand backup with this name right after the scan")
+    ddb.add_argument("--region", help="AWS region (default: the AWS config chain's)")
+    ddb.add_argument("--endpoint-url", help="AWS API endpoint (default: env AWS_ENDPOINT_URL, else AWS)")
+
+
+def run(args: Any) -> tuple[Path, str | None]:
+    client = dynamodb_client(args.region, args.endpoint_url)
+    try:
+        manifest = capture_table(client, args.table)
+        backup = None
+        if args.backup_name:
+            backup = client.create_backup(TableName=args.table, BackupName=args.backup_name)["BackupDetails"][
+                "BackupArn"]
+    except (ClientError, BotoCoreError) as exc:
+        raise CaptureError(f"cannot capture DynamoDB table {args.table}: {describe_error(exc)}",
+                           hint=permission_hint(exc, "dynamodb:Scan, dynamodb:DescribeTable (and "
+                                                "dynamodb:CreateBackup with --backup-name)")) from None
+    save_manifest(manifest, args.out)
+    return Path(args.out), backup

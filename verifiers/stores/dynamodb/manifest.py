@@ -1,0 +1,132 @@
+"""What a DynamoDB table holds, as facts: item count, an order-independent checksum of its items, and its key
+schema and indexes. Captured from the live table into a manifest; measured the same way after a restore.
+
+The checksum is the sum (mod 2^64) of a 64-bit hash per item, the hash taken over a canonical form of the
+item in DynamoDB's typed JSON: map keys sorted, sets sorted, numbers normalised (1.50 = 1.5), binary as
+base64. Scan order, set order and attribute order therefore never change it; any changed value does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from verifiers import __version__
+from verifiers.atomic import write_text_atomically
+from verifiers.errors import ManifestError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CHECKSUM_ALGORITHM = "sum64(sha256(canonical typed item)[:8]) v1"
+_MOD = 1 << 64
+
+
+class TableFacts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: int = Field(ge=0)
+    checksum: str = Field(pattern=r"^[0-9a-f]{16}$")
+    schema_: dict[str, str] = Field(alias="schema", description="key schema and indexes -> definition")
+
+
+class DynamoDbManifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_version: Literal[1] = 1
+    kind: Literal["dynamodb"] = "dynamodb"
+    tool_version: str = __version__
+    captured_at: datetime
+    table: str
+    checksum_algorithm: str = CHECKSUM_ALGORITHM
+    facts: TableFacts
+
+
+def _number(text: str) -> str:
+    value = Decimal(text).normalize()
+    return format(value, "f") if value == value.to_integral_value() else str(value)
+
+
+def canonical(value: Any) -> Any:
+    """One attribute value in DynamoDB's typed form ({"S": ...}, {"M": {...}}, ...) as canonical JSON data."""
+    (kind, inner), = value.items()
+    if kind == "N":
+        return ["N", _number(inner)]
+    if kind == "B":
+        return ["B", base64.b64encode(bytes(inner)).decode()]
+    if kind == "SS":
+        return ["SS", sorted(inner)]
+    if kind == "NS":
+        return ["NS", sorted(_number(n) for n in inner)]
+    if kind == "BS":
+        return ["BS", sorted(base64.b64encode(bytes(b)).decode() for b in inner)]
+    if kind == "M":
+        return ["M", {k: canonical(v) for k, v in inner.items()}]
+    if kind == "L":
+        return ["L", [canonical(v) for v in inner]]
+    return [kind, inner]  # S, BOOL, NULL
+
+
+def item_hash(item: dict[str, Any]) -> int:
+    text = json.dumps({k: canonical(v) for k, v in item.items()}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def table_schema(description: Any) -> dict[str, str]:
+    types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
+
+    def keys(schema: Any) -> str:
+        return ", ".join(f"{k['KeyType']} {k['AttributeName']} {types.get(k['AttributeName'], '?')}" for k in schema)
+
+    out = {"key": keys(description.get("KeySchema", []))}
+    for label, field in (("global index", "GlobalSecondaryIndexes"), ("local index", "LocalSecondaryIndexes")):
+        for index in description.get(field) or []:
+            projection = index.get("Projection", {}).get("ProjectionType", "")
+            out[f"{label} {index['IndexName']}"] = f"{keys(index.get('KeySchema', []))}; projection {projection}"
+    return out
+
+
+def measure_table(client: DynamoDBClient, table: str) -> TableFacts:
+    """Scan the whole table (strongly consistent), holding one page at a time; only two numbers remain."""
+    count, total = 0, 0
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page.get("Items", []):
+            count += 1
+            total = (total + item_hash(item)) % _MOD
+    schema = table_schema(client.describe_table(TableName=table)["Table"])
+    return TableFacts(items=count, checksum=f"{total:016x}", schema=schema)
+
+
+def capture_table(client: DynamoDBClient, table: str) -> DynamoDbManifest:
+    """The live table's facts (read-only: dynamodb:Scan, dynamodb:DescribeTable). Take it right after the
+    backup so both describe the same data."""
+    captured_at = datetime.now(UTC)
+    return DynamoDbManifest(captured_at=captured_at, table=table, facts=measure_table(client, table))
+
+
+def save_manifest(manifest: DynamoDbManifest, path: Path) -> None:
+    write_text_atomically(path, manifest.model_dump_json(indent=2, by_alias=True) + "\n")
+
+
+def load_manifest(path: Path, *, store: str) -> DynamoDbManifest:
+    try:
+        manifest = DynamoDbManifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"store {store}: manifest {path} is not readable JSON: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ManifestError(f"store {store}: manifest {path} is not a dynamodb manifest (at {where}: "
+                            f"{first['msg']})", hint="capture it with capture_table right after the backup") from None
+    if manifest.checksum_algorithm != CHECKSUM_ALGORITHM:
+        raise ManifestError(f"store {store}: manifest {path} uses checksum {manifest.checksum_algorithm!r}",
+                            hint="re-capture it with this version")
+    return manifest
