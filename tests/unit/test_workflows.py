@@ -1,0 +1,109 @@
+"""The CI files users copy: the GitHub workflows lint clean (actionlint's checks, with shellcheck over every
+`run:` script), the GitLab template parses and keeps its schedule rule and JUnit report, and every
+`restoreproof` command they call exists."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from verifiers.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+GITLAB = ROOT / "ci" / "gitlab" / "restore-verification.yml"
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    assert found, f"{name} is not installed: pip install -e '.[dev]'"
+    return found
+
+
+def load(path: Path) -> dict[Any, Any]:
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_github_workflows_lint_clean() -> None:
+    # jactionlint: actionlint's checks plus its security ones, shipped as a binary wheel. Tags (@v6), not commit
+    # SHAs, pin the actions and images: a user's Dependabot/Renovate pins them when their policy wants it.
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "restore-verification.yml"]
+    result = subprocess.run(
+        [tool("jactionlint"), "--no-color", f"--shellcheck={tool('shellcheck')}", "--pyflakes=",
+         "--ignore", "unpinned-uses", "--ignore", "unpinned-images", *map(str, WORKFLOWS)],
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_restore_workflow_runs_monthly_per_suite_with_oidc_and_keeps_evidence() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "restore-verification.yml")
+    on = workflow["on"] if "on" in workflow else workflow[True]  # YAML 1.1 reads a bare `on` as true
+    assert re.fullmatch(r"\d+ \d+ 1 \* \*", on["schedule"][0]["cron"])
+    assert set(on["workflow_dispatch"]["inputs"]) == {"suite", "store", "role-to-assume"}
+    verify = workflow["jobs"]["verify"]
+    assert verify["permissions"] == {"id-token": "write", "contents": "read"}
+    assert verify["strategy"]["fail-fast"] is False
+    assert verify["strategy"]["matrix"]["suite"] == "${{ fromJSON(needs.plan.outputs.suites) }}"
+    assert "matrix.suite == 'mongo'" in verify["services"]["mongo"]["image"]
+    steps = {step.get("uses", "").split("@")[0] or step["name"]: step for step in verify["steps"]}
+    assert "role-to-assume" in steps["aws-actions/configure-aws-credentials"]["with"]
+    upload = steps["actions/upload-artifact"]
+    assert upload["if"] == "always()" and upload["with"]["path"] == "reports/"
+    runs = "\n".join(step.get("run", "") for step in verify["steps"])
+    assert 'restoreproof summary reports --report-url "$REPORT_URL" >> "$GITHUB_STEP_SUMMARY"' in runs
+    assert 'restoreproof evidence upload reports "$EVIDENCE_S3_URL"' in runs
+    assert "restoreproof notify reports" in runs
+    assert "aws-access-key-id" not in str(workflow) and "AWS_SECRET_ACCESS_KEY" not in str(workflow)
+
+
+def test_contributor_ci_runs_the_projects_ci_script() -> None:
+    ci = load(ROOT / ".github" / "workflows" / "ci.yml")
+    assert ci["jobs"]["test"]["steps"][-1]["run"] == "bash .ci/run"
+
+
+def test_gitlab_template_runs_on_schedule_and_reports_junit() -> None:
+    template = load(GITLAB)
+    job = template["restore-verification"]
+    assert {"if": '$CI_PIPELINE_SOURCE == "schedule"'} in job["rules"]
+    assert job["artifacts"]["when"] == "always"
+    assert job["artifacts"]["reports"]["junit"] == "reports/*/*/junit.xml"
+    assert job["id_tokens"]["AWS_ID_TOKEN"]["aud"] == "sts.amazonaws.com"
+    suites = [entry["SUITE"] for entry in job["parallel"]["matrix"]]
+    assert suites[0] == ["rds", "redis", "mysql", "s3", "dynamodb"] and suites[1] == "mongo"
+    assert job["services"][0]["name"] == "$RESTOREPROOF_SERVICE_IMAGE"
+
+
+def test_gitlab_script_passes_shellcheck(tmp_path: Path) -> None:
+    job = load(GITLAB)["restore-verification"]
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/sh\n" + "\n".join([*job["before_script"], *job["script"]]) + "\n")
+    result = subprocess.run([tool("shellcheck"), "--shell=sh", "--severity=style", str(script)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout
+
+
+def scripts() -> list[str]:
+    """Every shell script the CI files run: GitHub `run:` steps, the GitLab job's before_script and script."""
+    found = [step.get("run", "") for path in WORKFLOWS for job in load(path)["jobs"].values()
+             for step in job["steps"]]
+    job = load(GITLAB)["restore-verification"]
+    return [*found, *job["before_script"], *job["script"]]
+
+
+def test_every_restoreproof_command_called_exists() -> None:
+    (subcommands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    text = "\n".join(scripts())
+    called = set(re.findall(r"\brestoreproof ([a-z]+)\b", text))
+    assert called == {"suites", "summary", "evidence", "notify"}
+    assert text.count("verify --inventory") == 2  # `verify` goes through an argument list (--store only if given)
+    assert called | {"verify"} <= set(subcommands.choices)

@@ -1,0 +1,220 @@
+"""alerts.toml: which channels to notify and how hard to try. Validated with pydantic; every error names the
+file and the field path (`channels[1].routing_key_env`).
+
+No secret is ever in this file: each channel names the environment variable holding its webhook URL, routing
+key or API key (`url_env = "SLACK_WEBHOOK_URL"`), read only when sending.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from verifiers.errors import RestoreproofError
+from verifiers.inventory import Seconds
+
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+OPSGENIE_API_URL = "https://api.opsgenie.com"  # EU accounts: https://api.eu.opsgenie.com
+CHANNEL_TYPES = ("slack", "pagerduty", "opsgenie", "webhook")
+
+
+class AlertConfigError(RestoreproofError):
+    """The alert configuration is missing, is not TOML, or does not validate."""
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                               description="name of the environment variable holding the secret")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _refuse_secrets(data: Any, fields: dict[str, str]) -> Any:
+    """A secret written into the file (`url = "https://hooks.slack.com/..."`) is refused with the fix."""
+    if isinstance(data, dict):
+        for field, env_field in fields.items():
+            if field in data:
+                raise ValueError(f"`{field}` is a secret and does not belong in this file: put it in an environment "
+                                 f"variable and name that variable with `{env_field}`")
+    return data
+
+
+class Delivery(_Model):
+    """How hard to try: each request gets `timeout`; a 5xx, a 429, a timeout or a connection error is retried
+    up to `attempts` in all, waiting `backoff`, then twice that, ... (a 429's Retry-After when it gives one),
+    never longer than `max_wait` at a time."""
+
+    timeout: Seconds = Field(default=10.0, gt=0)
+    attempts: int = Field(default=4, ge=1, le=10)
+    backoff: Seconds = Field(default=2.0, gt=0)
+    max_wait: Seconds = Field(default=60.0, gt=0)
+
+
+class _Channel(_Model):
+    type: str
+    name: str | None = Field(default=None, min_length=1, description="shown in messages; default: the type")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.type
+
+    def secret_envs(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+
+class SlackChannel(_Channel):
+    """A Slack incoming webhook: one message per failed store."""
+
+    type: Literal["slack"]
+    url_env: EnvName
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret(cls, data: Any) -> Any:
+        return _refuse_secrets(data, {"url": "url_env"})
+
+    def secret_envs(self) -> tuple[str, ...]:
+        return (self.url_env,)
+
+
+class PagerDutyChannel(_Channel):
+    """PagerDuty Events API v2: a `trigger` per failed store (dedup key per store and month), a `resolve` for
+    each store that passes."""
+
+    type: Literal["pagerduty"]
+    routing_key_env: EnvName
+    url: HttpUrl = PAGERDUTY_EVENTS_URL
+    severity: Literal["critical", "error", "warning", "info"] = "critical"
+    source: str = Field(default="restoreproof", min_length=1)
+    resolve: bool = Field(default=True, description="resolve the store's incident when it passes")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret(cls, data: Any) -> Any:
+        return _refuse_secrets(data, {"routing_key": "routing_key_env", "integration_key": "routing_key_env"})
+
+    def secret_envs(self) -> tuple[str, ...]:
+        return (self.routing_key_env,)
+
+
+class OpsgenieChannel(_Channel):
+    """Opsgenie Alert API: an alert per failed store (alias = the dedup key), closed when the store passes."""
+
+    type: Literal["opsgenie"]
+    api_key_env: EnvName
+    url: HttpUrl = OPSGENIE_API_URL
+    priority: Literal["P1", "P2", "P3", "P4", "P5"] = "P2"
+    tags: list[str] = Field(default_factory=lambda: ["restoreproof"])
+    close: bool = Field(default=True, description="close the store's alert when it passes")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret(cls, data: Any) -> Any:
+        return _refuse_secrets(data, {"api_key": "api_key_env"})
+
+    def secret_envs(self) -> tuple[str, ...]:
+        return (self.api_key_env,)
+
+
+class WebhookChannel(_Channel):
+    """Any HTTP endpoint: a JSON POST per failed store carrying its evidence record."""
+
+    type: Literal["webhook"]
+    url_env: EnvName
+    authorization_env: EnvName | None = Field(
+        default=None, description="environment variable whose value is sent as the Authorization header")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret(cls, data: Any) -> Any:
+        return _refuse_secrets(data, {"url": "url_env", "authorization": "authorization_env"})
+
+    def secret_envs(self) -> tuple[str, ...]:
+        return (self.url_env, *([self.authorization_env] if self.authorization_env else []))
+
+
+Channel = Annotated[SlackChannel | PagerDutyChannel | OpsgenieChannel | WebhookChannel, Field(discriminator="type")]
+
+
+class AlertConfig(_Model):
+    delivery: Delivery = Delivery()
+    channels: list[Channel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _labels_unique(self) -> AlertConfig:
+        labels = [c.label for c in self.channels]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"two channels are called {', '.join(twice)}: give each a distinct `name`")
+        return self
+
+
+def load_alert_config(path: Path) -> AlertConfig:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AlertConfigError(f"alert configuration {path} does not exist",
+                               hint="pass --config PATH (see the README: Run it monthly in CI)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AlertConfigError(f"alert configuration {path} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AlertConfigError(f"{path}: not valid TOML: {exc}", hint="fix the syntax at that line") from None
+    return parse_alert_config(raw, path)
+
+
+def parse_alert_config(raw: dict[str, Any], path: Path) -> AlertConfig:
+    try:
+        return AlertConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{path}: {_where(err, raw)}: {_explain(err)}" for err in exc.errors()]
+        raise AlertConfigError("\n".join(lines)) from None
+
+
+def _where(err: Any, raw: Any) -> str:
+    where = _field_path(err["loc"], raw)
+    return f"{where}.type" if err["type"] in ("union_tag_invalid", "union_tag_not_found") else where
+
+
+def _field_path(loc: tuple[int | str, ...], raw: Any) -> str:
+    """`channels[0].url_env` from a pydantic location, without the union tags pydantic puts in it."""
+    parts: list[str] = []
+    node = raw
+    for key in loc:
+        if isinstance(key, int) and isinstance(node, list) and 0 <= key < len(node):
+            parts.append(f"[{key}]")
+            node = node[key]
+        elif isinstance(node, dict) and key in node:
+            parts.append(f".{key}")
+            node = node[key]
+        elif isinstance(key, str) and key not in CHANNEL_TYPES and not key.startswith("function-"):
+            parts.append(f".{key}")  # a missing field: name it, there is nothing below it
+            node = None
+    return "".join(parts).lstrip(".") or "(top level)"
+
+
+def _explain(err: Any) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "required field is missing; add it"
+    if kind == "extra_forbidden":
+        return "unknown field; check its spelling against the README's alert configuration example"
+    if kind == "union_tag_invalid":
+        return f"unsupported channel type {err['ctx']['tag']!r}; use one of {', '.join(CHANNEL_TYPES)}"
+    if kind == "union_tag_not_found":
+        return f"missing `type`; use one of {', '.join(CHANNEL_TYPES)}"
+    if kind == "string_pattern_mismatch":
+        return "not an environment variable name (letters, digits and _, not starting with a digit)"
+    return str(err["msg"]).removeprefix("Value error, ")

@@ -1,0 +1,61 @@
+"""Commands a CI job calls around a restore run:
+
+- `restoreproof summary RUN` prints a run's per-store table as Markdown (append it to $GITHUB_STEP_SUMMARY);
+- `restoreproof suites` prints the inventory's suites as JSON, one matrix job per suite.
+
+Exit codes: 0 printed; 2 bad input (no evidence, bad inventory, nothing matched), reported by verifiers.cli.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from verifiers.errors import InventoryError
+
+EXIT_OK = 0
+
+
+def add_parsers(commands: Any) -> None:
+    """Add `summary` and `suites` to the CLI's subcommands (`commands` is argparse's subparsers action)."""
+    summary = commands.add_parser("summary", help="a run's per-store table (status, RTO and RPO against their "
+                                                  "targets, failed checks) as Markdown, for a CI job summary")
+    summary.add_argument("path", type=Path, metavar="RUN_DIR",
+                         help="a run directory, its evidence.json, or a reports root (its newest run)")
+    summary.add_argument("--format", choices=("markdown",), default="markdown", help="output format (markdown)")
+    summary.add_argument("--report-url", help="link to the run's report (e.g. the CI run's page)")
+
+    suites = commands.add_parser("suites", help="the suites of the inventory's stores as a JSON list (a CI matrix)")
+    suites.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
+    suites.add_argument("--suite", default="", help="only this suite; empty: every suite")
+    suites.add_argument("--store", default="", help="only the suite of this store; empty: every store")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "summary":
+        return _summary(args)
+    return _suites(args)
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from verifiers.run_record import load_run
+    from verifiers.run_summary import markdown_summary
+
+    print(markdown_summary(load_run(args.path), report_url=args.report_url), end="")
+    return EXIT_OK
+
+
+def _suites(args: argparse.Namespace) -> int:
+    from verifiers.inventory import load_inventory
+
+    inventory = load_inventory(args.inventory)
+    stores = inventory.select(suite=args.suite or None, names=[args.store] if args.store else [])
+    if not stores:
+        wanted = " and ".join(f"{flag} {value}" for flag, value in (("--suite", args.suite), ("--store", args.store))
+                              if value)
+        raise InventoryError(f"{args.inventory}: " + (f"no store matches {wanted}" if wanted else "lists no store"),
+                             hint="known suites: " + ", ".join(sorted({s.suite_name for s in inventory.stores})))
+    print(json.dumps(sorted({s.suite_name for s in stores})))
+    return EXIT_OK
