@@ -1,5 +1,5 @@
 # Two commands on a fresh machine (pip only, no root, no Docker):
-#   make demo   build the demo backup and verify it (pytest suites/rds), print where the report is
+#   make demo   build the demo backups and verify them (pytest suites/rds suites/redis), print the report
 #   make test   the harness's own tests
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,7 +15,7 @@ $(BIN)/restoreproof: pyproject.toml
 
 demo: $(BIN)/restoreproof
 	$(BIN)/python -m fixtures.build_demo
-	$(BIN)/pytest suites/rds
+	$(BIN)/pytest suites/rds suites/redis
 
 test: $(BIN)/restoreproof
 	$(BIN)/pytest tests

@@ -17,6 +17,25 @@ import pytest
 from psycopg import sql
 
 from fixtures import saas_demo
+from tests.aws_support import aws, moto_server  # noqa: F401 - the AWS tests' fixtures (moto's server)
+from tests.mysql_support import (  # noqa: F401 - the MySQL tests' fixtures
+    mariadb,
+    mysql_backup_dir,
+    mysql_capture,
+    mysql_source,
+    mysql_variant,
+    no_mysql_leftovers,
+)
+from tests.redis_support import (  # noqa: F401 - the Redis tests' fixtures
+    no_redis_leftovers,
+    rdb_dir,
+    rdb_variant,
+    redis_capture,
+    redis_servers,
+    redis_source,
+    system_redis,
+    valkey,
+)
 from verifiers.inventory import Inventory, parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer, find_installations, local_postgres

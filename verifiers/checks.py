@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from verifiers.durations import format_duration
 
 CHECK_NAMES = ("artifact", "restore", "tables", "row_count", "checksum", "schema", "sequence", "assertion",
-               "rto", "rpo")
+               "keyspace", "key_count", "types", "digest", "rto", "rpo")
 Scalar = int | float | str | bool | None
 
 
@@ -201,3 +201,57 @@ def within_target(check: str, seconds: float | None, target: float) -> CheckResu
     verdict = "within" if passed else "over"
     message = f"{label} {format_duration(seconds)} is {verdict} the target {format_duration(target)}"
     return CheckResult(check, check, passed, round(seconds, 3), round(target, 3), message)
+
+
+def members(check: str, subject: str, observed: set[str], expected: set[str], *, noun: str,
+            optional: frozenset[str] = frozenset()) -> CheckResult:
+    """A set of named things (tables, logical dbs): every expected one present, none unexpected; `optional`
+    ones may be either."""
+    missing, unexpected = sorted(expected - observed - optional), sorted(observed - expected - optional)
+    problems = []
+    if missing:
+        problems.append(f"missing: {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected: {', '.join(unexpected)}")
+    message = "; ".join(problems) if problems else f"all {len(expected)} {noun} present, none unexpected"
+    return CheckResult(check, subject, not problems, sorted(observed), sorted(expected), message)
+
+
+def histogram(check: str, subject: str, observed: Mapping[str, int] | None, expected: Mapping[str, int], *,
+              may_lack: Mapping[str, int] | None = None, what: str = "count") -> CheckResult:
+    """Counts by bucket (e.g. keys per type). A bucket passes when equal, or when up to `may_lack[bucket]`
+    fewer (things that may legitimately be gone, e.g. expired keys); each differing bucket is named.
+    Observed and expected are lists of "bucket: count" (evidence values are scalars or lists of them)."""
+    lack = may_lack or {}
+    shown = {b: str(n) if not lack.get(b) else f"{max(n - lack[b], 0)}..{n}" for b, n in sorted(expected.items())}
+    wanted = [f"{b}: {n}" for b, n in shown.items()]
+    if observed is None:
+        return CheckResult(check, subject, False, None, wanted, f"{subject} is missing after restore")
+    problems = []
+    for bucket in sorted(set(observed) | set(expected)):
+        got, want, slack = observed.get(bucket, 0), expected.get(bucket, 0), lack.get(bucket, 0)
+        if not want - slack <= got <= want:
+            problems.append(f"{bucket}: {got} restored, expected {shown.get(bucket, 0)} ({got - want:+d})")
+    got_list = [f"{b}: {n}" for b, n in sorted(observed.items())]
+    if problems:
+        message = f"{what} differs: " + "; ".join(problems)
+    else:
+        message = f"{what} matches: " + ", ".join(f"{b} {n}" for b, n in sorted(observed.items()))
+    return CheckResult(check, subject, not problems, got_list, wanted, message)
+
+
+def digest(subject: str, observed: str | None, expected: str, *, what: str = "digest") -> CheckResult:
+    if observed is None:
+        return CheckResult("digest", subject, False, None, expected, f"{subject} is missing after restore")
+    return equal("digest", subject, observed, expected, what=what)
+
+
+def artifact(name: str, observed_sha256: str, expected_sha256: str, observed_bytes: int,
+             expected_bytes: int) -> CheckResult:
+    """The fetched file is the one its manifest describes (same sha256)."""
+    if observed_sha256 != expected_sha256:
+        return CheckResult("artifact", name, False, observed_sha256, expected_sha256,
+                           f"{name}: sha256 differs from its manifest ({observed_bytes} bytes, manifest says "
+                           f"{expected_bytes}): the file changed or is not the backup the manifest describes")
+    return CheckResult("artifact", name, True, observed_sha256, expected_sha256,
+                       f"{name}: sha256 matches the manifest ({observed_bytes} bytes)")

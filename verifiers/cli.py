@@ -1,4 +1,5 @@
-"""`restoreproof`: capture a backup with its manifest, verify stores, inspect the inventory.
+"""`restoreproof`: capture a backup with its manifest, verify stores, inspect the inventory, check and archive
+the evidence (`restoreproof evidence verify|index|upload`).
 
 Exit codes: 0 all passed; 1 a check failed or a store errored; 2 bad input (inventory, DSN, paths);
 130 interrupted.
@@ -30,6 +31,29 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--out", required=True, type=Path, help="directory for NAME-<stamp>.dump and its manifest")
     pg.add_argument("--name", help="file name prefix (default: the database name)")
     pg.add_argument("--bin-dir", help="directory of the pg_dump to use (default: the newest that fits)")
+    rd = kinds.add_parser("redis", help="a consistent RDB (BGSAVE, or redis-cli --rdb) + manifest measured from it")
+    source = rd.add_mutually_exclusive_group(required=True)
+    source.add_argument("--url", help="redis://[user:password@]host:port, rediss://… or unix:///path/to.sock")
+    source.add_argument("--from-rdb", type=Path, help="an RDB that already exists (e.g. an ElastiCache export)")
+    rd.add_argument("--out", required=True, type=Path, help="directory for NAME-<stamp>.rdb and its manifest")
+    rd.add_argument("--name", help="file name prefix (default: redis)")
+    rd.add_argument("--via", choices=("auto", "dump-file", "redis-cli"), default="auto",
+                    help="how to get the RDB: the server's dump file after BGSAVE (a server on this host), "
+                    "redis-cli --rdb, or auto (the dump file when local, else redis-cli)")
+    rd.add_argument("--bin-dir", help="directory of the Redis/Valkey server to measure the RDB with")
+    my = kinds.add_parser("mysql", help="mysqldump/mariadb-dump --single-transaction (.sql.gz) + manifest, "
+                          "MySQL, MariaDB, Aurora/RDS MySQL")
+    my.add_argument("--dsn", required=True,
+                    help="mysql://USER:PASSWORD@HOST:PORT/DATABASE, or key=value pairs (unix_socket=PATH user=... "
+                    "database=...); needs SELECT, LOCK TABLES, SHOW VIEW, TRIGGER, EVENT and routine bodies")
+    my.add_argument("--out", required=True, type=Path, help="directory for NAME-<stamp>.sql.gz and its manifest")
+    my.add_argument("--name", help="file name prefix (default: the database name)")
+    my.add_argument("--bin-dir", help="directory of the mariadb-dump / mysqldump to use (default: PATH)")
+    from verifiers.stores.dynamodb import capture as dynamodb_capture
+    from verifiers.stores.s3 import capture as s3_capture
+
+    s3_capture.add_parser(kinds)
+    dynamodb_capture.add_parser(kinds)
 
     verify = commands.add_parser("verify", help="restore and verify stores (runs the pytest suites)")
     verify.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
@@ -40,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     inventory = commands.add_parser("inventory", help="validate the inventory and show each store's newest backup")
     inventory.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
+
+    from verifiers import ci_commands
+    from verifiers.alerts import commands as alert_commands
+    from verifiers.evidence import commands as evidence_commands
+    from verifiers.sandboxes import aws_janitor
+
+    evidence_commands.add_parser(commands)
+    aws_janitor.add_parser(commands)
+    alert_commands.add_parser(commands)
+    ci_commands.add_parsers(commands)
     return parser
 
 
@@ -50,6 +84,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _capture(args)
         if args.command == "verify":
             return _verify(args)
+        if args.command == "evidence":
+            from verifiers.evidence import commands as evidence_commands
+
+            return evidence_commands.run(args)
+        if args.command == "janitor":
+            from verifiers.sandboxes import aws_janitor
+
+            return aws_janitor.run(args)
+        if args.command == "notify":
+            from verifiers.alerts import commands as alert_commands
+
+            return alert_commands.run(args)
+        if args.command in ("summary", "suites"):
+            from verifiers import ci_commands
+
+            return ci_commands.run(args)
         return _inventory(args)
     except RestoreproofError as exc:
         print(f"restoreproof: error: {exc.describe()}", file=sys.stderr)
@@ -60,6 +110,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _capture(args: argparse.Namespace) -> int:
+    if args.kind == "redis":
+        from verifiers.stores.redis.capture import capture_redis
+
+        dump, manifest = capture_redis(args.url, args.out, name=args.name, from_rdb=args.from_rdb, via=args.via,
+                                       bin_dir=args.bin_dir)
+        print(f"backup:   {dump}\nmanifest: {manifest}")
+        return EXIT_OK
+    if args.kind == "s3":
+        from verifiers.stores.s3 import capture as s3_capture
+
+        print(f"manifest: {s3_capture.run(args)}")
+        return EXIT_OK
+    if args.kind == "dynamodb":
+        from verifiers.stores.dynamodb import capture as dynamodb_capture
+
+        manifest, backup = dynamodb_capture.run(args)
+        print(f"manifest: {manifest}" + (f"\nbackup:   {backup}" if backup else ""))
+        return EXIT_OK
+    if args.kind == "mysql":
+        from verifiers.stores.mysql.capture import capture_mysql
+
+        dump, manifest = capture_mysql(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir)
+        print(f"backup:   {dump}\nmanifest: {manifest}")
+        return EXIT_OK
     from verifiers.stores.postgres.capture import capture_postgres
 
     dump, manifest = capture_postgres(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir)

@@ -41,3 +41,7 @@ class CaptureError(RestoreproofError):
 
 class NoSuitableServerError(SandboxError):
     """No installed server (or client tool) is new enough for the artifact or the live server."""
+
+
+class EvidenceError(RestoreproofError):
+    """Run evidence cannot be written, read, signed or archived (a bad path, key or archive URL)."""

@@ -33,7 +33,84 @@ class FileSource(_Model):
     )
 
 
-Source = Annotated[FileSource, Field(discriminator="type")]
+class _AwsSettings(_Model):
+    """Where the AWS APIs are: region, profile and role come from the standard AWS config chain (env, profile,
+    instance role); `endpoint_url` (else env AWS_ENDPOINT_URL) points them elsewhere, e.g. at moto's server."""
+
+    region: str | None = Field(default=None, description="AWS region; default: the AWS config chain's")
+    endpoint_url: str | None = Field(default=None, description="AWS API endpoint; default: env AWS_ENDPOINT_URL")
+
+
+class S3Source(_AwsSettings):
+    """A backup in S3: the newest object under `prefix` whose key (relative to the prefix) matches `pattern`."""
+
+    type: Literal["s3"]
+    bucket: str = Field(min_length=3, max_length=63)
+    prefix: str = ""
+    pattern: str = Field(default="*", min_length=1, description="glob over the key after `prefix`")
+    manifest: str | None = Field(
+        default=None, description="manifest key; default: the artifact's key with .manifest.json for its suffix"
+    )
+
+
+RdsSnapshotKind = Literal["automated", "manual", "aws-backup"]
+
+
+class RdsSnapshotSource(_AwsSettings):
+    """An RDS instance or Aurora cluster snapshot, restored into a tagged temporary instance (or cluster plus
+    instance) that is deleted afterwards."""
+
+    type: Literal["rds-snapshot"]
+    instance: str | None = Field(default=None, description="DB instance identifier whose snapshots to use")
+    cluster: str | None = Field(default=None, description="Aurora DB cluster identifier whose snapshots to use")
+    snapshot: str = Field(default="latest", min_length=1, description='"latest" or a snapshot identifier/ARN')
+    include: Annotated[list[RdsSnapshotKind], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = Field(
+        default_factory=lambda: list[RdsSnapshotKind](["automated", "manual"]), min_length=1,
+        description="snapshot types to choose from")
+    instance_class: str | None = Field(default=None, description="DB instance class of the temporary instance")
+    subnet_group: str | None = None
+    security_groups: list[str] = Field(default_factory=list, description="VPC security group ids")
+    database: str = Field(default="postgres", min_length=1, description="database to verify on the instance")
+    endpoint_override: str | None = Field(
+        default=None, description="libpq DSN to measure instead of the restored instance's endpoint")
+    manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or s3:// URL")
+    restore_timeout: Seconds | None = Field(default=None, description="default: the store's restore_timeout")
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> RdsSnapshotSource:
+        if (self.instance is None) == (self.cluster is None):
+            raise ValueError("set exactly one of `instance` (RDS) or `cluster` (Aurora)")
+        if self.cluster is not None and self.instance_class is None:
+            raise ValueError("an Aurora `cluster` snapshot needs `instance_class` for its temporary DB instance")
+        return self
+
+
+class S3BucketSource(_AwsSettings):
+    """A bucket (or a prefix of one) itself: the copy to verify against the manifest captured from it."""
+
+    type: Literal["s3-bucket"]
+    bucket: str = Field(min_length=3, max_length=63)
+    prefix: str = ""
+    manifest: str = Field(min_length=1, description="manifest path (relative to the inventory) or s3:// URL")
+
+
+DynamoDbBackupKind = Literal["user", "system", "aws-backup"]
+
+
+class DynamoDbBackupSource(_AwsSettings):
+    """A DynamoDB on-demand (or AWS Backup) backup of `table`, restored into a tagged temporary table."""
+
+    type: Literal["dynamodb-backup"]
+    table: str = Field(min_length=3, max_length=255, description="the table whose backups to use")
+    backup: str = Field(default="latest", min_length=1, description='"latest" or a backup ARN')
+    include: Annotated[list[DynamoDbBackupKind], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = Field(
+        default_factory=lambda: list[DynamoDbBackupKind](["user", "aws-backup"]), min_length=1,
+        description="backup types to choose from")
+    manifest: str = Field(min_length=1, description="manifest path (relative to the inventory) or s3:// URL")
+
+
+Source = Annotated[FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource,
+                   Field(discriminator="type")]
 
 
 class LocalSandbox(_Model):
@@ -77,6 +154,8 @@ class _StoreBase(_Model):
     """What every store kind has; a kind adds its own settings and its default suite."""
 
     DEFAULT_SUITE: ClassVar[str] = ""
+    FILE_SOURCES: ClassVar[frozenset[str]] = frozenset({"file", "s3"})  # a dump file, local or in S3
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset()  # source types beyond files this kind restores
     name: str = Field(pattern=STORE_NAME_PATTERN)
     suite: str | None = None
     rto: Seconds
@@ -90,9 +169,18 @@ class _StoreBase(_Model):
     def suite_name(self) -> str:
         return self.suite or self.DEFAULT_SUITE
 
+    @model_validator(mode="after")
+    def _source_fits_kind(self) -> _StoreBase:
+        allowed = sorted(self.FILE_SOURCES | self.SERVICE_SOURCES)
+        if self.source.type not in allowed:
+            raise ValueError(f"source type `{self.source.type}` cannot be restored by a "
+                             f"{getattr(self, 'kind', 'store')} store; use {' or '.join(map(repr, allowed))}")
+        return self
+
 
 class PostgresStore(_StoreBase):
     DEFAULT_SUITE: ClassVar[str] = "rds"
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot"})
     kind: Literal["postgres"]
     tables: TableFilter = TableFilter()
     row_count_tolerance: float = Field(
@@ -101,9 +189,90 @@ class PostgresStore(_StoreBase):
     jobs: int | None = Field(default=None, ge=1, le=64, description="pg_restore -j; default: CPU cores")
 
 
+class KeyExpectation(_Model):
+    """Keys matching a Redis glob pattern in a logical db, and how many there must be after the restore."""
+
+    pattern: str = Field(min_length=1)
+    db: int = Field(default=0, ge=0)
+    min: int = Field(default=1, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @property
+    def subject(self) -> str:
+        return f"db{self.db} {self.pattern}"
+
+    @model_validator(mode="after")
+    def _range(self) -> KeyExpectation:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min}); min defaults to 1, set it too")
+        return self
+
+
+class RedisStore(_StoreBase):
+    DEFAULT_SUITE: ClassVar[str] = "redis"
+    kind: Literal["redis"]
+    keys: list[KeyExpectation] = Field(default_factory=list)
+    databases: list[int] | None = Field(
+        default=None, description="logical dbs to verify (default: every db in the manifest)"
+    )
+
+    @model_validator(mode="after")
+    def _redis_settings(self) -> RedisStore:
+        if self.assertions:
+            raise ValueError("`assertions` (SQL) do not apply to a redis store; use `keys` expectations")
+        subjects = [k.subject for k in self.keys]
+        if len(set(subjects)) != len(subjects):
+            raise ValueError("`keys` lists the same pattern and db twice")
+        return self
+
+
+class MysqlStore(_StoreBase):
+    """MySQL, MariaDB, Aurora/RDS MySQL: a mysqldump / mariadb-dump SQL file (.sql, .sql.gz) and its manifest.
+    RDS/Aurora MySQL snapshots are not taken yet (the `rds-snapshot` source restores PostgreSQL only)."""
+
+    DEFAULT_SUITE: ClassVar[str] = "mysql"
+    kind: Literal["mysql"]
+    tables: TableFilter = Field(default_factory=TableFilter, description="globs over database.table")
+    row_count_tolerance: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="allowed relative difference of row counts (0.01 = 1%)"
+    )
+
+
 # Every store kind's model; a new kind adds its class here and to `Store`.
-AnyStore = PostgresStore
-Store = Annotated[PostgresStore, Field(discriminator="kind")]
+class S3Store(_StoreBase):
+    """An S3 bucket (or prefix) compared with a captured manifest of its keys, sizes and sha256 digests."""
+
+    DEFAULT_SUITE: ClassVar[str] = "s3"
+    FILE_SOURCES: ClassVar[frozenset[str]] = frozenset()
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"s3-bucket"})
+    kind: Literal["s3"]
+    sample: int = Field(default=10, ge=1, le=1000, description="key names listed per missing/extra/changed check")
+
+    @model_validator(mode="after")
+    def _no_sql(self) -> S3Store:
+        if self.assertions:
+            raise ValueError("`assertions` (SQL) do not apply to an s3 store")
+        return self
+
+
+class DynamoDbStore(_StoreBase):
+    """A DynamoDB backup restored into a temporary table, judged by item count and an order-independent
+    checksum of its items against a captured manifest."""
+
+    DEFAULT_SUITE: ClassVar[str] = "dynamodb"
+    FILE_SOURCES: ClassVar[frozenset[str]] = frozenset()
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"dynamodb-backup"})
+    kind: Literal["dynamodb"]
+
+    @model_validator(mode="after")
+    def _no_sql(self) -> DynamoDbStore:
+        if self.assertions:
+            raise ValueError("`assertions` (SQL) do not apply to a dynamodb store")
+        return self
+
+
+AnyStore = PostgresStore | RedisStore | MysqlStore | S3Store | DynamoDbStore
+Store = Annotated[PostgresStore | RedisStore | MysqlStore | S3Store | DynamoDbStore, Field(discriminator="kind")]
 
 
 class Inventory(_Model):
@@ -182,7 +351,8 @@ def field_path(loc: tuple[int | str, ...], raw: Any) -> str:
     return text or "(top level)"
 
 
-_TAGS = {"postgres", "file", "local", "function-after", "function-before"}
+_TAGS = {"postgres", "redis", "mysql", "s3", "dynamodb", "file", "rds-snapshot", "s3-bucket", "dynamodb-backup",
+         "local", "function-after", "function-before"}
 
 
 def _explain(err: Any) -> str:

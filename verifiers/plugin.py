@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -22,8 +23,8 @@ import pytest
 
 from verifiers.checks import CheckSpec
 from verifiers.durations import format_duration
-from verifiers.errors import InventoryError
-from verifiers.evidence import RunInfo, write_evidence
+from verifiers.errors import EvidenceError, InventoryError
+from verifiers.evidence import RunInfo, report_html, signing, write_evidence
 from verifiers.inventory import Inventory, load_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.stores import StorePlan
@@ -35,6 +36,8 @@ _OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("reports_dir", "restoreproof_reports_dir", "reports", "where run evidence goes: REPORTS/YYYY-MM/<run-id>/"),
     ("suite", "restoreproof_suite", None, "only stores of this suite (e.g. rds)"),
     ("work_dir", "restoreproof_work_dir", None, "where sandboxes keep their data (default: the system temp dir)"),
+    ("signing_key", "restoreproof_signing_key", None,
+     f"Ed25519 private key (PEM) that signs each run's SHA256SUMS (else env {signing.KEY_ENV})"),
 )
 
 
@@ -47,6 +50,7 @@ class Settings:
     suite: str | None
     stores: tuple[str, ...]
     work_dir: Path | None
+    signing_key: Path | None
 
     @classmethod
     def resolve(cls, config: pytest.Config) -> Settings:
@@ -74,6 +78,7 @@ class Settings:
             suite=value("suite", "restoreproof_suite", None),
             stores=tuple(config.getoption("stores") or ()),
             work_dir=path("work_dir", "restoreproof_work_dir", None, here),
+            signing_key=path("signing_key", "restoreproof_signing_key", os.environ.get(signing.KEY_ENV) or None, here),
         )
 
 
@@ -88,6 +93,7 @@ class RestoreRun:
     plans: dict[str, StorePlan | PlanFailure] = field(default_factory=dict)
     outcomes: dict[str, StoreOutcome] = field(default_factory=dict)
     collected: bool = False
+    signing_key: signing.PrivateKey | None = None
 
     def load(self) -> Inventory:
         if self.inventory is None:
@@ -112,6 +118,7 @@ class RestoreRun:
 
 
 RUN_KEY = pytest.StashKey[RestoreRun]()
+CHECK_KEY = pytest.StashKey["RestoreCheck"]()
 ALL_SUITES = "*"
 
 
@@ -144,6 +151,11 @@ def pytest_configure(config: pytest.Config) -> None:
         state.load()  # a bad inventory is a usage error, before any report file exists
     except InventoryError as exc:
         raise pytest.UsageError(exc.describe()) from None
+    if settings.signing_key is not None:
+        try:
+            state.signing_key = signing.load_private_key(settings.signing_key)
+        except EvidenceError as exc:
+            raise pytest.UsageError(exc.describe()) from None
     config.stash[RUN_KEY] = state
     # Reports go into the run directory unless the user named other paths.
     if getattr(config.option, "htmlpath", "missing") is None:
@@ -152,6 +164,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "xmlpath", "missing") is None:
         config.option.xmlpath = str(state.run.directory / "junit.xml")
     if config.pluginmanager.hasplugin("html"):
+        config.option.css = [*(getattr(config.option, "css", None) or []), str(report_html.REPORT_CSS)]
         config.pluginmanager.register(HtmlSummary(state), "restoreproof-html")
     _install_sigterm_handler()
 
@@ -228,6 +241,7 @@ def restore_check(request: pytest.FixtureRequest) -> RestoreCheck:
     outcome = state.outcome(param.store)
     check = RestoreCheck(outcome, param.spec)
     _record_properties(request.node, outcome, check)
+    request.node.stash[CHECK_KEY] = check
     if outcome.interrupted:
         raise KeyboardInterrupt(f"store {param.store} interrupted")
     return check
@@ -247,12 +261,26 @@ def _record_properties(node: pytest.Item, outcome: StoreOutcome, check: RestoreC
     node.user_properties.extend(props)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None]:
+    """Finalise the run once every report file is final: pytest-html and junitxml write theirs in their own
+    pytest_sessionfinish, which this (innermost) wrapper's code after `yield` follows; the terminal summary
+    comes after it. Only the controlling process finalises (xdist workers have no run state)."""
+    result = yield
     state = session.config.stash.get(RUN_KEY, None)
-    if state is None or not state.outcomes:
-        return
-    path = write_evidence(state.run, list(state.outcomes.values()), project_dir=state.project_dir)
-    log.info("evidence written to %s", path)
+    if state is None or not (state.outcomes or state.run.directory.exists()):
+        return result
+    try:
+        path = write_evidence(state.run, list(state.outcomes.values()), project_dir=state.project_dir,
+                              signing_key=state.signing_key)
+    except (EvidenceError, OSError) as exc:
+        detail = exc.describe() if isinstance(exc, EvidenceError) else f"{exc.strerror}: {exc.filename}"
+        sys.stderr.write(f"restoreproof: error: run {state.run.id} was not sealed: {detail} — fix it and run "
+                         "again; `restoreproof evidence verify` reports the unsealed run\n")
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        return result
+    log.info("evidence written and sealed in %s", path.parent)
+    return result
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -264,6 +292,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for outcome in state.outcomes.values():
         tr.write_line(store_line(outcome))
     tr.write_line(f"evidence: {_shown(state.run.directory, config)}")
+    if (state.run.directory / "SHA256SUMS").is_file():
+        signed = f", signed by key {signing.key_id(state.signing_key.public_key())[:16]}…" if state.signing_key else ""
+        tr.write_line(f"sealed: SHA256SUMS, chained to the previous run{signed}")
 
 
 def store_line(outcome: StoreOutcome) -> str:
@@ -299,23 +330,35 @@ class HtmlSummary:
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
-        rows = []
-        for outcome in self.state.outcomes.values():
-            record = outcome.as_evidence()
-            artifact = record["artifact"] or {}
-            rto, rpo = record["rto"], record["rpo"]
-            rows.append(
-                "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                    outcome.store.name, outcome.status,
-                    _vs(rto["seconds"], rto["target_seconds"]), _vs(rpo["seconds"], rpo["target_seconds"]),
-                    Path(str(artifact.get("path") or "-")).name, artifact.get("created") or "-",
-                )) + "</tr>"
-            )
-        if rows:
-            head = "".join(f"<th>{h}</th>" for h in ("Store", "Result", "RTO / target", "RPO / target",
-                                                      "Backup", "Backup taken"))
-            prefix.append(f"<h2>Stores</h2><table id='restoreproof-stores'><tr>{head}</tr>{''.join(rows)}</table>")
+        block = report_html.summary_html(list(self.state.outcomes.values()))
+        if block:
+            prefix.append(block)
 
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells[2:2] = ['<th class="sortable" data-column-type="store">Store</th>',
+                      '<th class="sortable" data-column-type="check">Check</th>',
+                      "<th>Observed</th>", "<th>Expected</th>"]
 
-def _vs(seconds: float | None, target: float) -> str:
-    return "-" if seconds is None else f"{format_duration(seconds)} / {format_duration(target)}"
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        props = dict(getattr(report, "user_properties", ()))  # a collection error's report has none
+        check = str(props.get("check", ""))
+        cells[2:2] = [
+            f'<td class="col-store">{html.escape(str(props.get("store", "-")))}</td>',
+            f'<td class="col-check">{html.escape(check or "-")}</td>',
+            f"<td>{report_html.short_value(check, props.get('observed'))}</td>",
+            f"<td>{report_html.short_value(check, props.get('expected'))}</td>",
+        ]
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[
+            None, pytest.TestReport, pytest.TestReport]:
+        """Each check's row gets its detail (observed vs expected, schema diff, phase chart) as a pytest-html
+        extra; pytest-html's own wrapper, outside this one, merges it with any other extras."""
+        report = yield
+        check = item.stash.get(CHECK_KEY, None)
+        if report.when == "call" and check is not None:
+            detail = report_html.check_detail_html(check.outcome, check.result)
+            extra = {"name": "check detail", "format_type": "html", "content": detail, "mime_type": None,
+                     "extension": None}  # what pytest_html.extras.html() makes
+            report.extras = [*getattr(report, "extras", []), extra]  # type: ignore[attr-defined]
+        return report

@@ -64,6 +64,7 @@ class StoreOutcome:
                 "created": _iso(self.reference_time),
                 "modified": _iso(self.artifact.modified),
             }
+            artifact.update({k: v for k, v in self.artifact.details.items() if v and k not in artifact})
         phases = {p: round(self.timer.seconds[p], 3) for p in PHASES if p in self.timer.seconds}
         return {
             "name": self.store.name,
@@ -112,7 +113,7 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
     with tempfile.TemporaryDirectory(prefix=f"restoreproof-{store.name}-", dir=work_root) as work:
         try:
             with timer.phase("fetch"):
-                artifact = source_for(store.source).fetch(plan.located, store=store.name)
+                artifact = source_for(store.source).fetch(plan.located, store=store.name, work_dir=Path(work))
             store_kind(store.kind).verify(plan, artifact, timer, Path(work), result)
         except RestoreproofError as exc:
             error = {"phase": timer.failed_phase or "verify", "message": exc.describe()}
@@ -131,6 +132,6 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
     return StoreOutcome(
         store=store, status=status, checks=found, timer=timer, artifact=artifact,
         reference_time=plan.reference_time,
-        sandbox=vars(result.sandbox).copy() if result.sandbox else None,
+        sandbox=result.sandbox.record() if result.sandbox else None,
         error=error, rpo_seconds=rpo_seconds, planned=plan.specs, interrupted=interrupted,
     )

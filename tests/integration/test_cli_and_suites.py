@@ -73,7 +73,7 @@ def test_suite_passes_and_writes_evidence(project: Path) -> None:
     assert "saas: PASSED — RTO " in result.stdout
     run_dir = only_run_dir(project)
     assert run_dir.parent.name == time.strftime("%Y-%m", time.gmtime())
-    assert sorted(p.name for p in run_dir.iterdir()) == ["evidence.json", "junit.xml", "report.html"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["SHA256SUMS", "evidence.json", "junit.xml", "report.html"]
     evidence = json.loads((run_dir / "evidence.json").read_text())
     assert evidence["run"]["id"] == run_dir.name and evidence["run"]["status"] == "passed"
     assert set(evidence["run"]) == {"id", "started", "finished", "tool_version", "git_commit", "host", "status"}

@@ -32,7 +32,7 @@ def test_the_documented_shape_validates() -> None:
 
 @pytest.mark.parametrize(("change", "expected"), [
     ({"rto": "15 minutes"}, "inv.toml: stores[0].rto: invalid duration '15 minutes': write a number and a unit"),
-    ({"kind": "mysql"}, "inv.toml: stores[0].kind: unsupported value 'mysql'; use one of 'postgres'"),
+    ({"kind": "mongo"}, "inv.toml: stores[0].kind: unsupported value 'mongo'; use one of 'postgres'"),
     ({"source": {"type": "s4", "path": "x"}}, "inv.toml: stores[0].source.type: unsupported value 's4'"),
     ({"source": {"type": "file"}}, "inv.toml: stores[0].source.path: required field is missing; add it"),
     ({"sourcee": 1}, "inv.toml: stores[0].sourcee: unknown field; check its spelling"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.inventory import AnyStore
@@ -32,8 +32,13 @@ class StoreVerification:
     sandbox: SandboxInfo | None = None
 
 
-class StoreKind(Protocol):
-    def plan(self, store: AnyStore, located: Located) -> StorePlan: ...
+StoreT_contra = TypeVar("StoreT_contra", contravariant=True)
+
+
+class StoreKind(Protocol[StoreT_contra]):
+    """A store kind; generic in the inventory model it plans for (PostgresStore, RedisStore, ...)."""
+
+    def plan(self, store: StoreT_contra, located: Located) -> StorePlan: ...
 
     def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                result: StoreVerification) -> None:
@@ -42,8 +47,13 @@ class StoreKind(Protocol):
         ...
 
 
-def store_kind(kind: str) -> StoreKind:
+def store_kind(kind: str) -> StoreKind[Any]:
+    from verifiers.stores.dynamodb import DynamoDbKind
+    from verifiers.stores.mysql import MysqlKind
     from verifiers.stores.postgres import PostgresKind
+    from verifiers.stores.redis import RedisKind
+    from verifiers.stores.s3 import S3Kind
 
-    registry: dict[str, StoreKind] = {"postgres": PostgresKind()}
+    registry: dict[str, StoreKind[Any]] = {"postgres": PostgresKind(), "redis": RedisKind(), "mysql": MysqlKind(),
+                                           "s3": S3Kind(), "dynamodb": DynamoDbKind()}
     return registry[kind]

@@ -38,6 +38,10 @@ ASSERTION_TIMEOUT_MS = 300_000
 
 class PostgresKind:
     def plan(self, store: PostgresStore, located: Located) -> StorePlan:
+        if store.source.type == "rds-snapshot":  # restored by AWS, not from a dump (see snapshot.py)
+            from verifiers.stores.postgres.snapshot import plan_snapshot
+
+            return plan_snapshot(store, located)
         if located.manifest_path is None:
             from verifiers.errors import ManifestError
 
@@ -64,6 +68,11 @@ class PostgresKind:
         store, manifest = plan.store, plan.manifest
         assert isinstance(store, PostgresStore)
         assert isinstance(manifest, PostgresManifest)
+        if store.source.type == "rds-snapshot":
+            from verifiers.stores.postgres.snapshot import verify_snapshot
+
+            verify_snapshot(plan, artifact, timer, result)
+            return
         result.checks.append(artifact_check(artifact, manifest))
         try:
             header = read_header(artifact.path)
