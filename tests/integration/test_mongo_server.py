@@ -1,0 +1,177 @@
+"""MongoDB against a real server: capture (pymongo export, and mongodump when installed), restore (pymongo,
+and mongorestore when installed) into a fresh sandbox, verify passing and failing cases.
+
+Needs mongod on PATH (or RESTOREPROOF_MONGO_BIN_DIR) or a Docker engine; skipped where neither exists."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import Decimal128, ObjectId, Regex
+from bson.int64 import Int64
+
+from verifiers.inventory import MongoStore, parse_inventory
+from verifiers.runner import plan_store, run_store
+from verifiers.sandboxes.docker import engine_available
+from verifiers.sandboxes.local_mongo import MongoServer, find_mongod, installation, local_mongod
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.mongo import judge
+from verifiers.stores.mongo.archive import open_dump
+from verifiers.stores.mongo.capture import capture_mongo, find_mongodump
+from verifiers.stores.mongo.manifest import load_manifest
+from verifiers.stores.mongo.measure import facts_from_server
+from verifiers.stores.mongo.restore import find_mongorestore, restore_with_mongorestore, restore_with_pymongo
+
+pytestmark = pytest.mark.mongo
+
+
+ServerFactory = Callable[[], contextlib.AbstractContextManager[MongoServer]]
+
+
+@pytest.fixture(scope="session")
+def new_server() -> ServerFactory:
+    if find_mongod(None) is not None:
+        found = installation(None)
+        return lambda: local_mongod(found, readiness=Readiness(timeout=60))
+    if engine_available():
+        from verifiers.sandboxes.docker_mongo import docker_mongod
+
+        return lambda: docker_mongod("mongo:7.0", readiness=Readiness(timeout=120))
+    pytest.skip("no mongod on PATH and no Docker engine")
+
+
+def seed(server: MongoServer) -> None:
+    client = server.client()
+    app = client["app"]
+    app.create_collection("users", validator={"$jsonSchema": {"required": ["email"]}}, validationLevel="strict")
+    app.users.create_index("email", unique=True)
+    app.users.insert_many([{"_id": i, "email": f"u{i}@example.com", "n": Int64(i), "score": i / 3,
+                            "tags": ["a", {"b": i}], "at": dt.datetime(2026, 1, 1) + dt.timedelta(hours=i),
+                            "money": Decimal128(f"{i}.10"), "ref": ObjectId(), "re": Regex("^x", "i")}
+                           for i in range(250)])
+    app.create_collection("orders")
+    app.orders.create_index([("user", 1), ("total", -1)], name="user_total")
+    app.orders.insert_many([{"user": i % 25, "total": i * 10, "status": "paid" if i % 3 else "open"}
+                            for i in range(1200)])
+    app.create_collection("paid", viewOn="orders", pipeline=[{"$match": {"status": "paid"}}])
+    client["audit"].create_collection("events", capped=True, size=1 << 20)
+    client["audit"].events.insert_many([{"kind": "login", "n": i} for i in range(10)])
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def source(new_server: ServerFactory) -> Iterator[MongoServer]:
+    with new_server() as server:
+        seed(server)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def captured(source: MongoServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    uri = source.uri if not source.username else source.uri.replace(
+        "mongodb://", f"mongodb://{source.username}:{source.password}@") + "?authSource=admin"
+    return capture_mongo(uri, tmp_path_factory.mktemp("mongo-backups"), name="app", via="pymongo")
+
+
+def test_manifest_describes_the_live_data(source: MongoServer, captured: tuple[Path, Path]) -> None:
+    manifest = load_manifest(captured[1], store="m")
+    client = source.client()
+    try:
+        live = facts_from_server(client)
+    finally:
+        client.close()
+    assert manifest.collections == live
+    assert manifest.collections["app.users"].documents == 250
+    assert manifest.collections["app.paid"].type == "view" and manifest.collections["app.paid"].documents is None
+    assert "index email_1" in manifest.collections["app.users"].definitions
+    assert "option validator" in manifest.collections["app.users"].definitions
+    assert source.password is None or source.password not in captured[1].read_text()
+
+
+def restore_and_judge(new_server: ServerFactory, archive: Path, restorer: str, tmp_path: Path) -> list[Any]:
+    manifest = load_manifest(archive.with_name(archive.name.replace(".archive.gz", ".manifest.json")), store="m")
+    dump = open_dump(archive)
+    with new_server() as target:
+        if restorer == "mongorestore":
+            tool = find_mongorestore(None)
+            assert tool is not None
+            outcome = restore_with_mongorestore(tool, target, dump, timeout=600, log_dir=tmp_path)
+        else:
+            client = target.client()
+            try:
+                outcome = restore_with_pymongo(client, dump, timeout=600)
+            finally:
+                client.close()
+        assert outcome.ok, outcome.error_lines
+        client = target.client()
+        try:
+            observed = facts_from_server(client)
+        finally:
+            client.close()
+    return judge(store(archive.parent), manifest.collections, observed)
+
+
+def store(directory: Path, **settings: Any) -> MongoStore:
+    inventory = parse_inventory({"stores": [{"name": "app", "kind": "mongo", "rto": "1h", "rpo": "1d",
+                                             "source": {"type": "file", "path": str(directory / "app-*")},
+                                             **settings}]}, directory / "inventory.toml")
+    found = inventory.stores[0]
+    assert isinstance(found, MongoStore)
+    return found
+
+
+@pytest.mark.parametrize("restorer", ["pymongo", "mongorestore"])
+def test_restore_matches_the_manifest(new_server: ServerFactory, captured: tuple[Path, Path], restorer: str,
+                                      tmp_path: Path) -> None:
+    if restorer == "mongorestore" and find_mongorestore(None) is None:
+        pytest.skip("mongorestore is not installed")
+    results = restore_and_judge(new_server, captured[0], restorer, tmp_path)
+    assert [r.message for r in results if not r.passed] == []
+    assert {r.check for r in results} == {"collections", "document_count", "checksum", "schema"}
+
+
+def test_mongodump_capture_when_installed(source: MongoServer, new_server: ServerFactory, tmp_path: Path) -> None:
+    if find_mongodump(None) is None or source.username:
+        pytest.skip("mongodump is not installed (or the source needs a login)")
+    archive, manifest = capture_mongo(source.uri, tmp_path, name="app", via="mongodump")
+    assert load_manifest(manifest, store="m").method.startswith("mongodump")
+    results = restore_and_judge(new_server, archive, "pymongo", tmp_path)
+    assert [r.message for r in results if not r.passed] == []
+
+
+def sandbox_here() -> str:
+    """The whole-store runs use the store's own sandbox setting: local where mongod is, else docker."""
+    return "local" if find_mongod(None) is not None else "docker"
+
+
+def test_whole_store_passes(new_server: ServerFactory, captured: tuple[Path, Path]) -> None:
+    outcome = run_store(plan_store(store(captured[0].parent, sandbox=sandbox_here(), filters=[
+        {"name": "paid orders", "collection": "app.orders", "filter": {"status": "paid"}, "min": 800}]),
+        captured[0].parent))
+    assert outcome.status == "passed", [c.message for c in outcome.checks if not c.passed]
+    assert outcome.sandbox is not None and outcome.sandbox["engine"] == "mongodb"
+
+
+def test_whole_store_fails_on_drift(new_server: ServerFactory, captured: tuple[Path, Path], tmp_path: Path) -> None:
+    """A manifest that saw one more order and an index the dump lacks: the restore is fine, the checks are not."""
+    archive = tmp_path / captured[0].name
+    shutil.copyfile(captured[0], archive)
+    raw = json.loads(captured[1].read_text())
+    raw["collections"]["app.orders"]["documents"] += 1
+    raw["collections"]["app.users"]["definitions"]["index email_2"] = '{"key": [["email", 1]]}'
+    (tmp_path / captured[1].name).write_text(json.dumps(raw))
+    outcome = run_store(plan_store(store(tmp_path, sandbox=sandbox_here(), filters=[
+        {"name": "too many", "collection": "app.orders", "filter": '{"status": "open"}', "min": 1000}]), tmp_path))
+    failed = {(c.check, c.subject): c.message for c in outcome.checks if not c.passed}
+    assert outcome.status == "failed"
+    assert failed[("document_count", "app.orders")] == "1200 documents restored, expected 1201 (-1)"
+    assert "app.users: index email_2 dropped" in failed[("schema", "app.users")]
+    assert "below the minimum" in failed[("assertion", "too many")]
+    assert ("restore", "restore") not in failed

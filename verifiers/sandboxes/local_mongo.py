@@ -1,0 +1,142 @@
+"""A disposable local `mongod`: a private 0700 dbpath, a free loopback port, no unix socket, its own process
+group, an unprivileged user when the harness is root; stopped and deleted on every exit path.
+
+Binaries, in order: `sandbox.bin_dir`, RESTOREPROOF_MONGO_BIN_DIR, PATH. No wheel ships mongod, and Debian
+has no package for it: where none is found the store's restore check fails saying what to install (or to
+use `sandbox = "docker"`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from verifiers.errors import NoSuitableServerError, SandboxError
+from verifiers.sandboxes import SandboxInfo
+from verifiers.sandboxes.process import ServerProcess, run_as, unprivileged_user
+from verifiers.sandboxes.readiness import Readiness
+
+USER_FALLBACKS = ("mongodb", "nobody")
+WORKDIR_PREFIX = "restoreproof-mongo-"
+_VERSION = re.compile(r"db version v?(\d+\.\d+[\w.+-]*)")
+INSTALL_HINT = ("install MongoDB's server (mongod) and put it on PATH or in sandbox.bin_dir / "
+                "RESTOREPROOF_MONGO_BIN_DIR, or set sandbox = \"docker\" where a Docker engine runs")
+
+
+@dataclass(frozen=True)
+class MongodInstallation:
+    mongod: Path
+    version: str
+
+    def describe(self) -> str:
+        return f"mongod {self.version} ({self.mongod})"
+
+
+def find_mongod(bin_dir: str | None) -> Path | None:
+    for directory in (bin_dir, os.environ.get("RESTOREPROOF_MONGO_BIN_DIR")):
+        if directory and (Path(directory) / "mongod").is_file():
+            return Path(directory) / "mongod"
+    found = shutil.which("mongod")
+    return Path(found) if found else None
+
+
+def installation(bin_dir: str | None) -> MongodInstallation:
+    mongod = find_mongod(bin_dir)
+    if mongod is None:
+        where = f"{bin_dir}, " if bin_dir else ""
+        raise NoSuitableServerError(f"no mongod found (looked in {where}RESTOREPROOF_MONGO_BIN_DIR and PATH)",
+                                    hint=INSTALL_HINT)
+    result = run_as([str(mongod), "--version"], None, timeout=60)
+    match = _VERSION.search(result.stdout + result.stderr)
+    if result.returncode != 0 or not match:
+        raise NoSuitableServerError(f"{mongod} --version did not report a version (exit {result.returncode})",
+                                    hint=INSTALL_HINT)
+    return MongodInstallation(mongod=mongod, version=match.group(1))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class MongoServer:
+    """A running sandbox server, as the store's code sees it (local process or container alike)."""
+
+    uri: str  # never with a password in it: that travels apart (a container's root login)
+    info: SandboxInfo
+    pgid: int | None = None
+    workdir: Path | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def client(self, *, timeout_ms: int = 10_000) -> MongoClient[Any]:
+        login: dict[str, Any] = {}
+        if self.username:
+            login = {"username": self.username, "password": self.password, "authSource": "admin"}
+        return MongoClient(self.uri, directConnection=True, serverSelectionTimeoutMS=timeout_ms,
+                           connectTimeoutMS=timeout_ms, appname="restoreproof", **login)
+
+
+def ping(uri: str) -> bool:
+    return ping_server(MongoServer(uri=uri, info=SandboxInfo(type="local", engine="mongodb", version="?")))
+
+
+def ping_server(server: MongoServer) -> bool:
+    client = server.client(timeout_ms=500)
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+DEFAULT_READINESS = Readiness()
+
+
+@contextmanager
+def local_mongod(found: MongodInstallation, *, user_name: str | None = None,
+                 readiness: Readiness = DEFAULT_READINESS) -> Iterator[MongoServer]:
+    user = unprivileged_user(user_name, USER_FALLBACKS)
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+    try:
+        data = workdir / "data"
+        try:
+            data.mkdir(mode=0o700)
+            if user:
+                user.own(workdir)
+                user.own(data)
+        except OSError as exc:
+            raise SandboxError(f"cannot prepare the mongod sandbox in {workdir}: {exc}") from None
+        port = free_port()
+        argv = [str(found.mongod), "--dbpath", str(data), "--port", str(port), "--bind_ip", "127.0.0.1",
+                "--nounixsocket", "--wiredTigerCacheSizeGB", "0.25", "--setParameter",
+                "diagnosticDataCollectionEnabled=false"]
+        server = ServerProcess(argv, log_path=workdir / "mongod.log", user=user,
+                               env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"}, cwd=workdir)
+        try:
+            uri = f"mongodb://127.0.0.1:{port}/"
+            readiness.wait(lambda: ping(uri), what=f"{found.describe()} sandbox", alive=server.alive,
+                           log_tail=server.log_tail,
+                           hint="see the log above; raise sandbox.start_timeout or set sandbox.bin_dir")
+            yield MongoServer(uri=uri, info=SandboxInfo(type="local", engine="mongodb", version=found.version),
+                              pgid=server.pid, workdir=workdir)
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

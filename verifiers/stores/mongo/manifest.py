@@ -1,0 +1,84 @@
+"""The manifest written at capture time: the facts of every collection in the dump, and the dump they describe."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from verifiers.atomic import write_text_atomically
+from verifiers.errors import ManifestError
+from verifiers.stores.mongo.archive import DumpFormat
+from verifiers.stores.mongo.dochash import CHECKSUM_ALGORITHM
+
+MANIFEST_SCHEMA_VERSION: Literal[1] = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DumpArtifact(_Model):
+    name: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+    format: DumpFormat
+
+
+class CollectionFacts(_Model):
+    """One namespace: its documents' count and checksum (none for views), and its definitions."""
+
+    type: str
+    documents: int | None = Field(default=None, ge=0)
+    checksum: str | None = None
+    definitions: dict[str, str] = Field(default_factory=dict, description="type, `index NAME`, `option KEY`")
+
+
+class MongoManifest(_Model):
+    schema_version: Literal[1] = MANIFEST_SCHEMA_VERSION
+    kind: Literal["mongo"] = "mongo"
+    tool_version: str
+    captured_at: datetime
+    source: str = Field(description="where the dump came from: the URI with its password cut, or the dump's name")
+    method: str = Field(description="what wrote the dump, e.g. 'mongodump 100.9.4' or 'pymongo export'")
+    consistency: str = Field(description="what point in time the dump represents")
+    server_version: str | None = None
+    checksum_algorithm: str = CHECKSUM_ALGORITHM
+    artifact: DumpArtifact
+    collections: dict[str, CollectionFacts] = Field(description="by namespace, `db.collection`")
+
+
+def load_manifest(path: Path, *, store: str) -> MongoManifest:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"store {store}: manifest {path} does not exist",
+                            hint="capture backups with `restoreproof capture mongo` so each has a manifest, "
+                            "or set stores.source.manifest") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"store {store}: manifest {path} is not readable JSON: {exc}") from None
+    if not isinstance(raw, dict) or raw.get("kind") != "mongo":
+        found = raw.get("kind") if isinstance(raw, dict) else None
+        raise ManifestError(f"store {store}: manifest {path} is of kind {found!r}, not a MongoDB manifest",
+                            hint="point stores.source.manifest at the manifest `restoreproof capture mongo` wrote")
+    if raw.get("schema_version") != MANIFEST_SCHEMA_VERSION:
+        raise ManifestError(f"store {store}: manifest {path} has schema_version {raw.get('schema_version')!r}; "
+                            f"this restoreproof reads {MANIFEST_SCHEMA_VERSION}",
+                            hint="upgrade restoreproof, or re-capture the backup with this version")
+    try:
+        manifest = MongoManifest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ManifestError(f"store {store}: manifest {path} is invalid at {where}: {first['msg']}") from None
+    if manifest.checksum_algorithm != CHECKSUM_ALGORITHM:
+        raise ManifestError(f"store {store}: manifest {path} uses checksum {manifest.checksum_algorithm!r}, this "
+                            f"restoreproof computes {CHECKSUM_ALGORITHM!r}", hint="re-capture the backup")
+    return manifest
+
+
+def save_manifest(manifest: MongoManifest, path: Path) -> None:
+    write_text_atomically(path, manifest.model_dump_json(indent=2) + "\n")

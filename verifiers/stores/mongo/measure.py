@@ -1,0 +1,85 @@
+"""Facts of every collection, measured the same way from a dump (at capture) and from a restored server (at
+verify): count and checksum over the documents' raw BSON, and the definitions of indexes and options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from fnmatch import fnmatchcase
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
+
+from verifiers.errors import ArtifactFormatError
+from verifiers.stores.mongo.archive import HINT_DAMAGED, MongoDump
+from verifiers.stores.mongo.dochash import CollectionDigest, MalformedDocument, split_batch
+from verifiers.stores.mongo.manifest import CollectionFacts
+from verifiers.stores.mongo.metadata import definitions, dump_definitions
+
+# The server's own databases: never part of an application's backup contents.
+SERVER_DATABASES = frozenset({"local", "config"})
+BATCH_SIZE = 1000
+
+
+def measured(namespace: str) -> bool:
+    """Application namespaces: not the server's databases, not `system.*` collections (users, roles, views'
+    definitions, time series buckets: restored through their owners, not as data)."""
+    db, _, coll = namespace.partition(".")
+    return db not in SERVER_DATABASES and not coll.startswith("system.")
+
+
+def selected(namespace: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    return (measured(namespace) and any(fnmatchcase(namespace, g) for g in include)
+            and not any(fnmatchcase(namespace, g) for g in exclude))
+
+
+def facts_from_dump(dump: MongoDump) -> dict[str, CollectionFacts]:
+    """Reads every document once (checking the archive's CRCs on the way)."""
+    entries = {c.namespace: c for c in dump.info.collections if measured(c.namespace)}
+    digests = {ns: CollectionDigest() for ns, entry in entries.items() if entry.has_data}
+    for namespace, raw in dump.documents():
+        digest = digests.get(namespace)
+        if digest is None:
+            continue
+        try:
+            digest.add(raw)
+        except MalformedDocument as exc:
+            raise ArtifactFormatError(f"{dump.path}: document {digest.count + 1} of {namespace} is damaged ({exc})",
+                                      hint=HINT_DAMAGED) from None
+    facts = {}
+    for namespace, entry in sorted(entries.items()):
+        digest = digests.get(namespace)
+        facts[namespace] = CollectionFacts(type=entry.type, documents=digest.count if digest else None,
+                                           checksum=digest.checksum if digest else None,
+                                           definitions=dump_definitions(entry))
+    return facts
+
+
+def raw_documents(collection: Collection[Any], *, session: ClientSession | None = None) -> Iterator[bytes]:
+    """Every document of a collection as stored (raw BSON batches, never decoded into Python values)."""
+    for batch in collection.find_raw_batches({}, batch_size=BATCH_SIZE, session=session):
+        yield from split_batch(batch)
+
+
+def facts_from_server(client: MongoClient[Any]) -> dict[str, CollectionFacts]:
+    facts: dict[str, CollectionFacts] = {}
+    for db_name in sorted(client.list_database_names()):
+        db = client[db_name]
+        for info in db.list_collections():
+            namespace = f"{db_name}.{info['name']}"
+            if not measured(namespace):
+                continue
+            kind = str(info.get("type", "collection"))
+            collection = db[info["name"]]
+            indexes = [dict(i) for i in collection.list_indexes()] if kind != "view" else []
+            defined = definitions(kind, dict(info.get("options") or {}), indexes)
+            if kind != "collection":
+                facts[namespace] = CollectionFacts(type=kind, definitions=defined)
+                continue
+            digest = CollectionDigest()
+            for raw in raw_documents(collection):
+                digest.add(raw)
+            facts[namespace] = CollectionFacts(type=kind, documents=digest.count, checksum=digest.checksum,
+                                               definitions=defined)
+    return dict(sorted(facts.items()))

@@ -1,0 +1,62 @@
+"""Which sandbox a mongo store is restored into, provisioned and torn down under the store's timer:
+`local` (a mongod process, verifiers/sandboxes/local_mongo.py) or `docker` (a MongoDB container on the shared
+testcontainers seam, verifiers/sandboxes/docker_mongo.py). `external` is not offered for MongoDB yet: the
+scratch-database discipline of verifiers/sandboxes/external.py would need a mongo variant."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from verifiers.errors import SandboxError
+from verifiers.inventory import MongoStore
+from verifiers.sandboxes.local_mongo import MongoServer, installation, local_mongod
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.mongo.manifest import MongoManifest
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+
+
+def default_image(manifest: MongoManifest) -> str:
+    """The official image of the release the dump came from (major.minor), else the newest."""
+    parts = (manifest.server_version or "").split(".")
+    return f"mongo:{parts[0]}.{parts[1]}" if len(parts) >= 2 and parts[0].isdigit() else "mongo:latest"
+
+
+def open_sandbox(store: MongoStore, manifest: MongoManifest) -> contextlib.AbstractContextManager[MongoServer]:
+    settings: Any = store.sandbox
+    kind = getattr(settings, "type", "local")
+    readiness = Readiness(timeout=float(getattr(settings, "start_timeout", 60.0)))
+    if kind == "local":
+        return local_mongod(installation(getattr(settings, "bin_dir", None)), user_name=getattr(settings, "user", None),
+                            readiness=readiness)
+    if kind == "docker":
+        from verifiers.sandboxes.docker_mongo import docker_mongod
+
+        return docker_mongod(getattr(settings, "image", None) or default_image(manifest), readiness=readiness)
+    raise SandboxError(f"store {store.name}: sandbox type {kind!r} cannot restore a mongo store",
+                       hint='use sandbox = "local" (a mongod on PATH) or sandbox = "docker"')
+
+
+@contextlib.contextmanager
+def mongo_sandbox(store: MongoStore, manifest: MongoManifest, timer: RestoreTimer) -> Iterator[MongoServer]:
+    """The sandbox, its start timed as provision and its removal as teardown; a teardown failure after an
+    earlier error is logged, never hiding that error."""
+    stack = contextlib.ExitStack()
+    with timer.phase("provision"):
+        server = stack.enter_context(open_sandbox(store, manifest))
+    failing = True
+    try:
+        yield server
+        failing = False
+    finally:
+        with timer.phase("teardown"):
+            try:
+                stack.close()
+            except SandboxError:
+                if not failing:
+                    raise
+                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
