@@ -1,0 +1,35 @@
+"""Command-line overrides of the inventory's sandboxes: `--sandbox local|docker` replaces the sandbox of every
+store restored from a file (a store restored by AWS keeps its own), and `--allow-external-sandbox` is the
+explicit opt-in that lets `external` sandboxes be used (see verifiers/sandboxes/external.py)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from verifiers.inventory import DockerSandbox, ExternalSandbox, Inventory, LocalSandbox
+
+SANDBOX_CHOICES = ("local", "docker")
+SandboxChoice = Literal["local", "docker"]
+# kinds whose stores are restored from a file into a server this harness provides
+SERVER_KINDS = frozenset({"postgres", "redis", "mysql", "mongo"})
+
+
+def apply_overrides(inventory: Inventory, *, sandbox: str | None, allow_external: bool) -> Inventory:
+    """The inventory with each overridable store's sandbox replaced; the original is left unchanged."""
+    if sandbox is not None and sandbox not in SANDBOX_CHOICES:
+        raise ValueError(f"--sandbox {sandbox}: choose one of {', '.join(SANDBOX_CHOICES)}")
+    if sandbox is None and not allow_external:
+        return inventory
+    stores = []
+    for store in inventory.stores:
+        current = store.sandbox
+        if getattr(store, "kind", "") in SERVER_KINDS and store.source.type in store.FILE_SOURCES:
+            if sandbox == "local":
+                current = LocalSandbox(bin_dir=current.bin_dir, user=current.user)
+            elif sandbox == "docker":
+                image = current.image if isinstance(current, DockerSandbox) else None
+                current = DockerSandbox(type="docker", image=image, bin_dir=current.bin_dir, user=current.user)
+        if allow_external and isinstance(current, ExternalSandbox):
+            current = current.model_copy(update={"allow_external": True})
+        stores.append(store if current is store.sandbox else store.model_copy(update={"sandbox": current}))
+    return inventory.model_copy(update={"stores": stores})

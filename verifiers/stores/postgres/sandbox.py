@@ -1,0 +1,53 @@
+"""Which sandbox a postgres store is restored into, chosen by `sandbox.type`: a local server process
+(verifiers/sandboxes/local_postgres.py), a container, or a scratch database on the user's server
+(verifiers/sandboxes/network_postgres.py). The store code after this seam is the same for all three."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from verifiers.errors import SandboxError
+from verifiers.inventory import PostgresStore
+from verifiers.sandboxes.local_postgres import PgInstallation, local_postgres
+from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget, docker_postgres, external_postgres
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.postgres.archive import DumpHeader
+from verifiers.stores.postgres.restore import RESTORE_DATABASE
+
+LOCAL_TOOLS = ("postgres", "pg_restore", "psql")
+CLIENT_TOOLS = ("pg_restore", "psql")  # a container or an external server brings its own postgres
+
+
+def needed_tools(store: PostgresStore) -> tuple[str, ...]:
+    return LOCAL_TOOLS if store.sandbox.type == "local" else CLIENT_TOOLS
+
+
+def default_image(header: DumpHeader) -> str:
+    """The official image of the lowest major that can take the dump, as for the local sandbox: the server the
+    dump recorded, or the pg_dump that wrote it if newer (its pg_restore emits settings older servers reject)."""
+    return f"postgres:{header.required_major}" if header.required_major else "postgres:latest"
+
+
+def open_sandbox(store: PostgresStore, installation: PgInstallation, header: DumpHeader,
+                 encoding: str) -> contextlib.AbstractContextManager[PostgresTarget]:
+    settings: Any = store.sandbox
+    readiness = Readiness(timeout=settings.start_timeout)
+    if settings.type == "local":
+        return local_postgres(installation, user_name=settings.user, readiness=readiness)
+    if settings.type == "docker":
+        return docker_postgres(installation, image=settings.image or default_image(header),
+                               restore_database=RESTORE_DATABASE, readiness=readiness)
+    if settings.type == "external":
+        return external_postgres(installation, store=store.name, settings=settings, encoding=encoding,
+                                 readiness=readiness)
+    raise SandboxError(f"store {store.name}: sandbox type {settings.type!r} cannot restore a postgres store",
+                       hint='use sandbox = "local", "docker" or {type = "external", dsn = "..."}')
+
+
+def restore_database(server: PostgresTarget) -> str:
+    return server.restore_database if isinstance(server, NetworkPostgres) else RESTORE_DATABASE
+
+
+def database_ready(server: PostgresTarget) -> bool:
+    return isinstance(server, NetworkPostgres) and server.database_ready

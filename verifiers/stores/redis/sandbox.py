@@ -1,0 +1,64 @@
+"""Sandboxes for a redis store beyond the local server (stores/redis/__init__.py runs that one itself, with
+check-rdb first): a container loading the RDB from its data dir. The measurement after this seam is the same.
+
+An `external` sandbox cannot restore an RDB: a running server loads an RDB only from its own disk at start
+(or by replacing its whole dataset as a replica), and the harness must never do either to a server it did not
+start. Such a store is refused with that reason, before anything is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from verifiers.errors import SandboxError
+from verifiers.inventory import RedisStore
+from verifiers.sandboxes.network_redis import NetworkRedis, docker_redis
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.redis.rdb import RdbHeader
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+
+
+def default_image(header: RdbHeader) -> str:
+    """The official image of the release that wrote the RDB (its aux field), else the newest of its flavour."""
+    repository = "valkey/valkey" if header.magic == "VALKEY" else "redis"
+    parts = (header.written_by or "").split(".")
+    if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+        if header.magic == "REDIS" and int(parts[0]) >= 8 and header.version <= 11:
+            repository = "valkey/valkey"  # a Valkey 8 writing the REDIS0011 format: no Redis 8 writes it
+        return f"{repository}:{parts[0]}.{parts[1]}"
+    return f"{repository}:latest"
+
+
+@contextlib.contextmanager
+def remote_server(store: RedisStore, header: RdbHeader, rdb: Path, timer: RestoreTimer) -> Iterator[NetworkRedis]:
+    """The server loading the RDB, its start timed as the restore (starting it is loading the data, bounded by
+    restore_timeout) and its removal as teardown."""
+    settings: Any = store.sandbox
+    if settings.type != "docker":
+        raise SandboxError(
+            f"store {store.name}: an RDB cannot be restored into an external server: a running Redis/Valkey loads "
+            "an RDB only from its own disk at start, which would replace that server's data",
+            hint='use sandbox = "local" or "docker" for redis stores')
+    stack = contextlib.ExitStack()
+    with timer.phase("restore"):
+        server = stack.enter_context(docker_redis(settings.image or default_image(header), rdb,
+                                                  readiness=Readiness(timeout=max(store.restore_timeout,
+                                                                                  settings.start_timeout))))
+    failing = True
+    try:
+        yield server
+        failing = False
+    finally:
+        with timer.phase("teardown"):
+            try:
+                stack.close()
+            except SandboxError:
+                if not failing:
+                    raise
+                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
