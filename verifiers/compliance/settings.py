@@ -1,0 +1,186 @@
+"""The optional inventory tables of the compliance checks. Each is off unless present in a store's entry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from verifiers.durations import parse_duration
+
+Seconds = Annotated[float, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v)]
+SUBJECT_PLACEHOLDER = "{subject}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CopySettings(_Model):
+    """Where the second copy of the backups lives: another region (RDS snapshot copies), or a replica bucket;
+    in another account when `role_arn` names a role there to assume (read-only is enough)."""
+
+    region: str = Field(min_length=1, description="the region holding the copies")
+    role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+                                 description="a role in the account holding the copies, assumed to look")
+    bucket: str | None = Field(default=None, min_length=3, max_length=63,
+                               description="s3 sources: the replica bucket (same prefix and pattern)")
+    endpoint_url: str | None = None
+
+
+class BackupJobSettings(_Model):
+    """AWS Backup jobs over the last `days`: the share that completed must reach `target` percent."""
+
+    days: int = Field(default=30, ge=1, le=366)
+    target: float = Field(default=99.9, gt=0, le=100, description="percent of finished jobs that completed")
+    vault: str | None = Field(default=None, description="only jobs of this backup vault")
+    resource_arn: str | None = Field(default=None, description="only jobs of this resource (default: all)")
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+class HygieneSettings(_Model):
+    """[stores.hygiene]: checks of how the backups are kept, read from the backup service's APIs (no restore)."""
+
+    rpo_gap: bool = Field(default=True, description="largest gap between recovery points over `window` vs rpo")
+    window: Seconds = Field(default=30 * 86400.0, description="how far back recovery points are considered")
+    pitr: bool = Field(default=False, description="lag of the latest restorable time (RDS, Aurora, DynamoDB) vs rpo")
+    encryption: bool = Field(default=False, description="the newest backup is encrypted at rest")
+    kms_key: str | None = Field(default=None, description="and with this KMS key (id, ARN or alias ARN)")
+    copy_: CopySettings | None = Field(default=None, alias="copy", description="a copy in a second region")
+    require_manual: bool = Field(default=False,
+                                 description="RDS: a manual or AWS Backup snapshot exists, not automated ones only")
+    retention_days: int | None = Field(default=None, ge=1, le=36500, description="backups are kept this long")
+    buckets: list[str] | None = Field(default=None, description="S3 buckets holding backups (default: an s3 "
+                                      "source's bucket): versioning, default encryption, public access blocked")
+    backup_jobs: BackupJobSettings | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SqlPlace(_Model):
+    """Where a subject lives in a SQL store: rows of `table` whose `column` holds the subject id."""
+
+    table: str = Field(min_length=1, description="schema.table (postgres) or table")
+    column: str = Field(min_length=1)
+
+
+class KeyPlace(_Model):
+    """Where a subject lives in Redis: keys matching `pattern` with {subject} replaced by the subject id."""
+
+    pattern: str = Field(min_length=1)
+    db: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _has_placeholder(self) -> KeyPlace:
+        if SUBJECT_PLACEHOLDER not in self.pattern:
+            raise ValueError(f"a key pattern needs {SUBJECT_PLACEHOLDER} where the subject id goes, "
+                             "e.g. \"user:{subject}\" or \"profile:{subject}:*\"")
+        return self
+
+
+class LedgerTable(_Model):
+    """An erasure ledger kept as a table in a live database, read-only; its DSN comes from an env variable."""
+
+    dsn_env: str = Field(min_length=1, description="env variable holding the libpq DSN of the ledger's database")
+    table: str = Field(min_length=1, description="schema.table")
+    subject_column: str = "subject_id"
+    erased_at_column: str = "erased_at"
+
+
+def _place_kind(value: object) -> str:
+    return "key-place" if isinstance(value, dict) and "pattern" in value else "table-place"
+
+
+# Tagged by shape, so that an error names the field (`places[0].column`), not the union member.
+Place = Annotated[Annotated[SqlPlace, Tag("table-place")] | Annotated[KeyPlace, Tag("key-place")],
+                  Discriminator(_place_kind)]
+PLACE_TAGS = frozenset({"table-place", "key-place"})
+
+
+class GdprSettings(_Model):
+    """[stores.gdpr]: the erasure ledger and the places a subject lives in this store."""
+
+    ledger: str | None = Field(default=None, description="CSV or JSONL file (subject_id, erased_at), relative to "
+                               "the inventory")
+    ledger_table: LedgerTable | None = None
+    places: list[Place] = Field(min_length=1)
+    erase_sql: list[str] = Field(default_factory=list, description="statements erasing one subject, run in the "
+                                 "sandbox with %(subject)s bound; then every place is checked again")
+    salt_env: str = Field(default="RESTOREPROOF_GDPR_SALT",
+                          description="env variable with the salt for hashing subject ids in reports")
+
+    @model_validator(mode="after")
+    def _one_ledger(self) -> GdprSettings:
+        if (self.ledger is None) == (self.ledger_table is None):
+            raise ValueError("set exactly one of `ledger` (a CSV/JSONL file) or `ledger_table`")
+        return self
+
+
+class CanarySettings(_Model):
+    """[stores.canary]: `restoreproof canary write` puts a timestamped canary into the live store and appends it
+    to `log`; verification wants the newest canary written before the backup in the restored data."""
+
+    table: str = Field(default="restoreproof_canary", min_length=1,
+                       description="postgres: schema.table, mysql: table (in the dumped database) of the opt-in "
+                       "canary table")
+    key_prefix: str = Field(default="restoreproof:canary:", min_length=1, description="redis: the canary keys")
+    db: int = Field(default=0, ge=0, description="redis: the logical db")
+    log: str | None = Field(default=None, description="JSONL log of written canaries, relative to the inventory; "
+                            "default: canary-<store>.jsonl beside it")
+
+
+class MigrateSettings(_Model):
+    """[stores.migrate]: the team's migration command, run against the restored sandbox."""
+
+    command: list[str] = Field(min_length=1, description='argv, e.g. ["alembic", "upgrade", "head"]')
+    cwd: str | None = Field(default=None, description="working directory, relative to the inventory")
+    env_var: str = Field(default="DATABASE_URL", min_length=1, description="env variable that receives the "
+                         "sandbox's connection URL")
+    timeout: Seconds = 900.0
+
+
+StoreKindName = Literal["postgres", "redis", "mysql", "s3", "dynamodb"]
+
+_RESTORED_KINDS = ("postgres", "mysql", "redis")  # the sandboxes these checks run in (attach.judge_*)
+_POINT_SOURCES = ("file", "s3", "rds-snapshot", "dynamodb-backup")
+
+
+def misfit(kind: str, source_type: str, *, hygiene: HygieneSettings | None, gdpr: GdprSettings | None,
+           canary: CanarySettings | None, migrate: MigrateSettings | None) -> str | None:
+    """Why these settings cannot apply to a store of this kind and source, or None when they can."""
+    for name, setting in (("gdpr", gdpr), ("canary", canary), ("migrate", migrate)):
+        if setting is None:
+            continue
+        if kind not in _RESTORED_KINDS or (name == "migrate" and kind != "postgres"):
+            kinds = "postgres" if name == "migrate" else " and ".join(_RESTORED_KINDS)
+            return f"`{name}` applies to {kinds} stores only, not {kind}"
+        if source_type not in ("file", "s3"):
+            return f"`{name}` needs a restored dump (file or s3 source); {source_type} sources are not supported yet"
+    if gdpr is not None:
+        wanted = KeyPlace if kind == "redis" else SqlPlace
+        if any(not isinstance(p, wanted) for p in gdpr.places):
+            shape = "{ pattern = \"user:{subject}\", db = 0 }" if kind == "redis" else \
+                "{ table = \"schema.table\", column = \"...\" }"
+            return f"gdpr.places of a {kind} store are written {shape}"
+        if gdpr.erase_sql and kind == "redis":
+            return "gdpr.erase_sql applies to SQL stores (postgres, mysql), not redis"
+    return _hygiene_misfit(source_type, hygiene) if hygiene is not None else None
+
+
+def _hygiene_misfit(source_type: str, hygiene: HygieneSettings) -> str | None:
+    rules: list[tuple[bool, tuple[str, ...], str]] = [
+        (hygiene.rpo_gap, _POINT_SOURCES, "hygiene.rpo_gap (set rpo_gap = false)"),
+        (hygiene.pitr, ("rds-snapshot", "dynamodb-backup"), "hygiene.pitr"),
+        (hygiene.encryption or hygiene.kms_key is not None, ("rds-snapshot", "s3", "dynamodb-backup"),
+         "hygiene.encryption"),
+        (hygiene.copy_ is not None, ("rds-snapshot", "s3"), "hygiene.copy"),
+        (hygiene.require_manual, ("rds-snapshot",), "hygiene.require_manual"),
+        (hygiene.retention_days is not None, ("rds-snapshot", "s3", "file"), "hygiene.retention_days"),
+    ]
+    for enabled, sources, name in rules:
+        if enabled and source_type not in sources:
+            return f"{name} applies to {', '.join(sources)} sources, not {source_type}"
+    if hygiene.copy_ is not None and source_type == "s3" and hygiene.copy_.bucket is None:
+        return "hygiene.copy of an s3 source needs `bucket`: the replica bucket in that region"
+    return None

@@ -1,0 +1,58 @@
+"""`pytest suites/hygiene`: the checks read from the backup services' APIs (RPO gaps, PITR lag, encryption,
+copies, retention, buckets, AWS Backup jobs) for every store with [stores.hygiene], without restoring anything:
+cheap enough to run daily. Each store's result is recorded in the run's evidence with suite "hygiene"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from verifiers.checks import CheckSpec
+from verifiers.compliance.attach import judge_unrestored, unrestored_specs
+from verifiers.errors import InventoryError
+from verifiers.plugin import CHECK_KEY, RUN_KEY, CheckParam, RestoreCheck, RestoreRun, _record_properties
+from verifiers.runner import StoreOutcome
+from verifiers.timing import RestoreTimer
+
+SUITE = "hygiene"
+
+
+def parametrize(metafunc: pytest.Metafunc) -> None:
+    """One item per hygiene check per store (the suite module's pytest_generate_tests calls this)."""
+    if "hygiene_check" not in metafunc.fixturenames:
+        return
+    state = metafunc.config.stash.get(RUN_KEY, None)
+    if state is None:
+        raise pytest.UsageError("hygiene checks need a restore session: pass --inventory PATH")
+    try:
+        inventory = state.load()
+        stores = inventory.select(names=state.settings.stores)
+    except InventoryError as exc:
+        raise pytest.UsageError(exc.describe()) from None
+    if state.settings.suite not in (None, SUITE):
+        stores = []
+    params = [CheckParam(s.name, spec) for s in stores for spec in unrestored_specs(s)]
+    metafunc.parametrize("hygiene_check", params, ids=[p.id for p in params], indirect=True)
+
+
+def outcome(state: RestoreRun, name: str) -> StoreOutcome:
+    key = f"{SUITE}:{name}"
+    if key not in state.outcomes:
+        inventory = state.load()
+        store = inventory.select(names=[name])[0]
+        found = judge_unrestored(store, inventory.base_dir, now=datetime.now(UTC))
+        status = "passed" if all(c.passed for c in found) else "failed"
+        state.outcomes[key] = StoreOutcome(store=store, status=status, checks=found, timer=RestoreTimer(),
+                                           planned=tuple(CheckSpec(c.check, c.subject) for c in found), suite=SUITE)
+    return state.outcomes[key]
+
+
+@pytest.fixture
+def hygiene_check(request: pytest.FixtureRequest) -> RestoreCheck:
+    param: CheckParam = request.param
+    judged = outcome(request.config.stash[RUN_KEY], param.store)
+    check = RestoreCheck(judged, param.spec)
+    _record_properties(request.node, judged, check)
+    request.node.stash[CHECK_KEY] = check
+    return check
