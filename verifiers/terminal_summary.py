@@ -1,0 +1,81 @@
+"""The table at the end of a run, one row per store: status, RTO and RPO against their targets, checks passed;
+then what failed, one line per failed check (its first line: names, counts and digests, never rows).
+
+-v adds the time each phase took and lists every failed check; the default shows the first few of each store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from verifiers.durations import format_duration
+from verifiers.runner import StoreOutcome
+from verifiers.timing import PHASES
+
+MAX_FAILED_SHOWN = 5  # per store, unless -v; the report and `pytest -ra` have them all
+COLOURS = {"passed": "green", "failed": "red", "error": "yellow"}
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    colour: str | None = None  # a pytest TerminalWriter markup name: green, red, yellow
+
+
+def summary_lines(outcomes: Sequence[StoreOutcome], *, verbosity: int = 0) -> list[Line]:
+    header = ["store", "kind", "status", "RTO / target", "RPO / target", "checks"]
+    if verbosity >= 1:
+        header.append("phases")
+    rows = [_row(outcome, phases=verbosity >= 1) for outcome in outcomes]
+    widths = [max(len(cells[i]) for cells in [header, *rows]) for i in range(len(header))]
+
+    def aligned(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+    lines = [Line(aligned(header))]
+    lines += [Line(aligned(cells), COLOURS.get(o.status)) for cells, o in zip(rows, outcomes, strict=True)]
+    for outcome in outcomes:
+        lines += [Line(text, COLOURS.get(outcome.status)) for text in _problems(outcome, verbosity)]
+    counts = {status: sum(o.status == status for o in outcomes) for status in ("passed", "failed", "error")}
+    lines.append(Line(f"{len(outcomes)} store{'s' if len(outcomes) != 1 else ''}: "
+                      + ", ".join(f"{n} {status}" for status, n in counts.items() if n)))
+    return lines
+
+
+def _row(outcome: StoreOutcome, *, phases: bool) -> list[str]:
+    record = outcome.as_evidence()
+    failed = sum(not c.passed for c in outcome.checks)
+    cells = [outcome.store.name, outcome.store.kind, outcome.status.upper(), _versus(record["rto"]),
+             _versus(record["rpo"]), f"{len(outcome.checks) - failed}/{len(outcome.checks)}"]
+    if phases:
+        seconds = outcome.timer.seconds
+        cells.append(" ".join(f"{p} {format_duration(seconds[p])}" for p in PHASES if p in seconds) or "—")
+    return cells
+
+
+def _versus(measured: dict[str, float | None]) -> str:
+    seconds, target = measured["seconds"], measured["target_seconds"]
+    shown = "—" if seconds is None else format_duration(seconds)
+    return f"{shown} / {format_duration(target)}" if target else shown
+
+
+def _problems(outcome: StoreOutcome, verbosity: int) -> list[str]:
+    name = outcome.store.name
+    if outcome.artifact is not None:  # which backup it was, for whoever follows the failure up
+        name += f" ({PurePath(outcome.artifact.location).name})"
+    lines = []
+    if outcome.error:
+        lines.append(f"{name}: error in {outcome.error['phase']}: {_first_line(outcome.error['message'])}")
+    failed = [c for c in outcome.checks if not c.passed]
+    shown = failed if verbosity >= 1 else failed[:MAX_FAILED_SHOWN]
+    lines += [f"{name}: {c.spec.check} {c.spec.subject}: {_first_line(c.message)}" for c in shown]
+    if len(failed) > len(shown):
+        lines.append(f"{name}: … and {len(failed) - len(shown)} more failed checks (-v lists them)")
+    return lines
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
