@@ -7,7 +7,8 @@ Prints one JSON object of ratios (see the README's Performance section for targe
   restore_overhead    the harness's restore phase / plain `pg_restore -j <cores>` of the same dump
   verify_vs_restore   the harness's verify phase / its restore phase
   peak_rss_mb         the harness process's peak RSS verifying --rows rows (and --rss-rows if given)
-  sandbox_start_s     median of 5 local PostgreSQL sandbox starts (until it accepts connections)
+  sandbox_start_s     median of 5 local sandbox starts: PostgreSQL (after a warm-up start that fills the
+                      initdb template cache) and each Redis/Valkey found (until it answers)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import psycopg
 
 from verifiers.inventory import parse_inventory
 from verifiers.runner import plan_store, run_store
-from verifiers.sandboxes.local_postgres import PostgresServer, find_installations, local_postgres
+from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer, find_installations, local_postgres
 from verifiers.stores.postgres.capture import capture_postgres
 from verifiers.stores.postgres.checksum import pin_session, table_checksum
 from verifiers.stores.postgres.restore import default_jobs
@@ -64,14 +65,17 @@ def checksum_vs_count(server: PostgresServer) -> float:
     return checksum / count
 
 
-def plain_restore(server: PostgresServer, dump: Path) -> float:
-    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE plain_restore")
-    start = time.perf_counter()
-    subprocess.run([str(server.installation.tool("pg_restore")), "--no-owner", "--no-privileges",
-                    "-j", str(default_jobs()), "-d", "plain_restore", str(dump)],
-                   env=server.client_env("plain_restore"), check=True)
-    return time.perf_counter() - start
+def plain_restore(installation: PgInstallation, dump: Path) -> float:
+    """`pg_restore -j <cores>` into a fresh sandbox of the same installation and settings as the harness's,
+    so the ratio compares the restore work itself, not a cold server with a busy one."""
+    with local_postgres(installation) as server:
+        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE plain_restore")
+        start = time.perf_counter()
+        subprocess.run([str(server.installation.tool("pg_restore")), "--no-owner", "--no-privileges",
+                        "-j", str(default_jobs()), "-d", "plain_restore", str(dump)],
+                       env=server.client_env("plain_restore"), check=True)
+        return time.perf_counter() - start
 
 
 def harness(directory: Path) -> dict[str, float]:
@@ -93,13 +97,33 @@ def rss_child(rows: int) -> float:
 
 
 def sandbox_start(runs: int = 5) -> float:
+    """Median start of a PostgreSQL sandbox; the first start of an installation (which runs initdb and fills
+    the template cache, see verifiers/sandboxes/pg_template.py) is a warm-up, not one of the runs."""
     installation = find_installations(None, None)[0]
+    with local_postgres(installation):
+        pass
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         with local_postgres(installation):
             times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def redis_start(runs: int = 5) -> dict[str, float]:
+    """Median start of an empty Redis/Valkey sandbox per installation found (until it answers PING)."""
+    from verifiers.sandboxes.local_redis import local_redis
+    from verifiers.sandboxes.redis_installations import find_installations as find_redis
+
+    medians: dict[str, float] = {}
+    for installation in find_redis(None, None):
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            with local_redis(installation):
+                times.append(time.perf_counter() - start)
+        medians[installation.label] = round(statistics.median(times), 3)
+    return medians
 
 
 def main() -> None:
@@ -119,15 +143,24 @@ def main() -> None:
             print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             return
         result["checksum_vs_count"] = round(checksum_vs_count(server), 2)
-        plain = plain_restore(server, next(Path(tmp).glob("bench-*.dump")))
-        phases = harness(Path(tmp))
-    result["restore_overhead"] = round(phases["restore"] / plain, 2)
+        dump = next(Path(tmp).glob("bench-*.dump"))
+        # Each twice, alternating, best of two: other work on the machine otherwise decides the ratio.
+        plain, harnessed = [], []
+        for _ in range(2):
+            plain.append(plain_restore(installation, dump))
+            harnessed.append(harness(Path(tmp)))
+        phases = min(harnessed, key=lambda p: p["restore"])
+        phases["verify"] = min(p["verify"] for p in harnessed)
+        plain_best = min(plain)
+    result["restore_overhead"] = round(phases["restore"] / plain_best, 2)
+    result["plain_pg_restore_s"] = round(plain_best, 2)
     result["verify_vs_restore"] = round(phases["verify"] / phases["restore"], 2)
     result["phases_s"] = {k: round(v, 2) for k, v in phases.items()}
     result["peak_rss_mb"] = {str(args.rows): round(rss_child(args.rows), 1)}
     if args.rss_rows:
         result["peak_rss_mb"][str(args.rss_rows)] = round(rss_child(args.rss_rows), 1)
-    result["sandbox_start_s"] = {"postgres": round(sandbox_start(), 3)}
+    result["sandbox_start_s"] = {"postgres": round(sandbox_start(), 3), **redis_start()}
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews ratios
     print(json.dumps(result, indent=2))
 
 
