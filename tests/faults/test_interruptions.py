@@ -1,0 +1,203 @@
+"""Ctrl-C (SIGINT) and SIGTERM in each phase of a real run (`pytest suites/<suite>` / `restoreproof verify` in
+a subprocess, as users and CI run it): the run stops, the evidence records the store as `error` with the phase
+it was in, and afterwards no process of the harness's process group, no sandbox process and no sandbox
+directory remains."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import Capture, sandbox_dirs, sandbox_processes
+from tests.faults import slow
+from tests.mysql_support import MysqlCapture
+from tests.redis_support import RedisCapture
+from verifiers.sandboxes.process import group_alive
+from verifiers.sandboxes.redis_installations import RedisInstallation
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"
+
+
+@dataclass
+class Scenario:
+    """A project whose run will sit in one phase, and how to tell from outside that it got there."""
+
+    suite: str
+    store: str
+    inventory: str
+    arrived: Callable[[], bool]
+    cleanup: Callable[[], None] = lambda: None
+
+
+def store_toml(name: str, kind: str, path: str, extra: str = "") -> str:
+    return (f'[[stores]]\nname = "{name}"\nkind = "{kind}"\nrto = "15m"\nrpo = "3650d"\n{extra}\n'
+            f'[stores.source]\ntype = "file"\npath = "{path}"\n')
+
+
+def pg_query_running(text: str) -> bool:
+    """Whether a sandbox PostgreSQL (found by its private socket dir) is running a query containing `text`."""
+    for socket in Path(tempfile.gettempdir()).glob("restoreproof-pg-*/run/.s.PGSQL.*[0-9]"):
+        try:
+            with psycopg.connect(host=str(socket.parent), port=socket.suffix.lstrip("."), user="postgres",
+                                 dbname="postgres", connect_timeout=2) as conn:
+                row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s",
+                                   (f"%{text}%",)).fetchone()
+        except psycopg.OperationalError:
+            continue
+        if row and row[0]:
+            return True
+    return False
+
+
+def sandbox_process_running(*words: str) -> bool:
+    return any(all(w in p for w in words) for p in sandbox_processes())
+
+
+def mysql_query_running(text: str) -> bool:
+    for option_file in Path(tempfile.gettempdir()).glob("restoreproof-mysql-*/client.cnf"):
+        result = subprocess.run(["mariadb", f"--defaults-file={option_file}", "-N", "-e",
+                                 "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep' "  # noqa: S608
+                                 f"AND INFO LIKE '%{text}%'"],
+                                capture_output=True, text=True, check=False)
+        if result.returncode == 0 and result.stdout.strip() not in ("", "0"):
+            return True
+    return False
+
+
+def pg_fetch(tmp: Path, request: pytest.FixtureRequest) -> Scenario:
+    capture: Capture = request.getfixturevalue("demo_capture")
+    fifo = slow.fifo_backup(tmp / "backups", "saas-20991231T000000Z.dump", capture.manifest)
+    held: list[int] = []
+
+    def arrived() -> bool:
+        fd = slow.writer_when_read(fifo)
+        if fd is not None:
+            held.append(fd)  # kept open (and silent): the harness now blocks in read()
+        return fd is not None
+
+    def cleanup() -> None:
+        for fd in held:
+            os.close(fd)
+
+    return Scenario("rds", "saas", store_toml("saas", "postgres", "backups/saas-*.dump"), arrived, cleanup)
+
+
+def pg_restore(tmp: Path, request: pytest.FixtureRequest) -> Scenario:
+    capture: Capture = request.getfixturevalue("demo_capture")
+    slow.slow_postgres_dump(tmp / "backups", capture.manifest)
+    return Scenario("rds", "saas", store_toml("saas", "postgres", "backups/saas-*.sql"),
+                    lambda: pg_query_running(f"pg_sleep({slow.SLEEP_SECONDS})"))
+
+
+def redis_restore(tmp: Path, request: pytest.FixtureRequest) -> Scenario:
+    capture: RedisCapture = request.getfixturevalue("redis_capture")
+    server: RedisInstallation = request.getfixturevalue("system_redis")
+    for path in (capture.rdb, capture.manifest):
+        (tmp / "backups" / path.name).write_bytes(path.read_bytes())
+    bin_dir = slow.hanging_redis_bin_dir(server.server)
+    return Scenario("redis", "cache", store_toml("cache", "redis", "backups/cache-*.rdb",
+                                                 f'sandbox = {{ type = "local", bin_dir = "{bin_dir}" }}'),
+                    lambda: sandbox_process_running("sleep"), lambda: shutil.rmtree(bin_dir))
+
+
+def mysql_restore(tmp: Path, request: pytest.FixtureRequest) -> Scenario:
+    capture: MysqlCapture = request.getfixturevalue("mysql_capture")
+    slow.slow_mysql_dump(tmp / "backups", capture.dump, capture.manifest)
+    return Scenario("mysql", "shop", store_toml("shop", "mysql", "backups/shop-*.sql"),
+                    lambda: mysql_query_running(f"SELECT SLEEP({slow.SLEEP_SECONDS})"))
+
+
+def mysql_verify(tmp: Path, request: pytest.FixtureRequest) -> Scenario:
+    capture: MysqlCapture = request.getfixturevalue("mysql_capture")
+    for path in (capture.dump, capture.manifest):
+        (tmp / "backups" / path.name).write_bytes(path.read_bytes())
+    assertion = (f'[[stores.assertions]]\nname = "slow"\nsql = "SELECT SLEEP({slow.SLEEP_SECONDS})"\nexpect = 0\n')
+    return Scenario("mysql", "shop", store_toml("shop", "mysql", "backups/shop-*.sql.gz") + assertion,
+                    lambda: mysql_query_running(f"SELECT SLEEP({slow.SLEEP_SECONDS})"))
+
+
+SCENARIOS: dict[str, Callable[[Path, pytest.FixtureRequest], Scenario]] = {
+    "postgres-fetch": pg_fetch, "postgres-restore": pg_restore, "redis-restore": redis_restore,
+    "mysql-restore": mysql_restore, "mysql-verify": mysql_verify,
+}
+
+
+def kill_new_sandboxes(before: set[str]) -> None:
+    for entry in set(sandbox_processes()) - before:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(int(entry.split(":")[0])), signal.SIGKILL)
+
+
+def start(project: Path, scenario: Scenario, *, cli: bool) -> subprocess.Popen[bytes]:
+    argv = ([str(BIN / "restoreproof"), "verify", "--suite", scenario.suite] if cli else
+            [str(BIN / "pytest"), str(ROOT / "suites" / scenario.suite), "-p", "no:cacheprovider"])
+    argv += ["--inventory", "inventory.toml", "--reports-dir", "reports"]
+    with (project / "output.txt").open("wb") as out:
+        # its own session: the harness's process group is exactly what it starts without a group of its own
+        return subprocess.Popen(argv, cwd=project, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_until(arrived: Callable[[], bool], proc: subprocess.Popen[bytes], project: Path) -> None:
+    deadline = time.monotonic() + 120
+    while not arrived():
+        assert proc.poll() is None, (project / "output.txt").read_text()[-3000:]
+        output = (project / "output.txt").read_text()[-3000:]
+        assert time.monotonic() < deadline, f"the run never reached the phase\n{output}\n{sandbox_processes()}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("where", "sig", "cli"), [
+    ("postgres-fetch", signal.SIGINT, False),
+    ("postgres-fetch", signal.SIGTERM, True),
+    ("postgres-restore", signal.SIGINT, False),
+    ("postgres-restore", signal.SIGTERM, False),
+    ("redis-restore", signal.SIGINT, False),
+    ("redis-restore", signal.SIGTERM, True),
+    ("mysql-restore", signal.SIGINT, True),
+    ("mysql-restore", signal.SIGTERM, False),
+    ("mysql-verify", signal.SIGINT, True),
+    ("mysql-verify", signal.SIGTERM, False),
+])
+def test_signal_stops_the_run_and_leaves_nothing(tmp_path: Path, request: pytest.FixtureRequest, where: str,
+                                                 sig: signal.Signals, cli: bool) -> None:
+    (tmp_path / "backups").mkdir()
+    scenario = SCENARIOS[where](tmp_path, request)
+    (tmp_path / "inventory.toml").write_text(scenario.inventory)
+    # the test session's own servers (the "production" sources) may stay; nothing the run starts may
+    processes, dirs = set(sandbox_processes()), set(sandbox_dirs())
+    proc = start(tmp_path, scenario, cli=cli)
+    try:
+        wait_until(scenario.arrived, proc, tmp_path)
+        os.killpg(proc.pid, sig)  # as a terminal's Ctrl-C or a CI runner's cancel: the whole group
+        proc.wait(timeout=120)
+    finally:
+        scenario.cleanup()
+        if proc.poll() is None:  # the test failed: do not let its sandboxes outlive it
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kill_new_sandboxes(processes)
+    output = (tmp_path / "output.txt").read_text()
+    assert proc.returncode == (130 if cli else 2), output[-3000:]  # restoreproof's / pytest's "interrupted"
+    assert "Traceback" not in output
+    assert not group_alive(proc.pid), "a process of the harness's process group outlived it"
+    assert set(sandbox_processes()) - processes == set()
+    assert set(sandbox_dirs()) - dirs == set()
+    (evidence,) = (tmp_path / "reports").glob("*/*/evidence.json")
+    (store,) = json.loads(evidence.read_text())["stores"]
+    assert store["name"] == scenario.store and store["status"] == "error"
+    assert store["error"] == {"phase": where.split("-")[1], "message": INTERRUPTED}
