@@ -1,0 +1,151 @@
+"""The store side of an RDS / Aurora snapshot, shared by every kind that restores one (postgres, mysql): the
+engine check, the plan around a kind's data checks, and the verify flow — AWS restores the snapshot into a
+temporary instance, the kind measures it and judges the facts against the manifest captured when the
+snapshot was taken, and the instance is deleted on every exit path.
+
+Phases: provision = the restore request (AWS accepting it), restore = waiting until the instance is
+available, verify = measuring it, teardown = the delete request.
+
+The reference is the configured manifest. Comparing with the live source within a tolerance (for snapshots
+taken without a manifest) is future work; until then such a store fails its plan with that fix named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from verifiers.checks import CheckResult, CheckSpec
+from verifiers.errors import ManifestError, SandboxError, SourceError
+from verifiers.inventory import AnyStore, RdsSnapshotSource
+from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSettings, restored_snapshot
+from verifiers.sources import Artifact, Located
+from verifiers.sources.rds_snapshot import Snapshot
+from verifiers.stores import StorePlan, StoreVerification
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+
+# RDS engine names per store kind. "aurora" is Aurora MySQL 5.6 (before aurora-mysql); RDS for MariaDB
+# restores into the same MariaDB/MySQL measurement as a dump does.
+ENGINES: dict[str, tuple[str, ...]] = {
+    "postgres": ("postgres", "aurora-postgresql"),
+    "mysql": ("mysql", "aurora-mysql", "aurora", "mariadb"),
+}
+
+CONNECT_HINT = ("the harness must reach the instance's VPC (run it there, or set stores.source.endpoint_override "
+                "to a tunnel)")
+
+Measure = Callable[[RdsSandbox], list[CheckResult]]
+Unverified = Callable[[StorePlan, str], list[CheckResult]]
+
+
+def snapshot_of(located: Located) -> Snapshot:
+    return Snapshot.from_details(located.details)
+
+
+def check_engine(store: AnyStore, snapshot: Snapshot) -> None:
+    """A snapshot of another engine cannot be measured by this kind: say which kind would, before AWS is asked
+    to restore anything."""
+    if snapshot.engine in ENGINES.get(store.kind, ()):
+        return
+    other = next((kind for kind, engines in ENGINES.items() if snapshot.engine in engines), None)
+    fix = (f"set kind = \"{other}\" for this store (with a manifest from `restoreproof capture {other}`)"
+           if other else "no store kind restores this engine yet; remove the store or verify dumps instead")
+    raise SourceError(
+        f"store {store.name}: RDS snapshot {snapshot.arn or snapshot.id} is a {snapshot.engine or 'unknown'} "
+        f"{snapshot.engine_version} snapshot; a {store.kind} store restores {', '.join(ENGINES[store.kind])} "
+        "snapshots only",
+        hint=f"{fix}, or point stores.source.{'cluster' if snapshot.cluster else 'instance'} at a "
+        f"{store.kind} {'cluster' if snapshot.cluster else 'instance'}")
+
+
+def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], object],
+                  data_specs: Callable[[object], list[CheckSpec]]) -> StorePlan:
+    """The plan of a snapshot store: the snapshot, its restore, the kind's data checks from the manifest
+    (`load` reads it, `data_specs` lists them), the assertions, RTO and RPO."""
+    snapshot = snapshot_of(located)
+    check_engine(store, snapshot)
+    if located.manifest_path is None:
+        raise ManifestError(
+            f"store {store.name}: an rds-snapshot source needs a manifest to compare {located.location} with",
+            hint=f"capture one when the snapshot is taken (`restoreproof capture {store.kind} --dsn …` against the "
+            "instance) and set stores.source.manifest to its path or s3:// URL",
+        )
+    manifest = load(located.manifest_path)
+    specs = [CheckSpec("artifact", snapshot.id), CheckSpec("restore", "restore"), *data_specs(manifest)]
+    specs += [CheckSpec("assertion", a.name) for a in store.assertions]
+    specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
+    # RPO is the snapshot's age: that is the moment production data can be recovered to.
+    return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=snapshot.created_at,
+                     manifest=manifest)
+
+
+def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification, *,
+                    measure: Measure, unverified: Unverified) -> None:
+    """Restore, wait, `measure` (which returns the judged checks), delete. Checks judged before a failure stay
+    in `result`; the judged data checks are added once the instance is deleted."""
+    store, source = plan.store, plan.store.source
+    assert isinstance(source, RdsSnapshotSource)
+    snapshot = snapshot_of(plan.located)
+    result.checks.append(snapshot_check(snapshot, artifact))
+    timeout = source.restore_timeout if source.restore_timeout is not None else store.restore_timeout
+    with rds_sandbox(store.name, source, snapshot, timer) as sandbox:
+        result.sandbox = sandbox.info
+        with timer.phase("restore"):
+            ready = sandbox.wait_available(timeout)
+        result.checks.append(availability_check(ready))
+        if not ready.ok:
+            result.checks += unverified(plan, "the snapshot was not restored")
+            return
+        with timer.phase("verify"):
+            judged = measure(sandbox)
+    result.sandbox = sandbox.info  # with the ARNs of everything that was created, now deleted
+    result.checks += judged
+
+
+@contextlib.contextmanager
+def rds_sandbox(store: str, source: RdsSnapshotSource, snapshot: Snapshot, timer: RestoreTimer) -> Iterator[RdsSandbox]:
+    """The restore request timed as provision, the deletion as teardown (deletion errors never hide the
+    error that ended the run)."""
+    from verifiers.aws import rds_client
+
+    client = rds_client(snapshot.region or None, snapshot.endpoint_url or None)
+    settings = RdsSandboxSettings(store=store, instance_class=source.instance_class,
+                                  subnet_group=source.subnet_group, security_groups=tuple(source.security_groups))
+    stack = contextlib.ExitStack()
+    try:
+        with timer.phase("provision"):
+            sandbox = stack.enter_context(restored_snapshot(client, snapshot, settings))
+    except BaseException:
+        with timer.phase("teardown"):
+            stack.close()  # restored_snapshot already deleted what it created; nothing else is open
+        raise
+    failing = True
+    try:
+        yield sandbox
+        failing = False
+    finally:
+        with timer.phase("teardown"):
+            try:
+                stack.close()
+            except SandboxError:
+                if not failing:
+                    raise
+                log.exception("store %s: deleting the RDS sandbox failed after an earlier error", store)
+
+
+def snapshot_check(snapshot: Snapshot, artifact: Artifact) -> CheckResult:
+    encryption = f"encrypted with KMS key {snapshot.kms_key_id}" if snapshot.encrypted else "not encrypted"
+    return CheckResult(
+        "artifact", snapshot.id, True, "available", "available",
+        f"{snapshot.snapshot_type} snapshot {artifact.location} of {'cluster' if snapshot.cluster else 'instance'} "
+        f"{snapshot.source_id}, taken {snapshot.created}, {snapshot.engine} {snapshot.engine_version}, {encryption}")
+
+
+def availability_check(ready: Availability) -> CheckResult:
+    observed = "timed out" if ready.timed_out else ready.status
+    return CheckResult("restore", "restore", ready.ok, observed, "available", ready.message)
+

@@ -1,0 +1,142 @@
+"""MySQL from an RDS MySQL / MariaDB or Aurora MySQL snapshot: restored by AWS into a temporary instance (the
+shared flow in verifiers/stores/aws_snapshot.py), then measured and judged exactly like a restored dump (same
+measure_connected, same judge) against the manifest `capture mysql` wrote when the snapshot was taken.
+
+The data plane is the restored instance's endpoint as the snapshot's master user over TLS, the password from
+MYSQL_PWD or ~/.my.cnf (never the inventory); or `endpoint_override`, a MySQL DSN (a tunnel, or in the tests a
+local MariaDB while moto plays the control plane).
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import os
+import ssl
+from pathlib import Path
+from typing import Any
+
+import pymysql
+from pymysql.connections import Connection
+from pymysql.cursors import Cursor
+from pymysql.optionfile import Parser
+
+from verifiers.checks import CheckResult
+from verifiers.errors import CaptureError, ManifestError, SandboxError, SourceError
+from verifiers.inventory import MysqlStore, RdsSnapshotSource
+from verifiers.sandboxes.aws_rds import RdsSandbox
+from verifiers.sources import Artifact, Located
+from verifiers.stores import StorePlan, StoreVerification, aws_snapshot
+from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
+from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
+from verifiers.stores.mysql.restore import redact
+from verifiers.timing import RestoreTimer
+
+CONNECT_TIMEOUT_SECONDS = 30
+OPTION_FILE = "~/.my.cnf"
+LOGIN_HINT = "find the master password in MYSQL_PWD or ~/.my.cnf ([client] password=…)"
+
+
+def plan_snapshot(store: MysqlStore, located: Located) -> StorePlan:
+    from verifiers.stores.mysql import data_specs
+
+    source = store.source
+    assert isinstance(source, RdsSnapshotSource)
+    override_target(store, source)  # a bad DSN fails the plan, before AWS is asked to restore anything
+
+    def load(path: Path) -> MysqlManifest:
+        manifest = load_manifest(path, store=store.name)
+        if source.database is not None and source.database != manifest.database:
+            raise ManifestError(
+                f"store {store.name}: stores.source.database is {source.database!r} but manifest {path} was "
+                f"captured from database {manifest.database!r}",
+                hint="remove stores.source.database (a mysql store verifies the manifest's database) or point "
+                "stores.source.manifest at a capture of that database")
+        return manifest
+
+    def specs(manifest: object) -> list[Any]:
+        assert isinstance(manifest, MysqlManifest)
+        return data_specs(store, manifest.facts)
+
+    return aws_snapshot.plan_snapshot(store, located, load=load, data_specs=specs)
+
+
+def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification) -> None:
+    from verifiers.stores.mysql import judge, measure_connected, unverified
+
+    store, manifest, source = plan.store, plan.manifest, plan.store.source
+    assert isinstance(store, MysqlStore)
+    assert isinstance(manifest, MysqlManifest)
+    assert isinstance(source, RdsSnapshotSource)
+
+    def measure(sandbox: RdsSandbox) -> list[CheckResult]:
+        conn = connect_restored(data_plane(sandbox, store, source, manifest.database), store.name)
+        # The instance's accounts (every DEFINER among them) came back with the snapshot: create none.
+        facts, assertion_results = measure_connected(conn, store, manifest.database, create_definers=False)
+        return judge(store, manifest.facts, facts) + assertion_results
+
+    aws_snapshot.verify_snapshot(plan, artifact, timer, result, measure=measure, unverified=unverified)
+
+
+def override_target(store: MysqlStore, source: RdsSnapshotSource) -> MysqlTarget | None:
+    if source.endpoint_override is None:
+        return None
+    try:
+        return parse_dsn(source.endpoint_override, what=f"store {store.name}: stores.source.endpoint_override")
+    except CaptureError as exc:
+        raise SourceError(exc.message, hint=exc.hint) from None
+
+
+def data_plane(sandbox: RdsSandbox, store: MysqlStore, source: RdsSnapshotSource, database: str) -> MysqlTarget:
+    """Where to measure `database`: `endpoint_override` when set, else the restored instance's endpoint as the
+    snapshot's master user."""
+    override = override_target(store, source)
+    if override is not None:
+        return dataclasses.replace(override, database=database)
+    host, port = sandbox.endpoint()
+    return MysqlTarget(database=database, host=host, port=port, user=sandbox.snapshot.master_username)
+
+
+def connect_restored(target: MysqlTarget, store: str) -> Connection[Cursor]:
+    """Connect before measuring, so an unreachable instance or a missing password gets its own fix."""
+    kwargs: dict[str, Any] = {**target.connect_kwargs(), "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                              "autocommit": True}
+    if target.host and not target.unix_socket:
+        if target.password is None:
+            kwargs["password"] = _master_password(store)
+        if not target.ssl_ca:
+            kwargs["ssl"] = _encrypt_only()
+    try:
+        return pymysql.connect(**kwargs)
+    except pymysql.err.MySQLError as exc:
+        reason = str(exc.args[-1]) if exc.args else type(exc).__name__
+        raise SandboxError(f"store {store}: cannot connect to the restored RDS instance at {target.redacted()}: "
+                           f"{redact(reason.strip())}",
+                           hint=f"{aws_snapshot.CONNECT_HINT} and {LOGIN_HINT}") from None
+
+
+def _master_password(store: str) -> str:
+    """MYSQL_PWD, else `password` of ~/.my.cnf's [client] group. Read with PyMySQL's own option-file parser
+    rather than `read_default_file`, which would also take a `socket` from that file and ignore the host."""
+    if "MYSQL_PWD" in os.environ:
+        return os.environ["MYSQL_PWD"]
+    path = Path(OPTION_FILE).expanduser()
+    if not path.is_file():
+        return ""
+    parser = Parser(strict=False)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        # The parser's message quotes the offending line, which may be the password: never show it.
+        raise SandboxError(f"store {store}: {path} is not a readable option file",
+                           hint="fix it ([client] then password=…) or set MYSQL_PWD") from None
+    return str(parser.get("client", "password")) if parser.has_option("client", "password") else ""
+
+
+def _encrypt_only() -> ssl.SSLContext:
+    """TLS without verifying the certificate, as libpq's sslmode=require does for the PostgreSQL path: RDS
+    certificates chain to the RDS CA, not the system's (set `?ssl_ca=` in endpoint_override to verify)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
