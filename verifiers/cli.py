@@ -14,6 +14,7 @@ from pathlib import Path
 
 from verifiers import __version__
 from verifiers.errors import RestoreproofError
+from verifiers.redaction import redact_log_records, redact_secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -54,12 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     s3_capture.add_parser(kinds)
     dynamodb_capture.add_parser(kinds)
+    from verifiers.stores.mongo import capture as mongo_capture
+
+    mongo_capture.add_parser(kinds)
+    from verifiers.stores.cloud_bucket import capture as cloud_capture
+
+    cloud_capture.add_parsers(kinds)
 
     verify = commands.add_parser("verify", help="restore and verify stores (runs the pytest suites)")
     verify.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
     verify.add_argument("--suite", help="only stores of this suite (e.g. rds)")
     verify.add_argument("--store", action="append", default=[], help="only this store (repeatable)")
     verify.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    verify.add_argument("-q", "--quiet", action="count", default=0, help="less output: no progress (pytest's -q)")
+    verify.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more output: a line per phase, every failed check (pytest's -v)")
     verify.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
 
     inventory = commands.add_parser("inventory", help="validate the inventory and show each store's newest backup")
@@ -74,11 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     aws_janitor.add_parser(commands)
     alert_commands.add_parser(commands)
     ci_commands.add_parsers(commands)
+    from verifiers.compliance import commands as compliance_commands
+
+    compliance_commands.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    redact_log_records()
     try:
         if args.command == "capture":
             return _capture(args)
@@ -96,13 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from verifiers.alerts import commands as alert_commands
 
             return alert_commands.run(args)
+        if args.command == "canary":
+            from verifiers.compliance import commands as compliance_commands
+
+            return compliance_commands.run(args)
         if args.command in ("summary", "suites"):
             from verifiers import ci_commands
 
             return ci_commands.run(args)
         return _inventory(args)
     except RestoreproofError as exc:
-        print(f"restoreproof: error: {exc.describe()}", file=sys.stderr)
+        print(f"restoreproof: error: {redact_secrets(exc.describe())}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("restoreproof: interrupted", file=sys.stderr)
@@ -117,6 +135,11 @@ def _capture(args: argparse.Namespace) -> int:
                                        bin_dir=args.bin_dir)
         print(f"backup:   {dump}\nmanifest: {manifest}")
         return EXIT_OK
+    if args.kind in ("gcs", "azure-blob"):
+        from verifiers.stores.cloud_bucket import capture as cloud_capture
+
+        print(f"manifest: {cloud_capture.run(args)}")
+        return EXIT_OK
     if args.kind == "s3":
         from verifiers.stores.s3 import capture as s3_capture
 
@@ -127,6 +150,12 @@ def _capture(args: argparse.Namespace) -> int:
 
         manifest, backup = dynamodb_capture.run(args)
         print(f"manifest: {manifest}" + (f"\nbackup:   {backup}" if backup else ""))
+        return EXIT_OK
+    if args.kind == "mongo":
+        from verifiers.stores.mongo import capture as mongo_capture
+
+        dump, manifest = mongo_capture.run(args)
+        print(f"backup:   {dump}\nmanifest: {manifest}")
         return EXIT_OK
     if args.kind == "mysql":
         from verifiers.stores.mysql.capture import capture_mysql
@@ -156,6 +185,7 @@ def _verify(args: argparse.Namespace) -> int:
                    "--reports-dir", str(args.reports_dir.resolve()), "-p", "no:cacheprovider", *extra]
     if args.suite:
         pytest_args += ["--suite", args.suite]
+    pytest_args += ["-q"] * args.quiet + ["-v"] * args.verbose
     for store in args.store:
         pytest_args += ["--store", store]
     code = int(pytest.main(pytest_args))

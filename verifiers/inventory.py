@@ -10,10 +10,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from verifiers.compliance.settings import (
+    PLACE_TAGS,
+    CanarySettings,
+    GdprSettings,
+    HygieneSettings,
+    MigrateSettings,
+    misfit,
+)
 from verifiers.durations import parse_duration
 from verifiers.errors import InventoryError
+from verifiers.inventory_cloud import (
+    CLOUD_TAGS,
+    AzureBlobSource,
+    AzureContainerSource,
+    BucketProtection,
+    GcsBucketSource,
+    GcsSource,
+)
 
 Seconds = Annotated[float, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v)]
 STORE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -70,9 +86,11 @@ class RdsSnapshotSource(_AwsSettings):
     instance_class: str | None = Field(default=None, description="DB instance class of the temporary instance")
     subnet_group: str | None = None
     security_groups: list[str] = Field(default_factory=list, description="VPC security group ids")
-    database: str = Field(default="postgres", min_length=1, description="database to verify on the instance")
+    database: str | None = Field(default=None, min_length=1, description="database to verify on the instance; "
+                                 "default: postgres (postgres stores), the manifest's database (mysql stores)")
     endpoint_override: str | None = Field(
-        default=None, description="libpq DSN to measure instead of the restored instance's endpoint")
+        default=None, description="DSN to measure instead of the restored instance's endpoint (libpq for postgres, "
+        "mysql://… for mysql)")
     manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or s3:// URL")
     restore_timeout: Seconds | None = Field(default=None, description="default: the store's restore_timeout")
 
@@ -109,7 +127,8 @@ class DynamoDbBackupSource(_AwsSettings):
     manifest: str = Field(min_length=1, description="manifest path (relative to the inventory) or s3:// URL")
 
 
-Source = Annotated[FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource,
+Source = Annotated[FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource
+                   | GcsSource | AzureBlobSource | GcsBucketSource | AzureContainerSource,
                    Field(discriminator="type")]
 
 
@@ -122,11 +141,46 @@ class LocalSandbox(_Model):
     start_timeout: Seconds = 60.0
 
 
+class DockerSandbox(_Model):
+    """A container started for this store through testcontainers, removed afterwards (verifiers/sandboxes/docker.py)."""
+
+    type: Literal["docker"]
+    image: str | None = Field(default=None, min_length=1, description="image[:tag]; default: the official image "
+                              "of the server version the manifest recorded (postgres:<major>, redis:<x.y>, ...)")
+    bin_dir: str | None = Field(default=None, description="directory with the client tools (pg_restore, mysql) to use")
+    user: str | None = Field(default=None, description="OS user local client tools run as when the harness is root")
+    start_timeout: Seconds = 120.0
+
+
+class ExternalSandbox(_Model):
+    """A server the user provides (e.g. a CI service container): the harness creates its own scratch database
+    there, restores into it, and drops it afterwards (verifiers/sandboxes/external.py)."""
+
+    type: Literal["external"]
+    dsn: SecretStr = Field(min_length=1, description="admin connection: libpq DSN/URL (postgres) or mysql://… (mysql, "
+                     "whose database is only connected to); the name `url` is accepted too")
+    allow_external: bool = Field(default=False, description="explicit opt-in to restore into a server the harness "
+                                 "did not start (else pass --allow-external-sandbox)")
+    bin_dir: str | None = Field(default=None, description="directory with the client tools (pg_restore, mysql) to use")
+    user: str | None = Field(default=None, description="OS user local client tools run as when the harness is root")
+    start_timeout: Seconds = 60.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_alias(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "url" in value and "dsn" not in value:
+            value = {("dsn" if k == "url" else k): v for k, v in value.items()}
+        return value
+
+
 def _sandbox_shorthand(value: Any) -> Any:
+    if isinstance(value, dict) and "type" not in value:
+        return {"type": "local", **value}  # a table of local settings, as before there were other types
     return {"type": value} if isinstance(value, str) else value
 
 
-Sandbox = Annotated[LocalSandbox, BeforeValidator(_sandbox_shorthand)]
+Sandbox = Annotated[LocalSandbox | DockerSandbox | ExternalSandbox, Field(discriminator="type"),
+                    BeforeValidator(_sandbox_shorthand)]
 
 
 class Assertion(_Model):
@@ -154,7 +208,7 @@ class _StoreBase(_Model):
     """What every store kind has; a kind adds its own settings and its default suite."""
 
     DEFAULT_SUITE: ClassVar[str] = ""
-    FILE_SOURCES: ClassVar[frozenset[str]] = frozenset({"file", "s3"})  # a dump file, local or in S3
+    FILE_SOURCES: ClassVar[frozenset[str]] = frozenset({"file", "s3", "gcs", "azure-blob"})  # a dump file
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset()  # source types beyond files this kind restores
     name: str = Field(pattern=STORE_NAME_PATTERN)
     suite: str | None = None
@@ -164,6 +218,11 @@ class _StoreBase(_Model):
     sandbox: Sandbox = LocalSandbox()
     restore_timeout: Seconds = 3600.0
     assertions: list[Assertion] = Field(default_factory=list)
+    # compliance checks beyond the restore (verifiers/compliance/): each off unless its table is present
+    hygiene: HygieneSettings | None = None
+    gdpr: GdprSettings | None = None
+    canary: CanarySettings | None = None
+    migrate: MigrateSettings | None = None
 
     @property
     def suite_name(self) -> str:
@@ -175,6 +234,14 @@ class _StoreBase(_Model):
         if self.source.type not in allowed:
             raise ValueError(f"source type `{self.source.type}` cannot be restored by a "
                              f"{getattr(self, 'kind', 'store')} store; use {' or '.join(map(repr, allowed))}")
+        return self
+
+    @model_validator(mode="after")
+    def _compliance_fits(self) -> _StoreBase:
+        problem = misfit(str(getattr(self, "kind", "")), self.source.type, hygiene=self.hygiene,
+                         gdpr=self.gdpr, canary=self.canary, migrate=self.migrate)
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -227,10 +294,11 @@ class RedisStore(_StoreBase):
 
 
 class MysqlStore(_StoreBase):
-    """MySQL, MariaDB, Aurora/RDS MySQL: a mysqldump / mariadb-dump SQL file (.sql, .sql.gz) and its manifest.
-    RDS/Aurora MySQL snapshots are not taken yet (the `rds-snapshot` source restores PostgreSQL only)."""
+    """MySQL, MariaDB, Aurora/RDS MySQL: a mysqldump / mariadb-dump SQL file (.sql, .sql.gz) and its manifest, or
+    an RDS MySQL / MariaDB or Aurora MySQL snapshot (`rds-snapshot`) with the manifest captured when it was taken."""
 
     DEFAULT_SUITE: ClassVar[str] = "mysql"
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot"})
     kind: Literal["mysql"]
     tables: TableFilter = Field(default_factory=TableFilter, description="globs over database.table")
     row_count_tolerance: float = Field(
@@ -255,6 +323,32 @@ class S3Store(_StoreBase):
         return self
 
 
+class _CloudBucketStore(_StoreBase):
+    """A GCS bucket or Azure container compared with a captured manifest (as s3), plus its protection."""
+
+    FILE_SOURCES: ClassVar[frozenset[str]] = frozenset()
+    sample: int = Field(default=10, ge=1, le=1000, description="object names listed per missing/extra/changed check")
+    protection: BucketProtection = Field(default_factory=BucketProtection)
+
+    @model_validator(mode="after")
+    def _no_sql(self) -> _CloudBucketStore:
+        if self.assertions:
+            raise ValueError("`assertions` (SQL) do not apply to a bucket or container store")
+        return self
+
+
+class GcsStore(_CloudBucketStore):
+    DEFAULT_SUITE: ClassVar[str] = "gcs"
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"gcs-bucket"})
+    kind: Literal["gcs"]
+
+
+class AzureBlobStore(_CloudBucketStore):
+    DEFAULT_SUITE: ClassVar[str] = "azure-blob"
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"azure-container"})
+    kind: Literal["azure-blob"]
+
+
 class DynamoDbStore(_StoreBase):
     """A DynamoDB backup restored into a temporary table, judged by item count and an order-independent
     checksum of its items against a captured manifest."""
@@ -271,8 +365,61 @@ class DynamoDbStore(_StoreBase):
         return self
 
 
-AnyStore = PostgresStore | RedisStore | MysqlStore | S3Store | DynamoDbStore
-Store = Annotated[PostgresStore | RedisStore | MysqlStore | S3Store | DynamoDbStore, Field(discriminator="kind")]
+class MongoFilter(_Model):
+    """A custom assertion on a restored MongoDB: how many documents of a collection match a query filter."""
+
+    name: str = Field(min_length=1)
+    collection: str = Field(pattern=r"^[^.$\s]+\.[^$]+$", description="namespace: database.collection")
+    filter: dict[str, Any] | str = Field(
+        default_factory=dict, description="a query filter: a TOML table, or Extended JSON text")
+    min: int = Field(default=1, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    def query(self) -> dict[str, Any]:
+        if isinstance(self.filter, dict):
+            return dict(self.filter)
+        from bson import json_util
+
+        parsed = json_util.loads(self.filter)
+        return dict(parsed)
+
+    @model_validator(mode="after")
+    def _valid(self) -> MongoFilter:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min}); min defaults to 1, set it too")
+        if isinstance(self.filter, str):
+            try:
+                parsed = self.query()
+            except ValueError as exc:
+                raise ValueError(f"`filter` is not Extended JSON: {exc}") from None
+            if not isinstance(parsed, dict):
+                raise ValueError("`filter` must be a JSON object, e.g. '{\"status\": \"paid\"}'")
+        return self
+
+
+class MongoStore(_StoreBase):
+    """MongoDB: a mongodump archive (gzip or not) or --out directory, and the manifest `capture mongo` wrote."""
+
+    DEFAULT_SUITE: ClassVar[str] = "mongo"
+    kind: Literal["mongo"]
+    collections: TableFilter = Field(default_factory=TableFilter, description="globs over database.collection")
+    filters: list[MongoFilter] = Field(default_factory=list, description="document counts a query must meet")
+
+    @model_validator(mode="after")
+    def _mongo_settings(self) -> MongoStore:
+        if self.assertions:
+            raise ValueError("`assertions` (SQL) do not apply to a mongo store; use `filters`")
+        if self.sandbox.type == "external":
+            raise ValueError('an external sandbox is not supported for mongo stores yet; use "local" or "docker"')
+        names = [f.name for f in self.filters]
+        if len(set(names)) != len(names):
+            raise ValueError("`filters` uses the same name twice")
+        return self
+
+
+AnyStore = PostgresStore | RedisStore | MysqlStore | S3Store | DynamoDbStore | MongoStore | GcsStore | AzureBlobStore
+Store = Annotated[PostgresStore | RedisStore | MysqlStore | S3Store | DynamoDbStore | MongoStore | GcsStore
+                  | AzureBlobStore, Field(discriminator="kind")]
 
 
 class Inventory(_Model):
@@ -351,8 +498,9 @@ def field_path(loc: tuple[int | str, ...], raw: Any) -> str:
     return text or "(top level)"
 
 
-_TAGS = {"postgres", "redis", "mysql", "s3", "dynamodb", "file", "rds-snapshot", "s3-bucket", "dynamodb-backup",
-         "local", "function-after", "function-before"}
+_TAGS = {"postgres", "redis", "mysql", "s3", "dynamodb", "mongo", "file", "rds-snapshot", "s3-bucket",
+         "dynamodb-backup", "local", "docker", "external", "function-after", "function-before", *PLACE_TAGS,
+         *CLOUD_TAGS}
 
 
 def _explain(err: Any) -> str:

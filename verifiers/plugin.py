@@ -21,13 +21,17 @@ from typing import Any
 
 import pytest
 
+from verifiers import progress_display
 from verifiers.checks import CheckSpec
 from verifiers.durations import format_duration
 from verifiers.errors import EvidenceError, InventoryError
 from verifiers.evidence import RunInfo, report_html, signing, write_evidence
 from verifiers.inventory import Inventory, load_inventory
+from verifiers.progress import NullProgress, ProgressReporter, reporting
+from verifiers.redaction import redact_log_records
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.stores import StorePlan
+from verifiers.terminal_summary import summary_lines
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,8 @@ _OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("reports_dir", "restoreproof_reports_dir", "reports", "where run evidence goes: REPORTS/YYYY-MM/<run-id>/"),
     ("suite", "restoreproof_suite", None, "only stores of this suite (e.g. rds)"),
     ("work_dir", "restoreproof_work_dir", None, "where sandboxes keep their data (default: the system temp dir)"),
+    ("progress", "restoreproof_progress", "auto",
+     "progress while stores restore: auto (a live line on a terminal, plain lines in a log), live, plain, off"),
     ("signing_key", "restoreproof_signing_key", None,
      f"Ed25519 private key (PEM) that signs each run's SHA256SUMS (else env {signing.KEY_ENV})"),
 )
@@ -51,6 +57,9 @@ class Settings:
     stores: tuple[str, ...]
     work_dir: Path | None
     signing_key: Path | None
+    progress: str = "auto"
+    sandbox: str | None = None  # --sandbox: overrides every file-restored store's sandbox type
+    allow_external: bool = False  # --allow-external-sandbox
 
     @classmethod
     def resolve(cls, config: pytest.Config) -> Settings:
@@ -72,6 +81,8 @@ class Settings:
                        here if config.getoption("reports_dir") else config.rootpath)
         assert inventory is not None
         assert reports is not None
+        if (shown := value("progress", "restoreproof_progress", "auto")) not in progress_display.MODES:
+            raise pytest.UsageError(f"--progress {shown}: choose one of {', '.join(progress_display.MODES)}")
         return cls(
             inventory=inventory,
             reports_dir=reports,
@@ -79,6 +90,9 @@ class Settings:
             stores=tuple(config.getoption("stores") or ()),
             work_dir=path("work_dir", "restoreproof_work_dir", None, here),
             signing_key=path("signing_key", "restoreproof_signing_key", os.environ.get(signing.KEY_ENV) or None, here),
+            progress=value("progress", "restoreproof_progress", "auto") or "auto",
+            sandbox=config.getoption("sandbox", None),
+            allow_external=bool(config.getoption("allow_external_sandbox", False)),
         )
 
 
@@ -94,10 +108,14 @@ class RestoreRun:
     outcomes: dict[str, StoreOutcome] = field(default_factory=dict)
     collected: bool = False
     signing_key: signing.PrivateKey | None = None
+    progress: ProgressReporter = field(default_factory=NullProgress)
 
     def load(self) -> Inventory:
         if self.inventory is None:
-            self.inventory = load_inventory(self.settings.inventory)
+            from verifiers.sandboxes.selection import apply_overrides
+
+            self.inventory = apply_overrides(load_inventory(self.settings.inventory), sandbox=self.settings.sandbox,
+                                             allow_external=self.settings.allow_external)
         return self.inventory
 
     def plans_for(self, suite: str) -> list[StorePlan | PlanFailure]:
@@ -113,7 +131,14 @@ class RestoreRun:
 
     def outcome(self, store: str) -> StoreOutcome:
         if store not in self.outcomes:
-            self.outcomes[store] = run_store(self.plans[store], work_root=self.settings.work_dir)
+            status = "error"
+            try:
+                with reporting(self.progress, store):
+                    outcome = run_store(self.plans[store], work_root=self.settings.work_dir)
+                status = outcome.status
+            finally:  # the progress block ends even when the harness itself fails
+                self.progress.store_finished(store, status)
+            self.outcomes[store] = outcome
         return self.outcomes[store]
 
 
@@ -130,6 +155,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(ini, help=help_text, default=default)
     group.addoption("--store", dest="stores", action="append", default=None, metavar="NAME",
                     help="only this store (repeatable)")
+    group.addoption("--sandbox", dest="sandbox", default=None, choices=("local", "docker"),
+                    help="restore every store from a file into this sandbox type, overriding the inventory")
+    group.addoption("--allow-external-sandbox", dest="allow_external_sandbox", action="store_true", default=False,
+                    help="allow `external` sandboxes: restoring into a server restoreproof did not start")
 
 
 def is_restore_session(config: pytest.Config) -> bool:
@@ -143,8 +172,12 @@ def is_restore_session(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "restore_check: a check judged on a restored store (set by restoreproof)")
-    if not is_restore_session(config) or hasattr(config, "workerinput"):
+    if not is_restore_session(config):
         return
+    if hasattr(config, "workerinput"):
+        _configure_worker(config)
+        return
+    redact_log_records()  # before anything logs: DEBUG logs of HTTP libraries carry tokens
     settings = Settings.resolve(config)
     state = RestoreRun(settings=settings, run=RunInfo.new(settings.reports_dir), project_dir=config.rootpath)
     try:
@@ -166,7 +199,36 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("html"):
         config.option.css = [*(getattr(config.option, "css", None) or []), str(report_html.REPORT_CSS)]
         config.pluginmanager.register(HtmlSummary(state), "restoreproof-html")
+    if config.pluginmanager.hasplugin("xdist"):
+        from verifiers import distributed
+
+        config.pluginmanager.register(distributed.ControllerMerge(state), "restoreproof-xdist")
     _install_sigterm_handler()
+
+
+def _configure_worker(config: pytest.Config) -> None:
+    """An xdist worker restores the stores it is given and sends their outcomes to the controller, which
+    alone writes the reports and the evidence (see distributed.py)."""
+    from verifiers import distributed
+
+    run = distributed.worker_run(config)
+    if run is None:
+        return
+    redact_log_records()  # a worker's captured logs reach the controller's reports
+    state = RestoreRun(settings=Settings.resolve(config), run=run, project_dir=config.rootpath)
+    config.stash[RUN_KEY] = state
+    config.pluginmanager.register(distributed.WorkerOutcomes(state), "restoreproof-xdist")
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.register(HtmlSummary(state), "restoreproof-html")  # per-check extras travel back
+    _install_sigterm_handler()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Progress goes to the terminal reporter, which exists by now (it is configured after this plugin)."""
+    state = session.config.stash.get(RUN_KEY, None)
+    if state is not None and not hasattr(session.config, "workerinput"):  # a worker's output is not shown
+        state.progress = progress_display.for_pytest(session.config, state.settings.progress)
 
 
 def _install_sigterm_handler() -> None:
@@ -268,6 +330,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
     comes after it. Only the controlling process finalises (xdist workers have no run state)."""
     result = yield
     state = session.config.stash.get(RUN_KEY, None)
+    if hasattr(session.config, "workerinput"):
+        return result  # the controller writes the evidence
     if state is None or not (state.outcomes or state.run.directory.exists()):
         return result
     try:
@@ -289,8 +353,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     tr = terminalreporter
     tr.section("restoreproof")
-    for outcome in state.outcomes.values():
-        tr.write_line(store_line(outcome))
+    for line in summary_lines(list(state.outcomes.values()), verbosity=config.get_verbosity()):
+        tr.write_line(line.text, **({line.colour: True} if line.colour else {}))
     tr.write_line(f"evidence: {_shown(state.run.directory, config)}")
     if (state.run.directory / "SHA256SUMS").is_file():
         signed = f", signed by key {signing.key_id(state.signing_key.public_key())[:16]}…" if state.signing_key else ""
@@ -302,6 +366,8 @@ def store_line(outcome: StoreOutcome) -> str:
     rto, rpo = record["rto"], record["rpo"]
     failed = [c for c in outcome.checks if not c.passed]
     parts = [f"{outcome.store.name}: {outcome.status.upper()}"]
+    if outcome.status != "passed" and outcome.artifact is not None:  # which backup it was, for the follow-up
+        parts[0] += f" ({Path(outcome.artifact.location).name})"
     if rto["seconds"] is not None:
         parts.append(f"RTO {format_duration(rto['seconds'])} (target {format_duration(rto['target_seconds'])})")
     if rpo["seconds"] is not None:

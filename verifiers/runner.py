@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
+from verifiers.compliance.attach import extend_plan, merge_unrestored
+from verifiers.diskspace import disk_full_error, os_error_message
 from verifiers.errors import RestoreproofError
 from verifiers.inventory import AnyStore
+from verifiers.redaction import redact_secrets
 from verifiers.sources import Artifact, source_for
 from verifiers.stores import StorePlan, StoreVerification, store_kind
 from verifiers.timing import PHASES, RestoreTimer
@@ -46,6 +49,7 @@ class StoreOutcome:
     rpo_seconds: float | None = None
     planned: tuple[CheckSpec, ...] = field(default_factory=tuple)
     interrupted: bool = False
+    suite: str | None = None  # the suite that judged it, when not the store's own (e.g. hygiene)
 
     def result_for(self, spec: CheckSpec) -> CheckResult | None:
         for result in self.checks:
@@ -69,7 +73,7 @@ class StoreOutcome:
         return {
             "name": self.store.name,
             "kind": self.store.kind,
-            "suite": self.store.suite_name,
+            "suite": self.suite or self.store.suite_name,
             "status": self.status,
             "artifact": artifact,
             "sandbox": self.sandbox,
@@ -91,11 +95,11 @@ def plan_store(store: AnyStore, base_dir: Path) -> StorePlan | PlanFailure:
     try:
         located = source_for(store.source).locate(store.source, base_dir=base_dir, store=store.name)
     except RestoreproofError as exc:
-        return PlanFailure(store, "fetch", exc.describe())
+        return PlanFailure(store, "fetch", redact_secrets(exc.describe()))
     try:
-        return store_kind(store.kind).plan(store, located)
+        return extend_plan(store_kind(store.kind).plan(store, located), base_dir)
     except RestoreproofError as exc:
-        return PlanFailure(store, "fetch", exc.describe())
+        return PlanFailure(store, "fetch", redact_secrets(exc.describe()))
 
 
 def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -> StoreOutcome:
@@ -104,7 +108,7 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
     timer = RestoreTimer()
     if isinstance(plan, PlanFailure):
         return StoreOutcome(store=plan.store, status="error", checks=[], timer=timer,
-                            error={"phase": plan.phase, "message": plan.message})
+                            error={"phase": plan.phase, "message": redact_secrets(plan.message)})
     store = plan.store
     result = StoreVerification()
     artifact: Artifact | None = None
@@ -117,17 +121,25 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
             store_kind(store.kind).verify(plan, artifact, timer, Path(work), result)
         except RestoreproofError as exc:
             error = {"phase": timer.failed_phase or "verify", "message": exc.describe()}
+        except OSError as exc:  # the harness's own file work (a copy, a temp file): e.g. the disk is full
+            error = {"phase": timer.failed_phase or "verify", "message": os_error_message(store.name, exc)}
         except KeyboardInterrupt:
             # The sandbox is already gone (context managers unwound); record where it stopped, then the
             # caller writes the evidence and re-raises.
             error = {"phase": timer.failed_phase or "fetch", "message": "interrupted (Ctrl-C or SIGTERM)"}
             interrupted = True
+    if not interrupted:
+        error = disk_full_error(store.name, work_root or Path(tempfile.gettempdir()), error, result.checks) or error
     verified_at = datetime.now(UTC)
     rpo_seconds = (verified_at - plan.reference_time).total_seconds()
-    found = result.checks
+    # hygiene and RPO gaps: read from APIs, not the restore (skipped when the user is stopping the run)
+    found = result.checks if interrupted else merge_unrestored(plan, result.checks)
     if error is None:
         found.append(checks.within_target("rto", timer.rto_seconds, store.rto))
     found.append(checks.within_target("rpo", rpo_seconds, store.rpo))
+    # a password in an endpoint URL, a token a library echoed: never into the evidence, reports or terminal
+    found = [replace(c, message=redact_secrets(c.message)) for c in found]
+    error = {k: redact_secrets(v) for k, v in error.items()} if error else None
     status = "error" if error else ("passed" if found and all(c.passed for c in found) else "failed")
     return StoreOutcome(
         store=store, status=status, checks=found, timer=timer, artifact=artifact,

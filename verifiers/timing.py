@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from verifiers import progress
+
 PHASES = ("fetch", "provision", "restore", "verify", "teardown")
 RTO_PHASES = ("fetch", "provision", "restore", "verify")
 
@@ -25,14 +27,18 @@ class RestoreTimer:
             raise ValueError(f"unknown phase {name!r}; phases are {', '.join(PHASES)}")
         self.current = name
         start = time.monotonic()
+        progress.phase_started(name)  # the live line follows the phase clock
+        failed = True
         try:
             yield
+            failed = False
         except BaseException:
             self.failed_phase = self.failed_phase or name
             raise
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - start
             self.current = None
+            progress.phase_ended(name, failed=failed)
 
     @property
     def rto_seconds(self) -> float:

@@ -62,7 +62,9 @@ def reference_checksum(cur: Cursor, name: str, data: list[tuple[Any, ...]]) -> s
     cur.execute(f"SELECT {exprs} FROM {name}")  # noqa: S608 - test table names
     fetched = [tuple(_bytes(v) for v in row) for row in cur.fetchall()]
     # Integers as decimal text, strings as UTF-8, bytes as they are; DOUBLE as text that reads back exactly.
-    expected = sorted(_key((_bytes(None if n is None else str(n)), _bytes(t), f, b)) for n, t, f, b in data)
+    # A -0.0 parameter arrives as the literal `-0.0`, which the server reads as minus a decimal zero: 0 is stored.
+    expected = sorted(_key((_bytes(None if n is None else str(n)), _bytes(t), None if f is None else f + 0.0, b))
+                      for n, t, f, b in data)
     got = sorted(_key((n, t, None if f is None else float(f), b)) for n, t, f, b in fetched)
     assert got == expected
     return checksum_rows(fetched)

@@ -195,7 +195,8 @@ def test_custom_assertions_pass_and_fail(backup_dir: Path) -> None:
 def test_restore_timeout_fails_and_cleans_up(backup_dir: Path) -> None:
     outcome = verify(backup_dir, "saas-*.dump", restore_timeout="0.001s")
     problems = failed(outcome)
-    assert problems["restore:restore"] == "pg_restore did not finish within restore_timeout (0s)"
+    dump = next(backup_dir.glob("saas-*.dump")).name
+    assert problems["restore:restore"] == f"pg_restore did not finish {dump} within restore_timeout (0s)"
 
 
 def test_rto_and_rpo_targets_are_judged(backup_dir: Path) -> None:

@@ -104,7 +104,7 @@ def test_wrong_file_type_is_named(rdb_dir: Path, redis_capture: RedisCapture) ->
     rdb.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
     outcome = redis_verify(rdb_dir, "cache-*.rdb")
     message = failed(outcome)["restore:restore"]
-    assert message.startswith(f"store cache: {rdb}: not an RDB file (no REDIS/VALKEY signature)")
+    assert message.startswith(f"store cache: {rdb}: not an RDB file (no REDIS/VALKEY signature; it is a PNG image)")
     assert outcome.sandbox is None
 
 

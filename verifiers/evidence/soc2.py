@@ -14,6 +14,9 @@ CRITERIA = {
             "are operated and monitored).",
     "A1.3": "Recovery procedures are tested: backups are restored, and the restored data is checked for "
             "completeness and integrity within the recovery objectives.",
+    "C1.1": "Confidential information is protected (here: backups encrypted at rest).",
+    "CC6.1": "Logical access to information assets is restricted (here: backup buckets not public).",
+    "P4.3": "Personal information is disposed of as committed (here: erasures hold in restored backups).",
 }
 
 
@@ -34,6 +37,10 @@ MAPPING: tuple[CriteriaMapping, ...] = (
     CriteriaMapping("tables", ("A1.3",), "completeness: every table captured is present after the restore, none "
                     "unexpected"),
     CriteriaMapping("row_count", ("A1.3",), "completeness: each table holds the number of rows captured"),
+    CriteriaMapping("collections", ("A1.3",), "completeness: every MongoDB collection captured is present after "
+                    "the restore, none unexpected"),
+    CriteriaMapping("document_count", ("A1.3",), "completeness: each collection holds the number of documents "
+                    "captured"),
     CriteriaMapping("checksum", ("A1.3",), "integrity: each table's content checksum equals the one captured"),
     CriteriaMapping("schema", ("A1.3",), "integrity: columns, indexes, constraints and database objects match "
                     "the captured definitions"),
@@ -43,6 +50,27 @@ MAPPING: tuple[CriteriaMapping, ...] = (
                     "restored data"),
     CriteriaMapping("rto", ("A1.3",), "recovery is timed: fetch, provision, restore and verify took no longer "
                     "than the recovery time objective"),
+    # compliance checks beyond the restore (verifiers/compliance/)
+    CriteriaMapping("rpo_gap", ("A1.2",), "backups ran without interruption: the largest gap between recovery "
+                    "points over the window is within the recovery point objective"),
+    CriteriaMapping("pitr_lag", ("A1.2",), "point-in-time recovery is current: the latest restorable time lags "
+                    "by no more than the recovery point objective"),
+    CriteriaMapping("encryption", ("A1.2", "C1.1"), "backups are encrypted at rest, with the expected KMS key"),
+    CriteriaMapping("copy", ("A1.2",), "a copy of the backups is kept in a second region, no older than the "
+                    "recovery point objective"),
+    CriteriaMapping("manual_copy", ("A1.2",), "backups survive the deletion of the database: a manual or AWS "
+                    "Backup snapshot exists, not automated snapshots only"),
+    CriteriaMapping("retention", ("A1.2",), "backups are retained at least as long as the policy requires"),
+    CriteriaMapping("bucket", ("A1.2", "CC6.1"), "buckets holding backups keep versions, encrypt by default and "
+                    "block public access"),
+    CriteriaMapping("backup_jobs", ("A1.2",), "backup operation is monitored: the AWS Backup job success rate "
+                    "meets its target, failed jobs listed"),
+    CriteriaMapping("canary", ("A1.3",), "the restored backup holds the newest canary written before it: it is "
+                    "from the right database and as fresh as it claims"),
+    CriteriaMapping("gdpr", ("P4.3",), "GDPR Art. 17: subjects erased before the backup are not in it; those "
+                    "erased after are listed for re-erasure before it goes live"),
+    CriteriaMapping("migrate", ("A1.3",), "today's migrations upgrade the restored backup: it can actually be "
+                    "put back into service"),
 )
 _BY_CHECK = {m.check: m for m in MAPPING}
 

@@ -165,8 +165,10 @@ def _initialise(installation: MysqlInstallation, data: Path, user: RunAs | None,
         if tool is None:
             raise SandboxError(f"{installation.describe()}: no mariadb-install-db to initialise a data directory",
                                hint="install the distribution's mariadb-server package or set sandbox.bin_dir")
+        # --tmpdir: the bootstrap server's temporary tables go in the sandbox, not a /tmp shared with other runs
         argv = [str(tool), "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                "--skip-test-db", "--skip-name-resolve", f"--basedir={_basedir(installation)}", *BOOTSTRAP_SETTINGS]
+                "--skip-test-db", "--skip-name-resolve", f"--basedir={_basedir(installation)}",
+                f"--tmpdir={workdir / 'tmp'}", *BOOTSTRAP_SETTINGS]
         if user:
             argv.append(f"--user={user.name}")
     else:

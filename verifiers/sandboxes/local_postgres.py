@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 
 from verifiers.errors import NoSuitableServerError, SandboxError
-from verifiers.sandboxes import SandboxInfo
+from verifiers.sandboxes import SandboxInfo, pg_template
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
 
@@ -205,10 +205,18 @@ def _server_env() -> dict[str, str]:
 
 
 def _initdb(installation: PgInstallation, data: Path, user: RunAs | None, workdir: Path) -> None:
-    argv = [str(installation.tool("initdb")), "-D", str(data), "-U", SUPERUSER, "--auth=trust",
-            "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"]
+    """A fresh cluster in `data`: from the cached initdb template when there is one (see pg_template.py)."""
+    args = ["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"]
     if installation.major < 14:
-        argv.remove("--no-instructions")
+        args.remove("--no-instructions")
+    key = pg_template.template_key(installation.tool("postgres"), installation.version, args,
+                                   user.uid if user else os.getuid())
+    pg_template.initialise_data_dir(data, key, lambda: _run_initdb(installation, data, args, user, workdir))
+
+
+def _run_initdb(installation: PgInstallation, data: Path, args: list[str], user: RunAs | None,
+                workdir: Path) -> None:
+    argv = [str(installation.tool("initdb")), "-D", str(data), *args]
     result = run_as(argv, user, timeout=120, env=_server_env(), cwd=workdir)
     if result.returncode != 0:
         raise SandboxError(

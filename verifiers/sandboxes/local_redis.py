@@ -22,6 +22,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from verifiers import progress
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
@@ -36,6 +37,7 @@ SOCKET_NAME = "server.sock"
 DATABASES = 1024
 DEFAULT_READINESS = Readiness()
 _LOADED = re.compile(r"^loading:0\r?$", re.M)
+_LOADING_BYTES = re.compile(r"^loading_(loaded|total)_bytes:(\d+)\r?$", re.M)  # while loading, for progress
 _LOAD_FAILURE = re.compile(r"(?i)\brdb\b|loading db|load db|db from file|rdb format")
 _LOG_LINE = re.compile(r"^\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ ([#*.-]) (.*)$")
 _QUOTED = re.compile(r"'[^']*'")
@@ -163,8 +165,9 @@ def local_redis(installation: RedisInstallation, rdb: Path | None = None, *, use
 def _wait_loaded(server: ServerProcess, socket: Path, installation: RedisInstallation, workdir: RedisWorkdir,
                  readiness: Readiness) -> None:
     what = f"{installation.label} sandbox ({installation.server})"
+    loading = progress.task("bytes")
     try:
-        readiness.wait(lambda: _probe(socket), what=what, alive=server.alive,
+        readiness.wait(lambda: _probe(socket, loading), what=what, alive=server.alive,
                        log_tail=lambda: redact_log(server.log_tail()),
                        hint="see the log above; set sandbox.bin_dir to another server or raise sandbox.start_timeout")
     except SandboxError:
@@ -181,7 +184,7 @@ def _wait_loaded(server: ServerProcess, socket: Path, installation: RedisInstall
         raise
 
 
-def _probe(socket: Path) -> bool:
+def _probe(socket: Path, loading: progress.Task | None = None) -> bool:
     if not socket.exists():
         return False
     client = redis.Redis(unix_socket_path=str(socket), socket_timeout=5, driver_info=None, retry=_NO_RETRY)
@@ -192,7 +195,19 @@ def _probe(socket: Path) -> bool:
         return False
     finally:
         client.close()
-    return isinstance(reply, bytes) and loaded(reply.decode("utf-8", errors="replace"))
+    if not isinstance(reply, bytes):
+        return False
+    text = reply.decode("utf-8", errors="replace")
+    if loading is not None:
+        report_loading(text, loading)
+    return loaded(text)
+
+
+def report_loading(info_persistence: str, loading: progress.Task) -> None:
+    """While the server loads the RDB, INFO persistence says how many bytes of how many it has read."""
+    sizes = {name: int(value) for name, value in _LOADING_BYTES.findall(info_persistence)}
+    if sizes.get("total"):
+        loading.update(sizes.get("loaded", 0), total=sizes["total"])
 
 
 def _server_env() -> dict[str, str]:

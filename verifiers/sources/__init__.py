@@ -8,15 +8,17 @@ as the fetch phase). Each source type is one module registered in `source_for`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from verifiers.inventory import DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3BucketSource, S3Source
+from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
 
-AnySource = FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource
+AnySource = (FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource | GcsSource
+             | AzureBlobSource | GcsBucketSource | AzureContainerSource)
 
 CHUNK = 1 << 20
 
@@ -53,30 +55,37 @@ class Source(Protocol):
         ...
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
+    """`on_bytes` hears each chunk's size as it is hashed (the fetch phase's progress)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
     return digest.hexdigest()
 
 
-def sha256_tree(path: Path) -> str:
+def sha256_tree(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
     """A directory artifact (pg_dump -Fd): digest over each file's relative name and digest, sorted."""
     digest = hashlib.sha256()
     for member in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(f"{member.relative_to(path).as_posix()}\0{sha256_file(member)}\n".encode())
+        digest.update(f"{member.relative_to(path).as_posix()}\0{sha256_file(member, on_bytes)}\n".encode())
     return digest.hexdigest()
 
 
 def source_for(source: AnySource) -> Source:
     """The implementation of a source type (the registry: one entry per module)."""
+    from verifiers.sources.azure_blob import AzureBlobs, AzureContainers
     from verifiers.sources.dynamodb_backup import DynamoDbBackups
     from verifiers.sources.file import FileArtifacts
+    from verifiers.sources.gcs import GcsBuckets, GcsObjects
     from verifiers.sources.rds_snapshot import RdsSnapshots
     from verifiers.sources.s3 import S3Objects
     from verifiers.sources.s3_bucket import S3Buckets
 
     registry: dict[str, Source] = {"file": FileArtifacts(), "s3": S3Objects(), "rds-snapshot": RdsSnapshots(),
                                    "s3-bucket": S3Buckets(), "dynamodb-backup": DynamoDbBackups()}
+    registry.update({"gcs": GcsObjects(), "gcs-bucket": GcsBuckets(), "azure-blob": AzureBlobs(),
+                     "azure-container": AzureContainers()})
     return registry[source.type]

@@ -6,12 +6,13 @@ import glob
 from datetime import UTC, datetime
 from pathlib import Path
 
+from verifiers import progress
 from verifiers.errors import SourceError
 from verifiers.inventory import FileSource
 from verifiers.sources import Artifact, Located, sha256_file, sha256_tree
 
 MANIFEST_SUFFIX = ".manifest.json"
-_ARTIFACT_SUFFIXES = (".dump", ".sql.gz", ".sql", ".tar", ".backup", ".rdb")
+_ARTIFACT_SUFFIXES = (".dump", ".sql.gz", ".sql", ".tar", ".backup", ".rdb", ".archive.gz", ".archive")
 
 
 def newest_match(pattern: Path) -> Path | None:
@@ -64,10 +65,11 @@ class FileArtifacts:
         path = located.path
         try:
             if path.is_dir():
-                digest = sha256_tree(path)
                 size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+                digest = sha256_tree(path, progress.task("bytes", total=size).advance)
             else:
-                digest, size = sha256_file(path), path.stat().st_size
+                size = path.stat().st_size
+                digest = sha256_file(path, progress.task("bytes", total=size).advance)
         except OSError as exc:
             raise SourceError(f"store {store}: cannot read backup {path}: {exc.strerror}",
                               hint="check the file still exists and is readable") from None

@@ -92,8 +92,8 @@ def _from_instance_snapshot(raw: Any, region: str, endpoint_url: str) -> Snapsho
         snapshot_type=raw.get("SnapshotType", ""), status=raw.get("Status", ""), engine=raw.get("Engine", ""),
         engine_version=raw.get("EngineVersion", ""), encrypted=bool(raw.get("Encrypted")),
         kms_key_id=raw.get("KmsKeyId", ""), allocated_gib=int(raw.get("AllocatedStorage") or 0),
-        master_username=raw.get("MasterUsername", ""), port=int(raw.get("Port") or 5432), region=region,
-        endpoint_url=endpoint_url,
+        master_username=raw.get("MasterUsername", ""),
+        port=int(raw.get("Port") or _default_port(raw.get("Engine", ""))), region=region, endpoint_url=endpoint_url,
     )
 
 
@@ -104,9 +104,14 @@ def _from_cluster_snapshot(raw: Any, region: str, endpoint_url: str) -> Snapshot
         snapshot_type=raw.get("SnapshotType", ""), status=raw.get("Status", ""), engine=raw.get("Engine", ""),
         engine_version=raw.get("EngineVersion", ""), encrypted=bool(raw.get("StorageEncrypted")),
         kms_key_id=raw.get("KmsKeyId", ""), allocated_gib=int(raw.get("AllocatedStorage") or 0),
-        master_username=raw.get("MasterUsername", ""), port=int(raw.get("Port") or 5432), region=region,
-        endpoint_url=endpoint_url,
+        master_username=raw.get("MasterUsername", ""),
+        port=int(raw.get("Port") or _default_port(raw.get("Engine", ""))), region=region, endpoint_url=endpoint_url,
     )
+
+
+def _default_port(engine: str) -> int:
+    """The engine's own port, for a snapshot record that names none."""
+    return 5432 if "postgres" in engine else 3306 if ("mysql" in engine or engine in ("aurora", "mariadb")) else 0
 
 
 def _iso(moment: Any) -> str:

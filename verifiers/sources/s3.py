@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.httpchecksum import Crc32Checksum, FlexibleChecksumError, Sha1Checksum, Sha256Checksum
+from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
+from verifiers import progress
 from verifiers.aws import describe_error, error_code, permission_hint, s3_client
 from verifiers.errors import SourceError
 from verifiers.inventory import S3Source
@@ -43,9 +43,17 @@ class _Checksum(Protocol):
 
 
 # The S3 checksums computed here; CRC32C and CRC64NVME are validated by botocore itself (with awscrt).
-_CHECKSUMS: dict[str, Callable[[], _Checksum]] = {
-    "ChecksumSHA256": Sha256Checksum, "ChecksumSHA1": Sha1Checksum, "ChecksumCRC32": Crc32Checksum,
-}
+_CHECKSUMS = ("ChecksumSHA256", "ChecksumSHA1", "ChecksumCRC32")
+
+
+def _checksum(name: str) -> _Checksum:
+    # imported here: botocore.httpchecksum pulls in most of botocore (~0.4 s), too much for every CLI start
+    from botocore.httpchecksum import Crc32Checksum, Sha1Checksum, Sha256Checksum
+
+    kinds: dict[str, Callable[[], _Checksum]] = {
+        "ChecksumSHA256": Sha256Checksum, "ChecksumSHA1": Sha1Checksum, "ChecksumCRC32": Crc32Checksum,
+    }
+    return kinds[name]()
 
 
 @dataclass(frozen=True)
@@ -196,9 +204,11 @@ def _stream(response: Any, target: Path) -> tuple[str, int, str]:
     md5 = hashlib.md5(usedforsecurity=False)
     algorithm = next((name for name in _CHECKSUMS if response.get(name)), None)
     whole_object = response.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT"
-    s3_sum = _CHECKSUMS[algorithm]() if algorithm and whole_object else None
+    s3_sum = _checksum(algorithm) if algorithm and whole_object else None
     size = 0
     body = response["Body"]
+    expected = response.get("ContentLength")
+    download = progress.task("bytes", total=expected if isinstance(expected, int) else None)
     with target.open("wb") as out:
         while chunk := body.read(CHUNK):
             out.write(chunk)
@@ -207,6 +217,7 @@ def _stream(response: Any, target: Path) -> tuple[str, int, str]:
             if s3_sum is not None:
                 s3_sum.update(chunk)
             size += len(chunk)
+            download.advance(len(chunk))
     return sha256.hexdigest(), size, _compare(response, algorithm, s3_sum, md5.hexdigest(), size)
 
 

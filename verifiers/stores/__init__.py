@@ -24,6 +24,7 @@ class StorePlan:
     specs: tuple[CheckSpec, ...]
     reference_time: datetime  # when the backed-up data was taken: manifest capture time, else artifact mtime
     manifest: Any  # the store kind's manifest model
+    compliance: Any = None  # what the compliance checks need (verifiers/compliance/attach.py)
 
 
 @dataclass
@@ -49,11 +50,15 @@ class StoreKind(Protocol[StoreT_contra]):
 
 def store_kind(kind: str) -> StoreKind[Any]:
     from verifiers.stores.dynamodb import DynamoDbKind
+    from verifiers.stores.mongo import MongoKind
     from verifiers.stores.mysql import MysqlKind
     from verifiers.stores.postgres import PostgresKind
     from verifiers.stores.redis import RedisKind
     from verifiers.stores.s3 import S3Kind
 
     registry: dict[str, StoreKind[Any]] = {"postgres": PostgresKind(), "redis": RedisKind(), "mysql": MysqlKind(),
-                                           "s3": S3Kind(), "dynamodb": DynamoDbKind()}
+                                           "s3": S3Kind(), "dynamodb": DynamoDbKind(), "mongo": MongoKind()}
+    from verifiers.stores.cloud_bucket import CloudBucketKind
+
+    registry.update({"gcs": CloudBucketKind(), "azure-blob": CloudBucketKind()})
     return registry[kind]

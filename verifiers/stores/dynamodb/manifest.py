@@ -118,7 +118,9 @@ def save_manifest(manifest: DynamoDbManifest, path: Path) -> None:
 
 def load_manifest(path: Path, *, store: str) -> DynamoDbManifest:
     try:
-        manifest = DynamoDbManifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        _check_schema_version(raw, path, store)
+        manifest = DynamoDbManifest.model_validate(raw)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"store {store}: manifest {path} is not readable JSON: {exc}") from None
     except ValidationError as exc:
@@ -130,3 +132,11 @@ def load_manifest(path: Path, *, store: str) -> DynamoDbManifest:
         raise ManifestError(f"store {store}: manifest {path} uses checksum {manifest.checksum_algorithm!r}",
                             hint="re-capture it with this version")
     return manifest
+
+
+def _check_schema_version(raw: object, path: Path, store: str) -> None:
+    """An explicit, known schema_version: a manifest written by another version must not be half-understood."""
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if version != 1:
+        raise ManifestError(f"store {store}: manifest {path} has schema_version {version!r}; this restoreproof reads 1",
+                            hint="upgrade restoreproof, or re-capture the manifest with this version")

@@ -1,9 +1,9 @@
 """MySQL, MariaDB and Aurora/RDS MySQL: mysqldump / mariadb-dump SQL artifacts (.sql, .sql.gz) restored into a
 local sandbox server, measured, and judged against the manifest captured with them.
 
-RDS / Aurora MySQL *snapshots* (storage-level, not dumps) come in through the AWS snapshot source and sandbox
-once those exist: this kind then measures the restored instance the same way (`measure_restored`), with the
-live-source tolerance of DESIGN.md's reference 2 instead of a captured manifest.
+RDS MySQL / MariaDB and Aurora MySQL *snapshots* (storage-level, not dumps) come in through the `rds-snapshot`
+source: AWS restores them into a temporary instance and this kind measures it the same way (`measure_connected`,
+see snapshot.py) against the manifest captured when the snapshot was taken.
 """
 
 from __future__ import annotations
@@ -20,19 +20,27 @@ from pymysql.cursors import Cursor
 
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
+from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
 from verifiers.inventory import Assertion, MysqlStore
-from verifiers.sandboxes.local_mysql import MysqlServer, local_mysql
-from verifiers.sandboxes.mysql_installations import MysqlInstallation, choose_installation, find_installations
-from verifiers.sandboxes.readiness import Readiness
+from verifiers.sandboxes.mysql_installations import MysqlInstallation
+from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.sources import Artifact, Located
 from verifiers.stores import StorePlan, StoreVerification
-from verifiers.stores.mysql.archive import read_header
+from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.facts import DatabaseFacts
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
 from verifiers.stores.mysql.measure import DefinitionUnreadable, measure_database, pin_session, table_selected
 from verifiers.stores.mysql.restore import RestoreOutcome, create_database, redact, restore_dump
 from verifiers.stores.mysql.rowhash import quote_identifier
+from verifiers.stores.mysql.sandbox import (
+    as_captured,
+    foreign,
+    installation_for,
+    open_sandbox,
+    scratch_database,
+    writes_elsewhere,
+)
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -47,6 +55,10 @@ UNION SELECT DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %(db)s
 
 class MysqlKind:
     def plan(self, store: MysqlStore, located: Located) -> StorePlan:
+        if store.source.type == "rds-snapshot":  # restored by AWS, not from a dump (see snapshot.py)
+            from verifiers.stores.mysql.snapshot import plan_snapshot
+
+            return plan_snapshot(store, located)
         if located.manifest_path is None:
             raise ManifestError(
                 f"store {store.name}: no manifest beside {located.location}",
@@ -54,14 +66,8 @@ class MysqlKind:
                 "to the dump) or set stores.source.manifest",
             )
         manifest = load_manifest(located.manifest_path, store=store.name)
-        tables = selected_tables(store, manifest.facts)
         specs = [CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"),
-                 CheckSpec("tables", "tables")]
-        for table in tables:
-            specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
-        specs.append(CheckSpec("schema", DATABASE_SUBJECT))
-        specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.auto_increments)
-                  if name in tables]
+                 *data_specs(store, manifest.facts)]
         specs += [CheckSpec("assertion", a.name) for a in store.assertions]
         specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
         return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
@@ -72,6 +78,11 @@ class MysqlKind:
         store, manifest = plan.store, plan.manifest
         assert isinstance(store, MysqlStore)
         assert isinstance(manifest, MysqlManifest)
+        if store.source.type == "rds-snapshot":
+            from verifiers.stores.mysql.snapshot import verify_snapshot
+
+            verify_snapshot(plan, artifact, timer, result)
+            return
         name = Path(artifact.location).name
         result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
                                              manifest.artifact.bytes))
@@ -83,27 +94,36 @@ class MysqlKind:
             return
         try:
             with timer.phase("provision"):
-                installation = choose_installation(
-                    find_installations(store.sandbox.bin_dir, store.sandbox.user), flavour=header.flavour,
-                    min_release=header.min_release, purpose="restore it",
-                    roles=("client", "install_db") if header.flavour == "mariadb" else ("client",),
-                )
+                installation = installation_for(store, header)
         except NoSuitableServerError as exc:
             result.checks.append(_not_restorable(
                 "not restorable here", f"store {store.name}: {name} was dumped from {header.flavour} "
                 f"{header.server_version or header.distrib}; {exc.describe()}"))
             result.checks += unverified(plan, "no server here can restore this artifact")
             return
-        with sandbox(store, installation, timer) as server:
+        with sandbox(store, installation, timer, header=header, charset=manifest.facts.charset,
+                     collation=manifest.facts.collation) as server:
             result.sandbox = server.info
+            scratch = scratch_database(server)  # an external server's: restored there, judged as the manifest's
+            database = scratch or manifest.database
+            if scratch is not None and (elsewhere := writes_elsewhere(artifact.path, header)):
+                result.checks.append(_not_restorable("not restorable here", (
+                    f"store {store.name}: {name} names a database ({elsewhere}); on an external server only a "
+                    "scratch database of this run may be written: restore it into a local or docker sandbox")))
+                result.checks += unverified(plan, "the dump would write outside the scratch database")
+                return
             with timer.phase("restore"):
-                create_database(server, manifest.database, charset=manifest.facts.charset,
-                                collation=manifest.facts.collation)
-                outcome = restore_dump(server, artifact.path, header, database=manifest.database,
+                if scratch is None:
+                    create_database(server, database, charset=manifest.facts.charset,
+                                    collation=manifest.facts.collation)
+                outcome = restore_dump(server, artifact.path, header, database=database,
                                        timeout=store.restore_timeout, log_dir=server.workdir)
             result.checks.append(restore_check(outcome, name))
             with timer.phase("verify"):
-                facts, assertion_results = measure_restored(server, store, manifest.database)
+                facts, assertion_results = measure_restored(server, store, database)
+                facts = as_captured(facts, scratch, manifest.database)
+            # after the read-only measurement: the GDPR erasure replay may write to the sandbox
+            result.checks += attach.judge_mysql(plan, lambda: server.connect(database), database)
         result.checks += judge(store, manifest.facts, facts) + assertion_results
 
 
@@ -112,14 +132,13 @@ def _not_restorable(observed: str, message: str) -> CheckResult:
 
 
 @contextlib.contextmanager
-def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTimer) -> Iterator[MysqlServer]:
-    """The local server, with its start timed as provision and its removal as teardown."""
+def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTimer, *, header: DumpHeader,
+            charset: str = "utf8mb4", collation: str = "utf8mb4_general_ci") -> Iterator[MysqlTarget]:
+    """The sandbox of the store's type (stores/mysql/sandbox.py), with its start timed as provision and its
+    removal as teardown."""
     stack = contextlib.ExitStack()
     with timer.phase("provision"):
-        server = stack.enter_context(
-            local_mysql(installation, user_name=store.sandbox.user,
-                        readiness=Readiness(timeout=store.sandbox.start_timeout))
-        )
+        server = stack.enter_context(open_sandbox(store, installation, header, charset=charset, collation=collation))
     failing = True
     try:
         yield server
@@ -132,6 +151,16 @@ def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTi
                 if not failing:
                     raise
                 log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
+
+
+def data_specs(store: MysqlStore, facts: DatabaseFacts) -> list[CheckSpec]:
+    """The checks of the restored data the manifest promises, whichever way it was restored."""
+    tables = selected_tables(store, facts)
+    specs = [CheckSpec("tables", "tables")]
+    for table in tables:
+        specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
+    specs.append(CheckSpec("schema", DATABASE_SUBJECT))
+    return specs + [CheckSpec("sequence", name) for name in sorted(facts.auto_increments) if name in tables]
 
 
 def selected_tables(store: MysqlStore, facts: DatabaseFacts) -> list[str]:
@@ -153,23 +182,25 @@ def restore_check(outcome: RestoreOutcome, artifact_name: str) -> CheckResult:
     return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
 
 
-def measure_restored(server: MysqlServer, store: MysqlStore, database: str) -> tuple[DatabaseFacts,
+def measure_restored(server: MysqlTarget, store: MysqlStore, database: str) -> tuple[DatabaseFacts,
                                                                                       list[CheckResult]]:
     try:
         conn = server.connect(database)
     except pymysql.err.OperationalError as exc:
         raise SandboxError(f"store {store.name}: cannot connect to the sandbox server to verify: {exc.args[-1]}",
                            hint="the server may have been killed or run out of memory or disk") from None
-    return measure_connected(conn, store, database)
+    return measure_connected(conn, store, database, create_definers=not foreign(server))
 
 
-def measure_connected(conn: Connection[Cursor], store: MysqlStore, database: str) -> tuple[DatabaseFacts,
-                                                                                           list[CheckResult]]:
-    """Measure `database` over an open connection (a local sandbox here; a restored RDS/Aurora instance once the
-    AWS snapshot sandbox restores MySQL) and run the store's assertions; the connection is closed after."""
+def measure_connected(conn: Connection[Cursor], store: MysqlStore, database: str, *,
+                      create_definers: bool = True) -> tuple[DatabaseFacts, list[CheckResult]]:
+    """Measure `database` over an open connection (a local sandbox, or a restored RDS/Aurora instance, whose
+    accounts came back with the snapshot: `create_definers=False`) and run the store's assertions; the
+    connection is closed after."""
     try:
         with conn.cursor() as cur:
-            _create_definers(cur, database)
+            if create_definers:
+                _create_definers(cur, database)
             pin_session(cur)
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             facts = measure_database(cur, database)
@@ -205,8 +236,12 @@ def run_assertion(cur: Any, assertion: Assertion) -> CheckResult:
         try:
             cur.execute(assertion.sql)
             row = cur.fetchone() if cur.description else None
-        finally:
+        except pymysql.err.MySQLError:
             cur.execute("ROLLBACK")
+            raise
+        # Not in a `finally`: after Ctrl-C mid-query the server is still running it, and a ROLLBACK would wait
+        # for it to finish (up to the statement limit) before the sandbox could be torn down.
+        cur.execute("ROLLBACK")
     except pymysql.err.OperationalError as exc:
         if exc.args and isinstance(exc.args[0], int) and exc.args[0] >= 2000:  # client-side: the server is gone
             raise

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verifiers.errors import ArtifactFormatError
+from verifiers.filetypes import identify
 from verifiers.sandboxes.mysql_installations import version_tuple
 
 HEAD_BYTES = 8192
@@ -57,8 +58,9 @@ class DumpHeader:
 def parse_header(head: bytes, artifact: str, *, gzipped: bool) -> DumpHeader:
     dump = _DUMP_LINE.search(head)
     if dump is None:
+        what = identify(head)
         raise ArtifactFormatError(f"{artifact}: not a MySQL/MariaDB dump (no `-- MySQL dump` or `-- MariaDB dump` "
-                                  "header comment)", hint=HINT)
+                                  f"header comment{'; it is ' + what if what else ''})", hint=HINT)
     server = _SERVER_LINE.search(head)
     database = _DATABASE.search(head)
     return DumpHeader(

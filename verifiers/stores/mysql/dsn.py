@@ -61,61 +61,62 @@ class MysqlTarget:
         return options
 
 
-def parse_dsn(dsn: str) -> MysqlTarget:
-    """A MysqlTarget, or CaptureError saying what is wrong without repeating the DSN's password."""
+def parse_dsn(dsn: str, *, what: str = "capture mysql") -> MysqlTarget:
+    """A MysqlTarget, or CaptureError saying what is wrong without repeating the DSN's password; messages
+    start with `what` (the command, or the inventory field the DSN came from)."""
     text = dsn.strip()
-    fields = _from_url(text) if "://" in text else _from_pairs(text)
+    fields = _from_url(text, what) if "://" in text else _from_pairs(text, what)
     database = fields.pop("database", None)
     if not database:
-        raise CaptureError("capture mysql: the DSN names no database", hint=DSN_HINT)
+        raise CaptureError(f"{what}: the DSN names no database", hint=DSN_HINT)
     port = fields.pop("port", None)
     try:
         port_number = int(port) if port else None
     except ValueError:
-        raise CaptureError(f"capture mysql: the DSN's port {port!r} is not a number", hint=DSN_HINT) from None
+        raise CaptureError(f"{what}: the DSN's port {port!r} is not a number", hint=DSN_HINT) from None
     if port_number is not None and not 0 < port_number < 65536:
-        raise CaptureError(f"capture mysql: the DSN's port {port_number} is out of range", hint=DSN_HINT)
+        raise CaptureError(f"{what}: the DSN's port {port_number} is out of range", hint=DSN_HINT)
     return MysqlTarget(database=database, port=port_number, **fields)
 
 
-def _from_url(text: str) -> dict[str, str]:
+def _from_url(text: str, what: str) -> dict[str, str]:
     try:
         parts = urlsplit(text)
         port = parts.port  # raises ValueError for a malformed port
     except ValueError:
-        raise CaptureError("capture mysql: the DSN is not a valid URL (check the port and special characters; "
+        raise CaptureError(f"{what}: the DSN is not a valid URL (check the port and special characters; "
                            "percent-encode them in the password)", hint=DSN_HINT) from None
     if parts.scheme not in SCHEMES:
-        raise CaptureError(f"capture mysql: the DSN's scheme {parts.scheme!r} is not one of {', '.join(SCHEMES)}",
+        raise CaptureError(f"{what}: the DSN's scheme {parts.scheme!r} is not one of {', '.join(SCHEMES)}",
                            hint=DSN_HINT)
     fields = {"database": unquote(parts.path.lstrip("/")), "host": parts.hostname,
               "port": str(port) if port else None,
               "user": unquote(parts.username) if parts.username else None,
               "password": unquote(parts.password) if parts.password is not None else None}
     for key, values in parse_qs(parts.query).items():
-        fields[_known(key)] = values[-1]
+        fields[_known(key, what)] = values[-1]
     return {k: v for k, v in fields.items() if v}
 
 
-def _from_pairs(text: str) -> dict[str, str]:
+def _from_pairs(text: str, what: str) -> dict[str, str]:
     try:
         words = shlex.split(text)
     except ValueError:
-        raise CaptureError("capture mysql: the DSN has an unbalanced quote", hint=DSN_HINT) from None
+        raise CaptureError(f"{what}: the DSN has an unbalanced quote", hint=DSN_HINT) from None
     fields: dict[str, str] = {}
     for word in words:
         key, sep, value = word.partition("=")
         if not sep:
             # The odd word out may be a password: never repeat it.
-            raise CaptureError("capture mysql: a part of the DSN is not key=value", hint=DSN_HINT)
-        fields[_known(key)] = value
+            raise CaptureError(f"{what}: a part of the DSN is not key=value", hint=DSN_HINT)
+        fields[_known(key, what)] = value
     if "unix_socket" in fields and not Path(fields["unix_socket"]).is_absolute():
-        raise CaptureError("capture mysql: unix_socket must be an absolute path", hint=DSN_HINT)
+        raise CaptureError(f"{what}: unix_socket must be an absolute path", hint=DSN_HINT)
     return fields
 
 
-def _known(key: str) -> str:
+def _known(key: str, what: str) -> str:
     if key not in _KEYS:
-        raise CaptureError(f"capture mysql: unknown DSN parameter {key[:40]!r}; known: "
+        raise CaptureError(f"{what}: unknown DSN parameter {key[:40]!r}; known: "
                            f"{', '.join(sorted(set(_KEYS)))}", hint=DSN_HINT)
     return _KEYS[key]

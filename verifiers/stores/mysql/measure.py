@@ -16,6 +16,7 @@ from typing import Any
 
 import pymysql
 
+from verifiers import progress as progress_events
 from verifiers.stores.mysql.facts import AutoIncrementFacts, DatabaseFacts, TableFacts
 from verifiers.stores.mysql.rowhash import SESSION_SQL, format_checksum, quote_identifier, table_checksum_sql
 
@@ -116,6 +117,7 @@ def measure_database(cur: Cursor, database: str, *, progress: Progress | None = 
     columns = _columns(cur, database)
     schemas = _table_schemas(cur, database, tables, columns)
     facts: dict[str, TableFacts] = {}
+    checksummed = progress_events.task("tables", total=len(tables))
     for table, *_ in tables:
         name = qualified(database, table)
         if progress:
@@ -123,6 +125,7 @@ def measure_database(cur: Cursor, database: str, *, progress: Progress | None = 
         cur.execute(table_checksum_sql(database, table, [(c[1], c[3]) for c in columns.get(table, [])]))
         rows, total = cur.fetchone()
         facts[name] = TableFacts(rows=int(rows), checksum=format_checksum(int(total)), schema=schemas[table])
+        checksummed.advance()
     cur.execute("SELECT VERSION()")
     version = str(cur.fetchone()[0])
     cur.execute(SCHEMA_SQL, (database,))

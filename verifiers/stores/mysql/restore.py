@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from verifiers.sandboxes.local_mysql import MysqlServer
+from verifiers import progress
+from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.stores.mysql.archive import TRAILER, DumpHeader
 from verifiers.stores.mysql.rowhash import quote_identifier
 
@@ -58,7 +59,7 @@ class RestoreOutcome:
         return self.exit_code == 0 and not self.error_lines and not self.timed_out
 
 
-def create_database(server: MysqlServer, name: str, *, charset: str, collation: str) -> None:
+def create_database(server: MysqlTarget, name: str, *, charset: str, collation: str) -> None:
     conn = server.connect()
     try:
         with conn.cursor() as cur:
@@ -77,7 +78,7 @@ def _plain(*names: str) -> bool:
     return all(re.fullmatch(r"\w+", n) for n in names)
 
 
-def restore_dump(server: MysqlServer, artifact: Path, header: DumpHeader, *, database: str, timeout: float,
+def restore_dump(server: MysqlTarget, artifact: Path, header: DumpHeader, *, database: str, timeout: float,
                  log_dir: Path) -> RestoreOutcome:
     tool = server.installation.tool("client")
     name = tool.name if tool else "mysql"
@@ -115,13 +116,16 @@ def _feed(stdin: IO[bytes], artifact: Path, header: DumpHeader, deadline: float,
     and a missing closing comment in `errors` (the client may well have run what it got without complaint)."""
     tail = b""
     complete = False
+    fed = progress.task("bytes")  # of the file as stored (compressed or not): its size is the total
     try:
-        with (gzip.open(artifact, "rb") if header.gzip else artifact.open("rb")) as fh:
+        with artifact.open("rb") as raw, (gzip.GzipFile(fileobj=raw, mode="rb") if header.gzip else raw) as fh:
+            fed.update(0, total=os.fstat(raw.fileno()).st_size)
             while chunk := fh.read(CHUNK):
                 if time.monotonic() > deadline:
                     return True
                 tail = (tail + chunk)[-TAIL_BYTES:]
                 stdin.write(chunk)
+                fed.update(raw.tell())
         complete = True
     except BrokenPipeError:
         raise

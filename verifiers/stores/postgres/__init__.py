@@ -12,24 +12,22 @@ import psycopg
 
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
+from verifiers.compliance import attach
+from verifiers.compliance.migrate import sandbox_url
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.inventory import PostgresStore
-from verifiers.sandboxes.local_postgres import (
-    PostgresServer,
-    choose_installation,
-    find_installations,
-    local_postgres,
-)
-from verifiers.sandboxes.readiness import Readiness
+from verifiers.sandboxes.local_postgres import choose_installation, find_installations
+from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.sources import Artifact, Located
 from verifiers.stores import StorePlan, StoreVerification
-from verifiers.stores.postgres.archive import read_header
+from verifiers.stores.postgres.archive import DumpHeader, read_header
 from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
 from verifiers.stores.postgres.measure import measure_database, table_selected
 from verifiers.stores.postgres.parallel import Workers
-from verifiers.stores.postgres.restore import RESTORE_DATABASE, RestoreOutcome, create_database, redact, restore_dump
+from verifiers.stores.postgres.restore import RestoreOutcome, create_database, redact, restore_dump
+from verifiers.stores.postgres.sandbox import database_ready, needed_tools, open_sandbox, restore_database
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -85,7 +83,7 @@ class PostgresKind:
             with timer.phase("provision"):
                 installation = choose_installation(
                     find_installations(store.sandbox.bin_dir, store.sandbox.user), min_major=header.required_major,
-                    tools=("postgres", "pg_restore", "psql"), purpose="restore it",
+                    tools=needed_tools(store), purpose="restore it",
                 )
         except NoSuitableServerError as exc:
             # A backup no server here can read fails its restore check (named, with the fix), not the run.
@@ -95,28 +93,33 @@ class PostgresKind:
                 f"{header.dump_version} from server {header.server_version}; {exc.describe()}"))
             result.checks += unverified(plan, "no server here can restore this artifact")
             return
-        with sandbox(store, installation, timer) as server:
+        with sandbox(store, installation, timer, header=header, encoding=manifest.facts.encoding) as server:
             result.sandbox = server.info
+            database = restore_database(server)
             with timer.phase("restore"):
-                create_database(server, encoding=manifest.facts.encoding)
-                outcome = restore_dump(server, artifact.path, header, jobs=store.jobs,
+                if not database_ready(server):
+                    create_database(server, name=database, encoding=manifest.facts.encoding)
+                outcome = restore_dump(server, artifact.path, header, jobs=store.jobs, database=database,
                                        timeout=store.restore_timeout, log_dir=server.workdir)
-            result.checks.append(restore_check(outcome))
+            result.checks.append(restore_check(outcome, Path(artifact.location).name))
             with timer.phase("verify"):
                 methods = {name: t.method for name, t in manifest.facts.tables.items()}
                 facts, assertion_results = measure_restored(server, store, methods, manifest.facts)
+            # after every read-only measurement: GDPR erasure replay and migrations may write to the sandbox
+            result.checks += attach.judge_postgres(
+                plan, server.conninfo(database), pg_env=server.client_env(database),
+                url=server.url(database) if isinstance(server, NetworkPostgres) else sandbox_url(server, database))
         result.checks += judge(store, manifest.facts, facts) + assertion_results
 
 
 @contextlib.contextmanager
-def sandbox(store: PostgresStore, installation: Any, timer: RestoreTimer) -> Iterator[PostgresServer]:
-    """The local server, with its start timed as provision and its removal as teardown."""
+def sandbox(store: PostgresStore, installation: Any, timer: RestoreTimer, *, header: DumpHeader,
+            encoding: str = "UTF8") -> Iterator[PostgresTarget]:
+    """The sandbox of the store's type (stores/postgres/sandbox.py), with its start timed as provision and its
+    removal as teardown."""
     stack = contextlib.ExitStack()
     with timer.phase("provision"):
-        server = stack.enter_context(
-            local_postgres(installation, user_name=store.sandbox.user,
-                           readiness=Readiness(timeout=store.sandbox.start_timeout))
-        )
+        server = stack.enter_context(open_sandbox(store, installation, header, encoding))
     failing = True
     try:
         yield server
@@ -146,22 +149,24 @@ def artifact_check(artifact: Artifact, manifest: PostgresManifest) -> CheckResul
                        f"{name}: sha256 matches the manifest ({artifact.bytes} bytes)")
 
 
-def restore_check(outcome: RestoreOutcome) -> CheckResult:
+def restore_check(outcome: RestoreOutcome, artifact_name: str) -> CheckResult:
     observed = "timed out" if outcome.timed_out else f"exit {outcome.exit_code}, {len(outcome.error_lines)} errors"
     if outcome.timed_out:
-        message = f"{outcome.tool} did not finish within restore_timeout ({outcome.timeout_seconds:.0f}s)"
+        message = (f"{outcome.tool} did not finish {artifact_name} within restore_timeout "
+                   f"({outcome.timeout_seconds:.0f}s)")
     elif outcome.ok:
-        message = f"{outcome.tool} exited 0 with no errors"
+        message = f"{outcome.tool} restored {artifact_name}: exit 0, no errors"
     else:
-        message = f"{outcome.tool} exited {outcome.exit_code}:\n" + "\n".join(outcome.error_lines[:50])
+        message = (f"{outcome.tool} on {artifact_name} exited {outcome.exit_code}:\n"
+                   + "\n".join(outcome.error_lines[:50]))
         if len(outcome.error_lines) > 50:
             message += f"\n… and {len(outcome.error_lines) - 50} more lines"
     return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
 
 
-def measure_restored(server: PostgresServer, store: PostgresStore, methods: dict[str, Method],
+def measure_restored(server: PostgresTarget, store: PostgresStore, methods: dict[str, Method],
                      expected: DatabaseFacts) -> tuple[DatabaseFacts, list[CheckResult]]:
-    return measure_conninfo(server.conninfo(RESTORE_DATABASE), store, methods, expected)
+    return measure_conninfo(server.conninfo(restore_database(server)), store, methods, expected)
 
 
 def measure_conninfo(conninfo: str, store: PostgresStore, methods: dict[str, Method],

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from verifiers.errors import ArtifactFormatError
+from verifiers.filetypes import identify
 
 MAGIC = b"PGDMP"
 _FORMATS = {1: "custom", 3: "tar", 5: "directory"}
@@ -130,7 +131,9 @@ def read_archive_header(fh: IO[bytes], artifact: str) -> DumpHeader:
 def _plain_header(head: bytes, artifact: str, *, gzipped: bool) -> DumpHeader:
     versions = {m.group(1): m.group(2).decode() for m in _PLAIN_VERSION.finditer(head)}
     if not versions and b"PostgreSQL database dump" not in head:
-        raise ArtifactFormatError(f"{artifact}: not a PostgreSQL dump (no pg_dump header comment)", hint=HINT)
+        what = identify(head)
+        raise ArtifactFormatError(f"{artifact}: not a PostgreSQL dump (no pg_dump header comment"
+                                  f"{'; it is ' + what if what else ''})", hint=HINT)
     return DumpHeader(
         format=DumpFormat.PLAIN,
         archive_version=None,

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from verifiers import progress as progress_events
 from verifiers.stores.postgres.checksum import Method, hash_methods, key_ranges, pin_session, table_checksum
 from verifiers.stores.postgres.facts import DatabaseFacts, SequenceFacts, TableFacts
 from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables
@@ -163,14 +164,16 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     chosen = hash_methods(conn, oids)
     jobs = [TableJob(names[oid], schema, table, (methods or {}).get(names[oid], chosen.get(oid, "text")))
             for oid, schema, table, _kind, _persistence in tables]
+    checksummed = progress_events.task("tables", total=len(jobs))
     if workers is not None and workers.count > 1 and len(jobs) > 1:
-        measured = checksum_tables(workers, jobs)
+        measured = checksum_tables(workers, jobs, on_table=lambda _name: checksummed.advance())
     else:
         measured = {}
         for job in jobs:
             if progress:
                 progress(job.name)
             measured[job.name] = table_checksum(conn, job.schema, job.table, job.method)
+            checksummed.advance()
     facts = {}
     for job, oid in zip(jobs, oids, strict=True):
         rows, checksum = measured[job.name]

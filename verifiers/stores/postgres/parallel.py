@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +41,10 @@ class TableJob:
     method: Method
 
 
-def checksum_tables(workers: Workers, jobs: Sequence[TableJob]) -> dict[str, tuple[int, str]]:
-    """Row count and checksum of every job's table; jobs should come largest first."""
+def checksum_tables(workers: Workers, jobs: Sequence[TableJob],
+                    on_table: Callable[[str], None] | None = None) -> dict[str, tuple[int, str]]:
+    """Row count and checksum of every job's table; jobs should come largest first. `on_table` hears each
+    table's name as it is done, from the worker thread that did it (so it must be thread-safe)."""
     todo: queue.Queue[TableJob] = queue.Queue()
     for job in jobs:
         todo.put(job)
@@ -62,6 +64,8 @@ def checksum_tables(workers: Workers, jobs: Sequence[TableJob]) -> dict[str, tup
                     measured = table_checksum(conn, job.schema, job.table, job.method)
                     with lock:
                         results[job.name] = measured
+                    if on_table is not None:
+                        on_table(job.name)
         except BaseException as exc:  # handed to the caller's thread below, never swallowed
             with lock:
                 errors.append(exc)

@@ -16,7 +16,8 @@ from typing import IO
 import psycopg
 from psycopg import sql
 
-from verifiers.sandboxes.local_postgres import PostgresServer
+from verifiers import progress
+from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.stores.postgres.archive import DumpFormat, DumpHeader
 
 RESTORE_DATABASE = "restoreproof_restored"
@@ -30,6 +31,9 @@ _REDACTIONS = (
     (re.compile(r"(Failing row contains ).*"), r"\1(<redacted>)"),
     (re.compile(r'(value too long for type [^:]*|out of range[^:]*): ".*"'), r'\1: "<redacted>"'),
 )
+# pg_restore --verbose prints one of these for each TOC entry it restores, serially and under --jobs alike
+_ITEM_LINE = re.compile(rb"^pg_restore: (?:creating |processing data for |executing SEQUENCE SET )")
+FOLLOW_SECONDS = 0.25  # how often the restore's stderr log is read for progress while it runs
 _ERROR_LINE = re.compile(r"(^pg_restore: error:|^psql:.*\bERROR:|^ERROR:|\bFATAL:|^pg_restore: \[)")
 _ROLE = re.compile(
     rb"(?:OWNER TO|GRANT [A-Z, ]+ ON [^;]* TO|REVOKE [A-Z, ]+ ON [^;]* FROM) ([A-Za-z_][\w$]*|\"[^\"]+\")"
@@ -57,7 +61,7 @@ class RestoreOutcome:
         return self.exit_code == 0 and not self.error_lines and not self.timed_out
 
 
-def create_database(server: PostgresServer, name: str = RESTORE_DATABASE, encoding: str = "UTF8") -> None:
+def create_database(server: PostgresTarget, name: str = RESTORE_DATABASE, encoding: str = "UTF8") -> None:
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING {}").format(
@@ -67,7 +71,7 @@ def create_database(server: PostgresServer, name: str = RESTORE_DATABASE, encodi
 
 
 def restore_dump(
-    server: PostgresServer,
+    server: PostgresTarget,
     artifact: Path,
     header: DumpHeader,
     *,
@@ -86,18 +90,36 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def _run_pg_restore(server: PostgresServer, artifact: Path, header: DumpHeader, *, jobs: int | None,
+def _run_pg_restore(server: PostgresTarget, artifact: Path, header: DumpHeader, *, jobs: int | None,
                     timeout: float, database: str, log_dir: Path) -> RestoreOutcome:
     # Production roles do not exist in a sandbox: restore objects owned by the sandbox superuser.
-    argv = [str(server.installation.tool("pg_restore")), "--no-owner", "--no-privileges", "--dbname", database]
+    pg_restore = str(server.installation.tool("pg_restore"))
+    argv = [pg_restore, "--no-owner", "--no-privileges", "--verbose", "--dbname", database]
     if header.format in (DumpFormat.CUSTOM, DumpFormat.DIRECTORY):
         argv += ["--jobs", str(jobs or default_jobs())]  # tar archives cannot be restored in parallel
     argv.append(str(artifact))
+    items = progress.task("items")
+    if items.active:
+        items.update(0, total=toc_entries(pg_restore, artifact))
     return _run(argv, server, database=database, timeout=timeout, stdin_from=None, log_dir=log_dir,
-                tool="pg_restore")
+                tool="pg_restore", items=items)
 
 
-def _run_psql(server: PostgresServer, artifact: Path, *, gzipped: bool, timeout: float, database: str,
+def toc_entries(pg_restore: str, artifact: Path) -> int | None:
+    """How many entries `pg_restore --list` shows (ACLs aside: --no-privileges skips them); None when it
+    cannot say, which the restore itself then reports."""
+    try:
+        listed = subprocess.run([pg_restore, "--list", str(artifact)], capture_output=True, timeout=120,
+                                check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if listed.returncode != 0:
+        return None
+    entries = [line for line in listed.stdout.splitlines() if line.strip() and not line.startswith(b";")]
+    return sum(1 for line in entries if not re.match(rb"^\d+; \d+ \d+ (?:DEFAULT )?ACL ", line)) or None
+
+
+def _run_psql(server: PostgresTarget, artifact: Path, *, gzipped: bool, timeout: float, database: str,
               log_dir: Path) -> RestoreOutcome:
     argv = [str(server.installation.tool("psql")), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
             "--dbname", database]
@@ -107,8 +129,8 @@ def _run_psql(server: PostgresServer, artifact: Path, *, gzipped: bool, timeout:
                 log_dir=log_dir, tool="psql")
 
 
-def _run(argv: list[str], server: PostgresServer, *, database: str, timeout: float, stdin_from: Path | None,
-         log_dir: Path, tool: str) -> RestoreOutcome:
+def _run(argv: list[str], server: PostgresTarget, *, database: str, timeout: float, stdin_from: Path | None,
+         log_dir: Path, tool: str, items: progress.Task | None = None) -> RestoreOutcome:
     stderr_path = log_dir / f"{tool}.stderr"
     deadline = time.monotonic() + timeout
     with stderr_path.open("w+b") as stderr:
@@ -121,7 +143,9 @@ def _run(argv: list[str], server: PostgresServer, *, database: str, timeout: flo
         try:
             if stdin_from is not None and proc.stdin is not None:
                 timed_out = _feed_gzip(proc.stdin, stdin_from, deadline, stream_errors)
-            if not timed_out:
+            if not timed_out and items is not None:
+                _wait_counting(proc, stderr_path, deadline, items)
+            elif not timed_out:
                 proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             timed_out = True
@@ -135,6 +159,28 @@ def _run(argv: list[str], server: PostgresServer, *, database: str, timeout: flo
     errors = stream_errors + [redact(line) for line in _error_lines(lines)]
     return RestoreOutcome(tool=tool, exit_code=None if timed_out else proc.returncode, error_lines=errors,
                           timed_out=timed_out, timeout_seconds=timeout)
+
+
+def _wait_counting(proc: subprocess.Popen[bytes], log: Path, deadline: float, items: progress.Task) -> None:
+    """Wait for pg_restore, counting its per-entry --verbose lines in its stderr log as they are written;
+    TimeoutExpired at the deadline, as Popen.wait would."""
+    done, partial = 0, b""
+    with log.open("rb") as follow:
+        while True:
+            try:
+                proc.wait(max(0.0, min(FOLLOW_SECONDS, deadline - time.monotonic())))
+                exited = True
+            except subprocess.TimeoutExpired:
+                exited = False
+            *lines, partial = (partial + follow.read()).split(b"\n")
+            counted = sum(1 for line in lines if _ITEM_LINE.match(line))
+            if counted:
+                done += counted
+                items.update(min(done, items.total) if items.total else done)
+            if exited:
+                return
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(proc.args, 0)
 
 
 def _error_lines(lines: list[str]) -> list[str]:
@@ -154,12 +200,15 @@ def _error_lines(lines: list[str]) -> list[str]:
 
 def _feed_gzip(stdin: IO[bytes], path: Path, deadline: float, errors: list[str]) -> bool:
     """Stream a gzipped SQL dump into psql; True when the deadline passed first."""
+    fed = progress.task("bytes")  # of the compressed file, whose size is known
     try:
-        with gzip.open(path, "rb") as gz:
+        with path.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+            fed.update(0, total=os.fstat(raw.fileno()).st_size)
             while chunk := gz.read(CHUNK):
                 if time.monotonic() > deadline:
                     return True
                 stdin.write(chunk)
+                fed.update(raw.tell())
     except BrokenPipeError:
         raise
     except (OSError, EOFError) as exc:
@@ -190,7 +239,7 @@ def _roles_in_plain(artifact: Path, *, gzipped: bool) -> set[str]:
     return roles - {"PUBLIC", "public", "postgres", "CURRENT_USER", "SESSION_USER"}
 
 
-def _create_roles(server: PostgresServer, roles: set[str]) -> None:
+def _create_roles(server: PostgresTarget, roles: set[str]) -> None:
     """A plain dump names its production roles (OWNER TO, GRANT); create them so the script runs as written."""
     if not roles:
         return
@@ -199,3 +248,5 @@ def _create_roles(server: PostgresServer, roles: set[str]) -> None:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+                if isinstance(server, NetworkPostgres):
+                    server.created_roles.append(role)  # an external server's sandbox drops them afterwards

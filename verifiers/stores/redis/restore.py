@@ -35,12 +35,13 @@ def run_check(installation: RedisInstallation, workdir: RedisWorkdir, *, timeout
     return CheckVerdict(tool, ok, errors)
 
 
-def check_failed(verdict: CheckVerdict) -> CheckResult:
+def check_failed(verdict: CheckVerdict, artifact_name: str) -> CheckResult:
     if verdict.timeout is not None:
         return CheckResult("restore", "restore", False, "timed out", EXPECTED,
-                           f"{verdict.tool} did not finish within restore_timeout ({verdict.timeout:g}s)")
+                           f"{verdict.tool} on {artifact_name} did not finish within restore_timeout "
+                           f"({verdict.timeout:g}s)")
     return CheckResult("restore", "restore", False, "check-rdb failed", EXPECTED,
-                       f"{verdict.tool} found the RDB damaged:\n" + "\n".join(verdict.errors[:30]))
+                       f"{verdict.tool} found the RDB damaged ({artifact_name}):\n" + "\n".join(verdict.errors[:30]))
 
 
 def load_failed(message: str) -> CheckResult:
