@@ -6,8 +6,20 @@ failure, timeout, Ctrl-C, SIGTERM) stops the server and removes everything it wr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+from verifiers.errors import SandboxError
+
+if TYPE_CHECKING:
+    from verifiers.timing import RestoreTimer
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,3 +36,34 @@ class SandboxInfo:
         """The evidence's flat `sandbox` record: type, engine, version, then the details."""
         own = {"type": self.type, "engine": self.engine, "version": self.version}
         return {**own, **{k: v for k, v in self.details.items() if k not in own}}
+
+
+@contextlib.contextmanager
+def timed_sandbox(opening: AbstractContextManager[T], timer: RestoreTimer, *, store: str,
+                  start_phase: str = "provision", what: str = "sandbox teardown",
+                  close_failed_start: bool = False) -> Iterator[T]:
+    """Enter a sandbox timed as `start_phase` (provision; for a server whose start is the restore, restore) and
+    leave it timed as teardown. A teardown failure after an earlier error is logged, never hiding that error.
+    `close_failed_start` times the clean-up of a start that failed half-way (a cloud restore that deletes what
+    it created) as teardown too."""
+    stack = contextlib.ExitStack()
+    try:
+        with timer.phase(start_phase):
+            sandbox = stack.enter_context(opening)
+    except BaseException:
+        if close_failed_start:
+            with timer.phase("teardown"):
+                stack.close()
+        raise
+    failing = True
+    try:
+        yield sandbox
+        failing = False
+    finally:
+        with timer.phase("teardown"):
+            try:
+                stack.close()
+            except SandboxError:
+                if not failing:
+                    raise
+                log.exception("store %s: %s failed after an earlier error", store, what)

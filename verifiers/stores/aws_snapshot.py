@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.errors import ManifestError, SandboxError, SourceError
+from verifiers.errors import ManifestError, SourceError
 from verifiers.inventory import AnyStore, RdsSnapshotSource
+from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSettings, restored_snapshot
 from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_snapshot import Snapshot
@@ -115,26 +116,9 @@ def rds_sandbox(store: str, source: RdsSnapshotSource, snapshot: Snapshot, timer
     client = rds_client(snapshot.region or None, snapshot.endpoint_url or None)
     settings = RdsSandboxSettings(store=store, instance_class=source.instance_class,
                                   subnet_group=source.subnet_group, security_groups=tuple(source.security_groups))
-    stack = contextlib.ExitStack()
-    try:
-        with timer.phase("provision"):
-            sandbox = stack.enter_context(restored_snapshot(client, snapshot, settings))
-    except BaseException:
-        with timer.phase("teardown"):
-            stack.close()  # restored_snapshot already deleted what it created; nothing else is open
-        raise
-    failing = True
-    try:
+    with timed_sandbox(restored_snapshot(client, snapshot, settings), timer, store=store,
+                       what="deleting the RDS sandbox", close_failed_start=True) as sandbox:
         yield sandbox
-        failing = False
-    finally:
-        with timer.phase("teardown"):
-            try:
-                stack.close()
-            except SandboxError:
-                if not failing:
-                    raise
-                log.exception("store %s: deleting the RDS sandbox failed after an earlier error", store)
 
 
 def snapshot_check(snapshot: Snapshot, artifact: Artifact) -> CheckResult:

@@ -19,6 +19,7 @@ from verifiers.aws import describe_error, dynamodb_client, permission_hint
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import SandboxError
 from verifiers.inventory import DynamoDbBackupSource, DynamoDbStore
+from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.aws_dynamodb import RESTORE_ACTIONS, RestoredTable, restored_table
 from verifiers.sources import Artifact, Located
 from verifiers.sources.dynamodb_backup import Backup
@@ -82,23 +83,6 @@ def table_sandbox(store: DynamoDbStore, backup: Backup, timer: RestoreTimer) -> 
     """The restore request timed as provision, the deletion as teardown; deletion errors never hide the error
     that ended the run."""
     client = dynamodb_client(backup.region or None, backup.endpoint_url or None)
-    stack = contextlib.ExitStack()
-    try:
-        with timer.phase("provision"):
-            table = stack.enter_context(restored_table(client, backup, store.name))
-    except BaseException:
-        with timer.phase("teardown"):
-            stack.close()
-        raise
-    failing = True
-    try:
+    with timed_sandbox(restored_table(client, backup, store.name), timer, store=store.name,
+                       what="deleting the temporary table", close_failed_start=True) as table:
         yield table
-        failing = False
-    finally:
-        with timer.phase("teardown"):
-            try:
-                stack.close()
-            except SandboxError:
-                if not failing:
-                    raise
-                log.exception("store %s: deleting the temporary table failed after an earlier error", store.name)

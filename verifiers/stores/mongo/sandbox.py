@@ -12,6 +12,7 @@ from typing import Any
 
 from verifiers.errors import SandboxError
 from verifiers.inventory import MongoStore
+from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.local_mongo import MongoServer, installation, local_mongod
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.mongo.manifest import MongoManifest
@@ -45,18 +46,5 @@ def open_sandbox(store: MongoStore, manifest: MongoManifest) -> contextlib.Abstr
 def mongo_sandbox(store: MongoStore, manifest: MongoManifest, timer: RestoreTimer) -> Iterator[MongoServer]:
     """The sandbox, its start timed as provision and its removal as teardown; a teardown failure after an
     earlier error is logged, never hiding that error."""
-    stack = contextlib.ExitStack()
-    with timer.phase("provision"):
-        server = stack.enter_context(open_sandbox(store, manifest))
-    failing = True
-    try:
+    with timed_sandbox(open_sandbox(store, manifest), timer, store=store.name) as server:
         yield server
-        failing = False
-    finally:
-        with timer.phase("teardown"):
-            try:
-                stack.close()
-            except SandboxError:
-                if not failing:
-                    raise
-                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)

@@ -23,6 +23,7 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
 from verifiers.inventory import Assertion, MysqlStore
+from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.mysql_installations import MysqlInstallation
 from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.sources import Artifact, Located
@@ -136,21 +137,9 @@ def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTi
             charset: str = "utf8mb4", collation: str = "utf8mb4_general_ci") -> Iterator[MysqlTarget]:
     """The sandbox of the store's type (stores/mysql/sandbox.py), with its start timed as provision and its
     removal as teardown."""
-    stack = contextlib.ExitStack()
-    with timer.phase("provision"):
-        server = stack.enter_context(open_sandbox(store, installation, header, charset=charset, collation=collation))
-    failing = True
-    try:
+    opening = open_sandbox(store, installation, header, charset=charset, collation=collation)
+    with timed_sandbox(opening, timer, store=store.name) as server:
         yield server
-        failing = False
-    finally:
-        with timer.phase("teardown"):
-            try:
-                stack.close()
-            except SandboxError:
-                if not failing:
-                    raise
-                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
 
 
 def data_specs(store: MysqlStore, facts: DatabaseFacts) -> list[CheckSpec]:

@@ -16,6 +16,7 @@ from verifiers.compliance import attach
 from verifiers.compliance.migrate import sandbox_url
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.inventory import PostgresStore
+from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.local_postgres import choose_installation, find_installations
 from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.sources import Artifact, Located
@@ -117,21 +118,8 @@ def sandbox(store: PostgresStore, installation: Any, timer: RestoreTimer, *, hea
             encoding: str = "UTF8") -> Iterator[PostgresTarget]:
     """The sandbox of the store's type (stores/postgres/sandbox.py), with its start timed as provision and its
     removal as teardown."""
-    stack = contextlib.ExitStack()
-    with timer.phase("provision"):
-        server = stack.enter_context(open_sandbox(store, installation, header, encoding))
-    failing = True
-    try:
+    with timed_sandbox(open_sandbox(store, installation, header, encoding), timer, store=store.name) as server:
         yield server
-        failing = False
-    finally:
-        with timer.phase("teardown"):
-            try:
-                stack.close()
-            except SandboxError:
-                if not failing:
-                    raise
-                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
 
 
 def selected_tables(store: PostgresStore, facts: DatabaseFacts) -> list[str]:

@@ -15,6 +15,7 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
 from verifiers.inventory import AnyStore, RedisStore
+from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.local_redis import RdbLoadError, RedisServer, RedisWorkdir, redis_server, redis_workdir
 from verifiers.sandboxes.network_redis import NetworkRedis
 from verifiers.sandboxes.readiness import Readiness
@@ -154,22 +155,9 @@ def server_on(store: RedisStore, installation: RedisInstallation, workdir: Redis
               timer: RestoreTimer) -> Iterator[RedisServer]:
     """The server loading the RDB (timed as the restore, bounded by restore_timeout: starting the server is
     loading the data); stopping it is timed as teardown."""
-    stack = contextlib.ExitStack()
-    with timer.phase("restore"):
-        server = stack.enter_context(redis_server(installation, workdir,
-                                                  readiness=Readiness(timeout=store.restore_timeout)))
-    failing = True
-    try:
+    opening = redis_server(installation, workdir, readiness=Readiness(timeout=store.restore_timeout))
+    with timed_sandbox(opening, timer, store=store.name, start_phase="restore") as server:
         yield server
-        failing = False
-    finally:
-        with timer.phase("teardown"):
-            try:
-                stack.close()
-            except SandboxError:
-                if not failing:
-                    raise
-                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
 
 
 def measure_restored(server: RedisServer | NetworkRedis, store: RedisStore) -> tuple[DatasetFacts, list[CheckResult]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from verifiers.errors import SandboxError
 from verifiers.inventory import RedisStore
+from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.network_redis import NetworkRedis, docker_redis
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.redis.rdb import RdbHeader
@@ -45,20 +46,7 @@ def remote_server(store: RedisStore, header: RdbHeader, rdb: Path, timer: Restor
             f"store {store.name}: an RDB cannot be restored into an external server: a running Redis/Valkey loads "
             "an RDB only from its own disk at start, which would replace that server's data",
             hint='use sandbox = "local" or "docker" for redis stores')
-    stack = contextlib.ExitStack()
-    with timer.phase("restore"):
-        server = stack.enter_context(docker_redis(settings.image or default_image(header), rdb,
-                                                  readiness=Readiness(timeout=max(store.restore_timeout,
-                                                                                  settings.start_timeout))))
-    failing = True
-    try:
+    opening = docker_redis(settings.image or default_image(header), rdb,
+                           readiness=Readiness(timeout=max(store.restore_timeout, settings.start_timeout)))
+    with timed_sandbox(opening, timer, store=store.name, start_phase="restore") as server:
         yield server
-        failing = False
-    finally:
-        with timer.phase("teardown"):
-            try:
-                stack.close()
-            except SandboxError:
-                if not failing:
-                    raise
-                log.exception("store %s: sandbox teardown failed after an earlier error", store.name)
