@@ -172,7 +172,7 @@ def test_a_postgres_manifest_for_a_mysql_snapshot_is_named(
     manifest.write_text(json.dumps({"kind": "postgres", "schema_version": 1}))
     plan = plan_for(tmp_path, rds_instance, manifest)
     assert isinstance(plan, PlanFailure)
-    assert f"manifest {manifest} is of kind 'postgres', not a MySQL manifest" in plan.message
+    assert f"manifest {manifest} is of kind 'postgres', not a mysql manifest" in plan.message
 
 
 @pytest.mark.parametrize(("dsn", "message"), [

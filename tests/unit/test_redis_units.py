@@ -203,7 +203,7 @@ def test_bad_redis_settings_name_the_field(store: dict[str, object], message: st
 def test_manifest_of_another_kind_or_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps({"kind": "postgres", "schema_version": 1}))
-    with pytest.raises(ManifestError, match="is a 'postgres' manifest, not a redis one"):
+    with pytest.raises(ManifestError, match="is of kind 'postgres', not a redis manifest"):
         load_manifest(path, store="cache")
     path.write_text(json.dumps({"kind": "redis", "schema_version": 7}))
     with pytest.raises(ManifestError, match="has schema_version 7"):

@@ -4,17 +4,16 @@ sha256 of its content, captured by streaming each object (constant memory). Same
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from verifiers import __version__
 from verifiers.atomic import write_text_atomically
-from verifiers.errors import ManifestError
+from verifiers.manifests import read_manifest
 from verifiers.stores.s3.manifest import ObjectFacts
 
 if TYPE_CHECKING:
@@ -97,16 +96,5 @@ def save_manifest(manifest: BucketManifest, path: Path) -> None:
 
 
 def load_manifest(path: Path, *, store: str, kind: CloudKind) -> BucketManifest:
-    try:
-        manifest = BucketManifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"store {store}: manifest {path} is not readable JSON: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ManifestError(f"store {store}: manifest {path} is not a bucket manifest (at {where}: {first['msg']})",
-                            hint=f"capture it with `restoreproof capture {kind}`") from None
-    if manifest.kind != kind:
-        raise ManifestError(f"store {store}: manifest {path} was captured from {manifest.kind}, not {kind}",
-                            hint=f"capture it with `restoreproof capture {kind}`, or fix stores.source.manifest")
-    return manifest
+    return read_manifest(path, BucketManifest, store=store, kind=kind,
+                         capture_hint=f"capture it with `restoreproof capture {kind}`")

@@ -16,11 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from verifiers import __version__
 from verifiers.atomic import write_text_atomically
-from verifiers.errors import ManifestError
+from verifiers.manifests import read_manifest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -117,26 +117,6 @@ def save_manifest(manifest: DynamoDbManifest, path: Path) -> None:
 
 
 def load_manifest(path: Path, *, store: str) -> DynamoDbManifest:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        _check_schema_version(raw, path, store)
-        manifest = DynamoDbManifest.model_validate(raw)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"store {store}: manifest {path} is not readable JSON: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ManifestError(f"store {store}: manifest {path} is not a dynamodb manifest (at {where}: "
-                            f"{first['msg']})", hint="capture it with capture_table right after the backup") from None
-    if manifest.checksum_algorithm != CHECKSUM_ALGORITHM:
-        raise ManifestError(f"store {store}: manifest {path} uses checksum {manifest.checksum_algorithm!r}",
-                            hint="re-capture it with this version")
-    return manifest
-
-
-def _check_schema_version(raw: object, path: Path, store: str) -> None:
-    """An explicit, known schema_version: a manifest written by another version must not be half-understood."""
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if version != 1:
-        raise ManifestError(f"store {store}: manifest {path} has schema_version {version!r}; this restoreproof reads 1",
-                            hint="upgrade restoreproof, or re-capture the manifest with this version")
+    return read_manifest(path, DynamoDbManifest, store=store, kind="dynamodb",
+                         capture_hint="capture it with `restoreproof capture dynamodb` right after the backup",
+                         algorithm=("checksum_algorithm", CHECKSUM_ALGORITHM))

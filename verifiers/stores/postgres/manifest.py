@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from verifiers.atomic import write_text_atomically
-from verifiers.errors import ManifestError
+from verifiers.manifests import read_manifest
 from verifiers.stores.postgres.facts import DatabaseFacts
 
 MANIFEST_SCHEMA_VERSION: Literal[1] = 1
@@ -40,36 +39,9 @@ class PostgresManifest(BaseModel):
 
 
 def load_manifest(path: Path, *, store: str) -> PostgresManifest:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(
-            f"store {store}: manifest {path} does not exist",
-            hint="capture backups with `restoreproof capture postgres` so each has a manifest, "
-            "or set stores.source.manifest",
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"store {store}: manifest {path} is not readable JSON: {exc}") from None
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if version != MANIFEST_SCHEMA_VERSION:
-        raise ManifestError(
-            f"store {store}: manifest {path} has schema_version {version!r}; this restoreproof reads "
-            f"{MANIFEST_SCHEMA_VERSION}",
-            hint="upgrade restoreproof, or re-capture the backup with this version",
-        )
-    try:
-        manifest = PostgresManifest.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ManifestError(f"store {store}: manifest {path} is invalid at {where}: {first['msg']}") from None
-    if manifest.checksum_algorithm != CHECKSUM_ALGORITHM:
-        raise ManifestError(
-            f"store {store}: manifest {path} uses checksum {manifest.checksum_algorithm!r}, "
-            f"this restoreproof computes {CHECKSUM_ALGORITHM!r}",
-            hint="re-capture the backup with this version",
-        )
-    return manifest
+    return read_manifest(path, PostgresManifest, store=store, kind="postgres",
+                         capture_hint="capture backups with `restoreproof capture postgres` so each has a manifest",
+                         schema_version=MANIFEST_SCHEMA_VERSION, algorithm=("checksum_algorithm", CHECKSUM_ALGORITHM))
 
 
 def save_manifest(manifest: PostgresManifest, path: Path) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from verifiers.atomic import write_text_atomically
-from verifiers.errors import ManifestError
+from verifiers.manifests import read_manifest
 from verifiers.stores.redis.digest import DIGEST_ALGORITHM
 from verifiers.stores.redis.facts import DatasetFacts
 
@@ -42,32 +41,9 @@ class RedisManifest(BaseModel):
 
 
 def load_manifest(path: Path, *, store: str) -> RedisManifest:
-    hint = "capture backups with `restoreproof capture redis` so each has a manifest, or set stores.source.manifest"
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(f"store {store}: manifest {path} does not exist", hint=hint) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"store {store}: manifest {path} is not readable JSON: {exc}") from None
-    kind = raw.get("kind") if isinstance(raw, dict) else None
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if kind != "redis":
-        raise ManifestError(f"store {store}: manifest {path} is a {kind!r} manifest, not a redis one", hint=hint)
-    if version != MANIFEST_SCHEMA_VERSION:
-        raise ManifestError(
-            f"store {store}: manifest {path} has schema_version {version!r}; this restoreproof reads "
-            f"{MANIFEST_SCHEMA_VERSION}", hint="upgrade restoreproof, or re-capture the backup with this version")
-    try:
-        manifest = RedisManifest.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ManifestError(f"store {store}: manifest {path} is invalid at {where}: {first['msg']}") from None
-    if manifest.digest_algorithm != DIGEST_ALGORITHM:
-        raise ManifestError(f"store {store}: manifest {path} uses digest {manifest.digest_algorithm!r}, this "
-                            f"restoreproof computes {DIGEST_ALGORITHM!r}",
-                            hint="re-capture the backup with this version")
-    return manifest
+    return read_manifest(path, RedisManifest, store=store, kind="redis",
+                         capture_hint="capture backups with `restoreproof capture redis` so each has a manifest",
+                         schema_version=MANIFEST_SCHEMA_VERSION, algorithm=("digest_algorithm", DIGEST_ALGORITHM))
 
 
 def save_manifest(manifest: RedisManifest, path: Path) -> None:

@@ -4,16 +4,15 @@ streaming each object (constant memory)."""
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from verifiers import __version__
 from verifiers.atomic import write_text_atomically
-from verifiers.errors import ManifestError
+from verifiers.manifests import read_manifest
 from verifiers.sources import CHUNK
 
 if TYPE_CHECKING:
@@ -63,22 +62,5 @@ def save_manifest(manifest: S3Manifest, path: Path) -> None:
 
 
 def load_manifest(path: Path, *, store: str) -> S3Manifest:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        _check_schema_version(raw, path, store)
-        return S3Manifest.model_validate(raw)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"store {store}: manifest {path} is not readable JSON: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ManifestError(f"store {store}: manifest {path} is not an s3 manifest (at {where}: {first['msg']})",
-                            hint="capture it with verifiers.stores.s3.manifest.capture_bucket") from None
-
-
-def _check_schema_version(raw: object, path: Path, store: str) -> None:
-    """An explicit, known schema_version: a manifest written by another version must not be half-understood."""
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if version != 1:
-        raise ManifestError(f"store {store}: manifest {path} has schema_version {version!r}; this restoreproof reads 1",
-                            hint="upgrade restoreproof, or re-capture the manifest with this version")
+    return read_manifest(path, S3Manifest, store=store, kind="s3",
+                         capture_hint="capture it with `restoreproof capture s3`")
