@@ -23,7 +23,6 @@ from verifiers.compliance.settings import (
 from verifiers.durations import parse_duration
 from verifiers.errors import InventoryError
 from verifiers.inventory_cloud import (
-    CLOUD_TAGS,
     AzureBlobSource,
     AzureContainerSource,
     BucketProtection,
@@ -480,8 +479,10 @@ def _where(err: Any, raw: Any) -> str:
     return where
 
 
-def field_path(loc: tuple[int | str, ...], raw: Any) -> str:
-    """`stores[0].source.path` from a pydantic location, dropping union tags that are not in the data."""
+def field_path(loc: tuple[int | str, ...], raw: Any, *, tags: frozenset[str] = frozenset()) -> str:
+    """`stores[0].source.path` from a pydantic location, without the union tags pydantic puts in it: a
+    discriminator's value (`postgres` after a store whose kind is postgres), a validator's `function-…`, or
+    one of `tags` (the names a callable discriminator gives its members)."""
     parts: list[str] = []
     node = raw
     for key in loc:
@@ -491,16 +492,18 @@ def field_path(loc: tuple[int | str, ...], raw: Any) -> str:
         elif isinstance(node, dict) and key in node:
             parts.append(f".{key}")
             node = node[key]
-        elif isinstance(node, dict) and isinstance(key, str) and key not in _TAGS:
+        elif isinstance(node, dict) and isinstance(key, str) and not _is_tag(key, node, tags | _CALLABLE_TAGS):
             parts.append(f".{key}")  # a missing field: name it, there is nothing below it
             node = None
     text = "".join(parts).lstrip(".")
     return text or "(top level)"
 
 
-_TAGS = {"postgres", "redis", "mysql", "s3", "dynamodb", "mongo", "file", "rds-snapshot", "s3-bucket",
-         "dynamodb-backup", "local", "docker", "external", "function-after", "function-before", *PLACE_TAGS,
-         *CLOUD_TAGS}
+def _is_tag(key: str, node: dict[str, Any], tags: frozenset[str]) -> bool:
+    return key in tags or key.startswith("function-") or key in {v for v in node.values() if isinstance(v, str)}
+
+
+_CALLABLE_TAGS = frozenset(PLACE_TAGS)
 
 
 def _explain(err: Any) -> str:

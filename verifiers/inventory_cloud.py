@@ -74,4 +74,3 @@ class BucketProtection(_Model):
         return self
 
 
-CLOUD_TAGS = {"gcs", "azure-blob", "gcs-bucket", "azure-container"}

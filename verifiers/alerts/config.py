@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from verifiers.errors import RestoreproofError
-from verifiers.inventory import Seconds
+from verifiers.inventory import Seconds, field_path
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 OPSGENIE_API_URL = "https://api.opsgenie.com"  # EU accounts: https://api.eu.opsgenie.com
@@ -184,25 +184,8 @@ def parse_alert_config(raw: dict[str, Any], path: Path) -> AlertConfig:
 
 
 def _where(err: Any, raw: Any) -> str:
-    where = _field_path(err["loc"], raw)
+    where = field_path(err["loc"], raw)
     return f"{where}.type" if err["type"] in ("union_tag_invalid", "union_tag_not_found") else where
-
-
-def _field_path(loc: tuple[int | str, ...], raw: Any) -> str:
-    """`channels[0].url_env` from a pydantic location, without the union tags pydantic puts in it."""
-    parts: list[str] = []
-    node = raw
-    for key in loc:
-        if isinstance(key, int) and isinstance(node, list) and 0 <= key < len(node):
-            parts.append(f"[{key}]")
-            node = node[key]
-        elif isinstance(node, dict) and key in node:
-            parts.append(f".{key}")
-            node = node[key]
-        elif isinstance(key, str) and key not in CHANNEL_TYPES and not key.startswith("function-"):
-            parts.append(f".{key}")  # a missing field: name it, there is nothing below it
-            node = None
-    return "".join(parts).lstrip(".") or "(top level)"
 
 
 def _explain(err: Any) -> str:
