@@ -1,9 +1,9 @@
 """Sandboxes for a redis store beyond the local server (stores/redis/__init__.py runs that one itself, with
 check-rdb first): a container loading the RDB from its data dir. The measurement after this seam is the same.
 
-An `external` sandbox cannot restore an RDB: a running server loads an RDB only from its own disk at start
-(or by replacing its whole dataset as a replica), and the harness must never do either to a server it did not
-start. Such a store is refused with that reason, before anything is touched.
+An `external` server (one the user provides) cannot load the RDB itself: a running server loads an RDB only
+from its own disk at start, which would replace its data. There the keys go in one by one with RESTORE, into a
+server whose dbs are all empty, and are deleted again afterwards (verifiers/sandboxes/external_redis.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from verifiers.errors import SandboxError
 from verifiers.inventory import RedisStore
 from verifiers.sandboxes import timed_sandbox
+from verifiers.sandboxes.external_redis import external_redis
 from verifiers.sandboxes.network_redis import NetworkRedis, docker_redis
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.redis.rdb import RdbHeader
@@ -41,11 +42,14 @@ def remote_server(store: RedisStore, header: RdbHeader, rdb: Path, timer: Restor
     """The server loading the RDB, its start timed as the restore (starting it is loading the data, bounded by
     restore_timeout) and its removal as teardown."""
     settings: Any = store.sandbox
+    if settings.type == "external":
+        opened = external_redis(store.name, settings, header, rdb, timeout=store.restore_timeout)
+        with timed_sandbox(opened, timer, store=store.name, start_phase="restore") as remote:
+            yield remote
+        return
     if settings.type != "docker":
-        raise SandboxError(
-            f"store {store.name}: an RDB cannot be restored into an external server: a running Redis/Valkey loads "
-            "an RDB only from its own disk at start, which would replace that server's data",
-            hint='use sandbox = "local" or "docker" for redis stores')
+        raise SandboxError(f"store {store.name}: no {settings.type} sandbox for redis stores",
+                           hint='use sandbox = "local", "docker" or "external"')
     opening = docker_redis(settings.image or default_image(header), rdb,
                            readiness=Readiness(timeout=max(store.restore_timeout, settings.start_timeout)))
     with timed_sandbox(opening, timer, store=store.name, start_phase="restore") as server:
