@@ -32,6 +32,11 @@ def harness_leftovers(url: str) -> list[str]:
               if s.get("DBInstanceIdentifier", "").startswith("restoreproof-")]
     dynamodb = session.client("dynamodb", endpoint_url=url)
     found += [f"table {name}" for name in dynamodb.list_tables()["TableNames"] if name.startswith("restoreproof-")]
+    s3 = session.client("s3", endpoint_url=url)
+    for bucket in s3.list_buckets().get("Buckets", []):  # restore-by-copy scratch prefixes (default prefix)
+        page = s3.list_object_versions(Bucket=bucket["Name"], Prefix="restoreproof-scratch/")
+        found += [f"scratch object s3://{bucket['Name']}/{e['Key']}"
+                  for e in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
     return found
 
 

@@ -35,7 +35,7 @@ def changed_names(expected: Mapping[str, _Facts], listing: Mapping[str, Mapping[
     return changed
 
 
-def comparison_checks(expected: Mapping[str, _Facts], listing: Mapping[str, Mapping[str, object]],
+def comparison_checks(expected: Mapping[str, object], listing: Mapping[str, Mapping[str, object]],
                       changed: list[str], location: str, sample: int) -> list[CheckResult]:
     """The object_count check and one `objects` check per kind of difference."""
     missing = sorted(set(expected) - set(listing))

@@ -38,9 +38,10 @@ class S3Manifest(BaseModel):
     objects: dict[str, ObjectFacts]
 
 
-def object_sha256(client: S3Client, bucket: str, key: str) -> str:
+def object_sha256(client: S3Client, bucket: str, key: str, version_id: str | None = None) -> str:
     digest = hashlib.sha256()
-    body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    body = (client.get_object(Bucket=bucket, Key=key, VersionId=version_id) if version_id
+            else client.get_object(Bucket=bucket, Key=key))["Body"]
     while chunk := body.read(CHUNK):
         digest.update(chunk)
     return digest.hexdigest()
