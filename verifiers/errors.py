@@ -45,3 +45,8 @@ class NoSuitableServerError(SandboxError):
 
 class EvidenceError(RestoreproofError):
     """Run evidence cannot be written, read, signed or archived (a bad path, key or archive URL)."""
+
+
+class RestoreTimeoutError(RestoreproofError):
+    """The restore did not finish within restore_timeout: the run could not finish the store (an `error` in
+    the restore phase, with the restore check recorded as not passed), rather than a verdict on the backup."""

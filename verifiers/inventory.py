@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from verifiers.compliance.settings import (
     PLACE_TAGS,
@@ -109,6 +118,18 @@ class S3BucketSource(_AwsSettings):
     bucket: str = Field(min_length=3, max_length=63)
     prefix: str = ""
     manifest: str = Field(min_length=1, description="manifest path (relative to the inventory) or s3:// URL")
+    as_of: str | None = Field(default=None, description='versioned bucket: compare the object versions as of '
+                              '"manifest" (its captured_at) or an ISO 8601 time with a zone')
+    reference: Literal["manifest", "s3-inventory"] = Field(
+        default="manifest", description='"s3-inventory": `manifest` is an S3 Inventory report\'s manifest.json')
+
+    @model_validator(mode="after")
+    def _as_of(self) -> S3BucketSource:
+        from verifiers.sources.s3_versions import parse_as_of
+
+        if self.as_of is not None:
+            parse_as_of(self.as_of)  # raises ValueError naming the accepted forms
+        return self
 
 
 DynamoDbBackupKind = Literal["user", "system", "aws-backup"]
@@ -119,11 +140,20 @@ class DynamoDbBackupSource(_AwsSettings):
 
     type: Literal["dynamodb-backup"]
     table: str = Field(min_length=3, max_length=255, description="the table whose backups to use")
-    backup: str = Field(default="latest", min_length=1, description='"latest" or a backup ARN')
+    backup: str = Field(default="latest", min_length=1,
+                        description='"latest", a backup ARN, or "pitr" (point-in-time recovery)')
     include: Annotated[list[DynamoDbBackupKind], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = Field(
         default_factory=lambda: list[DynamoDbBackupKind](["user", "aws-backup"]), min_length=1,
         description="backup types to choose from")
     manifest: str = Field(min_length=1, description="manifest path (relative to the inventory) or s3:// URL")
+    restore_time: AwareDatetime | None = Field(
+        default=None, description='backup = "pitr": the moment to restore to (default: the latest restorable)')
+
+    @model_validator(mode="after")
+    def _restore_time_needs_pitr(self) -> DynamoDbBackupSource:
+        if self.restore_time is not None and self.backup != "pitr":
+            raise ValueError('restore_time applies only to backup = "pitr"')
+        return self
 
 
 Source = Annotated[FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource
@@ -157,7 +187,8 @@ class ExternalSandbox(_Model):
 
     type: Literal["external"]
     dsn: SecretStr = Field(min_length=1, description="admin connection: libpq DSN/URL (postgres) or mysql://… (mysql, "
-                     "whose database is only connected to); the name `url` is accepted too")
+                     "whose database is only connected to) or redis://…, rediss://…, unix://… (redis, an empty "
+                     "server); the name `url` is accepted too")
     allow_external: bool = Field(default=False, description="explicit opt-in to restore into a server the harness "
                                  "did not start (else pass --allow-external-sandbox)")
     bin_dir: str | None = Field(default=None, description="directory with the client tools (pg_restore, mysql) to use")
@@ -306,6 +337,14 @@ class MysqlStore(_StoreBase):
 
 
 # Every store kind's model; a new kind adds its class here and to `Store`.
+class S3CopyRestore(_Model):
+    """A real restore of an s3 store: server-side copy into a uniquely named scratch prefix, deleted after."""
+
+    prefix: str = Field(default="restoreproof-scratch/", min_length=1, pattern=r"/$",
+                        description="scratch prefix (ending in /) under which a per-run prefix is made")
+    bucket: str | None = Field(default=None, min_length=3, max_length=63, description="default: the source's")
+
+
 class S3Store(_StoreBase):
     """An S3 bucket (or prefix) compared with a captured manifest of its keys, sizes and sha256 digests."""
 
@@ -314,6 +353,7 @@ class S3Store(_StoreBase):
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"s3-bucket"})
     kind: Literal["s3"]
     sample: int = Field(default=10, ge=1, le=1000, description="key names listed per missing/extra/changed check")
+    restore: S3CopyRestore | None = Field(default=None, description="copy into a scratch prefix and verify the copy")
 
     @model_validator(mode="after")
     def _no_sql(self) -> S3Store:

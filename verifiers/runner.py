@@ -126,7 +126,8 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
         except KeyboardInterrupt:
             # The sandbox is already gone (context managers unwound); record where it stopped, then the
             # caller writes the evidence and re-raises.
-            error = {"phase": timer.failed_phase or "fetch", "message": "interrupted (Ctrl-C or SIGTERM)"}
+            error = {"phase": timer.failed_phase or timer.reached or "fetch",
+                     "message": "interrupted (Ctrl-C or SIGTERM)"}
             interrupted = True
     if not interrupted:
         error = disk_full_error(store.name, work_root or Path(tempfile.gettempdir()), error, result.checks) or error

@@ -20,12 +20,15 @@ class RestoreTimer:
     seconds: dict[str, float] = field(default_factory=dict)
     current: str | None = None
     failed_phase: str | None = None
+    reached: str | None = None  # the latest phase entered before teardown: where work between phases belongs
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
         if name not in PHASES:
             raise ValueError(f"unknown phase {name!r}; phases are {', '.join(PHASES)}")
         self.current = name
+        if name != "teardown":
+            self.reached = name
         start = time.monotonic()
         progress.phase_started(name)  # the live line follows the phase clock
         failed = True

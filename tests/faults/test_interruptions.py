@@ -20,11 +20,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 
 from tests.conftest import Capture, sandbox_dirs, sandbox_processes
 from tests.faults import slow
 from tests.mysql_support import MysqlCapture
 from tests.redis_support import RedisCapture
+from verifiers.sandboxes.local_redis import SOCKET_NAME
 from verifiers.sandboxes.process import group_alive
 from verifiers.sandboxes.redis_installations import RedisInstallation
 
@@ -42,6 +44,7 @@ class Scenario:
     inventory: str
     arrived: Callable[[], bool]
     cleanup: Callable[[], None] = lambda: None
+    plugin: str | None = None  # a pytest plugin the run loads (PYTEST_PLUGINS), to hold it in a phase
 
 
 def store_toml(name: str, kind: str, path: str, extra: str = "") -> str:
@@ -131,9 +134,31 @@ def mysql_verify(tmp: Path, request: pytest.FixtureRequest) -> Scenario:
                     lambda: mysql_query_running(f"SELECT SLEEP({slow.SLEEP_SECONDS})"))
 
 
+def redis_blocked() -> bool:
+    """Whether a sandbox Redis (found by its private socket) has a client blocked: the measurement held by
+    tests/faults/hold_redis_verify.py (not imported here: it patches the harness of the process loading it)."""
+    for socket in Path(tempfile.gettempdir()).glob(f"restoreproof-redis-*/{SOCKET_NAME}"):
+        try:
+            client = redis.Redis(unix_socket_path=str(socket), socket_timeout=2)
+            with contextlib.closing(client):
+                if client.info("clients").get("blocked_clients", 0) >= 1:
+                    return True
+        except redis.RedisError:
+            continue
+    return False
+
+
+def redis_verify(tmp: Path, request: pytest.FixtureRequest) -> Scenario:
+    capture: RedisCapture = request.getfixturevalue("redis_capture")
+    for path in (capture.rdb, capture.manifest):
+        (tmp / "backups" / path.name).write_bytes(path.read_bytes())
+    return Scenario("redis", "cache", store_toml("cache", "redis", "backups/cache-*.rdb"),
+                    redis_blocked, plugin="tests.faults.hold_redis_verify")
+
+
 SCENARIOS: dict[str, Callable[[Path, pytest.FixtureRequest], Scenario]] = {
     "postgres-fetch": pg_fetch, "postgres-restore": pg_restore, "redis-restore": redis_restore,
-    "mysql-restore": mysql_restore, "mysql-verify": mysql_verify,
+    "redis-verify": redis_verify, "mysql-restore": mysql_restore, "mysql-verify": mysql_verify,
 }
 
 
@@ -147,9 +172,14 @@ def start(project: Path, scenario: Scenario, *, cli: bool) -> subprocess.Popen[b
     argv = ([str(BIN / "restoreproof"), "verify", "--suite", scenario.suite] if cli else
             [str(BIN / "pytest"), str(ROOT / "suites" / scenario.suite), "-p", "no:cacheprovider"])
     argv += ["--inventory", "inventory.toml", "--reports-dir", "reports"]
+    env = None
+    if scenario.plugin is not None:  # `restoreproof verify` runs pytest in process: the plugin loads either way
+        env = {**os.environ, "PYTEST_PLUGINS": scenario.plugin,
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     with (project / "output.txt").open("wb") as out:
         # its own session: the harness's process group is exactly what it starts without a group of its own
-        return subprocess.Popen(argv, cwd=project, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(argv, cwd=project, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=env)
 
 
 def wait_until(arrived: Callable[[], bool], proc: subprocess.Popen[bytes], project: Path) -> None:
@@ -168,6 +198,8 @@ def wait_until(arrived: Callable[[], bool], proc: subprocess.Popen[bytes], proje
     ("postgres-restore", signal.SIGTERM, False),
     ("redis-restore", signal.SIGINT, False),
     ("redis-restore", signal.SIGTERM, True),
+    ("redis-verify", signal.SIGINT, False),
+    ("redis-verify", signal.SIGTERM, True),
     ("mysql-restore", signal.SIGINT, True),
     ("mysql-restore", signal.SIGTERM, False),
     ("mysql-verify", signal.SIGINT, True),

@@ -23,6 +23,7 @@ from tests.faults import slow
 from tests.mysql_support import MysqlCapture, mysql_verify
 from tests.redis_support import RedisCapture, redis_verify
 from verifiers.runner import StoreOutcome
+from verifiers.sandboxes import local_redis
 from verifiers.stores.mysql import measure as mysql_measure
 from verifiers.stores.redis import measure as redis_measure
 
@@ -57,9 +58,9 @@ def copy_backup(directory: Path, *paths: Path) -> None:
 
 @pytest.mark.usefixtures("nothing_left")
 @pytest.mark.parametrize("kind", ["postgres", "mysql"])
-def test_restore_exceeding_its_timeout_fails_the_restore_and_stops_the_client(kind: str, tmp_path: Path,
-                                                                              request: pytest.FixtureRequest) -> None:
-    """(Redis: tests/integration/test_redis_verify.py::test_restore_timeout_fails_the_restore.)"""
+def test_restore_exceeding_its_timeout_is_an_error_in_restore_and_stops_the_client(
+        kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """(Redis: tests/integration/test_redis_verify.py::test_restore_timeout_is_an_error_in_restore.)"""
     if kind == "postgres":
         capture: Capture = request.getfixturevalue("demo_capture")
         dump = slow.slow_postgres_dump(tmp_path, capture.manifest)
@@ -71,10 +72,29 @@ def test_restore_exceeding_its_timeout_fails_the_restore_and_stops_the_client(ki
     started = time.monotonic()
     outcome = run(tmp_path, dump.name, restore_timeout="1s")
     assert time.monotonic() - started < 60  # not the dump's 120 s sleep
-    assert outcome.status == "failed"
+    assert outcome.status == "error" and outcome.error is not None
+    assert outcome.error["phase"] == "restore"
+    assert f"did not finish restoring {dump.name} within restore_timeout (1s)" in outcome.error["message"]
+    assert f"raise restore_timeout for store {outcome.store.name} in the inventory" in outcome.error["message"]
     restore = next(c for c in outcome.checks if c.check == "restore")
     assert not restore.passed and restore.observed == "timed out"
     assert f"did not finish {dump.name} within restore_timeout (1s)" in restore.message
+    assert "teardown" in outcome.timer.seconds
+
+
+@pytest.mark.usefixtures("nothing_left")
+def test_redis_server_still_loading_at_the_timeout_is_an_error_in_restore(rdb_dir: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The RDB passes check-rdb, but the server never reports it loaded (`loading:0`) within restore_timeout:
+    the loading server is stopped and the store is an `error` in restore."""
+    monkeypatch.setattr(local_redis, "_probe", lambda socket, loading=None: False)  # forever loading
+    outcome = redis_verify(rdb_dir, "cache-*.rdb", restore_timeout="1s")
+    assert outcome.status == "error" and outcome.error is not None
+    assert outcome.error["phase"] == "restore"
+    assert "did not finish restoring cache-" in outcome.error["message"]
+    assert "raise restore_timeout for store cache in the inventory" in outcome.error["message"]
+    restore = next(c for c in outcome.checks if c.check == "restore")
+    assert not restore.passed and "was still loading the RDB after 1s (restore_timeout)" in restore.message
     assert "teardown" in outcome.timer.seconds
 
 

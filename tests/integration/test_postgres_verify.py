@@ -192,11 +192,17 @@ def test_custom_assertions_pass_and_fail(backup_dir: Path) -> None:
     assert "read-only transaction" in problems["assertion:read only"]
 
 
-def test_restore_timeout_fails_and_cleans_up(backup_dir: Path) -> None:
+def test_restore_timeout_is_an_error_in_restore_and_cleans_up(backup_dir: Path) -> None:
     outcome = verify(backup_dir, "saas-*.dump", restore_timeout="0.001s")
-    problems = failed(outcome)
     dump = next(backup_dir.glob("saas-*.dump")).name
+    assert outcome.status == "error" and outcome.error is not None
+    assert outcome.error["phase"] == "restore"
+    assert outcome.error["message"].startswith(
+        f"store saas: pg_restore did not finish restoring {dump} within restore_timeout (0.001s)")
+    assert "raise restore_timeout for store saas in the inventory" in outcome.error["message"]
+    problems = failed(outcome)
     assert problems["restore:restore"] == f"pg_restore did not finish {dump} within restore_timeout (0s)"
+    assert "teardown" in outcome.timer.seconds
 
 
 def test_rto_and_rpo_targets_are_judged(backup_dir: Path) -> None:

@@ -236,9 +236,13 @@ def test_empty_dataset_passes(tmp_path: Path, valkey: RedisInstallation) -> None
     assert keyspace.message == "all 0 databases present, none unexpected"
 
 
-def test_restore_timeout_fails_the_restore(rdb_dir: Path) -> None:
+def test_restore_timeout_is_an_error_in_restore(rdb_dir: Path) -> None:
     outcome = redis_verify(rdb_dir, "cache-*.rdb", restore_timeout="0.001s")
-    assert outcome.status == "failed"
+    assert outcome.status == "error" and outcome.error is not None
+    assert outcome.error["phase"] == "restore"
+    assert "did not finish restoring cache-" in outcome.error["message"]
+    assert "within restore_timeout (0.001s)" in outcome.error["message"]
+    assert "raise restore_timeout for store cache in the inventory" in outcome.error["message"]
     message = failed(outcome)["restore:restore"]
     assert message.startswith("valkey-check-rdb (Valkey ")
     assert message.endswith("did not finish within restore_timeout (0.001s)")

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 20
-RESTORE_ACTIONS = ("dynamodb:RestoreTableFromBackup, dynamodb:TagResource, dynamodb:DescribeTable, dynamodb:Scan, "
+RESTORE_ACTIONS = ("dynamodb:RestoreTableFromBackup (or RestoreTableToPointInTime), dynamodb:TagResource, "
+                   "dynamodb:DescribeTable, dynamodb:Scan, "
                    "dynamodb:DeleteTable (plus the table write actions RestoreTableFromBackup requires)")
 
 
@@ -73,8 +74,13 @@ def restored_table(client: DynamoDBClient, backup: Backup, store: str) -> Iterat
         try:
             cleanup.callback(_delete, table)
             try:
-                restored = client.restore_table_from_backup(TargetTableName=table.name, BackupArn=backup.arn,
-                                                            BillingModeOverride="PAY_PER_REQUEST")
+                if backup.pitr:  # the recorded restore point, so evidence and restore agree on the moment
+                    restored = client.restore_table_to_point_in_time(
+                        SourceTableName=backup.table, TargetTableName=table.name, RestoreDateTime=backup.created_at,
+                        BillingModeOverride="PAY_PER_REQUEST")
+                else:
+                    restored = client.restore_table_from_backup(TargetTableName=table.name, BackupArn=backup.arn,
+                                                                BillingModeOverride="PAY_PER_REQUEST")
                 table.arn = restored["TableDescription"].get("TableArn", "")
                 client.tag_resource(ResourceArn=table.arn, Tags=sandbox_tags(table.name, store))
             except (ClientError, BotoCoreError) as exc:

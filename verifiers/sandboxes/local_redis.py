@@ -49,6 +49,10 @@ class RdbLoadError(SandboxError):
     """The server exited while loading the RDB: the artifact is damaged or not loadable by this server."""
 
 
+class RdbLoadTimeout(RdbLoadError):
+    """The server was still loading the RDB when restore_timeout ran out (it has been stopped)."""
+
+
 def loaded(info_persistence: str) -> bool:
     """Whether INFO persistence says the dataset is loaded (`loading:0` as a whole line)."""
     return _LOADED.search(info_persistence) is not None
@@ -174,7 +178,7 @@ def _wait_loaded(server: ServerProcess, socket: Path, installation: RedisInstall
         log = server.log_path.read_text(encoding="utf-8", errors="replace") if server.log_path.exists() else ""
         if workdir.rdb is not None and server.alive():
             server.stop()
-            raise RdbLoadError(f"{installation.label} was still loading the RDB after {readiness.timeout:g}s "
+            raise RdbLoadTimeout(f"{installation.label} was still loading the RDB after {readiness.timeout:g}s "
                                "(restore_timeout)") from None
         if workdir.rdb is not None and _LOAD_FAILURE.search(log):
             server.stop()

@@ -25,6 +25,7 @@ from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSett
 from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_snapshot import Snapshot
 from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,10 @@ def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, re
         result.sandbox = sandbox.info
         with timer.phase("restore"):
             ready = sandbox.wait_available(timeout)
+            if ready.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
+                raise restore_timed_out(result, availability_check(ready), store=store.name,
+                                        artifact_name=f"snapshot {snapshot.id}", tool="RDS", seconds=timeout,
+                                        check_what="the restored instance's events in the RDS console")
         result.checks.append(availability_check(ready))
         if not ready.ok:
             result.checks += unverified(plan, "the snapshot was not restored")

@@ -25,6 +25,7 @@ from verifiers.sources import Artifact, Located
 from verifiers.sources.dynamodb_backup import Backup
 from verifiers.stores import StorePlan, StoreVerification
 from verifiers.stores.dynamodb.manifest import DynamoDbManifest, load_manifest, measure_table
+from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -49,13 +50,23 @@ class DynamoDbKind:
         assert isinstance(manifest, DynamoDbManifest)
         assert isinstance(source, DynamoDbBackupSource)
         backup = Backup.from_details(plan.located.details)
-        result.checks.append(CheckResult(
-            "artifact", backup.name or backup.arn, True, "AVAILABLE", "AVAILABLE",
-            f"{backup.backup_type} backup {backup.arn} of table {backup.table}, taken {backup.created}"))
+        if backup.pitr:
+            result.checks.append(CheckResult(
+                "artifact", backup.name, True, "ENABLED", "ENABLED",
+                f"point-in-time recovery of table {backup.arn} to {backup.created} ({backup.pitr})"))
+        else:
+            result.checks.append(CheckResult(
+                "artifact", backup.name or backup.arn, True, "AVAILABLE", "AVAILABLE",
+                f"{backup.backup_type} backup {backup.arn} of table {backup.table}, taken {backup.created}"))
         with table_sandbox(store, backup, timer) as table:
             result.sandbox = table.info
             with timer.phase("restore"):
                 ready = table.wait_active(store.restore_timeout)
+                if ready.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
+                    raise restore_timed_out(
+                        result, CheckResult("restore", "restore", False, "timed out", "ACTIVE", ready.message),
+                        store=store.name, artifact_name=f"backup {backup.name or backup.arn}", tool="DynamoDB",
+                        seconds=store.restore_timeout, check_what="the restored table in the DynamoDB console")
             result.checks.append(CheckResult("restore", "restore", ready.ok,
                                              "timed out" if ready.timed_out else ready.status, "ACTIVE",
                                              ready.message))

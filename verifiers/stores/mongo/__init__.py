@@ -29,6 +29,7 @@ from verifiers.stores.mongo.restore import (
     restore_with_pymongo,
 )
 from verifiers.stores.mongo.sandbox import mongo_sandbox
+from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,10 @@ class MongoKind:
                 result.sandbox = server.info
                 with timer.phase("restore"):
                     outcome = restore(server, dump, store, work_dir)
+                    if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
+                        raise restore_timed_out(result, restore_check(outcome, name), store=store.name,
+                                                artifact_name=name, tool=outcome.tool,
+                                                seconds=outcome.timeout_seconds)
                 result.checks.append(restore_check(outcome, name))
                 with timer.phase("verify"):
                     observed, counts = measure_restored(server, store)

@@ -42,6 +42,7 @@ from verifiers.stores.mysql.sandbox import (
     scratch_database,
     writes_elsewhere,
 )
+from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,9 @@ class MysqlKind:
                                     collation=manifest.facts.collation)
                 outcome = restore_dump(server, artifact.path, header, database=database,
                                        timeout=store.restore_timeout, log_dir=server.workdir)
+                if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
+                    raise restore_timed_out(result, restore_check(outcome, name), store=store.name,
+                                            artifact_name=name, tool=outcome.tool, seconds=outcome.timeout_seconds)
             result.checks.append(restore_check(outcome, name))
             with timer.phase("verify"):
                 facts, assertion_results = measure_restored(server, store, database)

@@ -29,6 +29,7 @@ from verifiers.stores.postgres.measure import measure_database, table_selected
 from verifiers.stores.postgres.parallel import Workers
 from verifiers.stores.postgres.restore import RestoreOutcome, create_database, redact, restore_dump
 from verifiers.stores.postgres.sandbox import database_ready, needed_tools, open_sandbox, restore_database
+from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,10 @@ class PostgresKind:
                     create_database(server, name=database, encoding=manifest.facts.encoding)
                 outcome = restore_dump(server, artifact.path, header, jobs=store.jobs, database=database,
                                        timeout=store.restore_timeout, log_dir=server.workdir)
+                if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
+                    raise restore_timed_out(result, restore_check(outcome, Path(artifact.location).name),
+                                            store=store.name, artifact_name=Path(artifact.location).name,
+                                            tool=outcome.tool, seconds=outcome.timeout_seconds)
             result.checks.append(restore_check(outcome, Path(artifact.location).name))
             with timer.phase("verify"):
                 methods = {name: t.method for name, t in manifest.facts.tables.items()}

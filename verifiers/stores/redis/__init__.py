@@ -16,7 +16,14 @@ from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
 from verifiers.inventory import AnyStore, RedisStore
 from verifiers.sandboxes import timed_sandbox
-from verifiers.sandboxes.local_redis import RdbLoadError, RedisServer, RedisWorkdir, redis_server, redis_workdir
+from verifiers.sandboxes.local_redis import (
+    RdbLoadError,
+    RdbLoadTimeout,
+    RedisServer,
+    RedisWorkdir,
+    redis_server,
+    redis_workdir,
+)
 from verifiers.sandboxes.network_redis import NetworkRedis
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.redis_installations import RedisInstallation, choose_installation, find_installations
@@ -28,6 +35,7 @@ from verifiers.stores.redis.manifest import RedisManifest, load_manifest
 from verifiers.stores.redis.measure import count_matching, measure_dataset
 from verifiers.stores.redis.rdb import RdbHeader, read_header
 from verifiers.stores.redis.sandbox import remote_server
+from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -80,6 +88,9 @@ class RedisKind:
         with sandbox_dir(store, artifact.path, timer) as workdir:
             with timer.phase("restore"):
                 verdict = restore.run_check(installation, workdir, timeout=store.restore_timeout)
+                if verdict.timeout is not None:  # an `error` in restore, not a verdict (stores/timeouts.py)
+                    raise restore_timed_out(result, restore.check_failed(verdict, name), store=store.name,
+                                            artifact_name=name, tool=verdict.tool, seconds=verdict.timeout)
             if not verdict.ok:
                 fail(plan, result, restore.check_failed(verdict, name), "the RDB is damaged")
                 return
@@ -90,6 +101,10 @@ class RedisKind:
                     with timer.phase("verify"):
                         observed, counts = measure_restored(server, store)
                     result.checks += attach.judge_redis(plan, server.client)  # canary, GDPR (verifiers/compliance)
+            except RdbLoadTimeout as exc:  # still loading at restore_timeout: raised in the restore phase
+                raise restore_timed_out(result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
+                                        store=store.name, artifact_name=name, tool=installation.label,
+                                        seconds=store.restore_timeout) from None
             except RdbLoadError as exc:
                 fail(plan, result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
                      "the RDB did not load")
