@@ -96,7 +96,7 @@ def gcs(gcs_emulator: GcsEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     binary = azurite_binary()
     if binary is None:
-        pytest.skip("Azurite is not installed: run `npm install --prefix .cache/azurite azurite` (.ci/run does), "
+        pytest.fail("Azurite is not installed: run `npm install --prefix .cache/azurite azurite` (.ci/run does), "
                     "or set RESTOREPROOF_AZURITE to its azurite-blob")
     port = _free_port()
     workdir = tmp_path_factory.mktemp("azurite")
