@@ -3,6 +3,7 @@ and a fetched backup into judged checks by restoring it into a sandbox and measu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,24 @@ class StorePlan:
 class StoreVerification:
     checks: list[CheckResult] = field(default_factory=list)
     sandbox: SandboxInfo | None = None
+
+
+def manifest_beside(store: AnyStore, located: Located, *, capture_hint: str) -> Path:
+    """The located backup's manifest, or a ManifestError saying how to get one."""
+    if located.manifest_path is None:
+        from verifiers.errors import ManifestError
+
+        raise ManifestError(f"store {store.name}: no manifest beside {located.location}",
+                            hint=f"{capture_hint}, or set stores.source.manifest")
+    return located.manifest_path
+
+
+def restore_plan(store: AnyStore, located: Located, manifest: Any, data_specs: Iterable[CheckSpec]) -> StorePlan:
+    """The plan of a restored backup: its artifact, the restore, the kind's data checks, then RTO and RPO."""
+    specs = (CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"), *data_specs,
+             CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo"))
+    return StorePlan(store=store, located=located, specs=specs, reference_time=manifest.captured_at,
+                     manifest=manifest)
 
 
 StoreT_contra = TypeVar("StoreT_contra", contravariant=True)

@@ -14,11 +14,11 @@ from pymongo.errors import PyMongoError
 
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
+from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.inventory import MongoFilter, MongoStore
 from verifiers.sandboxes.local_mongo import MongoServer
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan
 from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load_manifest
 from verifiers.stores.mongo.measure import facts_from_server, selected
@@ -39,22 +39,17 @@ COUNT_CHECK = "document_count"
 
 class MongoKind:
     def plan(self, store: MongoStore, located: Located) -> StorePlan:
-        if located.manifest_path is None:
-            raise ManifestError(
-                f"store {store.name}: no manifest beside {located.location}",
-                hint="capture backups with `restoreproof capture mongo` (or write a manifest for an existing dump "
-                "with `restoreproof capture mongo --from-dump PATH`), or set stores.source.manifest")
-        manifest = load_manifest(located.manifest_path, store=store.name)
-        specs = [CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"),
-                 CheckSpec("collections", "collections")]
+        hint = ("capture backups with `restoreproof capture mongo` (or write a manifest for an existing dump with "
+                "`restoreproof capture mongo --from-dump PATH`)")
+        path = manifest_beside(store, located, capture_hint=hint)
+        manifest = load_manifest(path, store=store.name)
+        specs = [CheckSpec("collections", "collections")]
         for namespace, facts in selected_collections(store, manifest.collections).items():
             if facts.documents is not None:
                 specs += [CheckSpec(COUNT_CHECK, namespace), CheckSpec("checksum", namespace)]
             specs.append(CheckSpec("schema", namespace))
         specs += [CheckSpec("assertion", f.name) for f in store.filters]
-        specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
-        return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
-                         manifest=manifest)
+        return restore_plan(store, located, manifest, specs)
 
     def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                result: StoreVerification) -> None:

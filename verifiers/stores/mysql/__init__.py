@@ -21,13 +21,13 @@ from pymysql.cursors import Cursor
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.compliance import attach
-from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
+from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.inventory import Assertion, MysqlStore
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.mysql_installations import MysqlInstallation
 from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.facts import DatabaseFacts
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
@@ -61,19 +61,11 @@ class MysqlKind:
             from verifiers.stores.mysql.snapshot import plan_snapshot
 
             return plan_snapshot(store, located)
-        if located.manifest_path is None:
-            raise ManifestError(
-                f"store {store.name}: no manifest beside {located.location}",
-                hint="capture backups with `restoreproof capture mysql` (it writes NAME-<stamp>.manifest.json next "
-                "to the dump) or set stores.source.manifest",
-            )
-        manifest = load_manifest(located.manifest_path, store=store.name)
-        specs = [CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"),
-                 *data_specs(store, manifest.facts)]
-        specs += [CheckSpec("assertion", a.name) for a in store.assertions]
-        specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
-        return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
-                         manifest=manifest)
+        path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture mysql` (it "
+                               "writes NAME-<stamp>.manifest.json next to the dump)")
+        manifest = load_manifest(path, store=store.name)
+        return restore_plan(store, located, manifest, [*data_specs(store, manifest.facts),
+                                                       *(CheckSpec("assertion", a.name) for a in store.assertions)])
 
     def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                result: StoreVerification) -> None:

@@ -20,7 +20,7 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.local_postgres import choose_installation, find_installations
 from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan
 from verifiers.stores.postgres.archive import DumpHeader, read_header
 from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
@@ -42,26 +42,16 @@ class PostgresKind:
             from verifiers.stores.postgres.snapshot import plan_snapshot
 
             return plan_snapshot(store, located)
-        if located.manifest_path is None:
-            from verifiers.errors import ManifestError
-
-            raise ManifestError(
-                f"store {store.name}: no manifest beside {located.location}",
-                hint="capture backups with `restoreproof capture postgres` (it writes NAME-<stamp>.manifest.json "
-                "next to the dump) or set stores.source.manifest",
-            )
-        manifest = load_manifest(located.manifest_path, store=store.name)
-        tables = selected_tables(store, manifest.facts)
-        specs = [CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"),
-                 CheckSpec("tables", "tables")]
-        for table in tables:
+        path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture postgres` (it "
+                               "writes NAME-<stamp>.manifest.json next to the dump)")
+        manifest = load_manifest(path, store=store.name)
+        specs = [CheckSpec("tables", "tables")]
+        for table in selected_tables(store, manifest.facts):
             specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
         specs.append(CheckSpec("schema", DATABASE_SUBJECT))
         specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
         specs += [CheckSpec("assertion", a.name) for a in store.assertions]
-        specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
-        return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
-                         manifest=manifest)
+        return restore_plan(store, located, manifest, specs)
 
     def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                result: StoreVerification) -> None:
@@ -73,7 +63,8 @@ class PostgresKind:
 
             verify_snapshot(plan, artifact, timer, result)
             return
-        result.checks.append(artifact_check(artifact, manifest))
+        result.checks.append(checks.artifact(Path(artifact.location).name, artifact.sha256, manifest.artifact.sha256,
+                                             artifact.bytes, manifest.artifact.bytes))
         try:
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:
@@ -129,17 +120,6 @@ def sandbox(store: PostgresStore, installation: Any, timer: RestoreTimer, *, hea
 
 def selected_tables(store: PostgresStore, facts: DatabaseFacts) -> list[str]:
     return sorted(t for t in facts.tables if table_selected(t, store.tables.include, store.tables.exclude))
-
-
-def artifact_check(artifact: Artifact, manifest: PostgresManifest) -> CheckResult:
-    name = Path(artifact.location).name
-    if artifact.sha256 != manifest.artifact.sha256:
-        return CheckResult("artifact", name, False, artifact.sha256, manifest.artifact.sha256,
-                           f"{name}: sha256 differs from its manifest ({artifact.bytes} bytes, manifest says "
-                           f"{manifest.artifact.bytes}): the file changed or is not the backup the manifest "
-                           "describes")
-    return CheckResult("artifact", name, True, artifact.sha256, manifest.artifact.sha256,
-                       f"{name}: sha256 matches the manifest ({artifact.bytes} bytes)")
 
 
 def restore_check(outcome: RestoreOutcome, artifact_name: str) -> CheckResult:

@@ -28,7 +28,7 @@ from verifiers.sandboxes.network_redis import NetworkRedis
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.redis_installations import RedisInstallation, choose_installation, find_installations
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan
 from verifiers.stores.redis import restore
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.manifest import RedisManifest, load_manifest
@@ -44,21 +44,14 @@ log = logging.getLogger(__name__)
 class RedisKind:
     def plan(self, store: AnyStore, located: Located) -> StorePlan:
         assert isinstance(store, RedisStore)
-        if located.manifest_path is None:
-            raise ManifestError(
-                f"store {store.name}: no manifest beside {located.location}",
-                hint="capture backups with `restoreproof capture redis` (it writes NAME-<stamp>.manifest.json next "
-                "to the RDB) or set stores.source.manifest",
-            )
-        manifest = load_manifest(located.manifest_path, store=store.name)
-        specs = [CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"),
-                 CheckSpec("keyspace", "keyspace")]
-        for db in selected_databases(store, manifest, located.manifest_path):
+        path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture redis` (it "
+                               "writes NAME-<stamp>.manifest.json next to the RDB)")
+        manifest = load_manifest(path, store=store.name)
+        specs = [CheckSpec("keyspace", "keyspace")]
+        for db in selected_databases(store, manifest, path):
             specs += [CheckSpec(check, f"db{db}") for check in ("key_count", "types", "digest")]
         specs += [CheckSpec("assertion", expectation.subject) for expectation in store.keys]
-        specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
-        return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
-                         manifest=manifest)
+        return restore_plan(store, located, manifest, specs)
 
     def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                result: StoreVerification) -> None:
