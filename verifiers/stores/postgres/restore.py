@@ -31,8 +31,11 @@ _REDACTIONS = (
     (re.compile(r"(Failing row contains ).*"), r"\1(<redacted>)"),
     (re.compile(r'(value too long for type [^:]*|out of range[^:]*): ".*"'), r'\1: "<redacted>"'),
 )
-# pg_restore --verbose prints one of these for each TOC entry it restores, serially and under --jobs alike
-_ITEM_LINE = re.compile(rb"^pg_restore: (?:creating |processing data for |executing SEQUENCE SET )")
+# pg_restore --verbose prints one of these for each TOC entry it restores, serially and under --jobs alike.
+# Under --jobs the workers share stderr and write a message's "pg_restore: " prefix and its text separately, so
+# two messages can interleave ("pg_restore: pg_restore: creating A" then "creating B"): count every message
+# text that starts a line or follows a prefix, not just whole lines.
+_ITEM = re.compile(rb"(?:^|pg_restore: )(?:creating |processing data for |executing SEQUENCE SET )")
 FOLLOW_SECONDS = 0.25  # how often the restore's stderr log is read for progress while it runs
 _ERROR_LINE = re.compile(r"(^pg_restore: error:|^psql:.*\bERROR:|^ERROR:|\bFATAL:|^pg_restore: \[)")
 _ROLE = re.compile(
@@ -173,7 +176,7 @@ def _wait_counting(proc: subprocess.Popen[bytes], log: Path, deadline: float, it
             except subprocess.TimeoutExpired:
                 exited = False
             *lines, partial = (partial + follow.read()).split(b"\n")
-            counted = sum(1 for line in lines if _ITEM_LINE.match(line))
+            counted = sum(len(_ITEM.findall(line)) for line in lines)
             if counted:
                 done += counted
                 items.update(min(done, items.total) if items.total else done)
