@@ -181,6 +181,9 @@ def _wait_counting(proc: subprocess.Popen[bytes], log: Path, deadline: float, it
                 done += counted
                 items.update(min(done, items.total) if items.total else done)
             if exited:
+                # The log is a live estimate; a clean exit is the fact that every entry was restored.
+                if proc.returncode == 0 and items.total:
+                    items.update(items.total)
                 return
             if time.monotonic() >= deadline:
                 raise subprocess.TimeoutExpired(proc.args, 0)
