@@ -62,7 +62,8 @@ def test_truncated_rdb_fails_the_restore_and_leaves_nothing(rdb_dir: Path, redis
     assert outcome.status == "failed"
     problems = failed(outcome)
     assert problems["restore:restore"].startswith("valkey-check-rdb (Valkey ")
-    assert "Unexpected EOF reading RDB file" in problems["restore:restore"]
+    # check-rdb's wording depends on which object the cut lands in (EOF, or a stream's internal error)
+    assert f"found the RDB damaged ({rdb.name})" in problems["restore:restore"]
     assert "key:" not in problems["restore:restore"]  # check-rdb names the key it was reading: cut
     assert problems["digest:db0"] == "not verified: the RDB is damaged"
     assert outcome.sandbox is None  # no server was started on it
