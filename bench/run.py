@@ -9,6 +9,7 @@ Prints one JSON object of ratios (see the README's Performance section for targe
   peak_rss_mb         the harness process's peak RSS verifying --rows rows (and --rss-rows if given)
   sandbox_start_s     median of 5 local sandbox starts: PostgreSQL (after a warm-up start that fills the
                       initdb template cache) and each Redis/Valkey found (until it answers)
+  cli_help_s          median of 5 wall times of `restoreproof --help` in a fresh process (import time)
 """
 
 from __future__ import annotations
@@ -126,6 +127,17 @@ def redis_start(runs: int = 5) -> dict[str, float]:
     return medians
 
 
+def cli_help(runs: int = 5) -> float:
+    """Median wall time of `restoreproof --help`: the CLI's whole start-up (interpreter, imports, parser)."""
+    command = [sys.executable, "-c", "import sys; from verifiers.cli import main; sys.exit(main(['--help']))"]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -160,6 +172,7 @@ def main() -> None:
     if args.rss_rows:
         result["peak_rss_mb"][str(args.rss_rows)] = round(rss_child(args.rss_rows), 1)
     result["sandbox_start_s"] = {"postgres": round(sandbox_start(), 3), **redis_start()}
+    result["cli_help_s"] = round(cli_help(), 3)
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews ratios
     print(json.dumps(result, indent=2))
 

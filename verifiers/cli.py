@@ -24,43 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"restoreproof {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    capture = commands.add_parser("capture", help="dump a live store and write its manifest from one snapshot")
-    kinds = capture.add_subparsers(dest="kind", required=True, metavar="KIND")
-    pg = kinds.add_parser("postgres", help="pg_dump (custom format) + manifest from one exported snapshot")
-    pg.add_argument("--dsn", required=True,
-                    help="libpq connection string or URI of the live database (read-only access suffices)")
-    pg.add_argument("--out", required=True, type=Path, help="directory for NAME-<stamp>.dump and its manifest")
-    pg.add_argument("--name", help="file name prefix (default: the database name)")
-    pg.add_argument("--bin-dir", help="directory of the pg_dump to use (default: the newest that fits)")
-    rd = kinds.add_parser("redis", help="a consistent RDB (BGSAVE, or redis-cli --rdb) + manifest measured from it")
-    source = rd.add_mutually_exclusive_group(required=True)
-    source.add_argument("--url", help="redis://[user:password@]host:port, rediss://… or unix:///path/to.sock")
-    source.add_argument("--from-rdb", type=Path, help="an RDB that already exists (e.g. an ElastiCache export)")
-    rd.add_argument("--out", required=True, type=Path, help="directory for NAME-<stamp>.rdb and its manifest")
-    rd.add_argument("--name", help="file name prefix (default: redis)")
-    rd.add_argument("--via", choices=("auto", "dump-file", "redis-cli"), default="auto",
-                    help="how to get the RDB: the server's dump file after BGSAVE (a server on this host), "
-                    "redis-cli --rdb, or auto (the dump file when local, else redis-cli)")
-    rd.add_argument("--bin-dir", help="directory of the Redis/Valkey server to measure the RDB with")
-    my = kinds.add_parser("mysql", help="mysqldump/mariadb-dump --single-transaction (.sql.gz) + manifest, "
-                          "MySQL, MariaDB, Aurora/RDS MySQL")
-    my.add_argument("--dsn", required=True,
-                    help="mysql://USER:PASSWORD@HOST:PORT/DATABASE, or key=value pairs (unix_socket=PATH user=... "
-                    "database=...); needs SELECT, LOCK TABLES, SHOW VIEW, TRIGGER, EVENT and routine bodies")
-    my.add_argument("--out", required=True, type=Path, help="directory for NAME-<stamp>.sql.gz and its manifest")
-    my.add_argument("--name", help="file name prefix (default: the database name)")
-    my.add_argument("--bin-dir", help="directory of the mariadb-dump / mysqldump to use (default: PATH)")
-    from verifiers.stores.dynamodb import capture as dynamodb_capture
-    from verifiers.stores.s3 import capture as s3_capture
+    from verifiers import capture_parsers
 
-    s3_capture.add_parser(kinds)
-    dynamodb_capture.add_parser(kinds)
-    from verifiers.stores.mongo import capture as mongo_capture
-
-    mongo_capture.add_parser(kinds)
-    from verifiers.stores.cloud_bucket import capture as cloud_capture
-
-    cloud_capture.add_parsers(kinds)
+    capture_parsers.add_parser(commands)
 
     verify = commands.add_parser("verify", help="restore and verify stores (runs the pytest suites)")
     verify.add_argument("--inventory", type=Path, default=Path("inventory.toml"))

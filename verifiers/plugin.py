@@ -25,7 +25,7 @@ from verifiers import progress_display
 from verifiers.checks import CheckSpec
 from verifiers.durations import format_duration
 from verifiers.errors import EvidenceError, InventoryError
-from verifiers.evidence import RunInfo, report_html, signing, write_evidence
+from verifiers.evidence import KEY_ENV, RunInfo, report_html, signing, write_evidence
 from verifiers.inventory import Inventory, load_inventory
 from verifiers.progress import NullProgress, ProgressReporter, reporting
 from verifiers.redaction import redact_log_records
@@ -43,7 +43,7 @@ _OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("progress", "restoreproof_progress", "auto",
      "progress while stores restore: auto (a live line on a terminal, plain lines in a log), live, plain, off"),
     ("signing_key", "restoreproof_signing_key", None,
-     f"Ed25519 private key (PEM) that signs each run's SHA256SUMS (else env {signing.KEY_ENV})"),
+     f"Ed25519 private key (PEM) that signs each run's SHA256SUMS (else env {KEY_ENV})"),
 )
 
 
@@ -89,7 +89,7 @@ class Settings:
             suite=value("suite", "restoreproof_suite", None),
             stores=tuple(config.getoption("stores") or ()),
             work_dir=path("work_dir", "restoreproof_work_dir", None, here),
-            signing_key=path("signing_key", "restoreproof_signing_key", os.environ.get(signing.KEY_ENV) or None, here),
+            signing_key=path("signing_key", "restoreproof_signing_key", os.environ.get(KEY_ENV) or None, here),
             progress=value("progress", "restoreproof_progress", "auto") or "auto",
             sandbox=config.getoption("sandbox", None),
             allow_external=bool(config.getoption("allow_external_sandbox", False)),

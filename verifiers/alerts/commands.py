@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from verifiers.alerts.config import AlertConfigError
-
 if TYPE_CHECKING:
     from verifiers.alerts.payload import StoreAlert
 
@@ -91,6 +89,8 @@ def _alerts(args: argparse.Namespace, report_url: str | None) -> list[StoreAlert
     alerts = store_alerts(loaded, report_url)
     if stand_in:
         if any(a.store.name == stand_in for a in alerts):
+            from verifiers.alerts.config import AlertConfigError  # not at import: the CLI's --help stays fast
+
             raise AlertConfigError(f"--missing-evidence-as {stand_in}: a store of the run has that name",
                                    hint="choose a name no store has, e.g. suite-rds")
         alerts.append(stand_in_alert(stand_in, month=loaded.record.run.month, problem=None, report_url=report_url))
@@ -101,6 +101,8 @@ def _report_url(value: str | None) -> str | None:
     if value is None:
         return None
     from urllib.parse import urlsplit
+
+    from verifiers.alerts.config import AlertConfigError
 
     if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
         raise AlertConfigError(f"--report-url {value!r} is not an http(s) URL",

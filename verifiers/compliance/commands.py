@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from verifiers.compliance import canary
 from verifiers.errors import InventoryError
 
 REDIS_PASSWORD_ENV = "RESTOREPROOF_REDIS_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -30,6 +29,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from verifiers.compliance import canary  # pydantic settings: imported when run, so --help stays fast
     from verifiers.inventory import load_inventory
 
     inventory = load_inventory(args.inventory)

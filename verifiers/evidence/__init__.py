@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 EVIDENCE_SCHEMA_VERSION = 2
 SCHEMA_PATH = Path(__file__).with_name("schema") / "evidence.schema.json"
+# Here, not in signing.py / upload.py, so the CLI declares its options without importing cryptography or botocore
+KEY_ENV = "RESTOREPROOF_SIGNING_KEY"
+DEFAULT_RETENTION_DAYS = 400  # a 12-month audit period plus the time to report on it
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from verifiers.evidence.signing import KEY_ENV
-from verifiers.evidence.upload import DEFAULT_RETENTION_DAYS
+from verifiers.evidence import DEFAULT_RETENTION_DAYS, KEY_ENV
 
 EXIT_OK, EXIT_FAILED = 0, 1
 

@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from verifiers.atomic import write_text_atomically
 from verifiers.errors import EvidenceError
+from verifiers.evidence import KEY_ENV
 
 SIGNATURE = "SHA256SUMS.sig"
 SIGNED_FILE = "SHA256SUMS"
 ALGORITHM = "ed25519"
-KEY_ENV = "RESTOREPROOF_SIGNING_KEY"
 PublicKey = Ed25519PublicKey
 PrivateKey = Ed25519PrivateKey
 _KEY_HINT = "use an unencrypted Ed25519 PEM key: openssl genpkey -algorithm ed25519 -out signing.pem"

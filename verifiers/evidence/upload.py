@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.errors import EvidenceError
-from verifiers.evidence import chain
+from verifiers.evidence import DEFAULT_RETENTION_DAYS, chain
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
-DEFAULT_RETENTION_DAYS = 400  # a 12-month audit period plus the time to report on it
 
 
 @dataclass(frozen=True)

@@ -12,21 +12,6 @@ from verifiers.gcp import gcs_client, gcs_error, gcs_errors
 from verifiers.stores.cloud_bucket.manifest import AzureReader, GcsReader, capture_objects, save_manifest
 
 
-def add_parsers(kinds: Any) -> None:
-    gcs = kinds.add_parser("gcs", help="manifest of a GCS bucket/prefix: every object name, size and sha256 "
-                           "(reads each object; credentials from Application Default Credentials)")
-    gcs.add_argument("--bucket", required=True)
-    gcs.add_argument("--prefix", default="", help="only objects under this prefix")
-    gcs.add_argument("--out", required=True, type=Path, help="manifest file to write (JSON)")
-    gcs.add_argument("--project", help="billing project (default: the ADC project)")
-    az = kinds.add_parser("azure-blob", help="manifest of an Azure Blob container/prefix: every blob name, size "
-                          "and sha256 (AZURE_STORAGE_CONNECTION_STRING, else DefaultAzureCredential)")
-    az.add_argument("--account-url", required=True, help="https://ACCOUNT.blob.core.windows.net")
-    az.add_argument("--container", required=True)
-    az.add_argument("--prefix", default="", help="only blobs under this prefix")
-    az.add_argument("--out", required=True, type=Path, help="manifest file to write (JSON)")
-
-
 def run(args: Any) -> Path:
     """Capture and write the manifest; errors become CaptureError naming what was read and the fix."""
     try:

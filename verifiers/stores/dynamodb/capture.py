@@ -13,15 +13,6 @@ from verifiers.errors import CaptureError
 from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
 
 
-def add_parser(kinds: Any) -> None:
-    ddb = kinds.add_parser("dynamodb", help="manifest of a DynamoDB table (a full, consistent scan)")
-    ddb.add_argument("--table", required=True)
-    ddb.add_argument("--out", required=True, type=Path, help="manifest file to write (JSON)")
-    ddb.add_argument("--backup-name", help="also create an on-demand backup with this name right after the scan")
-    ddb.add_argument("--region", help="AWS region (default: the AWS config chain's)")
-    ddb.add_argument("--endpoint-url", help="AWS API endpoint (default: env AWS_ENDPOINT_URL, else AWS)")
-
-
 def run(args: Any) -> tuple[Path, str | None]:
     client = dynamodb_client(args.region, args.endpoint_url)
     try:

@@ -224,21 +224,6 @@ def _entries(client: MongoClient[Any], database: str | None) -> Iterator[Collect
             yield CollectionEntry(db=db_name, collection=str(info["name"]), type=kind, metadata=metadata)
 
 
-def add_parser(kinds: Any) -> None:
-    """`restoreproof capture mongo` (`kinds` is argparse's subparsers action of `capture`)."""
-    mg = kinds.add_parser("mongo", help="mongodump --archive --gzip (or a pymongo export in the same format) + "
-                          "manifest measured from the dump")
-    source = mg.add_mutually_exclusive_group(required=True)
-    source.add_argument("--uri", help="mongodb://USER:PASSWORD@HOST:PORT/[DATABASE]?authSource=admin, or "
-                        "mongodb+srv://…; without a database every database is dumped (the user needs the backup role)")
-    source.add_argument("--from-dump", type=Path, help="an existing mongodump archive or --out directory: write only "
-                        "its manifest, beside it")
-    mg.add_argument("--out", type=Path, help="directory for NAME-<stamp>.archive.gz and its manifest (with --uri)")
-    mg.add_argument("--name", help="file name prefix (default: the URI's database, else mongo)")
-    mg.add_argument("--via", choices=("auto", "mongodump", "pymongo"), default="auto",
-                    help="what writes the dump: mongodump, pymongo, or auto (mongodump when installed)")
-    mg.add_argument("--bin-dir", help="directory of the mongodump to use (default: RESTOREPROOF_MONGO_BIN_DIR, PATH)")
-
 
 def run(args: Any) -> tuple[Path, Path]:
     if args.uri is not None and args.out is None:

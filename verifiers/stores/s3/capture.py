@@ -12,15 +12,6 @@ from verifiers.errors import CaptureError
 from verifiers.stores.s3.manifest import capture_bucket, save_manifest
 
 
-def add_parser(kinds: Any) -> None:
-    s3 = kinds.add_parser("s3", help="manifest of an S3 bucket/prefix: every key, size and sha256 (reads each object)")
-    s3.add_argument("--bucket", required=True)
-    s3.add_argument("--prefix", default="", help="only keys under this prefix")
-    s3.add_argument("--out", required=True, type=Path, help="manifest file to write (JSON)")
-    s3.add_argument("--region", help="AWS region (default: the AWS config chain's)")
-    s3.add_argument("--endpoint-url", help="AWS API endpoint (default: env AWS_ENDPOINT_URL, else AWS)")
-
-
 def run(args: Any) -> Path:
     client = s3_client(args.region, args.endpoint_url)
     try:
