@@ -188,7 +188,7 @@ class ExternalSandbox(_Model):
     type: Literal["external"]
     dsn: SecretStr = Field(min_length=1, description="admin connection: libpq DSN/URL (postgres) or mysql://… (mysql, "
                      "whose database is only connected to) or redis://…, rediss://…, unix://… (redis, an empty "
-                     "server); the name `url` is accepted too")
+                     "server) or mongodb://…, mongodb+srv://… (mongo); the name `url` is accepted too")
     allow_external: bool = Field(default=False, description="explicit opt-in to restore into a server the harness "
                                  "did not start (else pass --allow-external-sandbox)")
     bin_dir: str | None = Field(default=None, description="directory with the client tools (pg_restore, mysql) to use")
@@ -448,8 +448,10 @@ class MongoStore(_StoreBase):
     def _mongo_settings(self) -> MongoStore:
         if self.assertions:
             raise ValueError("`assertions` (SQL) do not apply to a mongo store; use `filters`")
-        if self.sandbox.type == "external":
-            raise ValueError('an external sandbox is not supported for mongo stores yet; use "local" or "docker"')
+        if self.sandbox.type == "external" and not self.sandbox.dsn.get_secret_value().startswith(
+                ("mongodb://", "mongodb+srv://")):
+            raise ValueError("an external sandbox of a mongo store needs a mongodb:// or mongodb+srv:// URI in `dsn` "
+                             "(or `url`)")
         names = [f.name for f in self.filters]
         if len(set(names)) != len(names):
             raise ValueError("`filters` uses the same name twice")

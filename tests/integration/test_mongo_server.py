@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -177,3 +178,156 @@ def test_whole_store_fails_on_drift(new_server: ServerFactory, captured: tuple[P
     assert "app.users: index email_2 dropped" in failed[("schema", "app.users")]
     assert "below the minimum" in failed[("assertion", "too many")]
     assert ("restore", "restore") not in failed
+
+
+# --- the external sandbox: a server the harness did not start (here: one more sandbox, as "the user's") -------
+
+def login_uri(server: MongoServer) -> str:
+    """The server's URI as a user writes it in the inventory, the login (if any) inside."""
+    if not server.username:
+        return server.uri
+    return server.uri.replace("mongodb://", f"mongodb://{server.username}:{server.password}@") + "?authSource=admin"
+
+
+@pytest.fixture(scope="module")
+def users_server(new_server: ServerFactory) -> Iterator[MongoServer]:
+    """"The user's server", already holding data of its own, including an `app` database that must never be
+    read (it differs from the backup's) nor written."""
+    with new_server() as server:
+        client = server.client()
+        try:
+            client["app"]["users"].insert_one({"_id": "theirs"})
+            client["keep"]["things"].insert_many([{"n": i} for i in range(3)])
+        finally:
+            client.close()
+        yield server
+
+
+def databases_of(server: MongoServer) -> dict[str, list[str]]:
+    client = server.client()
+    try:
+        return {db: sorted(client[db].list_collection_names()) for db in client.list_database_names()
+                if db not in ("admin", "local", "config")}
+    finally:
+        client.close()
+
+
+def external(server: MongoServer, **extra: Any) -> dict[str, Any]:
+    return {"type": "external", "url": login_uri(server), **extra}
+
+
+def test_external_sandbox_restores_into_scratch_databases_and_drops_them(users_server: MongoServer,
+                                                                         captured: tuple[Path, Path]) -> None:
+    before = databases_of(users_server)
+    outcome = run_store(plan_store(store(captured[0].parent, sandbox=external(users_server, allow_external=True),
+                                         filters=[{"name": "paid orders", "collection": "app.orders",
+                                                   "filter": {"status": "paid"}, "min": 800}]), captured[0].parent))
+    assert outcome.status == "passed", [c.message for c in outcome.checks if not c.passed]
+    assert outcome.sandbox is not None and outcome.sandbox["type"] == "external"
+    assert "app -> restoreproof_scratch_" in outcome.sandbox["databases"]
+    assert "audit -> restoreproof_scratch_" in outcome.sandbox["databases"]
+    assert users_server.password is None or users_server.password not in json.dumps(outcome.sandbox)
+    collections = next(c for c in outcome.checks if c.check == "collections")
+    assert collections.passed  # no marker collection, none of the user's `app` collections
+    assert databases_of(users_server) == before  # the scratch databases are gone, nothing else changed
+    client = users_server.client()
+    try:
+        assert list(client["app"]["users"].find({})) == [{"_id": "theirs"}]
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("restorer", RESTORERS)
+def test_external_restore_is_measured_under_the_backups_own_names(users_server: MongoServer,
+                                                                  captured: tuple[Path, Path], restorer: str,
+                                                                  tmp_path: Path) -> None:
+    from verifiers.sandboxes.external_mongo import MARKER_COLLECTION, external_mongod
+    from verifiers.stores.mongo.restore import dump_databases
+
+    manifest = load_manifest(captured[1], store="m")
+    dump = open_dump(captured[0])
+    settings = store(captured[0].parent, sandbox=external(users_server, allow_external=True)).sandbox
+    with external_mongod("app", settings, dump_databases(dump), readiness=Readiness(timeout=30)) as target:
+        if restorer == "mongorestore":
+            tool = find_mongorestore(None)
+            assert tool is not None
+            outcome = restore_with_mongorestore(tool, target, dump, timeout=600, log_dir=tmp_path)
+        else:
+            client = target.client()
+            try:
+                outcome = restore_with_pymongo(client, dump, timeout=600, namespaces=target.namespaces)
+            finally:
+                client.close()
+        assert outcome.ok, outcome.error_lines
+        client = target.client()
+        try:
+            observed = facts_from_server(client, target.namespaces)
+            scratch = [target.namespaces.server_db(db) for db in ("app", "audit")]
+            assert all(MARKER_COLLECTION in client[str(db)].list_collection_names() for db in scratch)
+        finally:
+            client.close()
+    assert set(observed) == set(manifest.collections)  # the backup's names; no marker, nothing of the user's
+    assert [r.message for r in judge(store(captured[0].parent), manifest.collections, observed) if not r.passed] == []
+    assert not any(db.startswith("restoreproof_scratch_") for db in databases_of(users_server))
+
+
+def test_external_sandbox_refuses_without_opt_in(users_server: MongoServer, captured: tuple[Path, Path]) -> None:
+    before = databases_of(users_server)
+    outcome = run_store(plan_store(store(captured[0].parent, sandbox=external(users_server)), captured[0].parent))
+    assert outcome.status == "error" and outcome.error is not None
+    message = outcome.error["message"] + outcome.error.get("hint", "")
+    assert "refusing to restore" in message and "--allow-external-sandbox" in message, outcome.error
+    assert databases_of(users_server) == before
+
+
+def test_external_sandbox_drops_its_databases_when_the_restore_fails(users_server: MongoServer,
+                                                                    captured: tuple[Path, Path],
+                                                                    tmp_path: Path) -> None:
+    """A damaged archive (cut short after its prelude) whose manifest claims it: the restore fails, loudly, and
+    the scratch databases are dropped all the same."""
+    archive = tmp_path / captured[0].name
+    archive.write_bytes(captured[0].read_bytes()[: captured[0].stat().st_size // 2])
+    raw = json.loads(captured[1].read_text())
+    raw["artifact"]["sha256"] = hashlib.sha256(archive.read_bytes()).hexdigest()
+    raw["artifact"]["bytes"] = archive.stat().st_size
+    (tmp_path / captured[1].name).write_text(json.dumps(raw))
+    before = databases_of(users_server)
+    outcome = run_store(plan_store(store(tmp_path, sandbox=external(users_server, allow_external=True)), tmp_path))
+    assert outcome.status == "failed"
+    assert outcome.sandbox is not None and outcome.sandbox["type"] == "external"  # it was opened, then dropped
+    assert not next(c for c in outcome.checks if c.check == "restore").passed
+    assert databases_of(users_server) == before
+
+
+def test_external_sandbox_refuses_to_drop_a_database_whose_marker_changed(users_server: MongoServer,
+                                                                          captured: tuple[Path, Path]) -> None:
+    from verifiers.errors import SandboxError
+    from verifiers.sandboxes.external_mongo import MARKER_COLLECTION, external_mongod
+
+    settings = store(captured[0].parent, sandbox=external(users_server, allow_external=True)).sandbox
+    claimed: list[str] = []
+    try:
+        with pytest.raises(SandboxError, match=r"refusing to drop scratch database .* not the one this run wrote"):
+            claim_while_open(external_mongod("app", settings, ["app"], readiness=Readiness(timeout=30)), claimed,
+                             MARKER_COLLECTION)
+        assert claimed and claimed[0] in databases_of(users_server)  # refused: still there
+    finally:
+        client = users_server.client()
+        try:
+            for name in claimed:
+                client.drop_database(name)
+        finally:
+            client.close()
+
+
+def claim_while_open(opening: contextlib.AbstractContextManager[MongoServer], claimed: list[str],
+                     marker_collection: str) -> None:
+    """Someone else re-marks the scratch database while the store uses it."""
+    with opening as server:
+        name = str(server.namespaces.server_db("app"))
+        claimed.append(name)
+        client = server.client()
+        try:
+            client[name][marker_collection].update_many({}, {"$set": {"marker": "not restoreproof"}})
+        finally:
+            client.close()

@@ -319,7 +319,8 @@ def test_docker_never_ready_is_removed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_store_sandbox_selection(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """`sandbox = "docker"` opens a container of the dump's release; `external` is refused at load time."""
+    """`sandbox = "docker"` opens a container of the dump's release; `external` needs a MongoDB URI, and without
+    the opt-in it is refused before any connection (the rest: tests/unit/test_mongo_external.py)."""
     from verifiers.stores.mongo import sandbox as mongo_sandbox_module
 
     opened: list[str] = []
@@ -337,8 +338,13 @@ def test_store_sandbox_selection(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     with mongo_sandbox_module.open_sandbox(store(sandbox={"type": "docker", "image": "mongo:8.0"}), manifest):
         pass
     assert opened == ["mongo:7.0", "mongo:8.0"]
-    with pytest.raises(InventoryError, match="external sandbox is not supported for mongo"):
-        store(sandbox={"type": "external", "dsn": "mongodb://x/"})
+    with pytest.raises(InventoryError, match="external sandbox of a mongo store needs a mongodb://"):
+        store(sandbox={"type": "external", "dsn": "postgresql://x/"})
+    external = store(sandbox={"type": "external", "url": "mongodb://ci:s3cret@mongo.invalid:27017/"})
+    with pytest.raises(SandboxError, match=r"refusing to restore into mongo\.invalid:27017") as refused, \
+            mongo_sandbox_module.open_sandbox(external, manifest, ["app"]):
+        pass
+    assert "s3cret" not in refused.value.describe()
 
 
 def test_local_mongod_that_never_gets_ready_is_stopped_and_removed() -> None:

@@ -24,6 +24,7 @@ from pymongo.errors import PyMongoError
 
 from verifiers.errors import NoSuitableServerError, SandboxError
 from verifiers.sandboxes import SandboxInfo
+from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.sandboxes.process import ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
 
@@ -82,6 +83,16 @@ class MongoServer:
     workdir: Path | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    # where the dump's databases go on this server (the identity for a server of the harness's own)
+    namespaces: NamespaceMap = field(default_factory=NamespaceMap)
+
+    def tool_connection(self) -> tuple[list[str], dict[str, str]]:
+        """The database tools' connection arguments, and what goes in their 0600 `--config` file instead
+        (YAML keys `password`, `uri`: never on a command line)."""
+        args = [f"--uri={self.uri}"]
+        if self.username:
+            args += [f"--username={self.username}", "--authenticationDatabase=admin"]
+        return args, ({"password": self.password} if self.password else {})
 
     def client(self, *, timeout_ms: int = 10_000) -> MongoClient[Any]:
         login: dict[str, Any] = {}

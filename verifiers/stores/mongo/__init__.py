@@ -1,6 +1,7 @@
 """MongoDB: mongodump output (an `--archive` file, gzipped or not, or an `--out` directory) restored into a
-sandbox `mongod` (local process, or a container with `sandbox = "docker"`), measured there and judged against
-the manifest `restoreproof capture mongo` wrote from the same dump."""
+sandbox `mongod` (local process, or a container with `sandbox = "docker"`, or scratch databases on a server the
+user provides with `sandbox = {type = "external", ...}`), measured there and judged against the manifest
+`restoreproof capture mongo` wrote from the same dump."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.inventory import MongoFilter, MongoStore
 from verifiers.sandboxes.local_mongo import MongoServer
+from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.sources import Artifact, Located
 from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan
 from verifiers.stores.mongo.archive import MongoDump, open_dump
@@ -24,6 +26,7 @@ from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load
 from verifiers.stores.mongo.measure import facts_from_server, selected
 from verifiers.stores.mongo.restore import (
     RestoreOutcome,
+    dump_databases,
     find_mongorestore,
     restore_with_mongorestore,
     restore_with_pymongo,
@@ -66,7 +69,7 @@ class MongoKind:
                  "the artifact could not be restored")
             return
         try:
-            with mongo_sandbox(store, manifest, timer) as server:
+            with mongo_sandbox(store, manifest, timer, databases=dump_databases(dump)) as server:
                 result.sandbox = server.info
                 with timer.phase("restore"):
                     outcome = restore(server, dump, store, work_dir)
@@ -87,11 +90,11 @@ class MongoKind:
 
 def restore(server: MongoServer, dump: MongoDump, store: MongoStore, work_dir: Path) -> RestoreOutcome:
     tool = find_mongorestore(getattr(store.sandbox, "bin_dir", None))
-    if tool is not None:
+    if tool is not None and not server.namespaces.empty:  # an empty map: nothing to restore, nor to run it on
         return restore_with_mongorestore(tool, server, dump, timeout=store.restore_timeout, log_dir=work_dir)
     client = server.client()
     try:
-        return restore_with_pymongo(client, dump, timeout=store.restore_timeout)
+        return restore_with_pymongo(client, dump, timeout=store.restore_timeout, namespaces=server.namespaces)
     except PyMongoError as exc:
         raise SandboxError(f"store {store.name}: lost the sandbox server while restoring: {type(exc).__name__}",
                            hint="the server may have been killed or run out of memory or disk") from None
@@ -129,7 +132,8 @@ def selected_collections(store: MongoStore, collections: dict[str, CollectionFac
 def measure_restored(server: MongoServer, store: MongoStore) -> tuple[dict[str, CollectionFacts], list[CheckResult]]:
     client = server.client()
     try:
-        return facts_from_server(client), [run_filter(client, f) for f in store.filters]
+        return (facts_from_server(client, server.namespaces),
+                [run_filter(client, f, server.namespaces) for f in store.filters])
     except PyMongoError as exc:
         raise SandboxError(f"store {store.name}: lost the sandbox server while verifying: {type(exc).__name__}",
                            hint="the server may have been killed or run out of memory or disk") from None
@@ -137,12 +141,17 @@ def measure_restored(server: MongoServer, store: MongoStore) -> tuple[dict[str, 
         client.close()
 
 
-def run_filter(client: MongoClient[Any], expectation: MongoFilter) -> CheckResult:
-    """Count the documents matching the filter; a refused filter fails its check with the server's reason."""
+def run_filter(client: MongoClient[Any], expectation: MongoFilter,
+               namespaces: NamespaceMap | None = None) -> CheckResult:
+    """Count the documents matching the filter; a refused filter fails its check with the server's reason. A
+    database the backup does not hold matches nothing (on an external server it is never read)."""
     db, _, coll = expectation.collection.partition(".")
     query = expectation.query()
+    server_db = (namespaces or NamespaceMap()).server_db(db)
+    if server_db is None:
+        return checks.assertion(expectation.name, 0, minimum=expectation.min, maximum=expectation.max)
     try:
-        found = client[db][coll].count_documents(query, maxTimeMS=FILTER_TIMEOUT_MS)
+        found = client[server_db][coll].count_documents(query, maxTimeMS=FILTER_TIMEOUT_MS)
     except PyMongoError as exc:
         if not hasattr(exc, "code"):
             raise

@@ -12,6 +12,7 @@ from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 
 from verifiers.errors import ArtifactFormatError
+from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.stores.mongo.archive import HINT_DAMAGED, MongoDump
 from verifiers.stores.mongo.dochash import CollectionDigest, MalformedDocument, split_batch
 from verifiers.stores.mongo.manifest import CollectionFacts
@@ -62,13 +63,20 @@ def raw_documents(collection: Collection[Any], *, session: ClientSession | None 
         yield from split_batch(batch)
 
 
-def facts_from_server(client: MongoClient[Any]) -> dict[str, CollectionFacts]:
+def facts_from_server(client: MongoClient[Any],
+                      namespaces: NamespaceMap | None = None) -> dict[str, CollectionFacts]:
+    """Every application collection of the server, under the backup's own `db.collection` (`namespaces` says
+    which server database holds which of the backup's; by default each its own)."""
+    where = namespaces or NamespaceMap()
     facts: dict[str, CollectionFacts] = {}
-    for db_name in sorted(client.list_database_names()):
+    for db_name in where.server_databases(client.list_database_names() if where.identity else ()):
+        source = where.source_db(db_name)
+        if source is None:
+            continue
         db = client[db_name]
         for info in db.list_collections():
-            namespace = f"{db_name}.{info['name']}"
-            if not measured(namespace):
+            namespace = f"{source}.{info['name']}"
+            if not measured(namespace) or info["name"] in where.hidden:
                 continue
             kind = str(info.get("type", "collection"))
             collection = db[info["name"]]

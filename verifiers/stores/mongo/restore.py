@@ -23,6 +23,7 @@ from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from verifiers.errors import ArtifactFormatError
 from verifiers.sandboxes.local_mongo import MongoServer
+from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.stores.mongo.archive import CollectionEntry, MongoDump
 from verifiers.stores.mongo.measure import SERVER_DATABASES
 from verifiers.stores.mongo.metadata import create_options, index_specs
@@ -63,11 +64,12 @@ def find_mongorestore(bin_dir: str | None) -> Path | None:
 
 
 def mongorestore_argv(tool: Path, server: MongoServer, dump: MongoDump, config: Path | None = None) -> list[str]:
-    """The command line; a password goes in the 0600 `--config` file, never on it."""
-    argv = [str(tool), f"--uri={server.uri}", "--stopOnError", "--bypassDocumentValidation",
-            "--numParallelCollections=2", *(f"--nsExclude={ns}" for ns in EXCLUDED_NAMESPACES)]
-    if server.username:
-        argv += [f"--username={server.username}", "--authenticationDatabase=admin"]
+    """The command line; a password (an external server's whole URI) goes in the 0600 `--config` file, never on
+    it. On an external server the namespace map restores each database into its scratch database."""
+    connection, _ = server.tool_connection()
+    argv = [str(tool), *connection, "--stopOnError", "--bypassDocumentValidation",
+            "--numParallelCollections=2", *(f"--nsExclude={ns}" for ns in EXCLUDED_NAMESPACES),
+            *server.namespaces.mongorestore_args()]
     if config is not None:
         argv.append(f"--config={config}")
     if dump.info.format == "directory":
@@ -81,11 +83,13 @@ def restore_with_mongorestore(tool: Path, server: MongoServer, dump: MongoDump, 
     outcome = RestoreOutcome(tool=f"mongorestore ({tool})", timeout_seconds=timeout)
     log_path = log_dir / "mongorestore.log"
     config = None
-    if server.password:
+    _, secrets = server.tool_connection()
+    if secrets:
         config = log_dir / "mongorestore.yaml"
         fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(f"password: {json.dumps(server.password)}\n")  # a JSON string is a YAML string
+            for key, value in secrets.items():
+                fh.write(f"{key}: {json.dumps(value)}\n")  # a JSON string is a YAML string
     with log_path.open("wb") as log:
         proc = subprocess.Popen(mongorestore_argv(tool, server, dump, config), stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, process_group=0)
@@ -98,32 +102,39 @@ def restore_with_mongorestore(tool: Path, server: MongoServer, dump: MongoDump, 
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+    if config is not None:
+        config.unlink(missing_ok=True)  # the secret does not outlive the tool
     text = log_path.read_text(encoding="utf-8", errors="replace")
-    outcome.error_lines = [redact(line.split("\t", 1)[-1]) for line in text.splitlines()
+    outcome.error_lines = [redact(server.namespaces.reword(line.split("\t", 1)[-1])) for line in text.splitlines()
                            if re.search(r"\b(Failed|error|E\d{5})\b", line, re.I)
                            and not re.search(r"\b0 failed\b|\b0 document\(s\) failed", line)]
     return outcome
 
 
-def restore_with_pymongo(client: MongoClient[Any], dump: MongoDump, *, timeout: float) -> RestoreOutcome:
+def restore_with_pymongo(client: MongoClient[Any], dump: MongoDump, *, timeout: float,
+                         namespaces: NamespaceMap | None = None) -> RestoreOutcome:
     """What mongorestore does, for hosts without it: create, insert (validation bypassed, as the dump holds
-    what the server held), then build indexes (faster than maintaining them during the inserts)."""
+    what the server held), then build indexes (faster than maintaining them during the inserts). Each
+    database goes where `namespaces` says (its own name in a sandbox of the harness's own)."""
+    where = namespaces or NamespaceMap()
     outcome = RestoreOutcome(tool="pymongo (mongorestore not installed)", timeout_seconds=timeout)
     deadline = time.monotonic() + timeout
-    entries = [e for e in dump.info.collections if _restorable(e)]
+    entries = [e for e in dump.info.collections if _restorable(e) and where.server_db(e.db) is not None]
+    target = {e.db: str(where.server_db(e.db)) for e in entries}
     try:
         for entry in sorted(entries, key=lambda e: e.type == "view"):  # views after what they read from
-            client[entry.db].create_collection(entry.collection, check_exists=False, **create_options(entry))
+            client[target[entry.db]].create_collection(entry.collection, check_exists=False,
+                                                       **create_options(entry))
         for namespace, batch in _batches(dump, {e.namespace for e in entries if e.has_data}):
             if time.monotonic() > deadline:
                 outcome.timed_out, outcome.exit_code = True, None
                 return outcome
             db, _, coll = namespace.partition(".")
-            client[db][coll].insert_many(batch, ordered=True, bypass_document_validation=True)
+            client[target[db]][coll].insert_many(batch, ordered=True, bypass_document_validation=True)
         for entry in entries:
             specs = index_specs(entry)
             if specs and entry.type != "view":
-                client[entry.db].command("createIndexes", entry.collection, indexes=specs)
+                client[target[entry.db]].command("createIndexes", entry.collection, indexes=specs)
     except ArtifactFormatError as exc:
         outcome.exit_code, outcome.error_lines = 1, [exc.describe()]
     except BulkWriteError as exc:
@@ -131,14 +142,21 @@ def restore_with_pymongo(client: MongoClient[Any], dump: MongoDump, *, timeout: 
         first = errors[0]
         outcome.exit_code = 1
         outcome.error_lines = [f"insert failed: code {first.get('code')} ({first.get('codeName', 'error')}), "
-                               f"{len(errors)} documents refused: {redact(str(first.get('errmsg', '')))}"]
+                               f"{len(errors)} documents refused: "
+                               f"{redact(where.reword(str(first.get('errmsg', ''))))}"]
     except OperationFailure as exc:
         outcome.exit_code = 1
         outcome.error_lines = [f"code {exc.code} ({(exc.details or {}).get('codeName', 'error')}): "
-                               f"{redact(str((exc.details or {}).get('errmsg', exc)))}"]
+                               f"{redact(where.reword(str((exc.details or {}).get('errmsg', exc))))}"]
     except PyMongoError:
         raise  # the sandbox itself is gone: an error of the run, not of the backup
     return outcome
+
+
+def dump_databases(dump: MongoDump) -> list[str]:
+    """The databases of the dump that hold something to restore (an external sandbox gives each a scratch
+    database)."""
+    return sorted({e.db for e in dump.info.collections if _restorable(e)})
 
 
 def _restorable(entry: CollectionEntry) -> bool:

@@ -1,13 +1,14 @@
 """Which sandbox a mongo store is restored into, provisioned and torn down under the store's timer:
-`local` (a mongod process, verifiers/sandboxes/local_mongo.py) or `docker` (a MongoDB container on the shared
-testcontainers seam, verifiers/sandboxes/docker_mongo.py). `external` is not offered for MongoDB yet: the
-scratch-database discipline of verifiers/sandboxes/external.py would need a mongo variant."""
+`local` (a mongod process, verifiers/sandboxes/local_mongo.py), `docker` (a MongoDB container on the shared
+testcontainers seam, verifiers/sandboxes/docker_mongo.py) or `external` (a mongod or replica set the user
+provides, opted in: one marked scratch database per database of the dump, dropped afterwards,
+verifiers/sandboxes/external_mongo.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from verifiers.errors import SandboxError
@@ -27,7 +28,10 @@ def default_image(manifest: MongoManifest) -> str:
     return f"mongo:{parts[0]}.{parts[1]}" if len(parts) >= 2 and parts[0].isdigit() else "mongo:latest"
 
 
-def open_sandbox(store: MongoStore, manifest: MongoManifest) -> contextlib.AbstractContextManager[MongoServer]:
+def open_sandbox(store: MongoStore, manifest: MongoManifest,
+                 databases: Sequence[str] | None = None) -> contextlib.AbstractContextManager[MongoServer]:
+    """`databases`: those of the dump to restore (an external sandbox makes a scratch database for each);
+    by default the manifest's."""
     settings: Any = store.sandbox
     kind = getattr(settings, "type", "local")
     readiness = Readiness(timeout=float(getattr(settings, "start_timeout", 60.0)))
@@ -38,13 +42,20 @@ def open_sandbox(store: MongoStore, manifest: MongoManifest) -> contextlib.Abstr
         from verifiers.sandboxes.docker_mongo import docker_mongod
 
         return docker_mongod(getattr(settings, "image", None) or default_image(manifest), readiness=readiness)
+    if kind == "external":
+        from verifiers.sandboxes.external_mongo import external_mongod
+
+        if databases is None:
+            databases = sorted({namespace.partition(".")[0] for namespace in manifest.collections})
+        return external_mongod(store.name, settings, databases, readiness=readiness)
     raise SandboxError(f"store {store.name}: sandbox type {kind!r} cannot restore a mongo store",
-                       hint='use sandbox = "local" (a mongod on PATH) or sandbox = "docker"')
+                       hint='use sandbox = "local" (a mongod on PATH), "docker", or an external server')
 
 
 @contextlib.contextmanager
-def mongo_sandbox(store: MongoStore, manifest: MongoManifest, timer: RestoreTimer) -> Iterator[MongoServer]:
+def mongo_sandbox(store: MongoStore, manifest: MongoManifest, timer: RestoreTimer, *,
+                  databases: Sequence[str] | None = None) -> Iterator[MongoServer]:
     """The sandbox, its start timed as provision and its removal as teardown; a teardown failure after an
     earlier error is logged, never hiding that error."""
-    with timed_sandbox(open_sandbox(store, manifest), timer, store=store.name) as server:
+    with timed_sandbox(open_sandbox(store, manifest, databases), timer, store=store.name) as server:
         yield server
