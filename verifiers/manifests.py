@@ -19,10 +19,11 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def read_manifest(path: Path, model: type[M], *, store: str, kind: str, capture_hint: str,
-                  schema_version: int = 1, algorithm: tuple[str, str] | None = None) -> M:
+                  schema_version: int = 1, algorithm: tuple[str, str | tuple[str, ...]] | None = None) -> M:
     """The manifest at `path` as `model`. `kind` is the manifest's own `kind` (a manifest without one is taken
     as that kind and judged by the model); `algorithm` is (field, value) the manifest must carry, e.g.
-    ("checksum_algorithm", CHECKSUM_ALGORITHM)."""
+    ("checksum_algorithm", CHECKSUM_ALGORITHM), or (field, values) when older definitions are still read (the
+    first is the current one)."""
     where = f"store {store}: manifest {path}"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -47,9 +48,10 @@ def read_manifest(path: Path, model: type[M], *, store: str, kind: str, capture_
         at = ".".join(str(p) for p in first["loc"])
         raise ManifestError(f"{where} is invalid at {at}: {first['msg']}", hint=capture_hint) from None
     if algorithm is not None:
-        field, expected = algorithm
+        field, accepted = algorithm
+        readable = (accepted,) if isinstance(accepted, str) else accepted
         used = getattr(manifest, field)
-        if used != expected:
+        if used not in readable:
             raise ManifestError(f"{where} uses {field.replace('_', ' ')} {used!r}, this restoreproof computes "
-                                f"{expected!r}", hint="re-capture the backup with this version")
+                                f"{readable[0]!r}", hint="re-capture the backup with this version")
     return manifest

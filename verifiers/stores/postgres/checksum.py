@@ -9,9 +9,9 @@ import psycopg
 from psycopg import sql
 
 from verifiers.stores.postgres.facts import KeyRanges
-from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, format_checksum
+from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, column_seed, format_checksum, null_hash
 
-Method = Literal["record", "text"]
+Method = Literal["columns", "record", "text"]  # "record" is read from manifests of checksum algorithm v2 only
 
 # Scalar types whose extended hash is a full-strength, version-stable hash of the value (see rowhash.py):
 # a table whose every column (domains resolved) is one of these, or an enum, is hashed with
@@ -53,22 +53,80 @@ def pin_session(conn: psycopg.Connection[Any]) -> None:
 
 
 def hash_methods(conn: psycopg.Connection[Any], oids: list[int]) -> dict[int, Method]:
+    """The row hash a capture gives each table: "columns" on PostgreSQL 14+, "text" before."""
+    row = conn.execute("SELECT current_setting('server_version_num')::int >= 140000").fetchone()
+    method: Method = "columns" if row is not None and row[0] else "text"
+    return dict.fromkeys(oids, method)
+
+
+def record_methods(conn: psycopg.Connection[Any], oids: list[int]) -> dict[int, Method]:
+    """How checksum algorithm v2 chose (kept to explain and test it): "record" when every column hashes fully."""
     rows = conn.execute(METHODS_SQL, {"oids": oids, "hashable": list(RECORD_HASHABLE)}).fetchall()
     return {oid: "record" if record else "text" for oid, record in rows}
 
 
-_ROW_HASH = {
-    "record": f"hash_record_extended(_restoreproof_row, {RECORD_SEED})",
-    "text": "hashtextextended((_restoreproof_row.*)::text, 0)",
+# The "columns" method's hash of one value of each scalar type: the type's own extended hash function (the one
+# hash partitioning uses, so its result cannot change across majors), called by the name it has on PostgreSQL
+# 14 to 18; {} is the value. Text types are hashed under the "C" collation, so a nondeterministic collation
+# cannot make two different strings hash alike. Where the name differs across majors the same result is reached
+# another way: bool (hashcharextended/hashboolextended) as its int4 0/1; timestamptz
+# (timestamp_hash_extended/timestamptz_hash_extended) as the same instant without zone; bytea
+# (hashvarlenaextended/hashbyteaextended) and date (hashint4extended/hashdateextended) as a one-column record,
+# whose hash is exactly its column's (0 * 31 + hash, see rowhash.record_hash).
+_SCALAR_HASH = {
+    "int2": "hashint2extended({}", "int4": "hashint4extended({}", "int8": "hashint8extended({}",
+    "oid": "hashoidextended({}", "float4": "hashfloat4extended({}", "float8": "hashfloat8extended({}",
+    "numeric": "hash_numeric_extended({}", "uuid": "uuid_hash_extended({}", "time": "time_hash_extended({}",
+    "timestamp": "timestamp_hash_extended({}", "interval": "interval_hash_extended({}",
+    "inet": "hashinetextended({}", "cidr": "hashinetextended({}", "macaddr": "hashmacaddrextended({}",
+    "text": 'hashtextextended({} COLLATE "C"', "varchar": 'hashtextextended({} COLLATE "C"',
+    "bpchar": 'hashbpcharextended({} COLLATE "C"', "name": 'hashnameextended({} COLLATE "C"',
+    "char": "hashcharextended({}", "bool": "hashint4extended({}::int4",
+    "timestamptz": "timestamp_hash_extended({} AT TIME ZONE 'UTC'",
+    # a record of one NULL is not NULL (it hashes to 0): those two keep NULL as NULL explicitly
+    "bytea": "(CASE WHEN {0} IS NOT NULL THEN hash_record_extended(ROW({0}::bytea)",
+    "date": "(CASE WHEN {0} IS NOT NULL THEN hash_record_extended(ROW({0}::date)",
 }
+
+COLUMNS_SQL = """
+SELECT a.attname, bt.typname, bt.typtype, bt.typnamespace = 'pg_catalog'::regnamespace
+FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type bt ON bt.oid = coalesce(nullif(t.typbasetype, 0), t.oid)
+WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+
+
+def column_hash_sql(column: str, type_name: str, type_kind: str, in_catalog: bool, position: int) -> sql.Composed:
+    """One column's term of the "columns" row hash: its value's hash seeded by its position, NULL as a constant."""
+    ref = sql.Identifier("_restoreproof_row", column)
+    seed = sql.Literal(column_seed(position))
+    if in_catalog and type_kind == "b" and type_name in _SCALAR_HASH:
+        template = _SCALAR_HASH[type_name]
+        term = (sql.SQL(template + ", {1}) END)").format(ref, seed) if template.startswith("(CASE")
+                else sql.SQL(template + ", {})").format(ref, seed))
+    else:  # enums (their hash is of the label's OID, which a restore renumbers), jsonb, arrays, json, ...
+        term = sql.SQL("hashtextextended({}::text, {})").format(ref, seed)
+    return sql.SQL("coalesce({}, {})").format(term, sql.Literal(null_hash(position)))
+
+
+def row_hash_sql(conn: psycopg.Connection[Any], schema: str, table: str, method: Method) -> sql.Composable:
+    if method == "record":
+        return sql.SQL(f"hash_record_extended(_restoreproof_row, {RECORD_SEED})")
+    if method == "text":
+        return sql.SQL("hashtextextended((_restoreproof_row.*)::text, 0)")
+    columns = conn.execute(COLUMNS_SQL, (sql.Identifier(schema, table).as_string(conn),)).fetchall()
+    terms = [column_hash_sql(name, type_name, kind, catalog, position)
+             for position, (name, type_name, kind, catalog) in enumerate(columns, start=1)]
+    return sql.SQL("({})").format(sql.SQL(" # ").join(terms)) if terms else sql.SQL("0::int8")
 
 
 def table_checksum(conn: psycopg.Connection[Any], schema: str, table: str,
                    method: Method = "text") -> tuple[int, str]:
     """Row count and checksum in one scan; only two numbers leave the server."""
-    query = sql.SQL(
-        "SELECT count(*), coalesce(sum(" + _ROW_HASH[method] + "), 0) FROM ONLY {} AS _restoreproof_row"
-    ).format(sql.Identifier(schema, table))
+    query = sql.SQL("SELECT count(*), coalesce(sum({}), 0) FROM ONLY {} AS _restoreproof_row").format(
+        row_hash_sql(conn, schema, table, method), sql.Identifier(schema, table))
     result = conn.execute(query).fetchone()
     assert result is not None
     rows = int(result[0])
@@ -101,10 +159,10 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
             return None
         like = KeyRanges(key=key, low=int(bounds[0]), high=int(bounds[1]), buckets=RANGE_BUCKETS, ranges={})
     query = sql.SQL(
-        "SELECT width_bucket({k}::numeric, {low}, {high}, {n}), count(*), coalesce(sum(" + _ROW_HASH[method]
-        + "), 0) FROM ONLY {t} AS _restoreproof_row GROUP BY 1"
+        "SELECT width_bucket({k}::numeric, {low}, {high}, {n}), count(*), coalesce(sum({h}), 0) "
+        "FROM ONLY {t} AS _restoreproof_row GROUP BY 1"
     ).format(k=sql.Identifier(like.key), t=sql.Identifier(schema, table), low=sql.Literal(like.low),
-             high=sql.Literal(like.high + 1), n=sql.Literal(like.buckets))
+             high=sql.Literal(like.high + 1), n=sql.Literal(like.buckets), h=row_hash_sql(conn, schema, table, method))
     ranges = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in conn.execute(query)}
     return like.model_copy(update={"ranges": ranges})
 

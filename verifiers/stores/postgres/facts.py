@@ -38,7 +38,7 @@ class KeyRanges(_Facts):
 class TableFacts(_Facts):
     rows: int = Field(ge=0)
     checksum: str = Field(pattern=r"^[0-9a-f]{16}$")
-    method: Literal["record", "text"] = Field(description="the row hash the checksum used (see rowhash.py)")
+    method: Literal["columns", "record", "text"] = Field(description="the row hash the checksum used (see rowhash.py)")
     key_ranges: KeyRanges | None = Field(default=None, description="per key range, captured for narrowing")
     schema_: dict[str, str] = Field(alias="schema",
                                     description="object (column/index/constraint/trigger) -> definition")

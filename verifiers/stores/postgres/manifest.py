@@ -13,7 +13,10 @@ from verifiers.manifests import read_manifest
 from verifiers.stores.postgres.facts import DatabaseFacts
 
 MANIFEST_SCHEMA_VERSION: Literal[1] = 1
-CHECKSUM_ALGORITHM = "sum64(1 + hash_record_extended(row, seed) | hashtextextended(row::text, 0)) v2"
+CHECKSUM_ALGORITHM = "sum64(1 + xor(seeded column hashes) | hashtextextended(row::text, 0)) v3"
+# Manifests of v2 are still verified: their tables name the method they used ("record" or "text").
+READS_ALGORITHMS = (CHECKSUM_ALGORITHM,
+                    "sum64(1 + hash_record_extended(row, seed) | hashtextextended(row::text, 0)) v2")
 
 
 class ManifestArtifact(BaseModel):
@@ -41,7 +44,7 @@ class PostgresManifest(BaseModel):
 def load_manifest(path: Path, *, store: str) -> PostgresManifest:
     return read_manifest(path, PostgresManifest, store=store, kind="postgres",
                          capture_hint="capture backups with `restoreproof capture postgres` so each has a manifest",
-                         schema_version=MANIFEST_SCHEMA_VERSION, algorithm=("checksum_algorithm", CHECKSUM_ALGORITHM))
+                         schema_version=MANIFEST_SCHEMA_VERSION, algorithm=("checksum_algorithm", READS_ALGORITHMS))
 
 
 def save_manifest(manifest: PostgresManifest, path: Path) -> None:

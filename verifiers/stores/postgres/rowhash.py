@@ -1,25 +1,31 @@
 """The PostgreSQL row checksum, defined once, with a pure-Python reference implementation.
 
 Definition: a table's checksum is the sum, modulo 2**64, of (row hash + 1) over its rows: a sum is
-order-independent and, unlike XOR, keeps duplicate rows; the +1 makes a row whose hash is 0 (all NULL,
-below) still count. The row hash is one of two methods, chosen per table at capture time and recorded in
-the manifest, so a restore is hashed the same way:
+order-independent and, unlike XOR, keeps duplicate rows; the +1 makes a row whose hash is 0 still count. The
+row hash's method is chosen per table at capture time and recorded in the manifest, so a restore is hashed the
+same way:
 
-- "record": `hash_record_extended(row, RECORD_SEED)` (PostgreSQL 14+) when every column is a scalar type
-  whose extended hash is a full-strength hash of the value (integers, text, bytea, uuid, dates and times,
-  floats, numeric, network types, enums; the functions hash partitioning relies on, so they cannot
-  change across major versions). It hashes values in binary form: about twice as fast as going through
-  text. A NULL column hashes to 0 and column hashes combine as h = h*31 + column_hash (mod 2**64); the
-  seed is not 0 because float 0 hashes to the seed. jsonb and arrays are left out on purpose: their hash
-  functions collide on structure ('[]' and '{}' hash alike), fine for hash joins, not for integrity.
-- "text": `hashtextextended(row::text, 0)` otherwise (json, geometric types, older servers): the record's
-  text output under the pinned `SESSION_SETTINGS` (NULL is an empty field, '' is `""`).
+- "columns" (checksum algorithm v3, PostgreSQL 14+): the XOR over the table's columns, in order, of each
+  value's hash seeded by the column's position (`column_seed`), a NULL being `null_hash(position)`. A value of
+  a scalar type (integers, text, bytea, bool, uuid, dates and times, floats, numeric, network types) is hashed
+  in binary form by the type's own extended hash function, the one hash partitioning relies on, so it cannot
+  change across major versions; anything else (jsonb, json, arrays, enums, composite, ranges, geometric...) is
+  `hashtextextended(value::text, seed)` under the pinned `SESSION_SETTINGS`. jsonb and arrays go through text
+  on purpose: their hash functions collide on structure ('[]' and '{}' hash alike, as do [[1],2] and [[1,2]]),
+  fine for hash joins, not for integrity; enums too, since an enum's hash is of its label's OID, which a
+  restore renumbers. Per-position seeds keep a value moved to another column from hashing alike. Only the
+  text path pays for output functions, so a table of scalars checksums at about the cost of reading it.
+- "text": `hashtextextended(row::text, 0)` (servers before 14): the record's text output under the pinned
+  `SESSION_SETTINGS` (NULL is an empty field, '' is `""`).
+- "record" (algorithm v2, read from older manifests only): `hash_record_extended(row, RECORD_SEED)`, column
+  hashes combined as h = h*31 + column_hash (NULL = 0). Tables with enum columns may mismatch after a restore
+  that renumbers the enum's OIDs: re-capture them with v3.
 
-Both rest on PostgreSQL's `hash_bytes_extended` / `hash_uint32_extended` (Bob Jenkins' lookup3, as adapted
+All rest on PostgreSQL's `hash_bytes_extended` / `hash_uint32_extended` (Bob Jenkins' lookup3, as adapted
 in src/common/hashfn.c); the functions below mirror them for little-endian servers (x86-64, arm64), and
-`record_hash` mirrors hash_record_extended for the common scalar types, so the SQL is tested against this
-file. numeric and jsonb are hashed by the server only (their hash functions normalise the value first);
-tests prove the properties (order independence, any changed value changes the sum) for those.
+`columns_hash` / `record_hash` mirror the combinations, so the SQL is tested against this file. numeric and
+the text path's output are computed by the server only (numeric's hash normalises the value first); tests
+prove the properties (order independence, any changed value changes the sum) for those.
 """
 
 from __future__ import annotations
@@ -113,6 +119,24 @@ def hash_int8_extended(value: int, seed: int = 0) -> int:
     lo, hi = value & MASK32, (value >> 32) & MASK32
     lo ^= hi if value >= 0 else (~hi & MASK32)
     return hash_uint32_extended(lo, seed)
+
+
+def column_seed(position: int) -> int:
+    """The seed of the "columns" hash of the column at `position` (1-based, dropped columns not counted)."""
+    return RECORD_SEED + position
+
+
+def null_hash(position: int) -> int:
+    """The "columns" hash of a NULL at `position`: not the seed, which is what float and numeric zero hash to."""
+    return ~column_seed(position)
+
+
+def columns_hash(column_hashes: Iterable[int | None]) -> int:
+    """The "columns" row hash given each column's seeded hash in order (None for NULL), signed as SQL shows it."""
+    result = 0
+    for position, column in enumerate(column_hashes, start=1):
+        result ^= (null_hash(position) if column is None else column) % MOD64
+    return result - MOD64 if result >= (1 << 63) else result
 
 
 def record_hash(column_hashes: Iterable[int | None]) -> int:
