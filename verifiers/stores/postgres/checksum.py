@@ -13,38 +13,6 @@ from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, col
 
 Method = Literal["columns", "record", "text"]  # "record" is read from manifests of checksum algorithm v2 only
 
-# Scalar types whose extended hash is a full-strength, version-stable hash of the value (see rowhash.py):
-# a table whose every column (domains resolved) is one of these, or an enum, is hashed with
-# hash_record_extended; any other type (jsonb, arrays, json, money, geometric, composite, ranges...) sends
-# the whole table to the text method.
-RECORD_HASHABLE = (
-    "int2", "int4", "int8", "oid", "text", "varchar", "bpchar", "name", "char", "bool", "bytea", "uuid",
-    "date", "time", "timestamp", "timestamptz", "interval", "float4", "float8", "numeric",
-    "inet", "cidr", "macaddr",
-)
-
-METHODS_SQL = """
-WITH cols AS (
-    SELECT a.attrelid,
-           coalesce(nullif(t.typbasetype, 0), t.oid) AS base,
-           co.collprovider IS NOT NULL AND NOT co.collisdeterministic AS nondeterministic
-    FROM pg_attribute a
-    JOIN pg_type t ON t.oid = a.atttypid
-    LEFT JOIN pg_collation co ON co.oid = a.attcollation
-    WHERE a.attrelid = ANY(%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
-), resolved AS (
-    SELECT c.attrelid, c.nondeterministic, bt.typtype, bt.oid AS scalar
-    FROM cols c JOIN pg_type bt ON bt.oid = c.base
-)
-SELECT r.attrelid,
-       current_setting('server_version_num')::int >= 140000
-       AND bool_and(NOT r.nondeterministic AND r.typtype <> 'd'
-                    AND (st.typtype = 'e' OR (st.typnamespace = 'pg_catalog'::regnamespace
-                                              AND st.typname = ANY(%(hashable)s))))
-FROM resolved r JOIN pg_type st ON st.oid = r.scalar
-GROUP BY r.attrelid
-"""
-
 
 def pin_session(conn: psycopg.Connection[Any]) -> None:
     """Pin the settings the checksum's text output depends on, for this transaction only."""
@@ -59,20 +27,9 @@ def hash_methods(conn: psycopg.Connection[Any], oids: list[int]) -> dict[int, Me
     return dict.fromkeys(oids, method)
 
 
-def record_methods(conn: psycopg.Connection[Any], oids: list[int]) -> dict[int, Method]:
-    """How checksum algorithm v2 chose (kept to explain and test it): "record" when every column hashes fully."""
-    rows = conn.execute(METHODS_SQL, {"oids": oids, "hashable": list(RECORD_HASHABLE)}).fetchall()
-    return {oid: "record" if record else "text" for oid, record in rows}
-
-
 # The "columns" method's hash of one value of each scalar type: the type's own extended hash function (the one
-# hash partitioning uses, so its result cannot change across majors), called by the name it has on PostgreSQL
-# 14 to 18; {} is the value. Text types are hashed under the "C" collation, so a nondeterministic collation
-# cannot make two different strings hash alike. Where the name differs across majors the same result is reached
-# another way: bool (hashcharextended/hashboolextended) as its int4 0/1; timestamptz
-# (timestamp_hash_extended/timestamptz_hash_extended) as the same instant without zone; bytea
-# (hashvarlenaextended/hashbyteaextended) and date (hashint4extended/hashdateextended) as a one-column record,
-# whose hash is exactly its column's (0 * 31 + hash, see rowhash.record_hash).
+# hash partitioning uses, so its result cannot change across majors); {} is the value. Text types are hashed
+# under the "C" collation, so a nondeterministic collation cannot make two different strings hash alike.
 _SCALAR_HASH = {
     "int2": "hashint2extended({}", "int4": "hashint4extended({}", "int8": "hashint8extended({}",
     "oid": "hashoidextended({}", "float4": "hashfloat4extended({}", "float8": "hashfloat8extended({}",
@@ -81,12 +38,25 @@ _SCALAR_HASH = {
     "inet": "hashinetextended({}", "cidr": "hashinetextended({}", "macaddr": "hashmacaddrextended({}",
     "text": 'hashtextextended({} COLLATE "C"', "varchar": 'hashtextextended({} COLLATE "C"',
     "bpchar": 'hashbpcharextended({} COLLATE "C"', "name": 'hashnameextended({} COLLATE "C"',
-    "char": "hashcharextended({}", "bool": "hashint4extended({}::int4",
-    "timestamptz": "timestamp_hash_extended({} AT TIME ZONE 'UTC'",
-    # a record of one NULL is not NULL (it hashes to 0): those two keep NULL as NULL explicitly
-    "bytea": "(CASE WHEN {0} IS NOT NULL THEN hash_record_extended(ROW({0}::bytea)",
-    "date": "(CASE WHEN {0} IS NOT NULL THEN hash_record_extended(ROW({0}::date)",
+    "char": "hashcharextended({}",
 }
+# Types whose hash function has its own SQL name only on newer majors (PostgreSQL 14/15 hash them with
+# hashcharextended, hashvarlenaextended, hashint4extended and timestamp_hash_extended, which SQL cannot call
+# on them): the native function where the server has it, else the same result reached another way — bool as
+# its int4 0/1, timestamptz as the same instant without zone, bytea and date as a one-column record (whose hash
+# is exactly its column's, 0 * 31 + hash; a record of one NULL is not NULL, so NULL is kept explicitly).
+# tests/integration/test_rowhash_sql.py proves each pair equal.
+NATIVE_HASH = {
+    "bool": "hashboolextended(boolean,bigint)", "bytea": "hashbyteaextended(bytea,bigint)",
+    "date": "hashdateextended(date,bigint)", "timestamptz": "timestamptz_hash_extended(timestamptz,bigint)",
+}
+PORTABLE_HASH = {
+    "bool": "hashint4extended({0}::int4, {1})",
+    "bytea": "(CASE WHEN {0} IS NOT NULL THEN hash_record_extended(ROW({0}::bytea), {1}) END)",
+    "date": "(CASE WHEN {0} IS NOT NULL THEN hash_record_extended(ROW({0}::date), {1}) END)",
+    "timestamptz": "timestamp_hash_extended({0} AT TIME ZONE 'UTC', {1})",
+}
+NATIVE_SQL = "SELECT coalesce(array_agg(f), '{}') FROM unnest(%s::text[]) f WHERE to_regprocedure(f) IS NOT NULL"
 
 COLUMNS_SQL = """
 SELECT a.attname, bt.typname, bt.typtype, bt.typnamespace = 'pg_catalog'::regnamespace
@@ -98,14 +68,19 @@ ORDER BY a.attnum
 """
 
 
-def column_hash_sql(column: str, type_name: str, type_kind: str, in_catalog: bool, position: int) -> sql.Composed:
-    """One column's term of the "columns" row hash: its value's hash seeded by its position, NULL as a constant."""
+def column_hash_sql(column: str, type_name: str, type_kind: str, in_catalog: bool, position: int,
+                    native: frozenset[str] = frozenset()) -> sql.Composed:
+    """One column's term of the "columns" row hash: its value's hash seeded by its position, NULL as a constant.
+    `native`: the NATIVE_HASH functions the server has."""
     ref = sql.Identifier("_restoreproof_row", column)
     seed = sql.Literal(column_seed(position))
-    if in_catalog and type_kind == "b" and type_name in _SCALAR_HASH:
-        template = _SCALAR_HASH[type_name]
-        term = (sql.SQL(template + ", {1}) END)").format(ref, seed) if template.startswith("(CASE")
-                else sql.SQL(template + ", {})").format(ref, seed))
+    scalar = in_catalog and type_kind == "b"
+    if scalar and type_name in _SCALAR_HASH:
+        term = sql.SQL(_SCALAR_HASH[type_name] + ", {})").format(ref, seed)
+    elif scalar and type_name in NATIVE_HASH and NATIVE_HASH[type_name] in native:
+        term = sql.SQL(NATIVE_HASH[type_name].partition("(")[0] + "({}, {})").format(ref, seed)
+    elif scalar and type_name in PORTABLE_HASH:
+        term = sql.SQL(PORTABLE_HASH[type_name]).format(ref, seed)
     else:  # enums (their hash is of the label's OID, which a restore renumbers), jsonb, arrays, json, ...
         term = sql.SQL("hashtextextended({}::text, {})").format(ref, seed)
     return sql.SQL("coalesce({}, {})").format(term, sql.Literal(null_hash(position)))
@@ -117,7 +92,9 @@ def row_hash_sql(conn: psycopg.Connection[Any], schema: str, table: str, method:
     if method == "text":
         return sql.SQL("hashtextextended((_restoreproof_row.*)::text, 0)")
     columns = conn.execute(COLUMNS_SQL, (sql.Identifier(schema, table).as_string(conn),)).fetchall()
-    terms = [column_hash_sql(name, type_name, kind, catalog, position)
+    found = conn.execute(NATIVE_SQL, (list(NATIVE_HASH.values()),)).fetchone()
+    native = frozenset(found[0] if found else ())
+    terms = [column_hash_sql(name, type_name, kind, catalog, position, native)
              for position, (name, type_name, kind, catalog) in enumerate(columns, start=1)]
     return sql.SQL("({})").format(sql.SQL(" # ").join(terms)) if terms else sql.SQL("0::int8")
 
