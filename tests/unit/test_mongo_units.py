@@ -26,13 +26,14 @@ from verifiers.sandboxes.local_mongo import MongodInstallation, MongoServer, ins
 from verifiers.sandboxes.process import group_alive
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sources.file import FileArtifacts
-from verifiers.stores.mongo import judge, restore_check
+from verifiers.stores.mongo import judge
 from verifiers.stores.mongo.archive import CollectionEntry, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, redact_uri
 from verifiers.stores.mongo.manifest import CollectionFacts, load_manifest
 from verifiers.stores.mongo.metadata import create_options, definitions, index_definition, index_specs
-from verifiers.stores.mongo.restore import RestoreOutcome, mongorestore_argv, redact
+from verifiers.stores.mongo.restore import mongorestore_argv, redact
 from verifiers.stores.mongo.sandbox import default_image
+from verifiers.stores.restore_tool import RestoreOutcome, restore_check
 
 USERS = CollectionEntry("app", "users", metadata={
     "indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_", "ns": "app.users"},

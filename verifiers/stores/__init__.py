@@ -3,14 +3,15 @@ and a fetched backup into judged checks by restoring it into a sandbox and measu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import fnmatch
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.inventory import AnyStore
+from verifiers.inventory import AnyStore, MysqlStore, PostgresStore
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sources import Artifact, Located
 from verifiers.timing import RestoreTimer
@@ -32,6 +33,20 @@ class StorePlan:
 class StoreVerification:
     checks: list[CheckResult] = field(default_factory=list)
     sandbox: SandboxInfo | None = None
+
+
+class _HasTables(Protocol):
+    @property
+    def tables(self) -> Mapping[str, object]: ...
+
+
+def selected_tables(store: PostgresStore | MysqlStore, facts: _HasTables) -> list[str]:
+    """The tables of `facts` that the store's `tables.include` / `tables.exclude` globs select, sorted."""
+    def selected(name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in store.tables.include) and not any(
+            fnmatch.fnmatchcase(name, p) for p in store.tables.exclude)
+
+    return sorted(t for t in facts.tables if selected(t))
 
 
 def manifest_beside(store: AnyStore, located: Located, *, capture_hint: str) -> Path:

@@ -25,13 +25,13 @@ from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load_manifest
 from verifiers.stores.mongo.measure import facts_from_server, selected
 from verifiers.stores.mongo.restore import (
-    RestoreOutcome,
     dump_databases,
     find_mongorestore,
     restore_with_mongorestore,
     restore_with_pymongo,
 )
 from verifiers.stores.mongo.sandbox import mongo_sandbox
+from verifiers.stores.restore_tool import RestoreOutcome, restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -111,17 +111,6 @@ def not_restorable(observed: str, message: str) -> CheckResult:
     return CheckResult("restore", "restore", False, observed, "exit 0, no errors", message)
 
 
-def restore_check(outcome: RestoreOutcome, artifact_name: str) -> CheckResult:
-    observed = "timed out" if outcome.timed_out else f"exit {outcome.exit_code}, {len(outcome.error_lines)} errors"
-    if outcome.timed_out:
-        message = (f"{outcome.tool} did not finish {artifact_name} within restore_timeout "
-                   f"({outcome.timeout_seconds:.0f}s)")
-    elif outcome.ok:
-        message = f"{outcome.tool} restored {artifact_name}: exit 0, no errors"
-    else:
-        message = (f"{outcome.tool} on {artifact_name} exited {outcome.exit_code}:\n"
-                   + "\n".join(outcome.error_lines[:50]))
-    return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
 
 
 def selected_collections(store: MongoStore, collections: dict[str, CollectionFacts]) -> dict[str, CollectionFacts]:

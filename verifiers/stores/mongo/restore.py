@@ -13,7 +13,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.stores.mongo.archive import CollectionEntry, MongoDump
 from verifiers.stores.mongo.measure import SERVER_DATABASES
 from verifiers.stores.mongo.metadata import create_options, index_specs
+from verifiers.stores.restore_tool import RestoreOutcome
 
 MAX_BATCH_DOCUMENTS = 1000
 MAX_BATCH_BYTES = 8 << 20
@@ -37,17 +37,6 @@ _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 _DUP_KEY = re.compile(r"(dup key|key|document|failing document|value):\s*\{.*", re.I)
 
 
-@dataclass
-class RestoreOutcome:
-    tool: str
-    exit_code: int | None = 0
-    error_lines: list[str] = field(default_factory=list)
-    timed_out: bool = False
-    timeout_seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.error_lines and not self.timed_out
 
 
 def redact(line: str) -> str:

@@ -27,12 +27,12 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.mysql_installations import MysqlInstallation
 from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan
+from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan, selected_tables
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.facts import DatabaseFacts
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
-from verifiers.stores.mysql.measure import DefinitionUnreadable, measure_database, pin_session, table_selected
-from verifiers.stores.mysql.restore import RestoreOutcome, create_database, redact, restore_dump
+from verifiers.stores.mysql.measure import DefinitionUnreadable, measure_database, pin_session
+from verifiers.stores.mysql.restore import create_database, redact, restore_dump
 from verifiers.stores.mysql.rowhash import quote_identifier
 from verifiers.stores.mysql.sandbox import (
     as_captured,
@@ -42,6 +42,7 @@ from verifiers.stores.mysql.sandbox import (
     scratch_database,
     writes_elsewhere,
 )
+from verifiers.stores.restore_tool import restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -148,23 +149,6 @@ def data_specs(store: MysqlStore, facts: DatabaseFacts) -> list[CheckSpec]:
     return specs + [CheckSpec("sequence", name) for name in sorted(facts.auto_increments) if name in tables]
 
 
-def selected_tables(store: MysqlStore, facts: DatabaseFacts) -> list[str]:
-    return sorted(t for t in facts.tables if table_selected(t, store.tables.include, store.tables.exclude))
-
-
-def restore_check(outcome: RestoreOutcome, artifact_name: str) -> CheckResult:
-    observed = "timed out" if outcome.timed_out else f"exit {outcome.exit_code}, {len(outcome.error_lines)} errors"
-    if outcome.timed_out:
-        message = (f"{outcome.tool} did not finish {artifact_name} within restore_timeout "
-                   f"({outcome.timeout_seconds:.0f}s)")
-    elif outcome.ok:
-        message = f"{outcome.tool} restored {artifact_name}: exit 0, no errors"
-    else:
-        message = (f"{outcome.tool} on {artifact_name} exited {outcome.exit_code}:\n"
-                   + "\n".join(outcome.error_lines[:50]))
-        if len(outcome.error_lines) > 50:
-            message += f"\n… and {len(outcome.error_lines) - 50} more lines"
-    return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
 
 
 def measure_restored(server: MysqlTarget, store: MysqlStore, database: str) -> tuple[DatabaseFacts,

@@ -9,7 +9,6 @@ own, judged by checks.sequence.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -90,11 +89,6 @@ def normalise(definition: str) -> str:
 def qualified(database: str, name: str) -> str:
     return f"{database}.{name}"
 
-
-def table_selected(name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in include) and not any(
-        fnmatch.fnmatchcase(name, p) for p in exclude
-    )
 
 
 def pin_session(cur: Cursor) -> None:

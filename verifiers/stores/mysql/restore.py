@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +18,7 @@ from verifiers import progress
 from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.stores.mysql.archive import TRAILER, DumpHeader
 from verifiers.stores.mysql.rowhash import quote_identifier
+from verifiers.stores.restore_tool import RestoreOutcome
 
 CHUNK = 1 << 20
 TAIL_BYTES = 512
@@ -44,19 +44,6 @@ def redact(line: str) -> str:
     return line
 
 
-@dataclass
-class RestoreOutcome:
-    """What the restore did: exit code, the error lines, whether it timed out."""
-
-    tool: str
-    exit_code: int | None
-    error_lines: list[str] = field(default_factory=list)
-    timed_out: bool = False
-    timeout_seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.error_lines and not self.timed_out
 
 
 def create_database(server: MysqlTarget, name: str, *, charset: str, collation: str) -> None:

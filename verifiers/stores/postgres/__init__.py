@@ -20,15 +20,16 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.local_postgres import choose_installation, find_installations
 from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan
+from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan, selected_tables
 from verifiers.stores.postgres.archive import DumpHeader, read_header
 from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
-from verifiers.stores.postgres.measure import measure_database, table_selected
+from verifiers.stores.postgres.measure import measure_database
 from verifiers.stores.postgres.parallel import Workers
-from verifiers.stores.postgres.restore import RestoreOutcome, create_database, redact, restore_dump
+from verifiers.stores.postgres.restore import create_database, redact, restore_dump
 from verifiers.stores.postgres.sandbox import database_ready, needed_tools, open_sandbox, restore_database
+from verifiers.stores.restore_tool import restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -118,23 +119,6 @@ def sandbox(store: PostgresStore, installation: Any, timer: RestoreTimer, *, hea
         yield server
 
 
-def selected_tables(store: PostgresStore, facts: DatabaseFacts) -> list[str]:
-    return sorted(t for t in facts.tables if table_selected(t, store.tables.include, store.tables.exclude))
-
-
-def restore_check(outcome: RestoreOutcome, artifact_name: str) -> CheckResult:
-    observed = "timed out" if outcome.timed_out else f"exit {outcome.exit_code}, {len(outcome.error_lines)} errors"
-    if outcome.timed_out:
-        message = (f"{outcome.tool} did not finish {artifact_name} within restore_timeout "
-                   f"({outcome.timeout_seconds:.0f}s)")
-    elif outcome.ok:
-        message = f"{outcome.tool} restored {artifact_name}: exit 0, no errors"
-    else:
-        message = (f"{outcome.tool} on {artifact_name} exited {outcome.exit_code}:\n"
-                   + "\n".join(outcome.error_lines[:50]))
-        if len(outcome.error_lines) > 50:
-            message += f"\n… and {len(outcome.error_lines) - 50} more lines"
-    return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
 
 
 def measure_restored(server: PostgresTarget, store: PostgresStore, methods: dict[str, Method],

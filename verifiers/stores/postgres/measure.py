@@ -6,9 +6,8 @@ fetches a row's contents to the client.
 
 from __future__ import annotations
 
-import fnmatch
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -138,11 +137,6 @@ def normalise(definition: str) -> str:
 def qualified(schema: str, name: str) -> str:
     return f"{schema}.{name}"
 
-
-def table_selected(name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in include) and not any(
-        fnmatch.fnmatchcase(name, p) for p in exclude
-    )
 
 
 def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None = None,

@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +18,7 @@ from psycopg import sql
 from verifiers import progress
 from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.stores.postgres.archive import DumpFormat, DumpHeader
+from verifiers.stores.restore_tool import RestoreOutcome
 
 RESTORE_DATABASE = "restoreproof_restored"
 CHUNK = 1 << 20
@@ -49,19 +49,6 @@ def redact(line: str) -> str:
     return line
 
 
-@dataclass
-class RestoreOutcome:
-    """What the restore did: exit code, the error lines, whether it timed out."""
-
-    tool: str
-    exit_code: int | None
-    error_lines: list[str] = field(default_factory=list)
-    timed_out: bool = False
-    timeout_seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.error_lines and not self.timed_out
 
 
 def create_database(server: PostgresTarget, name: str = RESTORE_DATABASE, encoding: str = "UTF8") -> None:

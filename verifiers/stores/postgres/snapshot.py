@@ -22,7 +22,7 @@ DEFAULT_DATABASE = "postgres"
 
 
 def plan_snapshot(store: PostgresStore, located: Located) -> StorePlan:
-    from verifiers.stores.postgres import selected_tables
+    from verifiers.stores import selected_tables
 
     def data_specs(manifest: object) -> list[CheckSpec]:
         assert isinstance(manifest, PostgresManifest)
