@@ -12,6 +12,7 @@ names and expiry times. Module values and types newer than Redis 7.2 (hash field
 from __future__ import annotations
 
 import mmap
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,27 +45,39 @@ class KeyPayload:
     payload: bytes  # a complete DUMP payload (value, version, CRC64)
 
 
-def _crc64_table() -> tuple[int, ...]:
+def _crc64_tables() -> tuple[tuple[int, ...], ...]:
     # Hand-written because no maintained PyPI package ships this CRC (crcmod could be configured for it but is
-    # unmaintained and an extra build dependency); it is short and checked against redis' own test vector.
+    # unmaintained and an extra build dependency; fastcrc has only the ECMA/XZ/GO/WE CRC-64s); it is short and
+    # checked against redis' own test vector and against a byte-at-a-time reference in the tests.
     poly = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9 reflected
-    table = []
+    first = []
     for byte in range(256):
         crc = byte
         for _ in range(8):
             crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
+        first.append(crc)
+    tables = [tuple(first)]
+    for _ in range(7):  # table k: the CRC of a byte followed by k zero bytes ("slicing-by-8")
+        tables.append(tuple((c >> 8) ^ first[c & 0xFF] for c in tables[-1]))
+    return tuple(tables)
 
 
-_TABLE = _crc64_table()
+_TABLES = _crc64_tables()
+_TABLE = _TABLES[0]
 
 
-def crc64(data: bytes, crc: int = 0) -> int:
-    """redis' crc64 (Jones polynomial, reflected, no final xor); `crc` continues an earlier value."""
-    table = _TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+def crc64(data: bytes | memoryview, crc: int = 0) -> int:
+    """redis' crc64 (Jones polynomial, reflected, no final xor); `crc` continues an earlier value. Eight bytes
+    per step (slicing-by-8): about twice the byte-at-a-time speed in CPython."""
+    t0, t1, t2, t3, t4, t5, t6, t7 = _TABLES
+    view = memoryview(data).cast("B")
+    whole = len(view) - len(view) % 8
+    for (word,) in struct.iter_unpack("<Q", view[:whole]):
+        crc ^= word
+        crc = (t7[crc & 0xFF] ^ t6[(crc >> 8) & 0xFF] ^ t5[(crc >> 16) & 0xFF] ^ t4[(crc >> 24) & 0xFF]
+               ^ t3[(crc >> 32) & 0xFF] ^ t2[(crc >> 40) & 0xFF] ^ t1[(crc >> 48) & 0xFF] ^ t0[crc >> 56])
+    for byte in view[whole:]:
+        crc = t0[(crc ^ byte) & 0xFF] ^ (crc >> 8)
     return crc
 
 
