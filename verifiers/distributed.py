@@ -9,9 +9,10 @@ report is recorded as an `error`, never silently dropped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 from verifiers.evidence import RunInfo
 from verifiers.plugin import CHECK_KEY, RestoreRun
+from verifiers.progress_relay import ProgressRelay, ProgressWriter
 from verifiers.runner import StoreOutcome
 from verifiers.timing import RestoreTimer
 
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RUN_INPUT = "restoreproof_run"  # controller -> worker: the run's id, start and directory
 OUTCOMES_OUTPUT = "restoreproof_outcomes"  # worker -> controller: (key, position, pickled StoreOutcome)
+PROGRESS_INPUT = "restoreproof_progress"  # controller -> worker: the directory for its progress events
 
 
 def store_of(nodeid: str) -> str | None:
@@ -53,6 +56,15 @@ def worker_run(config: pytest.Config) -> RunInfo | None:
     return RunInfo(id=raw["id"], started=datetime.fromisoformat(raw["started"]), directory=Path(raw["directory"]))
 
 
+def worker_progress(config: pytest.Config) -> ProgressWriter | None:
+    """Where this worker's progress goes: a file the controller relays to its terminal (None: shown nowhere)."""
+    workerinput = getattr(config, "workerinput", {})
+    directory = workerinput.get(PROGRESS_INPUT)
+    if directory is None:
+        return None
+    return ProgressWriter(Path(directory) / f"{workerinput.get('workerid', 'gw')}.jsonl")
+
+
 class WorkerOutcomes:
     """Worker side: hand this worker's outcomes to the controller when its session ends."""
 
@@ -61,6 +73,8 @@ class WorkerOutcomes:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if isinstance(self.state.progress, ProgressWriter):
+            self.state.progress.close()
         # Each outcome goes with the position of the first item that judged it: every worker collects the same
         # items, so the controller can order the merged outcomes as a run without xdist would have.
         first: dict[int, int] = {}
@@ -97,6 +111,7 @@ class ControllerMerge:
         self.order: dict[str, int] = {}  # store -> position of its first item
         self.positions: dict[str, int] = {}  # outcome key -> position of the first item that judged it
         self.crashed: list[str] = []
+        self.relay: ProgressRelay | None = None  # workers' progress, shown on this terminal
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
@@ -107,6 +122,26 @@ class ControllerMerge:
         run = self.state.run
         node.workerinput[RUN_INPUT] = {"id": run.id, "started": run.started.isoformat(),
                                        "directory": str(run.directory)}
+        if self.state.settings.progress != "off" and node.config.get_verbosity() >= 0:
+            if self.relay is None:
+                self.relay = ProgressRelay(lambda: self.state.progress)
+            node.workerinput[PROGRESS_INPUT] = str(self.relay.directory)
+
+    # pytest writes a test's start and result in pieces: the relay's progress waits until each piece is whole.
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> Generator[None, None, None]:
+        with self.relay.terminal if self.relay is not None else contextlib.nullcontext():
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
+        with self.relay.terminal if self.relay is not None else contextlib.nullcontext():
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> Generator[None, None, None]:
+        with self.relay.terminal if self.relay is not None else contextlib.nullcontext():
+            return (yield)
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
         for position, nodeid in enumerate(ids):
@@ -125,7 +160,11 @@ class ControllerMerge:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Before any report is written: a store whose worker died without reporting becomes an error."""
+        """Before any report is written: the workers' last progress is shown, and a store whose worker died
+        without reporting becomes an error."""
+        if self.relay is not None:
+            self.relay.close()
+            self.relay = None
         if not self.crashed:
             return
         inventory = self.state.load()

@@ -227,7 +227,13 @@ def _configure_worker(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Progress goes to the terminal reporter, which exists by now (it is configured after this plugin)."""
     state = session.config.stash.get(RUN_KEY, None)
-    if state is not None and not hasattr(session.config, "workerinput"):  # a worker's output is not shown
+    if state is None:
+        return
+    if hasattr(session.config, "workerinput"):  # a worker's output is not shown: the controller relays it
+        from verifiers import distributed
+
+        state.progress = distributed.worker_progress(session.config) or state.progress
+    else:
         state.progress = progress_display.for_pytest(session.config, state.settings.progress)
 
 

@@ -245,6 +245,7 @@ class PytestScreen:
         self._block = False  # our block is on the terminal and pytest's line not yet given back
         self._saved: Any = None  # pytest's current line: a file path (default), a test id (-v) or None
         self._live = False  # the block ends with a live line (no newline after it)
+        self._left_at: int | None = None  # the terminal's line width after our last write
 
     @property
     def width(self) -> int:
@@ -257,6 +258,7 @@ class PytestScreen:
                 reporter.rewrite(self._fit(text), erase=True)
                 reporter.flush()
                 self._live = True
+                self._left_at = self._current_width()
 
     def line(self, text: str) -> None:
         with self._terminal() as reporter:
@@ -270,6 +272,7 @@ class PytestScreen:
                 reporter.write(text + "\n")
             reporter.flush()
             self._live = False
+            self._left_at = self._current_width()
 
     def end(self) -> None:
         """Give the line back to pytest: print what it had written of it, so its results continue there."""
@@ -287,8 +290,16 @@ class PytestScreen:
             reporter.flush()
             self._block = self._live = False
 
+    def _current_width(self) -> int:
+        return int(self.config.get_terminal_writer().width_of_current_line)
+
     def _begin(self, reporter: Any) -> None:
         if self._block:
+            # pytest wrote since our last line (under xdist results arrive while a store runs): leave its line
+            # as it is, below it on a fresh one, instead of writing into or over it
+            if self._current_width() != self._left_at:
+                reporter.write("\n")
+                self._live = False
             return
         self._saved = reporter.currentfspath
         shown = self.config.get_terminal_writer().width_of_current_line

@@ -113,3 +113,21 @@ def test_quiet_shows_no_progress_but_keeps_the_table(project: Path) -> None:
     assert re.search(r"^saas +postgres +PASSED ", result.stdout, re.M)
     code, out = run_in_pty(suite_argv("-q"), project)
     assert code == 0 and "saas: fetch" not in out and "saas: restore" not in out
+
+
+def test_workers_progress_reaches_the_controllers_log_and_leaves_nothing(project: Path) -> None:
+    """With `-n 2` each store restores in a worker, whose output pytest never shows: the controller relays the
+    workers' progress (verifiers/progress_relay.py), so a log gets the same lines as without xdist."""
+    inventory = project / "inventory.toml"
+    inventory.write_text(inventory.read_text() + inventory.read_text().replace('name = "saas"', 'name = "saas2"'))
+    result = run_in_pipe(suite_argv("-v", "-n", "2"), project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    out = result.stdout
+    for store in ("saas", "saas2"):
+        phases = re.findall(rf"^{store}: (fetch|provision|restore|verify|teardown) .*(?:done in|failed after)", out,
+                            re.M)
+        assert phases == ["fetch", "provision", "restore", "verify", "teardown"], out[:4000]
+        assert re.search(rf"^{store}: restore (\d+)/\1 items 100% · done in", out, re.M), out[:4000]
+        assert re.search(rf"^{store}: passed — fetch .* verify 6 tables in", out, re.M), out[:4000]
+    quiet = run_in_pipe(suite_argv("-q", "-n", "2"), project)
+    assert quiet.returncode == 0 and not re.search(r"^saas2?: ", quiet.stdout, re.M), quiet.stdout
