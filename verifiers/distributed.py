@@ -22,7 +22,7 @@ from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 from verifiers.evidence import RunInfo
 from verifiers.plugin import CHECK_KEY, RestoreRun
-from verifiers.progress_relay import ProgressRelay, ProgressWriter
+from verifiers.progress_relay import ProgressRelay, ProgressWriter, event_file
 from verifiers.runner import StoreOutcome
 from verifiers.timing import RestoreTimer
 
@@ -62,7 +62,7 @@ def worker_progress(config: pytest.Config) -> ProgressWriter | None:
     directory = workerinput.get(PROGRESS_INPUT)
     if directory is None:
         return None
-    return ProgressWriter(Path(directory) / f"{workerinput.get('workerid', 'gw')}.jsonl")
+    return ProgressWriter(event_file(Path(directory), str(workerinput.get("workerid", "gw"))))
 
 
 class WorkerOutcomes:
@@ -128,19 +128,22 @@ class ControllerMerge:
             node.workerinput[PROGRESS_INPUT] = str(self.relay.directory)
 
     # pytest writes a test's start and result in pieces: the relay's progress waits until each piece is whole.
+    def _writing(self) -> contextlib.AbstractContextManager[Any]:
+        return self.relay.terminal if self.relay is not None else contextlib.nullcontext()
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> Generator[None, None, None]:
-        with self.relay.terminal if self.relay is not None else contextlib.nullcontext():
+        with self._writing():
             return (yield)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
-        with self.relay.terminal if self.relay is not None else contextlib.nullcontext():
+        with self._writing():
             return (yield)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> Generator[None, None, None]:
-        with self.relay.terminal if self.relay is not None else contextlib.nullcontext():
+        with self._writing():
             return (yield)
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:

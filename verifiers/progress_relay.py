@@ -28,6 +28,11 @@ POLL_SECONDS = 0.1
 ADVANCE_EVERY_SECONDS = 0.1  # a worker writes at most ten `advanced` lines a second per store and phase
 
 
+def event_file(directory: Path, worker: str) -> Path:
+    """The file a worker (xdist's `gw0`, `gw1`...) appends its events to."""
+    return directory / f"{worker}.jsonl"
+
+
 class ProgressWriter:
     """Worker side: a ProgressReporter that appends events to `path`, one JSON object a line. `advanced`
     events are thinned to ADVANCE_EVERY_SECONDS, but a phase's last count is always written before it ends."""
@@ -111,9 +116,6 @@ class ProgressRelay:
         self.terminal = threading.RLock()  # held by the controller's main thread while pytest writes a result
         self._thread = threading.Thread(target=self._run, name="restoreproof-progress-relay", daemon=True)
         self._thread.start()
-
-    def file_for(self, worker: str) -> Path:
-        return self.directory / f"{worker}.jsonl"
 
     def _run(self) -> None:
         while not self._stop.wait(POLL_SECONDS):

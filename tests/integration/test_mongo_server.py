@@ -24,11 +24,12 @@ from verifiers.sandboxes.docker import engine_available
 from verifiers.sandboxes.local_mongo import MongoServer, find_mongod, installation, local_mongod
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.mongo import judge
-from verifiers.stores.mongo.archive import open_dump
+from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, find_mongodump
 from verifiers.stores.mongo.manifest import load_manifest
 from verifiers.stores.mongo.measure import facts_from_server
 from verifiers.stores.mongo.restore import find_mongorestore, restore_with_mongorestore, restore_with_pymongo
+from verifiers.stores.restore_tool import RestoreOutcome
 
 pytestmark = pytest.mark.mongo
 
@@ -96,20 +97,25 @@ def test_manifest_describes_the_live_data(source: MongoServer, captured: tuple[P
     assert source.password is None or source.password not in captured[1].read_text()
 
 
+def restore_into(target: MongoServer, dump: MongoDump, restorer: str, tmp_path: Path) -> RestoreOutcome:
+    """Restore with the named tool, into the databases the target's namespace map says (its own names in a
+    sandbox of the harness's)."""
+    if restorer == "mongorestore":
+        tool = find_mongorestore(None)
+        assert tool is not None
+        return restore_with_mongorestore(tool, target, dump, timeout=600, log_dir=tmp_path)
+    client = target.client()
+    try:
+        return restore_with_pymongo(client, dump, timeout=600, namespaces=target.namespaces)
+    finally:
+        client.close()
+
+
 def restore_and_judge(new_server: ServerFactory, archive: Path, restorer: str, tmp_path: Path) -> list[Any]:
     manifest = load_manifest(archive.with_name(archive.name.replace(".archive.gz", ".manifest.json")), store="m")
     dump = open_dump(archive)
     with new_server() as target:
-        if restorer == "mongorestore":
-            tool = find_mongorestore(None)
-            assert tool is not None
-            outcome = restore_with_mongorestore(tool, target, dump, timeout=600, log_dir=tmp_path)
-        else:
-            client = target.client()
-            try:
-                outcome = restore_with_pymongo(client, dump, timeout=600)
-            finally:
-                client.close()
+        outcome = restore_into(target, dump, restorer, tmp_path)
         assert outcome.ok, outcome.error_lines
         client = target.client()
         try:
@@ -248,16 +254,7 @@ def test_external_restore_is_measured_under_the_backups_own_names(users_server: 
     dump = open_dump(captured[0])
     settings = store(captured[0].parent, sandbox=external(users_server, allow_external=True)).sandbox
     with external_mongod("app", settings, dump_databases(dump), readiness=Readiness(timeout=30)) as target:
-        if restorer == "mongorestore":
-            tool = find_mongorestore(None)
-            assert tool is not None
-            outcome = restore_with_mongorestore(tool, target, dump, timeout=600, log_dir=tmp_path)
-        else:
-            client = target.client()
-            try:
-                outcome = restore_with_pymongo(client, dump, timeout=600, namespaces=target.namespaces)
-            finally:
-                client.close()
+        outcome = restore_into(target, dump, restorer, tmp_path)
         assert outcome.ok, outcome.error_lines
         client = target.client()
         try:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from verifiers.progress_relay import ProgressRelay, ProgressWriter
+from verifiers.progress_relay import ProgressRelay, ProgressWriter, event_file
 
 
 class Recorder:
@@ -41,7 +41,7 @@ def test_events_reach_the_display_in_order_with_the_last_count() -> None:
     relay = ProgressRelay(lambda: shown)
     try:
         clock = Clock()
-        writer = ProgressWriter(relay.file_for("gw0"), clock=clock)
+        writer = ProgressWriter(event_file(relay.directory, "gw0"), clock=clock)
         writer.phase_started("app", "restore")
         for done in range(1, 6):  # within one thinning interval: only the first is written at once
             writer.advanced("app", "restore", done, 10, "items")
@@ -61,7 +61,7 @@ def test_a_half_written_line_waits_and_a_foreign_line_is_skipped(tmp_path: Path)
     shown = Recorder()
     relay = ProgressRelay(lambda: shown)
     try:
-        path = relay.file_for("gw1")
+        path = event_file(relay.directory, "gw1")
         line = json.dumps({"event": "store_finished", "store": "app", "status": "failed"})
         with path.open("ab") as handle:
             handle.write(b'{"event": "from the future"}\nnot json\n' + line[:10].encode())

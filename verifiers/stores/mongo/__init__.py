@@ -111,8 +111,6 @@ def not_restorable(observed: str, message: str) -> CheckResult:
     return CheckResult("restore", "restore", False, observed, "exit 0, no errors", message)
 
 
-
-
 def selected_collections(store: MongoStore, collections: dict[str, CollectionFacts]) -> dict[str, CollectionFacts]:
     return {ns: f for ns, f in sorted(collections.items())
             if selected(ns, store.collections.include, store.collections.exclude)}

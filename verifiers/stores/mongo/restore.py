@@ -37,8 +37,6 @@ _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 _DUP_KEY = re.compile(r"(dup key|key|document|failing document|value):\s*\{.*", re.I)
 
 
-
-
 def redact(line: str) -> str:
     """An error line without values: quoted text and `dup key: {...}` parts are cut."""
     return _QUOTED.sub('"<redacted>"', _DUP_KEY.sub(r"\1: {<redacted>}", line))

@@ -149,8 +149,6 @@ def data_specs(store: MysqlStore, facts: DatabaseFacts) -> list[CheckSpec]:
     return specs + [CheckSpec("sequence", name) for name in sorted(facts.auto_increments) if name in tables]
 
 
-
-
 def measure_restored(server: MysqlTarget, store: MysqlStore, database: str) -> tuple[DatabaseFacts,
                                                                                       list[CheckResult]]:
     try:

@@ -90,7 +90,6 @@ def qualified(database: str, name: str) -> str:
     return f"{database}.{name}"
 
 
-
 def pin_session(cur: Cursor) -> None:
     """Pin what the checksum's canonical text depends on; on MySQL 8 read live (not cached) statistics."""
     for statement in SESSION_SQL:

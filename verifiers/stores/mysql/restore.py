@@ -44,8 +44,6 @@ def redact(line: str) -> str:
     return line
 
 
-
-
 def create_database(server: MysqlTarget, name: str, *, charset: str, collation: str) -> None:
     conn = server.connect()
     try:

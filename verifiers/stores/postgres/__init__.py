@@ -119,8 +119,6 @@ def sandbox(store: PostgresStore, installation: Any, timer: RestoreTimer, *, hea
         yield server
 
 
-
-
 def measure_restored(server: PostgresTarget, store: PostgresStore, methods: dict[str, Method],
                      expected: DatabaseFacts) -> tuple[DatabaseFacts, list[CheckResult]]:
     return measure_conninfo(server.conninfo(restore_database(server)), store, methods, expected)

@@ -138,7 +138,6 @@ def qualified(schema: str, name: str) -> str:
     return f"{schema}.{name}"
 
 
-
 def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None = None,
                      sequences: dict[str, SequenceFacts] | None = None,
                      methods: dict[str, Method] | None = None, workers: Workers | None = None,

@@ -49,8 +49,6 @@ def redact(line: str) -> str:
     return line
 
 
-
-
 def create_database(server: PostgresTarget, name: str = RESTORE_DATABASE, encoding: str = "UTF8") -> None:
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute(
