@@ -12,10 +12,11 @@ names and expiry times. Module values and types newer than Redis 7.2 (hash field
 from __future__ import annotations
 
 import mmap
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import anycrc
 
 from verifiers.errors import ArtifactFormatError
 from verifiers.stores.redis.rdb import HINT, RdbHeader, parse_header
@@ -45,40 +46,15 @@ class KeyPayload:
     payload: bytes  # a complete DUMP payload (value, version, CRC64)
 
 
-def _crc64_tables() -> tuple[tuple[int, ...], ...]:
-    # Hand-written because no maintained PyPI package ships this CRC (crcmod could be configured for it but is
-    # unmaintained and an extra build dependency; fastcrc has only the ECMA/XZ/GO/WE CRC-64s); it is short and
-    # checked against redis' own test vector and against a byte-at-a-time reference in the tests.
-    poly = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9 reflected
-    first = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
-        first.append(crc)
-    tables = [tuple(first)]
-    for _ in range(7):  # table k: the CRC of a byte followed by k zero bytes ("slicing-by-8")
-        tables.append(tuple((c >> 8) ^ first[c & 0xFF] for c in tables[-1]))
-    return tuple(tables)
-
-
-_TABLES = _crc64_tables()
-_TABLE = _TABLES[0]
+# CRC-64/REDIS (Jones polynomial 0xad93d23594c935a9, reflected, init 0, no final xor: redis' src/crc64.c),
+# from anycrc's C implementation, about 1000x a pure-Python table loop (6 GB/s against 6 MB/s here); the tests
+# check it against redis' own test vector and a bit-by-bit reference written from the polynomial.
+_REDIS_CRC = anycrc.Model("CRC64-REDIS")
 
 
 def crc64(data: bytes | memoryview, crc: int = 0) -> int:
-    """redis' crc64 (Jones polynomial, reflected, no final xor); `crc` continues an earlier value. Eight bytes
-    per step (slicing-by-8): about twice the byte-at-a-time speed in CPython."""
-    t0, t1, t2, t3, t4, t5, t6, t7 = _TABLES
-    view = memoryview(data).cast("B")
-    whole = len(view) - len(view) % 8
-    for (word,) in struct.iter_unpack("<Q", view[:whole]):
-        crc ^= word
-        crc = (t7[crc & 0xFF] ^ t6[(crc >> 8) & 0xFF] ^ t5[(crc >> 16) & 0xFF] ^ t4[(crc >> 24) & 0xFF]
-               ^ t3[(crc >> 32) & 0xFF] ^ t2[(crc >> 40) & 0xFF] ^ t1[(crc >> 48) & 0xFF] ^ t0[crc >> 56])
-    for byte in view[whole:]:
-        crc = t0[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc
+    """redis' crc64; `crc` continues an earlier value (the CRC of the bytes before `data`)."""
+    return int(_REDIS_CRC.calc(data, crc))
 
 
 def dump_payload(value: bytes, rdb_version: int) -> bytes:
