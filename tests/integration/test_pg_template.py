@@ -4,6 +4,8 @@ off or unusable only costs the speed-up."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import psycopg
@@ -81,6 +83,30 @@ def test_a_broken_template_falls_back_to_initdb(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(pg_template, "_copy_tree", _failing_copy)
     assert pg_template.initialise_data_dir(data, "k", initdb) is False
     assert ran == [True] and sorted(p.name for p in data.iterdir()) == ["PG_VERSION"]
+
+
+def test_publishing_prunes_templates_unused_for_thirty_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(pg_template.CACHE_ENV, str(tmp_path / "cache"))
+    templates = tmp_path / "cache" / "pg-templates"
+    month = 86400 * (pg_template.PRUNE_AFTER_DAYS + 1)
+    now = time.time()
+    for name, age in (("old", month), ("recent", 86400), (".build-left", 86400 * 2), (".build-running", 60)):
+        (templates / name).mkdir(parents=True)
+        (templates / name / "PG_VERSION").write_text("18\n")
+        os.utime(templates / name, (now - age, now - age))
+    data = tmp_path / "data"
+    data.mkdir()
+
+    def initdb() -> None:
+        (data / "PG_VERSION").write_text("18\n")
+
+    assert pg_template.initialise_data_dir(data, "new", initdb) is False
+    assert sorted(p.name for p in templates.iterdir()) == [".build-running", "new", "recent"]
+    # a use refreshes a template's age, so one in regular use is never pruned
+    os.utime(templates / "recent", (now - month, now - month))
+    (data2 := tmp_path / "data2").mkdir()
+    assert pg_template.initialise_data_dir(data2, "recent", lambda: None) is True
+    assert (templates / "recent").stat().st_mtime > now - 60
 
 
 def _failing_copy(source: Path, target: Path) -> None:
