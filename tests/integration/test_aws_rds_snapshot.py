@@ -286,3 +286,23 @@ def test_a_snapshot_store_without_a_manifest_names_the_fix(
     assert isinstance(plan, PlanFailure)
     assert "an rds-snapshot source needs a manifest" in plan.message
     assert "stores.source.manifest" in plan.message
+
+
+@pytest.mark.postgres
+def test_a_snapshot_without_a_manifest_is_compared_with_the_live_database(
+        tmp_path: Path, aws: MotoServer, prod_instance: Production, source_server: PostgresServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The restored instance's data plane and "production" are the demo database alike: nothing moved on.
+    monkeypatch.setenv("RESTOREPROOF_TEST_LIVE_DSN", source_server.conninfo(SOURCE_DB))
+    src = {"type": "rds-snapshot", "instance": prod_instance.name, "include": "manual",
+           "endpoint_override": source_server.conninfo(SOURCE_DB)}
+    stable = {"public.events": "occurred_at < {backup_time}"}
+    store = {"name": "saas", "kind": "postgres", "rto": "15m", "rpo": "30d", "source": src,
+             "live": {"dsn_env": "RESTOREPROOF_TEST_LIVE_DSN", "stable": stable}}
+    inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
+    outcome = run_store(plan_store(inventory.stores[0], inventory.base_dir))
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    assert {c.subject for c in outcome.checks if c.check == "checksum"} == {"public.events"}
+    assert len([c for c in outcome.checks if c.check == "row_count"]) == 6
+    assert not [c for c in outcome.checks if c.check == "sequence"]
+    assert sandboxes(aws) == []

@@ -159,7 +159,7 @@ def check_detail_html(outcome: StoreOutcome, result: CheckResult | None) -> str:
 
 
 def schema_diff_html(lines: Sequence[str]) -> str:
-    """Schema differences as a diff: + only in the restored database, - only in the manifest, ~ changed."""
+    """Schema differences as a diff: + only in the restored database, - only in the reference, ~ changed."""
     rows = []
     for line in lines:
         changed = _CHANGED.match(line)
@@ -174,7 +174,8 @@ def schema_diff_html(lines: Sequence[str]) -> str:
         else:
             rows.append(f"<li>{escape(line)}</li>")
     return ("<div class='rp-diff'><p class='rp-dim'>Schema differences (+ only in the restored database, - only "
-            f"in the backup's manifest, ~ changed):</p><ul>{''.join(rows)}</ul></div>")
+            f"in the reference (the backup's manifest, or the live database), ~ changed):</p><ul>{''.join(rows)}"
+            "</ul></div>")
 
 
 def _full_value(check: str, value: Any) -> str:

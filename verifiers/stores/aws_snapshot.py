@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 from verifiers.checks import CheckResult, CheckSpec
@@ -65,18 +66,24 @@ def check_engine(store: AnyStore, snapshot: Snapshot) -> None:
 
 
 def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], object],
-                  data_specs: Callable[[object], list[CheckSpec]]) -> StorePlan:
+                  data_specs: Callable[[object], list[CheckSpec]],
+                  live: Callable[[datetime], object] | None = None) -> StorePlan:
     """The plan of a snapshot store: the snapshot, its restore, the kind's data checks from the manifest
-    (`load` reads it, `data_specs` lists them), the assertions, RTO and RPO."""
+    (`load` reads it, `data_specs` lists them), the assertions, RTO and RPO. Without a manifest, `live` (when
+    the store compares with its live database) gives the reference, as of the snapshot's creation."""
     snapshot = snapshot_of(located)
     check_engine(store, snapshot)
-    if located.manifest_path is None:
+    if located.manifest_path is None and live is not None:
+        manifest = live(snapshot.created_at)
+    elif located.manifest_path is None:
         raise ManifestError(
             f"store {store.name}: an rds-snapshot source needs a manifest to compare {located.location} with",
             hint=f"capture one when the snapshot is taken (`restoreproof capture {store.kind} --dsn …` against the "
-            "instance) and set stores.source.manifest to its path or s3:// URL",
+            "instance) and set stores.source.manifest to its path or s3:// URL"
+            + (", or set `live` to compare with the live database" if store.kind == "postgres" else ""),
         )
-    manifest = load(located.manifest_path)
+    else:
+        manifest = load(located.manifest_path)
     specs = [CheckSpec("artifact", snapshot.id), CheckSpec("restore", "restore"), *data_specs(manifest)]
     specs += [CheckSpec("assertion", a.name) for a in store.assertions]
     specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]

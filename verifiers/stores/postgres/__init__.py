@@ -21,6 +21,7 @@ from verifiers.sandboxes.local_postgres import choose_installation, find_install
 from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.sources import Artifact, Located
 from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan, selected_tables
+from verifiers.stores.postgres import live
 from verifiers.stores.postgres.archive import DumpHeader, read_header
 from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
@@ -43,8 +44,11 @@ class PostgresKind:
             from verifiers.stores.postgres.snapshot import plan_snapshot
 
             return plan_snapshot(store, located)
+        if located.manifest_path is None and store.live is not None:
+            return live.plan_live(store, located)
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture postgres` (it "
-                               "writes NAME-<stamp>.manifest.json next to the dump)")
+                               "writes NAME-<stamp>.manifest.json next to the dump), or set `live` to compare with "
+                               "the live database")
         manifest = load_manifest(path, store=store.name)
         specs = [CheckSpec("tables", "tables")]
         for table in selected_tables(store, manifest.facts):
@@ -58,14 +62,18 @@ class PostgresKind:
                result: StoreVerification) -> None:
         store, manifest = plan.store, plan.manifest
         assert isinstance(store, PostgresStore)
-        assert isinstance(manifest, PostgresManifest)
+        assert isinstance(manifest, PostgresManifest | live.LiveBaseline)
         if store.source.type == "rds-snapshot":
             from verifiers.stores.postgres.snapshot import verify_snapshot
 
             verify_snapshot(plan, artifact, timer, result)
             return
-        result.checks.append(checks.artifact(Path(artifact.location).name, artifact.sha256, manifest.artifact.sha256,
-                                             artifact.bytes, manifest.artifact.bytes))
+        if isinstance(manifest, live.LiveBaseline):
+            result.checks.append(live.artifact_check(artifact))
+        else:
+            result.checks.append(checks.artifact(Path(artifact.location).name, artifact.sha256,
+                                                 manifest.artifact.sha256, artifact.bytes, manifest.artifact.bytes))
+        encoding = manifest.encoding if isinstance(manifest, live.LiveBaseline) else manifest.facts.encoding
         try:
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:
@@ -87,12 +95,12 @@ class PostgresKind:
                 f"{header.dump_version} from server {header.server_version}; {exc.describe()}"))
             result.checks += unverified(plan, "no server here can restore this artifact")
             return
-        with sandbox(store, installation, timer, header=header, encoding=manifest.facts.encoding) as server:
+        with sandbox(store, installation, timer, header=header, encoding=encoding) as server:
             result.sandbox = server.info
             database = restore_database(server)
             with timer.phase("restore"):
                 if not database_ready(server):
-                    create_database(server, name=database, encoding=manifest.facts.encoding)
+                    create_database(server, name=database, encoding=encoding)
                 outcome = restore_dump(server, artifact.path, header, jobs=store.jobs, database=database,
                                        timeout=store.restore_timeout, log_dir=server.workdir)
                 if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
@@ -101,13 +109,17 @@ class PostgresKind:
                                             tool=outcome.tool, seconds=outcome.timeout_seconds)
             result.checks.append(restore_check(outcome, Path(artifact.location).name))
             with timer.phase("verify"):
-                methods = {name: t.method for name, t in manifest.facts.tables.items()}
-                facts, assertion_results = measure_restored(server, store, methods, manifest.facts)
+                if isinstance(manifest, live.LiveBaseline):
+                    judged = live.verify_restored(server.conninfo(database), store, manifest)
+                else:
+                    methods = {name: t.method for name, t in manifest.facts.tables.items()}
+                    facts, assertion_results = measure_restored(server, store, methods, manifest.facts)
+                    judged = judge(store, manifest.facts, facts) + assertion_results
             # after every read-only measurement: GDPR erasure replay and migrations may write to the sandbox
             result.checks += attach.judge_postgres(
                 plan, server.conninfo(database), pg_env=server.client_env(database),
                 url=server.url(database) if isinstance(server, NetworkPostgres) else sandbox_url(server, database))
-        result.checks += judge(store, manifest.facts, facts) + assertion_results
+        result.checks += judged
 
 
 @contextlib.contextmanager
@@ -125,14 +137,17 @@ def measure_restored(server: PostgresTarget, store: PostgresStore, methods: dict
 
 
 def measure_conninfo(conninfo: str, store: PostgresStore, methods: dict[str, Method],
-                     expected: DatabaseFacts | None = None) -> tuple[DatabaseFacts, list[CheckResult]]:
+                     expected: DatabaseFacts | None = None, *,
+                     stable: dict[str, str] | None = None) -> tuple[DatabaseFacts, list[CheckResult]]:
     """Measure the restored database at `conninfo` (a local sandbox, or a restored RDS instance); with the
-    manifest's facts as `expected`, tables that differ are narrowed to key ranges."""
+    manifest's facts as `expected`, tables that differ are narrowed to key ranges; with the live reference's
+    `stable` conditions, as the live database is measured (live.py), sequences left out."""
     try:
         with psycopg.connect(conninfo) as conn:
             conn.read_only = True
             facts = measure_database(conn, methods=methods, workers=Workers.sized_to_cores(conninfo),
-                                     narrow_against=expected)
+                                     narrow_against=expected, stable=stable,
+                                     sequences=None if stable is None else {})
             conn.rollback()
             return facts, [run_assertion(conn, a) for a in store.assertions]
     except psycopg.OperationalError as exc:

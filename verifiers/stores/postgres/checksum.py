@@ -110,6 +110,25 @@ def table_checksum(conn: psycopg.Connection[Any], schema: str, table: str,
     return rows, format_checksum(int(result[1]) + rows)  # sum of (hash + 1): see rowhash.combine
 
 
+def stable_checksum(conn: psycopg.Connection[Any], schema: str, table: str, method: Method,
+                    condition: str | None) -> tuple[int, str]:
+    """For the live reference (live.py): every row counted, only the rows `condition` selects checksummed, in
+    one scan; with no condition, the count alone and the checksum of no rows (nothing is hashed: a live table
+    costs what it must)."""
+    name = sql.Identifier(schema, table)
+    if condition is None:
+        found = conn.execute(sql.SQL("SELECT count(*) FROM ONLY {}").format(name)).fetchone()
+        assert found is not None
+        return int(found[0]), format_checksum(0)
+    query = sql.SQL(
+        "SELECT count(*), coalesce(sum({h}) FILTER (WHERE {c}), 0), count(*) FILTER (WHERE {c}) "
+        "FROM ONLY {t} AS _restoreproof_row"
+    ).format(h=row_hash_sql(conn, schema, table, method), c=sql.SQL(condition), t=name)
+    result = conn.execute(query).fetchone()
+    assert result is not None
+    return int(result[0]), format_checksum(int(result[1]) + int(result[2]))
+
+
 RANGE_BUCKETS = 64
 
 INTEGER_KEY_SQL = """

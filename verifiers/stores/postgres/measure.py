@@ -7,16 +7,16 @@ fetches a row's contents to the client.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from verifiers import progress as progress_events
-from verifiers.stores.postgres.checksum import Method, hash_methods, key_ranges, pin_session, table_checksum
+from verifiers.stores.postgres.checksum import Method, hash_methods, key_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, SequenceFacts, TableFacts
-from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables
+from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables, measure_table
 
 Progress = Callable[[str], None]
 
@@ -141,21 +141,25 @@ def qualified(schema: str, name: str) -> str:
 def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None = None,
                      sequences: dict[str, SequenceFacts] | None = None,
                      methods: dict[str, Method] | None = None, workers: Workers | None = None,
-                     with_key_ranges: bool = False, narrow_against: DatabaseFacts | None = None) -> DatabaseFacts:
+                     with_key_ranges: bool = False, narrow_against: DatabaseFacts | None = None,
+                     stable: Mapping[str, str] | None = None) -> DatabaseFacts:
     """All facts of the connected database. The caller owns the (read-only) transaction; `sequences`,
     when given, were read earlier in it (see read_sequences); `methods` (from a manifest) override the
     row hash each table would get here, so a restore is hashed as its capture was; `workers` checksums
     the tables on several connections at once (largest first), seeing the same snapshot as `conn`.
     `with_key_ranges` (capture) adds per-key-range checksums; `narrow_against` (verify) measures those
     ranges again for each table whose count or checksum differs from the manifest's, so the judgement
-    can name the key ranges that differ: one more scan per differing table, never row contents."""
+    can name the key ranges that differ: one more scan per differing table, never row contents. `stable` (the
+    live reference, live.py) measures each table's count, and its checksum over the rows its condition there
+    selects only (a table without one: the checksum of no rows)."""
     pin_session(conn)
     tables = conn.execute(TABLES_SQL).fetchall()
     oids = [row[0] for row in tables]
     names = {row[0]: qualified(row[1], row[2]) for row in tables}
     schemas = _table_schemas(conn, oids, names, {row[0]: (row[3], row[4]) for row in tables})
     chosen = hash_methods(conn, oids)
-    jobs = [TableJob(names[oid], schema, table, (methods or {}).get(names[oid], chosen.get(oid, "text")))
+    jobs = [TableJob(names[oid], schema, table, (methods or {}).get(names[oid], chosen.get(oid, "text")),
+                     live=stable is not None, condition=(stable or {}).get(names[oid]))
             for oid, schema, table, _kind, _persistence in tables]
     checksummed = progress_events.task("tables", total=len(jobs))
     if workers is not None and workers.count > 1 and len(jobs) > 1:
@@ -165,7 +169,7 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
         for job in jobs:
             if progress:
                 progress(job.name)
-            measured[job.name] = table_checksum(conn, job.schema, job.table, job.method)
+            measured[job.name] = measure_table(conn, job)
             checksummed.advance()
     facts = {}
     for job, oid in zip(jobs, oids, strict=True):

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from verifiers.stores.postgres.checksum import Method, pin_session, table_checksum
+from verifiers.stores.postgres.checksum import Method, pin_session, stable_checksum, table_checksum
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,14 @@ class TableJob:
     schema: str
     table: str
     method: Method
+    live: bool = False  # the live reference's measure: count, and checksum only the rows `condition` selects
+    condition: str | None = None
+
+
+def measure_table(conn: psycopg.Connection[Any], job: TableJob) -> tuple[int, str]:
+    if job.live:
+        return stable_checksum(conn, job.schema, job.table, job.method, job.condition)
+    return table_checksum(conn, job.schema, job.table, job.method)
 
 
 def checksum_tables(workers: Workers, jobs: Sequence[TableJob],
@@ -61,7 +69,7 @@ def checksum_tables(workers: Workers, jobs: Sequence[TableJob],
                         job = todo.get_nowait()
                     except queue.Empty:
                         return
-                    measured = table_checksum(conn, job.schema, job.table, job.method)
+                    measured = measure_table(conn, job)
                     with lock:
                         results[job.name] = measured
                     if on_table is not None:

@@ -1,0 +1,238 @@
+"""The live database as the reference (DESIGN.md's second reference), for a backup nobody captured a manifest
+with: an automated RDS snapshot, a dump another tool takes.
+
+Production moved on since the backup, so the comparison is looser than against a manifest and says so:
+- every table of the live database must be restored, with the same schema (a migration since the backup shows
+  as drift: it is what restoring this backup would give you);
+- each table's row count within `live.row_count_tolerance` of the live count;
+- a checksum only for the tables `live.stable` names, over the rows its condition selects on both sides
+  (e.g. `created_at < {backup_time}`: rows that cannot have changed since the backup); other tables are
+  counted only, never hashed, so the live server does no more work than it must;
+- no sequence checks (live sequences have moved on).
+
+The live database is read in read-only transactions on one connection, one table at a time: it is production
+(or its replica), and a verification must not compete with it. Its DSN comes from the environment variable the
+inventory names, never from the inventory, and never appears in a message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from verifiers import checks
+from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
+from verifiers.errors import ManifestError, SandboxError
+from verifiers.inventory import BACKUP_TIME, LiveReference, PostgresStore
+from verifiers.sources import Artifact, Located
+from verifiers.stores import StorePlan, restore_plan, selected_tables
+from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
+from verifiers.stores.postgres.facts import DatabaseFacts
+from verifiers.stores.postgres.measure import TABLES_SQL, measure_database, qualified
+from verifiers.stores.postgres.restore import redact
+
+CONNECT_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class LiveBaseline:
+    """What a plan keeps in place of a manifest: what the live database held when the checks were listed."""
+
+    dsn_env: str
+    captured_at: datetime  # the backup's time: the RPO's reference and {backup_time}
+    tables: tuple[str, ...]  # the selected live tables, largest first
+    stable: dict[str, str]  # table -> condition, {backup_time} replaced by a literal
+    methods: dict[str, Method]  # the row hash of each table, as the live server would capture it
+    encoding: str
+    server_version: str
+    checksummed: frozenset[str] = field(default_factory=frozenset)
+
+
+def live_conninfo(store: PostgresStore) -> str:
+    live = _settings(store)
+    dsn = os.environ.get(live.dsn_env, "").strip()
+    if not dsn:
+        raise ManifestError(f"store {store.name}: the backup has no manifest and the live database's DSN is not "
+                            f"set (env {live.dsn_env})",
+                            hint=f"export {live.dsn_env}=<libpq DSN of the live database or a read replica>, or "
+                            "capture a manifest with the backup (`restoreproof capture postgres`)")
+    return dsn
+
+
+def read_baseline(store: PostgresStore, backup_time: datetime) -> LiveBaseline:
+    """At plan time: the live tables (catalog only, no scan), each one's row hash, and the stable conditions,
+    checked to name live tables and to parse there."""
+    live = _settings(store)
+    try:
+        return _read_baseline(store, live, backup_time)
+    except psycopg.Error as exc:
+        raise ManifestError(f"store {store.name}: cannot read the live database's catalog (env {live.dsn_env}): "
+                            f"{redact(str(exc).strip().splitlines()[0])}",
+                            hint="the live user needs CONNECT and USAGE on the schemas") from None
+
+
+def _read_baseline(store: PostgresStore, live: LiveReference, backup_time: datetime) -> LiveBaseline:
+    with _connect(store) as conn:
+        pin_session(conn)
+        rows = conn.execute(TABLES_SQL).fetchall()
+        names = {row[0]: qualified(row[1], row[2]) for row in rows}
+        chosen = hash_methods(conn, list(names))
+        found = conn.execute("SELECT current_setting('server_version'), pg_encoding_to_char(encoding) "
+                             "FROM pg_database WHERE datname = current_database()").fetchone()
+        assert found is not None
+        stable = {table: condition.replace(BACKUP_TIME, sql.Literal(backup_time).as_string(conn))
+                  for table, condition in live.stable.items()}
+        unknown = sorted(set(stable) - set(names.values()))
+        if unknown:
+            raise ManifestError(f"store {store.name}: live.stable names {', '.join(unknown)}, not a table of the "
+                                f"live database (env {live.dsn_env})",
+                                hint="name tables as schema.table, as the live database has them")
+        for table, condition in stable.items():
+            _check_condition(conn, store, table, condition)
+        conn.rollback()
+    chosen_tables = set(selected_tables(store, _Names(dict.fromkeys(names.values()))))
+    selected = tuple(t for t in names.values() if t in chosen_tables)  # largest first, as listed
+    return LiveBaseline(dsn_env=live.dsn_env, captured_at=backup_time, tables=selected, stable=stable,
+                        methods={names[oid]: method for oid, method in chosen.items()}, encoding=str(found[1]),
+                        server_version=str(found[0]), checksummed=frozenset(stable) & frozenset(selected))
+
+
+def data_specs(baseline: LiveBaseline) -> list[CheckSpec]:
+    specs = [CheckSpec("tables", "tables")]
+    for table in baseline.tables:
+        specs.append(CheckSpec("row_count", table))
+        if table in baseline.checksummed:
+            specs.append(CheckSpec("checksum", table))
+        specs.append(CheckSpec("schema", table))
+    specs.append(CheckSpec("schema", DATABASE_SUBJECT))
+    return specs
+
+
+def plan_live(store: PostgresStore, located: Located) -> StorePlan:
+    """The plan of a dump without a manifest: the live database's tables, as of now."""
+    baseline = read_baseline(store, located.modified)
+    specs = [*data_specs(baseline), *(CheckSpec("assertion", a.name) for a in store.assertions)]
+    return restore_plan(store, located, baseline, specs)
+
+
+def artifact_check(artifact: Artifact) -> CheckResult:
+    """Without a manifest the backup's hash is recorded for the evidence, with nothing to compare it with."""
+    name = Path(artifact.location).name
+    return CheckResult("artifact", name, True, artifact.sha256, None,
+                       f"{name}: sha256 recorded ({artifact.bytes} bytes); no manifest to compare it with "
+                       "(the live database is the reference)")
+
+
+def measure_live(store: PostgresStore, baseline: LiveBaseline) -> DatabaseFacts:
+    """The live database now: one read-only repeatable-read transaction on one connection."""
+    try:
+        with _connect(store) as conn:
+            conn.read_only = True
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            facts = measure_database(conn, methods=baseline.methods, sequences={}, stable=baseline.stable)
+            conn.rollback()
+            return facts
+    except psycopg.Error as exc:
+        raise SandboxError(f"store {store.name}: could not measure the live database (env {baseline.dsn_env}): "
+                           f"{redact(str(exc).strip().splitlines()[0])}",
+                           hint="check the live database is reachable and its user may SELECT every table") from None
+
+
+def verify_restored(conninfo: str, store: PostgresStore, baseline: LiveBaseline) -> list[CheckResult]:
+    """Measure the restored database at `conninfo` and the live one alike; the judged checks and assertions."""
+    from verifiers.stores.postgres import measure_conninfo  # the package imports this module
+
+    stable, unusable = _conditions_on(conninfo, store, baseline)
+    restored, assertion_results = measure_conninfo(conninfo, store, baseline.methods, stable=stable)
+    return judge_live(store, baseline, measure_live(store, baseline), restored, unusable) + assertion_results
+
+
+def _conditions_on(conninfo: str, store: PostgresStore,
+                   baseline: LiveBaseline) -> tuple[dict[str, str], dict[str, str]]:
+    """The stable conditions that work on the restored database, and why each other one does not (a column
+    the backup's table lacks, say): its checksum then fails with the reason instead of the whole store."""
+    usable, unusable = {}, {}
+    with psycopg.connect(conninfo) as conn:
+        for table, condition in baseline.stable.items():
+            try:
+                _explain(conn, table, condition)
+                usable[table] = condition
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                unusable[table] = redact(str(exc).strip().splitlines()[0])
+    return usable, unusable
+
+
+def judge_live(store: PostgresStore, baseline: LiveBaseline, live: DatabaseFacts, restored: DatabaseFacts,
+               unusable: Mapping[str, str] | None = None) -> list[CheckResult]:
+    """One result per spec of data_specs (assertions aside), the live facts standing where a manifest's would."""
+    tolerance = _settings(store).row_count_tolerance
+    present = selected_tables(store, restored)
+    now_live = selected_tables(store, live)
+    results = [checks.table_set(set(present), set(now_live))]
+    for table in baseline.tables:
+        got, want = restored.tables.get(table), live.tables.get(table)
+        if want is None:
+            results.append(CheckResult("row_count", table, False, got.rows if got else None, None,
+                                       f"{table} is no longer in the live database"))
+        else:
+            results.append(checks.row_count(table, got.rows if got else None, want.rows, tolerance))
+        if table in baseline.checksummed and table in (unusable or {}):
+            results.append(CheckResult("checksum", table, False, None, want.checksum if want else None,
+                                       f"{table}: its live.stable condition does not work on the restored table "
+                                       f"({(unusable or {})[table]}); see its schema check"))
+        elif table in baseline.checksummed:
+            results.append(checks.checksum(table, got.checksum if got else None, want.checksum if want else ""))
+        results.append(checks.schema(table, got.schema_ if got else None, want.schema_ if want else {}))
+    results.append(checks.schema(DATABASE_SUBJECT, restored.objects, live.objects))
+    return results
+
+
+@dataclass(frozen=True)
+class _Names:
+    tables: Mapping[str, object]
+
+
+def _settings(store: PostgresStore) -> LiveReference:
+    assert store.live is not None, "live reference used for a store without `live`"
+    return store.live
+
+
+def _connect(store: PostgresStore) -> psycopg.Connection[Any]:
+    live = _settings(store)
+    try:
+        return psycopg.connect(live_conninfo(store), connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    except psycopg.Error as exc:
+        raise ManifestError(f"store {store.name}: cannot connect to the live database (env {live.dsn_env}): "
+                            f"{redact(str(exc).strip())}",
+                            hint=f"check {live.dsn_env}, the network path and the user's CONNECT and SELECT "
+                            "rights") from None
+
+
+def _check_condition(conn: psycopg.Connection[Any], store: PostgresStore, table: str, condition: str) -> None:
+    """Plan the condition on its table (EXPLAIN, no rows read), so a typo fails the plan, naming the table."""
+    try:
+        _explain(conn, table, condition)
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as exc:
+        raise ManifestError(f"store {store.name}: live.stable condition of {table} does not work there: "
+                            f"{redact(str(exc).strip().splitlines()[0])}",
+                            hint="a condition is a SQL expression over the table's columns, e.g. "
+                            "\"created_at < {backup_time}\"") from None
+
+
+def _explain(conn: psycopg.Connection[Any], table: str, condition: str) -> None:
+    """Plan `condition` on `table` (no row is read); raises the server's error when it does not apply."""
+    schema, _, name = table.partition(".")
+    with conn.transaction():
+        conn.execute(sql.SQL("EXPLAIN SELECT 1 FROM ONLY {} AS _restoreproof_row WHERE {}").format(
+            sql.Identifier(schema, name), sql.SQL(condition)))
