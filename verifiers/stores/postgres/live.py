@@ -51,7 +51,6 @@ class LiveBaseline:
     stable: dict[str, str]  # table -> condition, {backup_time} replaced by a literal
     methods: dict[str, Method]  # the row hash of each table, as the live server would capture it
     encoding: str
-    server_version: str
     checksummed: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -80,12 +79,13 @@ def read_baseline(store: PostgresStore, backup_time: datetime) -> LiveBaseline:
 
 def _read_baseline(store: PostgresStore, live: LiveReference, backup_time: datetime) -> LiveBaseline:
     with _connect(store) as conn:
+        conn.read_only = True
         pin_session(conn)
         rows = conn.execute(TABLES_SQL).fetchall()
         names = {row[0]: qualified(row[1], row[2]) for row in rows}
         chosen = hash_methods(conn, list(names))
-        found = conn.execute("SELECT current_setting('server_version'), pg_encoding_to_char(encoding) "
-                             "FROM pg_database WHERE datname = current_database()").fetchone()
+        found = conn.execute("SELECT pg_encoding_to_char(encoding) FROM pg_database "
+                             "WHERE datname = current_database()").fetchone()
         assert found is not None
         stable = {table: condition.replace(BACKUP_TIME, sql.Literal(backup_time).as_string(conn))
                   for table, condition in live.stable.items()}
@@ -100,8 +100,8 @@ def _read_baseline(store: PostgresStore, live: LiveReference, backup_time: datet
     chosen_tables = set(selected_tables(store, _Names(dict.fromkeys(names.values()))))
     selected = tuple(t for t in names.values() if t in chosen_tables)  # largest first, as listed
     return LiveBaseline(dsn_env=live.dsn_env, captured_at=backup_time, tables=selected, stable=stable,
-                        methods={names[oid]: method for oid, method in chosen.items()}, encoding=str(found[1]),
-                        server_version=str(found[0]), checksummed=frozenset(stable) & frozenset(selected))
+                        methods={names[oid]: method for oid, method in chosen.items()}, encoding=str(found[0]),
+                        checksummed=frozenset(stable) & frozenset(selected))
 
 
 def data_specs(baseline: LiveBaseline) -> list[CheckSpec]:
