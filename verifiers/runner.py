@@ -20,7 +20,7 @@ from verifiers.diskspace import disk_full_error, os_error_message
 from verifiers.errors import RestoreproofError
 from verifiers.inventory import AnyStore
 from verifiers.redaction import redact_secrets
-from verifiers.sources import Artifact, source_for
+from verifiers.sources import Artifact, sha256_file, source_for
 from verifiers.stores import StorePlan, StoreVerification, store_kind
 from verifiers.timing import PHASES, RestoreTimer
 
@@ -50,6 +50,8 @@ class StoreOutcome:
     planned: tuple[CheckSpec, ...] = field(default_factory=tuple)
     interrupted: bool = False
     suite: str | None = None  # the suite that judged it, when not the store's own (e.g. hygiene)
+    reference: str | None = None  # what the data was compared with: "manifest" or LIVE_REFERENCE
+    manifest_sha256: str | None = None
 
     def result_for(self, spec: CheckSpec) -> CheckResult | None:
         for result in self.checks:
@@ -68,6 +70,10 @@ class StoreOutcome:
                 "created": _iso(self.reference_time),
                 "modified": _iso(self.artifact.modified),
             }
+            if self.reference:
+                artifact["reference"] = self.reference
+            if self.manifest_sha256:
+                artifact["manifest_sha256"] = self.manifest_sha256
             artifact.update({k: v for k, v in self.artifact.details.items() if v and k not in artifact})
         phases = {p: round(self.timer.seconds[p], 3) for p in PHASES if p in self.timer.seconds}
         return {
@@ -97,9 +103,13 @@ def plan_store(store: AnyStore, base_dir: Path) -> StorePlan | PlanFailure:
     except RestoreproofError as exc:
         return PlanFailure(store, "fetch", redact_secrets(exc.describe()))
     try:
-        return extend_plan(store_kind(store.kind).plan(store, located), base_dir)
+        plan = extend_plan(store_kind(store.kind).plan(store, located), base_dir)
     except RestoreproofError as exc:
         return PlanFailure(store, "fetch", redact_secrets(exc.describe()))
+    manifest = located.manifest_path
+    if plan.reference == "manifest" and manifest is not None and manifest.is_file():
+        plan = replace(plan, manifest_sha256=sha256_file(manifest))  # which manifest: for the evidence
+    return plan
 
 
 def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -> StoreOutcome:
@@ -147,4 +157,5 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
         reference_time=plan.reference_time,
         sandbox=result.sandbox.record() if result.sandbox else None,
         error=error, rpo_seconds=rpo_seconds, planned=plan.specs, interrupted=interrupted,
+        reference=plan.reference, manifest_sha256=plan.manifest_sha256,
     )

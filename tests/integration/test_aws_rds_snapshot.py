@@ -305,4 +305,5 @@ def test_a_snapshot_without_a_manifest_is_compared_with_the_live_database(
     assert {c.subject for c in outcome.checks if c.check == "checksum"} == {"public.events"}
     assert len([c for c in outcome.checks if c.check == "row_count"]) == 6
     assert not [c for c in outcome.checks if c.check == "sequence"]
+    assert outcome.as_evidence()["artifact"]["reference"] == "live database"
     assert sandboxes(aws) == []

@@ -18,6 +18,7 @@ from psycopg import sql
 from tests.conftest import SOURCE_DB, Capture, failed, verify
 from verifiers.runner import StoreOutcome
 from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer
+from verifiers.sources import sha256_file
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]
 
@@ -74,6 +75,8 @@ def test_passes_after_production_moved_on_within_the_tolerance(live: Live) -> No
     assert events.observed == 5000 and events.expected == "5040 ± 252"
     artifact = next(c for c in checks if c.check == "artifact")
     assert artifact.passed and artifact.expected is None and "no manifest to compare it with" in artifact.message
+    record = outcome.as_evidence()["artifact"]
+    assert record["reference"] == "live database" and "manifest_sha256" not in record
 
 
 def test_an_old_row_that_differs_fails_that_tables_checksum_only(live: Live) -> None:
@@ -135,6 +138,9 @@ def test_a_manifest_beside_the_backup_wins(backup_dir: Path, demo_capture: Captu
     outcome = verify(backup_dir, "saas-*.dump", live={"dsn_env": ENV, "stable": STABLE})
     assert outcome.status == "passed", failed(outcome)
     assert any(c.check == "sequence" for c in outcome.checks)
+    record = outcome.as_evidence()["artifact"]
+    assert record["reference"] == "manifest"
+    assert record["manifest_sha256"] == sha256_file(backup_dir / demo_capture.manifest.name)
 
 
 def test_a_condition_the_restored_table_cannot_take_fails_that_checksum_not_the_store(live: Live) -> None:

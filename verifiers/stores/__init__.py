@@ -27,6 +27,11 @@ class StorePlan:
     reference_time: datetime  # when the backed-up data was taken: manifest capture time, else artifact mtime
     manifest: Any  # the store kind's manifest model
     compliance: Any = None  # what the compliance checks need (verifiers/compliance/attach.py)
+    reference: str = "manifest"  # what the data is compared with, for the evidence: LIVE_REFERENCE otherwise
+    manifest_sha256: str | None = None  # of the manifest file compared with, when it is one on local disk
+
+
+LIVE_REFERENCE = "live database"
 
 
 @dataclass

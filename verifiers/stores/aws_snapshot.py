@@ -25,7 +25,7 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSettings, restored_snapshot
 from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_snapshot import Snapshot
-from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores import LIVE_REFERENCE, StorePlan, StoreVerification
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -89,7 +89,7 @@ def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], o
     specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
     # RPO is the snapshot's age: that is the moment production data can be recovered to.
     return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=snapshot.created_at,
-                     manifest=manifest)
+                     manifest=manifest, reference="manifest" if located.manifest_path else LIVE_REFERENCE)
 
 
 def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification, *,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.errors import ManifestError, SandboxError
 from verifiers.inventory import BACKUP_TIME, LiveReference, PostgresStore
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, restore_plan, selected_tables
+from verifiers.stores import LIVE_REFERENCE, StorePlan, restore_plan, selected_tables
 from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.measure import TABLES_SQL, measure_database, qualified
@@ -119,7 +119,7 @@ def plan_live(store: PostgresStore, located: Located) -> StorePlan:
     """The plan of a dump without a manifest: the live database's tables, as of now."""
     baseline = read_baseline(store, located.modified)
     specs = [*data_specs(baseline), *(CheckSpec("assertion", a.name) for a in store.assertions)]
-    return restore_plan(store, located, baseline, specs)
+    return replace(restore_plan(store, located, baseline, specs), reference=LIVE_REFERENCE)
 
 
 def artifact_check(artifact: Artifact) -> CheckResult:
