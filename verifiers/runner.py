@@ -70,11 +70,11 @@ class StoreOutcome:
                 "created": _iso(self.reference_time),
                 "modified": _iso(self.artifact.modified),
             }
-            if self.reference:
-                artifact["reference"] = self.reference
-            if self.manifest_sha256:
-                artifact["manifest_sha256"] = self.manifest_sha256
             artifact.update({k: v for k, v in self.artifact.details.items() if v and k not in artifact})
+            if self.reference:  # a source may name its own ("s3-inventory": an S3 Inventory report)
+                artifact.setdefault("reference", self.reference)
+            if self.manifest_sha256:
+                artifact.setdefault("manifest_sha256", self.manifest_sha256)
         phases = {p: round(self.timer.seconds[p], 3) for p in PHASES if p in self.timer.seconds}
         return {
             "name": self.store.name,
