@@ -99,34 +99,24 @@ def row_hash_sql(conn: psycopg.Connection[Any], schema: str, table: str, method:
     return sql.SQL("({})").format(sql.SQL(" # ").join(terms)) if terms else sql.SQL("0::int8")
 
 
-def table_checksum(conn: psycopg.Connection[Any], schema: str, table: str,
-                   method: Method = "text") -> tuple[int, str]:
-    """Row count and checksum in one scan; only two numbers leave the server."""
-    query = sql.SQL("SELECT count(*), coalesce(sum({}), 0) FROM ONLY {} AS _restoreproof_row").format(
-        row_hash_sql(conn, schema, table, method), sql.Identifier(schema, table))
+def table_checksum(conn: psycopg.Connection[Any], schema: str, table: str, method: Method = "text", *,
+                   where: str | None = None) -> tuple[int, str]:
+    """Row count and checksum in one scan; only numbers leave the server. `where` (the live reference's stable
+    rows, live.py) limits the checksum to the rows it selects; the count stays of every row."""
+    only = sql.SQL("") if where is None else sql.SQL(" FILTER (WHERE {})").format(sql.SQL(where))
+    query = sql.SQL(  # without `where` the two count(*) are one aggregate to the server
+        "SELECT count(*), coalesce(sum({h}){f}, 0), count(*){f} FROM ONLY {t} AS _restoreproof_row"
+    ).format(h=row_hash_sql(conn, schema, table, method), f=only, t=sql.Identifier(schema, table))
     result = conn.execute(query).fetchone()
     assert result is not None
-    rows = int(result[0])
-    return rows, format_checksum(int(result[1]) + rows)  # sum of (hash + 1): see rowhash.combine
+    rows, total, hashed = (int(value) for value in result)
+    return rows, format_checksum(total + hashed)  # sum of (hash + 1): see rowhash.combine
 
 
-def stable_checksum(conn: psycopg.Connection[Any], schema: str, table: str, method: Method,
-                    condition: str | None) -> tuple[int, str]:
-    """For the live reference (live.py): every row counted, only the rows `condition` selects checksummed, in
-    one scan; with no condition, the count alone and the checksum of no rows (nothing is hashed: a live table
-    costs what it must)."""
-    name = sql.Identifier(schema, table)
-    if condition is None:
-        found = conn.execute(sql.SQL("SELECT count(*) FROM ONLY {}").format(name)).fetchone()
-        assert found is not None
-        return int(found[0]), format_checksum(0)
-    query = sql.SQL(
-        "SELECT count(*), coalesce(sum({h}) FILTER (WHERE {c}), 0), count(*) FILTER (WHERE {c}) "
-        "FROM ONLY {t} AS _restoreproof_row"
-    ).format(h=row_hash_sql(conn, schema, table, method), c=sql.SQL(condition), t=name)
-    result = conn.execute(query).fetchone()
-    assert result is not None
-    return int(result[0]), format_checksum(int(result[1]) + int(result[2]))
+def row_count(conn: psycopg.Connection[Any], schema: str, table: str) -> int:
+    found = conn.execute(sql.SQL("SELECT count(*) FROM ONLY {}").format(sql.Identifier(schema, table))).fetchone()
+    assert found is not None
+    return int(found[0])
 
 
 RANGE_BUCKETS = 64

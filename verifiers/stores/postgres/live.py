@@ -175,6 +175,7 @@ def judge_live(store: PostgresStore, baseline: LiveBaseline, live: DatabaseFacts
                unusable: Mapping[str, str] | None = None) -> list[CheckResult]:
     """One result per spec of data_specs (assertions aside), the live facts standing where a manifest's would."""
     tolerance = _settings(store).row_count_tolerance
+    unusable = unusable or {}
     present = selected_tables(store, restored)
     now_live = selected_tables(store, live)
     results = [checks.table_set(set(present), set(now_live))]
@@ -185,10 +186,10 @@ def judge_live(store: PostgresStore, baseline: LiveBaseline, live: DatabaseFacts
                                        f"{table} is no longer in the live database"))
         else:
             results.append(checks.row_count(table, got.rows if got else None, want.rows, tolerance))
-        if table in baseline.checksummed and table in (unusable or {}):
+        if table in baseline.checksummed and table in unusable:
             results.append(CheckResult("checksum", table, False, None, want.checksum if want else None,
                                        f"{table}: its live.stable condition does not work on the restored table "
-                                       f"({(unusable or {})[table]}); see its schema check"))
+                                       f"({unusable[table]}); see its schema check"))
         elif table in baseline.checksummed:
             results.append(checks.checksum(table, got.checksum if got else None, want.checksum if want else ""))
         results.append(checks.schema(table, got.schema_ if got else None, want.schema_ if want else {}))

@@ -19,7 +19,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from verifiers.stores.postgres.checksum import Method, pin_session, stable_checksum, table_checksum
+from verifiers.stores.postgres.checksum import Method, pin_session, row_count, table_checksum
+from verifiers.stores.postgres.rowhash import format_checksum
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,9 @@ class TableJob:
 
 
 def measure_table(conn: psycopg.Connection[Any], job: TableJob) -> tuple[int, str]:
-    if job.live:
-        return stable_checksum(conn, job.schema, job.table, job.method, job.condition)
-    return table_checksum(conn, job.schema, job.table, job.method)
+    if job.live and job.condition is None:  # a live table without a stable condition is counted, never hashed
+        return row_count(conn, job.schema, job.table), format_checksum(0)
+    return table_checksum(conn, job.schema, job.table, job.method, where=job.condition)
 
 
 def checksum_tables(workers: Workers, jobs: Sequence[TableJob],
