@@ -501,15 +501,6 @@ class Inventory(_Model):
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path = Field(default=Path("inventory.toml"), exclude=True)
 
-    @model_validator(mode="after")
-    def _names_unique(self) -> Inventory:
-        seen: set[str] = set()
-        for store in self.stores:
-            if store.name in seen:
-                raise ValueError(f"store name {store.name!r} is used twice; names must be unique")
-            seen.add(store.name)
-        return self
-
     def select(self, *, suite: str | None = None, names: Sequence[str] = ()) -> list[AnyStore]:
         chosen = [s for s in self.stores if suite is None or s.suite_name == suite]
         if names:
@@ -538,13 +529,46 @@ def load_inventory(path: Path) -> Inventory:
     return parse_inventory(raw, path)
 
 
+_Problem = tuple[tuple[int | str, ...], str, str]  # pydantic-style location, its field path, what is wrong
+
+
 def parse_inventory(raw: dict[str, Any], path: Path) -> Inventory:
+    """Validate an inventory, raising InventoryError with every problem at once, one line each with its field
+    path: the stores' field errors and the checks across stores, so one fix-and-rerun round is enough."""
+    problems: list[_Problem] = []
     try:
         inventory = Inventory.model_validate({**raw, "base_dir": path.parent, "path": path})
     except ValidationError as exc:
-        lines = [f"{path}: {_where(err, raw)}: {_explain(err)}" for err in exc.errors()]
-        raise InventoryError("\n".join(lines)) from None
+        problems = [(err["loc"], _where(err, raw), _explain(err)) for err in exc.errors()]
+    problems += _across_stores(raw)
+    if problems:
+        problems.sort(key=lambda problem: _store_index(problem[0]))  # stable: pydantic's order within a store
+        raise InventoryError("\n".join(f"{path}: {where}: {what}" for _, where, what in problems))
     return inventory
+
+
+def _across_stores(raw: dict[str, Any]) -> list[_Problem]:
+    """Checks that span stores, made on the raw values: pydantic runs a model's own checks only after every
+    field validated, which would hide these until the field errors are fixed."""
+    stores = raw.get("stores")
+    first: dict[str, int] = {}
+    problems: list[_Problem] = []
+    for index, store in enumerate(stores if isinstance(stores, list) else []):
+        name = store.get("name") if isinstance(store, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            loc: tuple[int | str, ...] = ("stores", index, "name")
+            problems.append((loc, field_path(loc, raw), f"duplicate store name {name!r} (also stores[{first[name]}]); "
+                             "names must be unique"))
+        else:
+            first[name] = index
+    return problems
+
+
+def _store_index(loc: tuple[int | str, ...]) -> int:
+    """The store a problem is in, -1 for one outside the stores."""
+    return loc[1] if len(loc) > 1 and loc[0] == "stores" and isinstance(loc[1], int) else -1
 
 
 def _where(err: Any, raw: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +56,75 @@ def test_missing_required_field() -> None:
 
 
 def test_duplicate_names_are_refused() -> None:
-    with pytest.raises(InventoryError, match="store name 'chinook' is used twice"):
+    with pytest.raises(InventoryError) as info:
         parse_inventory({"stores": [GOOD, GOOD]}, Path("inv.toml"))
+    assert info.value.describe() == ("inv.toml: stores[1].name: duplicate store name 'chinook' (also stores[0]); "
+                                     "names must be unique")
+
+
+# stores[1] has a field error, stores[3] repeats stores[0]'s name, stores[4] repeats the broken store's name
+ONE_PASS = """\
+[[stores]]
+name = "saas"
+kind = "postgres"
+rto = "15m"
+rpo = "1d"
+source = { type = "file", path = "a/*.dump" }
+
+[[stores]]
+name = "billing"
+kind = "postgres"
+rto = "soon"
+rpo = "1d"
+source = { type = "file", path = "b/*.dump" }
+
+[[stores]]
+name = "cache"
+kind = "redis"
+rto = "15m"
+rpo = "1d"
+source = { type = "file", path = "c/*.rdb" }
+
+[[stores]]
+name = "saas"
+kind = "postgres"
+rto = "15m"
+rpo = "1d"
+source = { type = "file", path = "d/*.dump" }
+
+[[stores]]
+name = "billing"
+kind = "redis"
+rto = "15m"
+rpo = "1d"
+source = { type = "file", path = "e/*.rdb" }
+"""
+
+
+def test_field_errors_and_duplicate_names_come_in_one_pass(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.toml"
+    path.write_text(ONE_PASS, encoding="utf-8")
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path)
+    assert info.value.describe().splitlines() == [
+        f"{path}: stores[1].rto: invalid duration 'soon': write a number and a unit, e.g. \"90s\", \"15m\", \"4h\", "
+        '"30d" or "1h30m"',
+        f"{path}: stores[3].name: duplicate store name 'saas' (also stores[0]); names must be unique",
+        f"{path}: stores[4].name: duplicate store name 'billing' (also stores[1]); names must be unique",
+    ]
+
+
+@pytest.mark.parametrize("command", ["inventory", "verify"])
+def test_the_cli_prints_every_problem_and_fails(command: str, tmp_path: Path) -> None:
+    path = tmp_path / "inventory.toml"
+    path.write_text(ONE_PASS, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "verifiers.cli", command, "--inventory", str(path),
+                           *(["--reports-dir", str(tmp_path / "reports")] if command == "verify" else [])],
+                          capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert done.returncode == 2, done
+    assert f"{path}: stores[1].rto: invalid duration 'soon'" in done.stderr
+    assert f"{path}: stores[3].name: duplicate store name 'saas' (also stores[0])" in done.stderr
+    assert not (tmp_path / "reports").exists()  # refused before any store was touched
 
 
 def test_file_problems_are_one_line(tmp_path: Path) -> None:
