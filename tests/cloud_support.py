@@ -2,7 +2,8 @@
 process, and Azurite (Microsoft's emulator, npm) as a subprocess, each on a random port on 127.0.0.1.
 
 Azurite is looked for in env RESTOREPROOF_AZURITE, then .cache/azurite (where .ci/run installs it with
-`npm install --prefix .cache/azurite azurite`), then PATH; the Azure tests skip, saying so, when it is absent."""
+`npm install --prefix .cache/azurite azurite`), then PATH; when it is absent the Azure tests fail, saying how
+to install it (they are never skipped)."""
 
 from __future__ import annotations
 
