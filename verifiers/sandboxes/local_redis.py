@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.redis_installations import USER_FALLBACKS, RedisInstallation
+from verifiers.sandboxes.user_access import private_workdir
 
 WORKDIR_PREFIX = "restoreproof-redis-"
 RDB_NAME = "dump.rdb"
@@ -111,17 +111,15 @@ def redis_workdir(rdb: Path | None, *, user_name: str | None = None,
                   prefix: str = WORKDIR_PREFIX) -> Iterator[RedisWorkdir]:
     """A private directory holding a copy of `rdb` (the user's file is never loaded in place)."""
     user = unprivileged_user(user_name, USER_FALLBACKS)
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path = private_workdir(prefix, user)
     try:
         copy = None
         if rdb is not None:
             copy = path / RDB_NAME
             shutil.copyfile(rdb, copy)
             copy.chmod(0o600)
-        if user:
-            for owned in (path, copy):
-                if owned is not None:
-                    user.own(owned)
+        if user and copy is not None:
+            user.own(copy)
         yield RedisWorkdir(path=path, rdb=copy, user=user)
     finally:
         shutil.rmtree(path, ignore_errors=True)

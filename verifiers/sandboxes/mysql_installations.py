@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verifiers.errors import NoSuitableServerError
-from verifiers.sandboxes.process import run_as, unprivileged_user
+from verifiers.sandboxes.installation_search import Installations, Search, staged_note
+from verifiers.sandboxes.process import unprivileged_user
 
 USER_FALLBACKS = ("mysql", "nobody")
 SERVERS = ("mariadbd", "mysqld")
@@ -88,9 +89,10 @@ def _tool_dirs(server: Path) -> tuple[Path, ...]:
 
 
 @functools.lru_cache(maxsize=16)
-def find_installations(configured: str | None, user_name: str | None) -> tuple[MysqlInstallation, ...]:
-    """Every usable server, in preference order; `user_name` (as root) must be able to run it."""
-    user = unprivileged_user(user_name, USER_FALLBACKS)
+def find_installations(configured: str | None, user_name: str | None) -> Installations[MysqlInstallation]:
+    """Every usable server, in preference order, and the candidates refused with why; `user_name` (as root)
+    must be able to run it: a server out of its reach runs from a staged copy of its installation."""
+    search = Search(unprivileged_user(user_name, USER_FALLBACKS))
     found: list[MysqlInstallation] = []
     seen: set[Path] = set()
     for server, origin in candidate_servers(configured):
@@ -98,20 +100,22 @@ def find_installations(configured: str | None, user_name: str | None) -> tuple[M
         if real in seen:
             continue
         seen.add(real)
-        try:
-            result = run_as([str(real), "--no-defaults", "--version"], user, timeout=10)
-        except OSError:
-            continue  # not executable by the sandbox user
-        match = _VERSION.search(result.stdout)
-        if result.returncode != 0 or not match:
+        tree = real.parent.parent if real.parent.name in ("bin", "sbin") else real.parent  # share/ beside bin/
+        probe = search.probe(real, origin, args=("--no-defaults", "--version"), tree=tree)
+        if probe is None:
             continue
-        flavour = "mariadb" if "mariadb" in (match.group(2) + result.stdout).lower() else "mysql"
-        found.append(MysqlInstallation(server=real, flavour=flavour, version=match.group(1), origin=origin,
-                                       tool_dirs=_tool_dirs(server)))
-    return tuple(found)
+        match = _VERSION.search(probe.output)
+        if match is None:
+            search.unrecognised(real, origin, probe)
+            continue
+        flavour = "mariadb" if "mariadb" in (match.group(2) + probe.output).lower() else "mysql"
+        dirs = _tool_dirs(server) if probe.staged_from is None else _tool_dirs(probe.binary)
+        found.append(MysqlInstallation(server=probe.binary, flavour=flavour, version=match.group(1),
+                                       origin=staged_note(origin, probe), tool_dirs=dirs))
+    return Installations(tuple(found), tuple(search.refused))
 
 
-def choose_installation(installations: tuple[MysqlInstallation, ...], *, flavour: str,
+def choose_installation(installations: Installations[MysqlInstallation], *, flavour: str,
                         min_release: tuple[int, int], roles: tuple[str, ...], purpose: str) -> MysqlInstallation:
     """The first installation of `flavour`, at least `min_release`, with every tool of `roles`."""
     for inst in installations:
@@ -122,7 +126,8 @@ def choose_installation(installations: tuple[MysqlInstallation, ...], *, flavour
     wanted = f"{label} {min_release[0]}.{min_release[1]} or newer"
     package = "mariadb-server" if flavour == "mariadb" else "mysql-server"
     raise NoSuitableServerError(
-        f"no {wanted} with its {', '.join(roles)} tools to {purpose}; available: {available}",
+        f"no {wanted} with its {', '.join(roles)} tools to {purpose}; available: {available}"
+        + installations.refused_text(),
         hint=f"install {wanted} (e.g. the distribution's {package} package) or set sandbox.bin_dir "
         "(or RESTOREPROOF_MYSQL_BIN_DIR) to its binaries",
     )

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verifiers.errors import NoSuitableServerError
-from verifiers.sandboxes.process import run_as, unprivileged_user
+from verifiers.sandboxes.installation_search import Installations, Search, staged_note
+from verifiers.sandboxes.process import unprivileged_user
 
 USER_FALLBACKS = ("redis", "valkey", "nobody")
 SERVER_NAMES = ("valkey-server", "redis-server")
@@ -107,36 +108,42 @@ def candidate_servers(configured: str | None) -> list[tuple[Path, str]]:
 
 
 @functools.lru_cache(maxsize=16)
-def find_installations(configured: str | None, user_name: str | None) -> tuple[RedisInstallation, ...]:
-    """Every usable server, in preference order; `user_name` (as root) must be able to run it."""
-    user = unprivileged_user(user_name, USER_FALLBACKS)
+def find_installations(configured: str | None, user_name: str | None) -> Installations[RedisInstallation]:
+    """Every usable server, in preference order, and the candidates refused with why; `user_name` (as root)
+    must be able to run it: a server out of its reach runs from a staged copy of its directory."""
+    search = Search(unprivileged_user(user_name, USER_FALLBACKS))
     found: list[RedisInstallation] = []
     seen: set[Path] = set()
     for server, origin in candidate_servers(configured):
-        if not os.access(server, os.X_OK) or server.resolve() in seen:
+        if server.exists() and server.resolve() in seen:
             continue
-        seen.add(server.resolve())
-        try:
-            result = run_as([str(server), "--version"], user, timeout=10)
-        except OSError:
-            continue  # e.g. the unprivileged user cannot reach a venv under /root
-        match = _VERSION.search(result.stdout)
-        if result.returncode == 0 and match:
-            flavor, *version = match.groups()
-            found.append(RedisInstallation(server=server, flavor=flavor.lower(), version=".".join(version),
-                                           origin=origin))
-    return tuple(found)
+        if server.exists():
+            seen.add(server.resolve())
+        # the name it is started by selects the mode (Debian's redis-server links to redis-check-rdb): the copy
+        # is found by that name, not the link's target
+        probe = search.probe(server, origin, tree=server.parent)
+        if probe is None:
+            continue
+        match = _VERSION.search(probe.output)
+        if match is None:
+            search.unrecognised(server, origin, probe)
+            continue
+        flavor, *version = match.groups()
+        found.append(RedisInstallation(server=probe.binary, flavor=flavor.lower(), version=".".join(version),
+                                       origin=staged_note(origin, probe)))
+    return Installations(tuple(found), tuple(search.refused))
 
 
-def choose_installation(installations: tuple[RedisInstallation, ...], rdb_version: int) -> RedisInstallation:
-    """The first server that reads `rdb_version`, or an error naming the version and what to install."""
+def choose_installation(installations: Installations[RedisInstallation], rdb_version: int) -> RedisInstallation:
+    """The first server that reads `rdb_version`, or an error naming the version, what was found and refused,
+    and what to install."""
     for installation in installations:
         if installation.reads(rdb_version):
             return installation
     available = "; ".join(i.describe() for i in installations) or "none"
     raise NoSuitableServerError(
         f"no Redis/Valkey server here reads RDB version {rdb_version} ({rdb_writer(rdb_version)}); "
-        f"available: {available}",
+        f"available: {available}{installations.refused_text()}",
         hint=install_hint(rdb_version),
     )
 
