@@ -221,23 +221,28 @@ def histogram(check: str, subject: str, observed: Mapping[str, int] | None, expe
               may_lack: Mapping[str, int] | None = None, what: str = "count") -> CheckResult:
     """Counts by bucket (e.g. keys per type). A bucket passes when equal, or when up to `may_lack[bucket]`
     fewer (things that may legitimately be gone, e.g. expired keys); each differing bucket is named.
-    Observed and expected are lists of "bucket: count" (evidence values are scalars or lists of them)."""
+    Observed is the counts by bucket ({"keys": 13, "with_ttl": 0}); expected is each bucket's count, or the
+    range it may fall in ({"min": 9, "max": 13}) where some may be gone."""
     lack = may_lack or {}
-    shown = {b: str(n) if not lack.get(b) else f"{max(n - lack[b], 0)}..{n}" for b, n in sorted(expected.items())}
-    wanted = [f"{b}: {n}" for b, n in shown.items()]
+    wanted: dict[str, int | dict[str, int]] = {
+        b: n if not lack.get(b) else {"min": max(n - lack[b], 0), "max": n} for b, n in sorted(expected.items())}
     if observed is None:
         return CheckResult(check, subject, False, None, wanted, f"{subject} is missing after restore")
     problems = []
     for bucket in sorted(set(observed) | set(expected)):
         got, want, slack = observed.get(bucket, 0), expected.get(bucket, 0), lack.get(bucket, 0)
         if not want - slack <= got <= want:
-            problems.append(f"{bucket}: {got} restored, expected {shown.get(bucket, 0)} ({got - want:+d})")
-    got_list = [f"{b}: {n}" for b, n in sorted(observed.items())]
+            problems.append(f"{bucket}: {got} restored, expected {_count_or_range(wanted.get(bucket, 0))} "
+                            f"({got - want:+d})")
     if problems:
         message = f"{what} differs: " + "; ".join(problems)
     else:
         message = f"{what} matches: " + ", ".join(f"{b} {n}" for b, n in sorted(observed.items()))
-    return CheckResult(check, subject, not problems, got_list, wanted, message)
+    return CheckResult(check, subject, not problems, dict(sorted(observed.items())), wanted, message)
+
+
+def _count_or_range(value: int | dict[str, int]) -> str:
+    return f"{value['min']}..{value['max']}" if isinstance(value, dict) else str(value)
 
 
 def digest(subject: str, observed: str | None, expected: str, *, what: str = "digest") -> CheckResult:

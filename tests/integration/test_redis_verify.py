@@ -25,10 +25,12 @@ def test_good_backup_passes_every_check(rdb_dir: Path, valkey: RedisInstallation
     assert {c.check for c in outcome.checks} == CHECKS
     by_id = {(c.check, c.subject): c for c in outcome.checks}
     assert by_id["keyspace", "keyspace"].observed == ["db0", "db1"]
-    assert by_id["key_count", "db0"].observed == ["keys: 188", "with_ttl: 26"]
+    count = by_id["key_count", "db0"]
+    assert count.observed == count.expected == {"keys": 188, "with_ttl": 26}
+    assert all(type(n) is int for n in [*count.observed.values(), *count.expected.values()])
     assert by_id["key_count", "db1"].message == "key count matches: keys 50, with_ttl 40"
-    assert by_id["types", "db0"].observed == ["hash: 32", "list: 2", "set: 22", "stream: 1", "string: 129",
-                                              "zset: 2"]
+    assert by_id["types", "db0"].observed == {"hash": 32, "list": 2, "set": 22, "stream": 1, "string": 129,
+                                              "zset": 2}
     assert by_id["restore", "restore"].message == (f"valkey-check-rdb ({valkey.label}): RDB looks OK; "
                                                    f"{valkey.label} loaded it")
     assert outcome.sandbox == {"type": "local", "engine": "valkey", "version": valkey.version}
@@ -186,7 +188,8 @@ def test_keys_with_a_ttl_may_expire_after_capture(rdb_variant: Callable[..., Pat
     digest = next(c for c in outcome.checks if c.check == "digest" and c.subject == "db1")
     assert digest.message.startswith("digest of the 10 keys without a TTL (40 keys with a TTL may have expired")
     count = next(c for c in outcome.checks if c.check == "key_count" and c.subject == "db1")
-    assert count.expected == ["keys: 10..50", "with_ttl: 0..40"]
+    assert count.expected == {"keys": {"min": 10, "max": 50}, "with_ttl": {"min": 0, "max": 40}}
+    assert count.observed == {"keys": 20, "with_ttl": 10}  # 30 of db1's 40 TTL keys were deleted
 
 
 def test_expired_ttl_keys_do_not_excuse_a_missing_persistent_key(rdb_variant: Callable[..., Path]) -> None:
