@@ -417,8 +417,8 @@ class HtmlSummary:
         cells[2:2] = [
             f'<td class="col-store">{html.escape(str(props.get("store", "-")))}</td>',
             f'<td class="col-check">{html.escape(check or "-")}</td>',
-            f"<td>{report_html.short_value(check, props.get('observed'))}</td>",
-            f"<td>{report_html.short_value(check, props.get('expected'))}</td>",
+            f"<td>{report_html.short_value(check, props.get('observed'), passed=report.passed)}</td>",
+            f"<td>{report_html.short_value(check, props.get('expected'), passed=report.passed)}</td>",
         ]
 
     @pytest.hookimpl(wrapper=True)

@@ -3,6 +3,7 @@ with real exit codes and the same evidence.json shape as PostgreSQL."""
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -70,6 +71,13 @@ def test_suite_passes_with_the_postgres_evidence_shape(project: Path) -> None:
     assert all(set(c) == {"check", "subject", "passed", "observed", "expected", "message"} for c in store["checks"])
     schema = json.loads((ROOT / "verifiers" / "evidence" / "schema" / "evidence.schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(record)
+    count = next(c for c in store["checks"] if (c["check"], c["subject"]) == ("key_count", "db0"))
+    assert count["observed"] == count["expected"] == {"keys": 188, "with_ttl": 26}
+    (report,) = (project / "reports").glob("*/*/report.html")
+    page = html.unescape(report.read_text())  # pytest-html keeps the rows as escaped JSON
+    assert "<td>keys 188, with_ttl 26</td>" in page and "<code>keys 188, with_ttl 26</code>" in page  # table, detail
+    assert "<td>db0, db1</td>" in page  # a list of names, as the names
+    assert "difference" not in page  # a passing row has none to count
 
 
 def test_verify_command_fails_a_truncated_rdb_with_exit_1(project: Path, redis_capture: RedisCapture) -> None:

@@ -23,6 +23,7 @@ REPORT_CSS = Path(__file__).with_name("report.css")
 _CHANGED = re.compile(r"^(?P<where>.*) changed \(was: (?P<was>.*); now: (?P<now>.*)\)$")
 _DURATION_CHECKS = ("rto", "rpo", "rpo_gap", "pitr_lag", "copy")  # values in seconds
 _SHORT = 24
+_DIFFERENCE_CHECKS = ("schema",)  # a failed one's observed value lists what differs (checks.schema_diff)
 
 
 def summary_html(outcomes: Sequence[StoreOutcome]) -> str:
@@ -144,8 +145,9 @@ def check_detail_html(outcome: StoreOutcome, result: CheckResult | None) -> str:
         f"<p class='rp-dim'>{escape(outcome.store.name)}: {escape(result.check)} of {escape(result.subject)}</p>",
         f"<p class='rp-message'>{mark} {escape(result.message)}</p>",
         "<table class='rp-values'>",
-        f"<tr><th>Observed (restored)</th><td>{_full_value(result.check, result.observed)}</td></tr>",
-        f"<tr><th>Expected</th><td>{_full_value(result.check, result.expected)}</td></tr>",
+        f"<tr><th>Observed (restored)</th><td>{_full_value(result.check, result.observed, passed=result.passed)}"
+        "</td></tr>",
+        f"<tr><th>Expected</th><td>{_full_value(result.check, result.expected, passed=result.passed)}</td></tr>",
         "</table>",
     ]
     if result.check == "schema" and isinstance(result.observed, list):
@@ -178,21 +180,43 @@ def schema_diff_html(lines: Sequence[str]) -> str:
             "</ul></div>")
 
 
-def _full_value(check: str, value: Any) -> str:
-    if isinstance(value, list):
-        return f"{len(value)} difference{'s' if len(value) != 1 else ''}" if value else "none"
+def _full_value(check: str, value: Any, *, passed: bool) -> str:
+    if _are_differences(check, value, passed=passed):
+        return _differences(value)
     if check in _DURATION_CHECKS and isinstance(value, int | float) and not isinstance(value, bool):
         return f"{format_duration(float(value))} <span class='rp-dim'>({value} s)</span>"
     if value is None:
         return "<span class='rp-dim'>nothing (missing)</span>"
-    return f"<code>{escape(str(value))}</code>"
+    return f"<code>{escape(plain_value(value))}</code>"
 
 
-def short_value(check: str, value: Any) -> str:
+def short_value(check: str, value: Any, *, passed: bool) -> str:
     """A results-table cell: the value, shortened (the row's detail has it in full)."""
-    if isinstance(value, list):
-        return f"{len(value)} difference{'s' if len(value) != 1 else ''}" if value else "none"
+    if _are_differences(check, value, passed=passed):
+        return _differences(value)
     if check in _DURATION_CHECKS and isinstance(value, int | float) and not isinstance(value, bool):
         return format_duration(float(value))
-    text = "-" if value is None else str(value)
+    text = "-" if value is None else plain_value(value)
     return escape(text if len(text) <= _SHORT else text[: _SHORT - 1] + "…")
+
+
+def plain_value(value: Any) -> str:
+    """A value as text: counts by name as `keys 13, with_ttl 0` (a range as `9..13`), a list of names as
+    `db0, db1`."""
+    if isinstance(value, Mapping) and set(value) == {"min", "max"}:
+        return f"{value['min']}..{value['max']}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{name} {plain_value(v)}" for name, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(plain_value(v) for v in value) if value else "none"
+    return str(value)
+
+
+def _are_differences(check: str, value: Any, *, passed: bool) -> bool:
+    """Only a failed check's list of differences is one: elsewhere a list names things (logical dbs,
+    collections), and a passing check has no differences to count."""
+    return not passed and check in _DIFFERENCE_CHECKS and isinstance(value, list)
+
+
+def _differences(value: list[Any]) -> str:
+    return f"{len(value)} difference{'s' if len(value) != 1 else ''}"
