@@ -233,3 +233,42 @@ def test_signal_stops_the_run_and_leaves_nothing(tmp_path: Path, request: pytest
     (store,) = json.loads(evidence.read_text())["stores"]
     assert store["name"] == scenario.store and store["status"] == "error"
     assert store["error"] == {"phase": where.split("-")[1], "message": INTERRUPTED}
+
+
+def cpu_load(seconds: float) -> list[subprocess.Popen[bytes]]:
+    """Busy loops on every core and one more, each ending by itself after `seconds` (bounded, local only)."""
+    loop = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass\n"
+    return [subprocess.Popen([sys.executable, "-c", loop]) for _ in range((os.cpu_count() or 1) + 1)]
+
+
+@pytest.mark.parametrize("where", ["postgres-restore", "redis-verify", "mysql-verify"])
+def test_sigterm_under_cpu_load_exits_only_after_its_servers_have(tmp_path: Path, request: pytest.FixtureRequest,
+                                                                  where: str) -> None:
+    """On a busy machine a server's processes take a while to die after SIGKILL: the run must wait for every
+    process of each sandbox's group before it exits, so the moment it has exited nothing of it is alive."""
+    (tmp_path / "backups").mkdir()
+    scenario = SCENARIOS[where](tmp_path, request)
+    (tmp_path / "inventory.toml").write_text(scenario.inventory)
+    processes, dirs = set(sandbox_processes()), set(sandbox_dirs())
+    proc = start(tmp_path, scenario, cli=True)
+    load: list[subprocess.Popen[bytes]] = []
+    try:
+        wait_until(scenario.arrived, proc, tmp_path)
+        load = cpu_load(90)
+        time.sleep(0.5)  # the load is running before the signal
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=120)
+        left = set(sandbox_processes()) - processes  # read at once: no grace period
+    finally:
+        for busy in load:
+            busy.kill()
+            busy.wait()
+        scenario.cleanup()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        kill_new_sandboxes(processes)
+    output = (tmp_path / "output.txt").read_text()
+    assert proc.returncode == 130, output[-3000:]
+    assert left == set(), f"alive after the run exited: {left}"
+    assert set(sandbox_dirs()) - dirs == set()

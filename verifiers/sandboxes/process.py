@@ -8,6 +8,7 @@ import os
 import pwd
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,19 +97,53 @@ class ServerProcess:
         return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.alive():
-            try:
+        """The polite signal, then SIGKILL to the whole group, then wait until no process of the group is alive:
+        a run must not exit while a server of its own still runs (on a busy machine a killed postmaster's
+        backends take a while to go). The group is ended even if a second Ctrl-C/SIGTERM cuts the first wait."""
+        try:
+            if self.alive():
                 self.popen.send_signal(self.stop_signal)
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        # Children (e.g. postgres backends) may outlive the parent for a moment: end the whole group.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.popen.wait(timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self._wait_gone(timeout)
+
+    def _wait_gone(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired as exc:
             raise SandboxError(f"server process {self.pid} did not exit after SIGKILL") from exc
+        while left := group_members(self.pid):
+            if time.monotonic() > deadline:
+                raise SandboxError(f"processes {left} of server group {self.pid} still alive {timeout:g}s after "
+                                   "SIGKILL", hint="the machine may be overloaded; kill them by hand")
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)  # one forked between our kill and its parent's death
+            time.sleep(0.01)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group `pgid`, from /proc; where there is no /proc, whether
+    the group answers a signal at all."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return [pgid] if group_alive(pgid) else []
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after its last ")"
+        state, _ppid, pgrp, *_ = stat[stat.rindex(")") + 2:].split()
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
 
 
 def group_alive(pgid: int) -> bool:
