@@ -1,12 +1,12 @@
 # Two commands on a fresh machine (pip only, no root, no Docker):
 #   make demo   build the demo backups and verify them (pytest suites/rds suites/redis, and suites/mysql when a
 #               MariaDB/MySQL server is installed: apt-get install mariadb-server), print the report
-#   make test   the harness's own tests
+#   make test   the harness's own tests, fast default (without those marked slow; `make test-all` runs every one)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint check clean
+.PHONY: demo test test-slow test-all lint check clean
 
 $(BIN)/restoreproof: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ demo: $(BIN)/restoreproof
 	$(BIN)/pytest suites/rds suites/redis $$(ls fixtures/snapshots/shop-*.sql.gz >/dev/null 2>&1 && echo suites/mysql)
 
 test: $(BIN)/restoreproof
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests -m "not slow"
+
+test-slow: $(BIN)/restoreproof
+	$(BIN)/pytest tests -m slow
+
+test-all: test test-slow
 
 lint: $(BIN)/restoreproof
 	$(BIN)/ruff check .

@@ -140,6 +140,13 @@ def test_a_search_names_every_candidate_it_refused_and_why(tmp_path: Path) -> No
     assert Refusal(missing / "valkey-server", "configured", "not found") in found_redis.refused
     assert Refusal(missing / "redis-server", "configured", "not found") in found_redis.refused
 
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "postgres").write_text("#!/bin/sh\n")
+    (plain / "postgres").chmod(0o644)
+    assert Refusal(plain / "postgres", "configured", "not executable (mode 0644)") in \
+        local_postgres.find_installations(str(plain), None).refused
+
     chatty = tmp_path / "chatty" / "valkey-server"
     chatty.parent.mkdir()
     chatty.write_text("#!/bin/sh\necho hello\n")

@@ -5,6 +5,8 @@ refused, why — so that "no server found" lists what was looked at instead of h
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -77,6 +79,9 @@ class Search:
             return None
         if not binary.is_file():
             self.refuse(binary, origin, "not a file")
+            return None
+        if not os.access(binary, os.X_OK):
+            self.refuse(binary, origin, f"not executable (mode {stat.S_IMODE(binary.stat().st_mode):04o})")
             return None
         run, staged_from = binary, None
         if self.user is not None and (where := blocked(binary, self.user, needs="execute")) is not None:
