@@ -72,12 +72,14 @@ def row_count(subject: str, observed: int | None, expected: int, tolerance: floa
         return CheckResult("row_count", subject, False, None, expected, f"{subject} is missing after restore")
     allowed = int(expected * tolerance)
     passed = abs(observed - expected) <= allowed
-    shown_expected: Any = expected if not allowed else f"{expected} ± {allowed}"
+    # data, not a display string: the range the tolerance allows
+    judged: Any = expected if not allowed else {"min": expected - allowed, "max": expected + allowed}
     if passed:
         message = f"{observed} rows" + ("" if observed == expected else f" (within ±{allowed} of {expected})")
     else:
-        message = f"{observed} rows restored, expected {shown_expected} ({observed - expected:+d})"
-    return CheckResult("row_count", subject, passed, observed, shown_expected, message)
+        shown = expected if not allowed else f"{expected} ± {allowed}"
+        message = f"{observed} rows restored, expected {shown} ({observed - expected:+d})"
+    return CheckResult("row_count", subject, passed, observed, judged, message)
 
 
 def checksum(subject: str, observed: str | None, expected: str, *, where: str | None = None) -> CheckResult:

@@ -38,7 +38,7 @@ def test_row_count_with_and_without_tolerance() -> None:
     exact = checks.row_count("t", 99, 100, 0)
     assert not exact.passed and exact.message == "99 rows restored, expected 100 (-1)"
     loose = checks.row_count("t", 99, 100, 0.01)
-    assert loose.passed and loose.expected == "100 ± 1"
+    assert loose.passed and loose.expected == {"min": 99, "max": 101}
     assert not checks.row_count("t", None, 100, 0.5).passed
 
 
