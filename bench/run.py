@@ -135,7 +135,7 @@ def rss_child(rows: int) -> float:
 def sandbox_start(runs: int = 5) -> float:
     """Median start of a PostgreSQL sandbox; the first start of an installation (which runs initdb and fills
     the template cache, see verifiers/sandboxes/pg_template.py) is a warm-up, not one of the runs."""
-    installation = find_installations(None, None)[0]
+    installation = find_installations(None, None).found[0]
     with local_postgres(installation):
         pass
     times = []
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--rss-rows", type=int, default=0, help="also measure peak RSS at this many rows")
     parser.add_argument("--rss-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    installation = find_installations(None, None)[0]
+    installation = find_installations(None, None).found[0]
     result: dict[str, Any] = {"rows": args.rows, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                               "postgres": installation.version}
     with tempfile.TemporaryDirectory(prefix="restoreproof-bench-") as tmp, local_postgres(installation) as server:
