@@ -162,19 +162,34 @@ Source = Annotated[FileSource | S3Source | RdsSnapshotSource | S3BucketSource | 
                    Field(discriminator="type")]
 
 
-class LocalSandbox(_Model):
+VersionMatch = Literal["nearest", "exact"]
+SandboxMode = Literal["fast", "production-like"]
+VERSION_MATCH_HELP = ("the sandbox's engine: the source's own major where one is installed, else the nearest newer, "
+                      "said in the `engine` check (nearest); or the source's own major only, failing clearly when "
+                      "it is missing (exact)")
+MODE_HELP = ("fast: durability off (fsync, synchronous_commit, full_page_writes off; minimal WAL) for verification; "
+             "production-like: the engine's durable defaults, for an RTO like a real recovery's")
+
+
+class _SandboxBase(_Model):
+    version_match: VersionMatch = Field(default="nearest", description=VERSION_MATCH_HELP)
+
+
+class LocalSandbox(_SandboxBase):
     """A server process started for this store from local binaries, torn down afterwards."""
 
     type: Literal["local"] = "local"
+    mode: SandboxMode = Field(default="fast", description=MODE_HELP)
     bin_dir: str | None = Field(default=None, description="directory with the server binaries to use first")
     user: str | None = Field(default=None, description="OS user the server runs as when the harness is root")
     start_timeout: Seconds = 60.0
 
 
-class DockerSandbox(_Model):
+class DockerSandbox(_SandboxBase):
     """A container started for this store through testcontainers, removed afterwards (verifiers/sandboxes/docker.py)."""
 
     type: Literal["docker"]
+    mode: SandboxMode = Field(default="fast", description=MODE_HELP)
     image: str | None = Field(default=None, min_length=1, description="image[:tag]; default: the official image "
                               "of the server version the manifest recorded (postgres:<major>, redis:<x.y>, ...)")
     bin_dir: str | None = Field(default=None, description="directory with the client tools (pg_restore, mysql) to use")
@@ -182,7 +197,7 @@ class DockerSandbox(_Model):
     start_timeout: Seconds = 120.0
 
 
-class ExternalSandbox(_Model):
+class ExternalSandbox(_SandboxBase):
     """A server the user provides (e.g. a CI service container): the harness creates its own scratch database
     there, restores into it, and drops it afterwards (verifiers/sandboxes/external.py)."""
 

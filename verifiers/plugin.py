@@ -42,6 +42,9 @@ _OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("work_dir", "restoreproof_work_dir", None, "where sandboxes keep their data (default: the system temp dir)"),
     ("progress", "restoreproof_progress", "auto",
      "progress while stores restore: auto (a live line on a terminal, plain lines in a log), live, plain, off"),
+    ("sandbox_mode", "restoreproof_sandbox_mode", None,
+     "fast (durability off) or production-like (durable settings) for every local and docker sandbox, overriding "
+     "the inventory's sandbox.mode; the evidence records which measured the RTO"),
     ("signing_key", "restoreproof_signing_key", None,
      f"Ed25519 private key (PEM) that signs each run's SHA256SUMS (else env {KEY_ENV})"),
 )
@@ -58,6 +61,7 @@ class Settings:
     work_dir: Path | None
     signing_key: Path | None
     progress: str = "auto"
+    sandbox_mode: str | None = None
     sandbox: str | None = None  # --sandbox: overrides every file-restored store's sandbox type
     allow_external: bool = False  # --allow-external-sandbox
 
@@ -91,6 +95,7 @@ class Settings:
             work_dir=path("work_dir", "restoreproof_work_dir", None, here),
             signing_key=path("signing_key", "restoreproof_signing_key", os.environ.get(KEY_ENV) or None, here),
             progress=value("progress", "restoreproof_progress", "auto") or "auto",
+            sandbox_mode=value("sandbox_mode", "restoreproof_sandbox_mode", None),
             sandbox=config.getoption("sandbox", None),
             allow_external=bool(config.getoption("allow_external_sandbox", False)),
         )
@@ -115,7 +120,8 @@ class RestoreRun:
             from verifiers.sandboxes.selection import apply_overrides
 
             self.inventory = apply_overrides(load_inventory(self.settings.inventory), sandbox=self.settings.sandbox,
-                                             allow_external=self.settings.allow_external)
+                                             allow_external=self.settings.allow_external,
+                                             mode=self.settings.sandbox_mode)
         return self.inventory
 
     def plans_for(self, suite: str) -> list[StorePlan | PlanFailure]:

@@ -20,6 +20,7 @@ from verifiers.diskspace import disk_full_error, os_error_message
 from verifiers.errors import RestoreproofError
 from verifiers.inventory import AnyStore
 from verifiers.redaction import redact_secrets
+from verifiers.sandboxes import SandboxRecord
 from verifiers.sources import Artifact, sha256_file, source_for
 from verifiers.stores import StorePlan, StoreVerification, store_kind
 from verifiers.timing import PHASES, RestoreTimer
@@ -44,7 +45,7 @@ class StoreOutcome:
     timer: RestoreTimer
     artifact: Artifact | None = None
     reference_time: datetime | None = None
-    sandbox: dict[str, str] | None = None
+    sandbox: SandboxRecord | None = None
     error: dict[str, str] | None = None
     rpo_seconds: float | None = None
     planned: tuple[CheckSpec, ...] = field(default_factory=tuple)

@@ -21,8 +21,10 @@ from tests.mysql_support import SOURCE_DB, MysqlCapture, source_dsn
 from tests.redis_support import RedisCapture
 from verifiers.cli import EXIT_USAGE, main
 from verifiers.sandboxes.local_mysql import MysqlServer
+from verifiers.sandboxes.local_postgres import find_installations
 from verifiers.stores.mysql import measure as mysql_measure
 from verifiers.stores.mysql.capture import capture_mysql
+from verifiers.stores.postgres.archive import major_of, read_header
 
 BIN = Path(sys.executable).parent
 PASSWORD = "Pl4nted-DSN-pw-0xC0FFEE"
@@ -185,9 +187,10 @@ endpoint_url = "http://backup:{PASSWORD}@127.0.0.1:1"
 
 
 def plain_pg_dump(capture: Capture) -> bytes:
-    """The captured custom-format dump as plain SQL (pg_restore -f -), so it holds the marker in clear."""
-    from verifiers.sandboxes.local_postgres import find_installations
-
-    newest = max(find_installations(None, None), key=lambda i: i.major)
-    return subprocess.run([str(newest.tool("pg_restore")), "--no-owner", "-f", "-", str(capture.dump)],
+    """The captured custom-format dump as plain SQL (pg_restore -f -), so it holds the marker in clear: written by
+    the pg_restore of the pg_dump's own major, as the SQL's header then says (a newer one would add settings,
+    such as 17's `SET transaction_timeout`, that the source's major rejects)."""
+    dump_major = major_of(read_header(capture.dump).dump_version or "0")
+    (same,) = [i for i in find_installations(None, None) if i.major == dump_major][:1]
+    return subprocess.run([str(same.tool("pg_restore")), "--no-owner", "-f", "-", str(capture.dump)],
                           check=True, capture_output=True).stdout

@@ -50,7 +50,7 @@ def test_restores_into_a_scratch_database_judged_as_the_captured_one(mysql_backu
     outcome = mysql_verify(mysql_backup_dir, "*.sql.gz", sandbox=sandbox_on(mysql_source, allow_external=True))
     assert outcome.status == "passed", failed(outcome)
     assert outcome.sandbox is not None and outcome.sandbox["type"] == "external"
-    assert outcome.sandbox["database"].startswith(external.SCRATCH_PREFIX)
+    assert str(outcome.sandbox["database"]).startswith(external.SCRATCH_PREFIX)
     assert mysql_source.password not in str(outcome.sandbox)
     assert databases(mysql_source) == before  # scratch dropped, nothing else touched
     assert accounts(mysql_source) == users  # no definer accounts created on a server we did not start

@@ -65,7 +65,7 @@ def test_restores_into_a_scratch_database_and_drops_it(backup_dir: Path, externa
     assert outcome.status == "passed", failed(outcome)
     assert outcome.sandbox is not None
     assert outcome.sandbox["type"] == "external"
-    assert outcome.sandbox["database"].startswith(external.SCRATCH_PREFIX)
+    assert str(outcome.sandbox["database"]).startswith(external.SCRATCH_PREFIX)
     assert "password" not in str(outcome.sandbox) and str(external_server.socket_dir) in outcome.sandbox["target"]
     assert databases(external_server) == before  # the scratch database is gone, nothing else changed
 

@@ -22,7 +22,8 @@ def test_good_backup_passes_every_check(backup_dir: Path) -> None:
     outcome = verify(backup_dir, "saas-*.dump")
     assert outcome.status == "passed", failed(outcome)
     checks = {c.check for c in outcome.checks}
-    assert checks == {"artifact", "restore", "tables", "row_count", "checksum", "schema", "sequence", "rto", "rpo"}
+    assert checks == {"artifact", "restore", "engine", "tables", "row_count", "checksum", "schema", "sequence", "rto",
+                      "rpo"}
     counts = {c.subject: c.observed for c in outcome.checks if c.check == "row_count"}
     assert counts == {"public.accounts": 50, "public.users": 400, "billing.invoices": 1500,
                       "public.events": 5000, "public.audit_log": 1544, "public.feature_flags": 0}
@@ -216,9 +217,12 @@ def test_rto_and_rpo_targets_are_judged(backup_dir: Path) -> None:
 def test_dump_needing_a_newer_server_than_available_fails(backup_dir: Path, demo_capture: Capture) -> None:
     dump = backup_dir / demo_capture.dump.name
     header = read_header(dump)
-    assert header.dump_version is not None
+    assert header.dump_version is not None and header.server_version is not None
     data = dump.read_bytes()
-    at = data.index(header.dump_version.encode(), 40)  # the pg_dump version string in the header
+    # the pg_dump version string in the header, after the server's (they are equal now that capture uses the
+    # source's own pg_dump)
+    server_at = data.index(header.server_version.encode(), 40)
+    at = data.index(header.dump_version.encode(), server_at + len(header.server_version))
     dump.write_bytes(data[:at] + b"99" + data[at + 2:])
     assert read_header(dump).required_major == 99
     manifest_claiming(demo_capture.manifest, dump, backup_dir / demo_capture.manifest.name)
@@ -228,7 +232,7 @@ def test_dump_needing_a_newer_server_than_available_fails(backup_dir: Path, demo
     message = failed(outcome)["restore:restore"]
     assert f"store saas: {dump.name} was written by pg_dump 99" in message
     assert "no PostgreSQL 99 or newer" in message
-    assert "install PostgreSQL 99+" in message
+    assert "install PostgreSQL 99 (the distribution's postgresql-99 package" in message
 
 
 def test_missing_backup_and_missing_manifest_are_errors(tmp_path: Path, demo_capture: Capture) -> None:

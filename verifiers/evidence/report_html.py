@@ -77,14 +77,37 @@ def _store_row(outcome: StoreOutcome, record: Mapping[str, Any]) -> str:
         f"{escape(outcome.store.name)}<div class='rp-dim'>{escape(outcome.store.kind)} · suite "
         f"{escape(str(record['suite']))}</div>",
         result,
-        _against_target(rto["seconds"], rto["target_seconds"]),
+        _against_target(rto["seconds"], rto["target_seconds"]) + _rto_mode(sandbox),
         _against_target(rpo["seconds"], rpo["target_seconds"]),
         backup,
         escape(str(artifact.get("created") or "-")),
-        escape(" ".join(str(sandbox[k]) for k in ("engine", "version") if sandbox.get(k)) or "-"),
+        _sandbox_cell(sandbox),
         f"{passed} of {len(outcome.checks)}",
     )
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _sandbox_cell(sandbox: Mapping[str, Any]) -> str:
+    """Engine and version, and in plain words the mode the restore ran in: durability off is said, not implied."""
+    cell = escape(" ".join(str(sandbox[k]) for k in ("engine", "version") if sandbox.get(k)) or "-")
+    settings = sandbox.get("settings") or {}
+    if sandbox.get("mode") == "fast":
+        off = [name for name in ("fsync", "synchronous_commit", "full_page_writes") if settings.get(name) == "off"]
+        cell += (f"<div class='rp-warn'>fast mode: durability off ({escape(', '.join(off))} off), so the restore "
+                 "time is optimistic</div>")
+    elif sandbox.get("mode") == "production-like":
+        cell += "<div class='rp-dim'>production-like mode: durable settings</div>"
+    if tools := sandbox.get("tools"):
+        cell += "<div class='rp-dim'>" + escape(", ".join(f"{k} {v}" for k, v in tools.items())) + "</div>"
+    return cell
+
+
+def _rto_mode(sandbox: Mapping[str, Any]) -> str:
+    mode = sandbox.get("mode")
+    if mode is None:
+        return ""
+    words = "durability off" if mode == "fast" else "durable settings"
+    return f"<div class='rp-dim'>measured in {escape(str(mode))} mode ({words})</div>"
 
 
 def _badge(status: str) -> str:

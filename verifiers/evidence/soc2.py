@@ -34,6 +34,8 @@ MAPPING: tuple[CriteriaMapping, ...] = (
                     "recovery point objective"),
     CriteriaMapping("restore", ("A1.3",), "the backup was restored into a clean, disposable server without "
                     "errors"),
+    CriteriaMapping("engine", ("A1.3",), "fidelity: the restore ran on the source's engine major (or says which "
+                    "other one, and why)"),
     CriteriaMapping("tables", ("A1.3",), "completeness: every table captured is present after the restore, none "
                     "unexpected"),
     CriteriaMapping("row_count", ("A1.3",), "completeness: each table holds the number of rows captured"),

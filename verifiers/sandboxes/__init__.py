@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from verifiers.timing import RestoreTimer
 
 T = TypeVar("T")
+SandboxRecord = dict[str, str | dict[str, str]]  # evidence's `sandbox`: flat facts, then settings and tools
 log = logging.getLogger(__name__)
 
 
@@ -31,11 +32,23 @@ class SandboxInfo:
     engine: str
     version: str
     details: Mapping[str, str] = field(default_factory=dict)
+    # What bears on the restore time, as read back from the server (durability, WAL, memory, parallel jobs), the
+    # client tools' versions, and the mode: "fast" (durability off) or "production-like" (durable settings).
+    settings: Mapping[str, str] = field(default_factory=dict)
+    tools: Mapping[str, str] = field(default_factory=dict)
+    mode: str | None = None
 
-    def record(self) -> dict[str, str]:
-        """The evidence's flat `sandbox` record: type, engine, version, then the details."""
-        own = {"type": self.type, "engine": self.engine, "version": self.version}
-        return {**own, **{k: v for k, v in self.details.items() if k not in own}}
+    def record(self) -> SandboxRecord:
+        """The evidence's `sandbox` record: type, engine, version, the details, then mode, settings and tools."""
+        own: SandboxRecord = {"type": self.type, "engine": self.engine, "version": self.version}
+        own.update({k: v for k, v in self.details.items() if k not in own})
+        if self.mode is not None:
+            own["mode"] = self.mode
+        if self.settings:
+            own["settings"] = dict(self.settings)
+        if self.tools:
+            own["tools"] = dict(self.tools)
+        return own
 
 
 @contextlib.contextmanager

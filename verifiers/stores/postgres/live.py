@@ -32,7 +32,7 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.errors import ManifestError, SandboxError
 from verifiers.inventory import BACKUP_TIME, LiveReference, PostgresStore
 from verifiers.sources import Artifact, Located
-from verifiers.stores import LIVE_REFERENCE, StorePlan, restore_plan, selected_tables
+from verifiers.stores import ENGINE_SPEC, LIVE_REFERENCE, StorePlan, restore_plan, selected_tables
 from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.measure import TABLES_SQL, measure_database, qualified
@@ -118,7 +118,7 @@ def data_specs(baseline: LiveBaseline) -> list[CheckSpec]:
 def plan_live(store: PostgresStore, located: Located) -> StorePlan:
     """The plan of a dump without a manifest: the live database's tables, as of now."""
     baseline = read_baseline(store, located.modified)
-    specs = [*data_specs(baseline), *(CheckSpec("assertion", a.name) for a in store.assertions)]
+    specs = [ENGINE_SPEC, *data_specs(baseline), *(CheckSpec("assertion", a.name) for a in store.assertions)]
     return replace(restore_plan(store, located, baseline, specs), reference=LIVE_REFERENCE)
 
 

@@ -28,6 +28,18 @@ class ManifestArtifact(BaseModel):
     format: str
 
 
+class SourceVersions(BaseModel):
+    """What made the backup: the source server's version and the pg_dump that wrote the archive, so a restore can
+    be done (and judged) on the source's own major."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    server_version: str
+    dump_tool: str  # e.g. "pg_dump 15.18 (system, /usr/lib/postgresql/15/bin)"
+    dump_tool_version: str
+    archive_version: str | None  # the archive format, e.g. "1.14.0"; None for plain SQL
+
+
 class PostgresManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,6 +51,7 @@ class PostgresManifest(BaseModel):
     checksum_algorithm: str = CHECKSUM_ALGORITHM
     artifact: ManifestArtifact
     facts: DatabaseFacts
+    source: SourceVersions | None = None  # absent in manifests written before restoreproof recorded it
 
 
 def load_manifest(path: Path, *, store: str) -> PostgresManifest:

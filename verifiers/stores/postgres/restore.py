@@ -78,13 +78,18 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
+def restore_jobs(header: DumpHeader, jobs: int | None) -> int:
+    """The parallel jobs the restore of this archive runs: tar archives and plain SQL restore serially."""
+    return (jobs or default_jobs()) if header.format in (DumpFormat.CUSTOM, DumpFormat.DIRECTORY) else 1
+
+
 def _run_pg_restore(server: PostgresTarget, artifact: Path, header: DumpHeader, *, jobs: int | None,
                     timeout: float, database: str, log_dir: Path) -> RestoreOutcome:
     # Production roles do not exist in a sandbox: restore objects owned by the sandbox superuser.
     pg_restore = str(server.installation.tool("pg_restore"))
     argv = [pg_restore, "--no-owner", "--no-privileges", "--verbose", "--dbname", database]
-    if header.format in (DumpFormat.CUSTOM, DumpFormat.DIRECTORY):
-        argv += ["--jobs", str(jobs or default_jobs())]  # tar archives cannot be restored in parallel
+    if header.format in (DumpFormat.CUSTOM, DumpFormat.DIRECTORY):  # tar archives cannot be restored in parallel
+        argv += ["--jobs", str(restore_jobs(header, jobs))]
     argv.append(str(artifact))
     items = progress.task("items")
     if items.active:

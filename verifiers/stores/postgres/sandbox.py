@@ -5,10 +5,9 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from verifiers.errors import SandboxError
-from verifiers.inventory import PostgresStore
+from verifiers.inventory import DockerSandbox, ExternalSandbox, LocalSandbox, PostgresStore
 from verifiers.sandboxes.local_postgres import PgInstallation, local_postgres
 from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget, docker_postgres, external_postgres
 from verifiers.sandboxes.readiness import Readiness
@@ -31,14 +30,14 @@ def default_image(header: DumpHeader) -> str:
 
 def open_sandbox(store: PostgresStore, installation: PgInstallation, header: DumpHeader,
                  encoding: str) -> contextlib.AbstractContextManager[PostgresTarget]:
-    settings: Any = store.sandbox
+    settings = store.sandbox
     readiness = Readiness(timeout=settings.start_timeout)
-    if settings.type == "local":
-        return local_postgres(installation, user_name=settings.user, readiness=readiness)
-    if settings.type == "docker":
+    if isinstance(settings, LocalSandbox):
+        return local_postgres(installation, user_name=settings.user, readiness=readiness, mode=settings.mode)
+    if isinstance(settings, DockerSandbox):
         return docker_postgres(installation, image=settings.image or default_image(header),
-                               restore_database=RESTORE_DATABASE, readiness=readiness)
-    if settings.type == "external":
+                               restore_database=RESTORE_DATABASE, readiness=readiness, mode=settings.mode)
+    if isinstance(settings, ExternalSandbox):
         return external_postgres(installation, store=store.name, settings=settings, encoding=encoding,
                                  readiness=readiness)
     raise SandboxError(f"store {store.name}: sandbox type {settings.type!r} cannot restore a postgres store",
