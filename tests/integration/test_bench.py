@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,10 +27,38 @@ def test_the_benchmark_runs_and_prints_every_measure() -> None:
     by_table = result["checksum_vs_count_by_table"]
     assert set(by_table) == {"bench_events", "bench_orders", "bench_blobs"}
     for ratios in by_table.values():
-        assert set(ratios) == {"harness", "md5_text", "hash_record_numeric"}
+        assert set(ratios) == {"harness", "text_read", "md5_text", "hash_record_numeric"}
         assert all(value > 0 for value in ratios.values())
     assert result["checksum_vs_count"] == by_table["bench_events"]["harness"]
+    assert_checksum_targets(result["checksum_targets"], by_table)
+    assert_restore_by_mode(result["restore_by_mode"], postgres=result["postgres"])
     assert {"fetch", "provision", "restore", "verify", "teardown"} <= set(result["phases_s"])
     assert result["restore_overhead"] > 0 and result["verify_vs_restore"] > 0
     assert 0 < result["peak_rss_mb"]["3000"] < 1000
     assert result["sandbox_start_s"]["postgres"] > 0 and len(result["sandbox_start_s"]) >= 2  # and a redis
+
+
+def assert_checksum_targets(targets: dict[str, Any], by_table: dict[str, dict[str, float]]) -> None:
+    """Each table's two ratios, the target chosen by its column types (two tables have a jsonb column, one has
+    scalars only) and a verdict that agrees with the ratio it names."""
+    assert set(targets) == set(by_table)
+    expected = {"bench_events": ("checksum_vs_text_read", 1.5), "bench_orders": ("checksum_vs_text_read", 1.5),
+                "bench_blobs": ("checksum_vs_count", 2.0)}
+    for table, target in targets.items():
+        assert ("jsonb" in target["column_types"]) == (table != "bench_blobs")
+        assert (target["target"]["ratio"], target["target"]["at_most"]) == expected[table]
+        assert target["checksum_vs_count"] > 0 and target["checksum_vs_text_read"] > 0
+        assert target["checksum_vs_count"] == by_table[table]["harness"]
+        met = target[target["target"]["ratio"]] <= target["target"]["at_most"]
+        assert target["verdict"] == ("PASS" if met else "OVER")
+        assert set(target["fastest_ms"]) == {"count", "text_read", "harness", "md5_text", "hash_record_numeric"}
+
+
+def assert_restore_by_mode(by_mode: dict[str, Any], *, postgres: str) -> None:
+    """Both modes' restore times and their ratio, on the bench's own installation, with the durability settings
+    read back as they differ (off in the fast sandbox, the engine's default on in the production-like one)."""
+    assert by_mode["postgres"] == postgres
+    assert by_mode["fast_s"] > 0 and by_mode["production_like_s"] > 0 and by_mode["production_like_vs_fast"] > 0
+    assert by_mode["statistic"].startswith("fastest of ")
+    for name in ("fsync", "synchronous_commit", "full_page_writes"):
+        assert by_mode["settings_differ"][name] == {"fast": "off", "production-like": "on"}
