@@ -14,6 +14,7 @@ import pytest
 from tests.evidence_runs import at, make_run, store_record
 from verifiers.cli import main
 from verifiers.errors import EvidenceError
+from verifiers.evidence import chain
 from verifiers.evidence.index import build_index, month_range
 
 
@@ -116,3 +117,25 @@ def test_a_broken_archive_is_flagged_in_the_index(root: Path, tmp_path: Path,
 def test_bad_month_is_exit_2(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evidence", "index", str(root), "--from", "2026-1"]) == 2
     assert "'2026-1' is not a month — write it as YYYY-MM" in capsys.readouterr().err
+
+
+def test_a_verification_made_elsewhere_is_used_instead_of_the_roots_own(root: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An archive's verification (its problem paths relative to the root) decides integrity and which runs are
+    verified; the reports root's own chain is then not read."""
+    own = chain.verify_reports(root)
+    broken = own.runs[1]
+    elsewhere = chain.ChainReport(runs=own.runs, problems=(chain.Problem(f"{broken.rel}/junit.xml", "modified"),),
+                                  head=own.head)
+
+    def refuse(*args: Any, **kwargs: Any) -> chain.ChainReport:
+        raise AssertionError("build_index verified the root itself")
+
+    monkeypatch.setattr(chain, "verify_reports", refuse)
+    index = index_of(root, report=elsewhere)
+    assert index["integrity"]["ok"] is False
+    assert index["integrity"]["first_broken"] == f"{broken.rel}/junit.xml: modified"
+    verified = {r["id"]: r["verified"] for m in index["months"] for r in m["runs"]}
+    assert [run_id for run_id, ok in verified.items() if not ok] == [broken.directory.name]
+    with pytest.raises(EvidenceError, match="no runs to index"):
+        index_of(root, report=chain.ChainReport(runs=(), problems=(), head=None))

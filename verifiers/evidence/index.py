@@ -91,9 +91,11 @@ def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list
 
 
 def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = None, last: str | None = None,
-                now: datetime | None = None) -> dict[str, Any]:
-    """index.json's content. `stores`: every store that should be tested (the inventory's)."""
-    report = chain.verify_reports(root)
+                now: datetime | None = None, report: chain.ChainReport | None = None) -> dict[str, Any]:
+    """index.json's content. `stores`: every store that should be tested (the inventory's). `report`: a
+    verification of `root` made elsewhere (an archive's, its problem paths relative to `root`); by default the
+    reports root's own (chain.verify_reports)."""
+    report = report if report is not None else chain.verify_reports(root)
     broken_runs = {"/".join(p.path.split("/")[:2]) for p in report.problems}
     runs = []
     for record in report.runs:
@@ -108,6 +110,8 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
             "verified": record.rel not in broken_runs,
             "results": _store_results(record.directory.name, month, evidence),
         })
+    if not runs:
+        raise EvidenceError(f"{root}: no runs to index", hint="upload a run first (evidence upload)")
     moment = now or datetime.now(UTC)
     run_months = sorted(r["month"] for r in runs)
     first = first or run_months[0]
