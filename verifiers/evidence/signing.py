@@ -88,19 +88,23 @@ def _canonical(document: dict[str, Any]) -> str:
 
 def sign_run(directory: Path, key: Ed25519PrivateKey) -> Path:
     """Sign the run's SHA256SUMS (written by then); returns the signature file."""
-    signed = (directory / SIGNED_FILE).read_bytes()
+    path = directory / SIGNATURE
+    write_text_atomically(path, signature_document((directory / SIGNED_FILE).read_bytes(), SIGNED_FILE, key))
+    return path
+
+
+def signature_document(signed: bytes, signed_file: str, key: Ed25519PrivateKey) -> str:
+    """The canonical JSON signature of `signed` (the bytes of `signed_file`) by `key`."""
     public = key.public_key()
     document = {
         "algorithm": ALGORITHM,
-        "signed_file": SIGNED_FILE,
+        "signed_file": signed_file,
         "signed_sha256": hashlib.sha256(signed).hexdigest(),
         "key_id": key_id(public),
         "public_key": base64.b64encode(_raw(public)).decode(),
         "signature": base64.b64encode(key.sign(signed)).decode(),
     }
-    path = directory / SIGNATURE
-    write_text_atomically(path, _canonical(document))
-    return path
+    return _canonical(document)
 
 
 def check_signature(directory: Path, *, expected_key_id: str | None, trusted: Ed25519PublicKey | None) -> list[str]:
@@ -116,7 +120,14 @@ def check_signature(directory: Path, *, expected_key_id: str | None, trusted: Ed
             return [f"missing: the run is not signed, and verification was given a key ({key_id(trusted)[:16]}…) "
                     "so every run must be signed by it"]
         return []
-    raw = path.read_bytes()
+    signed_path = directory / SIGNED_FILE
+    signed = signed_path.read_bytes() if signed_path.is_file() else None  # a missing one is reported on its own
+    return check_document(path.read_bytes(), signed, SIGNED_FILE, expected_key_id=expected_key_id, trusted=trusted)
+
+
+def check_document(raw: bytes, signed: bytes | None, signed_file: str, *, expected_key_id: str | None,
+                   trusted: Ed25519PublicKey | None) -> list[str]:
+    """Problems with the signature document `raw` of `signed` (the bytes of `signed_file`)."""
     try:
         document = json.loads(raw)
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(document["public_key"], validate=True))
@@ -130,22 +141,20 @@ def check_signature(directory: Path, *, expected_key_id: str | None, trusted: Ed
             for k in ("public_key", "signature")):
         return ["modified after signing: not in its canonical form"]
     problems = []
-    if document.get("algorithm") != ALGORITHM or document.get("signed_file") != SIGNED_FILE:
-        problems.append(f"modified after signing: expected an {ALGORITHM} signature of {SIGNED_FILE}")
+    if document.get("algorithm") != ALGORITHM or document.get("signed_file") != signed_file:
+        problems.append(f"modified after signing: expected an {ALGORITHM} signature of {signed_file}")
     if document.get("key_id") != key_id(public):
         problems.append("modified after signing: its key_id does not match its public key")
     if expected_key_id and key_id(public) != expected_key_id:
         problems.append(f"signed by key {key_id(public)[:16]}…, but evidence.json names key {expected_key_id[:16]}…")
     if trusted is not None and key_id(public) != key_id(trusted):
         problems.append(f"signed by key {key_id(public)[:16]}…, not by the trusted key {key_id(trusted)[:16]}…")
-    signed_path = directory / SIGNED_FILE
-    if not signed_path.is_file():
-        return problems  # the missing SHA256SUMS is reported on its own
-    signed = signed_path.read_bytes()
+    if signed is None:
+        return problems
     if document.get("signed_sha256") != hashlib.sha256(signed).hexdigest():
-        problems.append(f"does not match {SIGNED_FILE}: one of the two was modified after signing")
+        problems.append(f"does not match {signed_file}: one of the two was modified after signing")
     try:
         public.verify(signature, signed)
     except InvalidSignature:
-        problems.append(f"invalid: the signature does not verify over {SIGNED_FILE} with key {key_id(public)[:16]}…")
+        problems.append(f"invalid: the signature does not verify over {signed_file} with key {key_id(public)[:16]}…")
     return problems

@@ -83,7 +83,7 @@ def upload_runs(root: Path, destination: S3Location, *, client: S3Client, retent
                             hint="pass the reports root the runs were written to (--reports-dir)")
     report = UploadReport()
     try:
-        if retention_days and _object_lock_enabled(client, destination.bucket):
+        if retention_days and object_lock_enabled(client, destination.bucket):
             moment = (now or datetime.now(UTC)).replace(microsecond=0)
             report.retention_until = moment + timedelta(days=retention_days)
         elif retention_days:
@@ -97,7 +97,7 @@ def upload_runs(root: Path, destination: S3Location, *, client: S3Client, retent
     return report
 
 
-def _object_lock_enabled(client: S3Client, bucket: str) -> bool:
+def object_lock_enabled(client: S3Client, bucket: str) -> bool:
     try:
         config = client.get_object_lock_configuration(Bucket=bucket)
     except ClientError as exc:
@@ -157,6 +157,15 @@ def _remote_sums(client: S3Client, destination: S3Location, rel: str) -> bytes |
         raise EvidenceError(f"{destination}/{rel}/{chain.SUMS}: cannot check for an archived copy: {_code(exc)}",
                             hint="check the bucket, the credentials and s3:GetObject permission") from None
     return response["Body"].read()
+
+
+def put_once(client: S3Client, destination: S3Location, rel: str, path: Path, sha256: str,
+             retain_until: datetime | None) -> str | None:
+    """Create the archive path `rel` (its last part is `path`'s name) only if absent; None when done or already
+    there identically, else why not ("refused: …" when other content is there)."""
+    parent, _, name = rel.rpartition("/")
+    assert name == path.name, (rel, path)
+    return _put(client, destination, parent, path, sha256, retain_until)
 
 
 def _put(client: S3Client, destination: S3Location, rel: str, path: Path, sealed_sha256: str | None,

@@ -1,0 +1,88 @@
+"""Where evidence is kept beyond one CI job: an ARCHIVE, the same layout in three kinds of place.
+
+Layout (an archive is also a reports root: runs where a reports directory has them):
+    YYYY-MM/<run-id>/...     each job's sealed run, uploaded once, never overwritten (evidence upload)
+    seals/NNNNNN.json        the archive's chain: one entry per seal, linking the runs uploaded since the
+                             previous entry after that entry (evidence seal); NNNNNN.json.sig signs it
+    index.html, index.json   the auditors' landing page (evidence index), the only files ever replaced
+
+Every kind offers two operations: `mirror` copies the whole archive into an empty local directory (verify,
+seal and index work on that copy), and `publish` creates files only where absent — an identical file already
+there is fine, a different one is a conflict, never an overwrite. Two seals racing for the same entry number
+therefore cannot both land: the loser sees the conflict, mirrors again and retries or stops.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from verifiers.errors import EvidenceError
+
+REPLACEABLE = frozenset({"index.html", "index.json"})
+
+
+class ArchiveConflict(EvidenceError):
+    """A file to create already exists in the archive with other content (or another seal won the race)."""
+
+
+class Archive(Protocol):
+    url: str
+
+    def mirror(self, into: Path) -> None:
+        """Copy every file of the archive into the empty directory `into`."""
+        ...
+
+    def publish(self, files: Mapping[str, Path], *, message: str) -> None:
+        """Create each archive path (POSIX, relative) from its local file, only where absent; REPLACEABLE paths
+        are replaced. ArchiveConflict when one exists with other content; nothing of a conflicting batch is
+        half-written where the kind allows (a git commit is one push; S3 and folders write the paths in the
+        order given, so callers put a run's SHA256SUMS last)."""
+        ...
+
+
+class LocalArchive:
+    """A directory (a mounted share, a backup volume): files created with an exclusive link, so two writers
+    of the same path cannot both succeed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.url = str(root)
+
+    def mirror(self, into: Path) -> None:
+        if self.root.is_dir():
+            shutil.copytree(self.root, into, dirs_exist_ok=True)
+        elif not self.root.parent.is_dir():  # a new archive is made on first upload, in a directory that exists
+            raise EvidenceError(f"archive {self.url}: no such directory, nor its parent",
+                                hint="check the path, or create the directory (an empty one is an empty archive)")
+
+    def publish(self, files: Mapping[str, Path], *, message: str) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for rel, source in files.items():
+                self._create(rel, source)
+        except OSError as exc:
+            raise EvidenceError(f"archive {self.url}: cannot write: {exc}",
+                                hint="check the path, its permissions and free space") from exc
+
+    def _create(self, rel: str, source: Path) -> None:
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkstemp(prefix=".upload-", dir=target.parent)[1])
+        try:
+            shutil.copyfile(source, staging)
+            if rel in REPLACEABLE:
+                os.replace(staging, target)
+                return
+            try:
+                os.link(staging, target)  # fails if the path exists: create-only, atomic
+            except FileExistsError:
+                if target.read_bytes() != source.read_bytes():
+                    raise ArchiveConflict(f"archive {self.url}: {rel} already exists with other content; archived "
+                                          "evidence is never overwritten") from None
+        finally:
+            staging.unlink(missing_ok=True)
