@@ -96,7 +96,9 @@ def test_restore_workflow_runs_monthly_per_suite_with_oidc_and_keeps_evidence() 
     assert re.fullmatch(r"\d+ \d+ 1 \* \*", on["schedule"][0]["cron"])
     assert set(on["workflow_dispatch"]["inputs"]) == {"suite", "store", "role-to-assume"}
     verify = workflow["jobs"]["verify"]
-    assert verify["permissions"] == {"id-token": "write", "contents": "read"}
+    # contents: write only to push the evidence to the archive branch (the default archive, git:restore-evidence)
+    assert verify["permissions"] == {"id-token": "write", "contents": "write"}
+    assert workflow["env"]["ARCHIVE"] == "${{ vars.RESTOREPROOF_EVIDENCE_ARCHIVE || 'git:restore-evidence' }}"
     assert verify["strategy"]["fail-fast"] is False
     assert verify["strategy"]["matrix"]["suite"] == "${{ fromJSON(needs.plan.outputs.suites) }}"
     assert "matrix.suite == 'mongo'" in verify["services"]["mongo"]["image"]
@@ -106,8 +108,17 @@ def test_restore_workflow_runs_monthly_per_suite_with_oidc_and_keeps_evidence() 
     assert upload["if"] == "always()" and upload["with"]["path"] == "reports/"
     runs = "\n".join(step.get("run", "") for step in verify["steps"])
     assert 'restoreproof summary reports --report-url "$REPORT_URL" >> "$GITHUB_STEP_SUMMARY"' in runs
-    assert 'restoreproof evidence upload reports "$EVIDENCE_S3_URL"' in runs
+    assert 'restoreproof evidence upload reports "$ARCHIVE"' in runs
+    assert "RESTOREPROOF_SIGNING_KEY=" in runs  # every run signed, with the key from the secret
     assert "restoreproof notify reports" in runs
+    # after every matrix job, pass or fail: one seal links them after the archive's head; then index and verify
+    sealer = workflow["jobs"]["seal"]
+    assert sealer["needs"] == "verify" and sealer["if"].startswith("always()")
+    sealing = "\n".join(step.get("run", "") for step in sealer["steps"])
+    for command in ('restoreproof evidence seal "$ARCHIVE"', 'restoreproof evidence index "$ARCHIVE"',
+                    'restoreproof evidence verify "$ARCHIVE"'):
+        assert command in sealing, command
+    assert "secrets.RESTOREPROOF_SIGNING_KEY_PEM" in str(sealer)
     assert "aws-access-key-id" not in str(workflow) and "AWS_SECRET_ACCESS_KEY" not in str(workflow)
 
 
@@ -143,6 +154,14 @@ def test_gitlab_template_runs_on_schedule_and_reports_junit() -> None:
     assert job["id_tokens"]["AWS_ID_TOKEN"]["aud"] == "sts.amazonaws.com"
     mongo = [entry for entry in job["parallel"]["matrix"] if entry["SUITE"] == "mongo"]
     assert mongo == [{"SUITE": "mongo", "RESTOREPROOF_SERVICE_IMAGE": "mongo:7.0"}]
+    assert 'restoreproof evidence upload reports "$RESTOREPROOF_EVIDENCE_ARCHIVE"' in job["script"][0]
+    sealer = template["restore-evidence-seal"]  # last stage, after every suite's job, pass or fail
+    assert sealer["stage"] == ".post" and {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "always"} in \
+        sealer["rules"]
+    for command in ('restoreproof evidence seal "$RESTOREPROOF_EVIDENCE_ARCHIVE"',
+                    'restoreproof evidence index "$RESTOREPROOF_EVIDENCE_ARCHIVE"',
+                    'restoreproof evidence verify "$RESTOREPROOF_EVIDENCE_ARCHIVE"'):
+        assert command in sealer["script"][0], command
     assert job["services"][0]["name"] == "$RESTOREPROOF_SERVICE_IMAGE"
 
 
