@@ -41,6 +41,35 @@ def store_record(name: str = "saas", status: str = "passed", rto: float | None =
     }
 
 
+def restore_record(name: str = "saas", status: str = "passed", rto: float | None = 12.5,
+                   rto_target: float = 900.0) -> dict[str, Any]:
+    """A store that was restored: store_record's with the `restore` check a restore writes first (failed when the
+    store errored: e.g. the restore timed out)."""
+    record = store_record(name, status, rto, rto_target)
+    ok = status != "error"
+    restore = {"check": "restore", "subject": "restore", "passed": ok, "observed": "exit 0, 0 errors" if ok else
+               "timed out", "expected": "exit 0, no errors",
+               "message": "pg_restore exited 0 with no errors" if ok else "pg_restore did not finish within 15m00s"}
+    record["checks"] = [restore, *record["checks"]]
+    return record
+
+
+def hygiene_record(name: str = "saas", status: str = "passed") -> dict[str, Any]:
+    """A store judged by the hygiene suite only: checks read from the backup services' APIs, nothing restored."""
+    passed = status == "passed"
+    gap = 3600.0 if passed else 8 * 86400.0
+    return {
+        "name": name, "kind": "postgres", "suite": "hygiene", "status": status, "artifact": None, "sandbox": None,
+        "rto": {"seconds": None, "target_seconds": 900.0, "phases": {}},
+        "rpo": {"seconds": 3600.0, "target_seconds": 86400.0},
+        "checks": [{"check": "rpo_gap", "subject": "rpo_gap", "passed": passed, "observed": gap, "expected": 86400.0,
+                    "message": f"largest gap between recovery points over the last 30d0h: {gap:.0f}s"},
+                   {"check": "rpo", "subject": "rpo", "passed": True, "observed": 3600.0, "expected": 86400.0,
+                    "message": "backup age (RPO) 1h00m is within the target 24h00m"}],
+        "error": None,
+    }
+
+
 def make_run(root: Path, started: datetime, stores: Sequence[dict[str, Any]] = (),
              key: Ed25519PrivateKey | None = None) -> Path:
     """A run directory under ROOT/YYYY-MM/<run-id>/ with a report, a junit file and sealed evidence."""

@@ -4,6 +4,7 @@ evidence record of the shape the harness writes)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from verifiers.alerts.config import (
     parse_alert_config,
 )
 from verifiers.alerts.notify import plan_requests
-from verifiers.alerts.payload import StoreAlert, previous_month, stand_in_alert, store_alerts
+from verifiers.alerts.payload import StoreAlert, overdue_alert, previous_month, stand_in_alert, store_alerts
 from verifiers.evidence import SCHEMA_PATH
 from verifiers.run_record import load_run
 
@@ -227,6 +228,26 @@ def test_stand_in_for_a_run_without_evidence(tmp_path: Path) -> None:
                                                   "no evidence — RTO not measured")
     resolved = stand_in_alert("suite-rds", month="2026-11", problem=None, report_url=None)
     assert resolved.action == "resolve"
+
+
+def test_overdue_restore_tests_are_told_as_such_on_every_channel() -> None:
+    problem = "no restore test for 40d3h (newest: run 20261020T020000Z-a1b2c3); due at least every 35d0h"
+    checked = datetime(2026, 11, 29, 5, tzinfo=UTC)
+    facts = {"newest_run": "20261020T020000Z-a1b2c3", "age_seconds": 3466800.0, "max_age_seconds": 3024000.0}
+    alert = overdue_alert("restore-tests", checked=checked, problem=problem, newest_run="20261020T020000Z-a1b2c3",
+                          facts=facts, report_url=None)
+    assert (alert.action, alert.dedup_key, alert.headline) == (
+        "trigger", "restoreproof/restore-tests/2026-11", "restore-tests: restore verification overdue")
+    (page,) = pagerduty.requests_for(channel(PagerDutyChannel), SECRETS, alert)
+    assert page.body["payload"]["summary"].startswith(f"restore-tests: restore verification overdue: {problem}")
+    (hook,) = webhook.requests_for(channel(WebhookChannel), SECRETS, alert)
+    assert hook.body["event"] == "restoreproof.restore_tests.overdue" and hook.body["store"]["freshness"] == facts
+    (message,) = slack.requests_for(channel(SlackChannel), SECRETS, alert)
+    assert f"error during schedule: {problem}" in json.dumps(message.body, ensure_ascii=False)
+    resolved = overdue_alert("restore-tests", checked=checked, problem=None, newest_run="x", facts={}, report_url=None)
+    assert resolved.action == "resolve" and slack.requests_for(channel(SlackChannel), SECRETS, resolved) == []
+    assert [r.body["dedup_key"] for r in pagerduty.requests_for(channel(PagerDutyChannel), SECRETS, resolved)] == [
+        "restoreproof/restore-tests/2026-11", "restoreproof/restore-tests/2026-10"]
 
 
 def test_plan_covers_every_store_and_channel_and_hides_secrets(tmp_path: Path) -> None:

@@ -1,6 +1,9 @@
 """One store's result as every channel tells it: a `trigger` for a failed or errored store, a `resolve` for a
 passed one; the headline, the problems (failed checks with their messages, never row contents), RTO and RPO
-against their targets, the run and the link to the report."""
+against their targets, the run and the link to the report.
+
+Two pseudo-stores use the same shape: a CI job that wrote no evidence (stand_in_alert), and restore tests that
+stopped happening, told by `restoreproof evidence freshness` (overdue_alert)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any, Literal
 from verifiers.run_record import LoadedRun, Measured, RunHeader, StoreError, StoreRecord
 
 Action = Literal["trigger", "resolve"]
+About = Literal["store", "overdue"]  # a store's result, or no restore test for longer than allowed
 MAX_PROBLEMS = 20  # listed in a message; the rest is counted (the report has them all)
 
 
@@ -21,6 +25,7 @@ class StoreAlert:
     record: dict[str, Any]  # the store's evidence record as written (the generic webhook sends it verbatim)
     run_record: dict[str, Any]  # the run's, likewise
     report_url: str | None = None
+    about: About = "store"
 
     @property
     def action(self) -> Action:
@@ -49,6 +54,8 @@ class StoreAlert:
     def verdict(self) -> str:
         if self.store.status == "passed":
             return "passed"
+        if self.about == "overdue":
+            return "overdue"
         if self.store.status == "error":
             phase = self.store.error.phase if self.store.error else "the run"
             return f"errored during {phase}"
@@ -139,3 +146,17 @@ def stand_in_alert(name: str, *, month: str, problem: str | None, report_url: st
     record: dict[str, Any] = {"name": name, "status": store.status,
                               "error": error.model_dump() if error else None}
     return StoreAlert(run, store, record, {"id": run.id, "status": run.status}, report_url)
+
+
+def overdue_alert(name: str, *, checked: datetime, problem: str | None, newest_run: str | None,
+                  facts: dict[str, Any], report_url: str | None) -> StoreAlert:
+    """A pseudo-store for restore tests that stopped (`restoreproof evidence freshness`): `<name>: restore
+    verification overdue` with `problem` (how old the newest restore is, against the allowed age); or passed
+    (`problem` None) when a recent restore exists, which resolves the alert under the same name. `facts` (the
+    newest restore and the threshold, as data) is the record a webhook receives."""
+    run = RunHeader(id=newest_run or "(no restore on record)", started=checked, status="error" if problem else "passed")
+    error = StoreError(phase="schedule", message=problem) if problem else None
+    store = StoreRecord(name=name, status="error" if problem else "passed", error=error)
+    record: dict[str, Any] = {"name": name, "status": store.status, "error": error.model_dump() if error else None,
+                              "freshness": facts}
+    return StoreAlert(run, store, record, {"id": run.id, "status": run.status}, report_url, about="overdue")

@@ -1,5 +1,7 @@
 """A generic JSON webhook: a POST per failed or errored store with its evidence record as written in
-evidence.json (counts, digests, names and timings; never row contents), the run, the dedup key and the link."""
+evidence.json (counts, digests, names and timings; never row contents), the run, the dedup key and the link.
+Restore tests overdue (`evidence freshness`) are the event restoreproof.restore_tests.overdue, their record the
+newest restore and the allowed age."""
 
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ def requests_for(channel: WebhookChannel, secrets: Mapping[str, str], alert: Sto
 
 def event(alert: StoreAlert) -> dict[str, Any]:
     return {
-        "event": f"restoreproof.store.{alert.store.status}",
+        "event": "restoreproof.restore_tests.overdue" if alert.about == "overdue"
+        else f"restoreproof.store.{alert.store.status}",
         "dedup_key": alert.dedup_key,
         "summary": alert.headline,
         "report_url": alert.report_link,

@@ -48,12 +48,25 @@ def add_parser(commands: Any) -> None:
                         help="compliance-mode retention when the bucket has Object Lock; 0 for none "
                              f"(default {DEFAULT_RETENTION_DAYS})")
 
+    freshness = actions.add_parser("freshness", help="exit 1 when the newest sealed run that restored data is older "
+                                                     "than --max-age, and alert the channels of --alerts")
+    freshness.add_argument("root", type=Path, metavar="REPORTS_OR_ARCHIVE_DIR",
+                           help="a reports directory (YYYY-MM/<run-id>/) or an archive directory (also runs/...)")
+    freshness.add_argument("--max-age", default="35d", metavar="DURATION",
+                           help="the oldest the newest restore may be, e.g. 35d (default 35d)")
+    freshness.add_argument("--alerts", type=Path, metavar="ALERTS_TOML",
+                           help="when stale, alert the channels of this alerts.toml (see `restoreproof notify`)")
+
 
 def run(args: argparse.Namespace) -> int:
     if args.evidence_command == "verify":
         return _verify(args)
     if args.evidence_command == "index":
         return _index(args)
+    if args.evidence_command == "freshness":
+        from verifiers.evidence.freshness import run_freshness
+
+        return run_freshness(args.root, max_age=args.max_age, alerts=args.alerts)
     return _upload(args)
 
 
