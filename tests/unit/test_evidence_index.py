@@ -1,5 +1,6 @@
 """The monthly index: months counted across a year boundary and with missing months, success rate, worst RTO,
-stores never tested, the SOC 2 mapping, and an index.html with nothing fetched from elsewhere."""
+stores never restored, the SOC 2 mapping, and an index.html with nothing fetched from elsewhere. Hygiene-only
+runs are mixed in: they are counted apart and never make a month's restore test."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.evidence_runs import at, make_run, store_record
+from tests.evidence_runs import at, hygiene_record, make_run, restore_record, store_record
 from verifiers.cli import main
 from verifiers.errors import EvidenceError
 from verifiers.evidence import chain
@@ -20,13 +21,16 @@ from verifiers.evidence.index import build_index, month_range
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Nov 2025 .. Mar 2026 with January missing; `billing` joins in February; one failed and one errored run."""
+    """Nov 2025 .. Mar 2026 with no restore in January (a hygiene run only); `billing` is hygiene-checked from
+    December and first restored in February, where its restore errors; one failed restore."""
     root = tmp_path_factory.mktemp("index") / "reports"
-    make_run(root, at(2025, 11, 4), [store_record("saas", rto=40.0)])
-    make_run(root, at(2025, 12, 2), [store_record("saas", "failed", rto=55.0)])
-    make_run(root, at(2025, 12, 9), [store_record("saas", rto=42.0)])
-    make_run(root, at(2026, 2, 3), [store_record("saas", rto=61.0), store_record("billing", "error", rto=None)])
-    make_run(root, at(2026, 3, 3), [store_record("saas", rto=47.5), store_record("billing", rto=1000.0)])
+    make_run(root, at(2025, 11, 4), [restore_record("saas", rto=40.0)])
+    make_run(root, at(2025, 12, 2), [restore_record("saas", "failed", rto=55.0)])
+    make_run(root, at(2025, 12, 9), [restore_record("saas", rto=42.0)])
+    make_run(root, at(2025, 12, 20), [hygiene_record("saas"), hygiene_record("billing", "failed")])
+    make_run(root, at(2026, 1, 6), [hygiene_record("saas"), hygiene_record("billing")])
+    make_run(root, at(2026, 2, 3), [restore_record("saas", rto=61.0), restore_record("billing", "error", rto=None)])
+    make_run(root, at(2026, 3, 3), [restore_record("saas", rto=47.5), restore_record("billing", rto=1000.0)])
     return root
 
 
@@ -49,20 +53,32 @@ def test_counts_months_across_the_year_boundary_with_a_missing_month(root: Path)
     assert index["period"]["months"] == ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
     saas = index["stores"]["saas"]
     assert (saas["months_tested"], saas["months_passed"], saas["missing_months"]) == (4, 4, ["2026-01"])
-    billing = index["stores"]["billing"]  # February's test errored: not a completed test
+    assert saas["months_text"] == "4 of 5 months"
+    billing = index["stores"]["billing"]  # hygiene in Dec and Jan; February's restore errored: not completed
     assert (billing["months_tested"], billing["missing_months"]) == (1, ["2025-11", "2025-12", "2026-01", "2026-02"])
+    assert billing["hygiene_checks"] == {"results": 2, "passed": 1, "rate": 0.5, "stores": ["billing"]}
     completion = index["kpis"]["restore_test_completion"]
     assert completion == {"months_complete": 1, "months_in_period": 5,
                           "missing_months": ["2025-11", "2025-12", "2026-01", "2026-02"], "text": "1 of 5 months"}
 
 
-def test_one_store_counts_its_own_months(root: Path) -> None:
+def test_hygiene_runs_count_apart_and_complete_no_month(root: Path) -> None:
+    """December's hygiene run names billing, which was not restored then: the month is not complete; the
+    hygiene results are not restore tests."""
     index = index_of(root, first="2025-11", last="2025-12")
-    assert index["kpis"]["restore_test_completion"]["text"] == "2 of 2 months"
+    assert index["stores"]["saas"]["months_text"] == "2 of 2 months"
+    assert index["kpis"]["restore_test_completion"]["text"] == "0 of 2 months"
     assert index["kpis"]["restore_success_rate"] == {"passed": 2, "tests": 3, "rate": 0.6667}
+    assert index["kpis"]["hygiene_checks"] == {"results": 2, "passed": 1, "rate": 0.5, "stores": ["billing", "saas"]}
     december = index["months"][1]
-    assert december["stores"]["saas"] == {"tests": 2, "passed": 1, "status": "passed", "worst_rto_seconds": 55.0}
-    assert [r["status"] for r in december["runs"]] == ["failed", "passed"]
+    assert december["stores"]["saas"] == {"tests": 2, "passed": 1, "status": "passed", "restored": True,
+                                          "worst_rto_seconds": 55.0, "hygiene_results": 1,
+                                          "not_restored_results": 0, "drill_results": 0}
+    assert december["stores"]["billing"] == {"tests": 0, "passed": 0, "status": "no restore", "restored": False,
+                                             "worst_rto_seconds": None, "hygiene_results": 1,
+                                             "not_restored_results": 0, "drill_results": 0}
+    assert [r["status"] for r in december["runs"]] == ["failed", "passed", "failed"]
+    assert [s["kind"] for s in december["runs"][2]["stores"]] == ["hygiene", "hygiene"]
 
 
 def test_default_period_ends_last_month_so_a_lapse_shows(root: Path) -> None:
@@ -77,13 +93,15 @@ def test_kpis(root: Path) -> None:
     kpis = index["kpis"]
     assert kpis["stores_never_tested"] == ["ledger"]
     assert kpis["restore_test_completion"]["months_complete"] == 0  # ledger was due every month
-    assert kpis["restore_success_rate"] == {"passed": 5, "tests": 7, "rate": 0.7143}
+    assert kpis["restore_success_rate"] == {"passed": 5, "tests": 7, "rate": 0.7143}  # restores only
+    assert kpis["hygiene_checks"] == {"results": 4, "passed": 3, "rate": 0.75, "stores": ["billing", "saas"]}
+    assert kpis["not_restored"]["results"] == 0 and kpis["drills"]["results"] == 0
     assert kpis["worst_rto"]["saas"]["seconds"] == 61.0 and kpis["worst_rto"]["saas"]["month"] == "2026-02"
     assert kpis["worst_rto"]["billing"]["within_target"] is False
     assert kpis["worst_rto"]["ledger"] is None
     trend = index["stores"]["saas"]["rto_trend"]
     assert [p["worst_rto_seconds"] for p in trend] == [40.0, 55.0, None, 61.0, 47.5]
-    assert index["integrity"]["ok"] is True and index["integrity"]["runs"] == 5
+    assert index["integrity"]["ok"] is True and index["integrity"]["runs"] == 7
     assert {m["check"]: m["criteria"] for m in index["soc2"]["checks"]}["checksum"] == ["A1.3"]
     assert {m["check"]: m["criteria"] for m in index["soc2"]["checks"]}["artifact"] == ["A1.2"]
 
@@ -98,9 +116,56 @@ def test_cli_writes_a_self_contained_index(root: Path, tmp_path: Path, capsys: p
     index = json.loads((root / "index.json").read_text())
     assert index["kpis"]["stores_never_tested"] == ["ledger"]
     page = (root / "index.html").read_text()
-    assert "Archive integrity verified: 5 runs" in page and page.count("<svg") == 3
+    assert "Archive integrity verified: 7 runs" in page and page.count("<svg") == 3
     assert re.findall(r"""(?:src|href)=['"](?!2025-|2026-)""", page) == []  # links only to the runs' reports
     assert "<script" not in page and "@import" not in page and "url(" not in page
+
+
+def month_row(page: str, month: str) -> list[str]:
+    """The cells of index.html's months x stores grid for a month: billing, ledger, saas (then the runs)."""
+    row = re.search(rf"<tr><th>{month}</th>(.*?)</tr>", page)
+    assert row is not None, month
+    return re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+
+
+def test_index_html_marks_each_month_with_no_restore(root: Path, tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text('[[stores]]\nname = "ledger"\nkind = "postgres"\nrto = "15m"\nrpo = "1d"\n'
+                         '[stores.source]\ntype = "file"\npath = "x/*.dump"\n')
+    assert main(["evidence", "index", str(root), "--inventory", str(inventory), "--to", "2026-03"]) == 0
+    page = (root / "index.html").read_text()
+    billing, ledger, saas, _ = month_row(page, "2026-01")
+    assert billing == "<b>no restore</b><div class='dim'>1 hygiene-only result</div>"
+    assert ledger == "<b>no restore</b>" and saas == billing
+    billing, _, saas, _ = month_row(page, "2026-02")  # an errored restore is no completed restore
+    assert billing == "<b>no restore</b><div class='dim'>0 of 1 restore passed</div>"
+    assert saas == "passed<div class='dim'>1 of 1 restore passed, worst RTO 1m01s</div>"
+    assert "<td class='error norestore'><b>no restore</b><div class='dim'>0 of 1 restore passed" in page
+    assert month_row(page, "2025-12")[2] == ("passed<div class='dim'>1 of 2 restores passed, worst RTO 55.0s</div>"
+                                             "<div class='dim'>1 hygiene-only result</div>")
+    total = re.search(r"<tr class='total'><th>Months restored</th>(.*?)</tr>", page)
+    assert total is not None
+    assert re.findall(r"<td>(.*?)</td>", total.group(1)) == ["1 of 5 months", "0 of 5 months", "4 of 5 months", ""]
+    assert "Hygiene checks (no restore)" in page and "3 of 4 passed; counted apart from the restore tests" in page
+    assert "5 of 7 store restores passed" in page
+
+
+def test_results_that_restored_nothing_are_no_restore_tests(tmp_path: Path) -> None:
+    """A store that errored before its restore (no restore check) and one compared in place count apart."""
+    root = tmp_path / "reports"
+    make_run(root, at(2026, 3, 3), [restore_record("saas"), store_record("cache", "error", rto=None)])
+    make_run(root, at(2026, 3, 4), [store_record("bucket")])
+    index = index_of(root, last="2026-03")
+    kpis = index["kpis"]
+    assert kpis["restore_success_rate"] == {"passed": 1, "tests": 1, "rate": 1.0}
+    assert kpis["not_restored"] == {"results": 2, "passed": 1, "rate": 0.5, "stores": ["bucket", "cache"]}
+    assert kpis["stores_never_tested"] == ["bucket", "cache"]
+    assert kpis["restore_test_completion"]["missing_months"] == ["2026-03"]
+    assert index["months"][0]["stores"]["cache"]["status"] == "no restore"
+    assert main(["evidence", "index", str(root), "--to", "2026-03"]) == 0
+    page = (root / "index.html").read_text()
+    assert month_row(page, "2026-03")[1] == "<b>no restore</b><div class='dim'>1 result that restored nothing</div>"
+    assert "2 results restored nothing (stopped before the restore, or a bucket compared in place)" in page
 
 
 def test_a_broken_archive_is_flagged_in_the_index(root: Path, tmp_path: Path,

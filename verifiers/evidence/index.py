@@ -2,12 +2,15 @@
 
 Per month and store: the runs, pass/fail and RTO against its target, with a trend chart over the months; the
 backup SOP's KPIs: monthly restore-test completion, restore success rate, worst RTO per store, stores never
-tested; and the SOC 2 criteria each check evidences.
+restored; and the SOC 2 criteria each check evidences.
 
-Definitions. A store's restore test is *completed* when it ran to a verdict (passed or failed; an `error` is
-a test that did not complete). A month is *complete* when every store (the inventory's, when given, plus
-every store in the runs) has a completed test in it. The period runs from the first run's month (or --from)
-to the month before today, or to the newest run's month when later (or --to); months with no run count.
+Definitions. Only a store result whose backup was restored is a restore test (result_kinds.py): hygiene-only
+results, results that restored nothing (stopped before the restore, a bucket compared in place) and drills are
+counted apart and never make a month complete. A restore test is *completed* when it ran to a verdict (passed
+or failed; an `error` is a test that did not complete). A month is *complete* when every store (the
+inventory's, when given, plus every store in the runs) has a completed restore test in it; a store's month
+without one is marked "no restore". The period runs from the first run's month (or --from) to the month before
+today, or to the newest run's month when later (or --to); months with no run count.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from verifiers.atomic import write_text_atomically
 from verifiers.durations import format_duration
 from verifiers.errors import EvidenceError
 from verifiers.evidence import chain, soc2
+from verifiers.evidence.result_kinds import ResultKind, result_kind
 
-INDEX_SCHEMA_VERSION = 1
+INDEX_SCHEMA_VERSION = 2  # 2: only restores count as restore tests; hygiene, not restored and drills apart
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 COMPLETED = ("passed", "failed")
 
@@ -69,9 +73,10 @@ class StoreResult:
     rto_target_seconds: float | None
     failed_checks: tuple[str, ...]
     checks_total: int
+    kind: ResultKind
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "rto_seconds": self.rto_seconds,
+        return {"name": self.name, "kind": self.kind, "status": self.status, "rto_seconds": self.rto_seconds,
                 "rto_target_seconds": self.rto_target_seconds, "checks_total": self.checks_total,
                 "failed_checks": list(self.failed_checks)}
 
@@ -85,7 +90,7 @@ def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list
             run=run_id, month=month, name=str(store.get("name")), status=str(store.get("status")),
             rto_seconds=rto.get("seconds"), rto_target_seconds=rto.get("target_seconds"),
             failed_checks=tuple(f"{c.get('check')}:{c.get('subject')}" for c in checks if not c.get("passed")),
-            checks_total=len(checks),
+            checks_total=len(checks), kind=result_kind(evidence.get("run") or {}, store),
         ))
     return results
 
@@ -119,6 +124,7 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
     period = month_range(first, last)
     in_period = [r for r in runs if r["month"] in period]
     results = [res for r in in_period for res in r["results"]]
+    restores = [res for res in results if res.kind == "restore"]
     names = sorted(set(stores) | {res.name for res in results})
     per_store = {name: _store_kpis(name, [r for r in results if r.name == name], period) for name in names}
     complete = [m for m in period if names and all(m in per_store[n]["months_tested_list"] for n in names)]
@@ -138,7 +144,10 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
                 "missing_months": [m for m in period if m not in complete],
                 "text": f"{len(complete)} of {len(period)} months",
             },
-            "restore_success_rate": _rate(results),
+            "restore_success_rate": _rate(restores),
+            "hygiene_checks": _tally(results, "hygiene"),
+            "not_restored": _tally(results, "not restored"),
+            "drills": _tally(results, "drill"),
             "worst_rto": {n: s["worst_rto"] for n, s in per_store.items()},
             "stores_never_tested": [n for n, s in per_store.items() if not s["months_tested"]],
         },
@@ -148,26 +157,38 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
     }
 
 
-def _rate(results: Sequence[StoreResult]) -> dict[str, Any]:
-    passed = sum(r.status == "passed" for r in results)
-    return {"passed": passed, "tests": len(results), "rate": round(passed / len(results), 4) if results else None}
+def _rate(restores: Sequence[StoreResult]) -> dict[str, Any]:
+    """The restore success rate: `tests` counts restores only."""
+    passed = sum(r.status == "passed" for r in restores)
+    return {"passed": passed, "tests": len(restores), "rate": round(passed / len(restores), 4) if restores else None}
+
+
+def _tally(results: Sequence[StoreResult], kind: ResultKind) -> dict[str, Any]:
+    """Results of a kind counted apart from the restore tests (hygiene, not restored, drills)."""
+    mine = [r for r in results if r.kind == kind]
+    passed = sum(r.status == "passed" for r in mine)
+    return {"results": len(mine), "passed": passed, "rate": round(passed / len(mine), 4) if mine else None,
+            "stores": sorted({r.name for r in mine})}
 
 
 def _store_kpis(name: str, results: Sequence[StoreResult], period: Sequence[str]) -> dict[str, Any]:
-    tested = sorted({r.month for r in results if r.status in COMPLETED})
-    passed = sorted({r.month for r in results if r.status == "passed"})
-    measured = [r for r in results if r.rto_seconds is not None]
+    restores = [r for r in results if r.kind == "restore"]
+    tested = sorted({r.month for r in restores if r.status in COMPLETED})
+    passed = sorted({r.month for r in restores if r.status == "passed"})
+    measured = [r for r in restores if r.rto_seconds is not None]
     worst = max(measured, key=lambda r: r.rto_seconds or 0.0, default=None)
     trend = []
     for month in period:
         values = [r.rto_seconds for r in measured if r.month == month and r.rto_seconds is not None]
-        targets = [r.rto_target_seconds for r in results if r.month == month and r.rto_target_seconds is not None]
+        targets = [r.rto_target_seconds for r in restores if r.month == month and r.rto_target_seconds is not None]
         trend.append({"month": month, "worst_rto_seconds": max(values) if values else None,
                       "target_seconds": min(targets) if targets else None})
     return {
         "months_tested": len(tested), "months_passed": len(passed), "months_tested_list": tested,
-        "missing_months": [m for m in period if m not in tested],
-        "success_rate": _rate(results),
+        "months_text": f"{len(tested)} of {len(period)} months",
+        "missing_months": [m for m in period if m not in tested],  # months with no completed restore
+        "success_rate": _rate(restores),
+        "hygiene_checks": _tally(results, "hygiene"),
         "worst_rto": None if worst is None else {
             "seconds": worst.rto_seconds, "target_seconds": worst.rto_target_seconds, "run": worst.run,
             "month": worst.month,
@@ -181,10 +202,16 @@ def _month_entry(month: str, runs: Sequence[Mapping[str, Any]], names: Sequence[
     stores: dict[str, Any] = {}
     for name in names:
         mine = [res for r in runs for res in r["results"] if res.name == name]
+        restores = [r for r in mine if r.kind == "restore"]
         stores[name] = {
-            "tests": len(mine), "passed": sum(r.status == "passed" for r in mine),
-            "status": mine[-1].status if mine else "not tested",  # runs are oldest first: the month's last word
-            "worst_rto_seconds": max((r.rto_seconds for r in mine if r.rto_seconds is not None), default=None),
+            "tests": len(restores), "passed": sum(r.status == "passed" for r in restores),
+            # runs are oldest first: the month's last word
+            "status": restores[-1].status if restores else "no restore",
+            "restored": any(r.status in COMPLETED for r in restores),
+            "worst_rto_seconds": max((r.rto_seconds for r in restores if r.rto_seconds is not None), default=None),
+            "hygiene_results": sum(r.kind == "hygiene" for r in mine),
+            "not_restored_results": sum(r.kind == "not restored" for r in mine),
+            "drill_results": sum(r.kind == "drill" for r in mine),
         }
     return {
         "month": month,
@@ -215,6 +242,7 @@ th { background: #f3f4f6; }
 .kpi { border: 1px solid #d0d7de; border-radius: 6px; padding: 0.6em 1em; min-width: 12em; }
 .kpi .value { font-size: 1.6em; font-weight: bold; }
 td.passed { background: #e6f4ea; } td.failed, td.error { background: #fdecea; } td.missing { background: #fff8c5; }
+tr.total th, tr.total td { font-weight: bold; background: #f6f8fa; }
 .chart text { font: 10px sans-serif; fill: #24292f; }
 .chart .line { fill: none; stroke: #1f6feb; stroke-width: 2; } .chart .point { fill: #1f6feb; }
 .chart .target { stroke: #c62828; stroke-dasharray: 4 3; } .chart .axis { stroke: #8c959f; }
@@ -253,53 +281,80 @@ def _kpis_html(index: Mapping[str, Any]) -> str:
     kpis = index["kpis"]
     completion, rate = kpis["restore_test_completion"], kpis["restore_success_rate"]
     missing = ", ".join(completion["missing_months"]) or "none"
-    rate_text = "-" if rate["rate"] is None else f"{rate['rate'] * 100:.0f}%"
     never = ", ".join(kpis["stores_never_tested"]) or "none"
-    cards = (
-        ("Monthly restore-test completion", completion["text"], f"months missing a completed test: {missing}"),
-        ("Restore success rate", rate_text, f"{rate['passed']} of {rate['tests']} store restores passed"),
-        ("Stores never tested", str(len(kpis["stores_never_tested"])), never),
-    )
+    rate_note = f"{rate['passed']} of {rate['tests']} store restores passed"
+    if kpis["not_restored"]["results"]:
+        rate_note += (f"; {kpis['not_restored']['results']} results restored nothing (stopped before the restore, or "
+                      "a bucket compared in place) and are not counted")
+    cards = [
+        ("Monthly restore-test completion", completion["text"], f"months missing a completed restore: {missing}"),
+        ("Restore success rate", _percent(rate["rate"]), rate_note),
+        ("Stores never restored", str(len(kpis["stores_never_tested"])), never),
+    ]
+    for key, label in (("hygiene_checks", "Hygiene checks (no restore)"), ("drills", "Drills")):
+        tally = kpis[key]
+        if tally["results"]:
+            cards.append((label, str(tally["results"]), f"{tally['passed']} of {tally['results']} passed; counted "
+                          "apart from the restore tests"))
     return "<h2>KPIs</h2><div class='kpis' id='kpis'>" + "".join(
         f"<div class='kpi'><div class='dim'>{escape(label)}</div><div class='value'>{escape(value)}</div>"
         f"<div class='dim'>{escape(note)}</div></div>" for label, value, note in cards) + "</div>"
 
 
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.0f}%"
+
+
 def _matrix_html(index: Mapping[str, Any]) -> str:
+    """Months x stores: each cell the month's restores, or "no restore" (and what ran instead) where none
+    completed; a last row counts each store's months restored."""
     names = list(index["stores"])
     head = "<tr><th>Month</th>" + "".join(f"<th>{escape(n)}</th>" for n in names) + "<th>Runs</th></tr>"
     rows = []
     for month in index["months"]:
-        cells = []
-        for name in names:
-            cell = month["stores"][name]
-            status = cell["status"]
-            css = status if status in ("passed", "failed", "error") else "missing"
-            rto = cell["worst_rto_seconds"]
-            detail = (f"<div class='dim'>{cell['passed']} of {cell['tests']} passed"
-                      f"{', worst RTO ' + format_duration(rto) if rto else ''}</div>")
-            cells.append(f"<td class='{css}'>{escape(status)}{detail if cell['tests'] else ''}</td>")
+        cells = "".join(_month_cell(month["stores"][name]) for name in names)
         links = " ".join(
             f"<a href='{escape(r['report'])}'>{escape(r['id'])}</a>" if r["report"] else escape(r["id"])
             for r in month["runs"]) or "<span class='dim'>no run</span>"
-        rows.append(f"<tr><th>{escape(month['month'])}</th>{''.join(cells)}<td>{links}</td></tr>")
-    return f"<h2>Per month and store</h2><table id='months'>{head}{''.join(rows)}</table>"
+        rows.append(f"<tr><th>{escape(month['month'])}</th>{cells}<td>{links}</td></tr>")
+    total = "".join(f"<td>{escape(index['stores'][n]['months_text'])}</td>" for n in names)
+    rows.append(f"<tr class='total'><th>Months restored</th>{total}<td></td></tr>")
+    return f"<h2>Restores per month and store</h2><table id='months'>{head}{''.join(rows)}</table>"
+
+
+def _month_cell(cell: Mapping[str, Any]) -> str:
+    notes = []
+    if cell["tests"]:
+        rto = cell["worst_rto_seconds"]
+        notes.append(f"{cell['passed']} of {cell['tests']} restore{'s' if cell['tests'] != 1 else ''} passed"
+                     f"{', worst RTO ' + format_duration(rto) if rto else ''}")
+    for key, one, many in (("hygiene_results", "hygiene-only result", "hygiene-only results"),
+                           ("not_restored_results", "result that restored nothing", "results that restored nothing"),
+                           ("drill_results", "drill", "drills")):
+        if cell[key]:
+            notes.append(f"{cell[key]} {one if cell[key] == 1 else many}")
+    detail = "".join(f"<div class='dim'>{escape(n)}</div>" for n in notes)
+    if cell["restored"]:
+        return f"<td class='{escape(cell['status'])}'>{escape(cell['status'])}{detail}</td>"
+    css = "error" if cell["status"] in ("failed", "error") else "missing"
+    return f"<td class='{css} norestore'><b>no restore</b>{detail}</td>"
 
 
 def _stores_html(index: Mapping[str, Any]) -> str:
-    parts = ["<h2>Per store</h2><table id='stores'><tr><th>Store</th><th>Months tested</th><th>Success rate</th>"
-             "<th>Worst RTO (target)</th><th>Missing months</th></tr>"]
+    parts = ["<h2>Per store</h2><table id='stores'><tr><th>Store</th><th>Months restored</th><th>Success rate</th>"
+             "<th>Worst RTO (target)</th><th>Months with no restore</th><th>Hygiene checks</th></tr>"]
     charts = []
-    months = len(index["period"]["months"])
     for name, store in index["stores"].items():
-        rate = store["success_rate"]
+        rate, hygiene = store["success_rate"], store["hygiene_checks"]
         worst = store["worst_rto"]
         worst_text = "-" if worst is None else (
             f"<span class='{'ok' if worst['within_target'] else 'bad'}'>{format_duration(worst['seconds'])}</span> "
             f"({format_duration(worst['target_seconds'])}) <span class='dim'>{escape(worst['run'])}</span>")
-        rate_text = "-" if rate["rate"] is None else f"{rate['rate'] * 100:.0f}% ({rate['passed']} of {rate['tests']})"
-        parts.append(f"<tr><td>{escape(name)}</td><td>{store['months_tested']} of {months}</td><td>{rate_text}</td>"
-                     f"<td>{worst_text}</td><td>{escape(', '.join(store['missing_months']) or 'none')}</td></tr>")
+        rate_text = "-" if rate["rate"] is None else f"{_percent(rate['rate'])} ({rate['passed']} of {rate['tests']})"
+        hygiene_text = f"{hygiene['passed']} of {hygiene['results']} passed" if hygiene["results"] else "-"
+        parts.append(f"<tr><td>{escape(name)}</td><td>{escape(store['months_text'])}</td><td>{rate_text}</td>"
+                     f"<td>{worst_text}</td><td>{escape(', '.join(store['missing_months']) or 'none')}</td>"
+                     f"<td>{hygiene_text}</td></tr>")
         charts.append(f"<figure><figcaption>{escape(name)}: worst RTO per month</figcaption>"
                       f"{trend_chart_svg(store['rto_trend'], label=name)}</figure>")
     parts.append("</table><h2>RTO trend</h2>")
@@ -357,9 +412,7 @@ def _runs_html(index: Mapping[str, Any]) -> str:
     rows = []
     for month in index["months"]:
         for run in month["runs"]:
-            stores = "; ".join(
-                f"{s['name']} {s['status']}" + (f" (RTO {format_duration(s['rto_seconds'])})" if s["rto_seconds"]
-                                                else "") for s in run["stores"]) or "no store"
+            stores = "; ".join(_run_store_text(s) for s in run["stores"]) or "no store"
             link = f"<a href='{escape(run['report'])}'>report</a>" if run["report"] else "-"
             sealed = "<span class='ok'>verified</span>" if run["verified"] else "<span class='bad'>NOT verified</span>"
             rows.append(f"<tr><td>{escape(month['month'])}</td><td>{escape(run['id'])}</td>"
@@ -367,6 +420,14 @@ def _runs_html(index: Mapping[str, Any]) -> str:
                         f"<td>{link}</td></tr>")
     return ("<h2>Runs</h2><table id='runs'><tr><th>Month</th><th>Run</th><th>Result</th><th>Stores</th>"
             f"<th>Integrity</th><th>Report</th></tr>{''.join(rows)}</table>")
+
+
+def _run_store_text(store: Mapping[str, Any]) -> str:
+    text = f"{store['name']} {store['status']}"
+    if store["kind"] != "restore":
+        return text + {"hygiene": " (hygiene checks only)", "not restored": " (restored nothing)",
+                       "drill": " (drill)"}.get(store["kind"], "")
+    return text + (f" (RTO {format_duration(store['rto_seconds'])})" if store["rto_seconds"] else "")
 
 
 def _soc2_html(mapping: Mapping[str, Any]) -> str:

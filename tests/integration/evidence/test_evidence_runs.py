@@ -116,9 +116,11 @@ def test_index_of_real_runs(chained_reports: Reports, tmp_path: Path) -> None:
         assert [r["id"] for r in entry["runs"]] == mine
         worst = max(r["stores"][0]["rto_seconds"] for r in entry["runs"])
         assert entry["stores"]["saas"] == {"tests": len(mine), "passed": len(mine), "status": "passed",
-                                           "worst_rto_seconds": worst}
+                                           "restored": True, "worst_rto_seconds": worst, "hygiene_results": 0,
+                                           "not_restored_results": 0, "drill_results": 0}
     assert index["integrity"]["ok"] and index["kpis"]["restore_success_rate"] == {"passed": 3, "tests": 3, "rate": 1.0}
     assert index["stores"]["saas"]["months_tested"] == len(months)
+    assert {s["kind"] for m in index["months"] for r in m["runs"] for s in r["stores"]} == {"restore"}
 
 
 def test_no_row_contents_or_secrets_in_any_artifact(chained_reports: Reports, failing_reports: Reports,
