@@ -21,6 +21,7 @@ import psycopg
 from verifiers.errors import NoSuitableServerError, SandboxError
 from verifiers.sandboxes import SandboxInfo, pg_template
 from verifiers.sandboxes.installation_search import Installations, Search, staged_note
+from verifiers.sandboxes.nearest import nearest
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.user_access import private_workdir
@@ -138,8 +139,8 @@ def choose_installation(
     the user named comes first."""
     usable = [i for i in installations if i.major >= min_major and i.has(*tools)
               and (exact_major is None or i.major == exact_major)]
-    if usable:  # what the user named (sandbox.bin_dir, the environment) first; min() keeps the first of equals
-        return min(usable, key=lambda i: (not i.named, i.major))
+    if chosen := nearest(usable, lambda i: (i.major,)):  # what the user named first, then the lowest major
+        return chosen
     available = ", ".join(f"{i.version} ({i.origin}, {i.bin_dir})" for i in installations) or "none"
     wanted = f"PostgreSQL {exact_major}" if exact_major is not None else f"PostgreSQL {min_major} or newer"
     package = exact_major if exact_major is not None else min_major
