@@ -92,6 +92,13 @@ end
 
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+-- the stored expiry itself (Redis 7.0+, Valkey); before 7.0 the clock plus the time to live, which is off by the
+-- milliseconds between the script's start (PTTL's clock) and TIME
+local function expiry_of(key, pttl)
+  local at = redis.pcall('PEXPIRETIME', key)
+  if type(at) == 'number' and at >= 0 then return at end
+  return now_ms + pttl
+end
 local out = {}
 for i, key in ipairs(KEYS) do
   local kind = redis.call('TYPE', key)['ok']
@@ -103,7 +110,7 @@ for i, key in ipairs(KEYS) do
     if pttl >= 0 then ttl = 1 end
     local digest = redis.sha1hex(enc(key) .. enc(kind) .. enc(tostring(ttl)) .. enc(value_of(key, kind)))
     local expiry = -1
-    if ttl == 1 then expiry = now_ms + pttl end
+    if ttl == 1 then expiry = expiry_of(key, pttl) end
     out[i] = {kind, ttl, digest, expiry}
   end
 end
