@@ -52,7 +52,7 @@ def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_github_workflows_lint_clean() -> None:
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "restore-verification.yml"]
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "restore-evidence-freshness.yml", "restore-verification.yml"]
     result = actionlint(*WORKFLOWS)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -280,3 +280,14 @@ def test_a_variable_nothing_reads_is_found() -> None:
     template["restore-verification"]["script"].append('export RESTOREPROOF_MONGO_URL="mongodb://mongo:27017"')
     assert unread_variables([workflow]) == {"RESTOREPROOF_MONGO_URL"}
     assert unread_variables([template]) == {"RESTOREPROOF_MONGO_URL"}
+
+
+def test_a_month_without_a_restore_test_is_alerted_by_a_workflow_scheduled_apart() -> None:
+    """The monthly workflow cannot alert about its own absence: a weekly one reads the archive."""
+    workflow = load(ROOT / ".github" / "workflows" / "restore-evidence-freshness.yml")
+    on = workflow["on"] if "on" in workflow else workflow[True]
+    assert re.fullmatch(r"\d+ \d+ \* \* \d", on["schedule"][0]["cron"])  # weekly, whatever the month did
+    runs = "\n".join(step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"])
+    assert 'restoreproof evidence freshness "$ARCHIVE" --max-age 35d "${alerts[@]}"' in runs
+    assert workflow["env"]["ARCHIVE"] == load(ROOT / ".github" / "workflows" / "restore-verification.yml")["env"][
+        "ARCHIVE"]

@@ -1,4 +1,9 @@
-"""`restoreproof evidence verify|index|upload REPORTS_DIR`: check, summarise and archive a reports root.
+"""`restoreproof evidence upload|seal|verify|index`: archive, chain, check and summarise the evidence.
+
+A CI matrix job runs `evidence upload REPORTS ARCHIVE`; the workflow's last job `evidence seal ARCHIVE` (one chain
+entry for every run uploaded since the last seal) and `evidence index ARCHIVE`; auditors `evidence verify ARCHIVE`.
+ARCHIVE is s3://BUCKET[/PREFIX], git:BRANCH (a branch of this repository's origin), git+REMOTE#BRANCH or a
+directory (verifiers/evidence/archive.py). verify and index also take a plain reports directory.
 
 Exit codes: 0 ok; 1 a mismatch (a broken file, link or signature) or a failed/refused upload; 2 bad input
 (raised as EvidenceError, reported by verifiers.cli).
@@ -22,8 +27,10 @@ def add_parser(commands: Any) -> None:
     actions = evidence.add_subparsers(dest="evidence_command", required=True, metavar="ACTION")
 
     verify = actions.add_parser("verify", help="check every run against its SHA256SUMS and signature, and the "
-                                               "hash chain between runs; name the first broken link")
-    verify.add_argument("reports_dir", type=Path, metavar="REPORTS_DIR")
+                                               "chain (an archive's seals, or a reports directory's links between "
+                                               "runs); name the first broken link")
+    verify.add_argument("reports_dir", metavar="ARCHIVE_OR_REPORTS_DIR")
+    verify.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
     keys = verify.add_mutually_exclusive_group()
     keys.add_argument("--public-key", type=Path, metavar="PEM",
                       help="Ed25519 public key: every run must be signed by it")
@@ -32,26 +39,38 @@ def add_parser(commands: Any) -> None:
 
     index = actions.add_parser("index", help="write REPORTS_DIR/index.html and index.json: runs per month and "
                                              "store, RTO trends, KPIs, SOC 2 mapping")
-    index.add_argument("reports_dir", type=Path, metavar="REPORTS_DIR")
+    index.add_argument("reports_dir", metavar="ARCHIVE_OR_REPORTS_DIR")
+    index.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
     index.add_argument("--inventory", type=Path, help="inventory whose stores are due every month (so a store "
                                                       "never tested is listed)")
     index.add_argument("--from", dest="first", metavar="YYYY-MM", help="first month (default: the first run's)")
     index.add_argument("--to", dest="last", metavar="YYYY-MM",
                        help="last month (default: last month, or the newest run's month when later)")
 
-    upload = actions.add_parser("upload", help="copy every sealed run to S3 with checksums and Object Lock "
-                                               "retention; never overwrites an archived run")
+    upload = actions.add_parser("upload", help="copy every sealed run of a reports directory into the ARCHIVE (S3: "
+                                               "with checksums and Object Lock retention); never overwrites")
     upload.add_argument("reports_dir", type=Path, metavar="REPORTS_DIR")
-    upload.add_argument("destination", metavar="s3://BUCKET[/PREFIX]")
+    upload.add_argument("destination", metavar="ARCHIVE",
+                        help="s3://BUCKET[/PREFIX], git:BRANCH, git+REMOTE#BRANCH or a directory")
     upload.add_argument("--endpoint-url", help="S3 endpoint (default: env AWS_ENDPOINT_URL, else AWS's)")
     upload.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS,
                         help="compliance-mode retention when the bucket has Object Lock; 0 for none "
                              f"(default {DEFAULT_RETENTION_DAYS})")
 
+    sealer = actions.add_parser("seal", help="link every run uploaded since the last seal into one chain entry "
+                                             "after the archive's head (the workflow's last job)")
+    sealer.add_argument("archive", metavar="ARCHIVE")
+    sealer.add_argument("--signing-key", type=Path, metavar="PEM",
+                        help=f"Ed25519 private key that signs the entry (default: env {KEY_ENV})")
+    sealer.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
+    sealer.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS,
+                        help=f"S3 Object Lock retention of the entry (default {DEFAULT_RETENTION_DAYS})")
+
     freshness = actions.add_parser("freshness", help="exit 1 when the newest sealed run that restored data is older "
                                                      "than --max-age, and alert the channels of --alerts")
-    freshness.add_argument("root", type=Path, metavar="REPORTS_OR_ARCHIVE_DIR",
-                           help="a reports directory (YYYY-MM/<run-id>/) or an archive directory (also runs/...)")
+    freshness.add_argument("root", metavar="ARCHIVE_OR_REPORTS_DIR",
+                           help="a reports directory (YYYY-MM/<run-id>/) or an ARCHIVE (s3://, git:, a directory)")
+    freshness.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
     freshness.add_argument("--max-age", default="35d", metavar="DURATION",
                            help="the oldest the newest restore may be, e.g. 35d (default 35d)")
     freshness.add_argument("--alerts", type=Path, metavar="ALERTS_TOML",
@@ -63,11 +82,21 @@ def run(args: argparse.Namespace) -> int:
         return _verify(args)
     if args.evidence_command == "index":
         return _index(args)
+    if args.evidence_command == "seal":
+        return _seal(args)
     if args.evidence_command == "freshness":
-        from verifiers.evidence.freshness import run_freshness
-
-        return run_freshness(args.root, max_age=args.max_age, alerts=args.alerts)
+        return _freshness(args)
     return _upload(args)
+
+
+def _freshness(args: argparse.Namespace) -> int:
+    from verifiers.evidence.archives import is_remote, mirrored, open_archive
+    from verifiers.evidence.freshness import run_freshness
+
+    if not is_remote(args.root):
+        return run_freshness(Path(args.root), max_age=args.max_age, alerts=args.alerts)
+    with mirrored(open_archive(args.root, endpoint_url=args.endpoint_url)) as there:
+        return run_freshness(there, max_age=args.max_age, alerts=args.alerts)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -75,7 +104,9 @@ def _verify(args: argparse.Namespace) -> int:
 
     key_path = args.public_key or args.signing_key or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
     trusted = signing.load_public_key(key_path) if key_path else None
-    report = chain.verify_reports(args.reports_dir, trusted_key=trusted)
+    if _is_archive(args.reports_dir):
+        return _verify_archive(args, trusted)
+    report = chain.verify_reports(Path(args.reports_dir), trusted_key=trusted)
     if report.ok:
         signed = sum((r.directory / chain.SIGNATURE).is_file() for r in report.runs)
         head = report.head.rel if report.head else "-"
@@ -92,19 +123,74 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
-def _index(args: argparse.Namespace) -> int:
-    from verifiers.evidence.index import build_index, write_index
+def _is_archive(where: str) -> bool:
+    from verifiers.evidence.archives import is_remote
+    from verifiers.evidence.seal import is_archive
 
+    return is_remote(where) or is_archive(Path(where))
+
+
+def _verify_archive(args: argparse.Namespace, trusted: Any) -> int:
+    from verifiers.evidence.archives import mirrored, open_archive
+    from verifiers.evidence.seal import verify_archive
+
+    archive = open_archive(args.reports_dir, endpoint_url=args.endpoint_url)
+    with mirrored(archive) as there:
+        report = verify_archive(there, trusted=trusted)
+    for rel in report.pending:
+        print(f"pending: {rel} was uploaded after the last seal (sealed by the next `evidence seal`)")
+    if report.ok:
+        signed = "; every run and entry signed by the given key" if trusted else ""
+        print(f"verified archive {archive.url}: {len(report.runs)} runs, each matching its SHA256SUMS; "
+              f"{report.entries} seal entries, the chain unbroken{signed}")
+        print(f"head: seals/{report.entries:06d}.json sha256 {report.head_sha256} (compare it with a copy kept "
+              "elsewhere)" if report.entries else "head: no seal yet")
+        return EXIT_OK
+    print(f"FAILED: first broken link: {report.problems[0]}")
+    for problem in report.problems:
+        print(f"  {problem}")
+    count = len(report.problems)
+    print(f"{count} problem{'s' if count != 1 else ''} in archive {archive.url} ({len(report.runs)} runs, "
+          f"{report.entries} seal entries)")
+    return EXIT_FAILED
+
+
+def _index(args: argparse.Namespace) -> int:
     stores: list[str] = []
     if args.inventory is not None:
         from verifiers.inventory import load_inventory
 
         stores = [s.name for s in load_inventory(args.inventory).stores]
-    index = build_index(args.reports_dir, stores=stores, first=args.first, last=args.last)
-    json_path, html_path = write_index(args.reports_dir, index)
+    if _is_archive(args.reports_dir):
+        return _index_archive(args, stores)
+    from verifiers.evidence.index import build_index, write_index
+
+    root = Path(args.reports_dir)
+    index = build_index(root, stores=stores, first=args.first, last=args.last)
+    json_path, html_path = write_index(root, index)
+    print(f"index: {html_path} and {json_path.name}")
+    return _index_summary(index)
+
+
+def _index_archive(args: argparse.Namespace, stores: list[str]) -> int:
+    """The index of an archive, built on a mirror of it and published into it (the only files ever replaced)."""
+    from verifiers.evidence.archives import mirrored, open_archive
+    from verifiers.evidence.index import build_index, write_index
+    from verifiers.evidence.seal import verify_archive
+
+    archive = open_archive(args.reports_dir, endpoint_url=args.endpoint_url)
+    with mirrored(archive) as there:
+        report = verify_archive(there)
+        index = build_index(there, stores=stores, first=args.first, last=args.last, report=report.as_chain_report())
+        json_path, html_path = write_index(there, index)
+        archive.publish({"index.json": json_path, "index.html": html_path}, message="evidence: index")
+    print(f"index: {archive.url}/index.html and index.json")
+    return _index_summary(index)
+
+
+def _index_summary(index: dict[str, Any]) -> int:
     kpis = index["kpis"]
     rate = kpis["restore_success_rate"]["rate"]
-    print(f"index: {html_path} and {json_path.name}")
     print(f"{index['period']['from']} .. {index['period']['to']}: restore tests completed in "
           f"{kpis['restore_test_completion']['text']}; success rate "
           f"{'-' if rate is None else f'{rate * 100:.0f}%'}; never tested: "
@@ -116,13 +202,29 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from verifiers.evidence.upload import S3Location, s3_client, upload_runs
+    if args.destination.startswith("s3://"):  # per object: checksums, Object Lock retention, create-only
+        from verifiers.evidence.upload import S3Location, s3_client, upload_runs
 
-    destination = S3Location.parse(args.destination)
-    report = upload_runs(args.reports_dir, destination, client=s3_client(args.endpoint_url),
-                         retention_days=args.retention_days)
+        report = upload_runs(args.reports_dir, S3Location.parse(args.destination),
+                             client=s3_client(args.endpoint_url), retention_days=args.retention_days)
+    else:
+        from verifiers.evidence.archives import open_archive
+        from verifiers.evidence.seal import upload
+
+        report = upload(args.reports_dir, open_archive(args.destination))
     for line in report.refused:
         print(f"FAILED: {line}")
     print(f"{len(report.uploaded)} runs uploaded, {len(report.skipped)} already archived, "
           f"{len(report.refused)} refused")
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _seal(args: argparse.Namespace) -> int:
+    from verifiers.evidence import signing
+    from verifiers.evidence.archives import open_archive
+    from verifiers.evidence.seal import seal
+
+    key_path = args.signing_key or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
+    key = signing.load_private_key(key_path) if key_path else None
+    seal(open_archive(args.archive, endpoint_url=args.endpoint_url, retention_days=args.retention_days), key=key)
+    return EXIT_OK

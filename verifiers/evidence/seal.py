@@ -29,6 +29,7 @@ from verifiers.errors import EvidenceError
 from verifiers.evidence import chain, signing
 from verifiers.evidence.archive import Archive, ArchiveConflict
 from verifiers.evidence.archives import mirrored
+from verifiers.evidence.result_kinds import run_restored
 from verifiers.evidence.upload import UploadReport
 
 SEALS = "seals"
@@ -259,7 +260,7 @@ def _entry(root: Path, report: ArchiveReport, sequence: int, key: Ed25519Private
             "path": rel, "run": run.run_id,
             "sums_sha256": hashlib.sha256((root / rel / chain.SUMS).read_bytes()).hexdigest(),
             "evidence_sha256": hashlib.sha256((root / rel / chain.EVIDENCE).read_bytes()).hexdigest(),
-            "restored": restored_any(run.evidence or {}),
+            "restored": run_restored(run.evidence or {}),
         })
     previous = None if report.head_sha256 is None else {"sequence": sequence - 1, "sha256": report.head_sha256}
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -269,11 +270,6 @@ def _entry(root: Path, report: ArchiveReport, sequence: int, key: Ed25519Private
         "key_id": signing.key_id(key.public_key()) if key else None,
         "ci": {name.lower(): os.environ[name] for name in CI_VARIABLES if os.environ.get(name)},
     }
-
-
-def restored_any(evidence: Mapping[str, Any]) -> bool:
-    """Whether the run restored data (a store with a `restore` check), not only judged hygiene."""
-    return any(c.get("check") == "restore" for s in evidence.get("stores") or [] for c in s.get("checks") or [])
 
 
 def _entry_files(work: Path, entry: Mapping[str, Any], sequence: int,

@@ -149,7 +149,7 @@ def test_bucket_without_object_lock_gets_the_runs_without_retention(s3: S3Client
 
 
 @pytest.mark.parametrize(("destination", "message"), [
-    ("bucket/prefix", "is not an S3 URL"),
+    ("bucket/prefix", "no such directory, nor its parent"),  # not s3://: a directory archive, which is not there
     ("s3://", "is not an S3 URL"),
 ])
 def test_bad_destination_is_exit_2(reports: tuple[Path, list[Path]], destination: str, message: str,
