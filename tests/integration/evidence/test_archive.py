@@ -13,7 +13,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -246,3 +246,20 @@ def test_an_archive_that_cannot_be_reached_fails_naming_it(tmp_path: Path,
     err = capsys.readouterr().err
     assert f"git+{missing}#restore-evidence" in err and "cannot fetch branch restore-evidence" in err
     assert main(["evidence", "verify", str(tmp_path / "nothing-here")]) == 2
+
+
+def test_freshness_reads_a_remote_archive(tmp_path: Path, git_archive: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The weekly check reads the archive itself: the newest sealed run that restored data decides."""
+    record = store_record()
+    record["checks"] = [{"check": "restore", "subject": "restore", "passed": True, "observed": "exit 0",
+                         "expected": "exit 0, no errors", "message": "restored"}, *record["checks"]]
+    reports = tmp_path / "job" / "reports"
+    make_run(reports, datetime.now(UTC) - timedelta(days=40), [record])
+    assert main(["evidence", "upload", str(reports), git_archive]) == 0
+    assert main(["evidence", "seal", git_archive]) == 0
+    capsys.readouterr()
+    assert main(["evidence", "freshness", git_archive, "--max-age", "35d"]) == 1
+    assert capsys.readouterr().out.startswith("STALE: ")
+    assert main(["evidence", "freshness", git_archive, "--max-age", "60d"]) == 0
+    assert capsys.readouterr().out.startswith("fresh: ")
