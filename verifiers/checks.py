@@ -1,6 +1,8 @@
 """Judgement, separate from measurement: facts against expectations -> CheckResult(passed, observed, expected).
 
-Observed and expected values are counts, digests, durations and object definitions; never row contents.
+Observed and expected values are counts, digests, durations and object definitions; never row contents. A check
+with nothing to compare its observation with is recorded as not compared (not_compared): it fails nothing and
+claims nothing, and its message says why.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class CheckResult:
     observed: Any
     expected: Any
     message: str
+    compared: bool = True  # False: observed only, nothing to compare it with (the message says why)
 
     @property
     def spec(self) -> CheckSpec:
@@ -59,6 +62,12 @@ class CheckResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def not_compared(check: str, subject: str, observed: Any, reason: str) -> CheckResult:
+    """What was observed, recorded with the reason nothing was compared: it does not fail the store (`passed`),
+    and the evidence, report and SOC 2 mapping claim nothing for it (`compared` false, no expected value)."""
+    return CheckResult(check, subject, True, observed, None, f"not compared: {reason}", compared=False)
 
 
 def equal(check: str, subject: str, observed: Scalar, expected: Scalar, *, what: str) -> CheckResult:

@@ -31,7 +31,7 @@ from verifiers.progress import NullProgress, ProgressReporter, reporting
 from verifiers.redaction import redact_log_records
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.stores import StorePlan
-from verifiers.terminal_summary import summary_lines
+from verifiers.terminal_summary import check_counts, summary_lines
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +299,8 @@ class RestoreCheck:
     def assert_passed(self) -> None:
         store = self.outcome.store.name
         if self.result is not None:
+            if not self.result.compared:  # recorded, not judged: shown as skipped, never as a pass
+                pytest.skip(f"{store}: {self.spec.check} {self.spec.subject}: {self.result.message}")
             if not self.result.passed:
                 pytest.fail(f"{store}: {self.spec.check} {self.spec.subject}: {self.result.message}", pytrace=False)
             return
@@ -376,7 +378,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def store_line(outcome: StoreOutcome) -> str:
     record = outcome.as_evidence()
     rto, rpo = record["rto"], record["rpo"]
-    failed = [c for c in outcome.checks if not c.passed]
     parts = [f"{outcome.store.name}: {outcome.status.upper()}"]
     if outcome.status != "passed" and outcome.artifact is not None:  # which backup it was, for the follow-up
         parts[0] += f" ({Path(outcome.artifact.location).name})"
@@ -384,7 +385,8 @@ def store_line(outcome: StoreOutcome) -> str:
         parts.append(f"RTO {format_duration(rto['seconds'])} (target {format_duration(rto['target_seconds'])})")
     if rpo["seconds"] is not None:
         parts.append(f"RPO {format_duration(rpo['seconds'])} (target {format_duration(rpo['target_seconds'])})")
-    parts.append(f"{len(outcome.checks) - len(failed)}/{len(outcome.checks)} checks passed")
+    passed, judged, unjudged = check_counts(outcome.checks)
+    parts.append(f"{passed}/{judged} checks passed" + (f", {unjudged} not compared" if unjudged else ""))
     if outcome.error:
         parts.append(f"error in {outcome.error['phase']}")
     return " — ".join(parts)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from verifiers.checks import CheckResult
 from verifiers.durations import format_duration
 from verifiers.runner import StoreOutcome
 from verifiers.timing import PHASES
@@ -46,13 +47,24 @@ def summary_lines(outcomes: Sequence[StoreOutcome], *, verbosity: int = 0) -> li
 
 def _row(outcome: StoreOutcome, *, phases: bool) -> list[str]:
     record = outcome.as_evidence()
-    failed = sum(not c.passed for c in outcome.checks)
     cells = [outcome.store.name, outcome.store.kind, outcome.status.upper(), _versus(record["rto"]),
-             _versus(record["rpo"]), f"{len(outcome.checks) - failed}/{len(outcome.checks)}"]
+             _versus(record["rpo"]), checks_passed(outcome.checks)]
     if phases:
         seconds = outcome.timer.seconds
         cells.append(" ".join(f"{p} {format_duration(seconds[p])}" for p in PHASES if p in seconds) or "—")
     return cells
+
+
+def check_counts(checks: Sequence[CheckResult]) -> tuple[int, int, int]:
+    """(passed, compared, not compared): a check that compared nothing is no pass."""
+    judged = [c for c in checks if c.compared]
+    return sum(c.passed for c in judged), len(judged), len(checks) - len(judged)
+
+
+def checks_passed(checks: Sequence[CheckResult]) -> str:
+    """`30/30`, or `30/30 +1 not compared`."""
+    passed, judged, unjudged = check_counts(checks)
+    return f"{passed}/{judged}" + (f" +{unjudged} not compared" if unjudged else "")
 
 
 def _versus(measured: dict[str, float | None]) -> str:

@@ -75,6 +75,8 @@ def test_passes_after_production_moved_on_within_the_tolerance(live: Live) -> No
     assert events.observed == 5000 and events.expected == {"min": 4788, "max": 5292}
     artifact = next(c for c in checks if c.check == "artifact")
     assert artifact.passed and artifact.expected is None and "no manifest to compare it with" in artifact.message
+    assert not artifact.compared and artifact.message.startswith("not compared: ")
+    assert next(c for c in outcome.as_evidence()["checks"] if c["check"] == "artifact")["compared"] is False
     record = outcome.as_evidence()["artifact"]
     assert record["reference"] == "live database" and "manifest_sha256" not in record
 

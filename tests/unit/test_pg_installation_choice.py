@@ -77,7 +77,8 @@ def test_the_engine_check_says_same_other_or_not_compared() -> None:
     assert "verified on another major (18, not 15)" in other.message and "version_match" in other.message
     assert not engine_check("15.18", "18.6", exact=True).passed
     unknown = engine_check(None, "18.6", exact=False)
-    assert unknown.passed and "not compared: the backup records no source server version" in unknown.message
+    assert unknown.passed and not unknown.compared and unknown.expected is None
+    assert "not compared: the backup records no source server version" in unknown.message
 
 
 def test_the_mode_follows_the_durability_settings_read_back() -> None:

@@ -74,11 +74,12 @@ class StoreResult:
     failed_checks: tuple[str, ...]
     checks_total: int
     kind: ResultKind
+    not_compared: tuple[str, ...] = ()  # checks that compared nothing: they claim no SOC 2 criterion
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "status": self.status, "rto_seconds": self.rto_seconds,
                 "rto_target_seconds": self.rto_target_seconds, "checks_total": self.checks_total,
-                "failed_checks": list(self.failed_checks)}
+                "failed_checks": list(self.failed_checks), "not_compared": list(self.not_compared)}
 
 
 def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list[StoreResult]:
@@ -91,6 +92,7 @@ def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list
             rto_seconds=rto.get("seconds"), rto_target_seconds=rto.get("target_seconds"),
             failed_checks=tuple(f"{c.get('check')}:{c.get('subject')}" for c in checks if not c.get("passed")),
             checks_total=len(checks), kind=result_kind(evidence.get("run") or {}, store),
+            not_compared=tuple(f"{c.get('check')}:{c.get('subject')}" for c in checks if c.get("compared") is False),
         ))
     return results
 
@@ -153,8 +155,17 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
         },
         "stores": {n: {k: v for k, v in s.items() if k != "months_tested_list"} for n, s in per_store.items()},
         "months": [_month_entry(m, [r for r in in_period if r["month"] == m], names) for m in period],
-        "soc2": {"criteria": soc2.CRITERIA, "checks": soc2.mapping_records()},
+        "soc2": {"criteria": soc2.CRITERIA, "checks": soc2.mapping_records(),
+                 "not_compared": _not_compared_counts(results)},
     }
+
+
+def _not_compared_counts(results: Sequence[StoreResult]) -> dict[str, int]:
+    """How many results recorded each check as not compared (claiming no criterion), by check name."""
+    counts: dict[str, int] = {}
+    for name in (item.split(":", 1)[0] for r in results for item in r.not_compared):
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _rate(restores: Sequence[StoreResult]) -> dict[str, Any]:
@@ -434,5 +445,8 @@ def _soc2_html(mapping: Mapping[str, Any]) -> str:
     criteria = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in mapping["criteria"].items())
     rows = "".join(f"<tr><td><code>{escape(m['check'])}</code></td><td>{escape(', '.join(m['criteria']))}</td>"
                    f"<td>{escape(m['evidences'])}</td></tr>" for m in mapping["checks"])
+    unclaimed = ", ".join(f"{check} ({count} result{'s' if count != 1 else ''})"
+                          for check, count in mapping["not_compared"].items()) or "none"
     return (f"<h2>SOC 2 mapping</h2><ul>{criteria}</ul><table id='soc2'><tr><th>Check</th><th>Criteria</th>"
-            f"<th>What it evidences</th></tr>{rows}</table>")
+            f"<th>What it evidences</th></tr>{rows}</table><p id='not-compared'>A check recorded as not compared "
+            f"(nothing to compare it with) claims no criterion. Not compared in this period: {escape(unclaimed)}.</p>")

@@ -17,6 +17,7 @@ from verifiers.checks import CheckResult
 from verifiers.durations import format_duration
 from verifiers.evidence import soc2
 from verifiers.runner import StoreOutcome
+from verifiers.terminal_summary import check_counts
 from verifiers.timing import PHASES, RTO_PHASES
 
 REPORT_CSS = Path(__file__).with_name("report.css")
@@ -65,7 +66,7 @@ def _store_row(outcome: StoreOutcome, record: Mapping[str, Any]) -> str:
     artifact = record["artifact"] or {}
     rto, rpo = record["rto"], record["rpo"]
     sandbox = record["sandbox"] or {}
-    passed = sum(c.passed for c in outcome.checks)
+    passed, judged, unjudged = check_counts(outcome.checks)
     result = _badge(outcome.status)
     if outcome.error:
         result += f"<div class='rp-error'>in {escape(outcome.error['phase'])}: {escape(outcome.error['message'])}</div>"
@@ -82,7 +83,7 @@ def _store_row(outcome: StoreOutcome, record: Mapping[str, Any]) -> str:
         backup,
         escape(str(artifact.get("created") or "-")),
         _sandbox_cell(sandbox),
-        f"{passed} of {len(outcome.checks)}",
+        f"{passed} of {judged}" + (f"<div class='rp-dim'>{unjudged} not compared</div>" if unjudged else ""),
     )
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
@@ -161,6 +162,8 @@ def check_detail_html(outcome: StoreOutcome, result: CheckResult | None) -> str:
         error = outcome.error or {"phase": "-", "message": "the check was not judged"}
         return (f"<div class='rp-check rp-failed'><p class='rp-message'>Not judged: the store failed in "
                 f"{escape(error['phase'])}: {escape(error['message'])}</p></div>")
+    if not result.compared:
+        return _not_compared_html(outcome, result)
     css = "rp-passed" if result.passed else "rp-failed"
     mark = "✓" if result.passed else "✗"
     parts = [
@@ -181,6 +184,17 @@ def check_detail_html(outcome: StoreOutcome, result: CheckResult | None) -> str:
     criteria = ", ".join(soc2.criteria_for(result.check))
     parts.append(f"<p class='rp-soc2'>SOC 2 {escape(criteria)}: {escape(soc2.describe(result.check))}.</p></div>")
     return "".join(parts)
+
+
+def _not_compared_html(outcome: StoreOutcome, result: CheckResult) -> str:
+    """A check that compared nothing: what was recorded and why, no verdict mark and no SOC 2 claim."""
+    return (f"<div class='rp-check rp-not-compared'>"
+            f"<p class='rp-dim'>{escape(outcome.store.name)}: {escape(result.check)} of {escape(result.subject)}</p>"
+            f"<p class='rp-message'><span class='rp-badge rp-not-compared'>NOT COMPARED</span> "
+            f"{escape(result.message)}</p><table class='rp-values'>"
+            f"<tr><th>Recorded</th><td>{_full_value(result.check, result.observed, passed=True)}</td></tr>"
+            "<tr><th>Expected</th><td><span class='rp-dim'>nothing to compare with</span></td></tr></table>"
+            f"<p class='rp-soc2'>SOC 2: {escape(soc2.describe(result.check, compared=False))}.</p></div>")
 
 
 def schema_diff_html(lines: Sequence[str]) -> str:

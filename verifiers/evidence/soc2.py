@@ -3,6 +3,9 @@
 A1.2: backup processes and recovery infrastructure are implemented, operated and monitored — backups are
 performed and intact. A1.3: recovery plan procedures are tested — restores are tested, and the recovered data
 is checked for completeness and integrity within the recovery time objective.
+
+A criterion is claimed only for a check that compared something: one recorded as not compared (`compared`
+false in evidence.json, e.g. the artifact check when the live database is the reference) evidences nothing.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ class CriteriaMapping:
 
 
 MAPPING: tuple[CriteriaMapping, ...] = (
-    CriteriaMapping("artifact", ("A1.2",), "the backup exists and is byte-for-byte the one captured at backup "
-                    "time (sha256 against its manifest)"),
+    CriteriaMapping("artifact", ("A1.2",), "the backup exists and is the one captured at backup time: a file's "
+                    "sha256 against its manifest; a snapshot or cloud backup, that it exists and is available (or "
+                    "point-in-time recovery enabled)"),
     CriteriaMapping("rpo", ("A1.2",), "backups are taken often enough: the newest backup's age is within the "
                     "recovery point objective"),
     CriteriaMapping("restore", ("A1.3",), "the backup was restored into a clean, disposable server without "
@@ -77,13 +81,21 @@ MAPPING: tuple[CriteriaMapping, ...] = (
 _BY_CHECK = {m.check: m for m in MAPPING}
 
 
-def criteria_for(check: str) -> tuple[str, ...]:
-    """The criteria a check evidences; a check of a new store kind is a recovery test (A1.3) by default."""
+NOT_COMPARED = "nothing: the check compared nothing (not compared), so it claims no criterion"
+
+
+def criteria_for(check: str, *, compared: bool = True) -> tuple[str, ...]:
+    """The criteria a check evidences (none when it compared nothing); a check of a new store kind is a
+    recovery test (A1.3) by default."""
+    if not compared:
+        return ()
     mapping = _BY_CHECK.get(check)
     return mapping.criteria if mapping else ("A1.3",)
 
 
-def describe(check: str) -> str:
+def describe(check: str, *, compared: bool = True) -> str:
+    if not compared:
+        return NOT_COMPARED
     mapping = _BY_CHECK.get(check)
     return mapping.evidences if mapping else "a check on the restored data"
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import psycopg
 
-from verifiers.checks import CheckResult
+from verifiers.checks import CheckResult, not_compared
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.local_postgres import PgInstallation
 from verifiers.stores.postgres.archive import DumpHeader, major_of
@@ -54,8 +54,8 @@ def engine_check(source: str | None, sandbox: str, *, exact: bool) -> CheckResul
     """The sandbox's major against the source's. On another (newer) major the check passes under
     version_match = "nearest" but says so; "exact" never gets this far (the choice of installation failed)."""
     if source is None:
-        return CheckResult("engine", "sandbox", True, sandbox, None,
-                           f"PostgreSQL {sandbox} sandbox; not compared: the backup records no source server version")
+        return not_compared("engine", "sandbox", sandbox,
+                            f"the backup records no source server version (PostgreSQL {sandbox} sandbox)")
     same = major_of(source) == major_of(sandbox)
     if same:
         message = f"PostgreSQL {sandbox} sandbox for a PostgreSQL {source} source: the same major"

@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from verifiers import checks
-from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
+from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compared
 from verifiers.errors import ManifestError, SandboxError
 from verifiers.inventory import BACKUP_TIME, LiveReference, PostgresStore
 from verifiers.sources import Artifact, Located
@@ -123,11 +123,12 @@ def plan_live(store: PostgresStore, located: Located) -> StorePlan:
 
 
 def artifact_check(artifact: Artifact) -> CheckResult:
-    """Without a manifest the backup's hash is recorded for the evidence, with nothing to compare it with."""
+    """Without a manifest the backup's hash is recorded for the evidence, as not compared: nothing to compare it
+    with."""
     name = Path(artifact.location).name
-    return CheckResult("artifact", name, True, artifact.sha256, None,
-                       f"{name}: sha256 recorded ({artifact.bytes} bytes); no manifest to compare it with "
-                       "(the live database is the reference)")
+    return not_compared("artifact", name, artifact.sha256,
+                        f"no manifest to compare it with (the live database is the reference); {name}: sha256 "
+                        f"recorded ({artifact.bytes} bytes)")
 
 
 def measure_live(store: PostgresStore, baseline: LiveBaseline) -> DatabaseFacts:
