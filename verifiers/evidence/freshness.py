@@ -49,7 +49,7 @@ class NewestRestore:
 class Freshness:
     """The newest sealed restore of a root (None: none on record) against the longest gap allowed."""
 
-    root: Path
+    where: str  # the root as the user named it (an archive's URL, not the local mirror read)
     max_age_seconds: float
     checked: datetime
     newest: NewestRestore | None
@@ -70,17 +70,17 @@ class Freshness:
         skipped = (f" ({self.newer_skipped} newer run{'s' if many else ''} restored nothing or "
                    f"{'are' if many else 'is'} not sealed)") if self.newer_skipped else ""
         if self.newest is None or self.age_seconds is None:
-            return f"no sealed run under {self.root} restored data{skipped}: no restore test on record"
+            return f"no sealed run under {self.where} restored data{skipped}: no restore test on record"
         newest = self.newest
         age = format_duration(max(self.age_seconds, 0.0))
         verdict = f"older than --max-age {limit}" if self.stale else f"within --max-age {limit}"
-        return (f"the newest restore test under {self.root} is run {newest.run} ({newest.path}), started "
+        return (f"the newest restore test under {self.where} is run {newest.run} ({newest.path}), started "
                 f"{_iso(newest.started)}: {age} ago, {verdict}{skipped}")
 
     def facts(self) -> dict[str, Any]:
         """As data, for a webhook: the newest restore (or nulls), its age and the allowed age, in seconds."""
         age = self.age_seconds
-        return {"root": str(self.root), "newest_run": self.newest.run if self.newest else None,
+        return {"where": self.where, "newest_run": self.newest.run if self.newest else None,
                 "newest_started": _iso(self.newest.started) if self.newest else None,
                 "age_seconds": None if age is None else round(age, 3), "max_age_seconds": self.max_age_seconds,
                 "checked": _iso(self.checked), "stale": self.stale}
@@ -133,23 +133,25 @@ def _started(evidence: Mapping[str, Any]) -> datetime | None:
     return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
-def check_freshness(root: Path, max_age_seconds: float, *, now: datetime | None = None) -> Freshness:
-    checked = now or datetime.now(UTC)
+def check_freshness(root: Path, max_age_seconds: float, *, now: datetime | None = None,
+                    shown_as: str | None = None) -> Freshness:
+    """`shown_as`: how messages name the root (default: its path), e.g. the URL of the archive `root` mirrors."""
+    checked, where = now or datetime.now(UTC), shown_as or str(root)
     skipped = 0
     for rel, directory in run_directories(root):
         evidence = sealed_evidence(directory)
         started = _started(evidence) if evidence is not None else None
         if evidence is not None and started is not None and run_restored(evidence):
             run_id = str((evidence.get("run") or {}).get("id") or directory.name)
-            return Freshness(root, max_age_seconds, checked, NewestRestore(run_id, rel, started), skipped)
+            return Freshness(where, max_age_seconds, checked, NewestRestore(run_id, rel, started), skipped)
         skipped += 1
-    return Freshness(root, max_age_seconds, checked, None, skipped)
+    return Freshness(where, max_age_seconds, checked, None, skipped)
 
 
 def overdue_problem(freshness: Freshness) -> str:
     due = format_duration(freshness.max_age_seconds)
     if freshness.newest is None or freshness.age_seconds is None:
-        return (f"no restore test on record under {freshness.root}: restore tests are due at least every {due}; "
+        return (f"no restore test on record under {freshness.where}: restore tests are due at least every {due}; "
                 "is the scheduled restore job running?")
     return (f"no restore test for {format_duration(freshness.age_seconds)} (newest: run {freshness.newest.run}, "
             f"started {_iso(freshness.newest.started)}); restore tests are due at least every {due}: has the "
@@ -157,16 +159,17 @@ def overdue_problem(freshness: Freshness) -> str:
 
 
 def run_freshness(root: Path, *, max_age: str, alerts: Path | None, now: datetime | None = None,
-                  env: Mapping[str, str] | None = None) -> int:
+                  env: Mapping[str, str] | None = None, shown_as: str | None = None) -> int:
     """The command: print the verdict; with `alerts`, trigger the overdue alert when stale, resolve it when
-    fresh (PagerDuty and Opsgenie; Slack and webhooks are told of problems only)."""
+    fresh (PagerDuty and Opsgenie; Slack and webhooks are told of problems only). `shown_as`: see
+    check_freshness."""
     limit = parse_max_age(max_age)
     config = None
     if alerts is not None:
         from verifiers.alerts.config import load_alert_config  # pydantic: only when alerting
 
         config = load_alert_config(alerts)  # a bad configuration fails before anything is judged
-    freshness = check_freshness(root, limit, now=now)
+    freshness = check_freshness(root, limit, now=now, shown_as=shown_as)
     print(f"{'STALE' if freshness.stale else 'fresh'}: {freshness.describe()}")
     delivered = True if config is None else _alert(freshness, config, os.environ if env is None else env)
     return EXIT_OK if delivered and not freshness.stale else EXIT_FAILED

@@ -94,7 +94,9 @@ def test_an_archive_with_its_runs_under_runs(tmp_path: Path) -> None:
     assert freshness.newest is not None and freshness.newest.path == f"runs/2026-03/{newest.name}"
     assert not freshness.stale
     shutil.rmtree(archive / "runs")
-    assert check_freshness(archive, MAX_AGE, now=NOW).stale
+    stale = check_freshness(archive, MAX_AGE, now=NOW, shown_as="git:restore-evidence")
+    assert stale.stale and stale.describe().startswith("the newest restore test under git:restore-evidence is run ")
+    assert stale.facts()["where"] == "git:restore-evidence"
 
 
 def test_bad_input_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
