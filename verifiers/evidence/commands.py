@@ -95,8 +95,9 @@ def _freshness(args: argparse.Namespace) -> int:
 
     if not is_remote(args.root):
         return run_freshness(Path(args.root), max_age=args.max_age, alerts=args.alerts)
-    with mirrored(open_archive(args.root, endpoint_url=args.endpoint_url)) as there:
-        return run_freshness(there, max_age=args.max_age, alerts=args.alerts)
+    archive = open_archive(args.root, endpoint_url=args.endpoint_url)
+    with mirrored(archive) as there:
+        return run_freshness(there, max_age=args.max_age, alerts=args.alerts, shown_as=archive.url)
 
 
 def _verify(args: argparse.Namespace) -> int:
