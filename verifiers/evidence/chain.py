@@ -103,6 +103,17 @@ def run_dirs(root: Path) -> list[Path]:
     return [run for month in months for run in sorted(p for p in month.iterdir() if p.is_dir())]
 
 
+def runs_to_upload(root: Path) -> list[Path]:
+    """The run directories of a reports root to upload; EvidenceError when there is no such root or no run."""
+    if not root.is_dir():
+        raise EvidenceError(f"{root}: no such reports directory", hint="pass the reports root (--reports-dir)")
+    runs = run_dirs(root)
+    if not runs:
+        raise EvidenceError(f"{root}: no run directories (YYYY-MM/<run-id>/) to upload",
+                            hint="pass the reports root the runs were written to (--reports-dir)")
+    return runs
+
+
 def run_files(directory: Path) -> list[str]:
     """Every file of a run (relative POSIX paths, sorted) but the seal and its signature."""
     names = (p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())

@@ -54,12 +54,7 @@ def upload(root: Path, archive: Archive, *, say: Callable[[str], None] = print) 
     """Copy every sealed run of a reports root into the archive (SHA256SUMS and its signature last); a run already
     there identically is skipped, a different one under the same path is refused, one failing its own seal is not
     uploaded. Nothing archived is ever overwritten."""
-    if not root.is_dir():
-        raise EvidenceError(f"{root}: no such reports directory", hint="pass the reports root (--reports-dir)")
-    runs = chain.run_dirs(root)
-    if not runs:
-        raise EvidenceError(f"{root}: no run directories (YYYY-MM/<run-id>/) to upload",
-                            hint="pass the reports root the runs were written to (--reports-dir)")
+    runs = chain.runs_to_upload(root)
     report = UploadReport()
     with mirrored(archive) as there:
         for directory in runs:

@@ -73,14 +73,9 @@ def s3_client(endpoint_url: str | None) -> S3Client:
 
 def upload_runs(root: Path, destination: S3Location, *, client: S3Client, retention_days: int = DEFAULT_RETENTION_DAYS,
                 now: datetime | None = None, say: Callable[[str], None] = print) -> UploadReport:
-    if not root.is_dir():
-        raise EvidenceError(f"{root}: no such reports directory", hint="pass the reports root (--reports-dir)")
     if retention_days < 0:
         raise EvidenceError(f"--retention-days {retention_days} is negative", hint="give 0 for no retention")
-    runs = chain.run_dirs(root)
-    if not runs:
-        raise EvidenceError(f"{root}: no run directories (YYYY-MM/<run-id>/) to upload",
-                            hint="pass the reports root the runs were written to (--reports-dir)")
+    runs = chain.runs_to_upload(root)
     report = UploadReport()
     try:
         if retention_days and object_lock_enabled(client, destination.bucket):

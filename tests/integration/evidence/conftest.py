@@ -5,8 +5,10 @@ a DSN that carries a password, of a database with a marker value planted in one 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,3 +130,19 @@ def failing_reports(backups: Path, source_server: PostgresServer, oldest_pg: PgI
     output = run_suite(inventory, reports)
     assert output.endswith("exit 1\n"), output[-3000:]
     return Reports(reports, [new_run(reports, set())], [output])
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's standalone S3 server on a free loopback port, for the upload and archive tests."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        with socket.create_connection((host, port), timeout=10):
+            pass
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
