@@ -58,8 +58,9 @@ def system_redis(redis_servers: tuple[RedisInstallation, ...]) -> RedisInstallat
 
 @pytest.fixture(scope="session")
 def redis_source(system_redis: RedisInstallation) -> Iterator[RedisServer]:
-    """The "production" server: Debian's Redis 7.0 (RDB 10), so that its backups are measured and restored
-    on Valkey 9 by default, and on Redis itself when a test says so."""
+    """The "production" server: Debian's Redis 7.0 (RDB 10), so that its backups are measured and restored on
+    Redis 7.0 by default (the release that wrote them, though the wheel's Valkey 9 is found first), and on Valkey 9
+    when a test names it."""
     with local_redis(system_redis, prefix=SOURCE_PREFIX) as server:
         redis_demo.build(server.client)
         server.client().config_set("repl-diskless-sync-delay", 0)  # `redis-cli --rdb` would wait 5s for company

@@ -65,6 +65,26 @@ def test_restores_the_demo_backup_key_by_key_and_deletes_it(rdb_dir: Path, user_
     assert {"digest:db0", "digest:db1", "types:db0", "key_count:db1"} <= passed
     assert keyspace(user_valkey) == {}
     assert all(user_valkey.client(db).dbsize() == 0 for db in (0, 1))
+    # the user's server's own settings read back, what restored the keys, and that it is not the writer's release
+    settings = outcome.sandbox["settings"]
+    assert isinstance(settings, dict) and settings["appendonly"] == "no" and "maxmemory" in settings
+    assert outcome.sandbox["mode"] == "fast" and set(outcome.sandbox["tools"]) == {"restoreproof RESTORE"}
+    (engine,) = [c for c in outcome.checks if c.check == "engine"]
+    assert engine.passed and "RDB written by Redis 7.0" in engine.message
+    assert "verified on another release" in engine.message and "the external server the sandbox names" in engine.message
+
+
+def test_exact_refuses_a_server_of_another_release_and_measures_nothing(rdb_dir: Path,
+                                                                       user_valkey: RedisServer) -> None:
+    """Its release is known once it runs, after the keys went in: they are deleted, and nothing is judged."""
+    outcome = redis_verify(rdb_dir, "cache-*.rdb",
+                           sandbox=sandbox(user_valkey, allow_external=True, version_match="exact"))
+    assert outcome.status == "failed"
+    problems = failed(outcome)
+    assert "verified on another release" in problems["engine:sandbox"]
+    assert problems["digest:db0"] == "not verified: the sandbox is not on the release that wrote the RDB"
+    assert [c.check for c in outcome.checks].count("engine") == 1
+    assert keyspace(user_valkey) == {}
 
 
 def test_refuses_without_the_opt_in(rdb_dir: Path, user_valkey: RedisServer) -> None:

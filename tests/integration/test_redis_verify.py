@@ -16,10 +16,10 @@ from tests.redis_support import RedisCapture, failed, manifest_claiming, redis_v
 from verifiers.sandboxes.redis_installations import RedisInstallation
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]
-CHECKS = {"artifact", "restore", "keyspace", "key_count", "types", "digest", "rto", "rpo"}
+CHECKS = {"artifact", "engine", "restore", "keyspace", "key_count", "types", "digest", "rto", "rpo"}
 
 
-def test_good_backup_passes_every_check(rdb_dir: Path, valkey: RedisInstallation) -> None:
+def test_good_backup_passes_every_check(rdb_dir: Path, system_redis: RedisInstallation) -> None:
     outcome = redis_verify(rdb_dir, "cache-*.rdb")
     assert outcome.status == "passed", failed(outcome)
     assert {c.check for c in outcome.checks} == CHECKS
@@ -31,22 +31,25 @@ def test_good_backup_passes_every_check(rdb_dir: Path, valkey: RedisInstallation
     assert by_id["key_count", "db1"].message == "key count matches: keys 50, with_ttl 40"
     assert by_id["types", "db0"].observed == {"hash": 32, "list": 2, "set": 22, "stream": 1, "string": 129,
                                               "zset": 2}
-    assert by_id["restore", "restore"].message == (f"valkey-check-rdb ({valkey.label}): RDB looks OK; "
-                                                   f"{valkey.label} loaded it")
-    assert outcome.sandbox == {"type": "local", "engine": "valkey", "version": valkey.version}
+    # the release that wrote it (Redis 7.0), though the wheel's Valkey 9 comes first in the search
+    assert by_id["restore", "restore"].message == (f"redis-check-rdb ({system_redis.label}): RDB looks OK; "
+                                                   f"{system_redis.label} loaded it")
+    assert outcome.sandbox is not None
+    assert {k: outcome.sandbox[k] for k in ("type", "engine", "version")} == {
+        "type": "local", "engine": "redis", "version": system_redis.version}
     assert set(outcome.timer.seconds) == {"fetch", "provision", "restore", "verify", "teardown"}
 
 
-def test_restores_on_redis_and_valkey_with_the_same_digests(rdb_dir: Path, system_redis: RedisInstallation,
+def test_restores_on_redis_and_valkey_with_the_same_digests(rdb_dir: Path, valkey: RedisInstallation,
                                                           redis_capture: RedisCapture) -> None:
-    """Captured from Redis 7.0, measured for the manifest on Valkey 9, verified on Redis 7.0: the digest is
-    the data's, not a server's."""
+    """Captured from Redis 7.0 and measured for the manifest there (the release that wrote the RDB), verified on
+    Valkey 9 when it is named: the digest is the data's, not a server's."""
     manifest = json.loads(redis_capture.manifest.read_text())
-    assert manifest["measured_on"].startswith("Valkey ")
-    outcome = redis_verify(rdb_dir, "cache-*.rdb", sandbox={"bin_dir": str(system_redis.server.parent)})
+    assert manifest["measured_on"].startswith("Redis 7.0.")
+    outcome = redis_verify(rdb_dir, "cache-*.rdb", sandbox={"bin_dir": str(valkey.server.parent)})
     assert outcome.status == "passed", failed(outcome)
     assert outcome.sandbox is not None
-    assert outcome.sandbox["engine"] == "redis"
+    assert outcome.sandbox["engine"] == "valkey"
 
 
 def test_the_evidence_never_holds_values(rdb_dir: Path) -> None:
@@ -63,11 +66,12 @@ def test_truncated_rdb_fails_the_restore_and_leaves_nothing(rdb_dir: Path, redis
     outcome = redis_verify(rdb_dir, "cache-*.rdb")
     assert outcome.status == "failed"
     problems = failed(outcome)
-    assert problems["restore:restore"].startswith("valkey-check-rdb (Valkey ")
+    assert problems["restore:restore"].startswith("redis-check-rdb (Redis ")
     # check-rdb's wording depends on which object the cut lands in (EOF, or a stream's internal error)
     assert f"found the RDB damaged ({rdb.name})" in problems["restore:restore"]
     assert "key:" not in problems["restore:restore"]  # check-rdb names the key it was reading: cut
     assert problems["digest:db0"] == "not verified: the RDB is damaged"
+    assert [c.check for c in outcome.checks].count("engine") == 1  # judged before check-rdb, not again after
     assert outcome.sandbox is None  # no server was started on it
 
 
@@ -122,7 +126,7 @@ def test_rdb_the_check_passes_but_the_server_cannot_load_fails(rdb_variant: Call
     outcome = redis_verify(rdb.parent, rdb.name)
     assert outcome.status == "failed"
     message = failed(outcome)["restore:restore"]
-    assert message.startswith(f"store cache: {rdb.name}: Valkey ")
+    assert message.startswith(f"store cache: {rdb.name}: Redis ")
     assert "exited (code 1) while loading the RDB" in message
     assert "more than 16 databases" in message
     assert outcome.sandbox is None
@@ -248,7 +252,7 @@ def test_restore_timeout_is_an_error_in_restore(rdb_dir: Path) -> None:
     assert "within restore_timeout (0.001s)" in outcome.error["message"]
     assert "raise restore_timeout for store cache in the inventory" in outcome.error["message"]
     message = failed(outcome)["restore:restore"]
-    assert message.startswith("valkey-check-rdb (Valkey ")
+    assert message.startswith("redis-check-rdb (Redis ")
     assert message.endswith("did not finish within restore_timeout (0.001s)")
 
 

@@ -71,9 +71,12 @@ def test_valkey_refuses_redis_ce_formats_and_redis_refuses_valkeys() -> None:
     assert not server("valkey", "8.1.1").reads(12)
 
 
-def test_choice_prefers_order_and_names_the_version_and_the_fix() -> None:
+def test_choice_takes_the_nearest_reader_and_names_the_version_and_the_fix() -> None:
+    """Which server a file of unknown writer loads on: the oldest format that reads it (more in
+    tests/unit/test_redis_installation_choice.py); none that reads it is an error with the fix."""
     found = Installations((server("valkey", "9.1.2"), server("redis", "7.0.15")))
-    assert choose_installation(found, 10) == found.found[0]
+    assert choose_installation(found, 10) == found.found[1]
+    assert choose_installation(found, 11) == found.found[0]  # Redis 7.0 reads 10 at most
     assert choose_installation(Installations((server("redis", "7.4.1"), *found)), 11).flavor == "redis"
     with pytest.raises(NoSuitableServerError) as info:
         choose_installation(found, 12)

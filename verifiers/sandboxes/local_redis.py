@@ -1,5 +1,6 @@
 """A disposable local Redis/Valkey server started on a copy of an RDB: a private 0700 directory, a unix
-socket only (`--port 0`), no persistence writes, its own process group, and a teardown that always runs.
+socket only (`--port 0`), the persistence settings of its mode, its own process group, and a teardown that always
+runs.
 
 The server loads the RDB while starting, so "ready" means "loaded": INFO persistence answers even while
 loading, and only a line that is exactly `loading:0` counts (`async_loading:0` is another field).
@@ -35,6 +36,15 @@ SOCKET_NAME = "server.sock"
 # More logical databases than any RDB we expect (the default 16 refuses an RDB that uses db 16+); each
 # costs a few hundred bytes.
 DATABASES = 1024
+# Loading an RDB writes nothing, so no setting makes the load itself more or less durable: persistence decides what
+# the server does with the dataset once loaded. AOF stays off in both modes, as it must: a server started with
+# `appendonly yes` loads its AOF and ignores dump.rdb (it starts empty); a production server on AOF is switched over
+# after the load (CONFIG SET appendonly yes, a rewrite of the whole dataset), which is not part of it.
+# Fast: no save schedule either, so the loaded dataset is never written back and no background save competes with
+# the measurement. Production-like: the server's own default schedule (`save 3600 1 300 100 60 10000` on Redis 7
+# and Valkey), as a server restarted on its dump.rdb runs. The evidence records the settings read back (CONFIG GET).
+FAST_SETTINGS = {"save": "", "appendonly": "no"}
+MODE_SETTINGS = {"fast": FAST_SETTINGS, "production-like": {"appendonly": "no"}}
 DEFAULT_READINESS = Readiness()
 _LOADED = re.compile(r"^loading:0\r?$", re.M)
 _LOADING_BYTES = re.compile(r"^loading_(loaded|total)_bytes:(\d+)\r?$", re.M)  # while loading, for progress
@@ -138,13 +148,19 @@ def check_rdb(installation: RedisInstallation, workdir: RedisWorkdir, *,
                   cwd=workdir.path)
 
 
+def mode_arguments(mode: str) -> list[str]:
+    """The command-line settings of `mode` (MODE_SETTINGS), for a local server or a container."""
+    return [part for key, value in MODE_SETTINGS[mode].items() for part in (f"--{key}", value)]
+
+
 @contextmanager
 def redis_server(installation: RedisInstallation, workdir: RedisWorkdir, *,
-                 readiness: Readiness = DEFAULT_READINESS) -> Iterator[RedisServer]:
-    """Start the server on the workdir (loading its RDB, if any); on exit stop its whole process group."""
+                 readiness: Readiness = DEFAULT_READINESS, mode: str = "fast") -> Iterator[RedisServer]:
+    """Start the server on the workdir (loading its RDB, if any) with the settings of `mode`; on exit stop its
+    whole process group."""
     socket = workdir.path / SOCKET_NAME
     argv = [str(installation.server), "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700",
-            "--dir", str(workdir.path), "--dbfilename", RDB_NAME, "--save", "", "--appendonly", "no",
+            "--dir", str(workdir.path), "--dbfilename", RDB_NAME, *mode_arguments(mode),
             "--daemonize", "no", "--databases", str(DATABASES), "--logfile", "", "--loglevel", "notice"]
     server = ServerProcess(argv, log_path=workdir.path / "server.log", user=workdir.user, env=_server_env(),
                            cwd=workdir.path, stop_signal=signal.SIGTERM)
@@ -157,10 +173,11 @@ def redis_server(installation: RedisInstallation, workdir: RedisWorkdir, *,
 
 @contextmanager
 def local_redis(installation: RedisInstallation, rdb: Path | None = None, *, user_name: str | None = None,
-                readiness: Readiness = DEFAULT_READINESS, prefix: str = WORKDIR_PREFIX) -> Iterator[RedisServer]:
+                readiness: Readiness = DEFAULT_READINESS, prefix: str = WORKDIR_PREFIX,
+                mode: str = "fast") -> Iterator[RedisServer]:
     """A throwaway server, empty or loaded from a copy of `rdb`; everything is removed on exit."""
     with redis_workdir(rdb, user_name=user_name, prefix=prefix) as workdir, \
-            redis_server(installation, workdir, readiness=readiness) as server:
+            redis_server(installation, workdir, readiness=readiness, mode=mode) as server:
         yield server
 
 

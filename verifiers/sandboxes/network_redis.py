@@ -1,6 +1,7 @@
 """A Redis/Valkey container as the sandbox (`sandbox = "docker"`): the RDB is copied into the container's data
 dir before it starts, so starting the server is loading the backup, as in the local sandbox. A random password
-(`--requirepass`), no persistence writes, and the container removed on every exit path (verifiers/sandboxes/
+(`--requirepass`), the persistence settings of the mode (local_redis.MODE_SETTINGS), and the container removed on
+every exit path (verifiers/sandboxes/
 docker.py). A server that exits while loading raises RdbLoadError: the backup is bad, not the sandbox."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from verifiers.sandboxes.docker import (
     ContainerSpec,
     docker_container,
 )
-from verifiers.sandboxes.local_redis import DATABASES, RDB_NAME, RdbLoadError, loaded, redact_log
+from verifiers.sandboxes.local_redis import DATABASES, RDB_NAME, RdbLoadError, loaded, mode_arguments, redact_log
 from verifiers.sandboxes.readiness import Readiness
 
 CONTAINER_PORT = 6379
@@ -52,13 +53,13 @@ def flavour_of(image: str) -> str:
 
 
 @contextmanager
-def docker_redis(image: str, rdb: Path, *, readiness: Readiness,
-                 factory: ContainerFactory | None = None) -> Iterator[NetworkRedis]:
+def docker_redis(image: str, rdb: Path, *, readiness: Readiness, factory: ContainerFactory | None = None,
+                 mode: str = "fast") -> Iterator[NetworkRedis]:
     password = secrets.token_urlsafe(24)
     flavour = flavour_of(image)
     spec = ContainerSpec(
         image=image, ports=(CONTAINER_PORT,), files={f"{DATA_DIR}/{RDB_NAME}": rdb},
-        command=(f"{flavour}-server", "--dir", DATA_DIR, "--dbfilename", RDB_NAME, "--save", "", "--appendonly", "no",
+        command=(f"{flavour}-server", "--dir", DATA_DIR, "--dbfilename", RDB_NAME, *mode_arguments(mode),
                  "--databases", str(DATABASES), "--requirepass", password),
         ready_log=r"Ready to accept connections")
     try:

@@ -6,6 +6,12 @@ table against every server available by reading the header of an RDB each one wr
 (tests/integration/test_redis_sandbox.py). A server reads every version up to the one it writes, except:
 Valkey refuses versions 12-79, the range Redis CE 7.4+ writes ("foreign" RDB; Valkey's default
 `rdb-version-check strict`), and Valkey 9 writes version 80 under a `VALKEY` magic.
+
+Of the servers that read an RDB, the one closest to the release that wrote it restores it (its `redis-ver` /
+`valkey-ver` aux field, rdb.py): the same flavour at the lowest release at least the writer's, else the other
+flavour, else an older release of the same flavour; one the user named first. A release is major.minor: Redis's and
+Valkey's feature releases are x.y (the RDB format moved at 7.0, 7.2 and 7.4) and x.y.z only fixes bugs, so
+major.minor is what `version_match = "exact"` requires, as PostgreSQL's major is.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pathlib import Path
 
 from verifiers.errors import NoSuitableServerError
 from verifiers.sandboxes.installation_search import Installations, Search, staged_note
+from verifiers.sandboxes.nearest import nearest
 from verifiers.sandboxes.process import unprivileged_user
 
 USER_FALLBACKS = ("redis", "valkey", "nobody")
@@ -32,6 +39,39 @@ FOREIGN_RDB = range(12, 80)  # Redis CE 7.4+ formats, refused by Valkey
 FIRST_WRITER = {6: "Redis 2.6", 7: "Redis 3.2", 8: "Redis 4.0", 9: "Redis 5.0", 10: "Redis 7.0",
                 11: "Redis 7.2 / Valkey 7.2", 12: "Redis 7.4", 80: "Valkey 9.0"}
 _VERSION = re.compile(r"\b(Redis|Valkey) server v=(\d+)\.(\d+)\.(\d+)")
+_RELEASE = re.compile(r"^(\d+)\.(\d+)")
+FORK = (7, 2)  # Valkey 7.2 is Redis 7.2.4 renamed: the same release under either name
+NAMED_ORIGINS = ("configured", "RESTOREPROOF_REDIS_BIN_DIR")
+
+
+@dataclass(frozen=True)
+class RedisRelease:
+    """A flavour and version: what a server is, or what wrote an RDB."""
+
+    flavor: str  # "redis" | "valkey"
+    version: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.flavor.capitalize()} {self.version}"
+
+    @property
+    def release(self) -> tuple[int, int] | None:
+        """(major, minor), or None for a version that is not one (an unstable build's, say)."""
+        match = _RELEASE.match(self.version)
+        return (int(match.group(1)), int(match.group(2))) if match else None
+
+    @property
+    def series(self) -> str:
+        """"Redis 7.0": the release without its patch level."""
+        release = self.release
+        return f"{self.flavor.capitalize()} {release[0]}.{release[1]}" if release else self.label
+
+    def same_flavour(self, other: RedisRelease) -> bool:
+        return self.flavor == other.flavor or self.release == other.release == FORK
+
+    def same_release(self, other: RedisRelease) -> bool:
+        return self.same_flavour(other) and self.release is not None and self.release == other.release
 
 
 @dataclass(frozen=True)
@@ -47,6 +87,15 @@ class RedisInstallation:
     @property
     def label(self) -> str:
         return f"{self.flavor.capitalize()} {self.version}"
+
+    @property
+    def as_release(self) -> RedisRelease:
+        return RedisRelease(self.flavor, self.version)
+
+    @property
+    def named(self) -> bool:
+        """Whether the user named this server (sandbox.bin_dir or RESTOREPROOF_REDIS_BIN_DIR)."""
+        return self.origin.startswith(NAMED_ORIGINS)
 
     @property
     def writes_rdb(self) -> int:
@@ -134,18 +183,49 @@ def find_installations(configured: str | None, user_name: str | None) -> Install
     return Installations(tuple(found), tuple(search.refused))
 
 
-def choose_installation(installations: Installations[RedisInstallation], rdb_version: int) -> RedisInstallation:
-    """The first server that reads `rdb_version`, or an error naming the version, what was found and refused,
-    and what to install."""
-    for installation in installations:
-        if installation.reads(rdb_version):
-            return installation
+def choose_installation(installations: Installations[RedisInstallation], rdb_version: int, *,
+                        writer: RedisRelease | None = None, exact: bool = False) -> RedisInstallation:
+    """The server closest to `writer` (see closeness) that reads `rdb_version`, one the user named first; with
+    `exact` only one of the writer's own flavour and release. Else an error naming the version, what was found and
+    refused, and what to install."""
+    readers = [i for i in installations if i.reads(rdb_version)]
+    own = exact and writer is not None and writer.release is not None
+    if own and writer is not None:
+        readers = [i for i in readers if i.as_release.same_release(writer)]
+    if chosen := nearest(readers, lambda i: closeness(i.as_release, i.writes_rdb, writer)):
+        return chosen
     available = "; ".join(i.describe() for i in installations) or "none"
+    if own and writer is not None:
+        raise NoSuitableServerError(
+            f"no {writer.series} server here to load RDB version {rdb_version}, written by {writer.label} "
+            f'(sandbox.version_match = "exact"); available: {available}{installations.refused_text()}',
+            hint=exact_hint(writer))
     raise NoSuitableServerError(
         f"no Redis/Valkey server here reads RDB version {rdb_version} ({rdb_writer(rdb_version)}); "
         f"available: {available}{installations.refused_text()}",
         hint=install_hint(rdb_version),
     )
+
+
+def closeness(server: RedisRelease, writes_rdb: int, writer: RedisRelease | None) -> tuple[int, ...]:
+    """Lower is closer to what wrote the RDB: its own flavour at the lowest release at least the writer's; else the
+    other flavour (a fork of the same code), lowest release first; else an older release of its own flavour that
+    still reads the format, newest first. An unknown writer: the server whose own format is the oldest that
+    still reads the file."""
+    release, wrote = server.release or (0, 0), writer.release if writer else None
+    if writer is None or wrote is None:
+        return (0, writes_rdb)
+    if server.same_flavour(writer) and release >= wrote:
+        return (0, *release)
+    if not server.same_flavour(writer):
+        return (1, *release)
+    return (2, -release[0], -release[1])
+
+
+def exact_hint(writer: RedisRelease) -> str:
+    package = "valkey-server" if writer.flavor == "valkey" else "redis-server"
+    return (f"install {writer.series} (a distribution's {package} package of that release, or a build of it) and set "
+            "sandbox.bin_dir (or RESTOREPROOF_REDIS_BIN_DIR) to its directory")
 
 
 def rdb_writer(rdb_version: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
-from verifiers.inventory import AnyStore, RedisStore
+from verifiers.inventory import AnyStore, LocalSandbox, RedisStore
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.local_redis import (
     RdbLoadError,
@@ -26,10 +26,15 @@ from verifiers.sandboxes.local_redis import (
 )
 from verifiers.sandboxes.network_redis import NetworkRedis
 from verifiers.sandboxes.readiness import Readiness
-from verifiers.sandboxes.redis_installations import RedisInstallation, choose_installation, find_installations
+from verifiers.sandboxes.redis_installations import (
+    RedisInstallation,
+    RedisRelease,
+    choose_installation,
+    find_installations,
+)
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan
-from verifiers.stores.redis import restore
+from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan
+from verifiers.stores.redis import fidelity, restore
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.manifest import RedisManifest, load_manifest
 from verifiers.stores.redis.measure import count_matching, measure_dataset
@@ -47,7 +52,7 @@ class RedisKind:
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture redis` (it "
                                "writes NAME-<stamp>.manifest.json next to the RDB)")
         manifest = load_manifest(path, store=store.name)
-        specs = [CheckSpec("keyspace", "keyspace")]
+        specs = [ENGINE_SPEC, CheckSpec("keyspace", "keyspace")]
         for db in selected_databases(store, manifest, path):
             specs += [CheckSpec(check, f"db{db}") for check in ("key_count", "types", "digest")]
         specs += [CheckSpec("assertion", expectation.subject) for expectation in store.keys]
@@ -66,18 +71,22 @@ class RedisKind:
         except ArtifactFormatError as exc:
             fail(plan, result, restore.load_failed(f"store {store.name}: {exc.describe()}"), "it could not be restored")
             return
+        writer = header.writer
+        exact = store.sandbox.version_match == "exact" and writer is not None and writer.release is not None
         if store.sandbox.type != "local":  # a container loads the RDB itself (stores/redis/sandbox.py)
-            verify_remote(plan, artifact, header, timer, result)
+            verify_remote(plan, artifact, header, timer, result, exact=exact)
             return
         try:
             with timer.phase("provision"):
                 installation = choose_installation(find_installations(store.sandbox.bin_dir, store.sandbox.user),
-                                                   header.version)
+                                                   header.version, writer=writer, exact=exact)
         except NoSuitableServerError as exc:
             # A backup no server here can read fails its restore check (named, with the fix), not the run.
             fail(plan, result, restore.load_failed(f"store {store.name}: {name} is {header.describe}; "
                                                    f"{exc.describe()}"), "no server here can load this artifact")
             return
+        result.checks.append(fidelity.engine_check(writer, installation.as_release, exact=exact,
+                                                   chosen=fidelity.why_chosen(installation)))
         with sandbox_dir(store, artifact.path, timer) as workdir:
             with timer.phase("restore"):
                 verdict = restore.run_check(installation, workdir, timeout=store.restore_timeout)
@@ -89,7 +98,8 @@ class RedisKind:
                 return
             try:
                 with server_on(store, installation, workdir, timer) as server:
-                    result.sandbox = server.info
+                    result.sandbox = fidelity.describe(server.info, server.client,
+                                                       {f"{installation.flavor}-check-rdb": installation.version})
                     result.checks.append(restore.loaded(verdict, installation))
                     with timer.phase("verify"):
                         observed, counts = measure_restored(server, store)
@@ -106,15 +116,24 @@ class RedisKind:
 
 
 def verify_remote(plan: StorePlan, artifact: Artifact, header: RdbHeader, timer: RestoreTimer,
-                  result: StoreVerification) -> None:
-    """The same measurement and judgement on a server this harness started elsewhere (a container)."""
+                  result: StoreVerification, *, exact: bool) -> None:
+    """The same measurement and judgement on a server this harness started elsewhere (a container) or the user's
+    (external). Its release is known once it runs, which is once the RDB is loaded: under version_match = "exact" a
+    server of another release fails the engine check there, and nothing is measured."""
     store, manifest = plan.store, plan.manifest
     assert isinstance(store, RedisStore)
     assert isinstance(manifest, RedisManifest)
     name = Path(artifact.location).name
     try:
         with remote_server(store, header, artifact.path, timer) as server:
-            result.sandbox = server.info
+            result.sandbox = fidelity.describe(server.info, server.client, fidelity.remote_tools(server))
+            engine = fidelity.engine_check(header.writer, RedisRelease(server.info.engine, server.info.version),
+                                           exact=exact, chosen=fidelity.remote_chosen(server))
+            result.checks.append(engine)
+            if not engine.passed:
+                result.checks += unverified(plan, "the sandbox is not on the release that wrote the RDB",
+                                            result.checks)
+                return
             result.checks.append(CheckResult("restore", "restore", True, "loaded", restore.EXPECTED,
                                              f"{server.describe()} loaded {name}"))
             with timer.phase("verify"):
@@ -129,7 +148,7 @@ def verify_remote(plan: StorePlan, artifact: Artifact, header: RdbHeader, timer:
 
 def fail(plan: StorePlan, result: StoreVerification, restore_result: CheckResult, reason: str) -> None:
     result.checks.append(restore_result)
-    result.checks += unverified(plan, reason)
+    result.checks += unverified(plan, reason, result.checks)
 
 
 def selected_databases(store: RedisStore, manifest: RedisManifest, manifest_path: Path) -> list[int]:
@@ -163,7 +182,8 @@ def server_on(store: RedisStore, installation: RedisInstallation, workdir: Redis
               timer: RestoreTimer) -> Iterator[RedisServer]:
     """The server loading the RDB (timed as the restore, bounded by restore_timeout: starting the server is
     loading the data); stopping it is timed as teardown."""
-    opening = redis_server(installation, workdir, readiness=Readiness(timeout=store.restore_timeout))
+    mode = store.sandbox.mode if isinstance(store.sandbox, LocalSandbox) else "fast"
+    opening = redis_server(installation, workdir, readiness=Readiness(timeout=store.restore_timeout), mode=mode)
     with timed_sandbox(opening, timer, store=store.name, start_phase="restore") as server:
         yield server
 
@@ -226,8 +246,10 @@ def judge_db(subject: str, want: KeyspaceFacts, got: KeyspaceFacts | None, measu
     ]
 
 
-def unverified(plan: StorePlan, reason: str) -> list[CheckResult]:
-    """A failed result for every data check the plan promised, when the data never became checkable."""
+def unverified(plan: StorePlan, reason: str, judged: Sequence[CheckResult] = ()) -> list[CheckResult]:
+    """A failed result for every data check the plan promised and `judged` lacks (the engine check may have
+    been), when the data never became checkable."""
     skip = {"artifact", "restore", "rto", "rpo"}
+    done = {(c.check, c.subject) for c in judged}
     return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
-            for s in plan.specs if s.check not in skip]
+            for s in plan.specs if s.check not in skip and (s.check, s.subject) not in done]

@@ -71,7 +71,7 @@ def capture_redis(url: str | None, out_dir: Path, *, name: str | None = None, fr
 def _measure(rdb: Path, final_name: str, *, source: str, captured_at: datetime, bin_dir: str | None,
              user: str | None) -> RedisManifest:
     header = _header(rdb, source)
-    installation = choose_installation(find_installations(bin_dir, user), header.version)
+    installation = choose_installation(find_installations(bin_dir, user), header.version, writer=header.writer)
     try:
         with local_redis(installation, rdb, user_name=user) as server:
             facts = measure_dataset(server.client)

@@ -2,7 +2,9 @@
 
 The header is a 9-byte magic: `REDIS` and a 4-digit version (`REDIS0011`), or since Valkey 9 `VALKEY` and a
 3-digit version (`VALKEY080`). Auxiliary fields may follow (opcode 0xFA, then two strings), among them
-`redis-ver` / `valkey-ver`, the release that wrote the file; they are read for messages only.
+`redis-ver` / `valkey-ver`, the release that wrote the file: for messages, and to restore the file on the release
+that wrote it where one is installed (verifiers/sandboxes/redis_installations.py). Redis and Valkey 7.2 write
+`redis-ver`, Valkey 8 `valkey-ver` (still under the REDIS magic), Valkey 9 `valkey-ver` under its own.
 A string is a length (6, 14, 32 or 64 bits by its top two bits) and bytes, or an integer encoded in 1, 2 or 4
 bytes; see src/rdb.c rdbLoadLen / rdbGenericLoadStringObject.
 """
@@ -16,6 +18,7 @@ from typing import IO
 
 from verifiers.errors import ArtifactFormatError
 from verifiers.filetypes import identify
+from verifiers.sandboxes.redis_installations import RedisRelease
 
 _MAGIC = re.compile(rb"^(?:REDIS(\d{4})|VALKEY(\d{3}))$")
 OPCODE_AUX = 0xFA
@@ -28,6 +31,19 @@ class RdbHeader:
     magic: str  # "REDIS" | "VALKEY"
     version: int
     written_by: str | None  # e.g. "7.0.15", from the redis-ver / valkey-ver aux field
+    written_by_field: str | None = None  # which of the two
+
+    @property
+    def writer(self) -> RedisRelease | None:
+        """The release that wrote the file: a Valkey when its field is valkey-ver or its magic VALKEY, and when a
+        redis-ver of 8 or later comes with a format no Redis 8 writes (11 or older); else a Redis. A redis-ver 7.2
+        may as well be Valkey 7.2, which is Redis 7.2.4 renamed (the same release to RedisRelease)."""
+        if self.written_by is None:
+            return None
+        release = RedisRelease("redis", self.written_by).release
+        valkey = (self.written_by_field == "valkey-ver" or self.magic == "VALKEY"
+                  or (release is not None and release[0] >= 8 and self.version <= 11))
+        return RedisRelease("valkey" if valkey else "redis", self.written_by)
 
     @property
     def describe(self) -> str:
@@ -54,21 +70,24 @@ def parse_header(fh: IO[bytes], artifact: str) -> RdbHeader:
         shown = "empty file" if not magic else f"no REDIS/VALKEY signature{'; it is ' + what if what else ''}"
         raise ArtifactFormatError(f"{artifact}: not an RDB file ({shown})", hint=HINT)
     kind = "REDIS" if match.group(1) else "VALKEY"
-    return RdbHeader(magic=kind, version=int(match.group(1) or match.group(2)), written_by=_written_by(fh))
+    field, written_by = _written_by(fh)
+    return RdbHeader(magic=kind, version=int(match.group(1) or match.group(2)), written_by=written_by,
+                     written_by_field=field)
 
 
-def _written_by(fh: IO[bytes]) -> str | None:
-    """The writer's release from the leading aux fields; None when absent or unreadable (messages only)."""
+def _written_by(fh: IO[bytes]) -> tuple[str | None, str | None]:
+    """The aux field naming the writer's release and the release, from the leading aux fields; (None, None) when
+    absent or unreadable."""
     for _ in range(32):
         opcode = fh.read(1)
         if opcode != bytes([OPCODE_AUX]):
-            return None
+            return None, None
         key, value = _string(fh), _string(fh)
         if key is None or value is None:
-            return None
+            return None, None
         if key in (b"redis-ver", b"valkey-ver"):
-            return value.decode("ascii", errors="replace")
-    return None
+            return key.decode("ascii"), value.decode("ascii", errors="replace")
+    return None, None
 
 
 def _string(fh: IO[bytes]) -> bytes | None:

@@ -28,13 +28,11 @@ log = logging.getLogger(__name__)
 
 def default_image(header: RdbHeader) -> str:
     """The official image of the release that wrote the RDB (its aux field), else the newest of its flavour."""
-    repository = "valkey/valkey" if header.magic == "VALKEY" else "redis"
-    parts = (header.written_by or "").split(".")
-    if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
-        if header.magic == "REDIS" and int(parts[0]) >= 8 and header.version <= 11:
-            repository = "valkey/valkey"  # a Valkey 8 writing the REDIS0011 format: no Redis 8 writes it
-        return f"{repository}:{parts[0]}.{parts[1]}"
-    return f"{repository}:latest"
+    writer = header.writer
+    flavour = writer.flavor if writer else "valkey" if header.magic == "VALKEY" else "redis"
+    repository = "valkey/valkey" if flavour == "valkey" else "redis"
+    release = writer.release if writer else None
+    return f"{repository}:{release[0]}.{release[1]}" if release else f"{repository}:latest"
 
 
 @contextlib.contextmanager
@@ -51,6 +49,7 @@ def remote_server(store: RedisStore, header: RdbHeader, rdb: Path, timer: Restor
         raise SandboxError(f"store {store.name}: no {settings.type} sandbox for redis stores",
                            hint='use sandbox = "local", "docker" or "external"')
     opening = docker_redis(settings.image or default_image(header), rdb,
-                           readiness=Readiness(timeout=max(store.restore_timeout, settings.start_timeout)))
+                           readiness=Readiness(timeout=max(store.restore_timeout, settings.start_timeout)),
+                           mode=settings.mode)
     with timed_sandbox(opening, timer, store=store.name, start_phase="restore") as server:
         yield server
