@@ -36,8 +36,8 @@ def plain_copy(backup_dir: Path, capture: MysqlCapture) -> Path:
 def test_good_dump_passes_every_check(mysql_backup_dir: Path) -> None:
     outcome = mysql_verify(mysql_backup_dir, GLOB)
     assert outcome.status == "passed", failed(outcome)
-    assert {c.check for c in outcome.checks} == {"artifact", "restore", "tables", "row_count", "checksum", "schema",
-                                                 "sequence", "rto", "rpo"}
+    assert {c.check for c in outcome.checks} == {"artifact", "engine", "restore", "tables", "row_count", "checksum",
+                                                 "schema", "sequence", "rto", "rpo"}
     counts = {c.subject: c.observed for c in outcome.checks if c.check == "row_count"}
     assert counts == {f"shop.{t}": n for t, n in mysql_demo.COUNTS.items()}
     counters = {c.subject: c.observed for c in outcome.checks if c.check == "sequence"}

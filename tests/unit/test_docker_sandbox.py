@@ -226,6 +226,29 @@ def test_valkey_images_start_valkey_server(tmp_path: Path) -> None:
     assert engine.made[0].spec.command is not None and engine.made[0].spec.command[0] == "valkey-server"
 
 
+def test_a_production_like_redis_container_keeps_the_servers_save_schedule(tmp_path: Path) -> None:
+    engine = FakeEngine(exits=True)
+    loading = docker_redis("redis:7.0", tmp_path, readiness=Readiness(timeout=1), factory=engine,
+                           mode="production-like")
+    with pytest.raises(RdbLoadError), loading:
+        pass
+    command = engine.made[0].spec.command
+    assert command is not None and "--save" not in command
+    assert command[command.index("--appendonly") + 1] == "no"  # else the server would ignore the RDB
+
+
+@pytest.mark.parametrize(("mode", "durable"), [("fast", False), ("production-like", True)])
+def test_a_mysql_container_takes_the_settings_of_its_mode(mode: str, durable: bool) -> None:
+    engine = FakeEngine(fail_start=ConnectionError("no engine"))
+    with pytest.raises(SandboxError), docker_mysql(object(), image="mariadb:10.11",  # type: ignore[arg-type]
+                                                   readiness=Readiness(timeout=1), factory=engine, mode=mode):
+        pass
+    command = engine.made[0].spec.command
+    assert command is not None and "--event-scheduler=OFF" in command
+    assert ("--innodb-flush-log-at-trx-commit=0" not in command) is durable
+    assert ("--skip-log-bin" not in command) is durable
+
+
 @pytest.mark.parametrize(("image", "variable"), [("mariadb:10.11", "MARIADB_ROOT_PASSWORD"),
                                                  ("mysql:8.0", "MYSQL_ROOT_PASSWORD")])
 def test_mysql_container_gets_a_random_root_password_and_no_socket_only_settings(image: str, variable: str) -> None:

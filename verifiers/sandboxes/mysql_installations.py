@@ -3,6 +3,10 @@
 Found in this order: the configured directory (sandbox.bin_dir), RESTOREPROOF_MYSQL_BIN_DIR, PATH, then the
 distribution's places (/usr/sbin, /usr/local/mysql/bin). The server (`mariadbd` / `mysqld`) lives in sbin on
 Debian, its client tools (`mariadb`, `mariadb-dump`, `mariadb-install-db`) in bin: an installation knows both.
+
+Of those that can restore a dump, the nearest to its source restores it: the same flavour at the lowest release
+(major.minor: 10.11, 8.0, 8.4 are what MariaDB and MySQL call their series, x.y.z only fixes bugs) at least the
+source's, one the user named first; `version_match = "exact"` requires the source's own release.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import functools
 import os
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from verifiers.errors import NoSuitableServerError
 from verifiers.sandboxes.installation_search import Installations, Search, staged_note
+from verifiers.sandboxes.nearest import nearest
 from verifiers.sandboxes.process import unprivileged_user
 
 USER_FALLBACKS = ("mysql", "nobody")
@@ -23,6 +29,11 @@ SERVERS = ("mariadbd", "mysqld")
 SYSTEM_DIRS = ("/usr/sbin", "/usr/local/mysql/bin", "/usr/local/bin", "/usr/bin")
 # "mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 for ..." / "mysqld  Ver 8.0.36 for Linux on x86_64 (MySQL ...)"
 _VERSION = re.compile(r"\bVer (\d+\.\d+\.\d+)(\S*)")
+# a client's: "mariadb  Ver 15.1 Distrib 10.11.19-MariaDB, ...", "mariadb from 11.4.2-MariaDB, client 15.2 ...",
+# "mysql  Ver 8.0.36 for Linux ..."
+_CLIENT_VERSION = re.compile(r"\b(?:Distrib|from) (\d+\.\d+\.\d+)|\bVer (\d+\.\d+\.\d+)")
+LABELS = {"mariadb": "MariaDB", "mysql": "MySQL"}
+NAMED_ORIGINS = ("configured", "RESTOREPROOF_MYSQL_BIN_DIR")
 # Tools by role, MariaDB names first (MariaDB 11 drops the mysql* symlinks from its packages).
 TOOLS = {
     "client": ("mariadb", "mysql"),
@@ -38,6 +49,11 @@ def version_tuple(version: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def series(flavour: str, release: tuple[int, int]) -> str:
+    """"MariaDB 10.11": a flavour's release series."""
+    return f"{LABELS.get(flavour, flavour)} {release[0]}.{release[1]}"
+
+
 @dataclass(frozen=True)
 class MysqlInstallation:
     """One server binary, its flavour (mariadb | mysql) and version, and the directories of its tools."""
@@ -51,6 +67,11 @@ class MysqlInstallation:
     @property
     def release(self) -> tuple[int, int]:
         return version_tuple(self.version)
+
+    @property
+    def named(self) -> bool:
+        """Whether the user named this installation (sandbox.bin_dir or RESTOREPROOF_MYSQL_BIN_DIR)."""
+        return self.origin.startswith(NAMED_ORIGINS)
 
     def tool(self, role: str) -> Path | None:
         """The client, dump or install_db tool of this installation; None when it has none."""
@@ -116,21 +137,57 @@ def find_installations(configured: str | None, user_name: str | None) -> Install
 
 
 def choose_installation(installations: Installations[MysqlInstallation], *, flavour: str,
-                        min_release: tuple[int, int], roles: tuple[str, ...], purpose: str) -> MysqlInstallation:
-    """The first installation of `flavour`, at least `min_release`, with every tool of `roles`."""
-    for inst in installations:
-        if inst.flavour == flavour and inst.release >= min_release and all(inst.tool(r) for r in roles):
-            return inst
+                        min_release: tuple[int, int], roles: tuple[str, ...], purpose: str,
+                        exact: bool = False) -> MysqlInstallation:
+    """The installation of `flavour` at the lowest release at least `min_release` (the source's own where it is
+    installed, else the nearest newer; only that one with `exact`) with every tool of `roles`; one the user named
+    comes first."""
+    usable = [i for i in installations if i.flavour == flavour and i.release >= min_release
+              and (not exact or i.release == min_release) and all(i.tool(r) for r in roles)]
+    if chosen := nearest(usable, lambda i: i.release):
+        return chosen
     available = ", ".join(i.describe() for i in installations) or "none"
-    label = "MariaDB" if flavour == "mariadb" else "MySQL"
-    wanted = f"{label} {min_release[0]}.{min_release[1]} or newer"
+    wanted = series(flavour, min_release) + ("" if exact else " or newer")
     package = "mariadb-server" if flavour == "mariadb" else "mysql-server"
     raise NoSuitableServerError(
         f"no {wanted} with its {', '.join(roles)} tools to {purpose}; available: {available}"
         + installations.refused_text(),
-        hint=f"install {wanted} (e.g. the distribution's {package} package) or set sandbox.bin_dir "
-        "(or RESTOREPROOF_MYSQL_BIN_DIR) to its binaries",
+        hint=f"install {wanted} (e.g. the distribution's {package} package"
+        + (" of that release" if exact else "") + ") or set sandbox.bin_dir (or RESTOREPROOF_MYSQL_BIN_DIR) "
+        "to its binaries",
     )
+
+
+def choose_client(installations: Installations[MysqlInstallation], *, flavour: str,
+                  release: tuple[int, int]) -> MysqlInstallation:
+    """The client for a server of `flavour` and `release` that this harness did not start (a container, the
+    user's): of its flavour at the lowest release at least the server's, else the newest older one of its flavour,
+    else the other flavour's oldest; one the user named first. A newer client's dump statements and defaults
+    may be unknown to an older server, and each flavour's client speaks its own authentication best."""
+    def rank(i: MysqlInstallation) -> tuple[int, int, int]:
+        if i.flavour == flavour and i.release >= release:
+            return (0, *i.release)
+        if i.flavour == flavour:
+            return (1, -i.release[0], -i.release[1])
+        return (2, *i.release)
+
+    if chosen := nearest((i for i in installations if i.tool("client")), rank):
+        return chosen
+    raise NoSuitableServerError(
+        f"no mariadb or mysql client to restore into the {series(flavour, release)} server",
+        hint="install the distribution's mariadb-client (or mysql-client) package or set sandbox.bin_dir")
+
+
+@functools.lru_cache(maxsize=32)
+def client_version(tool: Path) -> str | None:
+    """The version a client tool reports (`--version`), for the evidence; None when it says none."""
+    try:
+        result = subprocess.run([str(tool), "--no-defaults", "--version"], capture_output=True, text=True,
+                                timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _CLIENT_VERSION.search(result.stdout)
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def find_dump_tool(bin_dir: str | None) -> Path:

@@ -22,15 +22,20 @@ from pymysql.cursors import Cursor
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.docker import ContainerFactory, ContainerSpec, docker_container
-from verifiers.sandboxes.local_mysql import SERVER_SETTINGS, MysqlServer, write_option_file
+from verifiers.sandboxes.local_mysql import MysqlServer, server_settings, write_option_file
 from verifiers.sandboxes.mysql_installations import MysqlInstallation
 from verifiers.sandboxes.readiness import Readiness
 
 log = logging.getLogger(__name__)
 CONTAINER_PORT = 3306
 SUPERUSER = "root"
-# the local sandbox's settings, less those about its private socket (a container is reached over TCP)
-CONTAINER_SETTINGS = tuple(s for s in SERVER_SETTINGS if s not in ("--skip-networking", "--skip-slave-start"))
+SOCKET_ONLY = ("--skip-networking", "--skip-slave-start")
+
+
+def container_settings(mode: str) -> tuple[str, ...]:
+    """The local sandbox's settings of `mode`, less those about its private socket (a container is reached over
+    TCP)."""
+    return tuple(s for s in server_settings(mode) if s not in SOCKET_ONLY)
 
 
 @dataclass(frozen=True)
@@ -73,12 +78,12 @@ def flavour_of(image: str) -> str:
 
 @contextmanager
 def docker_mysql(installation: MysqlInstallation, *, image: str, readiness: Readiness,
-                 factory: ContainerFactory | None = None) -> Iterator[NetworkMysql]:
+                 factory: ContainerFactory | None = None, mode: str = "fast") -> Iterator[NetworkMysql]:
     password = secrets.token_urlsafe(24)
     flavour = flavour_of(image)
     env = {"MARIADB_ROOT_PASSWORD": password} if flavour == "mariadb" else {"MYSQL_ROOT_PASSWORD": password}
     # Both images start a temporary server (port 0) to initialise, then the real one: only it says port 3306.
-    spec = ContainerSpec(image=image, ports=(CONTAINER_PORT,), env=env, command=CONTAINER_SETTINGS,
+    spec = ContainerSpec(image=image, ports=(CONTAINER_PORT,), env=env, command=container_settings(mode),
                          ready_log=rf"port: {CONTAINER_PORT}\s")
     workdir = Path(tempfile.mkdtemp(prefix="restoreproof-mysqlnet-"))
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.mysql_installations import MysqlInstallation
 from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan, selected_tables
+from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, selected_tables
+from verifiers.stores.mysql import fidelity
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.facts import DatabaseFacts
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
@@ -40,6 +41,7 @@ from verifiers.stores.mysql.sandbox import (
     installation_for,
     open_sandbox,
     scratch_database,
+    with_client_for_target,
     writes_elsewhere,
 )
 from verifiers.stores.restore_tool import restore_check
@@ -65,7 +67,7 @@ class MysqlKind:
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture mysql` (it "
                                "writes NAME-<stamp>.manifest.json next to the dump)")
         manifest = load_manifest(path, store=store.name)
-        return restore_plan(store, located, manifest, [*data_specs(store, manifest.facts),
+        return restore_plan(store, located, manifest, [ENGINE_SPEC, *data_specs(store, manifest.facts),
                                                        *(CheckSpec("assertion", a.name) for a in store.assertions)])
 
     def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
@@ -85,27 +87,40 @@ class MysqlKind:
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:
             result.checks.append(_not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
-            result.checks += unverified(plan, "the artifact could not be restored")
+            result.checks += unverified(plan, "the artifact could not be restored", result.checks)
             return
+        exact = store.sandbox.version_match == "exact" and header.server_version is not None
         try:
             with timer.phase("provision"):
-                installation = installation_for(store, header)
+                installation = installation_for(store, header, exact=exact)
         except NoSuitableServerError as exc:
             result.checks.append(_not_restorable(
                 "not restorable here", f"store {store.name}: {name} was dumped from {header.flavour} "
                 f"{header.server_version or header.distrib}; {exc.describe()}"))
-            result.checks += unverified(plan, "no server here can restore this artifact")
+            result.checks += unverified(plan, "no server here can restore this artifact", result.checks)
             return
         with sandbox(store, installation, timer, header=header, charset=manifest.facts.charset,
-                     collation=manifest.facts.collation) as server:
-            result.sandbox = server.info
+                     collation=manifest.facts.collation) as opened:
+            try:
+                server = with_client_for_target(opened, store)
+            except NoSuitableServerError as exc:
+                result.checks.append(_not_restorable("not restorable here", f"store {store.name}: {exc.describe()}"))
+                result.checks += unverified(plan, "no client here matches the target server", result.checks)
+                return
+            result.sandbox = fidelity.describe(server.info, server.connect, server.installation)
+            engine = fidelity.engine_check(header, server.info, exact=exact, chosen=fidelity.why_chosen(server))
+            result.checks.append(engine)
+            if not engine.passed:
+                result.checks += unverified(plan, "the sandbox is not on the source's release", result.checks)
+                return
             scratch = scratch_database(server)  # an external server's: restored there, judged as the manifest's
             database = scratch or manifest.database
             if scratch is not None and (elsewhere := writes_elsewhere(artifact.path, header)):
                 result.checks.append(_not_restorable("not restorable here", (
                     f"store {store.name}: {name} names a database ({elsewhere}); on an external server only a "
                     "scratch database of this run may be written: restore it into a local or docker sandbox")))
-                result.checks += unverified(plan, "the dump would write outside the scratch database")
+                result.checks += unverified(plan, "the dump would write outside the scratch database",
+                                            result.checks)
                 return
             with timer.phase("restore"):
                 if scratch is None:
@@ -255,9 +270,11 @@ def judge(store: MysqlStore, expected: DatabaseFacts, observed: DatabaseFacts) -
     return results
 
 
-def unverified(plan: StorePlan, reason: str) -> list[CheckResult]:
-    """A failed result for every data check the plan promised, when the data never became checkable."""
+def unverified(plan: StorePlan, reason: str, judged: Sequence[CheckResult] = ()) -> list[CheckResult]:
+    """A failed result for every data check the plan promised and `judged` lacks (the engine check may have
+    been), when the data never became checkable."""
     skip = {"artifact", "restore", "rto", "rpo"}
+    done = {(c.check, c.subject) for c in judged}
     return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
-            for s in plan.specs if s.check not in skip]
+            for s in plan.specs if s.check not in skip and (s.check, s.subject) not in done]
 

@@ -1,8 +1,9 @@
 """Which sandbox a mysql store is restored into, chosen by `sandbox.type`: a local server process
-(verifiers/sandboxes/local_mysql.py) or a container (verifiers/sandboxes/network_mysql.py). The store code after
-this seam is the same for both.
+(verifiers/sandboxes/local_mysql.py), a container (verifiers/sandboxes/network_mysql.py), or a scratch database
+on a server the user provides (`external`, same module). The store code after this seam is the same for all three.
 
-or a scratch database on a server the user provides (`external`, same module). There the dump is restored under
+A container or external server is restored with the client of its own flavour and release where one is installed
+(`with_client_for_target`). On an external server the dump is restored under
 the scratch name, so the facts measured are renamed back to the database the manifest recorded before they are
 judged, and a dump that would write outside its database (`USE`, `CREATE DATABASE`) is refused unrestored.
 """
@@ -12,13 +13,20 @@ from __future__ import annotations
 import contextlib
 import gzip
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from verifiers.errors import NoSuitableServerError, SandboxError
+from verifiers.errors import SandboxError
 from verifiers.inventory import MysqlStore
 from verifiers.sandboxes.local_mysql import local_mysql
-from verifiers.sandboxes.mysql_installations import MysqlInstallation, choose_installation, find_installations
+from verifiers.sandboxes.mysql_installations import (
+    MysqlInstallation,
+    choose_client,
+    choose_installation,
+    find_installations,
+    version_tuple,
+)
 from verifiers.sandboxes.network_mysql import MARKER_TABLE, MysqlTarget, NetworkMysql, docker_mysql, external_mysql
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.mysql.archive import DumpHeader
@@ -36,20 +44,34 @@ def default_image(header: DumpHeader) -> str:
     return f"{repository}:{major}.{minor}" if major else f"{repository}:latest"
 
 
-def installation_for(store: MysqlStore, header: DumpHeader) -> MysqlInstallation:
-    """Local tools: a whole server for the local sandbox; for a container only a client, of any release."""
+def installation_for(store: MysqlStore, header: DumpHeader, *, exact: bool = False) -> MysqlInstallation:
+    """Local tools: a whole server for the local sandbox, of the source's flavour and the nearest release (only its
+    own with `exact`); for a container or an external server a client, the one nearest the source until the
+    target's own release is known (with_client_for_target)."""
     settings: Any = store.sandbox
     found = find_installations(settings.bin_dir, settings.user)
     if settings.type == "local":
         return choose_installation(found, flavour=header.flavour, min_release=header.min_release,
                                    roles=("client", "install_db") if header.flavour == "mariadb" else ("client",),
-                                   purpose="restore it")
-    for flavour in (header.flavour, "mariadb" if header.flavour == "mysql" else "mysql"):
-        for installation in found:
-            if installation.flavour == flavour and installation.tool("client"):
-                return installation
-    raise NoSuitableServerError(f"no mariadb or mysql client to restore into the {settings.type} sandbox",
-                                hint="install the distribution's mariadb-client package or set sandbox.bin_dir")
+                                   purpose="restore it" + (" on the source's own release (sandbox.version_match = "
+                                                           '"exact")' if exact else ""), exact=exact)
+    return choose_client(found, flavour=header.flavour, release=header.min_release)
+
+
+def with_client_for_target(server: MysqlTarget, store: MysqlStore) -> MysqlTarget:
+    """A container's or external server's target with the client of its own flavour and release (else the nearest
+    newer, see choose_client): an older server must not be fed what a newer client sends. A local sandbox already
+    runs its installation's client."""
+    if not isinstance(server, NetworkMysql):
+        return server
+    settings: Any = store.sandbox
+    try:
+        release = version_tuple(server.info.version)
+    except ValueError:
+        return server
+    client = choose_client(find_installations(settings.bin_dir, settings.user), flavour=server.info.engine,
+                           release=release)
+    return replace(server, installation=client)
 
 
 def open_sandbox(store: MysqlStore, installation: MysqlInstallation, header: DumpHeader, *, charset: str = "utf8mb4",
@@ -57,14 +79,15 @@ def open_sandbox(store: MysqlStore, installation: MysqlInstallation, header: Dum
     settings: Any = store.sandbox
     readiness = Readiness(timeout=settings.start_timeout)
     if settings.type == "local":
-        return local_mysql(installation, user_name=settings.user, readiness=readiness)
+        return local_mysql(installation, user_name=settings.user, readiness=readiness, mode=settings.mode)
     if settings.type == "docker":
-        return docker_mysql(installation, image=settings.image or default_image(header), readiness=readiness)
+        return docker_mysql(installation, image=settings.image or default_image(header), readiness=readiness,
+                            mode=settings.mode)
     if settings.type == "external":
         return external_mysql(installation, store=store.name, settings=settings, charset=charset, collation=collation,
                               readiness=readiness)
     raise SandboxError(f"store {store.name}: sandbox type {settings.type!r} cannot restore a mysql store",
-                       hint='use sandbox = "local" or "docker"')
+                       hint='use sandbox = "local", "docker" or {type = "external", dsn = "..."}')
 
 
 def scratch_database(server: MysqlTarget) -> str | None:
