@@ -164,11 +164,13 @@ Source = Annotated[FileSource | S3Source | RdsSnapshotSource | S3BucketSource | 
 
 VersionMatch = Literal["nearest", "exact"]
 SandboxMode = Literal["fast", "production-like"]
-VERSION_MATCH_HELP = ("the sandbox's engine: the source's own major where one is installed, else the nearest newer, "
-                      "said in the `engine` check (nearest); or the source's own major only, failing clearly when "
-                      "it is missing (exact)")
-MODE_HELP = ("fast: durability off (fsync, synchronous_commit, full_page_writes off; minimal WAL) for verification; "
-             "production-like: the engine's durable defaults, for an RTO like a real recovery's")
+VERSION_MATCH_HELP = ("the sandbox's engine: the source's own release where one is installed (PostgreSQL's major; "
+                      "MySQL/MariaDB's flavour and major.minor; for Redis/Valkey the flavour and major.minor that "
+                      "wrote the RDB), else the nearest newer, said in the `engine` check (nearest); or the source's "
+                      "own only, failing clearly when it is missing (exact)")
+MODE_HELP = ("fast: durability off for verification (PostgreSQL: fsync, synchronous_commit, full_page_writes off, "
+             "minimal WAL; MySQL/MariaDB: no log flush per commit, no doublewrite, no binary log; Redis/Valkey: no "
+             "save schedule); production-like: the engine's durable defaults, for an RTO like a real recovery's")
 
 
 class _SandboxBase(_Model):
