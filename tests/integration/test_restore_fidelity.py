@@ -159,7 +159,7 @@ def test_the_evidence_and_report_say_the_mode_the_rto_was_measured_in(tmp_path: 
     (store,) = json.loads(evidence.read_text())["stores"]
     assert store["sandbox"]["mode"] == "fast" and store["sandbox"]["settings"]["fsync"] == "off"
     report = (evidence.parent / "report.html").read_text()
-    assert "fast mode: durability off (fsync, synchronous_commit, full_page_writes off)" in report
+    assert "fast mode: durability off (fsync off, synchronous_commit off, full_page_writes off)" in report
     assert "measured in fast mode (durability off)" in report
     durable = subprocess.run([str(BIN / "restoreproof"), "verify", "--inventory", "inventory.toml",
                               "--reports-dir", "reports2", "--", "--sandbox-mode", "production-like"],

@@ -14,7 +14,7 @@ import pytest
 from verifiers import checks
 from verifiers.checks import CheckResult
 from verifiers.evidence import SCHEMA_PATH
-from verifiers.evidence.report_html import check_detail_html, short_value
+from verifiers.evidence.report_html import check_detail_html, sandbox_cell, short_value
 from verifiers.inventory import parse_inventory
 from verifiers.runner import StoreOutcome
 from verifiers.timing import RestoreTimer
@@ -81,3 +81,21 @@ def test_the_evidence_schema_takes_typed_values(value: Any) -> None:
     jsonschema.validate(record, check_schema)
     with pytest.raises(jsonschema.ValidationError):  # a range is its two bounds, nothing else nested
         jsonschema.validate({**record, "expected": {"keys": {"min": 1, "max": 2, "rows": "x"}}}, check_schema)
+
+
+@pytest.mark.parametrize(("sandbox", "said"), [
+    ({"engine": "postgresql", "version": "15.18", "mode": "fast",
+      "settings": {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "wal_level": "minimal"}},
+     "fast mode: durability off (fsync off, synchronous_commit off, full_page_writes off)"),
+    ({"engine": "mariadb", "version": "10.11.19", "mode": "fast",
+      "settings": {"innodb_flush_log_at_trx_commit": "0", "innodb_doublewrite": "OFF", "sync_binlog": "0"}},
+     "fast mode: durability off (innodb_flush_log_at_trx_commit=0, innodb_doublewrite off, sync_binlog=0)"),
+    ({"engine": "redis", "version": "7.0.15", "mode": "fast", "settings": {"save": "", "appendonly": "no"}},
+     "fast mode: durability off (save=&quot;&quot;)"),
+    ({"engine": "postgresql", "version": "18.6", "mode": "production-like", "settings": {"fsync": "on"}},
+     "production-like mode: durable settings"),
+])
+def test_the_store_row_says_in_words_which_mode_measured_the_restore(sandbox: dict[str, object], said: str) -> None:
+    cell = sandbox_cell(sandbox)
+    assert said in cell, cell
+    assert ("optimistic" in cell) == (sandbox["mode"] == "fast")

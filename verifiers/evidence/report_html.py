@@ -82,20 +82,31 @@ def _store_row(outcome: StoreOutcome, record: Mapping[str, Any]) -> str:
         _against_target(rpo["seconds"], rpo["target_seconds"]),
         backup,
         escape(str(artifact.get("created") or "-")),
-        _sandbox_cell(sandbox),
+        sandbox_cell(sandbox),
         f"{passed} of {judged}" + (f"<div class='rp-dim'>{unjudged} not compared</div>" if unjudged else ""),
     )
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
-def _sandbox_cell(sandbox: Mapping[str, Any]) -> str:
+# The settings, read back from a sandbox's server, whose values mean durability was off (fast mode), by engine.
+DURABILITY_OFF = {
+    "fsync": ("off",), "synchronous_commit": ("off",), "full_page_writes": ("off",),  # PostgreSQL
+    "innodb_flush_log_at_trx_commit": ("0", "2"), "innodb_doublewrite": ("OFF", "0"), "sync_binlog": ("0",),  # MySQL
+    "save": ("",),  # Redis/Valkey: the loaded data is never written back
+}
+
+
+def sandbox_cell(sandbox: Mapping[str, Any]) -> str:
     """Engine and version, and in plain words the mode the restore ran in: durability off is said, not implied."""
     cell = escape(" ".join(str(sandbox[k]) for k in ("engine", "version") if sandbox.get(k)) or "-")
     settings = sandbox.get("settings") or {}
     if sandbox.get("mode") == "fast":
-        off = [name for name in ("fsync", "synchronous_commit", "full_page_writes") if settings.get(name) == "off"]
-        cell += (f"<div class='rp-warn'>fast mode: durability off ({escape(', '.join(off))} off), so the restore "
-                 "time is optimistic</div>")
+        off = [(name, str(settings[name])) for name, values in DURABILITY_OFF.items()
+               if name in settings and str(settings[name]) in values]
+        shown = ", ".join(f"{name} off" if value.lower() == "off" else f"{name}={value or chr(34) * 2}"
+                          for name, value in off)
+        cell += (f"<div class='rp-warn'>fast mode: durability off{f' ({escape(shown)})' if shown else ''}, so the "
+                 "restore time is optimistic</div>")
     elif sandbox.get("mode") == "production-like":
         cell += "<div class='rp-dim'>production-like mode: durable settings</div>"
     if tools := sandbox.get("tools"):

@@ -4,7 +4,7 @@ and a fetched backup into judged checks by restoring it into a sandbox and measu
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +62,15 @@ def manifest_beside(store: AnyStore, located: Located, *, capture_hint: str) -> 
         raise ManifestError(f"store {store.name}: no manifest beside {located.location}",
                             hint=f"{capture_hint}, or set stores.source.manifest")
     return located.manifest_path
+
+
+def unverified(plan: StorePlan, reason: str, judged: Sequence[CheckResult] = ()) -> list[CheckResult]:
+    """A failed result for every data check the plan promised and `judged` lacks (the engine check may have been
+    judged), when the data never became checkable."""
+    skip = {"artifact", "restore", "rto", "rpo"}
+    done = {(c.check, c.subject) for c in judged}
+    return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
+            for s in plan.specs if s.check not in skip and (s.check, s.subject) not in done]
 
 
 # The sandbox's engine against the source's (verifiers/stores/postgres/fidelity.py): judged right after the restore.

@@ -20,7 +20,7 @@ from verifiers.inventory import MongoFilter, MongoStore
 from verifiers.sandboxes.local_mongo import MongoServer
 from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan
+from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
 from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load_manifest
 from verifiers.stores.mongo.measure import facts_from_server, selected
@@ -169,10 +169,4 @@ def document_count(namespace: str, observed: int | None, expected: int) -> Check
     message = (f"{observed} documents" if passed
                else f"{observed} documents restored, expected {expected} ({observed - expected:+d})")
     return CheckResult(COUNT_CHECK, namespace, passed, observed, expected, message)
-
-
-def unverified(plan: StorePlan, reason: str) -> list[CheckResult]:
-    skip = {"artifact", "restore", "rto", "rpo"}
-    return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
-            for s in plan.specs if s.check not in skip]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,15 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.mysql_installations import MysqlInstallation
 from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.sources import Artifact, Located
-from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, selected_tables
+from verifiers.stores import (
+    ENGINE_SPEC,
+    StorePlan,
+    StoreVerification,
+    manifest_beside,
+    restore_plan,
+    selected_tables,
+    unverified,
+)
 from verifiers.stores.mysql import fidelity
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.facts import DatabaseFacts
@@ -268,13 +276,4 @@ def judge(store: MysqlStore, expected: DatabaseFacts, observed: DatabaseFacts) -
         if name in wanted:
             results.append(checks.sequence(name, observed.auto_increments.get(name), want_counter))
     return results
-
-
-def unverified(plan: StorePlan, reason: str, judged: Sequence[CheckResult] = ()) -> list[CheckResult]:
-    """A failed result for every data check the plan promised and `judged` lacks (the engine check may have
-    been), when the data never became checkable."""
-    skip = {"artifact", "restore", "rto", "rpo"}
-    done = {(c.check, c.subject) for c in judged}
-    return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
-            for s in plan.specs if s.check not in skip and (s.check, s.subject) not in done]
 

@@ -62,7 +62,8 @@ def plan_snapshot(store: MysqlStore, located: Located) -> StorePlan:
 
 
 def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification) -> None:
-    from verifiers.stores.mysql import judge, measure_connected, unverified
+    from verifiers.stores import unverified
+    from verifiers.stores.mysql import judge, measure_connected
 
     store, manifest, source = plan.store, plan.manifest, plan.store.source
     assert isinstance(store, MysqlStore)

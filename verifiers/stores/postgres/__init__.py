@@ -21,7 +21,15 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.local_postgres import choose_installation, find_installations
 from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.sources import Artifact, Located
-from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, selected_tables
+from verifiers.stores import (
+    ENGINE_SPEC,
+    StorePlan,
+    StoreVerification,
+    manifest_beside,
+    restore_plan,
+    selected_tables,
+    unverified,
+)
 from verifiers.stores.postgres import fidelity, live
 from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
 from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
@@ -115,7 +123,7 @@ class PostgresKind:
             engine = fidelity.engine_check(source, server.info.version, exact=exact)
             result.checks.append(engine)
             if not engine.passed:
-                result.checks += unverified(plan, "the sandbox is not on the source's major")
+                result.checks += unverified(plan, "the sandbox is not on the source's major", result.checks)
                 return
             database = restore_database(server)
             with timer.phase("restore"):
@@ -235,9 +243,3 @@ def narrowed_ranges(captured: TableFacts, restored: TableFacts | None, limit: in
         parts.append(f"and {len(ranges) - limit} more ranges")
     return "; ".join(parts) or None
 
-
-def unverified(plan: StorePlan, reason: str) -> list[CheckResult]:
-    """A failed result for every data check the plan promised, when the data never became checkable."""
-    skip = {"artifact", "restore", "rto", "rpo"}
-    return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
-            for s in plan.specs if s.check not in skip]

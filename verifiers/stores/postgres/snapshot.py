@@ -43,7 +43,8 @@ def plan_snapshot(store: PostgresStore, located: Located) -> StorePlan:
 
 
 def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification) -> None:
-    from verifiers.stores.postgres import judge, measure_conninfo, unverified
+    from verifiers.stores import unverified
+    from verifiers.stores.postgres import judge, measure_conninfo
 
     store, manifest, source = plan.store, plan.manifest, plan.store.source
     assert isinstance(store, PostgresStore)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from verifiers.sandboxes.redis_installations import (
     find_installations,
 )
 from verifiers.sources import Artifact, Located
-from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan
+from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
 from verifiers.stores.redis import fidelity, restore
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.manifest import RedisManifest, load_manifest
@@ -245,11 +245,3 @@ def judge_db(subject: str, want: KeyspaceFacts, got: KeyspaceFacts | None, measu
                       what=f"digest of the {persistent.keys} keys without a TTL ({note})"),
     ]
 
-
-def unverified(plan: StorePlan, reason: str, judged: Sequence[CheckResult] = ()) -> list[CheckResult]:
-    """A failed result for every data check the plan promised and `judged` lacks (the engine check may have
-    been), when the data never became checkable."""
-    skip = {"artifact", "restore", "rto", "rpo"}
-    done = {(c.check, c.subject) for c in judged}
-    return [CheckResult(s.check, s.subject, False, None, None, f"not verified: {reason}")
-            for s in plan.specs if s.check not in skip and (s.check, s.subject) not in done]
