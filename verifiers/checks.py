@@ -13,8 +13,6 @@ from typing import Any, Protocol
 
 from verifiers.durations import format_duration
 
-CHECK_NAMES = ("artifact", "restore", "tables", "row_count", "checksum", "schema", "sequence", "assertion",
-               "keyspace", "key_count", "types", "digest", "rto", "rpo")
 Scalar = int | float | str | bool | None
 
 

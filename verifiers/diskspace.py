@@ -7,7 +7,6 @@ looks for it in the error and in the failed restore check, once, for every store
 
 from __future__ import annotations
 
-import errno
 import re
 import shutil
 from collections.abc import Iterable
@@ -18,7 +17,6 @@ from verifiers.checks import CheckResult
 # errno 28 is ENOSPC: MariaDB/MySQL say "Errcode: 28" or "failed with error 28", Rust tools "os error 28"
 _NO_SPACE = re.compile(r"no space left on device|disk quota exceeded|disk full|errcode: 28\b|errno:? ?28\b|"
                        r"with error 28\b|os error 28\b", re.IGNORECASE)
-NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 HINT = "free space there, or point the work dir (--work-dir / TMPDIR) at a disk with room for the restored data"
 
 

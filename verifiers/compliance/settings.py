@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -139,8 +139,6 @@ class MigrateSettings(_Model):
                          "sandbox's connection URL")
     timeout: Seconds = 900.0
 
-
-StoreKindName = Literal["postgres", "redis", "mysql", "s3", "dynamodb"]
 
 _RESTORED_KINDS = ("postgres", "mysql", "redis")  # the sandboxes these checks run in (attach.judge_*)
 _POINT_SOURCES = ("file", "s3", "rds-snapshot", "dynamodb-backup")

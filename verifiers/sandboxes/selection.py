@@ -4,13 +4,12 @@ explicit opt-in that lets `external` sandboxes be used (see verifiers/sandboxes/
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import get_args
 
 from verifiers.inventory import DockerSandbox, ExternalSandbox, Inventory, LocalSandbox, SandboxMode
 
 SANDBOX_CHOICES = ("local", "docker")
 MODE_CHOICES = get_args(SandboxMode)
-SandboxChoice = Literal["local", "docker"]
 # kinds whose stores are restored from a file into a server this harness provides
 SERVER_KINDS = frozenset({"postgres", "redis", "mysql", "mongo"})
 

@@ -1,5 +1,5 @@
-"""The live database as the reference (DESIGN.md's second reference), for a backup nobody captured a manifest
-with: an automated RDS snapshot, a dump another tool takes.
+"""The live database as the reference (the second kind, after a manifest captured with the backup), for a backup
+nobody captured a manifest with: an automated RDS snapshot, a dump another tool takes.
 
 Production moved on since the backup, so the comparison is looser than against a manifest and says so:
 - every table of the live database must be restored, with the same schema (a migration since the backup shows

@@ -34,7 +34,6 @@ DIGEST_ALGORITHM = "sum160(sha1 per key: name, type, ttl presence, value) v1"
 MOD = 1 << 160
 ZERO = "0" * 40
 
-StreamEntry = tuple[bytes, Sequence[tuple[bytes, bytes]]]
 
 # KEYS: the keys to digest. Returns, per key: {type, ttl (0/1), digest, expiry in unix ms or -1};
 # type "none" for a key that expired or vanished after SCAN returned it.
