@@ -20,6 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from verifiers import __version__
 from verifiers.atomic import write_text_atomically
+from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS, KEY_ENV
+
+__all__ = ["DEFAULT_RETENTION_DAYS", "EVIDENCE_SCHEMA_VERSION", "KEY_ENV", "SCHEMA_PATH", "RunInfo",
+           "evidence_record", "finalise_run", "run_status", "write_evidence"]
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,9 +32,6 @@ if TYPE_CHECKING:
 
 EVIDENCE_SCHEMA_VERSION = 2
 SCHEMA_PATH = Path(__file__).with_name("schema") / "evidence.schema.json"
-# Here, not in signing.py / upload.py, so the CLI declares its options without importing cryptography or botocore
-KEY_ENV = "RESTOREPROOF_SIGNING_KEY"
-DEFAULT_RETENTION_DAYS = 400  # a 12-month audit period plus the time to report on it
 
 
 @dataclass(frozen=True)

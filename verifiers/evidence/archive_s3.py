@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.errors import EvidenceError
-from verifiers.evidence import DEFAULT_RETENTION_DAYS
 from verifiers.evidence.archive import REPLACEABLE, ArchiveConflict
+from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS
 from verifiers.evidence.upload import S3Location, object_lock_enabled, put_once, s3_client
 
 if TYPE_CHECKING:

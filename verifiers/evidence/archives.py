@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from verifiers.evidence import DEFAULT_RETENTION_DAYS
 from verifiers.evidence.archive import Archive, LocalArchive
 from verifiers.evidence.archive_git import GitArchive
 from verifiers.evidence.archive_s3 import S3Archive
+from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS
 from verifiers.evidence.upload import S3Location
 
 

@@ -26,12 +26,12 @@ from typing import Any
 
 from verifiers.atomic import write_text_atomically
 from verifiers.errors import EvidenceError
-from verifiers.evidence import signing
+from verifiers.evidence.signing import SIGNATURE as SIGNATURE  # chain.SIGNATURE: a run file like SUMS
+from verifiers.evidence.signing import PublicKey, check_signature
 from verifiers.sources import sha256_file
 
 EVIDENCE = "evidence.json"
 SUMS = "SHA256SUMS"
-SIGNATURE = signing.SIGNATURE
 LOCK = ".restoreproof-chain.lock"
 SEAL_PREFIX = "# seal sha256 "
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -221,7 +221,7 @@ def read_sums(path: Path) -> tuple[dict[str, str], str | None]:
 
 # --- verification -------------------------------------------------------------------------------------------
 
-def verify_reports(root: Path, *, trusted_key: signing.PublicKey | None = None) -> ChainReport:
+def verify_reports(root: Path, *, trusted_key: PublicKey | None = None) -> ChainReport:
     """Check every run of a reports root against its SHA256SUMS (and signature), and the chain between runs."""
     if not root.is_dir():
         raise EvidenceError(f"{root}: no such reports directory",
@@ -242,7 +242,7 @@ def verify_reports(root: Path, *, trusted_key: signing.PublicKey | None = None) 
     return ChainReport(runs=tuple(runs), problems=tuple(dict.fromkeys(ordered)), head=head)
 
 
-def check_run(root: Path, directory: Path, *, trusted_key: signing.PublicKey | None = None) -> RunRecord:
+def check_run(root: Path, directory: Path, *, trusted_key: PublicKey | None = None) -> RunRecord:
     """One run on its own: every file matches its SHA256SUMS, nothing was added, the evidence is this run's."""
     rel = _rel(root, directory)
     record = RunRecord(directory, rel, read_evidence(directory / EVIDENCE))
@@ -261,7 +261,7 @@ def check_run(root: Path, directory: Path, *, trusted_key: signing.PublicKey | N
             record.sealed_evidence = EVIDENCE in entries and all(p.path != f"{rel}/{EVIDENCE}" for p in file_problems)
     problems.extend(_check_identity(directory, rel, record.evidence))
     signed_by = ((record.chain or {}).get("signature") or {}).get("key_id")
-    for message in signing.check_signature(directory, expected_key_id=signed_by, trusted=trusted_key):
+    for message in check_signature(directory, expected_key_id=signed_by, trusted=trusted_key):
         problems.append(Problem(f"{rel}/{SIGNATURE}", message))
     return record
 

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from verifiers.evidence import DEFAULT_RETENTION_DAYS, KEY_ENV
+from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS, KEY_ENV
 
 EXIT_OK, EXIT_FAILED = 0, 1
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from verifiers.atomic import write_text_atomically
 from verifiers.errors import EvidenceError
-from verifiers.evidence import KEY_ENV
+from verifiers.evidence.defaults import KEY_ENV
 
 SIGNATURE = "SHA256SUMS.sig"
 SIGNED_FILE = "SHA256SUMS"

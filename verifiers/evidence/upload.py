@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.errors import EvidenceError
-from verifiers.evidence import DEFAULT_RETENTION_DAYS, chain
+from verifiers.evidence import chain
+from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
