@@ -34,7 +34,8 @@ def add_parser(commands: Any) -> None:
                     "database=...); needs SELECT, LOCK TABLES, SHOW VIEW, TRIGGER, EVENT and routine bodies")
     my.add_argument("--out", required=True, type=Path, help="directory for NAME-<stamp>.sql.gz and its manifest")
     my.add_argument("--name", help="file name prefix (default: the database name)")
-    my.add_argument("--bin-dir", help="directory of the mariadb-dump / mysqldump to use (default: PATH)")
+    my.add_argument("--bin-dir", help="directory of the mariadb-dump / mysqldump to use (default: the source "
+                    "server's flavour at the nearest release at least its own, beside the servers found or on PATH)")
     _s3(kinds)
     _dynamodb(kinds)
     _mongo(kinds)

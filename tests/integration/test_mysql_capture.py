@@ -1,10 +1,14 @@
 """`restoreproof capture mysql`: a dump and a manifest that saw the same data even while production writes,
-never half-written, no password anywhere, and a bad DSN a clear usage error."""
+never half-written, no password anywhere, and a bad DSN a clear usage error; dumped with the source server's own
+flavour and release of dump tool (a --bin-dir first), said on stderr and recorded in the manifest."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
+import re
+import shutil
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -17,9 +21,11 @@ from tests.mysql_support import FIXED, SOURCE_DB, MysqlCapture, client, mysql_ve
 from verifiers.cli import EXIT_USAGE, main
 from verifiers.errors import CaptureError
 from verifiers.sandboxes.local_mysql import MysqlServer
+from verifiers.sandboxes.mysql_installations import MysqlInstallation, version_tuple
 from verifiers.sources import sha256_file
 from verifiers.stores.mysql.archive import read_header
 from verifiers.stores.mysql.capture import capture_mysql
+from verifiers.stores.mysql.manifest import load_manifest
 
 pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("no_mysql_leftovers")]
 
@@ -159,3 +165,82 @@ def test_a_password_with_quotes_hashes_and_backslashes_works(mysql_source: Mysql
         assert password.encode() not in gzip.decompress(dump.read_bytes())
     finally:
         client(mysql_source, "-e", "DROP USER 'backup'@'localhost'")
+
+
+def stand_in_dump_tool(directory: Path, name: str, version_line: str) -> Path:
+    """The real mariadb-dump under `name`, saying `version_line` to --version: another release's or flavour's dump
+    tool to the choice and the record, whose dump is still a real one."""
+    real = shutil.which("mariadb-dump")
+    assert real is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    tool = directory / name
+    tool.write_text(f'#!/bin/sh\ncase "$*" in *--version*) echo "{version_line}";; *) exec {real} "$@";; esac\n')
+    tool.chmod(0o755)
+    return tool
+
+
+def server_says(server: MysqlServer) -> tuple[str, str]:
+    conn = server.connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION(), @@version_comment")
+        row = cur.fetchone()
+    conn.close()
+    assert row is not None
+    return str(row[0]), str(row[1])
+
+
+def test_the_manifest_records_the_source_server_and_the_dump_tool(mysql_capture: MysqlCapture,
+                                                                  mysql_source: MysqlServer) -> None:
+    source = load_manifest(mysql_capture.manifest, store="shop").source
+    assert source is not None
+    assert (source.server_version, source.version_comment) == server_says(mysql_source)
+    assert source.flavour == "mariadb"
+    # the tool of the server's own flavour and release, as the dump it wrote says too
+    assert version_tuple(source.dump_tool_version) == version_tuple(source.server_version)
+    assert re.fullmatch(rf"mariadb-dump {re.escape(source.dump_tool_version)} \(\S+, /\S+/mariadb-dump\)",
+                        source.dump_tool)
+    header = read_header(mysql_capture.dump)
+    assert header.distrib.startswith(f"{source.dump_tool_version}-MariaDB")
+
+
+def test_the_sources_flavour_is_chosen_over_another_on_path_and_said_on_stderr(
+        mysql_source: MysqlServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A MySQL 8.4 mysqldump at the head of PATH (one that could not dump anything) is passed over for the MariaDB
+    source's own mariadb-dump, and stderr says which tool, its version and origin, and the server's version."""
+    mysql84 = tmp_path / "mysql-8.4"
+    mysql84.mkdir()
+    (mysql84 / "mysqldump").write_text('#!/bin/sh\ncase "$*" in *--version*) echo "mysqldump  Ver 8.4.1 for Linux '
+                                       'on x86_64 (MySQL Community Server - GPL)";; esac\nexit 7\n')
+    (mysql84 / "mysqldump").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{mysql84}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "out"
+    assert main(["capture", "mysql", "--dsn", source_dsn(mysql_source), "--out", str(out)]) == 0
+    version, _ = server_says(mysql_source)
+    (manifest,) = out.glob("*.manifest.json")
+    source = load_manifest(manifest, store="shop").source
+    assert source is not None and source.dump_tool.startswith("mariadb-dump ")
+    err = capsys.readouterr().err
+    assert err == f"capture mysql: {source.dump_tool} for a MariaDB {version} server\n"
+    assert re.fullmatch(r"mariadb-dump [\d.]+ \((PATH|system), /\S+/mariadb-dump\)", source.dump_tool)
+    assert mysql_source.password not in err
+
+
+def test_a_bin_dir_dump_tool_comes_first_and_an_older_one_is_said_and_recorded(
+        mysql_source: MysqlServer, mariadb: MysqlInstallation, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    major, minor = mariadb.release
+    older = f"{major}.{minor - 1}.4" if minor else f"{major - 1}.99.4"
+    tool = stand_in_dump_tool(tmp_path / "bin", "mariadb-dump",
+                              f"mariadb-dump  Ver 10.19 Distrib {older}-MariaDB, for debian-linux-gnu (x86_64)")
+    dump, manifest = capture_mysql(source_dsn(mysql_source), tmp_path / "out", bin_dir=str(tool.parent), now=FIXED)
+    source = load_manifest(manifest, store="shop").source
+    assert source is not None
+    assert (source.dump_tool, source.dump_tool_version) == (f"mariadb-dump {older} (--bin-dir, {tool})", older)
+    wanted = f"MariaDB {major}.{minor}"
+    assert capsys.readouterr().err == (
+        f"capture mysql: mariadb-dump {older} (--bin-dir, {tool}) for a MariaDB {source.server_version} server: the "
+        f"one --bin-dir names, which may not know what {wanted} added — install the {wanted} dump tool (the "
+        "mariadb-client package of that release) to dump with the server's own\n")
+    outcome = mysql_verify(dump.parent, "shop-*.sql.gz")
+    assert outcome.status == "passed", failed(outcome)

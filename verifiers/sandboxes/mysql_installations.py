@@ -6,7 +6,8 @@ Debian, its client tools (`mariadb`, `mariadb-dump`, `mariadb-install-db`) in bi
 
 Of those that can restore a dump, the nearest to its source restores it: the same flavour at the lowest release
 (major.minor: 10.11, 8.0, 8.4 are what MariaDB and MySQL call their series, x.y.z only fixes bugs) at least the
-source's, one the user named first; `version_match = "exact"` requires the source's own release.
+source's, one the user named first; `version_match = "exact"` requires the source's own release. Capture dumps
+with the dump tool of the source server's flavour at the lowest release at least the server's, by the same rule.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verifiers.errors import NoSuitableServerError
-from verifiers.sandboxes.installation_search import Installations, Search, staged_note
+from verifiers.sandboxes.installation_search import Installations, Refusal, Search, staged_note
 from verifiers.sandboxes.nearest import nearest
 from verifiers.sandboxes.process import unprivileged_user
 
@@ -34,6 +35,7 @@ _VERSION = re.compile(r"\bVer (\d+\.\d+\.\d+)(\S*)")
 _CLIENT_VERSION = re.compile(r"\b(?:Distrib|from) (\d+\.\d+\.\d+)|\bVer (\d+\.\d+\.\d+)")
 LABELS = {"mariadb": "MariaDB", "mysql": "MySQL"}
 NAMED_ORIGINS = ("configured", "RESTOREPROOF_MYSQL_BIN_DIR")
+DUMP_BIN_DIR = "--bin-dir"  # capture's own: the dump tool the user named
 # Tools by role, MariaDB names first (MariaDB 11 drops the mysql* symlinks from its packages).
 TOOLS = {
     "client": ("mariadb", "mysql"),
@@ -179,25 +181,93 @@ def choose_client(installations: Installations[MysqlInstallation], *, flavour: s
 
 
 @functools.lru_cache(maxsize=32)
-def client_version(tool: Path) -> str | None:
-    """The version a client tool reports (`--version`), for the evidence; None when it says none."""
+def _version_text(tool: Path) -> str | None:
     try:
         result = subprocess.run([str(tool), "--no-defaults", "--version"], capture_output=True, text=True,
                                 timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    match = _CLIENT_VERSION.search(result.stdout)
+    return result.stdout
+
+
+def client_version(tool: Path) -> str | None:
+    """The version a client tool reports (`--version`), for the evidence; None when it says none."""
+    match = _CLIENT_VERSION.search(_version_text(tool) or "")
     return (match.group(1) or match.group(2)) if match else None
 
 
-def find_dump_tool(bin_dir: str | None) -> Path:
-    """The dump program capture runs: from `bin_dir` when given, else mariadb-dump / mysqldump on PATH."""
-    dirs = [Path(bin_dir)] if bin_dir else [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
-    for directory in dirs:
+@dataclass(frozen=True)
+class DumpTool:
+    """A mariadb-dump / mysqldump, its flavour and version as the tool itself reports them (a server's tool
+    directories may hold another installation's client), and where it was found."""
+
+    path: Path
+    flavour: str
+    version: str
+    origin: str
+
+    @property
+    def release(self) -> tuple[int, int]:
+        return version_tuple(self.version)
+
+    @property
+    def named(self) -> bool:
+        """Whether the user named it (capture's --bin-dir, or RESTOREPROOF_MYSQL_BIN_DIR)."""
+        return self.origin.startswith((DUMP_BIN_DIR, *NAMED_ORIGINS))
+
+    def describe(self) -> str:
+        return f"{self.path.name} {self.version} ({self.origin}, {self.path})"
+
+
+def find_dump_tools(bin_dir: str | None) -> Installations[DumpTool]:
+    """Every dump tool, in search order: in `bin_dir` (capture's --bin-dir), beside each server the installation
+    search finds (its own bin and sbin, not the shared fallbacks), then on PATH (a host with the client package
+    only); each identified by its own `--version`, refused when that names no release."""
+    places = [(Path(bin_dir), DUMP_BIN_DIR)] if bin_dir else []
+    for installation in find_installations(bin_dir, None):
+        origin = DUMP_BIN_DIR if installation.origin.startswith("configured") else installation.origin
+        server = installation.server
+        places += [(server.parent, origin), (server.parent.parent / "bin", origin)]
+    places += [(Path(p), "PATH") for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    found: list[DumpTool] = []
+    refused: list[Refusal] = []
+    seen: set[Path] = set()
+    for directory, origin in places:
         for name in TOOLS["dump"]:
-            if os.access(directory / name, os.X_OK):
-                return directory / name
-    where = bin_dir or "PATH"
-    raise NoSuitableServerError(f"no mariadb-dump or mysqldump in {where}",
-                                hint="install the distribution's mariadb-client (or mysql-client) package, "
-                                "or pass --bin-dir DIR")
+            path = directory / name
+            if path.resolve() in seen or not os.access(path, os.X_OK):
+                continue
+            seen.add(path.resolve())  # mysqldump is a link to mariadb-dump in MariaDB's packages
+            text = _version_text(path) or ""
+            match = _CLIENT_VERSION.search(text)
+            if match is None:
+                refused.append(Refusal(path, origin, f"its --version names no release: {text.strip()[:120]!r}"))
+                continue
+            found.append(DumpTool(path=path, flavour="mariadb" if "mariadb" in text.lower() else "mysql",
+                                  version=match.group(1) or match.group(2), origin=origin))
+    return Installations(tuple(found), tuple(refused))
+
+
+def choose_dump_tool(tools: Installations[DumpTool], *, flavour: str, release: tuple[int, int],
+                     server: str) -> DumpTool:
+    """The dump tool for the `server` (of `flavour` and `release`) being captured: of its flavour at the lowest
+    release at least the server's, else the newest older one of its flavour (it may not know what the server's
+    release added), else the other flavour's newest (it may leave out what only the server's flavour has); one
+    the user named first. Any tool that names its release is taken (either flavour's dumps the other's server; the
+    caller says what that may cost); none at all is an error naming the release to install."""
+    def rank(t: DumpTool) -> tuple[int, int, int]:
+        if t.flavour == flavour and t.release >= release:
+            return (0, *t.release)
+        return (1 if t.flavour == flavour else 2, -t.release[0], -t.release[1])
+
+    if chosen := nearest(tools, rank):
+        return chosen
+    raise NoSuitableServerError(
+        f"no mariadb-dump or mysqldump here to dump the {server} server" + tools.refused_text(),
+        hint=f"install {dump_package(flavour, release)}, or pass --bin-dir DIR naming one")
+
+
+def dump_package(flavour: str, release: tuple[int, int]) -> str:
+    """What to install for a dump tool of `flavour` and `release`, in words."""
+    package = "mariadb-client" if flavour == "mariadb" else "mysql-client (or mysql-community-client)"
+    return f"the {series(flavour, release)} dump tool (the {package} package of that release)"

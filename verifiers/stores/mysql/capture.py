@@ -8,6 +8,10 @@ The dump says on stderr (`--verbose`) when its transaction is open; the lock is 
 pause for the time it takes to start the dump, not to run it. Both read views were created with no commit in
 between: the dump and the manifest describe the same data, to the row. The live database is only read.
 Like mysqldump itself this is consistent for transactional (InnoDB) tables only.
+
+The dump tool is the source server's: of its flavour at the lowest release at least its own (mysql_installations'
+choose_dump_tool), so the dump is the one the team's own tools would write; which was used is said on stderr and
+recorded in the manifest with the server's version.
 """
 
 from __future__ import annotations
@@ -19,25 +23,36 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import pymysql
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
 from verifiers import __version__
-from verifiers.errors import CaptureError
+from verifiers.errors import CaptureError, NoSuitableServerError
 from verifiers.sandboxes.local_mysql import write_option_file
-from verifiers.sandboxes.mysql_installations import find_dump_tool
+from verifiers.sandboxes.mysql_installations import (
+    DUMP_BIN_DIR,
+    LABELS,
+    DumpTool,
+    choose_dump_tool,
+    dump_package,
+    find_dump_tools,
+    series,
+    version_tuple,
+)
 from verifiers.sources import sha256_file
 from verifiers.stores.mysql import measure
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
-from verifiers.stores.mysql.manifest import ManifestArtifact, MysqlManifest, save_manifest
+from verifiers.stores.mysql.manifest import ManifestArtifact, MysqlManifest, SourceVersions, save_manifest
 from verifiers.stores.mysql.rowhash import quote_identifier
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -107,16 +122,20 @@ def capture_mysql(dsn: str, out_dir: Path, *, name: str | None = None, bin_dir: 
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise CaptureError(f"capture mysql: --name {name!r} is not a plain file name",
                            hint="use letters, digits, '.', '_' and '-'")
-    dump_tool = find_dump_tool(bin_dir)
     lock, snap = _connect(target, shown), None
     try:
+        server = read_server(lock, shown)
+        dump_tool = dump_tool_for(server, bin_dir)
         snap = _connect(target, shown)
         stem = f"{name or target.database}-{(now or datetime.now(UTC)).strftime(STAMP_FORMAT)}"
         out_dir.mkdir(parents=True, exist_ok=True)
         dump_path, manifest_path = out_dir / f"{stem}.sql.gz", out_dir / f"{stem}.manifest.json"
         if dump_path.exists() or manifest_path.exists():
             raise CaptureError(f"capture mysql: {dump_path} already exists; refusing to overwrite a backup")
-        manifest = _capture(target, shown, lock, snap, dump_tool, dump_path, now=now)
+        source = SourceVersions(server_version=server.version, version_comment=server.comment,
+                                flavour=server.flavour, dump_tool=dump_tool.describe(),
+                                dump_tool_version=dump_tool.version)
+        manifest = _capture(target, shown, lock, snap, dump_tool, dump_path, source=source, now=now)
         save_manifest(manifest, manifest_path)
     except pymysql.err.MySQLError as exc:
         raise CaptureError(f"capture mysql: reading {shown} failed: {_first_line(exc)}",
@@ -133,8 +152,8 @@ def capture_mysql(dsn: str, out_dir: Path, *, name: str | None = None, bin_dir: 
     return dump_path, manifest_path
 
 
-def _capture(target: MysqlTarget, shown: str, lock: Connection[Cursor], snap: Connection[Cursor], dump_tool: Path,
-             dump_path: Path, *, now: datetime | None) -> MysqlManifest:
+def _capture(target: MysqlTarget, shown: str, lock: Connection[Cursor], snap: Connection[Cursor],
+             dump_tool: DumpTool, dump_path: Path, *, source: SourceVersions, now: datetime | None) -> MysqlManifest:
     database = target.database
     scratch = Path(tempfile.mkdtemp(prefix="restoreproof-mysql-capture-"))
     partial = dump_path.with_name(f".{dump_path.name}.partial")
@@ -153,19 +172,19 @@ def _capture(target: MysqlTarget, shown: str, lock: Connection[Cursor], snap: Co
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             captured_at = now or datetime.now(UTC)
             counters = measure.read_auto_increments(cur, database)  # before the dump reads them: never ahead
-            dump = DumpRun([str(dump_tool), f"--defaults-file={options}", *DUMP_OPTIONS, *_flavour_options(dump_tool),
-                            database], partial)
+            dump = DumpRun([str(dump_tool.path), f"--defaults-file={options}", *DUMP_OPTIONS,
+                            *_flavour_options(dump_tool), database], partial)
             opened = dump.snapshot_open.wait(LOCK_WAIT_SECONDS)
             lock_cur.execute("UNLOCK TABLES")
             if not opened:
-                raise CaptureError(f"capture mysql: {dump_tool.name} did not open its snapshot of {shown} within "
+                raise CaptureError(f"capture mysql: {dump_tool.path.name} did not open its snapshot of {shown} within "
                                    f"{LOCK_WAIT_SECONDS}s", hint="check the server's load and the dump's privileges")
             facts = measure.measure_database(cur, database, auto_increments=counters)
             cur.execute("ROLLBACK")
         code = dump.finish()
         if code != 0 or dump.copy_error:
             errors = [dump.copy_error] if dump.copy_error else dump.error_lines()
-            raise CaptureError(f"capture mysql: {dump_tool.name} of {shown} failed (exit {code}): "
+            raise CaptureError(f"capture mysql: {dump_tool.path.name} of {shown} failed (exit {code}): "
                                + " | ".join(errors)[-2000:],
                                hint="check the user's privileges (SELECT, LOCK TABLES, SHOW VIEW, TRIGGER, EVENT) "
                                "and the disk space of --out")
@@ -173,7 +192,7 @@ def _capture(target: MysqlTarget, shown: str, lock: Connection[Cursor], snap: Co
             tool_version=__version__, captured_at=captured_at, database=database, consistency=CONSISTENCY,
             artifact=ManifestArtifact(name=dump_path.name, sha256=sha256_file(partial), bytes=partial.stat().st_size,
                                       format="sql.gz"),
-            facts=facts,
+            facts=facts, source=source,
         )
         os.replace(partial, dump_path)
         return manifest
@@ -186,14 +205,79 @@ def _capture(target: MysqlTarget, shown: str, lock: Connection[Cursor], snap: Co
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _flavour_options(dump_tool: Path) -> list[str]:
-    """MySQL's mysqldump: no GTID_PURGED statement (a sandbox is no replica) and no column statistics
-    (MariaDB servers have none)."""
-    result = subprocess.run([str(dump_tool), "--no-defaults", "--version"], capture_output=True, text=True,
-                            check=False, timeout=30)
-    if "mariadb" in (result.stdout + result.stderr).lower():
+@dataclass(frozen=True)
+class SourceServer:
+    """The server being captured, as it says: VERSION() and @@version_comment."""
+
+    version: str  # "10.11.19-MariaDB-0+deb12u1", "8.0.36", "8.0.mysql_aurora.3.05.2"
+    comment: str  # "Debian 12", "MySQL Community Server - GPL", "Percona Server (GPL), Release 28, ..."
+
+    @property
+    def flavour(self) -> Literal["mariadb", "mysql"]:
+        return "mariadb" if "mariadb" in f"{self.version} {self.comment}".lower() else "mysql"
+
+    @property
+    def release(self) -> tuple[int, int]:
+        return version_tuple(self.version.removeprefix("5.5.5-"))
+
+    @property
+    def label(self) -> str:
+        return f"{LABELS[self.flavour]} {self.version}"
+
+
+def read_server(conn: Connection[Cursor], shown: str) -> SourceServer:
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION(), @@version_comment")
+        row = cur.fetchone()
+    server = SourceServer(str(row[0]), str(row[1] or "")) if row else SourceServer("", "")
+    try:
+        server.release  # noqa: B018 - read for its ValueError: a version we cannot place picks no tool
+    except ValueError:
+        raise CaptureError(f"capture mysql: {shown} says its version is {server.version!r}, not a MySQL or MariaDB "
+                           "release", hint="capture from the MySQL/MariaDB server itself, not a proxy that "
+                           "rewrites its version") from None
+    return server
+
+
+def dump_tool_for(server: SourceServer, bin_dir: str | None) -> DumpTool:
+    """The dump tool of the source server's flavour at the lowest release at least its own (one the user named
+    first), else the nearest other; which one, and why when it is not the server's own, is said on stderr."""
+    try:
+        tool = choose_dump_tool(find_dump_tools(bin_dir), flavour=server.flavour, release=server.release,
+                                server=server.label)
+    except NoSuitableServerError as exc:
+        raise CaptureError(f"capture mysql: {exc.message}", hint=exc.hint) from None
+    print(f"capture mysql: {tool.describe()} for a {server.label} server{_unlike_the_server(tool, server)}",
+          file=sys.stderr)
+    return tool
+
+
+def _unlike_the_server(tool: DumpTool, server: SourceServer) -> str:
+    """Why the dump tool is not of the server's own flavour and release, and what that may cost; '' when it is."""
+    wanted, label = series(server.flavour, server.release), LABELS[server.flavour]
+    named = ("the one --bin-dir names" if tool.origin == DUMP_BIN_DIR
+             else "the one RESTOREPROOF_MYSQL_BIN_DIR names" if tool.named else "")
+    install = f" — install {dump_package(server.flavour, server.release)} to dump with the server's own"
+    if tool.flavour != server.flavour:
+        why = named or f"no {label} dump tool here, so {LABELS[tool.flavour]}'s"
+        caveat = (", and MySQL's own client cannot read a recent mariadb-dump's first line (its sandbox-mode "
+                  "comment)" if server.flavour == "mysql" else "")
+        return f": {why}, which may leave out what only {label} has{caveat}{install}"
+    if tool.release < server.release:
+        why = named or f"no {wanted} or newer dump tool here, so the nearest older"
+        return f": {why}, which may not know what {wanted} added{install}"
+    if tool.release > server.release:
+        why = named or f"no {wanted} dump tool here, so the nearest newer"
+        return f": {why}, whose dump may hold statements a {wanted} client does not know"
+    return ""
+
+
+def _flavour_options(dump_tool: DumpTool) -> list[str]:
+    """MySQL's mysqldump: no GTID_PURGED statement (a sandbox is no replica) and, from 8.0 (where the option came
+    in), no column statistics (MariaDB servers have none)."""
+    if dump_tool.flavour == "mariadb":
         return []
-    return ["--set-gtid-purged=OFF", "--column-statistics=0"]
+    return ["--set-gtid-purged=OFF"] + (["--column-statistics=0"] if dump_tool.release >= (8, 0) else [])
 
 
 def _connect(target: MysqlTarget, shown: str) -> Connection[Cursor]:

@@ -25,6 +25,19 @@ class ManifestArtifact(BaseModel):
     format: str = Field(description="sql or sql.gz")
 
 
+class SourceVersions(BaseModel):
+    """What made the backup: the source server and the dump tool that wrote the dump, so a restore can be done
+    (and judged) on the source's own flavour and release."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    server_version: str = Field(description="SELECT VERSION(), e.g. 10.11.19-MariaDB-0+deb12u1 or 8.0.36")
+    version_comment: str = Field(description="@@version_comment, e.g. Debian 12 or MySQL Community Server - GPL")
+    flavour: Literal["mariadb", "mysql"]
+    dump_tool: str = Field(description="e.g. mariadb-dump 10.11.19 (system, /usr/bin/mariadb-dump)")
+    dump_tool_version: str = Field(description="the release the dump tool's --version names, e.g. 10.11.19")
+
+
 class MysqlManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -37,6 +50,7 @@ class MysqlManifest(BaseModel):
     consistency: str = Field(description="how the dump and the manifest queries saw the same data")
     artifact: ManifestArtifact
     facts: DatabaseFacts
+    source: SourceVersions | None = None  # absent in manifests written before restoreproof recorded it
 
 
 def load_manifest(path: Path, *, store: str) -> MysqlManifest:
