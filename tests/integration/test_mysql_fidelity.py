@@ -2,11 +2,13 @@
 engine check says so, and the evidence records the settings read back, the mode and the client used; "exact" for a
 release not installed fails before anything is restored, saying what to install, while "nearest" restores it on
 the nearest newer and says so; production-like mode restores with durable settings; an external server is
-restored with the client of its own release."""
+restored with the client of its own release; a manifest's recorded source version stands in for a dump that names
+none, and a manifest from before it was recorded still verifies."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from tests.mysql_support import MysqlCapture, manifest_claiming, mysql_verify
 from verifiers.runner import StoreOutcome
 from verifiers.sandboxes.local_mysql import MysqlServer
 from verifiers.sandboxes.mysql_installations import MysqlInstallation
+from verifiers.stores.mysql.archive import read_header
 
 pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("no_mysql_leftovers")]
 GLOB = "*.sql.gz"
@@ -124,3 +127,61 @@ def test_an_external_server_gets_the_client_of_its_own_release_and_exact_refuses
     assert "verified on another release" in problems["engine:sandbox"]
     assert problems["tables:tables"] == "not verified: the sandbox is not on the source's release"
     assert not any(c.check == "restore" for c in exact.checks)
+
+
+def manifest_data(path: Path) -> dict[str, object]:
+    data = json.loads(path.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_an_older_manifest_without_source_still_verifies(mysql_backup_dir: Path, mysql_capture: MysqlCapture,
+                                                         mariadb: MysqlInstallation) -> None:
+    """Manifests written before capture recorded its versions load and verify; the dump's own header still picks
+    the server and judges the engine."""
+    manifest = mysql_backup_dir / mysql_capture.manifest.name
+    data = manifest_data(manifest)
+    assert data.pop("source") is not None
+    manifest.write_text(json.dumps(data))
+    outcome = mysql_verify(mysql_backup_dir, GLOB)
+    assert outcome.status == "passed", failed(outcome)
+    passed, message = engine_of(outcome)
+    assert passed and message.endswith("source: the same flavour and release")
+
+
+@pytest.fixture
+def no_server_line(mysql_backup_dir: Path, mysql_capture: MysqlCapture) -> Path:
+    """The captured dump without its `-- Server version` line, its manifest (with `source`) naming it."""
+    dump = mysql_backup_dir / mysql_capture.dump.name
+    text = gzip.decompress(dump.read_bytes())
+    stripped = re.sub(rb"^-- Server version[^\n]*\n", b"", text, count=1, flags=re.M)
+    assert stripped != text
+    dump.write_bytes(gzip.compress(stripped))
+    manifest_claiming(mysql_capture.manifest, dump, mysql_backup_dir / mysql_capture.manifest.name)
+    assert read_header(dump).server_version is None
+    return mysql_backup_dir / mysql_capture.manifest.name
+
+
+def test_a_dump_without_its_server_version_is_judged_by_the_manifests_record(
+        mysql_backup_dir: Path, no_server_line: Path, mariadb: MysqlInstallation) -> None:
+    source = manifest_data(no_server_line)["source"]
+    assert isinstance(source, dict)
+    outcome = mysql_verify(mysql_backup_dir, GLOB, sandbox={"type": "local", "version_match": "exact"})
+    assert outcome.status == "passed", failed(outcome)
+    (engine,) = [c for c in outcome.checks if c.check == "engine"]
+    assert engine.compared and engine.expected == f"MariaDB {source['server_version']}"
+    assert engine.message.endswith("source: the same flavour and release")
+    # the recorded release picks the server: an older one than installed, required by "exact", is missing
+    data = manifest_data(no_server_line)
+    data["source"] = {**source, "server_version": f"{older_release(mariadb)}.3-MariaDB"}
+    no_server_line.write_text(json.dumps(data))
+    exact = mysql_verify(mysql_backup_dir, GLOB, sandbox={"type": "local", "version_match": "exact"})
+    assert exact.status == "failed" and exact.sandbox is None
+    assert f"no MariaDB {older_release(mariadb)} with its client" in failed(exact)["restore:restore"]
+    # with nothing recorded anywhere the engine is not compared
+    del data["source"]
+    no_server_line.write_text(json.dumps(data))
+    unknown = mysql_verify(mysql_backup_dir, GLOB)
+    assert unknown.status == "passed", failed(unknown)
+    (engine,) = [c for c in unknown.checks if c.check == "engine"]
+    assert not engine.compared and "nor its manifest a `source`" in engine.message

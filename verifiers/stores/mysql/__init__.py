@@ -97,6 +97,7 @@ class MysqlKind:
             result.checks.append(_not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
             result.checks += unverified(plan, "the artifact could not be restored", result.checks)
             return
+        header = fidelity.with_recorded_source(header, manifest.source.server_version if manifest.source else None)
         exact = store.sandbox.version_match == "exact" and header.server_version is not None
         try:
             with timer.phase("provision"):

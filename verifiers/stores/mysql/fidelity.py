@@ -1,5 +1,6 @@
 """How faithful a dump's restore is to the one production would do: on which flavour and release against the
-source's (the dump's `-- Server version`), with which client, and under which settings the RTO was measured.
+source's (the dump's `-- Server version`, else the manifest's record of it), with which client, and under which
+settings the RTO was measured.
 
 A restore on another release can pass where production's would fail (removed syntax, collations, defaults), and a
 sandbox with durability off restores faster than any real recovery: both are said in the evidence, not left for an
@@ -57,6 +58,14 @@ def describe(info: SandboxInfo, connect: Callable[[], Connection[Cursor]], clien
     return replace(info, settings=settings, tools=tools, mode=mode_of(settings))
 
 
+def with_recorded_source(header: DumpHeader, recorded: str | None) -> DumpHeader:
+    """The dump's header, with the server version the manifest recorded at capture (`source.server_version`) when
+    the dump itself names none: the sandbox is then chosen, and the engine check judged, against it."""
+    if header.server_version is not None or recorded is None:
+        return header
+    return replace(header, server_version=recorded)
+
+
 def source_label(header: DumpHeader) -> str | None:
     """"MariaDB 10.11.19-MariaDB-0+deb12u1": the server the dump came from, as it said, or None."""
     if header.server_version is None:
@@ -73,7 +82,7 @@ def engine_check(header: DumpHeader, sandbox: SandboxInfo, *, exact: bool,
     source = source_label(header)
     if source is None:
         return not_compared("engine", "sandbox", observed, "the dump records no server version (no `-- Server "
-                            f"version` line; {observed} sandbox)")
+                            f"version` line, nor its manifest a `source`; {observed} sandbox)")
     try:
         release = version_tuple(sandbox.version)
     except ValueError:
