@@ -1,6 +1,6 @@
-"""bench/run.py end to end on a small database: it runs, and prints every measure the README reports. Values are
-not asserted (timings belong in the benchmark, not in tests; this machine is noisy), only that each is there
-and is a measurement."""
+"""bench/run.py end to end on a small database: it runs, and prints every measure docs/performance.md reports.
+Values are not asserted (timings belong in the benchmark, not in tests; this machine is noisy), only that each
+is there and is a measurement."""
 
 from __future__ import annotations
 

@@ -111,8 +111,8 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
         load_alert_config(tmp_path / "nope.toml")
 
 
-def test_the_readme_example_is_valid(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    (example,) = [block for block in re.findall(r"```toml\n(.*?)```", readme, re.DOTALL) if "[[channels]]" in block]
+def test_the_documented_example_is_valid(tmp_path: Path) -> None:
+    ci_page = (Path(__file__).resolve().parents[2] / "docs" / "ci.md").read_text()
+    (example,) = [block for block in re.findall(r"```toml\n(.*?)```", ci_page, re.DOTALL) if "[[channels]]" in block]
     config = load_alert_config(_write(tmp_path, example))
     assert [c.type for c in config.channels] == ["slack", "pagerduty", "opsgenie", "webhook"]

@@ -1,4 +1,4 @@
-"""The inventory's Google Cloud and Azure entries: the README's example parses, and misfits are named."""
+"""The inventory's Google Cloud and Azure entries: the example in docs/gcp-azure.md parses, and misfits are named."""
 
 from __future__ import annotations
 
@@ -12,18 +12,18 @@ from verifiers.errors import InventoryError
 from verifiers.inventory import AzureBlobStore, PostgresStore, parse_inventory
 from verifiers.inventory_cloud import GcsSource
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CLOUD_PAGE = Path(__file__).resolve().parents[2] / "docs" / "gcp-azure.md"
 
 
-def readme_cloud_inventory() -> dict[str, object]:
-    section = README.read_text(encoding="utf-8").split("## Google Cloud and Azure", 1)[1]
+def documented_cloud_inventory() -> dict[str, object]:
+    section = CLOUD_PAGE.read_text(encoding="utf-8").split("# Google Cloud and Azure", 1)[1]
     block = re.search(r"```toml\n(.*?)```", section, re.S)
     assert block is not None
     return tomllib.loads(block.group(1))
 
 
-def test_readme_example_parses() -> None:
-    inventory = parse_inventory(readme_cloud_inventory(), Path("inventory.toml"))
+def test_documented_example_parses() -> None:
+    inventory = parse_inventory(documented_cloud_inventory(), Path("inventory.toml"))
     billing, contracts = inventory.stores
     assert isinstance(billing, PostgresStore) and isinstance(billing.source, GcsSource)
     assert isinstance(contracts, AzureBlobStore) and contracts.suite_name == "azure-blob"

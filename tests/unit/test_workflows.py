@@ -252,9 +252,11 @@ def variables_set(document: dict[Any, Any]) -> set[str]:
 
 def unread_variables(documents: list[dict[Any, Any]]) -> set[str]:
     """The RESTOREPROOF_* variables set by `documents` that nothing reads: not the code (a string literal in
-    verifiers/), not a `dsn_env` of the README's inventory examples, not the CI file itself ($NAME, env.NAME)."""
+    verifiers/), not a `dsn_env` of the inventory examples in the README and docs/, not the CI file itself ($NAME,
+    env.NAME)."""
     code = "\n".join(path.read_text() for path in (ROOT / "verifiers").rglob("*.py"))
-    documented = set(re.findall(r'dsn_env\s*=\s*"([A-Z0-9_]+)"', (ROOT / "README.md").read_text()))
+    pages = "\n".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+    documented = set(re.findall(r'dsn_env\s*=\s*"([A-Z0-9_]+)"', pages))
     unread = set()
     for document in documents:
         own = "\n".join(strings(document))
