@@ -2,7 +2,7 @@
 
     python bench/run.py [--rows 2000000] [--rss-rows 20000000]
 
-Prints one JSON object of ratios (see the README's Performance section for targets):
+Prints one JSON object of ratios (see docs/performance.md for targets):
   checksum_targets    per table: the harness checksum (the method a capture chooses) / SELECT count(*) and / the
                       text read `SELECT sum(length(t::text))` (the floor for an exact hash in plain SQL), the target
                       that applies by the table's column types in the catalog (a jsonb column: <= 1.5x the text

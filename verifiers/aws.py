@@ -89,7 +89,7 @@ def describe_error(exc: ClientError | BotoCoreError) -> str:
 def permission_hint(exc: ClientError | BotoCoreError, actions: str) -> str | None:
     """The fix for an access or credentials problem, naming the IAM actions needed; None for other errors."""
     if isinstance(exc, ClientError) and error_code(exc) in ACCESS_DENIED:
-        return f"grant the harness's AWS identity {actions} (README: AWS permissions), or check which " \
+        return f"grant the harness's AWS identity {actions} (docs/aws.md: IAM permissions), or check which " \
                "profile/role the AWS config chain picked (`aws sts get-caller-identity`)"
     if isinstance(exc, BotoCoreError) and "credentials" in str(exc).lower():
         return "configure AWS credentials (env AWS_PROFILE, ~/.aws/config, or an instance/task role)"

@@ -627,7 +627,7 @@ def _explain(err: Any) -> str:
     if kind == "missing":
         return "required field is missing; add it"
     if kind == "extra_forbidden":
-        return "unknown field; check its spelling against the README's inventory reference"
+        return "unknown field; check its spelling against docs/inventory.md"
     if kind == "union_tag_invalid":
         ctx = err["ctx"]
         return f"unsupported value {ctx['tag']!r}; use one of {ctx['expected_tags']}"

@@ -167,7 +167,7 @@ def load_alert_config(path: Path) -> AlertConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AlertConfigError(f"alert configuration {path} does not exist",
-                               hint="pass --config PATH (see the README: Run it monthly in CI)") from None
+                               hint="pass --config PATH (see docs/ci.md: Alerts)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AlertConfigError(f"alert configuration {path} cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -193,7 +193,7 @@ def _explain(err: Any) -> str:
     if kind == "missing":
         return "required field is missing; add it"
     if kind == "extra_forbidden":
-        return "unknown field; check its spelling against the README's alert configuration example"
+        return "unknown field; check its spelling against the alerts.toml example in docs/ci.md"
     if kind == "union_tag_invalid":
         return f"unsupported channel type {err['ctx']['tag']!r}; use one of {', '.join(CHANNEL_TYPES)}"
     if kind == "union_tag_not_found":
