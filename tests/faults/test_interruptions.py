@@ -172,14 +172,29 @@ def start(project: Path, scenario: Scenario, *, cli: bool) -> subprocess.Popen[b
     argv = ([str(BIN / "restoreproof"), "verify", "--suite", scenario.suite] if cli else
             [str(BIN / "pytest"), str(ROOT / "suites" / scenario.suite), "-p", "no:cacheprovider"])
     argv += ["--inventory", "inventory.toml", "--reports-dir", "reports"]
-    env = None
-    if scenario.plugin is not None:  # `restoreproof verify` runs pytest in process: the plugin loads either way
-        env = {**os.environ, "PYTEST_PLUGINS": scenario.plugin,
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    # `restoreproof verify` runs pytest in process: the plugins load either way. dump_on_usr1 lets a run that does
+    # not stop be asked where it is (stuck_run).
+    plugins = ",".join(filter(None, ["tests.faults.dump_on_usr1", scenario.plugin]))
+    env = {**os.environ, "PYTEST_PLUGINS": plugins,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     with (project / "output.txt").open("wb") as out:
         # its own session: the harness's process group is exactly what it starts without a group of its own
         return subprocess.Popen(argv, cwd=project, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 env=env)
+
+
+def wait_stopped(proc: subprocess.Popen[bytes], project: Path, sig: signal.Signals, timeout: float = 120) -> None:
+    """Wait for the run to exit; one that does not is asked for its threads' stacks (SIGUSR1), which the failure
+    shows with the tail of its output."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGUSR1)
+        time.sleep(2)
+        output = (project / "output.txt").read_text(errors="replace")[-8000:]
+        pytest.fail(f"the run was still running {timeout:g}s after {sig.name}; its stacks and output:\n{output}\n"
+                    f"sandbox processes: {sandbox_processes()}")
 
 
 def wait_until(arrived: Callable[[], bool], proc: subprocess.Popen[bytes], project: Path) -> None:
@@ -216,7 +231,7 @@ def test_signal_stops_the_run_and_leaves_nothing(tmp_path: Path, request: pytest
     try:
         wait_until(scenario.arrived, proc, tmp_path)
         os.killpg(proc.pid, sig)  # as a terminal's Ctrl-C or a CI runner's cancel: the whole group
-        proc.wait(timeout=120)
+        wait_stopped(proc, tmp_path, sig)
     finally:
         scenario.cleanup()
         if proc.poll() is None:  # the test failed: do not let its sandboxes outlive it
@@ -257,7 +272,7 @@ def test_sigterm_under_cpu_load_exits_only_after_its_servers_have(tmp_path: Path
         load = cpu_load(90)
         time.sleep(0.5)  # the load is running before the signal
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=120)
+        wait_stopped(proc, tmp_path, signal.SIGTERM)
         left = set(sandbox_processes()) - processes  # read at once: no grace period
     finally:
         for busy in load:
