@@ -16,12 +16,26 @@ from verifiers.checks import CheckResult
 
 # errno 28 is ENOSPC: MariaDB/MySQL say "Errcode: 28" or "failed with error 28", Rust tools "os error 28"
 _NO_SPACE = re.compile(r"no space left on device|disk quota exceeded|disk full|errcode: 28\b|errno:? ?28\b|"
-                       r"with error 28\b|os error 28\b", re.IGNORECASE)
+                       r"with error 28\b|os error 28\b|work dir's file system was full", re.IGNORECASE)
+FULL_BELOW = 1 << 20  # free bytes under which a file system that a restore writes to counts as full
 HINT = "free space there, or point the work dir (--work-dir / TMPDIR) at a disk with room for the restored data"
 
 
 def says_disk_full(text: str) -> bool:
     return _NO_SPACE.search(text) is not None
+
+
+def full_when_failed(where: Path, tool: str) -> str | None:
+    """A line for a failed restore's errors when the work dir's file system is (all but) full as the tool fails,
+    else None. Taken then, before teardown frees the space: the tool's own words need not say so (PostgreSQL's
+    "could not write init file", a server that PANICs on its WAL and is only "gone" to pg_restore)."""
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError:
+        return None
+    if free >= FULL_BELOW:
+        return None
+    return f"the work dir's file system was full when {tool} failed ({free / 1024:.0f} KiB free in {where})"
 
 
 def _first_line_saying_it(text: str) -> str:

@@ -4,6 +4,7 @@ it happened in, with a message saying why, and no sandbox process, client or dir
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,12 @@ def nothing_left(tmp_path: Path, no_leftovers: None) -> Iterator[None]:
     (psql names its dump file on its command line, not the sandbox)."""
     yield
     assert processes_naming(str(tmp_path)) == []
+
+
+def summary(outcome: StoreOutcome) -> str:
+    """What a failed assertion on an outcome shows: its status, error and each check's verdict and message."""
+    checks = "; ".join(f"{c.check} {'ok' if c.passed else 'FAILED'}: {c.message[:300]}" for c in outcome.checks)
+    return f"{outcome.status}, error {outcome.error}, checks: {checks}"
 
 
 def copy_backup(directory: Path, *paths: Path) -> None:
@@ -155,7 +163,7 @@ def test_mysql_server_killed_mid_verify_is_an_error_in_verify(mysql_backup_dir: 
 
 @pytest.fixture
 def small_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
-    """A small tmpfs (size from the test's parameter) as the temp dir — the work dir of runs and sandboxes;
+    """A small tmpfs (size from the test's parameter) for the work dir of runs and sandboxes (see `temp_dir_on`);
     mounting needs root with CAP_SYS_ADMIN, which this project's CI gives `.ci/run` with a --privileged
     container (.github/workflows/ci.yml); without it the test fails, saying so, it is never skipped. After
     `tmp_path`, which must not land on it."""
@@ -165,42 +173,94 @@ def small_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]
     if result.returncode != 0:
         mount.rmdir()
         pytest.fail(f"cannot mount a small tmpfs to fill up (needs root with CAP_SYS_ADMIN): {result.stderr.strip()}")
-    saved = tempfile.tempdir
-    tempfile.tempdir = str(mount)
     try:
         yield mount
     finally:
-        tempfile.tempdir = saved
         left = sorted(p.name for p in mount.iterdir())
         subprocess.run(["umount", "-l", str(mount)], check=True)
         mount.rmdir()
     assert left == [], "the run left files in its work dir"
 
 
-# A size each kind outgrows: PostgreSQL fills it while restoring (its empty cluster, 39 MB for 15 and 18 here,
-# fits; the demo backup restored on 15, the source's major, then fits in 48 MB, so 42), MariaDB while creating its
-# data directory, Redis while copying the RDB into its sandbox.
+@contextmanager
+def temp_dir_on(mount: Path) -> Iterator[None]:
+    """The temp dir (the work dir of runs and sandboxes) on `mount` for the run alone: the session's captures,
+    fetched first, must not be made there (a source server filling the small disk fails the fixture, not the
+    run under test)."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(mount)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
+def backup_to_verify(kind: str, directory: Path, request: pytest.FixtureRequest) -> tuple[Callable[..., StoreOutcome],
+                                                                                            str]:
+    """A copy of the kind's session capture in `directory`, with the function that verifies it and its glob."""
+    if kind == "postgres":
+        capture: Any = request.getfixturevalue("demo_capture")
+        copy_backup(directory, capture.dump, capture.manifest)
+        return pg_verify, "saas-*.dump"
+    if kind == "mysql":
+        capture = request.getfixturevalue("mysql_capture")
+        copy_backup(directory, capture.dump, capture.manifest)
+        return mysql_verify, "shop-*.sql.gz"
+    redis_capture: RedisCapture = request.getfixturevalue("redis_capture")
+    copy_backup(directory, redis_capture.rdb, redis_capture.manifest)
+    return redis_verify, "cache-*.rdb"
+
+
+def assert_disk_full_error(outcome: StoreOutcome, small_disk: Path, phases: set[str]) -> None:
+    assert outcome.status == "error" and outcome.error is not None, summary(outcome)
+    assert outcome.error["phase"] in phases, outcome.error
+    assert f"out of disk space in the work dir {small_disk} (a " in outcome.error["message"]
+    assert processes_naming(str(small_disk)) == []
+
+
+# A size each kind outgrows before its restore: MariaDB while creating its data directory, Redis while copying
+# the RDB into its sandbox. (PostgreSQL's empty cluster and the demo restored on it differ by a few MB only, too
+# close for a size to land between them every time: the test below fills its disk as the restore starts.)
 @pytest.mark.parametrize(("kind", "small_disk", "phases"), [
-    ("postgres", "42m", {"restore"}),
     ("mysql", "24m", {"provision", "restore"}),
     ("redis", "64k", {"provision"}),
 ], indirect=["small_disk"])
 def test_disk_full_in_the_work_dir_is_an_error_naming_disk_space(kind: str, small_disk: Path, phases: set[str],
                                                                  tmp_path: Path,
                                                                  request: pytest.FixtureRequest) -> None:
-    if kind == "postgres":
-        capture: Any = request.getfixturevalue("demo_capture")
-        copy_backup(tmp_path, capture.dump, capture.manifest)
-        outcome = pg_verify(tmp_path, "saas-*.dump")
-    elif kind == "mysql":
-        capture = request.getfixturevalue("mysql_capture")
-        copy_backup(tmp_path, capture.dump, capture.manifest)
-        outcome = mysql_verify(tmp_path, "shop-*.sql.gz")
-    else:
-        redis_capture: RedisCapture = request.getfixturevalue("redis_capture")
-        copy_backup(tmp_path, redis_capture.rdb, redis_capture.manifest)
-        outcome = redis_verify(tmp_path, "cache-*.rdb")
-    assert outcome.status == "error" and outcome.error is not None
-    assert outcome.error["phase"] in phases, outcome.error
-    assert f"out of disk space in the work dir {small_disk} (a " in outcome.error["message"]
-    assert processes_naming(str(small_disk)) == []
+    run, pattern = backup_to_verify(kind, tmp_path, request)
+    with temp_dir_on(small_disk):
+        outcome = run(tmp_path, pattern)
+    assert_disk_full_error(outcome, small_disk, phases)
+
+
+# However little is left, the disk-full shows up differently: nothing left (pg_restore cannot even write its
+# messages; PostgreSQL cannot write its relcache init file, "could not write init file", not saying why), a little
+# (a new WAL segment or a data file cannot be extended: "No space left on device"). Each is the same error.
+@pytest.mark.parametrize("small_disk", ["200m"], indirect=True)
+@pytest.mark.parametrize("left_kib", [0, 64, 512])
+@pytest.mark.parametrize("kind", ["postgres", "mysql"])
+def test_disk_filling_up_during_the_restore_is_an_error_in_restore(kind: str, left_kib: int, small_disk: Path,
+                                                                  tmp_path: Path, request: pytest.FixtureRequest,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox is up; as its restore starts, the rest of the disk is taken but `left_kib`."""
+    run, pattern = backup_to_verify(kind, tmp_path, request)
+    module = f"verifiers.stores.{kind}"
+    real_restore = importlib.import_module(module).restore_dump
+
+    def restore_on_a_full_disk(*args: Any, **kwargs: Any) -> Any:
+        ballast = small_disk / "ballast"
+        with ballast.open("wb") as taken:
+            taken.truncate(max(0, shutil.disk_usage(small_disk).free - left_kib * 1024))
+            os.posix_fallocate(taken.fileno(), 0, max(1, os.fstat(taken.fileno()).st_size))
+        try:
+            return real_restore(*args, **kwargs)
+        finally:
+            ballast.unlink()
+
+    monkeypatch.setattr(f"{module}.restore_dump", restore_on_a_full_disk)
+    with temp_dir_on(small_disk):
+        outcome = run(tmp_path, pattern)
+    assert_disk_full_error(outcome, small_disk, {"restore"})
+    restore = next(c for c in outcome.checks if c.check == "restore")
+    assert not restore.passed and restore.message.count("\n") >= 1, restore.message  # the tool's lines, not none

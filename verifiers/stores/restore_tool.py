@@ -3,11 +3,54 @@ judged from it: one definition for every store kind that restores with a tool.""
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import IO
 
 from verifiers.checks import CheckResult
 
 SHOWN_ERROR_LINES = 50  # more would bury the summary; the count of the rest is given
+KEPT_LINES = 5000  # of a tool's stderr, those `keep` selects; beyond, only their count
+
+
+class StderrLines:
+    """A restore tool's stderr, read by a thread as it is written and kept in memory: the lines `keep` selects
+    (at most KEPT_LINES) and how many lines matched `counts` (pg_restore's per-entry lines, for progress).
+
+    Not a file in the work dir, as it was: a work dir that filled up lost the very lines saying so (pg_restore
+    exited 1 with nothing to show), and a client's echo of the statement that failed (row values) was written
+    to disk. A thread, as subprocess.communicate uses, so a chatty tool never blocks on a full pipe while the
+    caller feeds its stdin or watches the clock."""
+
+    def __init__(self, pipe: IO[bytes], keep: Callable[[str], bool],
+                 counts: re.Pattern[bytes] | None = None) -> None:
+        self._pipe, self._keep, self._counts = pipe, keep, counts
+        self.lines: list[str] = []
+        self.dropped = 0
+        self.counted = 0  # read from the caller's thread for progress: an int, replaced whole
+        self._thread = threading.Thread(target=self._read, name="restore-stderr", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for raw in self._pipe:
+            if self._counts is not None:
+                self.counted += len(self._counts.findall(raw))
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not self._keep(line):
+                continue
+            if len(self.lines) < KEPT_LINES:
+                self.lines.append(line)
+            else:
+                self.dropped += 1
+
+    def finish(self, timeout: float = 30.0) -> list[str]:
+        """The kept lines, once the tool (and every process holding its stderr) has exited and they are read."""
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._pipe.close()
+        return self.lines + ([f"… and {self.dropped} more lines"] if self.dropped else [])
 
 
 @dataclass

@@ -136,7 +136,7 @@ class MysqlKind:
                     create_database(server, database, charset=manifest.facts.charset,
                                     collation=manifest.facts.collation)
                 outcome = restore_dump(server, artifact.path, header, database=database,
-                                       timeout=store.restore_timeout, log_dir=server.workdir)
+                                       timeout=store.restore_timeout, work_dir=server.workdir)
                 if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
                     raise restore_timed_out(result, restore_check(outcome, name), store=store.name,
                                             artifact_name=name, tool=outcome.tool, seconds=outcome.timeout_seconds)

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import IO
 
 from verifiers import progress
+from verifiers.diskspace import full_when_failed
 from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.stores.mysql.archive import TRAILER, DumpHeader
 from verifiers.stores.mysql.rowhash import quote_identifier
-from verifiers.stores.restore_tool import RestoreOutcome
+from verifiers.stores.restore_tool import RestoreOutcome, StderrLines
 
 CHUNK = 1 << 20
 TAIL_BYTES = 512
@@ -64,34 +65,33 @@ def _plain(*names: str) -> bool:
 
 
 def restore_dump(server: MysqlTarget, artifact: Path, header: DumpHeader, *, database: str, timeout: float,
-                 log_dir: Path) -> RestoreOutcome:
+                 work_dir: Path) -> RestoreOutcome:
     tool = server.installation.tool("client")
     name = tool.name if tool else "mysql"
     argv = [*server.client_argv("client"), "--binary-mode", f"--database={database}"]
-    stderr_path = log_dir / f"{name}.stderr"
     deadline = time.monotonic() + timeout
     stream_errors: list[str] = []
-    with stderr_path.open("w+b") as stderr:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
-                                process_group=0)
-        timed_out = False
-        try:
-            assert proc.stdin is not None
-            timed_out = _feed(proc.stdin, artifact, header, deadline, stream_errors)
-            if not timed_out:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        except BrokenPipeError:
-            proc.wait()  # the client stopped at an error: its exit code and stderr say which
-        finally:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        stderr.seek(0)
-        lines = stderr.read().decode("utf-8", errors="replace").splitlines()
-    errors = [redact(line.strip()) for line in lines if _ERROR_LINE.match(line)] + stream_errors
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            process_group=0)
+    assert proc.stdin is not None and proc.stderr is not None
+    stderr = StderrLines(proc.stderr, keep=lambda line: _ERROR_LINE.match(line) is not None)
+    timed_out = False
+    try:
+        timed_out = _feed(proc.stdin, artifact, header, deadline, stream_errors)
+        if not timed_out:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    except BrokenPipeError:
+        proc.wait()  # the client stopped at an error: its exit code and stderr say which
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    errors = [redact(line.strip()) for line in stderr.finish()] + stream_errors
+    if proc.returncode != 0 and not timed_out and (full := full_when_failed(work_dir, name)):
+        errors.append(full)
     return RestoreOutcome(tool=name, exit_code=None if timed_out else proc.returncode, error_lines=errors,
                           timed_out=timed_out, timeout_seconds=timeout)
 

@@ -130,7 +130,7 @@ class PostgresKind:
                 if not database_ready(server):
                     create_database(server, name=database, encoding=encoding)
                 outcome = restore_dump(server, artifact.path, header, jobs=store.jobs, database=database,
-                                       timeout=store.restore_timeout, log_dir=server.workdir)
+                                       timeout=store.restore_timeout, work_dir=server.workdir)
                 if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
                     raise restore_timed_out(result, restore_check(outcome, Path(artifact.location).name),
                                             store=store.name, artifact_name=Path(artifact.location).name,

@@ -16,9 +16,10 @@ import psycopg
 from psycopg import sql
 
 from verifiers import progress
+from verifiers.diskspace import full_when_failed
 from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.stores.postgres.archive import DumpFormat, DumpHeader
-from verifiers.stores.restore_tool import RestoreOutcome
+from verifiers.stores.restore_tool import RestoreOutcome, StderrLines
 
 RESTORE_DATABASE = "restoreproof_restored"
 CHUNK = 1 << 20
@@ -36,8 +37,9 @@ _REDACTIONS = (
 # two messages can interleave ("pg_restore: pg_restore: creating A" then "creating B"): count every message
 # text that starts a line or follows a prefix, not just whole lines.
 _ITEM = re.compile(rb"(?:^|pg_restore: )(?:creating |processing data for |executing SEQUENCE SET )")
-FOLLOW_SECONDS = 0.25  # how often the restore's stderr log is read for progress while it runs
+FOLLOW_SECONDS = 0.25  # how often the progress shown is brought up to the entries counted
 _ERROR_LINE = re.compile(r"(^pg_restore: error:|^psql:.*\bERROR:|^ERROR:|\bFATAL:|^pg_restore: \[)")
+_CONTEXT_LINE = re.compile(r"\s*(DETAIL|CONTEXT|HINT|Command was|LINE \d+):?")
 _ROLE = re.compile(
     rb"(?:OWNER TO|GRANT [A-Z, ]+ ON [^;]* TO|REVOKE [A-Z, ]+ ON [^;]* FROM) ([A-Za-z_][\w$]*|\"[^\"]+\")"
 )
@@ -66,12 +68,12 @@ def restore_dump(
     jobs: int | None,
     timeout: float,
     database: str = RESTORE_DATABASE,
-    log_dir: Path,
+    work_dir: Path,
 ) -> RestoreOutcome:
     if header.format is DumpFormat.PLAIN:
         _create_roles(server, _roles_in_plain(artifact, gzipped=header.gzip))
-        return _run_psql(server, artifact, gzipped=header.gzip, timeout=timeout, database=database, log_dir=log_dir)
-    return _run_pg_restore(server, artifact, header, jobs=jobs, timeout=timeout, database=database, log_dir=log_dir)
+        return _run_psql(server, artifact, gzipped=header.gzip, timeout=timeout, database=database, work_dir=work_dir)
+    return _run_pg_restore(server, artifact, header, jobs=jobs, timeout=timeout, database=database, work_dir=work_dir)
 
 
 def default_jobs() -> int:
@@ -84,7 +86,7 @@ def restore_jobs(header: DumpHeader, jobs: int | None) -> int:
 
 
 def _run_pg_restore(server: PostgresTarget, artifact: Path, header: DumpHeader, *, jobs: int | None,
-                    timeout: float, database: str, log_dir: Path) -> RestoreOutcome:
+                    timeout: float, database: str, work_dir: Path) -> RestoreOutcome:
     # Production roles do not exist in a sandbox: restore objects owned by the sandbox superuser.
     pg_restore = str(server.installation.tool("pg_restore"))
     argv = [pg_restore, "--no-owner", "--no-privileges", "--verbose", "--dbname", database]
@@ -94,7 +96,7 @@ def _run_pg_restore(server: PostgresTarget, artifact: Path, header: DumpHeader, 
     items = progress.task("items")
     if items.active:
         items.update(0, total=toc_entries(pg_restore, artifact))
-    return _run(argv, server, database=database, timeout=timeout, stdin_from=None, log_dir=log_dir,
+    return _run(argv, server, database=database, timeout=timeout, stdin_from=None, work_dir=work_dir,
                 tool="pg_restore", items=items)
 
 
@@ -113,70 +115,68 @@ def toc_entries(pg_restore: str, artifact: Path) -> int | None:
 
 
 def _run_psql(server: PostgresTarget, artifact: Path, *, gzipped: bool, timeout: float, database: str,
-              log_dir: Path) -> RestoreOutcome:
+              work_dir: Path) -> RestoreOutcome:
     argv = [str(server.installation.tool("psql")), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
             "--dbname", database]
     if not gzipped:
         argv += ["--file", str(artifact)]
     return _run(argv, server, database=database, timeout=timeout, stdin_from=artifact if gzipped else None,
-                log_dir=log_dir, tool="psql")
+                work_dir=work_dir, tool="psql")
 
 
 def _run(argv: list[str], server: PostgresTarget, *, database: str, timeout: float, stdin_from: Path | None,
-         log_dir: Path, tool: str, items: progress.Task | None = None) -> RestoreOutcome:
-    stderr_path = log_dir / f"{tool}.stderr"
+         work_dir: Path, tool: str, items: progress.Task | None = None) -> RestoreOutcome:
     deadline = time.monotonic() + timeout
-    with stderr_path.open("w+b") as stderr:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE if stdin_from else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=stderr, env=server.client_env(database), process_group=0,
-        )
-        timed_out = False
-        stream_errors: list[str] = []
-        try:
-            if stdin_from is not None and proc.stdin is not None:
-                timed_out = _feed_gzip(proc.stdin, stdin_from, deadline, stream_errors)
-            if not timed_out and items is not None:
-                _wait_counting(proc, stderr_path, deadline, items)
-            elif not timed_out:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        except BrokenPipeError:
-            proc.wait()  # psql stopped reading (ON_ERROR_STOP): its exit code and stderr say why
-        finally:
-            if proc.poll() is None:
-                _kill_group(proc)
-        stderr.seek(0)
-        lines = stderr.read().decode("utf-8", errors="replace").splitlines()
-    errors = stream_errors + [redact(line) for line in _error_lines(lines)]
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.PIPE if stdin_from else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, env=server.client_env(database), process_group=0,
+    )
+    assert proc.stderr is not None
+    stderr = StderrLines(proc.stderr, keep=_worth_keeping, counts=_ITEM if items is not None else None)
+    timed_out = False
+    stream_errors: list[str] = []
+    try:
+        if stdin_from is not None and proc.stdin is not None:
+            timed_out = _feed_gzip(proc.stdin, stdin_from, deadline, stream_errors)
+        if not timed_out:
+            _wait(proc, deadline, stderr, items)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    except BrokenPipeError:
+        proc.wait()  # psql stopped reading (ON_ERROR_STOP): its exit code and stderr say why
+    finally:
+        if proc.poll() is None:
+            _kill_group(proc)
+    errors = stream_errors + [redact(line) for line in _error_lines(stderr.finish())]
+    if proc.returncode != 0 and not timed_out and (full := full_when_failed(work_dir, tool)):
+        errors.append(full)
     return RestoreOutcome(tool=tool, exit_code=None if timed_out else proc.returncode, error_lines=errors,
                           timed_out=timed_out, timeout_seconds=timeout)
 
 
-def _wait_counting(proc: subprocess.Popen[bytes], log: Path, deadline: float, items: progress.Task) -> None:
-    """Wait for pg_restore, counting its per-entry --verbose lines in its stderr log as they are written;
+def _wait(proc: subprocess.Popen[bytes], deadline: float, stderr: StderrLines, items: progress.Task | None) -> None:
+    """Wait for the tool, showing pg_restore's progress from the per-entry --verbose lines counted so far;
     TimeoutExpired at the deadline, as Popen.wait would."""
-    done, partial = 0, b""
-    with log.open("rb") as follow:
-        while True:
-            try:
-                proc.wait(max(0.0, min(FOLLOW_SECONDS, deadline - time.monotonic())))
-                exited = True
-            except subprocess.TimeoutExpired:
-                exited = False
-            *lines, partial = (partial + follow.read()).split(b"\n")
-            counted = sum(len(_ITEM.findall(line)) for line in lines)
-            if counted:
-                done += counted
+    while True:
+        try:
+            proc.wait(max(0.0, min(FOLLOW_SECONDS, deadline - time.monotonic())))
+            exited = True
+        except subprocess.TimeoutExpired:
+            exited = False
+        if items is not None:
+            # The count is a live estimate; a clean exit is the fact that every entry was restored.
+            done = items.total if exited and proc.returncode == 0 and items.total else stderr.counted
+            if done:
                 items.update(min(done, items.total) if items.total else done)
-            if exited:
-                # The log is a live estimate; a clean exit is the fact that every entry was restored.
-                if proc.returncode == 0 and items.total:
-                    items.update(items.total)
-                return
-            if time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(proc.args, 0)
+        if exited:
+            return
+        if time.monotonic() >= deadline:
+            raise subprocess.TimeoutExpired(proc.args, 0)
+
+
+def _worth_keeping(line: str) -> bool:
+    """The stderr lines `_error_lines` reads: the errors and the lines that give their context."""
+    return bool(_ERROR_LINE.search(line) or _CONTEXT_LINE.match(line))
 
 
 def _error_lines(lines: list[str]) -> list[str]:
@@ -187,7 +187,7 @@ def _error_lines(lines: list[str]) -> list[str]:
         if _ERROR_LINE.search(line):
             out.append(line.strip())
             keep_next = True
-        elif keep_next and re.match(r"\s*(DETAIL|CONTEXT|HINT|Command was|LINE \d+):?", line):
+        elif keep_next and _CONTEXT_LINE.match(line):
             out.append("  " + line.strip())
         else:
             keep_next = False
