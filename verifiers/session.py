@@ -1,0 +1,167 @@
+"""A restore session's state, shared by the pytest plugin (plugin.py) and its distribution over xdist workers
+(distributed.py), which both import it and not each other's internals: the settings resolved once, the stores'
+plans and outcomes, the stash keys, and what a suite's test function receives (RestoreCheck)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from verifiers import progress_display
+from verifiers.checks import CheckSpec
+from verifiers.evidence import KEY_ENV, RunInfo, signing
+from verifiers.inventory import Inventory, load_inventory
+from verifiers.progress import NullProgress, ProgressReporter, reporting
+from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
+from verifiers.sandboxes.selection import apply_overrides
+from verifiers.stores import StorePlan
+
+OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("inventory", "restoreproof_inventory", "inventory.toml", "inventory file listing the stores to verify"),
+    ("reports_dir", "restoreproof_reports_dir", "reports", "where run evidence goes: REPORTS/YYYY-MM/<run-id>/"),
+    ("suite", "restoreproof_suite", None, "only stores of this suite (e.g. rds)"),
+    ("work_dir", "restoreproof_work_dir", None, "where sandboxes keep their data (default: the system temp dir)"),
+    ("progress", "restoreproof_progress", "auto",
+     "progress while stores restore: auto (a live line on a terminal, plain lines in a log), live, plain, off"),
+    ("sandbox_mode", "restoreproof_sandbox_mode", None,
+     "fast (durability off) or production-like (durable settings) for every local and docker sandbox, overriding "
+     "the inventory's sandbox.mode; the evidence records which measured the RTO"),
+    ("signing_key", "restoreproof_signing_key", None,
+     f"Ed25519 private key (PEM) that signs each run's SHA256SUMS (else env {KEY_ENV})"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's settings, each an ini key and a command-line flag, resolved once."""
+
+    inventory: Path
+    reports_dir: Path
+    suite: str | None
+    stores: tuple[str, ...]
+    work_dir: Path | None
+    signing_key: Path | None
+    progress: str = "auto"
+    sandbox_mode: str | None = None
+    sandbox: str | None = None  # --sandbox: overrides every file-restored store's sandbox type
+    allow_external: bool = False  # --allow-external-sandbox
+
+    @classmethod
+    def resolve(cls, config: pytest.Config) -> Settings:
+        here = config.invocation_params.dir
+
+        def value(name: str, ini: str, default: str | None) -> str | None:
+            given = config.getoption(name)
+            if given is not None:
+                return str(given)
+            return str(config.getini(ini) or "") or default
+
+        def path(name: str, ini: str, default: str | None, base: Path) -> Path | None:
+            raw = value(name, ini, default)
+            return None if raw is None else (Path(raw) if Path(raw).is_absolute() else base / raw)
+
+        given = config.getoption("inventory") is not None
+        inventory = path("inventory", "restoreproof_inventory", "inventory.toml", here if given else config.rootpath)
+        reports = path("reports_dir", "restoreproof_reports_dir", "reports",
+                       here if config.getoption("reports_dir") else config.rootpath)
+        assert inventory is not None
+        assert reports is not None
+        if (shown := value("progress", "restoreproof_progress", "auto")) not in progress_display.MODES:
+            raise pytest.UsageError(f"--progress {shown}: choose one of {', '.join(progress_display.MODES)}")
+        return cls(
+            inventory=inventory,
+            reports_dir=reports,
+            suite=value("suite", "restoreproof_suite", None),
+            stores=tuple(config.getoption("stores") or ()),
+            work_dir=path("work_dir", "restoreproof_work_dir", None, here),
+            signing_key=path("signing_key", "restoreproof_signing_key", os.environ.get(KEY_ENV) or None, here),
+            progress=value("progress", "restoreproof_progress", "auto") or "auto",
+            sandbox_mode=value("sandbox_mode", "restoreproof_sandbox_mode", None),
+            sandbox=config.getoption("sandbox", None),
+            allow_external=bool(config.getoption("allow_external_sandbox", False)),
+        )
+
+
+@dataclass
+class RestoreRun:
+    """Session state: the inventory, the plans, and each store's outcome once it has run."""
+
+    settings: Settings
+    run: RunInfo
+    project_dir: Path
+    inventory: Inventory | None = None
+    plans: dict[str, StorePlan | PlanFailure] = field(default_factory=dict)
+    outcomes: dict[str, StoreOutcome] = field(default_factory=dict)
+    collected: bool = False
+    signing_key: signing.PrivateKey | None = None
+    progress: ProgressReporter = field(default_factory=NullProgress)
+
+    def load(self) -> Inventory:
+        if self.inventory is None:
+            self.inventory = apply_overrides(load_inventory(self.settings.inventory), sandbox=self.settings.sandbox,
+                                             allow_external=self.settings.allow_external,
+                                             mode=self.settings.sandbox_mode)
+        return self.inventory
+
+    def plans_for(self, suite: str) -> list[StorePlan | PlanFailure]:
+        inventory = self.load()
+        if self.settings.suite and suite not in (ALL_SUITES, self.settings.suite):
+            return []
+        wanted = self.settings.suite if suite == ALL_SUITES else suite
+        chosen = inventory.select(suite=wanted, names=self.settings.stores)
+        for store in chosen:
+            if store.name not in self.plans:
+                self.plans[store.name] = plan_store(store, inventory.base_dir)
+        return [self.plans[s.name] for s in chosen]
+
+    def outcome(self, store: str) -> StoreOutcome:
+        if store not in self.outcomes:
+            status = "error"
+            try:
+                with reporting(self.progress, store):
+                    outcome = run_store(self.plans[store], work_root=self.settings.work_dir)
+                status = outcome.status
+            finally:  # the progress block ends even when the harness itself fails
+                self.progress.store_finished(store, status)
+            self.outcomes[store] = outcome
+        return self.outcomes[store]
+
+
+RUN_KEY = pytest.StashKey[RestoreRun]()
+CHECK_KEY = pytest.StashKey["RestoreCheck"]()
+ALL_SUITES = "*"
+
+
+@dataclass(frozen=True)
+class CheckParam:
+    store: str
+    spec: CheckSpec
+
+    @property
+    def id(self) -> str:
+        return f"{self.store}:{self.spec.check}:{self.spec.subject}"
+
+
+class RestoreCheck:
+    """What a suite's test function receives: one judged check of one store."""
+
+    def __init__(self, outcome: StoreOutcome, spec: CheckSpec) -> None:
+        self.outcome = outcome
+        self.spec = spec
+        self.result = outcome.result_for(spec)
+
+    def assert_passed(self) -> None:
+        store = self.outcome.store.name
+        if self.result is not None:
+            if not self.result.compared:  # recorded, not judged: shown as skipped, never as a pass
+                pytest.skip(f"{store}: {self.spec.check} {self.spec.subject}: {self.result.message}")
+            if not self.result.passed:
+                pytest.fail(f"{store}: {self.spec.check} {self.spec.subject}: {self.result.message}", pytrace=False)
+            return
+        if self.outcome.error is not None:
+            err = self.outcome.error
+            pytest.fail(f"{store}: error during {err['phase']}: {err['message']}", pytrace=False)
+        pytest.fail(f"{store}: {self.spec.id} was not judged", pytrace=False)
