@@ -21,8 +21,10 @@ from verifiers.errors import RestoreproofError
 from verifiers.inventory import AnyStore
 from verifiers.redaction import redact_secrets
 from verifiers.sandboxes import SandboxRecord
-from verifiers.sources import Artifact, sha256_file, source_for
-from verifiers.stores import StorePlan, StoreVerification, store_kind
+from verifiers.sources import Artifact, sha256_file
+from verifiers.sources.registry import source_for
+from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores.registry import store_kind
 from verifiers.timing import PHASES, RestoreTimer
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Two steps, so that pytest can collect checks cheaply: `locate` finds the newest artifact and its manifest
 (a glob, a listing) without reading the artifact; `fetch` brings it to local disk and hashes it (timed
-as the fetch phase). Each source type is one module registered in `source_for`.
+as the fetch phase). Each source type is one module registered in registry.py.
 """
 
 from __future__ import annotations
@@ -72,20 +72,3 @@ def sha256_tree(path: Path, on_bytes: Callable[[int], None] | None = None) -> st
     for member in sorted(p for p in path.rglob("*") if p.is_file()):
         digest.update(f"{member.relative_to(path).as_posix()}\0{sha256_file(member, on_bytes)}\n".encode())
     return digest.hexdigest()
-
-
-def source_for(source: AnySource) -> Source:
-    """The implementation of a source type (the registry: one entry per module)."""
-    from verifiers.sources.azure_blob import AzureBlobs, AzureContainers
-    from verifiers.sources.dynamodb_backup import DynamoDbBackups
-    from verifiers.sources.file import FileArtifacts
-    from verifiers.sources.gcs import GcsBuckets, GcsObjects
-    from verifiers.sources.rds_snapshot import RdsSnapshots
-    from verifiers.sources.s3 import S3Objects
-    from verifiers.sources.s3_bucket import S3Buckets
-
-    registry: dict[str, Source] = {"file": FileArtifacts(), "s3": S3Objects(), "rds-snapshot": RdsSnapshots(),
-                                   "s3-bucket": S3Buckets(), "dynamodb-backup": DynamoDbBackups()}
-    registry.update({"gcs": GcsObjects(), "gcs-bucket": GcsBuckets(), "azure-blob": AzureBlobs(),
-                     "azure-container": AzureContainers()})
-    return registry[source.type]

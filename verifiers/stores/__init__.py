@@ -98,19 +98,3 @@ class StoreKind(Protocol[StoreT_contra]):
         """Restore and measure, appending judged checks to `result` as they are known, so that an error
         part-way leaves the checks already judged (and the sandbox already described) in the evidence."""
         ...
-
-
-def store_kind(kind: str) -> StoreKind[Any]:
-    from verifiers.stores.dynamodb import DynamoDbKind
-    from verifiers.stores.mongo import MongoKind
-    from verifiers.stores.mysql import MysqlKind
-    from verifiers.stores.postgres import PostgresKind
-    from verifiers.stores.redis import RedisKind
-    from verifiers.stores.s3 import S3Kind
-
-    registry: dict[str, StoreKind[Any]] = {"postgres": PostgresKind(), "redis": RedisKind(), "mysql": MysqlKind(),
-                                           "s3": S3Kind(), "dynamodb": DynamoDbKind(), "mongo": MongoKind()}
-    from verifiers.stores.cloud_bucket import CloudBucketKind
-
-    registry.update({"gcs": CloudBucketKind(), "azure-blob": CloudBucketKind()})
-    return registry[kind]

@@ -26,7 +26,8 @@ from verifiers.errors import CaptureError, ManifestError, SandboxError, SourceEr
 from verifiers.inventory import MysqlStore, RdsSnapshotSource
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, aws_snapshot
+from verifiers.stores import StorePlan, StoreVerification, aws_snapshot, unverified
+from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
 from verifiers.stores.mysql.restore import redact
@@ -38,8 +39,6 @@ LOGIN_HINT = "find the master password in MYSQL_PWD or ~/.my.cnf ([client] passw
 
 
 def plan_snapshot(store: MysqlStore, located: Located) -> StorePlan:
-    from verifiers.stores.mysql import data_specs
-
     source = store.source
     assert isinstance(source, RdsSnapshotSource)
     override_target(store, source)  # a bad DSN fails the plan, before AWS is asked to restore anything
@@ -62,9 +61,6 @@ def plan_snapshot(store: MysqlStore, located: Located) -> StorePlan:
 
 
 def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification) -> None:
-    from verifiers.stores import unverified
-    from verifiers.stores.mysql import judge, measure_connected
-
     store, manifest, source = plan.store, plan.manifest, plan.store.source
     assert isinstance(store, MysqlStore)
     assert isinstance(manifest, MysqlManifest)

@@ -34,6 +34,7 @@ from verifiers.inventory import BACKUP_TIME, LiveReference, PostgresStore
 from verifiers.sources import Artifact, Located
 from verifiers.stores import ENGINE_SPEC, LIVE_REFERENCE, StorePlan, restore_plan, selected_tables
 from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
+from verifiers.stores.postgres.compare import measure_conninfo
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.measure import TABLES_SQL, measure_database, qualified
 from verifiers.stores.postgres.restore import redact
@@ -148,7 +149,6 @@ def measure_live(store: PostgresStore, baseline: LiveBaseline) -> DatabaseFacts:
 
 def verify_restored(conninfo: str, store: PostgresStore, baseline: LiveBaseline) -> list[CheckResult]:
     """Measure the restored database at `conninfo` and the live one alike; the judged checks and assertions."""
-    from verifiers.stores.postgres import measure_conninfo  # the package imports this module
 
     stable, unusable = _conditions_on(conninfo, store, baseline)
     restored, assertion_results = measure_conninfo(conninfo, store, baseline.methods, stable=stable)

@@ -14,8 +14,9 @@ from verifiers.errors import SandboxError
 from verifiers.inventory import PostgresStore, RdsSnapshotSource
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, aws_snapshot
-from verifiers.stores.postgres import live
+from verifiers.stores import StorePlan, StoreVerification, aws_snapshot, selected_tables, unverified
+from verifiers.stores.postgres.compare import judge, measure_conninfo
+from verifiers.stores.postgres.live import LiveBaseline, read_baseline, verify_restored
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
 from verifiers.stores.postgres.restore import redact
 from verifiers.timing import RestoreTimer
@@ -25,11 +26,9 @@ DEFAULT_DATABASE = "postgres"
 
 
 def plan_snapshot(store: PostgresStore, located: Located) -> StorePlan:
-    from verifiers.stores import selected_tables
-
     def data_specs(manifest: object) -> list[CheckSpec]:
-        if isinstance(manifest, live.LiveBaseline):
-            return live.data_specs(manifest)
+        if isinstance(manifest, LiveBaseline):
+            return data_specs(manifest)
         assert isinstance(manifest, PostgresManifest)
         specs = [CheckSpec("tables", "tables")]
         for table in selected_tables(store, manifest.facts):
@@ -39,23 +38,20 @@ def plan_snapshot(store: PostgresStore, located: Located) -> StorePlan:
 
     return aws_snapshot.plan_snapshot(store, located, load=lambda path: load_manifest(path, store=store.name),
                                       data_specs=data_specs,
-                                      live=None if store.live is None else partial(live.read_baseline, store))
+                                      live=None if store.live is None else partial(read_baseline, store))
 
 
 def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification) -> None:
-    from verifiers.stores import unverified
-    from verifiers.stores.postgres import judge, measure_conninfo
-
     store, manifest, source = plan.store, plan.manifest, plan.store.source
     assert isinstance(store, PostgresStore)
-    assert isinstance(manifest, PostgresManifest | live.LiveBaseline)
+    assert isinstance(manifest, PostgresManifest | LiveBaseline)
     assert isinstance(source, RdsSnapshotSource)
 
     def measure(sandbox: RdsSandbox) -> list[CheckResult]:
         conninfo = data_plane(sandbox, source)
         probe_connection(conninfo, store.name)
-        if isinstance(manifest, live.LiveBaseline):
-            return live.verify_restored(conninfo, store, manifest)
+        if isinstance(manifest, LiveBaseline):
+            return verify_restored(conninfo, store, manifest)
         methods = {name: t.method for name, t in manifest.facts.tables.items()}
         facts, assertion_results = measure_conninfo(conninfo, store, methods)
         return judge(store, manifest.facts, facts) + assertion_results
