@@ -151,7 +151,7 @@ def test_mysql_server_killed_mid_verify_is_an_error_in_verify(mysql_backup_dir: 
         kill_and_wait(pid, lambda: not Path(f"/proc/{pid}/exe").exists())
         return measure(cur, database)
 
-    monkeypatch.setattr("verifiers.stores.mysql.measure_database", killed_first)
+    monkeypatch.setattr("verifiers.stores.mysql.compare.measure_database", killed_first)
     outcome = mysql_verify(mysql_backup_dir, "shop-*.sql.gz")
     assert outcome.status == "error" and outcome.error is not None
     assert outcome.error["phase"] == "verify"

@@ -17,6 +17,7 @@ from verifiers.sources import Artifact, Located
 from verifiers.stores import StorePlan, StoreVerification, aws_snapshot, selected_tables, unverified
 from verifiers.stores.postgres.compare import judge, measure_conninfo
 from verifiers.stores.postgres.live import LiveBaseline, read_baseline, verify_restored
+from verifiers.stores.postgres.live import data_specs as live_data_specs
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
 from verifiers.stores.postgres.restore import redact
 from verifiers.timing import RestoreTimer
@@ -28,7 +29,7 @@ DEFAULT_DATABASE = "postgres"
 def plan_snapshot(store: PostgresStore, located: Located) -> StorePlan:
     def data_specs(manifest: object) -> list[CheckSpec]:
         if isinstance(manifest, LiveBaseline):
-            return data_specs(manifest)
+            return live_data_specs(manifest)
         assert isinstance(manifest, PostgresManifest)
         specs = [CheckSpec("tables", "tables")]
         for table in selected_tables(store, manifest.facts):

@@ -1,0 +1,90 @@
+"""Measure a restored PostgreSQL database and judge it against the expected facts: shared by the dump restore
+(the package), the RDS snapshot restore (snapshot.py) and the live reference (live.py), which all import it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from verifiers import checks
+from verifiers.checks import DATABASE_SUBJECT, CheckResult
+from verifiers.errors import SandboxError
+from verifiers.inventory import PostgresStore
+from verifiers.stores import (
+    selected_tables,
+)
+from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
+from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
+from verifiers.stores.postgres.measure import measure_database
+from verifiers.stores.postgres.parallel import Workers
+from verifiers.stores.postgres.restore import redact
+
+ASSERTION_TIMEOUT_MS = 300_000
+
+
+def measure_conninfo(conninfo: str, store: PostgresStore, methods: dict[str, Method],
+                     expected: DatabaseFacts | None = None, *,
+                     stable: dict[str, str] | None = None) -> tuple[DatabaseFacts, list[CheckResult]]:
+    """Measure the restored database at `conninfo` (a local sandbox, or a restored RDS instance); with the
+    manifest's facts as `expected`, tables that differ are narrowed to key ranges; with the live reference's
+    `stable` conditions, as the live database is measured (live.py), sequences left out."""
+    try:
+        with psycopg.connect(conninfo) as conn:
+            conn.read_only = True
+            facts = measure_database(conn, methods=methods, workers=Workers.sized_to_cores(conninfo),
+                                     narrow_against=expected, stable=stable,
+                                     sequences=None if stable is None else {})
+            conn.rollback()
+            return facts, [run_assertion(conn, a) for a in store.assertions]
+    except psycopg.OperationalError as exc:
+        raise SandboxError(f"store {store.name}: lost the sandbox server while verifying: {redact(str(exc))}",
+                           hint="the server may have been killed or run out of memory or disk") from None
+
+
+def run_assertion(conn: psycopg.Connection[Any], assertion: Any) -> CheckResult:
+    try:
+        with conn.transaction():
+            pin_session(conn)
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(ASSERTION_TIMEOUT_MS),))
+            row = conn.execute(assertion.sql).fetchone()
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as exc:
+        return checks.assertion(assertion.name, None, expect=assertion.expect, minimum=assertion.min,
+                                maximum=assertion.max, error=redact(str(exc).strip().splitlines()[0]))
+    value = row[0] if row else None
+    if value is not None and not isinstance(value, int | float | str | bool):
+        value = float(value) if hasattr(value, "__float__") else str(value)
+    return checks.assertion(assertion.name, value, expect=assertion.expect, minimum=assertion.min,
+                            maximum=assertion.max)
+
+
+def judge(store: PostgresStore, expected: DatabaseFacts, observed: DatabaseFacts) -> list[CheckResult]:
+    wanted = selected_tables(store, expected)
+    present = selected_tables(store, observed)
+    results = [checks.table_set(set(present), set(wanted))]
+    for table in wanted:
+        got, want = observed.tables.get(table), expected.tables[table]
+        results.append(checks.row_count(table, got.rows if got else None, want.rows, store.row_count_tolerance))
+        results.append(checks.checksum(table, got.checksum if got else None, want.checksum,
+                                       where=narrowed_ranges(want, got)))
+        results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
+    results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))
+    for name, want_seq in sorted(expected.sequences.items()):
+        results.append(checks.sequence(name, observed.sequences.get(name), want_seq))
+    return results
+
+
+def narrowed_ranges(captured: TableFacts, restored: TableFacts | None, limit: int = 10) -> str | None:
+    """`id 1..64 (63 rows restored, 64 captured); …`: where a differing table differs, keys only."""
+    if restored is None or captured.key_ranges is None or restored.key_ranges is None:
+        return None
+    ranges = differing_ranges(captured.key_ranges, restored.key_ranges)
+    key = captured.key_ranges.key
+    parts = [f"{key} {'..' if first is None else first}{'' if first is None else '..'}"
+             f"{'' if last is None else last} ({got} rows restored, {want} captured)"
+             for first, last, got, want in ranges[:limit]]
+    if len(ranges) > limit:
+        parts.append(f"and {len(ranges) - limit} more ranges")
+    return "; ".join(parts) or None
