@@ -24,6 +24,7 @@ from typing import Protocol
 from verifiers.errors import EvidenceError
 
 REPLACEABLE = frozenset({"index.html", "index.json"})
+STAGING_PREFIX = ".upload-"  # a LocalArchive writer's file in flight (or left by a killed writer): not evidence
 
 
 class ArchiveConflict(EvidenceError):
@@ -55,7 +56,10 @@ class LocalArchive:
 
     def mirror(self, into: Path) -> None:
         if self.root.is_dir():
-            shutil.copytree(self.root, into, dirs_exist_ok=True)
+            # A concurrent writer's staging files are not copied: one that vanished between the listing and the
+            # copy failed the mirror (a seal racing another one), and a killed writer's would read as a file
+            # added to the evidence.
+            shutil.copytree(self.root, into, dirs_exist_ok=True, ignore=shutil.ignore_patterns(f"{STAGING_PREFIX}*"))
         elif not self.root.parent.is_dir():  # a new archive is made on first upload, in a directory that exists
             raise EvidenceError(f"archive {self.url}: no such directory, nor its parent",
                                 hint="check the path, or create the directory (an empty one is an empty archive)")
@@ -72,7 +76,7 @@ class LocalArchive:
     def _create(self, rel: str, source: Path) -> None:
         target = self.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkstemp(prefix=".upload-", dir=target.parent)[1])
+        staging = Path(tempfile.mkstemp(prefix=STAGING_PREFIX, dir=target.parent)[1])
         try:
             shutil.copyfile(source, staging)
             if rel in REPLACEABLE:

@@ -209,6 +209,19 @@ def test_two_seals_racing_make_one_entry_never_a_fork(tmp_path: Path, archive_ur
         assert report.entries == 1 and report.pending == []
 
 
+def test_a_writers_staging_files_are_not_mirrored(tmp_path: Path, dir_archive: str) -> None:
+    """A directory archive's writer stages each file beside its target (.upload-*) and removes it once linked:
+    a seal mirroring the archive meanwhile must neither copy it (a killed writer's would read as evidence added)
+    nor fail when it vanishes mid-copy (two racing seals did, on the second's in-flight entry)."""
+    workflow_run(tmp_path, dir_archive, at(2026, 4))
+    stale = Path(dir_archive) / "seals" / ".upload-left-by-a-killed-writer"
+    stale.write_text("half a seal entry")
+    with mirrored(open_archive(dir_archive)) as there:
+        assert not list(there.rglob(".upload-*"))
+        assert verify_archive(there).ok
+    assert stale.exists(), "mirroring only reads the archive"
+
+
 def test_an_archived_run_is_never_overwritten(tmp_path: Path, archive_url: str,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     reports = tmp_path / "reports"
