@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slow test-all lint check clean
+.PHONY: demo test test-slow test-all lint check docs clean
 
 $(BIN)/restoreproof: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test-slow: $(BIN)/restoreproof
 	$(BIN)/pytest tests -m slow
 
 test-all: test test-slow
+
+# The inventory reference, generated from the pydantic models (tests/unit/test_inventory_reference.py checks it).
+docs: $(BIN)/restoreproof
+	$(BIN)/python -m verifiers.inventory_reference > docs/inventory-reference.md
 
 lint: $(BIN)/restoreproof
 	$(BIN)/ruff check .

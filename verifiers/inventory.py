@@ -30,7 +30,6 @@ from verifiers.compliance.settings import (
     MigrateSettings,
     misfit,
 )
-from verifiers.durations import parse_duration
 from verifiers.errors import InventoryError
 from verifiers.inventory_cloud import (
     AzureBlobSource,
@@ -39,8 +38,8 @@ from verifiers.inventory_cloud import (
     GcsBucketSource,
     GcsSource,
 )
+from verifiers.setting_types import Seconds
 
-Seconds = Annotated[float, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v)]
 STORE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
 
@@ -258,19 +257,27 @@ class _StoreBase(_Model):
     DEFAULT_SUITE: ClassVar[str] = ""
     FILE_SOURCES: ClassVar[frozenset[str]] = frozenset({"file", "s3", "gcs", "azure-blob"})  # a dump file
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset()  # source types beyond files this kind restores
-    name: str = Field(pattern=STORE_NAME_PATTERN)
-    suite: str | None = None
-    rto: Seconds
-    rpo: Seconds
-    source: Source
-    sandbox: Sandbox = LocalSandbox()
-    restore_timeout: Seconds = 3600.0
-    assertions: list[Assertion] = Field(default_factory=list)
+    name: str = Field(pattern=STORE_NAME_PATTERN, description="unique in the inventory; names the store in "
+                      "reports, evidence and --store")
+    suite: str | None = Field(default=None, description="the suite that verifies it (`pytest suites/<suite>`); "
+                              "default: the kind's own (rds for postgres, else the kind's name)")
+    rto: Seconds = Field(description="recovery time objective: the measured restore must take at most this")
+    rpo: Seconds = Field(description="recovery point objective: the newest backup must be at most this old")
+    source: Source = Field(description="where the backup is: a table with its `type`")
+    sandbox: Sandbox = Field(default=LocalSandbox(), description='where it is restored: "local", "docker", '
+                             '"external", or a table with its `type` (a table without one is local settings)')
+    restore_timeout: Seconds = Field(default=3600.0, description="the restore is stopped, and the store errors, "
+                                     "after this long")
+    assertions: list[Assertion] = Field(default_factory=list, description="SQL stores: queries that must return "
+                                        "what they expect in the restored database")
     # compliance checks beyond the restore (verifiers/compliance/): each off unless its table is present
-    hygiene: HygieneSettings | None = None
-    gdpr: GdprSettings | None = None
-    canary: CanarySettings | None = None
-    migrate: MigrateSettings | None = None
+    hygiene: HygieneSettings | None = Field(default=None, description="backup hygiene: RPO gaps, PITR lag, "
+                                            "encryption, copies, retention, backup job success (docs/compliance.md)")
+    gdpr: GdprSettings | None = Field(default=None, description="erased subjects stay erased after a restore")
+    canary: CanarySettings | None = Field(default=None, description="a canary written to production is in the "
+                                          "backup, proving its age")
+    migrate: MigrateSettings | None = Field(default=None, description="the application's migrations run on the "
+                                            "restored database")
 
     @property
     def suite_name(self) -> str:
