@@ -45,15 +45,15 @@ from psycopg import sql
 from verifiers.inventory import parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes import SandboxRecord
-from verifiers.sandboxes.local_postgres import (
+from verifiers.stores.postgres.capture import capture_postgres
+from verifiers.stores.postgres.checksum import COLUMNS_SQL, hash_methods, pin_session, table_checksum
+from verifiers.stores.postgres.local_server import (
     MODE_SETTINGS,
     PgInstallation,
     PostgresServer,
     find_installations,
     local_postgres,
 )
-from verifiers.stores.postgres.capture import capture_postgres
-from verifiers.stores.postgres.checksum import COLUMNS_SQL, hash_methods, pin_session, table_checksum
 from verifiers.stores.postgres.restore import default_jobs
 
 HERE = Path(__file__).resolve().parent
@@ -220,7 +220,7 @@ def rss_child(rows: int) -> float:
 
 def sandbox_start(runs: int = 5) -> float:
     """Median start of a PostgreSQL sandbox; the first start of an installation (which runs initdb and fills
-    the template cache, see verifiers/sandboxes/pg_template.py) is a warm-up, not one of the runs."""
+    the template cache, see verifiers/stores/postgres/template.py) is a warm-up, not one of the runs."""
     installation = find_installations(None, None).found[0]
     with local_postgres(installation):
         pass
@@ -234,8 +234,8 @@ def sandbox_start(runs: int = 5) -> float:
 
 def redis_start(runs: int = 5) -> dict[str, float]:
     """Median start of an empty Redis/Valkey sandbox per installation found (until it answers PING)."""
-    from verifiers.sandboxes.local_redis import local_redis
-    from verifiers.sandboxes.redis_installations import find_installations as find_redis
+    from verifiers.stores.redis.installations import find_installations as find_redis
+    from verifiers.stores.redis.local_server import local_redis
 
     medians: dict[str, float] = {}
     for installation in find_redis(None, None):

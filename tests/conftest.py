@@ -38,10 +38,10 @@ from tests.redis_support import (  # noqa: F401 - the Redis tests' fixtures
 )
 from verifiers.inventory import Inventory, parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
-from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer, find_installations, local_postgres
 from verifiers.sandboxes.staging import STAGE_PREFIX
 from verifiers.sources import sha256_file, sha256_tree
 from verifiers.stores.postgres.capture import capture_postgres
+from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer, find_installations, local_postgres
 
 SOURCE_DB = "saas"
 

@@ -18,10 +18,10 @@ import pytest
 from fixtures import mysql_demo
 from verifiers.inventory import parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
-from verifiers.sandboxes.local_mysql import MysqlServer, local_mysql
-from verifiers.sandboxes.mysql_installations import MysqlInstallation, find_installations
 from verifiers.sources import sha256_file
 from verifiers.stores.mysql.capture import DUMP_OPTIONS, capture_mysql
+from verifiers.stores.mysql.installations import MysqlInstallation, find_installations
+from verifiers.stores.mysql.local_server import MysqlServer, local_mysql
 from verifiers.stores.mysql.rowhash import quote_identifier
 
 SOURCE_PREFIX = "rp-test-source-mysql-"  # the long-lived source server: not a sandbox the checks look for

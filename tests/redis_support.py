@@ -18,10 +18,10 @@ import redis
 from fixtures import redis_demo
 from verifiers.inventory import parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
-from verifiers.sandboxes.local_redis import RDB_NAME, RedisServer, local_redis
-from verifiers.sandboxes.redis_installations import RedisInstallation, find_installations
 from verifiers.sources import sha256_file
 from verifiers.stores.redis.capture import capture_redis
+from verifiers.stores.redis.installations import RedisInstallation, find_installations
+from verifiers.stores.redis.local_server import RDB_NAME, RedisServer, local_redis
 
 # Long-lived servers the tests start on purpose live in dirs the leftover checks do not look at.
 SOURCE_PREFIX = "rp-test-source-redis-"

@@ -27,9 +27,9 @@ from tests.conftest import SOURCE_DB, Capture
 from tests.faults.test_interruptions import INTERRUPTED, Scenario, start, wait_until
 from verifiers.inventory import parse_inventory
 from verifiers.runner import plan_store, run_store
-from verifiers.sandboxes.local_postgres import PostgresServer
 from verifiers.sandboxes.process import group_alive
 from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
+from verifiers.stores.postgres.local_server import PostgresServer
 
 PASSWORD = "not-a-real-password"
 

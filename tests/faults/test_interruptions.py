@@ -26,9 +26,9 @@ from tests.conftest import Capture, sandbox_dirs, sandbox_processes
 from tests.faults import slow
 from tests.mysql_support import MysqlCapture
 from tests.redis_support import RedisCapture
-from verifiers.sandboxes.local_redis import SOCKET_NAME
 from verifiers.sandboxes.process import group_alive
-from verifiers.sandboxes.redis_installations import RedisInstallation
+from verifiers.stores.redis.installations import RedisInstallation
+from verifiers.stores.redis.local_server import SOCKET_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

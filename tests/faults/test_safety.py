@@ -20,11 +20,11 @@ from tests.faults.slow import claim
 from tests.mysql_support import SOURCE_DB, MysqlCapture, source_dsn
 from tests.redis_support import RedisCapture
 from verifiers.cli import EXIT_USAGE, main
-from verifiers.sandboxes.local_mysql import MysqlServer
-from verifiers.sandboxes.local_postgres import find_installations
 from verifiers.stores.mysql import measure as mysql_measure
 from verifiers.stores.mysql.capture import capture_mysql
+from verifiers.stores.mysql.local_server import MysqlServer
 from verifiers.stores.postgres.archive import major_of, read_header
+from verifiers.stores.postgres.local_server import find_installations
 
 BIN = Path(sys.executable).parent
 PASSWORD = "Pl4nted-DSN-pw-0xC0FFEE"

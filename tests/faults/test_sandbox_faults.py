@@ -25,8 +25,8 @@ from tests.faults import slow
 from tests.mysql_support import MysqlCapture, mysql_verify
 from tests.redis_support import RedisCapture, redis_verify
 from verifiers.runner import StoreOutcome
-from verifiers.sandboxes import local_redis
 from verifiers.stores.mysql import measure as mysql_measure
+from verifiers.stores.redis import local_server as local_redis
 from verifiers.stores.redis import measure as redis_measure
 
 

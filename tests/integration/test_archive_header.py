@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import SOURCE_DB
 from verifiers.errors import ArtifactFormatError
-from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer
 from verifiers.stores.postgres.archive import DumpFormat, read_header
+from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer
 
 pytestmark = pytest.mark.postgres
 SUFFIX = {"custom": ".dump", "directory": ".d", "tar": ".tar", "plain": ".sql"}

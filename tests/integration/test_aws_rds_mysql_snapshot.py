@@ -20,8 +20,8 @@ from tests.mysql_support import MysqlCapture, source_dsn
 from verifiers.errors import SandboxError
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
-from verifiers.sandboxes.local_mysql import MysqlServer
 from verifiers.stores.mysql import snapshot as mysql_snapshot
+from verifiers.stores.mysql.local_server import MysqlServer
 
 pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("aws", "no_mysql_leftovers")]
 PASSWORD = "not-a-real-password"

@@ -18,7 +18,7 @@ from tests.conftest import SOURCE_DB, Capture, failed
 from verifiers.aws import CREATED_TAG, SANDBOX_TAG, tag_dict
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
-from verifiers.sandboxes.local_postgres import PostgresServer
+from verifiers.stores.postgres.local_server import PostgresServer
 
 pytestmark = pytest.mark.usefixtures("aws")
 PASSWORD = "not-a-real-password"

@@ -13,10 +13,10 @@ import pytest
 
 from tests.conftest import SOURCE_DB, failed, verify
 from verifiers.errors import CaptureError
-from verifiers.sandboxes.local_postgres import PostgresServer
 from verifiers.sources import sha256_file
 from verifiers.stores.postgres import measure
 from verifiers.stores.postgres.capture import capture_postgres, redact_dsn
+from verifiers.stores.postgres.local_server import PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]
 FIXED = datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC)

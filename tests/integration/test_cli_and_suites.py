@@ -18,7 +18,7 @@ import pytest
 
 from fixtures.saas_demo import MARKER
 from tests.conftest import SOURCE_DB, Capture, sandbox_processes
-from verifiers.sandboxes.local_postgres import PostgresServer
+from verifiers.stores.postgres.local_server import PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ import pytest
 
 from tests.mysql_support import client, mysql_verify
 from verifiers import cli
-from verifiers.sandboxes.local_mysql import MysqlServer
 from verifiers.stores.mysql.capture import capture_mysql
+from verifiers.stores.mysql.local_server import MysqlServer
 
 pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("no_mysql_leftovers")]
 LIVE_DB = "compliance_shop"

@@ -19,8 +19,8 @@ from tests.conftest import failed, verify
 from verifiers import cli
 from verifiers.compliance.gdpr import SubjectHasher
 from verifiers.runner import StoreOutcome
-from verifiers.sandboxes.local_postgres import PostgresServer
 from verifiers.stores.postgres.capture import capture_postgres
+from verifiers.stores.postgres.local_server import PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]
 LIVE_DB = "compliance_live"

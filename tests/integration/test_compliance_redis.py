@@ -12,9 +12,9 @@ import pytest
 
 from tests.redis_support import SOURCE_PREFIX, failed, redis_verify
 from verifiers import cli
-from verifiers.sandboxes.local_redis import local_redis
-from verifiers.sandboxes.redis_installations import RedisInstallation
 from verifiers.stores.redis.capture import capture_redis
+from verifiers.stores.redis.installations import RedisInstallation
+from verifiers.stores.redis.local_server import local_redis
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]
 PLACES = [{"pattern": "user:{subject}", "db": 0}, {"pattern": "session:{subject}:*", "db": 1}]

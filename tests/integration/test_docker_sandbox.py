@@ -19,9 +19,9 @@ from tests.mysql_support import mysql_verify
 from tests.redis_support import redis_verify
 from verifiers.sandboxes import docker as docker_module
 from verifiers.sandboxes.docker import ContainerSpec, engine_available
-from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer, local_postgres
 from verifiers.sandboxes.process import ServerProcess
-from verifiers.sandboxes.redis_installations import RedisInstallation
+from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer, local_postgres
+from verifiers.stores.redis.installations import RedisInstallation
 
 NO_ENGINE = "no Docker engine (docker daemon not reachable)"
 

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import failed
 from tests.mysql_support import MysqlCapture, manifest_claiming, mysql_verify
 from verifiers.sandboxes import external
-from verifiers.sandboxes.local_mysql import MysqlServer
+from verifiers.stores.mysql.local_server import MysqlServer
 
 pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("no_mysql_leftovers")]
 
@@ -93,8 +93,8 @@ def test_a_dump_naming_another_database_is_refused_unrestored(mysql_backup_dir: 
 def test_refuses_to_drop_a_scratch_database_whose_marker_changed(mysql_source: MysqlServer, mariadb: object) -> None:
     from verifiers.errors import SandboxError
     from verifiers.inventory import ExternalSandbox
-    from verifiers.sandboxes.network_mysql import MARKER_TABLE, external_mysql
     from verifiers.sandboxes.readiness import Readiness
+    from verifiers.stores.mysql.network_server import MARKER_TABLE, external_mysql
 
     settings = ExternalSandbox.model_validate(sandbox_on(mysql_source, allow_external=True))
     opening = external_mysql(mariadb, store="shop", settings=settings,  # type: ignore[arg-type]

@@ -20,10 +20,10 @@ from tests.conftest import Capture, failed, inventory_for, manifest_claiming, ve
 from verifiers.errors import SandboxError
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes import external
-from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer, local_postgres
-from verifiers.sandboxes.network_postgres import NetworkPostgres, external_postgres
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.selection import apply_overrides
+from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer, local_postgres
+from verifiers.stores.postgres.network_server import NetworkPostgres, external_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]

@@ -21,11 +21,11 @@ from fixtures.redis_demo import MARKER
 from tests.redis_support import SOURCE_PREFIX, RedisCapture, failed, manifest_claiming, redis_verify
 from verifiers.errors import SandboxError
 from verifiers.inventory import ExternalSandbox
-from verifiers.sandboxes import external_redis as external_redis_module
-from verifiers.sandboxes.external_redis import ExternalRedis, external_redis
-from verifiers.sandboxes.local_redis import RedisServer, local_redis
-from verifiers.sandboxes.redis_installations import RedisInstallation
+from verifiers.stores.redis import external_server as external_redis_module
 from verifiers.stores.redis.dump_payload import crc64, iter_payloads
+from verifiers.stores.redis.external_server import ExternalRedis, external_redis
+from verifiers.stores.redis.installations import RedisInstallation
+from verifiers.stores.redis.local_server import RedisServer, local_redis
 from verifiers.stores.redis.rdb import read_header
 
 ROOT = Path(__file__).resolve().parents[2]

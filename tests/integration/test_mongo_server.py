@@ -21,11 +21,11 @@ from bson.int64 import Int64
 from verifiers.inventory import MongoStore, parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes.docker import engine_available
-from verifiers.sandboxes.local_mongo import MongoServer, find_mongod, installation, local_mongod
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.mongo import judge
 from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, find_mongodump
+from verifiers.stores.mongo.local_server import MongoServer, find_mongod, installation, local_mongod
 from verifiers.stores.mongo.manifest import load_manifest
 from verifiers.stores.mongo.measure import facts_from_server
 from verifiers.stores.mongo.restore import find_mongorestore, restore_with_mongorestore, restore_with_pymongo
@@ -43,7 +43,7 @@ def new_server() -> ServerFactory:
         found = installation(None)
         return lambda: local_mongod(found, readiness=Readiness(timeout=60))
     if engine_available():
-        from verifiers.sandboxes.docker_mongo import docker_mongod
+        from verifiers.stores.mongo.docker_server import docker_mongod
 
         return lambda: docker_mongod("mongo:7.0", readiness=Readiness(timeout=120))
     pytest.skip("no mongod on PATH and no Docker engine")
@@ -247,7 +247,7 @@ def test_external_sandbox_restores_into_scratch_databases_and_drops_them(users_s
 def test_external_restore_is_measured_under_the_backups_own_names(users_server: MongoServer,
                                                                   captured: tuple[Path, Path], restorer: str,
                                                                   tmp_path: Path) -> None:
-    from verifiers.sandboxes.external_mongo import MARKER_COLLECTION, external_mongod
+    from verifiers.stores.mongo.external_server import MARKER_COLLECTION, external_mongod
     from verifiers.stores.mongo.restore import dump_databases
 
     manifest = load_manifest(captured[1], store="m")
@@ -299,7 +299,7 @@ def test_external_sandbox_drops_its_databases_when_the_restore_fails(users_serve
 def test_external_sandbox_refuses_to_drop_a_database_whose_marker_changed(users_server: MongoServer,
                                                                           captured: tuple[Path, Path]) -> None:
     from verifiers.errors import SandboxError
-    from verifiers.sandboxes.external_mongo import MARKER_COLLECTION, external_mongod
+    from verifiers.stores.mongo.external_server import MARKER_COLLECTION, external_mongod
 
     settings = store(captured[0].parent, sandbox=external(users_server, allow_external=True)).sandbox
     claimed: list[str] = []

@@ -20,11 +20,11 @@ from tests.conftest import failed
 from tests.mysql_support import FIXED, SOURCE_DB, MysqlCapture, client, mysql_verify, source_dsn
 from verifiers.cli import EXIT_USAGE, main
 from verifiers.errors import CaptureError
-from verifiers.sandboxes.local_mysql import MysqlServer
-from verifiers.sandboxes.mysql_installations import MysqlInstallation, version_tuple
 from verifiers.sources import sha256_file
 from verifiers.stores.mysql.archive import read_header
 from verifiers.stores.mysql.capture import capture_mysql
+from verifiers.stores.mysql.installations import MysqlInstallation, version_tuple
+from verifiers.stores.mysql.local_server import MysqlServer
 from verifiers.stores.mysql.manifest import load_manifest
 
 pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("no_mysql_leftovers")]

@@ -17,9 +17,9 @@ import pytest
 from tests.conftest import failed
 from tests.mysql_support import MysqlCapture, manifest_claiming, mysql_verify
 from verifiers.runner import StoreOutcome
-from verifiers.sandboxes.local_mysql import MysqlServer
-from verifiers.sandboxes.mysql_installations import MysqlInstallation
 from verifiers.stores.mysql.archive import read_header
+from verifiers.stores.mysql.installations import MysqlInstallation
+from verifiers.stores.mysql.local_server import MysqlServer
 
 pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("no_mysql_leftovers")]
 GLOB = "*.sql.gz"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
-from verifiers.sandboxes.local_mysql import MysqlServer
+from verifiers.stores.mysql.local_server import MysqlServer
 from verifiers.stores.mysql.measure import pin_session
 from verifiers.stores.mysql.rowhash import canonical_sql, checksum_rows, format_checksum, table_checksum_sql
 

@@ -16,7 +16,7 @@ import pytest
 from fixtures import mysql_demo
 from tests.conftest import failed
 from tests.mysql_support import MysqlCapture, manifest_claiming, mysql_verify
-from verifiers.sandboxes.mysql_installations import MysqlInstallation
+from verifiers.stores.mysql.installations import MysqlInstallation
 
 pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("no_mysql_leftovers")]
 GLOB = "shop-*.sql.gz"
@@ -185,7 +185,7 @@ def test_plain_dump_with_table_filters_and_assertions(mysql_backup_dir: Path, my
 
 
 def test_restore_runs_as_an_unprivileged_user_when_root(mariadb: MysqlInstallation) -> None:
-    from verifiers.sandboxes.local_mysql import local_mysql
+    from verifiers.stores.mysql.local_server import local_mysql
 
     with local_mysql(mariadb) as server:
         uid = Path(f"/proc/{server.pgid}").stat().st_uid

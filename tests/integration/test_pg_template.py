@@ -1,4 +1,4 @@
-"""The initdb template cache (verifiers/sandboxes/pg_template.py): the first sandbox of an installation runs
+"""The initdb template cache (verifiers/stores/postgres/template.py): the first sandbox of an installation runs
 initdb and publishes its output, later ones start from a copy without running initdb, and a cache that is
 off or unusable only costs the speed-up."""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from verifiers.sandboxes import local_postgres as lp
-from verifiers.sandboxes import pg_template
-from verifiers.sandboxes.local_postgres import PgInstallation, local_postgres
+from verifiers.stores.postgres import local_server as lp
+from verifiers.stores.postgres import template as pg_template
+from verifiers.stores.postgres.local_server import PgInstallation, local_postgres
 
 pytestmark = pytest.mark.postgres
 

@@ -17,8 +17,8 @@ from psycopg import sql
 
 from tests.conftest import SOURCE_DB, Capture, failed, verify
 from verifiers.runner import StoreOutcome
-from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer
 from verifiers.sources import sha256_file
+from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]
 

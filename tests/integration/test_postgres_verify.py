@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Capture, failed, manifest_claiming, verify
-from verifiers.sandboxes.local_postgres import PgInstallation
 from verifiers.stores.postgres.archive import read_header
+from verifiers.stores.postgres.local_server import PgInstallation
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]
 
@@ -250,7 +250,7 @@ def test_restore_runs_as_an_unprivileged_user_when_root(backup_dir: Path) -> Non
     outcome = verify(backup_dir, "saas-*.dump")
     assert outcome.status == "passed"
     # The sandbox is gone; prove the user choice directly on a fresh one.
-    from verifiers.sandboxes.local_postgres import find_installations, local_postgres
+    from verifiers.stores.postgres.local_server import find_installations, local_postgres
 
     with local_postgres(find_installations(None, None).found[0]) as server:
         uid = Path(f"/proc/{server.pgid}").stat().st_uid

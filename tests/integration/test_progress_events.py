@@ -23,8 +23,8 @@ from verifiers import progress
 from verifiers.inventory import S3Source, parse_inventory
 from verifiers.progress import Unit
 from verifiers.runner import StoreOutcome
-from verifiers.sandboxes.local_postgres import PgInstallation
 from verifiers.sources.s3 import S3Objects
+from verifiers.stores.postgres.local_server import PgInstallation
 from verifiers.timing import RestoreTimer
 
 

@@ -14,10 +14,10 @@ import pytest
 from tests.redis_support import FIXED, failed, redis_verify
 from verifiers.cli import main as restoreproof
 from verifiers.errors import CaptureError
-from verifiers.sandboxes.local_redis import RDB_NAME, RedisServer, local_redis
-from verifiers.sandboxes.redis_installations import RedisInstallation
 from verifiers.sources import sha256_file
 from verifiers.stores.redis.capture import capture_redis
+from verifiers.stores.redis.installations import RedisInstallation
+from verifiers.stores.redis.local_server import RDB_NAME, RedisServer, local_redis
 from verifiers.stores.redis.snapshot import redact_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.redis_strategies import Dataset, Key, changed, datasets, reference_digest, write
-from verifiers.sandboxes.local_redis import RedisServer, local_redis
-from verifiers.sandboxes.redis_installations import RedisInstallation
 from verifiers.stores.redis.facts import DatasetFacts
+from verifiers.stores.redis.installations import RedisInstallation
+from verifiers.stores.redis.local_server import RedisServer, local_redis
 from verifiers.stores.redis.measure import measure_dataset
 
 pytestmark = pytest.mark.redis

@@ -11,7 +11,7 @@ import pytest
 
 from tests.redis_support import RedisCapture, failed, manifest_claiming, redis_verify
 from verifiers.runner import StoreOutcome
-from verifiers.sandboxes.redis_installations import RedisInstallation
+from verifiers.stores.redis.installations import RedisInstallation
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]
 

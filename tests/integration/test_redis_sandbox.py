@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from verifiers.sandboxes.installation_search import Installations
-from verifiers.sandboxes.local_redis import RDB_NAME, RdbLoadError, check_rdb, local_redis, redis_workdir
 from verifiers.sandboxes.process import group_alive
-from verifiers.sandboxes.redis_installations import RedisInstallation, choose_installation
+from verifiers.stores.redis.installations import RedisInstallation, choose_installation
+from verifiers.stores.redis.local_server import RDB_NAME, RdbLoadError, check_rdb, local_redis, redis_workdir
 from verifiers.stores.redis.rdb import read_header
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]

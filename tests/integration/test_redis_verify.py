@@ -13,7 +13,7 @@ import redis
 
 from fixtures import redis_demo
 from tests.redis_support import RedisCapture, failed, manifest_claiming, redis_verify
-from verifiers.sandboxes.redis_installations import RedisInstallation
+from verifiers.stores.redis.installations import RedisInstallation
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]
 CHECKS = {"artifact", "engine", "restore", "keyspace", "key_count", "types", "digest", "rto", "rpo"}
@@ -118,7 +118,7 @@ def test_wrong_file_type_is_named(rdb_dir: Path, redis_capture: RedisCapture) ->
 def test_rdb_the_check_passes_but_the_server_cannot_load_fails(rdb_variant: Callable[..., Path],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A key in db 2000: valid for check-rdb, refused by a server with fewer logical databases."""
-    from verifiers.sandboxes import local_redis
+    from verifiers.stores.redis import local_server as local_redis
 
     monkeypatch.setattr(local_redis, "DATABASES", 2001)
     rdb = rdb_variant(lambda client_for: client_for(2000).set("far", "away"))
@@ -232,8 +232,8 @@ def test_database_filter_limits_the_checks(rdb_dir: Path) -> None:
 
 
 def test_empty_dataset_passes(tmp_path: Path, valkey: RedisInstallation) -> None:
-    from verifiers.sandboxes.local_redis import RDB_NAME, local_redis
     from verifiers.stores.redis.capture import capture_redis
+    from verifiers.stores.redis.local_server import RDB_NAME, local_redis
 
     with local_redis(valkey) as server:
         server.client().save()

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Capture, failed, manifest_claiming, verify
-from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer, local_postgres
 from verifiers.stores.postgres.archive import major_of, read_header
+from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer, local_postgres
 from verifiers.stores.postgres.manifest import load_manifest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]

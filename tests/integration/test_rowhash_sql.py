@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer, local_postgres
 from verifiers.stores.postgres.checksum import (
     NATIVE_HASH,
     NATIVE_SQL,
@@ -27,6 +26,7 @@ from verifiers.stores.postgres.checksum import (
     pin_session,
     table_checksum,
 )
+from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer, local_postgres
 from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables
 from verifiers.stores.postgres.rowhash import (
     RECORD_SEED,

@@ -17,16 +17,16 @@ from verifiers.inventory import DockerSandbox, ExternalSandbox, LocalSandbox, pa
 from verifiers.sandboxes import docker as docker_module
 from verifiers.sandboxes.docker import ContainerExited, ContainerSpec, docker_container
 from verifiers.sandboxes.external import require_opt_in
-from verifiers.sandboxes.local_redis import RdbLoadError
-from verifiers.sandboxes.network_mysql import docker_mysql
-from verifiers.sandboxes.network_redis import docker_redis
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.selection import apply_overrides
 from verifiers.stores.mysql.archive import DumpHeader as MysqlHeader
+from verifiers.stores.mysql.network_server import docker_mysql
 from verifiers.stores.mysql.sandbox import default_image as mysql_default_image
 from verifiers.stores.postgres.archive import DumpFormat
 from verifiers.stores.postgres.archive import DumpHeader as PgHeader
 from verifiers.stores.postgres.sandbox import default_image as pg_default_image
+from verifiers.stores.redis.local_server import RdbLoadError
+from verifiers.stores.redis.network_server import docker_redis
 from verifiers.stores.redis.rdb import RdbHeader
 from verifiers.stores.redis.sandbox import default_image as redis_default_image
 from verifiers.stores.redis.sandbox import remote_server as redis_remote_server

@@ -22,18 +22,18 @@ from tests.mongo_support import build_archive, gz, sample
 from verifiers.errors import InventoryError, SandboxError
 from verifiers.inventory import ExternalSandbox, MongoFilter, MongoStore, parse_inventory
 from verifiers.sandboxes import SandboxInfo, external
-from verifiers.sandboxes.external_mongo import (
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.sandboxes.selection import apply_overrides
+from verifiers.stores.mongo import run_filter
+from verifiers.stores.mongo.archive import open_dump
+from verifiers.stores.mongo.external_server import (
     MARKER_COLLECTION,
     ExternalMongo,
     external_mongod,
     target_of,
 )
-from verifiers.sandboxes.local_mongo import MongoServer
-from verifiers.sandboxes.mongo_namespaces import MAX_DB_NAME_BYTES, NamespaceMap, valid_db_name
-from verifiers.sandboxes.readiness import Readiness
-from verifiers.sandboxes.selection import apply_overrides
-from verifiers.stores.mongo import run_filter
-from verifiers.stores.mongo.archive import open_dump
+from verifiers.stores.mongo.local_server import MongoServer
+from verifiers.stores.mongo.namespaces import MAX_DB_NAME_BYTES, NamespaceMap, valid_db_name
 from verifiers.stores.mongo.restore import dump_databases, mongorestore_argv, restore_with_mongorestore
 
 URI = "mongodb://ci:s3cr%2Ft@mongo.invalid:27017/?authSource=admin"

@@ -20,15 +20,16 @@ from tests.mongo_support import build_archive, gz, sample
 from verifiers.errors import CaptureError, InventoryError, NoSuitableServerError, SandboxError
 from verifiers.inventory import FileSource, MongoStore, parse_inventory
 from verifiers.runner import plan_store, run_store
-from verifiers.sandboxes import SandboxInfo, docker_mongo
+from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.docker import ContainerSpec
-from verifiers.sandboxes.local_mongo import MongodInstallation, MongoServer, installation, local_mongod
 from verifiers.sandboxes.process import group_alive
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sources.file import FileArtifacts
+from verifiers.stores.mongo import docker_server as docker_mongo
 from verifiers.stores.mongo import judge
 from verifiers.stores.mongo.archive import CollectionEntry, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, redact_uri
+from verifiers.stores.mongo.local_server import MongodInstallation, MongoServer, installation, local_mongod
 from verifiers.stores.mongo.manifest import CollectionFacts, load_manifest
 from verifiers.stores.mongo.metadata import create_options, definitions, index_definition, index_specs
 from verifiers.stores.mongo.restore import mongorestore_argv, redact

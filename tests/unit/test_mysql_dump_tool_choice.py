@@ -10,9 +10,9 @@ import pytest
 
 from verifiers.errors import CaptureError, NoSuitableServerError
 from verifiers.sandboxes.installation_search import Installations, Refusal
-from verifiers.sandboxes.mysql_installations import DumpTool, choose_dump_tool, find_dump_tools
 from verifiers.stores.mysql import capture
 from verifiers.stores.mysql.capture import SourceServer, _flavour_options, dump_tool_for
+from verifiers.stores.mysql.installations import DumpTool, choose_dump_tool, find_dump_tools
 
 MARIADB_1011 = SourceServer("10.11.19-MariaDB-0+deb12u1", "Debian 12")
 MYSQL_80 = SourceServer("8.0.36", "MySQL Community Server - GPL")

@@ -11,10 +11,10 @@ import pytest
 from verifiers.errors import NoSuitableServerError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.installation_search import Installations, Refusal
-from verifiers.sandboxes.local_mysql import FAST_SETTINGS, server_settings
-from verifiers.sandboxes.mysql_installations import MysqlInstallation, choose_client, choose_installation
 from verifiers.stores.mysql.archive import DumpHeader
 from verifiers.stores.mysql.fidelity import engine_check, mode_of
+from verifiers.stores.mysql.installations import MysqlInstallation, choose_client, choose_installation
+from verifiers.stores.mysql.local_server import FAST_SETTINGS, server_settings
 
 ROLES = ("client", "install_db")
 

@@ -10,8 +10,8 @@ import pytest
 
 from verifiers.errors import NoSuitableServerError
 from verifiers.sandboxes.installation_search import Installations, Refusal
-from verifiers.sandboxes.local_postgres import PgInstallation, choose_installation
 from verifiers.stores.postgres.fidelity import engine_check, mode_of
+from verifiers.stores.postgres.local_server import PgInstallation, choose_installation
 
 
 def pg(version: str, origin: str = "system", tools: tuple[str, ...] = ("postgres", "pg_restore", "psql", "pg_dump"),

@@ -25,8 +25,8 @@ from verifiers.progress_display import (
     resolve_mode,
 )
 from verifiers.runner import StoreOutcome
-from verifiers.sandboxes.local_redis import report_loading
 from verifiers.sources import Artifact
+from verifiers.stores.redis.local_server import report_loading
 from verifiers.terminal_summary import summary_lines
 from verifiers.timing import RestoreTimer
 

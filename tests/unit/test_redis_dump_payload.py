@@ -121,7 +121,7 @@ def test_modules_and_unknown_types_are_refused_by_name(tmp_path: Path) -> None:
 
 
 def test_the_external_target_never_shows_credentials() -> None:
-    from verifiers.sandboxes.external_redis import _target
+    from verifiers.stores.redis.external_server import _target
 
     assert _target("redis://ci:s3cret@cache.internal:6380/2") == "cache.internal:6380"
     assert _target("rediss://:s3cret@cache.internal:6390") == "cache.internal:6390"

@@ -11,9 +11,9 @@ import pytest
 
 from verifiers.errors import NoSuitableServerError
 from verifiers.sandboxes.installation_search import Installations, Refusal
-from verifiers.sandboxes.local_redis import MODE_SETTINGS, mode_arguments
-from verifiers.sandboxes.redis_installations import RedisInstallation, RedisRelease, choose_installation
 from verifiers.stores.redis.fidelity import engine_check, mode_of
+from verifiers.stores.redis.installations import RedisInstallation, RedisRelease, choose_installation
+from verifiers.stores.redis.local_server import MODE_SETTINGS, mode_arguments
 from verifiers.stores.redis.rdb import RdbHeader, parse_header
 
 

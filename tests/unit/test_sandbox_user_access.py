@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from verifiers.errors import NoSuitableServerError, SandboxError
-from verifiers.sandboxes import local_postgres, redis_installations
 from verifiers.sandboxes.installation_search import Installations, Refusal, Search
 from verifiers.sandboxes.process import RunAs
 from verifiers.sandboxes.staging import STAGE_PREFIX, origin_dirs, stage_root, staged
 from verifiers.sandboxes.user_access import blocked, private_workdir, require_reachable
+from verifiers.stores.postgres import local_server as local_postgres
+from verifiers.stores.redis import installations as redis_installations
 
 NOBODY = pwd.getpwnam("nobody")
 OTHER = RunAs("nobody", NOBODY.pw_uid, NOBODY.pw_gid)

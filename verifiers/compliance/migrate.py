@@ -49,7 +49,7 @@ def sandbox_url(server: object, database: str | None = None) -> str:
     """postgresql:// URL of the restored database in a local sandbox (unix socket, no password)."""
     from urllib.parse import quote
 
-    from verifiers.sandboxes.local_postgres import SUPERUSER, PostgresServer
+    from verifiers.stores.postgres.local_server import SUPERUSER, PostgresServer
     from verifiers.stores.postgres.restore import RESTORE_DATABASE
 
     assert isinstance(server, PostgresServer)

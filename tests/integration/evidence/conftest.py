@@ -18,8 +18,8 @@ from psycopg import sql
 
 from tests.conftest import SOURCE_DB, manifest_claiming
 from tests.evidence_runs import write_key
-from verifiers.sandboxes.local_postgres import PgInstallation, PostgresServer
 from verifiers.stores.postgres.capture import capture_postgres
+from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer
 
 ROOT = Path(__file__).resolve().parents[3]
 PASSWORD = "Pw-7c1e90d4-never-in-a-report"

@@ -20,11 +20,11 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import SandboxError
 from verifiers.inventory import DynamoDbBackupSource, DynamoDbStore
 from verifiers.sandboxes import timed_sandbox
-from verifiers.sandboxes.aws_dynamodb import RESTORE_ACTIONS, RestoredTable, restored_table
 from verifiers.sources import Artifact, Located
 from verifiers.sources.dynamodb_backup import Backup
 from verifiers.stores import StorePlan, StoreVerification
 from verifiers.stores.dynamodb.manifest import DynamoDbManifest, load_manifest, measure_table
+from verifiers.stores.dynamodb.sandbox import RESTORE_ACTIONS, RestoredTable, restored_table
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 

@@ -17,13 +17,13 @@ from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.inventory import MongoFilter, MongoStore
-from verifiers.sandboxes.local_mongo import MongoServer
-from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.sources import Artifact, Located
 from verifiers.stores import StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
 from verifiers.stores.mongo.archive import MongoDump, open_dump
+from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load_manifest
 from verifiers.stores.mongo.measure import facts_from_server, selected
+from verifiers.stores.mongo.namespaces import NamespaceMap
 from verifiers.stores.mongo.restore import (
     dump_databases,
     find_mongorestore,

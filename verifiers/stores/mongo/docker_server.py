@@ -19,8 +19,8 @@ from pymongo.errors import PyMongoError
 
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.docker import ContainerFactory, ContainerSpec, docker_container
-from verifiers.sandboxes.local_mongo import MongoServer, ping_server
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.mongo.local_server import MongoServer, ping_server
 
 CONTAINER_PORT = 27017
 ROOT_USER = "restoreproof"

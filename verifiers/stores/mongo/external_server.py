@@ -30,9 +30,9 @@ from pymongo.errors import CollectionInvalid, PyMongoError
 
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo, external
-from verifiers.sandboxes.local_mongo import MongoServer
-from verifiers.sandboxes.mongo_namespaces import NamespaceMap, valid_db_name
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.mongo.local_server import MongoServer
+from verifiers.stores.mongo.namespaces import NamespaceMap, valid_db_name
 
 log = logging.getLogger(__name__)
 MARKER_COLLECTION = "restoreproof_scratch_marker"  # a collection, as MongoDB has no database comments

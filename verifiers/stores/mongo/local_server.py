@@ -23,10 +23,10 @@ from pymongo.errors import PyMongoError
 
 from verifiers.errors import NoSuitableServerError, SandboxError
 from verifiers.sandboxes import SandboxInfo
-from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.sandboxes.process import ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.user_access import private_workdir
+from verifiers.stores.mongo.namespaces import NamespaceMap
 
 USER_FALLBACKS = ("mongodb", "nobody")
 WORKDIR_PREFIX = "restoreproof-mongo-"

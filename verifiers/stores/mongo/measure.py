@@ -12,11 +12,11 @@ from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 
 from verifiers.errors import ArtifactFormatError
-from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.stores.mongo.archive import HINT_DAMAGED, MongoDump
 from verifiers.stores.mongo.dochash import CollectionDigest, MalformedDocument, split_batch
 from verifiers.stores.mongo.manifest import CollectionFacts
 from verifiers.stores.mongo.metadata import definitions, dump_definitions
+from verifiers.stores.mongo.namespaces import NamespaceMap
 
 # The server's own databases: never part of an application's backup contents.
 SERVER_DATABASES = frozenset({"local", "config"})

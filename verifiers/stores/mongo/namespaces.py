@@ -1,7 +1,7 @@
 """Where each database of a mongodump lives on the sandbox server.
 
 A sandbox the harness started holds the backup under its own names (the identity map). On an `external`
-server (verifiers/sandboxes/external_mongo.py) every database of the dump goes into a scratch database of its
+server (verifiers/stores/mongo/external_server.py) every database of the dump goes into a scratch database of its
 own, and only those are restored, measured and queried; measurement reports the original `db.collection` so
 the checks compare with the manifest unchanged. An explicit map, carried by the sandbox, rather than names
 rewritten in strings: a database the map does not list is never touched on a server that is not ours.

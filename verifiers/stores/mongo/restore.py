@@ -21,11 +21,11 @@ from pymongo import MongoClient
 from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from verifiers.errors import ArtifactFormatError
-from verifiers.sandboxes.local_mongo import MongoServer
-from verifiers.sandboxes.mongo_namespaces import NamespaceMap
 from verifiers.stores.mongo.archive import CollectionEntry, MongoDump
+from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.measure import SERVER_DATABASES
 from verifiers.stores.mongo.metadata import create_options, index_specs
+from verifiers.stores.mongo.namespaces import NamespaceMap
 from verifiers.stores.restore_tool import RestoreOutcome
 
 MAX_BATCH_DOCUMENTS = 1000

@@ -1,8 +1,8 @@
 """Which sandbox a mongo store is restored into, provisioned and torn down under the store's timer:
-`local` (a mongod process, verifiers/sandboxes/local_mongo.py), `docker` (a MongoDB container on the shared
-testcontainers seam, verifiers/sandboxes/docker_mongo.py) or `external` (a mongod or replica set the user
+`local` (a mongod process, verifiers/stores/mongo/local_server.py), `docker` (a MongoDB container on the shared
+testcontainers seam, verifiers/stores/mongo/docker_server.py) or `external` (a mongod or replica set the user
 provides, opted in: one marked scratch database per database of the dump, dropped afterwards,
-verifiers/sandboxes/external_mongo.py)."""
+verifiers/stores/mongo/external_server.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 from verifiers.errors import SandboxError
 from verifiers.inventory import MongoStore
 from verifiers.sandboxes import timed_sandbox
-from verifiers.sandboxes.local_mongo import MongoServer, installation, local_mongod
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.mongo.local_server import MongoServer, installation, local_mongod
 from verifiers.stores.mongo.manifest import MongoManifest
 from verifiers.timing import RestoreTimer
 
@@ -39,11 +39,11 @@ def open_sandbox(store: MongoStore, manifest: MongoManifest,
         return local_mongod(installation(getattr(settings, "bin_dir", None)), user_name=getattr(settings, "user", None),
                             readiness=readiness)
     if kind == "docker":
-        from verifiers.sandboxes.docker_mongo import docker_mongod
+        from verifiers.stores.mongo.docker_server import docker_mongod
 
         return docker_mongod(getattr(settings, "image", None) or default_image(manifest), readiness=readiness)
     if kind == "external":
-        from verifiers.sandboxes.external_mongo import external_mongod
+        from verifiers.stores.mongo.external_server import external_mongod
 
         if databases is None:
             databases = sorted({namespace.partition(".")[0] for namespace in manifest.collections})

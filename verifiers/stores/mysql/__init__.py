@@ -21,15 +21,15 @@ from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.inventory import MysqlStore
 from verifiers.sandboxes import timed_sandbox
-from verifiers.sandboxes.mysql_installations import MysqlInstallation
-from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.sources import Artifact, Located
 from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
 from verifiers.stores.mysql import fidelity
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
 from verifiers.stores.mysql.facts import DatabaseFacts
+from verifiers.stores.mysql.installations import MysqlInstallation
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
+from verifiers.stores.mysql.network_server import MysqlTarget
 from verifiers.stores.mysql.restore import create_database, restore_dump
 from verifiers.stores.mysql.sandbox import (
     as_captured,

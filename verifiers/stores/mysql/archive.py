@@ -19,7 +19,7 @@ from pathlib import Path
 
 from verifiers.errors import ArtifactFormatError
 from verifiers.filetypes import identify
-from verifiers.sandboxes.mysql_installations import version_tuple
+from verifiers.stores.mysql.installations import version_tuple
 
 HEAD_BYTES = 8192
 TRAILER = b"-- Dump completed"

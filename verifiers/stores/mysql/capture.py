@@ -38,8 +38,10 @@ from pymysql.cursors import Cursor
 
 from verifiers import __version__
 from verifiers.errors import CaptureError, NoSuitableServerError
-from verifiers.sandboxes.local_mysql import write_option_file
-from verifiers.sandboxes.mysql_installations import (
+from verifiers.sources import sha256_file
+from verifiers.stores.mysql import measure
+from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
+from verifiers.stores.mysql.installations import (
     DUMP_BIN_DIR,
     LABELS,
     DumpTool,
@@ -49,9 +51,7 @@ from verifiers.sandboxes.mysql_installations import (
     series,
     version_tuple,
 )
-from verifiers.sources import sha256_file
-from verifiers.stores.mysql import measure
-from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
+from verifiers.stores.mysql.local_server import write_option_file
 from verifiers.stores.mysql.manifest import ManifestArtifact, MysqlManifest, SourceVersions, save_manifest
 from verifiers.stores.mysql.rowhash import quote_identifier
 

@@ -17,9 +17,9 @@ from pymysql.cursors import Cursor
 
 from verifiers.checks import CheckResult, not_compared
 from verifiers.sandboxes import SandboxInfo
-from verifiers.sandboxes.mysql_installations import LABELS, MysqlInstallation, client_version, series, version_tuple
-from verifiers.sandboxes.network_mysql import MysqlTarget, NetworkMysql
 from verifiers.stores.mysql.archive import DumpHeader
+from verifiers.stores.mysql.installations import LABELS, MysqlInstallation, client_version, series, version_tuple
+from verifiers.stores.mysql.network_server import MysqlTarget, NetworkMysql
 
 # Settings that bear on restore time, read back from the server (what it runs with, not what we asked for):
 # durability per commit, the binary log, the redo log and the buffer pool. Either flavour lacks some of them

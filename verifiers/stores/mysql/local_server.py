@@ -21,10 +21,10 @@ from pymysql.cursors import Cursor
 
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
-from verifiers.sandboxes.mysql_installations import USER_FALLBACKS, MysqlInstallation
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.user_access import private_workdir
+from verifiers.stores.mysql.installations import USER_FALLBACKS, MysqlInstallation
 
 WORKDIR_PREFIX = "restoreproof-mysql-"
 SOCKET_NAME = "mysqld.sock"

@@ -22,9 +22,9 @@ from pymysql.cursors import Cursor
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.docker import ContainerFactory, ContainerSpec, docker_container
-from verifiers.sandboxes.local_mysql import MysqlServer, server_settings, write_option_file
-from verifiers.sandboxes.mysql_installations import MysqlInstallation
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.mysql.installations import MysqlInstallation
+from verifiers.stores.mysql.local_server import MysqlServer, server_settings, write_option_file
 
 log = logging.getLogger(__name__)
 CONTAINER_PORT = 3306

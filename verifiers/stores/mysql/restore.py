@@ -16,8 +16,8 @@ from typing import IO
 
 from verifiers import progress
 from verifiers.diskspace import full_when_failed
-from verifiers.sandboxes.network_mysql import MysqlTarget
 from verifiers.stores.mysql.archive import TRAILER, DumpHeader
+from verifiers.stores.mysql.network_server import MysqlTarget
 from verifiers.stores.mysql.rowhash import quote_identifier
 from verifiers.stores.restore_tool import RestoreOutcome, StderrLines
 

@@ -1,5 +1,5 @@
 """Which sandbox a mysql store is restored into, chosen by `sandbox.type`: a local server process
-(verifiers/sandboxes/local_mysql.py), a container (verifiers/sandboxes/network_mysql.py), or a scratch database
+(verifiers/stores/mysql/local_server.py), a container (verifiers/stores/mysql/network_server.py), or a scratch database
 on a server the user provides (`external`, same module). The store code after this seam is the same for all three.
 
 A container or external server is restored with the client of its own flavour and release where one is installed
@@ -19,18 +19,18 @@ from typing import Any
 
 from verifiers.errors import SandboxError
 from verifiers.inventory import MysqlStore
-from verifiers.sandboxes.local_mysql import local_mysql
-from verifiers.sandboxes.mysql_installations import (
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.mysql.archive import DumpHeader
+from verifiers.stores.mysql.facts import DatabaseFacts
+from verifiers.stores.mysql.installations import (
     MysqlInstallation,
     choose_client,
     choose_installation,
     find_installations,
     version_tuple,
 )
-from verifiers.sandboxes.network_mysql import MARKER_TABLE, MysqlTarget, NetworkMysql, docker_mysql, external_mysql
-from verifiers.sandboxes.readiness import Readiness
-from verifiers.stores.mysql.archive import DumpHeader
-from verifiers.stores.mysql.facts import DatabaseFacts
+from verifiers.stores.mysql.local_server import local_mysql
+from verifiers.stores.mysql.network_server import MARKER_TABLE, MysqlTarget, NetworkMysql, docker_mysql, external_mysql
 
 # statements that name a database: run on a server we did not start, they would write outside the scratch one
 _OTHER_DATABASE = re.compile(

@@ -16,8 +16,6 @@ from verifiers.compliance.migrate import sandbox_url
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError
 from verifiers.inventory import PostgresStore
 from verifiers.sandboxes import timed_sandbox
-from verifiers.sandboxes.local_postgres import choose_installation, find_installations
-from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.sources import Artifact, Located
 from verifiers.stores import (
     ENGINE_SPEC,
@@ -33,7 +31,9 @@ from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
 from verifiers.stores.postgres.checksum import Method
 from verifiers.stores.postgres.compare import judge, measure_conninfo
 from verifiers.stores.postgres.facts import DatabaseFacts
+from verifiers.stores.postgres.local_server import choose_installation, find_installations
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
+from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget
 from verifiers.stores.postgres.restore import create_database, restore_dump, restore_jobs
 from verifiers.stores.postgres.sandbox import CLIENT_TOOLS, database_ready, needed_tools, open_sandbox, restore_database
 from verifiers.stores.postgres.snapshot import plan_snapshot, verify_snapshot

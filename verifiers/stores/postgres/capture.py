@@ -19,11 +19,11 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from verifiers import __version__
 from verifiers.errors import CaptureError
-from verifiers.sandboxes.local_postgres import PgInstallation, choose_installation, find_installations
 from verifiers.sources import sha256_file
 from verifiers.stores.postgres import measure
 from verifiers.stores.postgres.archive import major_of, read_header
 from verifiers.stores.postgres.checksum import pin_session
+from verifiers.stores.postgres.local_server import PgInstallation, choose_installation, find_installations
 from verifiers.stores.postgres.manifest import ManifestArtifact, PostgresManifest, SourceVersions, save_manifest
 from verifiers.stores.postgres.parallel import Workers
 

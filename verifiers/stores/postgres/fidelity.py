@@ -14,8 +14,8 @@ import psycopg
 
 from verifiers.checks import CheckResult, not_compared
 from verifiers.sandboxes import SandboxInfo
-from verifiers.sandboxes.local_postgres import PgInstallation
 from verifiers.stores.postgres.archive import DumpHeader, major_of
+from verifiers.stores.postgres.local_server import PgInstallation
 
 # Settings that bear on restore time, read back from the server (what it runs with, not what we asked for)
 RESTORE_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers",

@@ -19,12 +19,13 @@ from pathlib import Path
 import psycopg
 
 from verifiers.errors import NoSuitableServerError, SandboxError
-from verifiers.sandboxes import SandboxInfo, pg_template
+from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.installation_search import Installations, Search, staged_note
 from verifiers.sandboxes.nearest import nearest
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.user_access import private_workdir
+from verifiers.stores.postgres.template import initialise_data_dir, template_key
 
 USER_FALLBACKS = ("postgres", "nobody")
 SUPERUSER = "postgres"
@@ -231,13 +232,13 @@ def _server_env() -> dict[str, str]:
 
 
 def _initdb(installation: PgInstallation, data: Path, user: RunAs | None, workdir: Path) -> None:
-    """A fresh cluster in `data`: from the cached initdb template when there is one (see pg_template.py)."""
+    """A fresh cluster in `data`: from the cached initdb template when there is one (see template.py)."""
     args = ["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"]
     if installation.major < 14:
         args.remove("--no-instructions")
-    key = pg_template.template_key(installation.tool("postgres"), installation.version, args,
+    key = template_key(installation.tool("postgres"), installation.version, args,
                                    user.uid if user else os.getuid())
-    pg_template.initialise_data_dir(data, key, lambda: _run_initdb(installation, data, args, user, workdir))
+    initialise_data_dir(data, key, lambda: _run_initdb(installation, data, args, user, workdir))
 
 
 def _run_initdb(installation: PgInstallation, data: Path, args: list[str], user: RunAs | None,

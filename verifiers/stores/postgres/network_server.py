@@ -24,8 +24,8 @@ from psycopg import sql
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.docker import ContainerFactory, ContainerSpec, docker_container
-from verifiers.sandboxes.local_postgres import MODE_SETTINGS, PgInstallation, PostgresServer
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.postgres.local_server import MODE_SETTINGS, PgInstallation, PostgresServer
 
 log = logging.getLogger(__name__)
 CONTAINER_PORT = 5432

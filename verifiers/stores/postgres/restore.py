@@ -17,8 +17,8 @@ from psycopg import sql
 
 from verifiers import progress
 from verifiers.diskspace import full_when_failed
-from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget
 from verifiers.stores.postgres.archive import DumpFormat, DumpHeader
+from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget
 from verifiers.stores.restore_tool import RestoreOutcome, StderrLines
 
 RESTORE_DATABASE = "restoreproof_restored"

@@ -1,6 +1,6 @@
 """Which sandbox a postgres store is restored into, chosen by `sandbox.type`: a local server process
-(verifiers/sandboxes/local_postgres.py), a container, or a scratch database on the user's server
-(verifiers/sandboxes/network_postgres.py). The store code after this seam is the same for all three."""
+(verifiers/stores/postgres/local_server.py), a container, or a scratch database on the user's server
+(verifiers/stores/postgres/network_server.py). The store code after this seam is the same for all three."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import contextlib
 
 from verifiers.errors import SandboxError
 from verifiers.inventory import DockerSandbox, ExternalSandbox, LocalSandbox, PostgresStore
-from verifiers.sandboxes.local_postgres import PgInstallation, local_postgres
-from verifiers.sandboxes.network_postgres import NetworkPostgres, PostgresTarget, docker_postgres, external_postgres
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.postgres.archive import DumpHeader
+from verifiers.stores.postgres.local_server import PgInstallation, local_postgres
+from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget, docker_postgres, external_postgres
 from verifiers.stores.postgres.restore import RESTORE_DATABASE
 
 LOCAL_TOOLS = ("postgres", "pg_restore", "psql")

@@ -16,7 +16,18 @@ from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
 from verifiers.inventory import AnyStore, LocalSandbox, RedisStore
 from verifiers.sandboxes import timed_sandbox
-from verifiers.sandboxes.local_redis import (
+from verifiers.sandboxes.readiness import Readiness
+from verifiers.sources import Artifact, Located
+from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
+from verifiers.stores.redis import fidelity, restore
+from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
+from verifiers.stores.redis.installations import (
+    RedisInstallation,
+    RedisRelease,
+    choose_installation,
+    find_installations,
+)
+from verifiers.stores.redis.local_server import (
     RdbLoadError,
     RdbLoadTimeout,
     RedisServer,
@@ -24,20 +35,9 @@ from verifiers.sandboxes.local_redis import (
     redis_server,
     redis_workdir,
 )
-from verifiers.sandboxes.network_redis import NetworkRedis
-from verifiers.sandboxes.readiness import Readiness
-from verifiers.sandboxes.redis_installations import (
-    RedisInstallation,
-    RedisRelease,
-    choose_installation,
-    find_installations,
-)
-from verifiers.sources import Artifact, Located
-from verifiers.stores import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
-from verifiers.stores.redis import fidelity, restore
-from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.manifest import RedisManifest, load_manifest
 from verifiers.stores.redis.measure import count_matching, measure_dataset
+from verifiers.stores.redis.network_server import NetworkRedis
 from verifiers.stores.redis.rdb import RdbHeader, read_header
 from verifiers.stores.redis.sandbox import remote_server
 from verifiers.stores.timeouts import restore_timed_out

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from verifiers import __version__
 from verifiers.errors import ArtifactFormatError, CaptureError
-from verifiers.sandboxes.local_redis import RdbLoadError, local_redis
-from verifiers.sandboxes.redis_installations import choose_installation, find_installations
 from verifiers.sources import sha256_file
+from verifiers.stores.redis.installations import choose_installation, find_installations
+from verifiers.stores.redis.local_server import RdbLoadError, local_redis
 from verifiers.stores.redis.manifest import RdbArtifact, RedisManifest, save_manifest
 from verifiers.stores.redis.measure import measure_dataset
 from verifiers.stores.redis.rdb import RdbHeader, read_header

@@ -1,6 +1,6 @@
 """An RDB file cut into per-key DUMP payloads, for RESTORE into a server the harness did not start (the
 `external` sandbox: a running server loads an RDB only from its own disk at start, so the data goes in key by
-key instead, see verifiers/sandboxes/external_redis.py).
+key instead, see verifiers/stores/redis/external_server.py).
 
 A DUMP payload is one RDB value serialization (the type byte and the value's encoding, exactly as in the file),
 then the RDB version as 2 bytes little endian, then a CRC64 (Jones, reflected, as in redis' src/crc64.c) of

@@ -27,9 +27,9 @@ from redis.connection import parse_url
 
 from verifiers.errors import RestoreTimeoutError, SandboxError
 from verifiers.sandboxes import SandboxInfo, external
-from verifiers.sandboxes.local_redis import RdbLoadError
-from verifiers.sandboxes.network_redis import NetworkRedis
 from verifiers.stores.redis.dump_payload import KeyPayload, RdbFormatError, iter_payloads
+from verifiers.stores.redis.local_server import RdbLoadError
+from verifiers.stores.redis.network_server import NetworkRedis
 from verifiers.stores.redis.rdb import RdbHeader
 
 log = logging.getLogger(__name__)

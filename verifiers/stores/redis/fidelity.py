@@ -17,8 +17,8 @@ import redis
 from verifiers import __version__
 from verifiers.checks import CheckResult, not_compared
 from verifiers.sandboxes import SandboxInfo
-from verifiers.sandboxes.network_redis import NetworkRedis
-from verifiers.sandboxes.redis_installations import RedisInstallation, RedisRelease
+from verifiers.stores.redis.installations import RedisInstallation, RedisRelease
+from verifiers.stores.redis.network_server import NetworkRedis
 
 log = logging.getLogger(__name__)
 # Settings that bear on loading and on what the server does with the loaded data, read back (CONFIG GET) from the

@@ -27,8 +27,8 @@ from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.process import RunAs, ServerProcess, run_as, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
-from verifiers.sandboxes.redis_installations import USER_FALLBACKS, RedisInstallation
 from verifiers.sandboxes.user_access import private_workdir
+from verifiers.stores.redis.installations import USER_FALLBACKS, RedisInstallation
 
 WORKDIR_PREFIX = "restoreproof-redis-"
 RDB_NAME = "dump.rdb"

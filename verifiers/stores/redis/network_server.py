@@ -24,8 +24,8 @@ from verifiers.sandboxes.docker import (
     ContainerSpec,
     docker_container,
 )
-from verifiers.sandboxes.local_redis import DATABASES, RDB_NAME, RdbLoadError, loaded, mode_arguments, redact_log
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.redis.local_server import DATABASES, RDB_NAME, RdbLoadError, loaded, mode_arguments, redact_log
 
 CONTAINER_PORT = 6379
 DATA_DIR = "/data"  # the official redis and valkey images' working directory

@@ -3,7 +3,7 @@
 The header is a 9-byte magic: `REDIS` and a 4-digit version (`REDIS0011`), or since Valkey 9 `VALKEY` and a
 3-digit version (`VALKEY080`). Auxiliary fields may follow (opcode 0xFA, then two strings), among them
 `redis-ver` / `valkey-ver`, the release that wrote the file: for messages, and to restore the file on the release
-that wrote it where one is installed (verifiers/sandboxes/redis_installations.py). Redis and Valkey 7.2 write
+that wrote it where one is installed (verifiers/stores/redis/installations.py). Redis and Valkey 7.2 write
 `redis-ver`, Valkey 8 `valkey-ver` (still under the REDIS magic), Valkey 9 `valkey-ver` under its own.
 A string is a length (6, 14, 32 or 64 bits by its top two bits) and bytes, or an integer encoded in 1, 2 or 4
 bytes; see src/rdb.c rdbLoadLen / rdbGenericLoadStringObject.
@@ -18,7 +18,7 @@ from typing import IO
 
 from verifiers.errors import ArtifactFormatError
 from verifiers.filetypes import identify
-from verifiers.sandboxes.redis_installations import RedisRelease
+from verifiers.stores.redis.installations import RedisRelease
 
 _MAGIC = re.compile(rb"^(?:REDIS(\d{4})|VALKEY(\d{3}))$")
 OPCODE_AUX = 0xFA

@@ -7,8 +7,8 @@ import subprocess
 from dataclasses import dataclass, field
 
 from verifiers.checks import CheckResult
-from verifiers.sandboxes.local_redis import RedisWorkdir, check_rdb, load_errors
-from verifiers.sandboxes.redis_installations import RedisInstallation
+from verifiers.stores.redis.installations import RedisInstallation
+from verifiers.stores.redis.local_server import RedisWorkdir, check_rdb, load_errors
 
 EXPECTED = "check-rdb OK, loaded"
 

@@ -3,7 +3,7 @@ check-rdb first): a container loading the RDB from its data dir. The measurement
 
 An `external` server (one the user provides) cannot load the RDB itself: a running server loads an RDB only
 from its own disk at start, which would replace its data. There the keys go in one by one with RESTORE, into a
-server whose dbs are all empty, and are deleted again afterwards (verifiers/sandboxes/external_redis.py).
+server whose dbs are all empty, and are deleted again afterwards (verifiers/stores/redis/external_server.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 from verifiers.errors import SandboxError
 from verifiers.inventory import RedisStore
 from verifiers.sandboxes import timed_sandbox
-from verifiers.sandboxes.external_redis import external_redis
-from verifiers.sandboxes.network_redis import NetworkRedis, docker_redis
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.stores.redis.external_server import external_redis
+from verifiers.stores.redis.network_server import NetworkRedis, docker_redis
 from verifiers.stores.redis.rdb import RdbHeader
 from verifiers.timing import RestoreTimer
 
