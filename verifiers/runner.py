@@ -23,7 +23,7 @@ from verifiers.redaction import redact_secrets
 from verifiers.sandboxes import SandboxRecord
 from verifiers.sources import Artifact, sha256_file
 from verifiers.sources.registry import source_for
-from verifiers.stores import StorePlan, StoreVerification
+from verifiers.stores.base import StorePlan, StoreVerification
 from verifiers.stores.registry import store_kind
 from verifiers.timing import PHASES, RestoreTimer
 

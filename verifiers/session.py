@@ -17,7 +17,7 @@ from verifiers.inventory import Inventory, load_inventory
 from verifiers.progress import NullProgress, ProgressReporter, reporting
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.sandboxes.selection import apply_overrides
-from verifiers.stores import StorePlan
+from verifiers.stores.base import StorePlan
 
 OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("inventory", "restoreproof_inventory", "inventory.toml", "inventory file listing the stores to verify"),

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 
-import verifiers.stores.redis as redis_kind
+import verifiers.stores.redis.kind as redis_kind
 from verifiers.stores.redis.measure import measure_dataset as _measure
 
 HELD_KEY = "restoreproof-test:never-pushed"

@@ -132,7 +132,7 @@ def test_redis_server_killed_mid_verify_is_an_error_in_verify(rdb_dir: Path, mon
         kill_and_wait(int(client_for().info("server")["process_id"]), lambda: redis_gone(client_for))
         return measure(client_for)
 
-    monkeypatch.setattr("verifiers.stores.redis.measure_dataset", killed_first)  # as the kind calls it
+    monkeypatch.setattr("verifiers.stores.redis.kind.measure_dataset", killed_first)  # as the kind calls it
     outcome = redis_verify(rdb_dir, "cache-*.rdb")
     assert outcome.status == "error" and outcome.error is not None
     assert outcome.error["phase"] == "verify"

@@ -21,7 +21,7 @@ from verifiers.errors import InventoryError
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.sources.dynamodb_backup import Backup
-from verifiers.stores import StorePlan
+from verifiers.stores.base import StorePlan
 from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
 from verifiers.stores.dynamodb.sandbox import restored_table
 

@@ -21,7 +21,7 @@ from tests.aws_support import MotoServer
 from tests.conftest import failed
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
-from verifiers.stores import StorePlan
+from verifiers.stores.base import StorePlan
 
 PREFIX = "exports/"
 OBJECTS = {f"{PREFIX}2026/part {i:03d}.csv": f"id,amount\n{i},{i * 10}\n".encode() for i in range(8)}

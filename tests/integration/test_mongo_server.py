@@ -22,9 +22,9 @@ from verifiers.inventory import MongoStore, parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes.docker import engine_available
 from verifiers.sandboxes.readiness import Readiness
-from verifiers.stores.mongo import judge
 from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, find_mongodump
+from verifiers.stores.mongo.kind import judge
 from verifiers.stores.mongo.local_server import MongoServer, find_mongod, installation, local_mongod
 from verifiers.stores.mongo.manifest import load_manifest
 from verifiers.stores.mongo.measure import facts_from_server

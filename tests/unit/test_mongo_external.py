@@ -24,7 +24,6 @@ from verifiers.inventory import ExternalSandbox, MongoFilter, MongoStore, parse_
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.selection import apply_overrides
-from verifiers.stores.mongo import run_filter
 from verifiers.stores.mongo.archive import open_dump
 from verifiers.stores.mongo.external_server import (
     MARKER_COLLECTION,
@@ -32,6 +31,7 @@ from verifiers.stores.mongo.external_server import (
     external_mongod,
     target_of,
 )
+from verifiers.stores.mongo.kind import run_filter
 from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.namespaces import MAX_DB_NAME_BYTES, NamespaceMap, valid_db_name
 from verifiers.stores.mongo.restore import dump_databases, mongorestore_argv, restore_with_mongorestore

@@ -26,9 +26,9 @@ from verifiers.sandboxes.process import group_alive
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sources.file import FileArtifacts
 from verifiers.stores.mongo import docker_server as docker_mongo
-from verifiers.stores.mongo import judge
 from verifiers.stores.mongo.archive import CollectionEntry, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, redact_uri
+from verifiers.stores.mongo.kind import judge
 from verifiers.stores.mongo.local_server import MongodInstallation, MongoServer, installation, local_mongod
 from verifiers.stores.mongo.manifest import CollectionFacts, load_manifest
 from verifiers.stores.mongo.metadata import create_options, definitions, index_definition, index_specs

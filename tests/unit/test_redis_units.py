@@ -14,10 +14,10 @@ from verifiers import checks
 from verifiers.errors import ArtifactFormatError, InventoryError, ManifestError, NoSuitableServerError
 from verifiers.inventory import RedisStore, parse_inventory
 from verifiers.sandboxes.installation_search import Installations
-from verifiers.stores.redis import judge_db
 from verifiers.stores.redis.digest import ZERO, combine
 from verifiers.stores.redis.facts import KeyspaceFacts, VolatileKeys
 from verifiers.stores.redis.installations import RedisInstallation, choose_installation, install_hint
+from verifiers.stores.redis.kind import judge_db
 from verifiers.stores.redis.local_server import load_errors, loaded, redact_log
 from verifiers.stores.redis.manifest import load_manifest
 from verifiers.stores.redis.rdb import parse_header

@@ -22,7 +22,7 @@ from verifiers.compliance.recovery_points import judge_gap, judge_pitr, latest_r
 from verifiers.compliance.settings import KeyPlace, SqlPlace
 from verifiers.errors import RestoreproofError, SandboxError
 from verifiers.inventory import AnyStore
-from verifiers.stores import StorePlan
+from verifiers.stores.base import StorePlan
 
 log = logging.getLogger(__name__)
 

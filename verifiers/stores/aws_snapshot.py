@@ -25,7 +25,7 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSettings, restored_snapshot
 from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_snapshot import Snapshot
-from verifiers.stores import LIVE_REFERENCE, StorePlan, StoreVerification
+from verifiers.stores.base import LIVE_REFERENCE, StorePlan, StoreVerification
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from verifiers.checks import CheckResult
 from verifiers.errors import RestoreTimeoutError
-from verifiers.stores import StoreVerification
+from verifiers.stores.base import StoreVerification
 
 
 def restore_timed_out(result: StoreVerification, check: CheckResult, *, store: str, artifact_name: str, tool: str,

@@ -14,9 +14,7 @@ from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.errors import SandboxError
 from verifiers.inventory import Assertion, MysqlStore
-from verifiers.stores import (
-    selected_tables,
-)
+from verifiers.stores.base import selected_tables
 from verifiers.stores.mysql.facts import DatabaseFacts
 from verifiers.stores.mysql.measure import DefinitionUnreadable, measure_database, pin_session
 from verifiers.stores.mysql.restore import redact

@@ -26,7 +26,8 @@ from verifiers.errors import CaptureError, ManifestError, SandboxError, SourceEr
 from verifiers.inventory import MysqlStore, RdsSnapshotSource
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, aws_snapshot, unverified
+from verifiers.stores import aws_snapshot
+from verifiers.stores.base import StorePlan, StoreVerification, unverified
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest

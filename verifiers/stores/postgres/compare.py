@@ -11,9 +11,7 @@ from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult
 from verifiers.errors import SandboxError
 from verifiers.inventory import PostgresStore
-from verifiers.stores import (
-    selected_tables,
-)
+from verifiers.stores.base import selected_tables
 from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
 from verifiers.stores.postgres.measure import measure_database

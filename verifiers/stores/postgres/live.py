@@ -32,7 +32,7 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compa
 from verifiers.errors import ManifestError, SandboxError
 from verifiers.inventory import BACKUP_TIME, LiveReference, PostgresStore
 from verifiers.sources import Artifact, Located
-from verifiers.stores import ENGINE_SPEC, LIVE_REFERENCE, StorePlan, restore_plan, selected_tables
+from verifiers.stores.base import ENGINE_SPEC, LIVE_REFERENCE, StorePlan, restore_plan, selected_tables
 from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
 from verifiers.stores.postgres.compare import measure_conninfo
 from verifiers.stores.postgres.facts import DatabaseFacts

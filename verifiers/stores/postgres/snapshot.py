@@ -14,7 +14,8 @@ from verifiers.errors import SandboxError
 from verifiers.inventory import PostgresStore, RdsSnapshotSource
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
-from verifiers.stores import StorePlan, StoreVerification, aws_snapshot, selected_tables, unverified
+from verifiers.stores import aws_snapshot
+from verifiers.stores.base import StorePlan, StoreVerification, selected_tables, unverified
 from verifiers.stores.postgres.compare import judge, measure_conninfo
 from verifiers.stores.postgres.live import LiveBaseline, read_baseline, verify_restored
 from verifiers.stores.postgres.live import data_specs as live_data_specs

@@ -1,0 +1,99 @@
+"""DynamoDB: a backup restored by AWS into a temporary table, judged by item count, an order-independent
+checksum of the items and the key schema, against the manifest captured with the backup.
+
+Phases: provision = the restore request, restore = waiting until the table is ACTIVE, verify = the scan,
+teardown = deleting the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from verifiers import checks
+from verifiers.aws import describe_error, dynamodb_client, permission_hint
+from verifiers.checks import CheckResult, CheckSpec
+from verifiers.errors import SandboxError
+from verifiers.inventory import DynamoDbBackupSource, DynamoDbStore
+from verifiers.sandboxes import timed_sandbox
+from verifiers.sources import Artifact, Located
+from verifiers.sources.dynamodb_backup import Backup
+from verifiers.stores.base import StorePlan, StoreVerification
+from verifiers.stores.dynamodb.manifest import DynamoDbManifest, load_manifest, measure_table
+from verifiers.stores.dynamodb.sandbox import RESTORE_ACTIONS, RestoredTable, restored_table
+from verifiers.stores.timeouts import restore_timed_out
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+
+
+class DynamoDbKind:
+    def plan(self, store: DynamoDbStore, located: Located) -> StorePlan:
+        assert located.manifest_path is not None  # the dynamodb-backup source requires one
+        manifest = load_manifest(located.manifest_path, store=store.name)
+        table = manifest.table
+        specs = [CheckSpec("artifact", Backup.from_details(located.details).name or located.location),
+                 CheckSpec("restore", "restore"), CheckSpec("row_count", table), CheckSpec("checksum", table),
+                 CheckSpec("schema", table), CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
+        # RPO is the backup's age: the moment the table can be recovered to.
+        return StorePlan(store=store, located=located, specs=tuple(specs),
+                         reference_time=Backup.from_details(located.details).created_at, manifest=manifest)
+
+    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+               result: StoreVerification) -> None:
+        store, manifest, source = plan.store, plan.manifest, plan.store.source
+        assert isinstance(store, DynamoDbStore)
+        assert isinstance(manifest, DynamoDbManifest)
+        assert isinstance(source, DynamoDbBackupSource)
+        backup = Backup.from_details(plan.located.details)
+        if backup.pitr:
+            result.checks.append(CheckResult(
+                "artifact", backup.name, True, "ENABLED", "ENABLED",
+                f"point-in-time recovery of table {backup.arn} to {backup.created} ({backup.pitr})"))
+        else:
+            result.checks.append(CheckResult(
+                "artifact", backup.name or backup.arn, True, "AVAILABLE", "AVAILABLE",
+                f"{backup.backup_type} backup {backup.arn} of table {backup.table}, taken {backup.created}"))
+        with table_sandbox(store, backup, timer) as table:
+            result.sandbox = table.info
+            with timer.phase("restore"):
+                ready = table.wait_active(store.restore_timeout)
+                if ready.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
+                    raise restore_timed_out(
+                        result, CheckResult("restore", "restore", False, "timed out", "ACTIVE", ready.message),
+                        store=store.name, artifact_name=f"backup {backup.name or backup.arn}", tool="DynamoDB",
+                        seconds=store.restore_timeout, check_what="the restored table in the DynamoDB console")
+            result.checks.append(CheckResult("restore", "restore", ready.ok,
+                                             "timed out" if ready.timed_out else ready.status, "ACTIVE",
+                                             ready.message))
+            if not ready.ok:
+                result.checks += [CheckResult(s.check, s.subject, False, None, None,
+                                              "not verified: the backup was not restored")
+                                  for s in plan.specs if s.check in ("row_count", "checksum", "schema")]
+                return
+            with timer.phase("verify"):
+                try:
+                    facts = measure_table(table.client, table.name)
+                except (ClientError, BotoCoreError) as exc:
+                    raise SandboxError(f"store {store.name}: cannot scan restored table {table.arn}: "
+                                       f"{describe_error(exc)}", hint=permission_hint(exc, RESTORE_ACTIONS)) from None
+        want, subject = manifest.facts, manifest.table
+        result.checks += [
+            checks.row_count(subject, facts.items, want.items, 0.0),
+            checks.checksum(subject, facts.checksum, want.checksum),
+            checks.schema(subject, facts.schema_, want.schema_),
+        ]
+
+
+@contextlib.contextmanager
+def table_sandbox(store: DynamoDbStore, backup: Backup, timer: RestoreTimer) -> Iterator[RestoredTable]:
+    """The restore request timed as provision, the deletion as teardown; deletion errors never hide the error
+    that ended the run."""
+    client = dynamodb_client(backup.region or None, backup.endpoint_url or None)
+    with timed_sandbox(restored_table(client, backup, store.name), timer, store=store.name,
+                       what="deleting the temporary table", close_failed_start=True) as table:
+        yield table

@@ -1,0 +1,166 @@
+"""MySQL, MariaDB and Aurora/RDS MySQL: mysqldump / mariadb-dump SQL artifacts (.sql, .sql.gz) restored into a
+local sandbox server, measured, and judged against the manifest captured with them.
+
+RDS MySQL / MariaDB and Aurora MySQL *snapshots* (storage-level, not dumps) come in through the `rds-snapshot`
+source: AWS restores them into a temporary instance and this kind measures it the same way (`measure_connected`,
+see snapshot.py) against the manifest captured when the snapshot was taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+
+from verifiers import checks
+from verifiers.checks import CheckResult, CheckSpec
+from verifiers.compliance import attach
+from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
+from verifiers.inventory import MysqlStore
+from verifiers.sandboxes import timed_sandbox
+from verifiers.sources import Artifact, Located
+from verifiers.stores.base import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
+from verifiers.stores.mysql import fidelity
+from verifiers.stores.mysql.archive import DumpHeader, read_header
+from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
+from verifiers.stores.mysql.facts import DatabaseFacts
+from verifiers.stores.mysql.installations import MysqlInstallation
+from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
+from verifiers.stores.mysql.network_server import MysqlTarget
+from verifiers.stores.mysql.restore import create_database, restore_dump
+from verifiers.stores.mysql.sandbox import (
+    as_captured,
+    foreign,
+    installation_for,
+    open_sandbox,
+    scratch_database,
+    with_client_for_target,
+    writes_elsewhere,
+)
+from verifiers.stores.mysql.snapshot import plan_snapshot, verify_snapshot
+from verifiers.stores.restore_tool import restore_check
+from verifiers.stores.timeouts import restore_timed_out
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+
+
+class MysqlKind:
+    def plan(self, store: MysqlStore, located: Located) -> StorePlan:
+        if store.source.type == "rds-snapshot":  # restored by AWS, not from a dump (see snapshot.py)
+            return plan_snapshot(store, located)
+        path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture mysql` (it "
+                               "writes NAME-<stamp>.manifest.json next to the dump)")
+        manifest = load_manifest(path, store=store.name)
+        return restore_plan(store, located, manifest, [ENGINE_SPEC, *data_specs(store, manifest.facts),
+                                                       *(CheckSpec("assertion", a.name) for a in store.assertions)])
+
+    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+               result: StoreVerification) -> None:
+        store, manifest = plan.store, plan.manifest
+        assert isinstance(store, MysqlStore)
+        assert isinstance(manifest, MysqlManifest)
+        if store.source.type == "rds-snapshot":
+            verify_snapshot(plan, artifact, timer, result)
+            return
+        name = Path(artifact.location).name
+        result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
+                                             manifest.artifact.bytes))
+        try:
+            header = read_header(artifact.path)
+        except ArtifactFormatError as exc:
+            result.checks.append(_not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
+            result.checks += unverified(plan, "the artifact could not be restored", result.checks)
+            return
+        header = fidelity.with_recorded_source(header, manifest.source.server_version if manifest.source else None)
+        exact = store.sandbox.version_match == "exact" and header.server_version is not None
+        try:
+            with timer.phase("provision"):
+                installation = installation_for(store, header, exact=exact)
+        except NoSuitableServerError as exc:
+            result.checks.append(_not_restorable(
+                "not restorable here", f"store {store.name}: {name} was dumped from {header.flavour} "
+                f"{header.server_version or header.distrib}; {exc.describe()}"))
+            result.checks += unverified(plan, "no server here can restore this artifact", result.checks)
+            return
+        with sandbox(store, installation, timer, header=header, charset=manifest.facts.charset,
+                     collation=manifest.facts.collation) as opened:
+            try:
+                server = with_client_for_target(opened, store)
+            except NoSuitableServerError as exc:
+                result.checks.append(_not_restorable("not restorable here", f"store {store.name}: {exc.describe()}"))
+                result.checks += unverified(plan, "no client here matches the target server", result.checks)
+                return
+            result.sandbox = fidelity.describe(server.info, server.connect, server.installation)
+            engine = fidelity.engine_check(header, server.info, exact=exact, chosen=fidelity.why_chosen(server))
+            result.checks.append(engine)
+            if not engine.passed:
+                result.checks += unverified(plan, "the sandbox is not on the source's release", result.checks)
+                return
+            scratch = scratch_database(server)  # an external server's: restored there, judged as the manifest's
+            database = scratch or manifest.database
+            if scratch is not None and (elsewhere := writes_elsewhere(artifact.path, header)):
+                result.checks.append(_not_restorable("not restorable here", (
+                    f"store {store.name}: {name} names a database ({elsewhere}); on an external server only a "
+                    "scratch database of this run may be written: restore it into a local or docker sandbox")))
+                result.checks += unverified(plan, "the dump would write outside the scratch database",
+                                            result.checks)
+                return
+            with timer.phase("restore"):
+                if scratch is None:
+                    create_database(server, database, charset=manifest.facts.charset,
+                                    collation=manifest.facts.collation)
+                outcome = restore_dump(server, artifact.path, header, database=database,
+                                       timeout=store.restore_timeout, work_dir=server.workdir)
+                if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
+                    raise restore_timed_out(result, restore_check(outcome, name), store=store.name,
+                                            artifact_name=name, tool=outcome.tool, seconds=outcome.timeout_seconds)
+            result.checks.append(restore_check(outcome, name))
+            with timer.phase("verify"):
+                facts, assertion_results = measure_restored(server, store, database)
+                facts = as_captured(facts, scratch, manifest.database)
+            # after the read-only measurement: the GDPR erasure replay may write to the sandbox
+            result.checks += attach.judge_mysql(plan, lambda: server.connect(database), database)
+        result.checks += judge(store, manifest.facts, facts) + assertion_results
+
+
+def _not_restorable(observed: str, message: str) -> CheckResult:
+    return CheckResult("restore", "restore", False, observed, "exit 0, no errors", message)
+
+
+@contextlib.contextmanager
+def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTimer, *, header: DumpHeader,
+            charset: str = "utf8mb4", collation: str = "utf8mb4_general_ci") -> Iterator[MysqlTarget]:
+    """The sandbox of the store's type (stores/mysql/sandbox.py), with its start timed as provision and its
+    removal as teardown."""
+    opening = open_sandbox(store, installation, header, charset=charset, collation=collation)
+    with timed_sandbox(opening, timer, store=store.name) as server:
+        yield server
+
+
+
+
+def measure_restored(server: MysqlTarget, store: MysqlStore, database: str) -> tuple[DatabaseFacts,
+                                                                                      list[CheckResult]]:
+    try:
+        conn = server.connect(database)
+    except pymysql.err.OperationalError as exc:
+        raise SandboxError(f"store {store.name}: cannot connect to the sandbox server to verify: {exc.args[-1]}",
+                           hint="the server may have been killed or run out of memory or disk") from None
+    return measure_connected(conn, store, database, create_definers=not foreign(server))
+
+
+
+
+
+
+
+
+
+
+
+
+

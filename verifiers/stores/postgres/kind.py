@@ -1,0 +1,179 @@
+"""PostgreSQL: pg_dump artifacts (custom, directory, tar, plain SQL) restored into a local sandbox server."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from verifiers import checks
+from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
+from verifiers.compliance import attach
+from verifiers.compliance.migrate import sandbox_url
+from verifiers.errors import ArtifactFormatError, NoSuitableServerError
+from verifiers.inventory import PostgresStore
+from verifiers.sandboxes import timed_sandbox
+from verifiers.sources import Artifact, Located
+from verifiers.stores.base import (
+    ENGINE_SPEC,
+    StorePlan,
+    StoreVerification,
+    manifest_beside,
+    restore_plan,
+    selected_tables,
+    unverified,
+)
+from verifiers.stores.postgres import fidelity, live
+from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
+from verifiers.stores.postgres.checksum import Method
+from verifiers.stores.postgres.compare import judge, measure_conninfo
+from verifiers.stores.postgres.facts import DatabaseFacts
+from verifiers.stores.postgres.local_server import choose_installation, find_installations
+from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
+from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget
+from verifiers.stores.postgres.restore import create_database, restore_dump, restore_jobs
+from verifiers.stores.postgres.sandbox import CLIENT_TOOLS, database_ready, needed_tools, open_sandbox, restore_database
+from verifiers.stores.postgres.snapshot import plan_snapshot, verify_snapshot
+from verifiers.stores.restore_tool import restore_check
+from verifiers.stores.timeouts import restore_timed_out
+from verifiers.timing import RestoreTimer
+
+log = logging.getLogger(__name__)
+
+
+class PostgresKind:
+    def plan(self, store: PostgresStore, located: Located) -> StorePlan:
+        if store.source.type == "rds-snapshot":  # restored by AWS, not from a dump (see snapshot.py)
+            return plan_snapshot(store, located)
+        if located.manifest_path is None and store.live is not None:
+            return live.plan_live(store, located)
+        path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture postgres` (it "
+                               "writes NAME-<stamp>.manifest.json next to the dump), or set `live` to compare with "
+                               "the live database")
+        manifest = load_manifest(path, store=store.name)
+        specs = [ENGINE_SPEC, CheckSpec("tables", "tables")]
+        for table in selected_tables(store, manifest.facts):
+            specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
+        specs.append(CheckSpec("schema", DATABASE_SUBJECT))
+        specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
+        specs += [CheckSpec("assertion", a.name) for a in store.assertions]
+        return restore_plan(store, located, manifest, specs)
+
+    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+               result: StoreVerification) -> None:
+        store, manifest = plan.store, plan.manifest
+        assert isinstance(store, PostgresStore)
+        assert isinstance(manifest, PostgresManifest | live.LiveBaseline)
+        if store.source.type == "rds-snapshot":
+            verify_snapshot(plan, artifact, timer, result)
+            return
+        if isinstance(manifest, live.LiveBaseline):
+            result.checks.append(live.artifact_check(artifact))
+        else:
+            result.checks.append(checks.artifact(Path(artifact.location).name, artifact.sha256,
+                                                 manifest.artifact.sha256, artifact.bytes, manifest.artifact.bytes))
+        encoding = manifest.encoding if isinstance(manifest, live.LiveBaseline) else manifest.facts.encoding
+        try:
+            header = read_header(artifact.path)
+        except ArtifactFormatError as exc:
+            result.checks.append(CheckResult("restore", "restore", False, "not restorable", "exit 0, no errors",
+                                             f"store {store.name}: {exc.describe()}"))
+            result.checks += unverified(plan, "the artifact could not be restored")
+            return
+        recorded = manifest.source.server_version if isinstance(manifest, PostgresManifest) and manifest.source \
+            else None
+        source = fidelity.source_version(header, recorded)
+        exact = store.sandbox.version_match == "exact" and source is not None
+        try:
+            with timer.phase("provision"):
+                installation = choose_installation(
+                    find_installations(store.sandbox.bin_dir, store.sandbox.user), min_major=header.required_major,
+                    tools=needed_tools(store), purpose="restore it" + (" on the source's own major "
+                    '(sandbox.version_match = "exact")' if exact else ""),
+                    exact_major=major_of(source) if exact and source and store.sandbox.type == "local" else None,
+                )
+        except NoSuitableServerError as exc:
+            # A backup no server here can read fails its restore check (named, with the fix), not the run.
+            result.checks.append(CheckResult(
+                "restore", "restore", False, "not restorable here", "exit 0, no errors",
+                f"store {store.name}: {Path(artifact.location).name} was written by pg_dump "
+                f"{header.dump_version} from server {header.server_version}; {exc.describe()}"))
+            result.checks += unverified(plan, "no server here can restore this artifact")
+            return
+        with sandbox(store, installation, timer, header=header, encoding=encoding) as opened:
+            try:
+                server = with_client_for_target(opened, store, header)
+            except NoSuitableServerError as exc:
+                result.checks.append(CheckResult("restore", "restore", False, "not restorable here",
+                                                 "exit 0, no errors", f"store {store.name}: {exc.describe()}"))
+                result.checks += unverified(plan, "no client tools here match the target server")
+                return
+            result.sandbox = fidelity.describe(server.info, server.conninfo(), server.installation,
+                                               jobs=restore_jobs(header, store.jobs))
+            engine = fidelity.engine_check(source, server.info.version, exact=exact)
+            result.checks.append(engine)
+            if not engine.passed:
+                result.checks += unverified(plan, "the sandbox is not on the source's major", result.checks)
+                return
+            database = restore_database(server)
+            with timer.phase("restore"):
+                if not database_ready(server):
+                    create_database(server, name=database, encoding=encoding)
+                outcome = restore_dump(server, artifact.path, header, jobs=store.jobs, database=database,
+                                       timeout=store.restore_timeout, work_dir=server.workdir)
+                if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
+                    raise restore_timed_out(result, restore_check(outcome, Path(artifact.location).name),
+                                            store=store.name, artifact_name=Path(artifact.location).name,
+                                            tool=outcome.tool, seconds=outcome.timeout_seconds)
+            result.checks.append(restore_check(outcome, Path(artifact.location).name))
+            with timer.phase("verify"):
+                if isinstance(manifest, live.LiveBaseline):
+                    judged = live.verify_restored(server.conninfo(database), store, manifest)
+                else:
+                    methods = {name: t.method for name, t in manifest.facts.tables.items()}
+                    facts, assertion_results = measure_restored(server, store, methods, manifest.facts)
+                    judged = judge(store, manifest.facts, facts) + assertion_results
+            # after every read-only measurement: GDPR erasure replay and migrations may write to the sandbox
+            result.checks += attach.judge_postgres(
+                plan, server.conninfo(database), pg_env=server.client_env(database),
+                url=server.url(database) if isinstance(server, NetworkPostgres) else sandbox_url(server, database))
+        result.checks += judged
+
+
+def with_client_for_target(server: PostgresTarget, store: PostgresStore, header: DumpHeader) -> PostgresTarget:
+    """A container's or external server's target with pg_restore/psql of its own major (the nearest newer that
+    can read the archive): an older target must not be fed settings a newer pg_restore emits (PostgreSQL 17+
+    writes `SET transaction_timeout`, which 15 rejects). A local sandbox already runs its installation's tools."""
+    if not isinstance(server, NetworkPostgres):
+        return server
+    target = major_of(server.info.version)
+    client = choose_installation(find_installations(store.sandbox.bin_dir, store.sandbox.user),
+                                 min_major=max(header.required_major, target), tools=CLIENT_TOOLS,
+                                 purpose=f"restore into the PostgreSQL {server.info.version} target")
+    return replace(server, installation=client)
+
+
+@contextlib.contextmanager
+def sandbox(store: PostgresStore, installation: Any, timer: RestoreTimer, *, header: DumpHeader,
+            encoding: str = "UTF8") -> Iterator[PostgresTarget]:
+    """The sandbox of the store's type (stores/postgres/sandbox.py), with its start timed as provision and its
+    removal as teardown."""
+    with timed_sandbox(open_sandbox(store, installation, header, encoding), timer, store=store.name) as server:
+        yield server
+
+
+def measure_restored(server: PostgresTarget, store: PostgresStore, methods: dict[str, Method],
+                     expected: DatabaseFacts) -> tuple[DatabaseFacts, list[CheckResult]]:
+    return measure_conninfo(server.conninfo(restore_database(server)), store, methods, expected)
+
+
+
+
+
+
+
+
+
