@@ -245,7 +245,7 @@ def test_disk_filling_up_during_the_restore_is_an_error_in_restore(kind: str, le
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The sandbox is up; as its restore starts, the rest of the disk is taken but `left_kib`."""
     run, pattern = backup_to_verify(kind, tmp_path, request)
-    module = f"verifiers.stores.{kind}"
+    module = f"verifiers.stores.{kind}.kind"
     real_restore = importlib.import_module(module).restore_dump
 
     def restore_on_a_full_disk(*args: Any, **kwargs: Any) -> Any:
