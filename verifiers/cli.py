@@ -15,6 +15,7 @@ from pathlib import Path
 from verifiers import __version__
 from verifiers.errors import RestoreproofError
 from verifiers.redaction import redact_log_records, redact_secrets
+from verifiers.stores import registry
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -24,9 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"restoreproof {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from verifiers import capture_parsers
-
-    capture_parsers.add_parser(commands)
+    capture = commands.add_parser("capture", help="dump a live store and write its manifest from one snapshot")
+    registry.add_capture_parsers(capture.add_subparsers(dest="kind", required=True, metavar="KIND"))
 
     verify = commands.add_parser("verify", help="restore and verify stores (runs the pytest suites)")
     verify.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
@@ -57,11 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()
+    except RestoreproofError as exc:  # a store kind's package that cannot be loaded
+        print(f"restoreproof: error: {exc.describe()}", file=sys.stderr)
+        return EXIT_USAGE
+    args = parser.parse_args(argv)
     redact_log_records()
     try:
         if args.command == "capture":
-            return _capture(args)
+            print(registry.capture(args.kind, args))
+            return EXIT_OK
         if args.command == "verify":
             return _verify(args)
         if args.command == "evidence":
@@ -91,49 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("restoreproof: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-
-
-def _capture(args: argparse.Namespace) -> int:
-    if args.kind == "redis":
-        from verifiers.stores.redis.capture import capture_redis
-
-        dump, manifest = capture_redis(args.url, args.out, name=args.name, from_rdb=args.from_rdb, via=args.via,
-                                       bin_dir=args.bin_dir)
-        print(f"backup:   {dump}\nmanifest: {manifest}")
-        return EXIT_OK
-    if args.kind in ("gcs", "azure-blob"):
-        from verifiers.stores.cloud_bucket import capture as cloud_capture
-
-        print(f"manifest: {cloud_capture.run(args)}")
-        return EXIT_OK
-    if args.kind == "s3":
-        from verifiers.stores.s3 import capture as s3_capture
-
-        print(f"manifest: {s3_capture.run(args)}")
-        return EXIT_OK
-    if args.kind == "dynamodb":
-        from verifiers.stores.dynamodb import capture as dynamodb_capture
-
-        manifest, backup = dynamodb_capture.run(args)
-        print(f"manifest: {manifest}" + (f"\nbackup:   {backup}" if backup else ""))
-        return EXIT_OK
-    if args.kind == "mongo":
-        from verifiers.stores.mongo import capture as mongo_capture
-
-        dump, manifest = mongo_capture.run(args)
-        print(f"backup:   {dump}\nmanifest: {manifest}")
-        return EXIT_OK
-    if args.kind == "mysql":
-        from verifiers.stores.mysql.capture import capture_mysql
-
-        dump, manifest = capture_mysql(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir)
-        print(f"backup:   {dump}\nmanifest: {manifest}")
-        return EXIT_OK
-    from verifiers.stores.postgres.capture import capture_postgres
-
-    dump, manifest = capture_postgres(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir)
-    print(f"backup:   {dump}\nmanifest: {manifest}")
-    return EXIT_OK
 
 
 def _verify(args: argparse.Namespace) -> int:

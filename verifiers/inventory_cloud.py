@@ -1,18 +1,16 @@
-"""Inventory models of the Google Cloud Storage and Azure Blob Storage sources, and the protection settings of
-a bucket/container store. Kept out of inventory.py so that file stays about the shared shape of a store."""
+"""Inventory models of the Google Cloud Storage and Azure Blob Storage sources.
+Kept apart from store_settings.py, which joins them with the other sources."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
+
+from verifiers.setting_types import StrictModel
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GcsSource(_Model):
+class GcsSource(StrictModel):
     """A backup in GCS: the newest object under `prefix` whose name (after the prefix) matches `pattern`.
     Credentials: Application Default Credentials; env STORAGE_EMULATOR_HOST points the client at an emulator."""
 
@@ -25,7 +23,7 @@ class GcsSource(_Model):
     project: str | None = Field(default=None, description="billing project; default: the ADC project")
 
 
-class AzureBlobSource(_Model):
+class AzureBlobSource(StrictModel):
     """A backup in Azure Blob Storage: the newest blob under `prefix` whose name matches `pattern`.
     Credentials: env AZURE_STORAGE_CONNECTION_STRING, else DefaultAzureCredential (env, managed identity, CLI)."""
 
@@ -38,7 +36,7 @@ class AzureBlobSource(_Model):
         default=None, description="manifest blob name; default: the artifact's name with .manifest.json")
 
 
-class GcsBucketSource(_Model):
+class GcsBucketSource(StrictModel):
     """A GCS bucket (or a prefix of one) itself: the copy to verify against the manifest captured from it."""
 
     type: Literal["gcs-bucket"]
@@ -48,7 +46,7 @@ class GcsBucketSource(_Model):
     project: str | None = None
 
 
-class AzureContainerSource(_Model):
+class AzureContainerSource(StrictModel):
     """An Azure Blob container (or a prefix of one) itself, verified against the manifest captured from it."""
 
     type: Literal["azure-container"]
@@ -56,21 +54,3 @@ class AzureContainerSource(_Model):
     container: str = Field(min_length=3, max_length=63)
     prefix: str = ""
     manifest: str = Field(min_length=1, description="manifest path (relative to the inventory)")
-
-
-class BucketProtection(_Model):
-    """[stores.protection]: how the bucket/container itself is kept, judged with the comparison (no restore)."""
-
-    versioning: bool = Field(default=True, description="object versioning or soft delete is on")
-    public_access_blocked: bool = Field(default=True, description="no anonymous read access")
-    encryption: bool = Field(default=True, description="report the encryption at rest (always on in both clouds)")
-    kms_key: str | None = Field(default=None, description="and require this customer-managed key (GCS: the "
-                                "bucket's default KMS key name; Azure: the container's default encryption scope)")
-
-    @model_validator(mode="after")
-    def _kms_needs_encryption(self) -> BucketProtection:
-        if self.kms_key is not None and not self.encryption:
-            raise ValueError("`kms_key` is checked by the encryption check; leave `encryption` on")
-        return self
-
-

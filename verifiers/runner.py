@@ -18,11 +18,11 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance.attach import extend_plan, merge_unrestored
 from verifiers.diskspace import disk_full_error, os_error_message
 from verifiers.errors import RestoreproofError
-from verifiers.inventory import AnyStore
 from verifiers.redaction import redact_secrets
 from verifiers.sandboxes import SandboxRecord
 from verifiers.sources import Artifact, sha256_file
 from verifiers.sources.registry import source_for
+from verifiers.store_settings import AnyStore
 from verifiers.stores.base import StorePlan, StoreVerification
 from verifiers.stores.registry import store_kind
 from verifiers.timing import PHASES, RestoreTimer

@@ -1,11 +1,11 @@
-"""Field types shared by the models of the inventory and the alert channels (pydantic; kept out of
-durations.py, which `restoreproof --help` imports without pydantic)."""
+"""What the settings models of the inventory and the alert channels share: their base (`StrictModel`) and field
+types (pydantic; kept out of durations.py, which `restoreproof --help` imports without pydantic)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from verifiers.durations import parse_duration
 
@@ -16,3 +16,9 @@ def _duration(value: Any) -> Any:
 
 DURATION = BeforeValidator(_duration)
 Seconds = Annotated[float, DURATION]  # seconds, or text such as 90s, 15m, 4h, 30d, 1h30m
+
+
+class StrictModel(BaseModel):
+    """A settings table: unknown keys are errors (a typo is named, not ignored), and settings never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

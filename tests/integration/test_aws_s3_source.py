@@ -19,10 +19,11 @@ from moto.core.authorization import enable_iam_authentication
 from tests.aws_support import MotoServer
 from tests.conftest import Capture, failed
 from verifiers.errors import SourceError
-from verifiers.inventory import S3Source, parse_inventory
+from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.sources import sha256_file
 from verifiers.sources.s3 import S3Objects
+from verifiers.store_settings import S3Source
 
 pytestmark = pytest.mark.usefixtures("aws")
 PREFIX = "backups/saas/"

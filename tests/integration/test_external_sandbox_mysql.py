@@ -92,8 +92,8 @@ def test_a_dump_naming_another_database_is_refused_unrestored(mysql_backup_dir: 
 
 def test_refuses_to_drop_a_scratch_database_whose_marker_changed(mysql_source: MysqlServer, mariadb: object) -> None:
     from verifiers.errors import SandboxError
-    from verifiers.inventory import ExternalSandbox
     from verifiers.sandboxes.readiness import Readiness
+    from verifiers.store_settings import ExternalSandbox
     from verifiers.stores.mysql.network_server import MARKER_TABLE, external_mysql
 
     settings = ExternalSandbox.model_validate(sandbox_on(mysql_source, allow_external=True))

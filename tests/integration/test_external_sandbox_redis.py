@@ -20,7 +20,7 @@ import pytest
 from fixtures.redis_demo import MARKER
 from tests.redis_support import SOURCE_PREFIX, RedisCapture, failed, manifest_claiming, redis_verify
 from verifiers.errors import SandboxError
-from verifiers.inventory import ExternalSandbox
+from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.redis import external_server as external_redis_module
 from verifiers.stores.redis.dump_payload import crc64, iter_payloads
 from verifiers.stores.redis.external_server import ExternalRedis, external_redis

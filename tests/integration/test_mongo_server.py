@@ -18,7 +18,7 @@ import pytest
 from bson import Decimal128, ObjectId, Regex
 from bson.int64 import Int64
 
-from verifiers.inventory import MongoStore, parse_inventory
+from verifiers.inventory import parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes.docker import engine_available
 from verifiers.sandboxes.readiness import Readiness
@@ -29,6 +29,7 @@ from verifiers.stores.mongo.local_server import MongoServer, find_mongod, instal
 from verifiers.stores.mongo.manifest import load_manifest
 from verifiers.stores.mongo.measure import facts_from_server
 from verifiers.stores.mongo.restore import find_mongorestore, restore_with_mongorestore, restore_with_pymongo
+from verifiers.stores.mongo.settings import MongoStore
 from verifiers.stores.restore_tool import RestoreOutcome
 
 pytestmark = pytest.mark.mongo

@@ -20,10 +20,11 @@ import pytest
 from tests.aws_support import MotoServer
 from tests.conftest import Capture, failed, manifest_claiming, verify
 from verifiers import progress
-from verifiers.inventory import S3Source, parse_inventory
+from verifiers.inventory import parse_inventory
 from verifiers.progress import Unit
 from verifiers.runner import StoreOutcome
 from verifiers.sources.s3 import S3Objects
+from verifiers.store_settings import S3Source
 from verifiers.stores.postgres.local_server import PgInstallation
 from verifiers.timing import RestoreTimer
 

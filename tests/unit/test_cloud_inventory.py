@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from verifiers.errors import InventoryError
-from verifiers.inventory import AzureBlobStore, PostgresStore, parse_inventory
+from verifiers.inventory import parse_inventory
 from verifiers.inventory_cloud import GcsSource
+from verifiers.stores.cloud_bucket.settings import AzureBlobStore
+from verifiers.stores.postgres.settings import PostgresStore
 
 CLOUD_PAGE = Path(__file__).resolve().parents[2] / "docs" / "gcp-azure.md"
 

@@ -13,12 +13,13 @@ from types import FrameType
 import pytest
 
 from verifiers.errors import SandboxError
-from verifiers.inventory import DockerSandbox, ExternalSandbox, LocalSandbox, parse_inventory
+from verifiers.inventory import parse_inventory
 from verifiers.sandboxes import docker as docker_module
 from verifiers.sandboxes.docker import ContainerExited, ContainerSpec, docker_container
 from verifiers.sandboxes.external import require_opt_in
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.selection import apply_overrides
+from verifiers.store_settings import DockerSandbox, ExternalSandbox, LocalSandbox
 from verifiers.stores.mysql.archive import DumpHeader as MysqlHeader
 from verifiers.stores.mysql.network_server import docker_mysql
 from verifiers.stores.mysql.sandbox import default_image as mysql_default_image
@@ -326,7 +327,7 @@ def test_external_needs_an_explicit_opt_in() -> None:
 def test_redis_refuses_external_before_touching_anything(tmp_path: Path) -> None:
     """Without the opt-in, an external redis server is refused before any connection (the restore into one
     is tested against a real server in tests/integration/test_external_sandbox_redis.py)."""
-    from verifiers.inventory import RedisStore
+    from verifiers.stores.redis.settings import RedisStore
     from verifiers.timing import RestoreTimer
 
     external = {"type": "external", "dsn": "redis://ci@cache.invalid:6379/3"}

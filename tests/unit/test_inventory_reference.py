@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from verifiers import inventory_reference
-from verifiers.inventory import Inventory, LocalSandbox, PostgresStore
+from verifiers.inventory import Inventory
+from verifiers.store_settings import LocalSandbox
+from verifiers.stores.postgres.settings import PostgresStore
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "inventory-reference.md"
 

@@ -20,10 +20,11 @@ from pymongo.errors import CollectionInvalid, OperationFailure, ServerSelectionT
 
 from tests.mongo_support import build_archive, gz, sample
 from verifiers.errors import InventoryError, SandboxError
-from verifiers.inventory import ExternalSandbox, MongoFilter, MongoStore, parse_inventory
+from verifiers.inventory import parse_inventory
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.selection import apply_overrides
+from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.mongo.archive import open_dump
 from verifiers.stores.mongo.external_server import (
     MARKER_COLLECTION,
@@ -35,6 +36,7 @@ from verifiers.stores.mongo.kind import run_filter
 from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.namespaces import MAX_DB_NAME_BYTES, NamespaceMap, valid_db_name
 from verifiers.stores.mongo.restore import dump_databases, mongorestore_argv, restore_with_mongorestore
+from verifiers.stores.mongo.settings import MongoFilter, MongoStore
 
 URI = "mongodb://ci:s3cr%2Ft@mongo.invalid:27017/?authSource=admin"
 SECRETS = ("s3cr%2Ft", "s3cr/t")

@@ -18,13 +18,14 @@ from bson.int64 import Int64
 
 from tests.mongo_support import build_archive, gz, sample
 from verifiers.errors import CaptureError, InventoryError, NoSuitableServerError, SandboxError
-from verifiers.inventory import FileSource, MongoStore, parse_inventory
+from verifiers.inventory import parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.docker import ContainerSpec
 from verifiers.sandboxes.process import group_alive
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sources.file import FileArtifacts
+from verifiers.store_settings import FileSource
 from verifiers.stores.mongo import docker_server as docker_mongo
 from verifiers.stores.mongo.archive import CollectionEntry, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, redact_uri
@@ -34,6 +35,7 @@ from verifiers.stores.mongo.manifest import CollectionFacts, load_manifest
 from verifiers.stores.mongo.metadata import create_options, definitions, index_definition, index_specs
 from verifiers.stores.mongo.restore import mongorestore_argv, redact
 from verifiers.stores.mongo.sandbox import default_image
+from verifiers.stores.mongo.settings import MongoStore
 from verifiers.stores.restore_tool import RestoreOutcome, restore_check
 
 USERS = CollectionEntry("app", "users", metadata={

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifiers.inventory import MysqlStore, parse_inventory
+from verifiers.inventory import parse_inventory
 from verifiers.stores.mysql.restore import redact
 from verifiers.stores.mysql.rowhash import (
     canonical_sql,
@@ -19,6 +19,7 @@ from verifiers.stores.mysql.rowhash import (
     row_hash,
     table_checksum_sql,
 )
+from verifiers.stores.mysql.settings import MysqlStore
 
 values = st.one_of(st.none(), st.binary(max_size=40))
 tables = st.lists(st.lists(values, min_size=3, max_size=3), max_size=20)

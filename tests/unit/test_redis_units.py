@@ -12,7 +12,7 @@ import pytest
 
 from verifiers import checks
 from verifiers.errors import ArtifactFormatError, InventoryError, ManifestError, NoSuitableServerError
-from verifiers.inventory import RedisStore, parse_inventory
+from verifiers.inventory import parse_inventory
 from verifiers.sandboxes.installation_search import Installations
 from verifiers.stores.redis.digest import ZERO, combine
 from verifiers.stores.redis.facts import KeyspaceFacts, VolatileKeys
@@ -21,6 +21,7 @@ from verifiers.stores.redis.kind import judge_db
 from verifiers.stores.redis.local_server import load_errors, loaded, redact_log
 from verifiers.stores.redis.manifest import load_manifest
 from verifiers.stores.redis.rdb import parse_header
+from verifiers.stores.redis.settings import RedisStore
 
 AUX_REDIS_VER = b"\xfa\x09redis-ver\x067.0.15"
 T0 = datetime(2026, 11, 26, tzinfo=UTC)

@@ -17,12 +17,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import yaml
 
 from verifiers.cli import build_parser
-from verifiers.inventory import AnyStore
+from verifiers.stores import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -166,8 +166,8 @@ def test_gitlab_template_runs_on_schedule_and_reports_junit() -> None:
 
 
 def project_suites() -> list[str]:
-    """The suites restoreproof has: each store kind's default suite (verifiers/inventory.py's AnyStore)."""
-    return sorted({kind.DEFAULT_SUITE for kind in get_args(AnyStore)})
+    """The suites restoreproof has: each registered store kind's default suite (verifiers/stores/registry.py)."""
+    return sorted(registry.suites())
 
 
 def test_the_suites_directory_has_a_module_for_every_suite() -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from verifiers.errors import RestoreproofError
 from verifiers.inventory import field_path
-from verifiers.setting_types import Seconds
+from verifiers.setting_types import Seconds, StrictModel
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 OPSGENIE_API_URL = "https://api.opsgenie.com"  # EU accounts: https://api.eu.opsgenie.com
@@ -39,10 +39,6 @@ EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
                                description="name of the environment variable holding the secret")]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _refuse_secrets(data: Any, fields: dict[str, str]) -> Any:
     """A secret written into the file (`url = "https://hooks.slack.com/..."`) is refused with the fix."""
     if isinstance(data, dict):
@@ -53,7 +49,7 @@ def _refuse_secrets(data: Any, fields: dict[str, str]) -> Any:
     return data
 
 
-class Delivery(_Model):
+class Delivery(StrictModel):
     """How hard to try: each request gets `timeout`; a 5xx, a 429, a timeout or a connection error is retried
     up to `attempts` in all, waiting `backoff`, then twice that, ... (a 429's Retry-After when it gives one),
     never longer than `max_wait` at a time."""
@@ -64,7 +60,7 @@ class Delivery(_Model):
     max_wait: Seconds = Field(default=60.0, gt=0)
 
 
-class _Channel(_Model):
+class _Channel(StrictModel):
     type: str
     name: str | None = Field(default=None, min_length=1, description="shown in messages; default: the type")
 
@@ -150,7 +146,7 @@ class WebhookChannel(_Channel):
 Channel = Annotated[SlackChannel | PagerDutyChannel | OpsgenieChannel | WebhookChannel, Field(discriminator="type")]
 
 
-class AlertConfig(_Model):
+class AlertConfig(StrictModel):
     delivery: Delivery = Delivery()
     channels: list[Channel] = Field(min_length=1)
 

@@ -21,7 +21,7 @@ from verifiers.compliance.gdpr import Erasure
 from verifiers.compliance.recovery_points import judge_gap, judge_pitr, latest_restorable, recovery_points
 from verifiers.compliance.settings import KeyPlace, SqlPlace
 from verifiers.errors import RestoreproofError, SandboxError
-from verifiers.inventory import AnyStore
+from verifiers.store_settings import AnyStore
 from verifiers.stores.base import StorePlan
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from verifiers.compliance.recovery_points import MANIFEST_SUFFIX, aws_error, fil
 from verifiers.compliance.settings import HygieneSettings
 from verifiers.durations import format_duration
 from verifiers.errors import SourceError
-from verifiers.inventory import AnyStore, DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3Source
+from verifiers.store_settings import AnyStore, DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3Source
 
 BUCKET_ASPECTS = ("versioning", "encryption", "public access")
 FINISHED_OK = "COMPLETED"

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from verifiers.checks import CheckResult
 from verifiers.durations import format_duration
 from verifiers.errors import SourceError
-from verifiers.inventory import AnyStore, DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3Source
+from verifiers.store_settings import AnyStore, DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3Source
 
 MANIFEST_SUFFIX = ".manifest.json"
 

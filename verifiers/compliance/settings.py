@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
-from verifiers.setting_types import Seconds
+from verifiers.setting_types import Seconds, StrictModel
 
 SUBJECT_PLACEHOLDER = "{subject}"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CopySettings(_Model):
+class CopySettings(StrictModel):
     """Where the second copy of the backups lives: another region (RDS snapshot copies), or a replica bucket;
     in another account when `role_arn` names a role there to assume (read-only is enough)."""
 
@@ -27,7 +23,7 @@ class CopySettings(_Model):
     endpoint_url: str | None = None
 
 
-class BackupJobSettings(_Model):
+class BackupJobSettings(StrictModel):
     """AWS Backup jobs over the last `days`: the share that completed must reach `target` percent."""
 
     days: int = Field(default=30, ge=1, le=366)
@@ -38,7 +34,7 @@ class BackupJobSettings(_Model):
     endpoint_url: str | None = None
 
 
-class HygieneSettings(_Model):
+class HygieneSettings(StrictModel):
     """[stores.hygiene]: checks of how the backups are kept, read from the backup service's APIs (no restore)."""
 
     rpo_gap: bool = Field(default=True, description="largest gap between recovery points over `window` vs rpo")
@@ -57,14 +53,14 @@ class HygieneSettings(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class SqlPlace(_Model):
+class SqlPlace(StrictModel):
     """Where a subject lives in a SQL store: rows of `table` whose `column` holds the subject id."""
 
     table: str = Field(min_length=1, description="schema.table (postgres) or table")
     column: str = Field(min_length=1)
 
 
-class KeyPlace(_Model):
+class KeyPlace(StrictModel):
     """Where a subject lives in Redis: keys matching `pattern` with {subject} replaced by the subject id."""
 
     pattern: str = Field(min_length=1)
@@ -78,7 +74,7 @@ class KeyPlace(_Model):
         return self
 
 
-class LedgerTable(_Model):
+class LedgerTable(StrictModel):
     """An erasure ledger kept as a table in a live database, read-only; its DSN comes from an env variable."""
 
     dsn_env: str = Field(min_length=1, description="env variable holding the libpq DSN of the ledger's database")
@@ -97,7 +93,7 @@ Place = Annotated[Annotated[SqlPlace, Tag("table-place")] | Annotated[KeyPlace, 
 PLACE_TAGS = frozenset({"table-place", "key-place"})
 
 
-class GdprSettings(_Model):
+class GdprSettings(StrictModel):
     """[stores.gdpr]: the erasure ledger and the places a subject lives in this store."""
 
     ledger: str | None = Field(default=None, description="CSV or JSONL file (subject_id, erased_at), relative to "
@@ -116,7 +112,7 @@ class GdprSettings(_Model):
         return self
 
 
-class CanarySettings(_Model):
+class CanarySettings(StrictModel):
     """[stores.canary]: `restoreproof canary write` puts a timestamped canary into the live store and appends it
     to `log`; verification wants the newest canary written before the backup in the restored data."""
 
@@ -129,7 +125,7 @@ class CanarySettings(_Model):
                             "default: canary-<store>.jsonl beside it")
 
 
-class MigrateSettings(_Model):
+class MigrateSettings(StrictModel):
     """[stores.migrate]: the team's migration command, run against the restored sandbox."""
 
     command: list[str] = Field(min_length=1, description='argv, e.g. ["alembic", "upgrade", "head"]')

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import get_args
 
-from verifiers.inventory import DockerSandbox, ExternalSandbox, Inventory, LocalSandbox, SandboxMode
+from verifiers.inventory import Inventory
+from verifiers.store_settings import DockerSandbox, ExternalSandbox, LocalSandbox, SandboxMode
 
 SANDBOX_CHOICES = ("local", "docker")
 MODE_CHOICES = get_args(SandboxMode)

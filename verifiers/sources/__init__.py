@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from verifiers.inventory import DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3BucketSource, S3Source
 from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
+from verifiers.store_settings import DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3BucketSource, S3Source
 
 AnySource = (FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource | GcsSource
              | AzureBlobSource | GcsBucketSource | AzureContainerSource)

@@ -18,9 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.aws import describe_error, dynamodb_client, error_code, permission_hint
 from verifiers.errors import SourceError
-from verifiers.inventory import DynamoDbBackupSource
 from verifiers.sources import Artifact, Located
 from verifiers.sources.s3 import manifest_file
+from verifiers.store_settings import DynamoDbBackupSource
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

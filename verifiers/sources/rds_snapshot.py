@@ -18,9 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.aws import describe_error, error_code, permission_hint, rds_client
 from verifiers.errors import SourceError
-from verifiers.inventory import RdsSnapshotSource
 from verifiers.sources import Artifact, Located
 from verifiers.sources.s3 import manifest_file
+from verifiers.store_settings import RdsSnapshotSource
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient

@@ -24,9 +24,9 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 from verifiers import progress
 from verifiers.aws import describe_error, error_code, permission_hint, s3_client
 from verifiers.errors import SourceError
-from verifiers.inventory import S3Source
 from verifiers.sources import CHUNK, Artifact, Located
 from verifiers.sources.file import MANIFEST_SUFFIX, default_manifest_path
+from verifiers.store_settings import S3Source
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -12,10 +12,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.aws import s3_client
 from verifiers.errors import SourceError
-from verifiers.inventory import S3BucketSource
 from verifiers.sources import Artifact, Located
 from verifiers.sources.s3 import manifest_file, source_error
 from verifiers.sources.s3_versions import parse_as_of, versions_as_of
+from verifiers.store_settings import S3BucketSource
 
 LISTING = "listing.json"
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ManifestError, SourceError
-from verifiers.inventory import AnyStore, RdsSnapshotSource
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSettings, restored_snapshot
 from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_snapshot import Snapshot
+from verifiers.store_settings import AnyStore, RdsSnapshotSource
 from verifiers.stores.base import LIVE_REFERENCE, StorePlan, StoreVerification
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.inventory import AnyStore, MysqlStore, PostgresStore
+from verifiers.errors import ManifestError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sources import Artifact, Located
+from verifiers.store_settings import AnyStore, TableFilter
 from verifiers.timing import RestoreTimer
 
 
@@ -46,11 +47,11 @@ class _HasTables(Protocol):
     def tables(self) -> Mapping[str, object]: ...
 
 
-def selected_tables(store: PostgresStore | MysqlStore, facts: _HasTables) -> list[str]:
-    """The tables of `facts` that the store's `tables.include` / `tables.exclude` globs select, sorted."""
+def selected_tables(tables: TableFilter, facts: _HasTables) -> list[str]:
+    """The tables of `facts` that a store's `tables.include` / `tables.exclude` globs select, sorted."""
     def selected(name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) for p in store.tables.include) and not any(
-            fnmatch.fnmatchcase(name, p) for p in store.tables.exclude)
+        return any(fnmatch.fnmatchcase(name, p) for p in tables.include) and not any(
+            fnmatch.fnmatchcase(name, p) for p in tables.exclude)
 
     return sorted(t for t in facts.tables if selected(t))
 
@@ -58,8 +59,6 @@ def selected_tables(store: PostgresStore | MysqlStore, facts: _HasTables) -> lis
 def manifest_beside(store: AnyStore, located: Located, *, capture_hint: str) -> Path:
     """The located backup's manifest, or a ManifestError saying how to get one."""
     if located.manifest_path is None:
-        from verifiers.errors import ManifestError
-
         raise ManifestError(f"store {store.name}: no manifest beside {located.location}",
                             hint=f"{capture_hint}, or set stores.source.manifest")
     return located.manifest_path

@@ -1,30 +1,113 @@
-"""Every store kind, by its inventory `kind`: the one registry (one line per kind). Kept apart from the
-package, whose kinds import its shared plan and helpers, so that the package and its kinds form no import cycle."""
+"""Every store kind: the one list of them, one line per kind, and what is built from it.
+
+A kind is a package (verifiers/stores/<kind>/, or any installed package) holding:
+
+- `settings.py`: `SETTINGS`, the inventory model(s) of its stores, each a `StoreSettings` with its `kind` a
+  literal and its `DEFAULT_SUITE` (light: pydantic only, imported whenever an inventory is read);
+- `cli.py`: `add_capture_parsers(kinds)`, the `restoreproof capture <kind>` arguments (light: argparse only, so
+  `restoreproof --help` imports no driver);
+- `capture.py`: `run(args) -> str`, the capture itself, imported when that command runs;
+- `kind.py`: `KIND`, the `StoreKind` that plans and verifies its stores, imported on first use (the plugin is
+  loaded by every pytest run in the environment: importing every kind's drivers up front doubled its start-up,
+  0.29 s to 0.6 s with -X importtime).
+
+The inventory's union of store models, the CLI's capture subcommands and the suites (a store's suite is its
+model's DEFAULT_SUITE, run by `pytest suites/<suite>` or `restoreproof verify --suite`) are built from this list.
+A kind outside this repository registers with an entry point in the `restoreproof.kinds` group naming its
+package (tests/integration/test_toy_kind.py adds one). The packages are imported by name, as entry points are;
+none of them imports this module, so that is no hidden cycle. This module itself imports nothing heavy (the
+models and the StoreKind protocol only for type checking): `restoreproof --help` builds the capture parsers from it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import functools
+import importlib
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, get_args
 
-from verifiers.stores.base import StoreKind
+from verifiers.errors import InventoryError
 
-_KINDS: dict[str, StoreKind[Any]] = {}
+if TYPE_CHECKING:
+    from verifiers.store_settings import StoreSettings
+    from verifiers.stores.base import StoreKind
+
+BUILT_IN = (
+    "verifiers.stores.postgres",
+    "verifiers.stores.redis",
+    "verifiers.stores.mysql",
+    "verifiers.stores.s3",
+    "verifiers.stores.dynamodb",
+    "verifiers.stores.mongo",
+    "verifiers.stores.cloud_bucket",
+)
+ENTRY_POINT_GROUP = "restoreproof.kinds"
+
+
+@functools.cache
+def packages() -> tuple[str, ...]:
+    """The built-in kinds' packages, then those installed packages register."""
+    extra = tuple(ep.value for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.value not in BUILT_IN)
+    return BUILT_IN + extra
+
+
+def _part(package: str, module: str) -> ModuleType:
+    try:
+        return importlib.import_module(f"{package}.{module}")
+    except ImportError as exc:
+        if exc.name in (package, f"{package}.{module}"):
+            raise InventoryError(f"store kind package {package} has no {module}.py (or cannot be imported)",
+                                 hint="a kind's package holds settings.py, cli.py, capture.py and kind.py; see "
+                                 "docs/developer.md") from exc
+        raise
+
+
+@functools.cache
+def _settings() -> dict[str, tuple[str, type[StoreSettings]]]:
+    """Each kind's name: its package and its inventory model."""
+    found: dict[str, tuple[str, type[StoreSettings]]] = {}
+    for package in packages():
+        for model in _part(package, "settings").SETTINGS:
+            kind = get_args(model.model_fields["kind"].annotation)[0]  # kind: Literal["<kind>"]
+            if kind in found:
+                raise InventoryError(f"store kind {kind!r} is registered twice: by {found[kind][0]} and {package}")
+            found[kind] = (package, model)
+    return found
+
+
+def settings_models() -> tuple[type[StoreSettings], ...]:
+    """Every kind's inventory model, in registry order."""
+    return tuple(model for _, model in _settings().values())
+
+
+def kinds() -> tuple[str, ...]:
+    return tuple(_settings())
+
+
+def suites() -> tuple[str, ...]:
+    """The suites the kinds default to, in registry order, each once."""
+    return tuple(dict.fromkeys(model.DEFAULT_SUITE for model in settings_models()))
 
 
 def store_kind(kind: str) -> StoreKind[Any]:
-    """The kind's implementation. Its modules are imported on first use, here, not when this module is: the
-    plugin is loaded by every pytest run in the environment (a pytest11 entry point), and importing every kind's
-    drivers (psycopg, pymysql, redis, pymongo, boto3) up front doubled its start-up (0.29 s to 0.6 s, measured
-    with -X importtime). Not a hidden cycle: tests/unit/test_import_cycles.py counts these imports too."""
-    if not _KINDS:
-        from verifiers.stores.cloud_bucket.kind import CloudBucketKind
-        from verifiers.stores.dynamodb.kind import DynamoDbKind
-        from verifiers.stores.mongo.kind import MongoKind
-        from verifiers.stores.mysql.kind import MysqlKind
-        from verifiers.stores.postgres.kind import PostgresKind
-        from verifiers.stores.redis.kind import RedisKind
-        from verifiers.stores.s3.kind import S3Kind
+    """The kind's implementation (its kind.py's KIND), imported on first use."""
+    implementation: StoreKind[Any] = _part(_settings()[kind][0], "kind").KIND
+    return implementation
 
-        _KINDS.update({"postgres": PostgresKind(), "redis": RedisKind(), "mysql": MysqlKind(), "s3": S3Kind(),
-                       "dynamodb": DynamoDbKind(), "mongo": MongoKind(), "gcs": CloudBucketKind(),
-                       "azure-blob": CloudBucketKind()})
-    return _KINDS[kind]
+
+def add_capture_parsers(kinds_parsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`restoreproof capture <kind>` for every kind, each declared by its package's cli.py."""
+    for package in packages():
+        try:
+            _part(package, "cli").add_capture_parsers(kinds_parsers)
+        except argparse.ArgumentError as exc:  # "conflicting subparser": two packages declare one kind
+            raise InventoryError(f"store kind package {package}: {exc}; another registered package declares that "
+                                 "kind too", hint="uninstall one of them (pip uninstall), or rename its kind") from None
+
+
+def capture(kind: str, args: argparse.Namespace) -> str:
+    """Run `restoreproof capture <kind>`: the kind's capture.py, which says what it wrote."""
+    text: str = _part(_settings()[kind][0], "capture").run(args)
+    return text

@@ -3,8 +3,8 @@ read-only (GCS: storage.objects.list/get; Azure: Storage Blob Data Reader)."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Any
 
 from verifiers.azure_storage import azure_error, azure_errors, blob_service
 from verifiers.errors import CaptureError, SourceError
@@ -12,8 +12,9 @@ from verifiers.gcp import gcs_client, gcs_error, gcs_errors
 from verifiers.stores.cloud_bucket.manifest import AzureReader, GcsReader, capture_objects, save_manifest
 
 
-def run(args: Any) -> Path:
-    """Capture and write the manifest; errors become CaptureError naming what was read and the fix."""
+def run(args: argparse.Namespace) -> str:
+    """`restoreproof capture gcs|azure-blob`: write the manifest and say where; errors become
+    CaptureError naming what was read and the fix."""
     try:
         if args.kind == "gcs":
             where = f"gs://{args.bucket}/{args.prefix}"
@@ -35,4 +36,4 @@ def run(args: Any) -> Path:
     except SourceError as exc:
         raise CaptureError(exc.message.removeprefix("store capture: "), hint=exc.hint) from None
     save_manifest(manifest, args.out)
-    return Path(args.out)
+    return f"manifest: {Path(args.out)}"

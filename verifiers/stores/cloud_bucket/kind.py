@@ -15,12 +15,12 @@ from verifiers.azure_storage import azure_error, azure_errors, blob_service
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import SourceError
 from verifiers.gcp import BUCKET_ROLES, gcs_client, gcs_error, gcs_errors
-from verifiers.inventory import AzureBlobStore, GcsStore
 from verifiers.sources import Artifact, Located
 from verifiers.stores.base import StorePlan, StoreVerification
 from verifiers.stores.bucket_compare import changed_names, comparison_checks, comparison_specs
 from verifiers.stores.cloud_bucket.manifest import AzureReader, BucketManifest, GcsReader, ObjectReader, load_manifest
 from verifiers.stores.cloud_bucket.protection import azure_protection, gcs_protection, protection_specs
+from verifiers.stores.cloud_bucket.settings import AzureBlobStore, GcsStore
 from verifiers.timing import RestoreTimer
 
 _DELETED_HINT = "the object was deleted while it was verified; run again"
@@ -106,3 +106,6 @@ def _azure(store: AzureBlobStore, artifact: Artifact) -> tuple[Reader, Callable[
                               missing_hint="check stores.source.container") from None
 
     return sha256_of, protection
+
+
+KIND = CloudBucketKind()

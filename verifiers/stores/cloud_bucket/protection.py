@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.inventory_cloud import BucketProtection
+from verifiers.stores.cloud_bucket.settings import BucketProtection
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient

@@ -3,8 +3,8 @@ optionally an on-demand backup taken right after the scan so both describe the s
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -13,7 +13,8 @@ from verifiers.errors import CaptureError
 from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
 
 
-def run(args: Any) -> tuple[Path, str | None]:
+def run(args: argparse.Namespace) -> str:
+    """`restoreproof capture dynamodb`: write the manifest (and take a backup); say where."""
     client = dynamodb_client(args.region, args.endpoint_url)
     try:
         manifest = capture_table(client, args.table)
@@ -26,4 +27,4 @@ def run(args: Any) -> tuple[Path, str | None]:
                            hint=permission_hint(exc, "dynamodb:Scan, dynamodb:DescribeTable (and "
                                                 "dynamodb:CreateBackup with --backup-name)")) from None
     save_manifest(manifest, args.out)
-    return Path(args.out), backup
+    return f"manifest: {Path(args.out)}" + (f"\nbackup:   {backup}" if backup else "")

@@ -18,13 +18,14 @@ from verifiers import checks
 from verifiers.aws import describe_error, dynamodb_client, permission_hint
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import SandboxError
-from verifiers.inventory import DynamoDbBackupSource, DynamoDbStore
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.sources.dynamodb_backup import Backup
+from verifiers.store_settings import DynamoDbBackupSource
 from verifiers.stores.base import StorePlan, StoreVerification
 from verifiers.stores.dynamodb.manifest import DynamoDbManifest, load_manifest, measure_table
 from verifiers.stores.dynamodb.sandbox import RESTORE_ACTIONS, RestoredTable, restored_table
+from verifiers.stores.dynamodb.settings import DynamoDbStore
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -97,3 +98,6 @@ def table_sandbox(store: DynamoDbStore, backup: Backup, timer: RestoreTimer) -> 
     with timed_sandbox(restored_table(client, backup, store.name), timer, store=store.name,
                        what="deleting the temporary table", close_failed_start=True) as table:
         yield table
+
+
+KIND = DynamoDbKind()

@@ -12,6 +12,7 @@ the manifest's `consistency` says so. The live server is only read.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -225,8 +226,10 @@ def _entries(client: MongoClient[Any], database: str | None) -> Iterator[Collect
 
 
 
-def run(args: Any) -> tuple[Path, Path]:
+def run(args: argparse.Namespace) -> str:
+    """`restoreproof capture mongo`: write the dump (unless --from-dump) and its manifest; say where."""
     if args.uri is not None and args.out is None:
         raise CaptureError("capture mongo: --uri needs --out DIR", hint="say where the dump and manifest go")
-    return capture_mongo(args.uri, args.out, name=args.name, from_dump=args.from_dump, via=args.via,
-                         bin_dir=args.bin_dir)
+    dump, manifest = capture_mongo(args.uri, args.out, name=args.name, from_dump=args.from_dump, via=args.via,
+                                   bin_dir=args.bin_dir)
+    return f"backup:   {dump}\nmanifest: {manifest}"

@@ -16,7 +16,6 @@ from pymongo.errors import PyMongoError
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
-from verifiers.inventory import MongoFilter, MongoStore
 from verifiers.sources import Artifact, Located
 from verifiers.stores.base import StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
 from verifiers.stores.mongo.archive import MongoDump, open_dump
@@ -31,6 +30,7 @@ from verifiers.stores.mongo.restore import (
     restore_with_pymongo,
 )
 from verifiers.stores.mongo.sandbox import mongo_sandbox
+from verifiers.stores.mongo.settings import MongoFilter, MongoStore
 from verifiers.stores.restore_tool import RestoreOutcome, restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
@@ -170,3 +170,5 @@ def document_count(namespace: str, observed: int | None, expected: int) -> Check
                else f"{observed} documents restored, expected {expected} ({observed - expected:+d})")
     return CheckResult(COUNT_CHECK, namespace, passed, observed, expected, message)
 
+
+KIND = MongoKind()

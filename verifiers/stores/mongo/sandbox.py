@@ -12,11 +12,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from verifiers.errors import SandboxError
-from verifiers.inventory import MongoStore
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.mongo.local_server import MongoServer, installation, local_mongod
 from verifiers.stores.mongo.manifest import MongoManifest
+from verifiers.stores.mongo.settings import MongoStore
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)

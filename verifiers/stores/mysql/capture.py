@@ -16,6 +16,7 @@ recorded in the manifest with the server's version.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gzip
 import os
@@ -292,3 +293,9 @@ def _first_line(exc: BaseException) -> str:
     args: tuple[object, ...] = exc.args
     text = f"{args[1]} (error {args[0]})" if len(args) == 2 else str(exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def run(args: argparse.Namespace) -> str:
+    """`restoreproof capture mysql`: write the dump and its manifest; say where."""
+    dump, manifest = capture_mysql(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir)
+    return f"backup:   {dump}\nmanifest: {manifest}"

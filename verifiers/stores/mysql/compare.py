@@ -13,12 +13,13 @@ from pymysql.cursors import Cursor
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.errors import SandboxError
-from verifiers.inventory import Assertion, MysqlStore
+from verifiers.store_settings import Assertion
 from verifiers.stores.base import selected_tables
 from verifiers.stores.mysql.facts import DatabaseFacts
 from verifiers.stores.mysql.measure import DefinitionUnreadable, measure_database, pin_session
 from verifiers.stores.mysql.restore import redact
 from verifiers.stores.mysql.rowhash import quote_identifier
+from verifiers.stores.mysql.settings import MysqlStore
 
 ASSERTION_TIMEOUT_SECONDS = 300
 
@@ -33,7 +34,7 @@ UNION SELECT DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %(db)s
 
 def data_specs(store: MysqlStore, facts: DatabaseFacts) -> list[CheckSpec]:
     """The checks of the restored data the manifest promises, whichever way it was restored."""
-    tables = selected_tables(store, facts)
+    tables = selected_tables(store.tables, facts)
     specs = [CheckSpec("tables", "tables")]
     for table in tables:
         specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
@@ -122,8 +123,8 @@ def _limit_statement_time(cur: Any) -> None:
 
 
 def judge(store: MysqlStore, expected: DatabaseFacts, observed: DatabaseFacts) -> list[CheckResult]:
-    wanted = selected_tables(store, expected)
-    present = selected_tables(store, observed)
+    wanted = selected_tables(store.tables, expected)
+    present = selected_tables(store.tables, observed)
     results = [checks.table_set(set(present), set(wanted))]
     for table in wanted:
         got, want = observed.tables.get(table), expected.tables[table]

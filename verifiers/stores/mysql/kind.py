@@ -19,7 +19,6 @@ from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
-from verifiers.inventory import MysqlStore
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.stores.base import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
@@ -40,6 +39,7 @@ from verifiers.stores.mysql.sandbox import (
     with_client_for_target,
     writes_elsewhere,
 )
+from verifiers.stores.mysql.settings import MysqlStore
 from verifiers.stores.mysql.snapshot import plan_snapshot, verify_snapshot
 from verifiers.stores.restore_tool import restore_check
 from verifiers.stores.timeouts import restore_timed_out
@@ -153,14 +153,4 @@ def measure_restored(server: MysqlTarget, store: MysqlStore, database: str) -> t
     return measure_connected(conn, store, database, create_definers=not foreign(server))
 
 
-
-
-
-
-
-
-
-
-
-
-
+KIND = MysqlKind()

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from verifiers.errors import SandboxError
-from verifiers.inventory import MysqlStore
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.mysql.archive import DumpHeader
 from verifiers.stores.mysql.facts import DatabaseFacts
@@ -31,6 +30,7 @@ from verifiers.stores.mysql.installations import (
 )
 from verifiers.stores.mysql.local_server import local_mysql
 from verifiers.stores.mysql.network_server import MARKER_TABLE, MysqlTarget, NetworkMysql, docker_mysql, external_mysql
+from verifiers.stores.mysql.settings import MysqlStore
 
 # statements that name a database: run on a server we did not start, they would write outside the scratch one
 _OTHER_DATABASE = re.compile(

@@ -23,15 +23,16 @@ from pymysql.optionfile import Parser
 
 from verifiers.checks import CheckResult
 from verifiers.errors import CaptureError, ManifestError, SandboxError, SourceError
-from verifiers.inventory import MysqlStore, RdsSnapshotSource
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
+from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores import aws_snapshot
 from verifiers.stores.base import StorePlan, StoreVerification, unverified
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
 from verifiers.stores.mysql.restore import redact
+from verifiers.stores.mysql.settings import MysqlStore
 from verifiers.timing import RestoreTimer
 
 CONNECT_TIMEOUT_SECONDS = 30

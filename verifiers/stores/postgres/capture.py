@@ -7,6 +7,7 @@ beyond its own ACCESS SHARE.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -138,3 +139,9 @@ def _start_pg_dump(pg_dump: Path, dsn: str, snapshot: str, out: Path) -> subproc
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def run(args: argparse.Namespace) -> str:
+    """`restoreproof capture postgres`: write the dump and its manifest; say where."""
+    dump, manifest = capture_postgres(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir)
+    return f"backup:   {dump}\nmanifest: {manifest}"

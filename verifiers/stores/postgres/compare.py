@@ -10,13 +10,13 @@ import psycopg
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult
 from verifiers.errors import SandboxError
-from verifiers.inventory import PostgresStore
 from verifiers.stores.base import selected_tables
 from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
 from verifiers.stores.postgres.measure import measure_database
 from verifiers.stores.postgres.parallel import Workers
 from verifiers.stores.postgres.restore import redact
+from verifiers.stores.postgres.settings import PostgresStore
 
 ASSERTION_TIMEOUT_MS = 300_000
 
@@ -59,8 +59,8 @@ def run_assertion(conn: psycopg.Connection[Any], assertion: Any) -> CheckResult:
 
 
 def judge(store: PostgresStore, expected: DatabaseFacts, observed: DatabaseFacts) -> list[CheckResult]:
-    wanted = selected_tables(store, expected)
-    present = selected_tables(store, observed)
+    wanted = selected_tables(store.tables, expected)
+    present = selected_tables(store.tables, observed)
     results = [checks.table_set(set(present), set(wanted))]
     for table in wanted:
         got, want = observed.tables.get(table), expected.tables[table]

@@ -14,7 +14,6 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.compliance.migrate import sandbox_url
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError
-from verifiers.inventory import PostgresStore
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.stores.base import (
@@ -36,6 +35,7 @@ from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
 from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget
 from verifiers.stores.postgres.restore import create_database, restore_dump, restore_jobs
 from verifiers.stores.postgres.sandbox import CLIENT_TOOLS, database_ready, needed_tools, open_sandbox, restore_database
+from verifiers.stores.postgres.settings import PostgresStore
 from verifiers.stores.postgres.snapshot import plan_snapshot, verify_snapshot
 from verifiers.stores.restore_tool import restore_check
 from verifiers.stores.timeouts import restore_timed_out
@@ -55,7 +55,7 @@ class PostgresKind:
                                "the live database")
         manifest = load_manifest(path, store=store.name)
         specs = [ENGINE_SPEC, CheckSpec("tables", "tables")]
-        for table in selected_tables(store, manifest.facts):
+        for table in selected_tables(store.tables, manifest.facts):
             specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
         specs.append(CheckSpec("schema", DATABASE_SUBJECT))
         specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
@@ -170,10 +170,4 @@ def measure_restored(server: PostgresTarget, store: PostgresStore, methods: dict
     return measure_conninfo(server.conninfo(restore_database(server)), store, methods, expected)
 
 
-
-
-
-
-
-
-
+KIND = PostgresKind()

@@ -30,7 +30,6 @@ from psycopg import sql
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compared
 from verifiers.errors import ManifestError, SandboxError
-from verifiers.inventory import BACKUP_TIME, LiveReference, PostgresStore
 from verifiers.sources import Artifact, Located
 from verifiers.stores.base import ENGINE_SPEC, LIVE_REFERENCE, StorePlan, restore_plan, selected_tables
 from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
@@ -38,6 +37,7 @@ from verifiers.stores.postgres.compare import measure_conninfo
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.measure import TABLES_SQL, measure_database, qualified
 from verifiers.stores.postgres.restore import redact
+from verifiers.stores.postgres.settings import BACKUP_TIME, LiveReference, PostgresStore
 
 CONNECT_TIMEOUT_SECONDS = 30
 
@@ -98,7 +98,7 @@ def _read_baseline(store: PostgresStore, live: LiveReference, backup_time: datet
         for table, condition in stable.items():
             _check_condition(conn, store, table, condition)
         conn.rollback()
-    chosen_tables = set(selected_tables(store, _Names(dict.fromkeys(names.values()))))
+    chosen_tables = set(selected_tables(store.tables, _Names(dict.fromkeys(names.values()))))
     selected = tuple(t for t in names.values() if t in chosen_tables)  # largest first, as listed
     return LiveBaseline(dsn_env=live.dsn_env, captured_at=backup_time, tables=selected, stable=stable,
                         methods={names[oid]: method for oid, method in chosen.items()}, encoding=str(found[0]),
@@ -177,8 +177,8 @@ def judge_live(store: PostgresStore, baseline: LiveBaseline, live: DatabaseFacts
     """One result per spec of data_specs (assertions aside), the live facts standing where a manifest's would."""
     tolerance = _settings(store).row_count_tolerance
     unusable = unusable or {}
-    present = selected_tables(store, restored)
-    now_live = selected_tables(store, live)
+    present = selected_tables(store.tables, restored)
+    now_live = selected_tables(store.tables, live)
     results = [checks.table_set(set(present), set(now_live))]
     for table in baseline.tables:
         got, want = restored.tables.get(table), live.tables.get(table)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 
 from verifiers.errors import SandboxError
-from verifiers.inventory import DockerSandbox, ExternalSandbox, LocalSandbox, PostgresStore
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.store_settings import DockerSandbox, ExternalSandbox, LocalSandbox
 from verifiers.stores.postgres.archive import DumpHeader
 from verifiers.stores.postgres.local_server import PgInstallation, local_postgres
 from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget, docker_postgres, external_postgres
 from verifiers.stores.postgres.restore import RESTORE_DATABASE
+from verifiers.stores.postgres.settings import PostgresStore
 
 LOCAL_TOOLS = ("postgres", "pg_restore", "psql")
 CLIENT_TOOLS = ("pg_restore", "psql")  # a container or an external server brings its own postgres

@@ -11,9 +11,9 @@ from psycopg.conninfo import make_conninfo
 
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.errors import SandboxError
-from verifiers.inventory import PostgresStore, RdsSnapshotSource
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
+from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores import aws_snapshot
 from verifiers.stores.base import StorePlan, StoreVerification, selected_tables, unverified
 from verifiers.stores.postgres.compare import judge, measure_conninfo
@@ -21,6 +21,7 @@ from verifiers.stores.postgres.live import LiveBaseline, read_baseline, verify_r
 from verifiers.stores.postgres.live import data_specs as live_data_specs
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
 from verifiers.stores.postgres.restore import redact
+from verifiers.stores.postgres.settings import PostgresStore
 from verifiers.timing import RestoreTimer
 
 CONNECT_TIMEOUT_SECONDS = 30
@@ -33,7 +34,7 @@ def plan_snapshot(store: PostgresStore, located: Located) -> StorePlan:
             return live_data_specs(manifest)
         assert isinstance(manifest, PostgresManifest)
         specs = [CheckSpec("tables", "tables")]
-        for table in selected_tables(store, manifest.facts):
+        for table in selected_tables(store.tables, manifest.facts):
             specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
         specs.append(CheckSpec("schema", DATABASE_SUBJECT))
         return specs + [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]

@@ -12,6 +12,7 @@ ElastiCache export) takes the same path with --from-rdb.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -101,3 +102,8 @@ def _copy_file(source: Path, target: Path) -> None:
                            hint="check the path and that this user can read it") from None
 
 
+def run(args: argparse.Namespace) -> str:
+    """`restoreproof capture redis`: write the dump and its manifest; say where."""
+    dump, manifest = capture_redis(args.url, args.out, name=args.name, from_rdb=args.from_rdb, via=args.via,
+                                   bin_dir=args.bin_dir)
+    return f"backup:   {dump}\nmanifest: {manifest}"

@@ -14,10 +14,10 @@ from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServerError, SandboxError
-from verifiers.inventory import AnyStore, LocalSandbox, RedisStore
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sources import Artifact, Located
+from verifiers.store_settings import AnyStore, LocalSandbox
 from verifiers.stores.base import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
 from verifiers.stores.redis import fidelity, restore
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
@@ -40,6 +40,7 @@ from verifiers.stores.redis.measure import count_matching, measure_dataset
 from verifiers.stores.redis.network_server import NetworkRedis
 from verifiers.stores.redis.rdb import RdbHeader, read_header
 from verifiers.stores.redis.sandbox import remote_server
+from verifiers.stores.redis.settings import RedisStore
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -245,3 +246,5 @@ def judge_db(subject: str, want: KeyspaceFacts, got: KeyspaceFacts | None, measu
                       what=f"digest of the {persistent.keys} keys without a TTL ({note})"),
     ]
 
+
+KIND = RedisKind()

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from verifiers.errors import SandboxError
-from verifiers.inventory import RedisStore
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.stores.redis.external_server import external_redis
 from verifiers.stores.redis.network_server import NetworkRedis, docker_redis
 from verifiers.stores.redis.rdb import RdbHeader
+from verifiers.stores.redis.settings import RedisStore
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)

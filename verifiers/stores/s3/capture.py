@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -12,7 +12,8 @@ from verifiers.errors import CaptureError
 from verifiers.stores.s3.manifest import capture_bucket, save_manifest
 
 
-def run(args: Any) -> Path:
+def run(args: argparse.Namespace) -> str:
+    """`restoreproof capture s3`: write the manifest; say where."""
     client = s3_client(args.region, args.endpoint_url)
     try:
         manifest = capture_bucket(client, args.bucket, args.prefix)
@@ -20,4 +21,4 @@ def run(args: Any) -> Path:
         raise CaptureError(f"cannot capture s3://{args.bucket}/{args.prefix}: {describe_error(exc)}",
                            hint=permission_hint(exc, "s3:ListBucket and s3:GetObject")) from None
     save_manifest(manifest, args.out)
-    return Path(args.out)
+    return f"manifest: {Path(args.out)}"

@@ -16,15 +16,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.aws import s3_client
 from verifiers.checks import CheckSpec
-from verifiers.inventory import S3BucketSource, S3Store
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.sources.s3 import source_error
+from verifiers.store_settings import S3BucketSource
 from verifiers.stores.base import StorePlan, StoreVerification
 from verifiers.stores.bucket_compare import KINDS, changed_names, comparison_checks, comparison_specs
 from verifiers.stores.s3.copy_restore import scratch_copy
 from verifiers.stores.s3.inventory_report import InventoryReport, changed_keys, load_inventory_report
 from verifiers.stores.s3.manifest import S3Manifest, load_manifest, object_sha256
+from verifiers.stores.s3.settings import S3Store
 from verifiers.timing import RestoreTimer
 
 __all__ = ["KINDS", "S3Kind", "changed_objects"]
@@ -110,3 +111,6 @@ def _changed(manifest: Reference, listing: dict[str, dict[str, object]], sha256_
     except (ClientError, BotoCoreError) as exc:
         raise source_error(store, f"cannot read an object under {where}", exc,
                            missing_hint="an object was deleted while it was verified; run again") from None
+
+
+KIND = S3Kind()

@@ -1,0 +1,25 @@
+"""The inventory settings of a mysql store."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from verifiers.store_settings import StoreSettings, TableFilter
+
+
+class MysqlStore(StoreSettings):
+    """MySQL, MariaDB, Aurora/RDS MySQL: a mysqldump / mariadb-dump SQL file (.sql, .sql.gz) and its manifest, or
+    an RDS MySQL / MariaDB or Aurora MySQL snapshot (`rds-snapshot`) with the manifest captured when it was taken."""
+
+    DEFAULT_SUITE: ClassVar[str] = "mysql"
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot"})
+    kind: Literal["mysql"]
+    tables: TableFilter = Field(default_factory=TableFilter, description="globs over database.table")
+    row_count_tolerance: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="allowed relative difference of row counts (0.01 = 1%)"
+    )
+
+
+SETTINGS = (MysqlStore,)

@@ -1,0 +1,50 @@
+"""The inventory settings of a redis store."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from verifiers.setting_types import StrictModel
+from verifiers.store_settings import StoreSettings
+
+
+class KeyExpectation(StrictModel):
+    """Keys matching a Redis glob pattern in a logical db, and how many there must be after the restore."""
+
+    pattern: str = Field(min_length=1)
+    db: int = Field(default=0, ge=0)
+    min: int = Field(default=1, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @property
+    def subject(self) -> str:
+        return f"db{self.db} {self.pattern}"
+
+    @model_validator(mode="after")
+    def _range(self) -> KeyExpectation:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min}); min defaults to 1, set it too")
+        return self
+
+
+class RedisStore(StoreSettings):
+    DEFAULT_SUITE: ClassVar[str] = "redis"
+    kind: Literal["redis"]
+    keys: list[KeyExpectation] = Field(default_factory=list)
+    databases: list[int] | None = Field(
+        default=None, description="logical dbs to verify (default: every db in the manifest)"
+    )
+
+    @model_validator(mode="after")
+    def _redis_settings(self) -> RedisStore:
+        if self.assertions:
+            raise ValueError("`assertions` (SQL) do not apply to a redis store; use `keys` expectations")
+        subjects = [k.subject for k in self.keys]
+        if len(set(subjects)) != len(subjects):
+            raise ValueError("`keys` lists the same pattern and db twice")
+        return self
+
+
+SETTINGS = (RedisStore,)
