@@ -28,7 +28,7 @@ def apply_overrides(inventory: Inventory, *, sandbox: str | None, allow_external
     stores = []
     for store in inventory.stores:
         current = store.sandbox
-        if getattr(store, "kind", "") in SERVER_KINDS and store.source.type in store.FILE_SOURCES:
+        if store.kind in SERVER_KINDS and store.source.type in store.FILE_SOURCES:
             if sandbox == "local":
                 current = LocalSandbox(bin_dir=current.bin_dir, user=current.user,
                                        version_match=current.version_match)

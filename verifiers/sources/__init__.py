@@ -20,7 +20,7 @@ from verifiers.store_settings import DynamoDbBackupSource, FileSource, RdsSnapsh
 AnySource = (FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource | GcsSource
              | AzureBlobSource | GcsBucketSource | AzureContainerSource)
 
-CHUNK = 1 << 20
+CHUNK = 1 << 20  # the read size of every streamed file: hashing here, the kinds' gunzip, restore and capture copies
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ class MongoKind:
 
 
 def restore(server: MongoServer, dump: MongoDump, store: MongoStore, work_dir: Path) -> RestoreOutcome:
-    tool = find_mongorestore(getattr(store.sandbox, "bin_dir", None))
+    tool = find_mongorestore(store.sandbox.bin_dir)
     if tool is not None and not server.namespaces.empty:  # an empty map: nothing to restore, nor to run it on
         return restore_with_mongorestore(tool, server, dump, timeout=store.restore_timeout, log_dir=work_dir)
     client = server.client()

@@ -39,7 +39,7 @@ from pymysql.cursors import Cursor
 
 from verifiers import __version__
 from verifiers.errors import CaptureError, NoSuitableServerError
-from verifiers.sources import sha256_file
+from verifiers.sources import CHUNK, sha256_file
 from verifiers.stores.mysql import measure
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
 from verifiers.stores.mysql.installations import (
@@ -57,7 +57,6 @@ from verifiers.stores.mysql.manifest import ManifestArtifact, MysqlManifest, Sou
 from verifiers.stores.mysql.rowhash import quote_identifier
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
-CHUNK = 1 << 20
 LOCK_WAIT_SECONDS = 60
 CONSISTENCY = ("LOCK TABLES ... READ held while the dump's --single-transaction snapshot and the manifest's "
                "consistent snapshot were opened")

@@ -16,12 +16,12 @@ from typing import IO
 
 from verifiers import progress
 from verifiers.diskspace import full_when_failed
+from verifiers.sources import CHUNK
 from verifiers.stores.mysql.archive import TRAILER, DumpHeader
 from verifiers.stores.mysql.network_server import MysqlTarget
 from verifiers.stores.mysql.rowhash import quote_identifier
 from verifiers.stores.restore_tool import RestoreOutcome, StderrLines
 
-CHUNK = 1 << 20
 TAIL_BYTES = 512
 
 # Server messages quote the offending value or statement text; a report must not carry row contents.

@@ -17,12 +17,12 @@ from psycopg import sql
 
 from verifiers import progress
 from verifiers.diskspace import full_when_failed
+from verifiers.sources import CHUNK
 from verifiers.stores.postgres.archive import DumpFormat, DumpHeader
 from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget
 from verifiers.stores.restore_tool import RestoreOutcome, StderrLines
 
 RESTORE_DATABASE = "restoreproof_restored"
-CHUNK = 1 << 20
 
 # Server messages quote the offending value; a report must not carry row contents, so those are cut.
 _REDACTIONS = (
