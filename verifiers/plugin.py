@@ -22,7 +22,6 @@ import pytest
 
 from verifiers import distributed, progress_display
 from verifiers.checks import CheckSpec
-from verifiers.durations import format_duration
 from verifiers.errors import EvidenceError, InventoryError
 from verifiers.evidence import RunInfo, report_html, signing, write_evidence
 from verifiers.redaction import redact_log_records
@@ -37,13 +36,13 @@ from verifiers.session import (
     RestoreRun,
     Settings,
 )
-from verifiers.terminal_summary import check_counts, summary_lines
+from verifiers.terminal_summary import summary_lines
 
 # What suites and tests import from here (the plugin is the module users name); defined in verifiers.session.
-__all__ = ["ALL_SUITES", "CHECK_KEY", "RUN_KEY", "CheckParam", "RestoreCheck", "RestoreRun", "Settings",
-           "store_line"]
+__all__ = ["ALL_SUITES", "CHECK_KEY", "RUN_KEY", "CheckParam", "RestoreCheck", "RestoreRun", "Settings"]
 
 log = logging.getLogger(__name__)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("restoreproof", "restore verification")
@@ -227,23 +226,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if (state.run.directory / "SHA256SUMS").is_file():
         signed = f", signed by key {signing.key_id(state.signing_key.public_key())[:16]}…" if state.signing_key else ""
         tr.write_line(f"sealed: SHA256SUMS, chained to the previous run{signed}")
-
-
-def store_line(outcome: StoreOutcome) -> str:
-    record = outcome.as_evidence()
-    rto, rpo = record["rto"], record["rpo"]
-    parts = [f"{outcome.store.name}: {outcome.status.upper()}"]
-    if outcome.status != "passed" and outcome.artifact is not None:  # which backup it was, for the follow-up
-        parts[0] += f" ({Path(outcome.artifact.location).name})"
-    if rto["seconds"] is not None:
-        parts.append(f"RTO {format_duration(rto['seconds'])} (target {format_duration(rto['target_seconds'])})")
-    if rpo["seconds"] is not None:
-        parts.append(f"RPO {format_duration(rpo['seconds'])} (target {format_duration(rpo['target_seconds'])})")
-    passed, judged, unjudged = check_counts(outcome.checks)
-    parts.append(f"{passed}/{judged} checks passed" + (f", {unjudged} not compared" if unjudged else ""))
-    if outcome.error:
-        parts.append(f"error in {outcome.error['phase']}")
-    return " — ".join(parts)
 
 
 def _shown(path: Path, config: pytest.Config) -> str:

@@ -20,9 +20,9 @@ from tests.faults.artifacts import FAULTS, Fault, damage, png_image
 from tests.mysql_support import mysql_verify
 from tests.redis_support import redis_verify
 from verifiers.errors import ManifestError
-from verifiers.plugin import store_line
 from verifiers.runner import StoreOutcome
 from verifiers.sources import sha256_file
+from verifiers.terminal_summary import summary_lines
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,9 @@ def test_bad_artifact_is_reported_never_passed(backup: Backup, fault: Fault, req
     if outcome.error is not None:  # the error names the file it is about
         named = backup.manifest.name if fault.manifest else backup.artifact.name
         assert named in text, text[:600]
-    else:  # the store's summary line names the backup; its failed checks the cause
-        assert f"({backup.artifact.name})" in store_line(outcome)
+    else:  # the summary's failed-check lines name the backup; its failed checks the cause
+        summary = "\n".join(line.text for line in summary_lines([outcome]))
+        assert f"{outcome.store.name} ({backup.artifact.name}): " in summary
     kind_id = request.node.callspec.params["backup"]
     assert re.search(cause_for(fault, kind_id, backup.kind), text), text[:600]
     assert not [r for r in caplog.records if r.exc_info], "an exception was logged with its traceback"
