@@ -226,6 +226,9 @@ class StoreSettings(StrictModel):
     DEFAULT_SUITE: ClassVar[str] = ""
     FILE_SOURCES: ClassVar[frozenset[str]] = frozenset({"file", "s3", "gcs", "azure-blob"})  # a dump file
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset()  # source types beyond files this kind restores
+    # a kind whose data is not SQL says what it is and what to use instead of `assertions` (SQL queries):
+    # "a redis store; use `keys` expectations"
+    NO_SQL_ASSERTIONS: ClassVar[str | None] = None
     kind: str
     name: str = Field(pattern=STORE_NAME_PATTERN, description="unique in the inventory; names the store in "
                       "reports, evidence and --store")
@@ -259,6 +262,12 @@ class StoreSettings(StrictModel):
         if self.source.type not in allowed:
             raise ValueError(f"source type `{self.source.type}` cannot be restored by a "
                              f"{self.kind} store; use {' or '.join(map(repr, allowed))}")
+        return self
+
+    @model_validator(mode="after")
+    def _assertions_fit_kind(self) -> StoreSettings:
+        if self.assertions and self.NO_SQL_ASSERTIONS is not None:
+            raise ValueError(f"`assertions` (SQL) do not apply to {self.NO_SQL_ASSERTIONS}")
         return self
 
     @model_validator(mode="after")

@@ -30,14 +30,9 @@ class _CloudBucketStore(StoreSettings):
     """A GCS bucket or Azure container compared with a captured manifest (as s3), plus its protection."""
 
     FILE_SOURCES: ClassVar[frozenset[str]] = frozenset()
+    NO_SQL_ASSERTIONS: ClassVar[str | None] = "a bucket or container store"
     sample: int = Field(default=10, ge=1, le=1000, description="object names listed per missing/extra/changed check")
     protection: BucketProtection = Field(default_factory=BucketProtection)
-
-    @model_validator(mode="after")
-    def _no_sql(self) -> _CloudBucketStore:
-        if self.assertions:
-            raise ValueError("`assertions` (SQL) do not apply to a bucket or container store")
-        return self
 
 
 class GcsStore(_CloudBucketStore):

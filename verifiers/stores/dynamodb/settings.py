@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import model_validator
-
 from verifiers.store_settings import StoreSettings
 
 
@@ -16,13 +14,8 @@ class DynamoDbStore(StoreSettings):
     DEFAULT_SUITE: ClassVar[str] = "dynamodb"
     FILE_SOURCES: ClassVar[frozenset[str]] = frozenset()
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"dynamodb-backup"})
+    NO_SQL_ASSERTIONS: ClassVar[str | None] = "a dynamodb store"
     kind: Literal["dynamodb"]
-
-    @model_validator(mode="after")
-    def _no_sql(self) -> DynamoDbStore:
-        if self.assertions:
-            raise ValueError("`assertions` (SQL) do not apply to a dynamodb store")
-        return self
 
 
 SETTINGS = (DynamoDbStore,)

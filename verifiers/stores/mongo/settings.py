@@ -46,14 +46,13 @@ class MongoStore(StoreSettings):
     """MongoDB: a mongodump archive (gzip or not) or --out directory, and the manifest `capture mongo` wrote."""
 
     DEFAULT_SUITE: ClassVar[str] = "mongo"
+    NO_SQL_ASSERTIONS: ClassVar[str | None] = "a mongo store; use `filters`"
     kind: Literal["mongo"]
     collections: TableFilter = Field(default_factory=TableFilter, description="globs over database.collection")
     filters: list[MongoFilter] = Field(default_factory=list, description="document counts a query must meet")
 
     @model_validator(mode="after")
     def _mongo_settings(self) -> MongoStore:
-        if self.assertions:
-            raise ValueError("`assertions` (SQL) do not apply to a mongo store; use `filters`")
         if self.sandbox.type == "external" and not self.sandbox.dsn.get_secret_value().startswith(
                 ("mongodb://", "mongodb+srv://")):
             raise ValueError("an external sandbox of a mongo store needs a mongodb:// or mongodb+srv:// URI in `dsn` "

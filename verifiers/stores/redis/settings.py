@@ -31,6 +31,7 @@ class KeyExpectation(StrictModel):
 
 class RedisStore(StoreSettings):
     DEFAULT_SUITE: ClassVar[str] = "redis"
+    NO_SQL_ASSERTIONS: ClassVar[str | None] = "a redis store; use `keys` expectations"
     kind: Literal["redis"]
     keys: list[KeyExpectation] = Field(default_factory=list)
     databases: list[int] | None = Field(
@@ -39,8 +40,6 @@ class RedisStore(StoreSettings):
 
     @model_validator(mode="after")
     def _redis_settings(self) -> RedisStore:
-        if self.assertions:
-            raise ValueError("`assertions` (SQL) do not apply to a redis store; use `keys` expectations")
         subjects = [k.subject for k in self.keys]
         if len(set(subjects)) != len(subjects):
             raise ValueError("`keys` lists the same pattern and db twice")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from verifiers.setting_types import StrictModel
 from verifiers.store_settings import StoreSettings
@@ -24,15 +24,10 @@ class S3Store(StoreSettings):
     DEFAULT_SUITE: ClassVar[str] = "s3"
     FILE_SOURCES: ClassVar[frozenset[str]] = frozenset()
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"s3-bucket"})
+    NO_SQL_ASSERTIONS: ClassVar[str | None] = "an s3 store"
     kind: Literal["s3"]
     sample: int = Field(default=10, ge=1, le=1000, description="key names listed per missing/extra/changed check")
     restore: S3CopyRestore | None = Field(default=None, description="copy into a scratch prefix and verify the copy")
-
-    @model_validator(mode="after")
-    def _no_sql(self) -> S3Store:
-        if self.assertions:
-            raise ValueError("`assertions` (SQL) do not apply to an s3 store")
-        return self
 
 
 SETTINGS = (S3Store,)
