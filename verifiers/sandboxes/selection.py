@@ -11,8 +11,6 @@ from verifiers.store_settings import DockerSandbox, ExternalSandbox, LocalSandbo
 
 SANDBOX_CHOICES = ("local", "docker")
 MODE_CHOICES = get_args(SandboxMode)
-# kinds whose stores are restored from a file into a server this harness provides
-SERVER_KINDS = frozenset({"postgres", "redis", "mysql", "mongo"})
 
 
 def apply_overrides(inventory: Inventory, *, sandbox: str | None, allow_external: bool,
@@ -28,7 +26,8 @@ def apply_overrides(inventory: Inventory, *, sandbox: str | None, allow_external
     stores = []
     for store in inventory.stores:
         current = store.sandbox
-        if store.kind in SERVER_KINDS and store.source.type in store.FILE_SOURCES:
+        # a store restored from a file (its kind's FILE_SOURCES) is restored into a server this harness provides
+        if store.source.type in store.FILE_SOURCES:
             if sandbox == "local":
                 current = LocalSandbox(bin_dir=current.bin_dir, user=current.user,
                                        version_match=current.version_match)
