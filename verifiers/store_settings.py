@@ -229,6 +229,8 @@ class StoreSettings(StrictModel):
     # a kind whose data is not SQL says what it is and what to use instead of `assertions` (SQL queries):
     # "a redis store; use `keys` expectations"
     NO_SQL_ASSERTIONS: ClassVar[str | None] = None
+    # RDS / Aurora engines whose snapshots this kind measures (rds-snapshot sources, stores/aws_snapshot.py)
+    RDS_ENGINES: ClassVar[tuple[str, ...]] = ()
     kind: str
     name: str = Field(pattern=STORE_NAME_PATTERN, description="unique in the inventory; names the store in "
                       "reports, evidence and --store")

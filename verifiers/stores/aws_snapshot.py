@@ -25,18 +25,12 @@ from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSett
 from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_snapshot import Snapshot
 from verifiers.store_settings import AnyStore, RdsSnapshotSource
+from verifiers.stores import registry
 from verifiers.stores.base import LIVE_REFERENCE, StorePlan, StoreVerification
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
-
-# RDS engine names per store kind. "aurora" is Aurora MySQL 5.6 (before aurora-mysql); RDS for MariaDB
-# restores into the same MariaDB/MySQL measurement as a dump does.
-ENGINES: dict[str, tuple[str, ...]] = {
-    "postgres": ("postgres", "aurora-postgresql"),
-    "mysql": ("mysql", "aurora-mysql", "aurora", "mariadb"),
-}
 
 CONNECT_HINT = ("the harness must reach the instance's VPC (run it there, or set stores.source.endpoint_override "
                 "to a tunnel)")
@@ -52,14 +46,14 @@ def snapshot_of(located: Located) -> Snapshot:
 def check_engine(store: AnyStore, snapshot: Snapshot) -> None:
     """A snapshot of another engine cannot be measured by this kind: say which kind would, before AWS is asked
     to restore anything."""
-    if snapshot.engine in ENGINES.get(store.kind, ()):
+    if snapshot.engine in store.RDS_ENGINES:
         return
-    other = next((kind for kind, engines in ENGINES.items() if snapshot.engine in engines), None)
+    other = next((kind for kind, model in registry.models().items() if snapshot.engine in model.RDS_ENGINES), None)
     fix = (f"set kind = \"{other}\" for this store (with a manifest from `restoreproof capture {other}`)"
            if other else "no store kind restores this engine yet; remove the store or verify dumps instead")
     raise SourceError(
         f"store {store.name}: RDS snapshot {snapshot.arn or snapshot.id} is a {snapshot.engine or 'unknown'} "
-        f"{snapshot.engine_version} snapshot; a {store.kind} store restores {', '.join(ENGINES[store.kind])} "
+        f"{snapshot.engine_version} snapshot; a {store.kind} store restores {', '.join(store.RDS_ENGINES)} "
         "snapshots only",
         hint=f"{fix}, or point stores.source.{'cluster' if snapshot.cluster else 'instance'} at a "
         f"{store.kind} {'cluster' if snapshot.cluster else 'instance'}")
@@ -67,10 +61,11 @@ def check_engine(store: AnyStore, snapshot: Snapshot) -> None:
 
 def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], object],
                   data_specs: Callable[[object], list[CheckSpec]],
-                  live: Callable[[datetime], object] | None = None) -> StorePlan:
+                  live: Callable[[datetime], object] | None = None, live_hint: str = "") -> StorePlan:
     """The plan of a snapshot store: the snapshot, its restore, the kind's data checks from the manifest
     (`load` reads it, `data_specs` lists them), the assertions, RTO and RPO. Without a manifest, `live` (when
-    the store compares with its live database) gives the reference, as of the snapshot's creation."""
+    the store compares with its live database) gives the reference, as of the snapshot's creation; `live_hint`
+    is how a kind that can compare with its live database says so when the manifest is missing."""
     snapshot = snapshot_of(located)
     check_engine(store, snapshot)
     if located.manifest_path is None and live is not None:
@@ -79,8 +74,7 @@ def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], o
         raise ManifestError(
             f"store {store.name}: an rds-snapshot source needs a manifest to compare {located.location} with",
             hint=f"capture one when the snapshot is taken (`restoreproof capture {store.kind} --dsn …` against the "
-            "instance) and set stores.source.manifest to its path or s3:// URL"
-            + (", or set `live` to compare with the live database" if store.kind == "postgres" else ""),
+            f"instance) and set stores.source.manifest to its path or s3:// URL{live_hint}",
         )
     else:
         manifest = load(located.manifest_path)

@@ -77,6 +77,11 @@ def _settings() -> dict[str, tuple[str, type[StoreSettings]]]:
     return found
 
 
+def models() -> dict[str, type[StoreSettings]]:
+    """Each kind's name and its inventory model, in registry order."""
+    return {kind: model for kind, (_, model) in _settings().items()}
+
+
 def settings_models() -> tuple[type[StoreSettings], ...]:
     """Every kind's inventory model, in registry order."""
     return tuple(model for _, model in _settings().values())

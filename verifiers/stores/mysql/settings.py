@@ -15,6 +15,9 @@ class MysqlStore(StoreSettings):
 
     DEFAULT_SUITE: ClassVar[str] = "mysql"
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot"})
+    # "aurora" is Aurora MySQL 5.6 (before aurora-mysql); RDS for MariaDB restores into the same MariaDB/MySQL
+    # measurement as a dump does
+    RDS_ENGINES: ClassVar[tuple[str, ...]] = ("mysql", "aurora-mysql", "aurora", "mariadb")
     kind: Literal["mysql"]
     tables: TableFilter = Field(default_factory=TableFilter, description="globs over database.table")
     row_count_tolerance: float = Field(

@@ -42,6 +42,7 @@ class LiveReference(StrictModel):
 class PostgresStore(StoreSettings):
     DEFAULT_SUITE: ClassVar[str] = "rds"
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot"})
+    RDS_ENGINES: ClassVar[tuple[str, ...]] = ("postgres", "aurora-postgresql")
     kind: Literal["postgres"]
     tables: TableFilter = TableFilter()
     row_count_tolerance: float = Field(

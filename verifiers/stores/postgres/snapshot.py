@@ -41,7 +41,8 @@ def plan_snapshot(store: PostgresStore, located: Located) -> StorePlan:
 
     return aws_snapshot.plan_snapshot(store, located, load=lambda path: load_manifest(path, store=store.name),
                                       data_specs=data_specs,
-                                      live=None if store.live is None else partial(read_baseline, store))
+                                      live=None if store.live is None else partial(read_baseline, store),
+                                      live_hint=", or set `live` to compare with the live database")
 
 
 def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification) -> None:
