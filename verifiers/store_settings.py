@@ -125,9 +125,10 @@ class DynamoDbBackupSource(_AwsSettings):
         return self
 
 
-Source = Annotated[FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource
-                   | GcsSource | AzureBlobSource | GcsBucketSource | AzureContainerSource,
-                   Field(discriminator="type")]
+# every source type's model, written once: the inventory's union (by `type`), and what sources/registry.py takes
+AnySource = (FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource | GcsSource
+             | AzureBlobSource | GcsBucketSource | AzureContainerSource)
+Source = Annotated[AnySource, Field(discriminator="type")]
 
 
 VersionMatch = Literal["nearest", "exact"]

@@ -14,12 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
-from verifiers.store_settings import DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3BucketSource, S3Source
-
-AnySource = (FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource | GcsSource
-             | AzureBlobSource | GcsBucketSource | AzureContainerSource)
-
 CHUNK = 1 << 20  # the read size of every streamed file: hashing here, the kinds' gunzip, restore and capture copies
 
 

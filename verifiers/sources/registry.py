@@ -3,7 +3,8 @@ package, whose modules import its shared types, so that the package and its modu
 
 from __future__ import annotations
 
-from verifiers.sources import AnySource, Source
+from verifiers.sources import Source
+from verifiers.store_settings import AnySource
 
 _SOURCES: dict[str, Source] = {}
 
