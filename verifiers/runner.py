@@ -131,7 +131,7 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
         try:
             with timer.phase("fetch"):
                 artifact = source_for(store.source).fetch(plan.located, store=store.name, work_dir=Path(work))
-            store_kind(store.kind).verify(plan, artifact, timer, Path(work), result)
+            plan.verify(artifact, timer, Path(work), result)
         except RestoreproofError as exc:
             error = {"phase": timer.failed_phase or "verify", "message": exc.describe()}
         except OSError as exc:  # the harness's own file work (a copy, a temp file): e.g. the disk is full

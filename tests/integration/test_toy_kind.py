@@ -62,26 +62,35 @@ def run(args: argparse.Namespace) -> str:
 ''',
     "kind.py": '''
 import shutil
+from dataclasses import dataclass
 
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.stores.base import StorePlan
+from verifiers.stores.base import KindPlan, StorePlan, narrowed
+
+from toykind.settings import ToyStore
 
 
 class ToyKind:
     def plan(self, store, located):
+        store = narrowed(store, ToyStore)
         specs = (CheckSpec("restore", "restore"), CheckSpec("line_count", "lines"), CheckSpec("rto", "rto"),
                  CheckSpec("rpo", "rpo"))
         return StorePlan(store=store, located=located, specs=specs, reference_time=located.modified,
-                         manifest=None, reference="inventory")
+                         kind_plan=ToyPlan(store), reference="inventory")
 
-    def verify(self, plan, artifact, timer, work_dir, result):
+
+@dataclass(frozen=True)
+class ToyPlan(KindPlan):
+    store: ToyStore
+
+    def restore_and_judge(self, plan, artifact, timer, work_dir, result):
         with timer.phase("restore"):
             restored = shutil.copyfile(artifact.path, work_dir / "restored.txt")
         result.checks.append(CheckResult("restore", "restore", True, None, None, "copied"))
         with timer.phase("verify"):
             lines = len(restored.read_text().splitlines())
-        result.checks.append(checks.equal("line_count", "lines", lines, plan.store.lines, what="lines"))
+        return [checks.equal("line_count", "lines", lines, self.store.lines, what="lines")]
 
 
 KIND = ToyKind()

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ManifestError, SourceError
@@ -26,7 +27,7 @@ from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_snapshot import Snapshot
 from verifiers.store_settings import AnyStore, RdsSnapshotSource
 from verifiers.stores import registry
-from verifiers.stores.base import LIVE_REFERENCE, StorePlan, StoreVerification
+from verifiers.stores.base import LIVE_REFERENCE, KindPlan, StorePlan, StoreVerification, not_restored
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -36,7 +37,7 @@ CONNECT_HINT = ("the harness must reach the instance's VPC (run it there, or set
                 "to a tunnel)")
 
 Measure = Callable[[RdsSandbox], list[CheckResult]]
-Unverified = Callable[[StorePlan, str], list[CheckResult]]
+ManifestT = TypeVar("ManifestT")
 
 
 def snapshot_of(located: Located) -> Snapshot:
@@ -59,13 +60,14 @@ def check_engine(store: AnyStore, snapshot: Snapshot) -> None:
         f"{store.kind} {'cluster' if snapshot.cluster else 'instance'}")
 
 
-def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], object],
-                  data_specs: Callable[[object], list[CheckSpec]],
-                  live: Callable[[datetime], object] | None = None, live_hint: str = "") -> StorePlan:
+def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], ManifestT],
+                  data_specs: Callable[[ManifestT], list[CheckSpec]], kind_plan: Callable[[ManifestT], KindPlan],
+                  live: Callable[[datetime], ManifestT] | None = None, live_hint: str = "") -> StorePlan:
     """The plan of a snapshot store: the snapshot, its restore, the kind's data checks from the manifest
-    (`load` reads it, `data_specs` lists them), the assertions, RTO and RPO. Without a manifest, `live` (when
-    the store compares with its live database) gives the reference, as of the snapshot's creation; `live_hint`
-    is how a kind that can compare with its live database says so when the manifest is missing."""
+    (`load` reads it, `data_specs` lists them, `kind_plan` makes the kind's plan of it), the assertions, RTO and
+    RPO. Without a manifest, `live` (when the store compares with its live database) gives the reference, as of
+    the snapshot's creation; `live_hint` is how a kind that can compare with its live database says so when the
+    manifest is missing."""
     snapshot = snapshot_of(located)
     check_engine(store, snapshot)
     if located.manifest_path is None and live is not None:
@@ -83,15 +85,14 @@ def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], o
     specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
     # RPO is the snapshot's age: that is the moment production data can be recovered to.
     return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=snapshot.created_at,
-                     manifest=manifest, reference="manifest" if located.manifest_path else LIVE_REFERENCE)
+                     kind_plan=kind_plan(manifest), reference="manifest" if located.manifest_path else LIVE_REFERENCE)
 
 
-def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification, *,
-                    measure: Measure, unverified: Unverified) -> None:
+def verify_snapshot(plan: StorePlan, source: RdsSnapshotSource, artifact: Artifact, timer: RestoreTimer,
+                    result: StoreVerification, *, measure: Measure) -> list[CheckResult]:
     """Restore, wait, `measure` (which returns the judged checks), delete. Checks judged before a failure stay
-    in `result`; the judged data checks are added once the instance is deleted."""
-    store, source = plan.store, plan.store.source
-    assert isinstance(source, RdsSnapshotSource)
+    in `result`; the judged data checks are returned once the instance is deleted."""
+    store = plan.store
     snapshot = snapshot_of(plan.located)
     result.checks.append(snapshot_check(snapshot, artifact))
     timeout = source.restore_timeout if source.restore_timeout is not None else store.restore_timeout
@@ -105,12 +106,11 @@ def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, re
                                         check_what="the restored instance's events in the RDS console")
         result.checks.append(availability_check(ready))
         if not ready.ok:
-            result.checks += unverified(plan, "the snapshot was not restored")
-            return
+            return not_restored(plan, result, "the snapshot was not restored")
         with timer.phase("verify"):
             judged = measure(sandbox)
     result.sandbox = sandbox.info  # with the ARNs of everything that was created, now deleted
-    result.checks += judged
+    return judged
 
 
 @contextlib.contextmanager

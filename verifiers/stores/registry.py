@@ -26,7 +26,7 @@ import functools
 import importlib
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, get_args
 
 from verifiers.errors import InventoryError
 
@@ -96,9 +96,9 @@ def suites() -> tuple[str, ...]:
     return tuple(dict.fromkeys(model.DEFAULT_SUITE for model in settings_models()))
 
 
-def store_kind(kind: str) -> StoreKind[Any]:
+def store_kind(kind: str) -> StoreKind:
     """The kind's implementation (its kind.py's KIND), imported on first use."""
-    implementation: StoreKind[Any] = _part(_settings()[kind][0], "kind").KIND
+    implementation: StoreKind = _part(_settings()[kind][0], "kind").KIND
     return implementation
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from verifiers.azure_storage import azure_error, azure_errors, blob_service
@@ -16,7 +17,8 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import SourceError
 from verifiers.gcp import BUCKET_ROLES, gcs_client, gcs_error, gcs_errors
 from verifiers.sources import Artifact, Located
-from verifiers.stores.base import StorePlan, StoreVerification
+from verifiers.store_settings import StoreSettings
+from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, narrowed
 from verifiers.stores.bucket_compare import changed_names, comparison_checks, comparison_specs
 from verifiers.stores.cloud_bucket.manifest import AzureReader, BucketManifest, GcsReader, ObjectReader, load_manifest
 from verifiers.stores.cloud_bucket.protection import azure_protection, gcs_protection, protection_specs
@@ -27,25 +29,34 @@ _DELETED_HINT = "the object was deleted while it was verified; run again"
 
 
 class CloudBucketKind:
-    def plan(self, store: GcsStore | AzureBlobStore, located: Located) -> StorePlan:
-        assert located.manifest_path is not None  # the bucket sources require one
+    def plan(self, store: StoreSettings, located: Located) -> StorePlan:
+        store = store if isinstance(store, GcsStore) else narrowed(store, AzureBlobStore)
+        if located.manifest_path is None:
+            raise TypeError(f"store {store.name}: the bucket sources require a manifest")
         manifest = load_manifest(located.manifest_path, store=store.name, kind=store.kind)
         specs = [*comparison_specs(located.location), *protection_specs(store.protection),
                  CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
         return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
-                         manifest=manifest)
+                         kind_plan=CloudBucketPlan(store, manifest))
 
-    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
-               result: StoreVerification) -> None:
-        store, manifest = plan.store, plan.manifest
-        assert isinstance(store, GcsStore | AzureBlobStore)
-        assert isinstance(manifest, BucketManifest)
+
+@dataclass(frozen=True)
+class CloudBucketPlan(KindPlan):
+    """A GCS bucket's or Azure container's listing compared with its manifest, and its protection judged."""
+
+    store: GcsStore | AzureBlobStore
+    manifest: BucketManifest
+
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        store, manifest = self.store, self.manifest
         listing: dict[str, dict[str, object]] = json.loads(artifact.path.read_text(encoding="utf-8"))
         reader, protection = (_gcs(store, artifact) if isinstance(store, GcsStore) else _azure(store, artifact))
         with timer.phase("verify"):
             changed = changed_names(manifest.objects, listing, reader)
             result.checks += comparison_checks(manifest.objects, listing, changed, artifact.location, store.sample)
             result.checks += protection()
+        return []
 
 
 Reader = Callable[[str], str]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,8 +22,8 @@ from verifiers.errors import SandboxError
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.sources.dynamodb_backup import Backup
-from verifiers.store_settings import DynamoDbBackupSource
-from verifiers.stores.base import StorePlan, StoreVerification
+from verifiers.store_settings import StoreSettings
+from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, narrowed, not_restored
 from verifiers.stores.dynamodb.manifest import DynamoDbManifest, load_manifest, measure_table
 from verifiers.stores.dynamodb.sandbox import RESTORE_ACTIONS, RestoredTable, restored_table
 from verifiers.stores.dynamodb.settings import DynamoDbStore
@@ -33,8 +34,10 @@ log = logging.getLogger(__name__)
 
 
 class DynamoDbKind:
-    def plan(self, store: DynamoDbStore, located: Located) -> StorePlan:
-        assert located.manifest_path is not None  # the dynamodb-backup source requires one
+    def plan(self, store: StoreSettings, located: Located) -> StorePlan:
+        store = narrowed(store, DynamoDbStore)
+        if located.manifest_path is None:
+            raise TypeError(f"store {store.name}: the dynamodb-backup source requires a manifest")
         manifest = load_manifest(located.manifest_path, store=store.name)
         table = manifest.table
         specs = [CheckSpec("artifact", Backup.from_details(located.details).name or located.location),
@@ -42,14 +45,20 @@ class DynamoDbKind:
                  CheckSpec("schema", table), CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
         # RPO is the backup's age: the moment the table can be recovered to.
         return StorePlan(store=store, located=located, specs=tuple(specs),
-                         reference_time=Backup.from_details(located.details).created_at, manifest=manifest)
+                         reference_time=Backup.from_details(located.details).created_at,
+                         kind_plan=DynamoDbPlan(store, manifest))
 
-    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
-               result: StoreVerification) -> None:
-        store, manifest, source = plan.store, plan.manifest, plan.store.source
-        assert isinstance(store, DynamoDbStore)
-        assert isinstance(manifest, DynamoDbManifest)
-        assert isinstance(source, DynamoDbBackupSource)
+
+@dataclass(frozen=True)
+class DynamoDbPlan(KindPlan):
+    """A DynamoDB backup (or point-in-time recovery) restored into a temporary table, compared with its manifest."""
+
+    store: DynamoDbStore
+    manifest: DynamoDbManifest
+
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        store, manifest = self.store, self.manifest
         backup = Backup.from_details(plan.located.details)
         if backup.pitr:
             result.checks.append(CheckResult(
@@ -68,14 +77,11 @@ class DynamoDbKind:
                         result, CheckResult("restore", "restore", False, "timed out", "ACTIVE", ready.message),
                         store=store.name, artifact_name=f"backup {backup.name or backup.arn}", tool="DynamoDB",
                         seconds=store.restore_timeout, check_what="the restored table in the DynamoDB console")
-            result.checks.append(CheckResult("restore", "restore", ready.ok,
-                                             "timed out" if ready.timed_out else ready.status, "ACTIVE",
-                                             ready.message))
+            restored = CheckResult("restore", "restore", ready.ok, "timed out" if ready.timed_out else ready.status,
+                                   "ACTIVE", ready.message)
             if not ready.ok:
-                result.checks += [CheckResult(s.check, s.subject, False, None, None,
-                                              "not verified: the backup was not restored")
-                                  for s in plan.specs if s.check in ("row_count", "checksum", "schema")]
-                return
+                return not_restored(plan, result, "the backup was not restored", restored)
+            result.checks.append(restored)
             with timer.phase("verify"):
                 try:
                     facts = measure_table(table.client, table.name)
@@ -83,7 +89,7 @@ class DynamoDbKind:
                     raise SandboxError(f"store {store.name}: cannot scan restored table {table.arn}: "
                                        f"{describe_error(exc)}", hint=permission_hint(exc, RESTORE_ACTIONS)) from None
         want, subject = manifest.facts, manifest.table
-        result.checks += [
+        return [
             checks.row_count(subject, facts.items, want.items, 0.0),
             checks.checksum(subject, facts.checksum, want.checksum),
             checks.schema(subject, facts.schema_, want.schema_),

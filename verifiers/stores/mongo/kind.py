@@ -6,6 +6,7 @@ user provides with `sandbox = {type = "external", ...}`), measured there and jud
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,16 @@ from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.sources import Artifact, Located
-from verifiers.stores.base import StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
+from verifiers.store_settings import StoreSettings
+from verifiers.stores.base import (
+    KindPlan,
+    StorePlan,
+    StoreVerification,
+    manifest_beside,
+    narrowed,
+    not_restored,
+    restore_plan,
+)
 from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load_manifest
@@ -41,7 +51,8 @@ COUNT_CHECK = "document_count"
 
 
 class MongoKind:
-    def plan(self, store: MongoStore, located: Located) -> StorePlan:
+    def plan(self, store: StoreSettings, located: Located) -> StorePlan:
+        store = narrowed(store, MongoStore)
         hint = ("capture backups with `restoreproof capture mongo` (or write a manifest for an existing dump with "
                 "`restoreproof capture mongo --from-dump PATH`)")
         path = manifest_beside(store, located, capture_hint=hint)
@@ -52,22 +63,27 @@ class MongoKind:
                 specs += [CheckSpec(COUNT_CHECK, namespace), CheckSpec("checksum", namespace)]
             specs.append(CheckSpec("schema", namespace))
         specs += [CheckSpec("assertion", f.name) for f in store.filters]
-        return restore_plan(store, located, manifest, specs)
+        return restore_plan(store, located, MongoPlan(store, manifest), specs, reference_time=manifest.captured_at)
 
-    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
-               result: StoreVerification) -> None:
-        store, manifest = plan.store, plan.manifest
-        assert isinstance(store, MongoStore)
-        assert isinstance(manifest, MongoManifest)
+
+@dataclass(frozen=True)
+class MongoPlan(KindPlan):
+    """A mongodump archive or directory restored into a sandbox and compared with its manifest."""
+
+    store: MongoStore
+    manifest: MongoManifest
+
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        store, manifest = self.store, self.manifest
         name = Path(artifact.location).name
         result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
                                              manifest.artifact.bytes))
         try:
             dump = open_dump(artifact.path)
         except ArtifactFormatError as exc:
-            fail(plan, result, not_restorable("not restorable", f"store {store.name}: {exc.describe()}"),
-                 "the artifact could not be restored")
-            return
+            return not_restored(plan, result, "the artifact could not be restored",
+                               not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
         try:
             with mongo_sandbox(store, manifest, timer, databases=dump_databases(dump)) as server:
                 result.sandbox = server.info
@@ -81,11 +97,9 @@ class MongoKind:
                 with timer.phase("verify"):
                     observed, counts = measure_restored(server, store)
         except NoSuitableServerError as exc:
-            fail(plan, result, not_restorable("not restorable here", f"store {store.name}: {name} is "
-                                              f"{dump.info.describe()}; {exc.describe()}"),
-                 "no MongoDB server here to restore into")
-            return
-        result.checks += judge(store, manifest.collections, observed) + counts
+            return not_restored(plan, result, "no MongoDB server here to restore into", not_restorable(
+                "not restorable here", f"store {store.name}: {name} is {dump.info.describe()}; {exc.describe()}"))
+        return judge(store, manifest.collections, observed) + counts
 
 
 def restore(server: MongoServer, dump: MongoDump, store: MongoStore, work_dir: Path) -> RestoreOutcome:
@@ -100,11 +114,6 @@ def restore(server: MongoServer, dump: MongoDump, store: MongoStore, work_dir: P
                            hint="the server may have been killed or run out of memory or disk") from None
     finally:
         client.close()
-
-
-def fail(plan: StorePlan, result: StoreVerification, restore_result: CheckResult, reason: str) -> None:
-    result.checks.append(restore_result)
-    result.checks += unverified(plan, reason)
 
 
 def not_restorable(observed: str, message: str) -> CheckResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
@@ -21,7 +22,17 @@ from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
-from verifiers.stores.base import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
+from verifiers.store_settings import RdsSnapshotSource, StoreSettings
+from verifiers.stores.base import (
+    ENGINE_SPEC,
+    KindPlan,
+    StorePlan,
+    StoreVerification,
+    manifest_beside,
+    narrowed,
+    not_restored,
+    restore_plan,
+)
 from verifiers.stores.mysql import fidelity
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
@@ -40,7 +51,7 @@ from verifiers.stores.mysql.sandbox import (
     writes_elsewhere,
 )
 from verifiers.stores.mysql.settings import MysqlStore
-from verifiers.stores.mysql.snapshot import plan_snapshot, verify_snapshot
+from verifiers.stores.mysql.snapshot import plan_snapshot
 from verifiers.stores.restore_tool import restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
@@ -49,66 +60,65 @@ log = logging.getLogger(__name__)
 
 
 class MysqlKind:
-    def plan(self, store: MysqlStore, located: Located) -> StorePlan:
-        if store.source.type == "rds-snapshot":  # restored by AWS, not from a dump (see snapshot.py)
-            return plan_snapshot(store, located)
+    def plan(self, store: StoreSettings, located: Located) -> StorePlan:
+        store = narrowed(store, MysqlStore)
+        if isinstance(store.source, RdsSnapshotSource):  # restored by AWS, not from a dump (see snapshot.py)
+            return plan_snapshot(store, store.source, located)
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture mysql` (it "
                                "writes NAME-<stamp>.manifest.json next to the dump)")
         manifest = load_manifest(path, store=store.name)
-        return restore_plan(store, located, manifest, [ENGINE_SPEC, *data_specs(store, manifest.facts),
-                                                       *(CheckSpec("assertion", a.name) for a in store.assertions)])
+        return restore_plan(store, located, MysqlPlan(store, manifest),
+                            [ENGINE_SPEC, *data_specs(store, manifest.facts),
+                             *(CheckSpec("assertion", a.name) for a in store.assertions)],
+                            reference_time=manifest.captured_at)
 
-    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
-               result: StoreVerification) -> None:
-        store, manifest = plan.store, plan.manifest
-        assert isinstance(store, MysqlStore)
-        assert isinstance(manifest, MysqlManifest)
-        if store.source.type == "rds-snapshot":
-            verify_snapshot(plan, artifact, timer, result)
-            return
+
+@dataclass(frozen=True)
+class MysqlPlan(KindPlan):
+    """A mysqldump / mariadb-dump restored into a sandbox and compared with its manifest."""
+
+    store: MysqlStore
+    manifest: MysqlManifest
+
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        store, manifest = self.store, self.manifest
         name = Path(artifact.location).name
         result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
                                              manifest.artifact.bytes))
         try:
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:
-            result.checks.append(_not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
-            result.checks += unverified(plan, "the artifact could not be restored", result.checks)
-            return
+            return not_restored(plan, result, "the artifact could not be restored",
+                               _not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
         header = fidelity.with_recorded_source(header, manifest.source.server_version if manifest.source else None)
         exact = store.sandbox.version_match == "exact" and header.server_version is not None
         try:
             with timer.phase("provision"):
                 installation = installation_for(store, header, exact=exact)
         except NoSuitableServerError as exc:
-            result.checks.append(_not_restorable(
+            return not_restored(plan, result, "no server here can restore this artifact", _not_restorable(
                 "not restorable here", f"store {store.name}: {name} was dumped from {header.flavour} "
                 f"{header.server_version or header.distrib}; {exc.describe()}"))
-            result.checks += unverified(plan, "no server here can restore this artifact", result.checks)
-            return
         with sandbox(store, installation, timer, header=header, charset=manifest.facts.charset,
                      collation=manifest.facts.collation) as opened:
             try:
                 server = with_client_for_target(opened, store)
             except NoSuitableServerError as exc:
-                result.checks.append(_not_restorable("not restorable here", f"store {store.name}: {exc.describe()}"))
-                result.checks += unverified(plan, "no client here matches the target server", result.checks)
-                return
+                return not_restored(plan, result, "no client here matches the target server", _not_restorable(
+                    "not restorable here", f"store {store.name}: {exc.describe()}"))
             result.sandbox = fidelity.describe(server.info, server.connect, server.installation)
             engine = fidelity.engine_check(header, server.info, exact=exact, chosen=fidelity.why_chosen(server))
             result.checks.append(engine)
             if not engine.passed:
-                result.checks += unverified(plan, "the sandbox is not on the source's release", result.checks)
-                return
+                return not_restored(plan, result, "the sandbox is not on the source's release")
             scratch = scratch_database(server)  # an external server's: restored there, judged as the manifest's
             database = scratch or manifest.database
             if scratch is not None and (elsewhere := writes_elsewhere(artifact.path, header)):
-                result.checks.append(_not_restorable("not restorable here", (
-                    f"store {store.name}: {name} names a database ({elsewhere}); on an external server only a "
-                    "scratch database of this run may be written: restore it into a local or docker sandbox")))
-                result.checks += unverified(plan, "the dump would write outside the scratch database",
-                                            result.checks)
-                return
+                return not_restored(plan, result, "the dump would write outside the scratch database", _not_restorable(
+                    "not restorable here", f"store {store.name}: {name} names a database ({elsewhere}); on an "
+                    "external server only a scratch database of this run may be written: restore it into a local "
+                    "or docker sandbox"))
             with timer.phase("restore"):
                 if scratch is None:
                     create_database(server, database, charset=manifest.facts.charset,
@@ -124,7 +134,7 @@ class MysqlKind:
                 facts = as_captured(facts, scratch, manifest.database)
             # after the read-only measurement: the GDPR erasure replay may write to the sandbox
             result.checks += attach.judge_mysql(plan, lambda: server.connect(database), database)
-        result.checks += judge(store, manifest.facts, facts) + assertion_results
+        return judge(store, manifest.facts, facts) + assertion_results
 
 
 def _not_restorable(observed: str, message: str) -> CheckResult:

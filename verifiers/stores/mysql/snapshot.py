@@ -13,6 +13,7 @@ import configparser
 import dataclasses
 import os
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores import aws_snapshot
-from verifiers.stores.base import StorePlan, StoreVerification, unverified
+from verifiers.stores.base import KindPlan, StorePlan, StoreVerification
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
@@ -40,9 +41,7 @@ OPTION_FILE = "~/.my.cnf"
 LOGIN_HINT = "find the master password in MYSQL_PWD or ~/.my.cnf ([client] password=…)"
 
 
-def plan_snapshot(store: MysqlStore, located: Located) -> StorePlan:
-    source = store.source
-    assert isinstance(source, RdsSnapshotSource)
+def plan_snapshot(store: MysqlStore, source: RdsSnapshotSource, located: Located) -> StorePlan:
     override_target(store, source)  # a bad DSN fails the plan, before AWS is asked to restore anything
 
     def load(path: Path) -> MysqlManifest:
@@ -55,26 +54,30 @@ def plan_snapshot(store: MysqlStore, located: Located) -> StorePlan:
                 "stores.source.manifest at a capture of that database")
         return manifest
 
-    def specs(manifest: object) -> list[Any]:
-        assert isinstance(manifest, MysqlManifest)
-        return data_specs(store, manifest.facts)
-
-    return aws_snapshot.plan_snapshot(store, located, load=load, data_specs=specs)
+    return aws_snapshot.plan_snapshot(store, located, load=load,
+                                      data_specs=lambda manifest: data_specs(store, manifest.facts),
+                                      kind_plan=lambda manifest: MysqlSnapshotPlan(store, source, manifest))
 
 
-def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification) -> None:
-    store, manifest, source = plan.store, plan.manifest, plan.store.source
-    assert isinstance(store, MysqlStore)
-    assert isinstance(manifest, MysqlManifest)
-    assert isinstance(source, RdsSnapshotSource)
+@dataclass(frozen=True)
+class MysqlSnapshotPlan(KindPlan):
+    """An RDS MySQL / MariaDB or Aurora MySQL snapshot restored by AWS, measured like a restored dump."""
 
-    def measure(sandbox: RdsSandbox) -> list[CheckResult]:
-        conn = connect_restored(data_plane(sandbox, store, source, manifest.database), store.name)
-        # The instance's accounts (every DEFINER among them) came back with the snapshot: create none.
-        facts, assertion_results = measure_connected(conn, store, manifest.database, create_definers=False)
-        return judge(store, manifest.facts, facts) + assertion_results
+    store: MysqlStore
+    source: RdsSnapshotSource
+    manifest: MysqlManifest
 
-    aws_snapshot.verify_snapshot(plan, artifact, timer, result, measure=measure, unverified=unverified)
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        store, manifest, source = self.store, self.manifest, self.source
+
+        def measure(sandbox: RdsSandbox) -> list[CheckResult]:
+            conn = connect_restored(data_plane(sandbox, store, source, manifest.database), store.name)
+            # The instance's accounts (every DEFINER among them) came back with the snapshot: create none.
+            facts, assertion_results = measure_connected(conn, store, manifest.database, create_definers=False)
+            return judge(store, manifest.facts, facts) + assertion_results
+
+        return aws_snapshot.verify_snapshot(plan, source, artifact, timer, result, measure=measure)
 
 
 def override_target(store: MysqlStore, source: RdsSnapshotSource) -> MysqlTarget | None:

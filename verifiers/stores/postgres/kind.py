@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
@@ -16,27 +15,31 @@ from verifiers.compliance.migrate import sandbox_url
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
+from verifiers.store_settings import RdsSnapshotSource, StoreSettings
 from verifiers.stores.base import (
     ENGINE_SPEC,
+    LIVE_REFERENCE,
+    KindPlan,
     StorePlan,
     StoreVerification,
     manifest_beside,
+    narrowed,
+    not_restored,
     restore_plan,
     selected_tables,
-    unverified,
 )
 from verifiers.stores.postgres import fidelity, live
 from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
 from verifiers.stores.postgres.checksum import Method
 from verifiers.stores.postgres.compare import judge, measure_conninfo
 from verifiers.stores.postgres.facts import DatabaseFacts
-from verifiers.stores.postgres.local_server import choose_installation, find_installations
+from verifiers.stores.postgres.local_server import PgInstallation, choose_installation, find_installations
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
 from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget
 from verifiers.stores.postgres.restore import create_database, restore_dump, restore_jobs
 from verifiers.stores.postgres.sandbox import CLIENT_TOOLS, database_ready, needed_tools, open_sandbox, restore_database
 from verifiers.stores.postgres.settings import PostgresStore
-from verifiers.stores.postgres.snapshot import plan_snapshot, verify_snapshot
+from verifiers.stores.postgres.snapshot import plan_snapshot
 from verifiers.stores.restore_tool import restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
@@ -45,11 +48,14 @@ log = logging.getLogger(__name__)
 
 
 class PostgresKind:
-    def plan(self, store: PostgresStore, located: Located) -> StorePlan:
-        if store.source.type == "rds-snapshot":  # restored by AWS, not from a dump (see snapshot.py)
-            return plan_snapshot(store, located)
+    def plan(self, store: StoreSettings, located: Located) -> StorePlan:
+        store = narrowed(store, PostgresStore)
+        if isinstance(store.source, RdsSnapshotSource):  # restored by AWS, not from a dump (see snapshot.py)
+            return plan_snapshot(store, store.source, located)
         if located.manifest_path is None and store.live is not None:
-            return live.plan_live(store, located)
+            baseline = live.read_baseline(store, located.modified)
+            return replace(restore_plan(store, located, PostgresPlan(store, baseline), live.plan_specs(store, baseline),
+                                        reference_time=baseline.captured_at), reference=LIVE_REFERENCE)
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture postgres` (it "
                                "writes NAME-<stamp>.manifest.json next to the dump), or set `live` to compare with "
                                "the live database")
@@ -60,16 +66,19 @@ class PostgresKind:
         specs.append(CheckSpec("schema", DATABASE_SUBJECT))
         specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
         specs += [CheckSpec("assertion", a.name) for a in store.assertions]
-        return restore_plan(store, located, manifest, specs)
+        return restore_plan(store, located, PostgresPlan(store, manifest), specs, reference_time=manifest.captured_at)
 
-    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
-               result: StoreVerification) -> None:
-        store, manifest = plan.store, plan.manifest
-        assert isinstance(store, PostgresStore)
-        assert isinstance(manifest, PostgresManifest | live.LiveBaseline)
-        if store.source.type == "rds-snapshot":
-            verify_snapshot(plan, artifact, timer, result)
-            return
+
+@dataclass(frozen=True)
+class PostgresPlan(KindPlan):
+    """A pg_dump restored into a sandbox, compared with its manifest or (`live`) with the live database."""
+
+    store: PostgresStore
+    manifest: PostgresManifest | live.LiveBaseline
+
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        store, manifest = self.store, self.manifest
         if isinstance(manifest, live.LiveBaseline):
             result.checks.append(live.artifact_check(artifact))
         else:
@@ -79,10 +88,8 @@ class PostgresKind:
         try:
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:
-            result.checks.append(CheckResult("restore", "restore", False, "not restorable", "exit 0, no errors",
-                                             f"store {store.name}: {exc.describe()}"))
-            result.checks += unverified(plan, "the artifact could not be restored")
-            return
+            return not_restored(plan, result, "the artifact could not be restored", not_restorable(
+                "not restorable", f"store {store.name}: {exc.describe()}"))
         recorded = manifest.source.server_version if isinstance(manifest, PostgresManifest) and manifest.source \
             else None
         source = fidelity.source_version(header, recorded)
@@ -97,27 +104,21 @@ class PostgresKind:
                 )
         except NoSuitableServerError as exc:
             # A backup no server here can read fails its restore check (named, with the fix), not the run.
-            result.checks.append(CheckResult(
-                "restore", "restore", False, "not restorable here", "exit 0, no errors",
-                f"store {store.name}: {Path(artifact.location).name} was written by pg_dump "
+            return not_restored(plan, result, "no server here can restore this artifact", not_restorable(
+                "not restorable here", f"store {store.name}: {Path(artifact.location).name} was written by pg_dump "
                 f"{header.dump_version} from server {header.server_version}; {exc.describe()}"))
-            result.checks += unverified(plan, "no server here can restore this artifact")
-            return
         with sandbox(store, installation, timer, header=header, encoding=encoding) as opened:
             try:
                 server = with_client_for_target(opened, store, header)
             except NoSuitableServerError as exc:
-                result.checks.append(CheckResult("restore", "restore", False, "not restorable here",
-                                                 "exit 0, no errors", f"store {store.name}: {exc.describe()}"))
-                result.checks += unverified(plan, "no client tools here match the target server")
-                return
+                return not_restored(plan, result, "no client tools here match the target server", not_restorable(
+                    "not restorable here", f"store {store.name}: {exc.describe()}"))
             result.sandbox = fidelity.describe(server.info, server.conninfo(), server.installation,
                                                jobs=restore_jobs(header, store.jobs))
             engine = fidelity.engine_check(source, server.info.version, exact=exact)
             result.checks.append(engine)
             if not engine.passed:
-                result.checks += unverified(plan, "the sandbox is not on the source's major", result.checks)
-                return
+                return not_restored(plan, result, "the sandbox is not on the source's major")
             database = restore_database(server)
             with timer.phase("restore"):
                 if not database_ready(server):
@@ -140,7 +141,11 @@ class PostgresKind:
             result.checks += attach.judge_postgres(
                 plan, server.conninfo(database), pg_env=server.client_env(database),
                 url=server.url(database) if isinstance(server, NetworkPostgres) else sandbox_url(server, database))
-        result.checks += judged
+        return judged
+
+
+def not_restorable(observed: str, message: str) -> CheckResult:
+    return CheckResult("restore", "restore", False, observed, "exit 0, no errors", message)
 
 
 def with_client_for_target(server: PostgresTarget, store: PostgresStore, header: DumpHeader) -> PostgresTarget:
@@ -157,7 +162,7 @@ def with_client_for_target(server: PostgresTarget, store: PostgresStore, header:
 
 
 @contextlib.contextmanager
-def sandbox(store: PostgresStore, installation: Any, timer: RestoreTimer, *, header: DumpHeader,
+def sandbox(store: PostgresStore, installation: PgInstallation, timer: RestoreTimer, *, header: DumpHeader,
             encoding: str = "UTF8") -> Iterator[PostgresTarget]:
     """The sandbox of the store's type (stores/postgres/sandbox.py), with its start timed as provision and its
     removal as teardown."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,8 @@ from psycopg import sql
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compared
 from verifiers.errors import ManifestError, SandboxError
-from verifiers.sources import Artifact, Located
-from verifiers.stores.base import ENGINE_SPEC, LIVE_REFERENCE, StorePlan, restore_plan, selected_tables
+from verifiers.sources import Artifact
+from verifiers.stores.base import ENGINE_SPEC, selected_tables
 from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
 from verifiers.stores.postgres.compare import measure_conninfo
 from verifiers.stores.postgres.facts import DatabaseFacts
@@ -116,11 +116,9 @@ def data_specs(baseline: LiveBaseline) -> list[CheckSpec]:
     return specs
 
 
-def plan_live(store: PostgresStore, located: Located) -> StorePlan:
-    """The plan of a dump without a manifest: the live database's tables, as of now."""
-    baseline = read_baseline(store, located.modified)
-    specs = [ENGINE_SPEC, *data_specs(baseline), *(CheckSpec("assertion", a.name) for a in store.assertions)]
-    return replace(restore_plan(store, located, baseline, specs), reference=LIVE_REFERENCE)
+def plan_specs(store: PostgresStore, baseline: LiveBaseline) -> list[CheckSpec]:
+    """The checks of a dump without a manifest: the live database's tables, as of now."""
+    return [ENGINE_SPEC, *data_specs(baseline), *(CheckSpec("assertion", a.name) for a in store.assertions)]
 
 
 def artifact_check(artifact: Artifact) -> CheckResult:

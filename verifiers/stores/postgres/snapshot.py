@@ -4,7 +4,9 @@ measure_conninfo, same judge) against the manifest captured when the snapshot wa
 
 from __future__ import annotations
 
-from functools import partial
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
@@ -15,7 +17,7 @@ from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores import aws_snapshot
-from verifiers.stores.base import StorePlan, StoreVerification, selected_tables, unverified
+from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, selected_tables
 from verifiers.stores.postgres.compare import judge, measure_conninfo
 from verifiers.stores.postgres.live import LiveBaseline, read_baseline, verify_restored
 from verifiers.stores.postgres.live import data_specs as live_data_specs
@@ -28,39 +30,50 @@ CONNECT_TIMEOUT_SECONDS = 30
 DEFAULT_DATABASE = "postgres"
 
 
-def plan_snapshot(store: PostgresStore, located: Located) -> StorePlan:
-    def data_specs(manifest: object) -> list[CheckSpec]:
+def plan_snapshot(store: PostgresStore, source: RdsSnapshotSource, located: Located) -> StorePlan:
+    def data_specs(manifest: PostgresManifest | LiveBaseline) -> list[CheckSpec]:
         if isinstance(manifest, LiveBaseline):
             return live_data_specs(manifest)
-        assert isinstance(manifest, PostgresManifest)
         specs = [CheckSpec("tables", "tables")]
         for table in selected_tables(store.tables, manifest.facts):
             specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
         specs.append(CheckSpec("schema", DATABASE_SUBJECT))
         return specs + [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
 
-    return aws_snapshot.plan_snapshot(store, located, load=lambda path: load_manifest(path, store=store.name),
-                                      data_specs=data_specs,
-                                      live=None if store.live is None else partial(read_baseline, store),
+    def load(path: Path) -> PostgresManifest | LiveBaseline:
+        return load_manifest(path, store=store.name)
+
+    def baseline(moment: datetime) -> PostgresManifest | LiveBaseline:
+        return read_baseline(store, moment)
+
+    return aws_snapshot.plan_snapshot(store, located, load=load, data_specs=data_specs,
+                                      kind_plan=lambda manifest: PostgresSnapshotPlan(store, source, manifest),
+                                      live=None if store.live is None else baseline,
                                       live_hint=", or set `live` to compare with the live database")
 
 
-def verify_snapshot(plan: StorePlan, artifact: Artifact, timer: RestoreTimer, result: StoreVerification) -> None:
-    store, manifest, source = plan.store, plan.manifest, plan.store.source
-    assert isinstance(store, PostgresStore)
-    assert isinstance(manifest, PostgresManifest | LiveBaseline)
-    assert isinstance(source, RdsSnapshotSource)
+@dataclass(frozen=True)
+class PostgresSnapshotPlan(KindPlan):
+    """An RDS / Aurora PostgreSQL snapshot restored by AWS, measured like a restored dump."""
 
-    def measure(sandbox: RdsSandbox) -> list[CheckResult]:
-        conninfo = data_plane(sandbox, source)
-        probe_connection(conninfo, store.name)
-        if isinstance(manifest, LiveBaseline):
-            return verify_restored(conninfo, store, manifest)
-        methods = {name: t.method for name, t in manifest.facts.tables.items()}
-        facts, assertion_results = measure_conninfo(conninfo, store, methods)
-        return judge(store, manifest.facts, facts) + assertion_results
+    store: PostgresStore
+    source: RdsSnapshotSource
+    manifest: PostgresManifest | LiveBaseline
 
-    aws_snapshot.verify_snapshot(plan, artifact, timer, result, measure=measure, unverified=unverified)
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        store, manifest, source = self.store, self.manifest, self.source
+
+        def measure(sandbox: RdsSandbox) -> list[CheckResult]:
+            conninfo = data_plane(sandbox, source)
+            probe_connection(conninfo, store.name)
+            if isinstance(manifest, LiveBaseline):
+                return verify_restored(conninfo, store, manifest)
+            methods = {name: t.method for name, t in manifest.facts.tables.items()}
+            facts, assertion_results = measure_conninfo(conninfo, store, methods)
+            return judge(store, manifest.facts, facts) + assertion_results
+
+        return aws_snapshot.verify_snapshot(plan, source, artifact, timer, result, measure=measure)
 
 
 def data_plane(sandbox: RdsSandbox, source: RdsSnapshotSource) -> str:

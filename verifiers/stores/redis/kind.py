@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,8 +18,17 @@ from verifiers.errors import ArtifactFormatError, ManifestError, NoSuitableServe
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sources import Artifact, Located
-from verifiers.store_settings import AnyStore, LocalSandbox
-from verifiers.stores.base import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
+from verifiers.store_settings import LocalSandbox, StoreSettings
+from verifiers.stores.base import (
+    ENGINE_SPEC,
+    KindPlan,
+    StorePlan,
+    StoreVerification,
+    manifest_beside,
+    narrowed,
+    not_restored,
+    restore_plan,
+)
 from verifiers.stores.redis import fidelity, restore
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.installations import (
@@ -48,8 +58,8 @@ log = logging.getLogger(__name__)
 
 
 class RedisKind:
-    def plan(self, store: AnyStore, located: Located) -> StorePlan:
-        assert isinstance(store, RedisStore)
+    def plan(self, store: StoreSettings, located: Located) -> StorePlan:
+        store = narrowed(store, RedisStore)
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture redis` (it "
                                "writes NAME-<stamp>.manifest.json next to the RDB)")
         manifest = load_manifest(path, store=store.name)
@@ -57,35 +67,37 @@ class RedisKind:
         for db in selected_databases(store, manifest, path):
             specs += [CheckSpec(check, f"db{db}") for check in ("key_count", "types", "digest")]
         specs += [CheckSpec("assertion", expectation.subject) for expectation in store.keys]
-        return restore_plan(store, located, manifest, specs)
+        return restore_plan(store, located, RedisPlan(store, manifest), specs, reference_time=manifest.captured_at)
 
-    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
-               result: StoreVerification) -> None:
-        store, manifest = plan.store, plan.manifest
-        assert isinstance(store, RedisStore)
-        assert isinstance(manifest, RedisManifest)
+
+@dataclass(frozen=True)
+class RedisPlan(KindPlan):
+    store: RedisStore
+    manifest: RedisManifest
+
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        store, manifest = self.store, self.manifest
         name = Path(artifact.location).name
         result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
                                              manifest.artifact.bytes))
         try:
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:
-            fail(plan, result, restore.load_failed(f"store {store.name}: {exc.describe()}"), "it could not be restored")
-            return
+            return not_restored(plan, result, "it could not be restored",
+                                restore.load_failed(f"store {store.name}: {exc.describe()}"))
         writer = header.writer
         exact = store.sandbox.version_match == "exact" and writer is not None and writer.release is not None
         if store.sandbox.type != "local":  # a container loads the RDB itself (stores/redis/sandbox.py)
-            verify_remote(plan, artifact, header, timer, result, exact=exact)
-            return
+            return self.verify_remote(plan, artifact, header, timer, result, exact=exact)
         try:
             with timer.phase("provision"):
                 installation = choose_installation(find_installations(store.sandbox.bin_dir, store.sandbox.user),
                                                    header.version, writer=writer, exact=exact)
         except NoSuitableServerError as exc:
             # A backup no server here can read fails its restore check (named, with the fix), not the run.
-            fail(plan, result, restore.load_failed(f"store {store.name}: {name} is {header.describe}; "
-                                                   f"{exc.describe()}"), "no server here can load this artifact")
-            return
+            return not_restored(plan, result, "no server here can load this artifact", restore.load_failed(
+                f"store {store.name}: {name} is {header.describe}; {exc.describe()}"))
         result.checks.append(fidelity.engine_check(writer, installation.as_release, exact=exact,
                                                    chosen=fidelity.why_chosen(installation)))
         with sandbox_dir(store, artifact.path, timer) as workdir:
@@ -95,8 +107,7 @@ class RedisKind:
                     raise restore_timed_out(result, restore.check_failed(verdict, name), store=store.name,
                                             artifact_name=name, tool=verdict.tool, seconds=verdict.timeout)
             if not verdict.ok:
-                fail(plan, result, restore.check_failed(verdict, name), "the RDB is damaged")
-                return
+                return not_restored(plan, result, "the RDB is damaged", restore.check_failed(verdict, name))
             try:
                 with server_on(store, installation, workdir, timer) as server:
                     result.sandbox = fidelity.describe(server.info, server.client,
@@ -110,46 +121,35 @@ class RedisKind:
                                         store=store.name, artifact_name=name, tool=installation.label,
                                         seconds=store.restore_timeout) from None
             except RdbLoadError as exc:
-                fail(plan, result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
-                     "the RDB did not load")
-                return
-        result.checks += judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
+                return not_restored(plan, result, "the RDB did not load",
+                                   restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"))
+        return judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
 
-
-def verify_remote(plan: StorePlan, artifact: Artifact, header: RdbHeader, timer: RestoreTimer,
-                  result: StoreVerification, *, exact: bool) -> None:
-    """The same measurement and judgement on a server this harness started elsewhere (a container) or the user's
-    (external). Its release is known once it runs, which is once the RDB is loaded: under version_match = "exact" a
-    server of another release fails the engine check there, and nothing is measured."""
-    store, manifest = plan.store, plan.manifest
-    assert isinstance(store, RedisStore)
-    assert isinstance(manifest, RedisManifest)
-    name = Path(artifact.location).name
-    try:
-        with remote_server(store, header, artifact.path, timer) as server:
-            result.sandbox = fidelity.describe(server.info, server.client, fidelity.remote_tools(server))
-            engine = fidelity.engine_check(header.writer, RedisRelease(server.info.engine, server.info.version),
-                                           exact=exact, chosen=fidelity.remote_chosen(server))
-            result.checks.append(engine)
-            if not engine.passed:
-                result.checks += unverified(plan, "the sandbox is not on the release that wrote the RDB",
-                                            result.checks)
-                return
-            result.checks.append(CheckResult("restore", "restore", True, "loaded", restore.EXPECTED,
-                                             f"{server.describe()} loaded {name}"))
-            with timer.phase("verify"):
-                observed, counts = measure_restored(server, store)
-            result.checks += attach.judge_redis(plan, server.client)
-    except RdbLoadError as exc:
-        fail(plan, result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
-             "the RDB did not load")
-        return
-    result.checks += judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
-
-
-def fail(plan: StorePlan, result: StoreVerification, restore_result: CheckResult, reason: str) -> None:
-    result.checks.append(restore_result)
-    result.checks += unverified(plan, reason, result.checks)
+    def verify_remote(self, plan: StorePlan, artifact: Artifact, header: RdbHeader, timer: RestoreTimer,
+                      result: StoreVerification, *, exact: bool) -> list[CheckResult]:
+        """The same measurement and judgement on a server this harness started elsewhere (a container) or the
+        user's (external). Its release is known once it runs, which is once the RDB is loaded: under
+        version_match = "exact" a server of another release fails the engine check there, and nothing is
+        measured."""
+        store, manifest = self.store, self.manifest
+        name = Path(artifact.location).name
+        try:
+            with remote_server(store, header, artifact.path, timer) as server:
+                result.sandbox = fidelity.describe(server.info, server.client, fidelity.remote_tools(server))
+                engine = fidelity.engine_check(header.writer, RedisRelease(server.info.engine, server.info.version),
+                                               exact=exact, chosen=fidelity.remote_chosen(server))
+                result.checks.append(engine)
+                if not engine.passed:
+                    return not_restored(plan, result, "the sandbox is not on the release that wrote the RDB")
+                result.checks.append(CheckResult("restore", "restore", True, "loaded", restore.EXPECTED,
+                                                 f"{server.describe()} loaded {name}"))
+                with timer.phase("verify"):
+                    observed, counts = measure_restored(server, store)
+                result.checks += attach.judge_redis(plan, server.client)
+        except RdbLoadError as exc:
+            return not_restored(plan, result, "the RDB did not load",
+                               restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"))
+        return judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
 
 
 def selected_databases(store: RedisStore, manifest: RedisManifest, manifest_path: Path) -> list[int]:

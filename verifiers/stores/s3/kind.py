@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.aws import s3_client
-from verifiers.checks import CheckSpec
+from verifiers.checks import CheckResult, CheckSpec
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.sources.s3 import source_error
-from verifiers.store_settings import S3BucketSource
-from verifiers.stores.base import StorePlan, StoreVerification
+from verifiers.store_settings import S3BucketSource, StoreSettings
+from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, narrowed
 from verifiers.stores.bucket_compare import KINDS, changed_names, comparison_checks, comparison_specs
 from verifiers.stores.s3.copy_restore import scratch_copy
 from verifiers.stores.s3.inventory_report import InventoryReport, changed_keys, load_inventory_report
@@ -28,38 +29,45 @@ from verifiers.stores.s3.manifest import S3Manifest, load_manifest, object_sha25
 from verifiers.stores.s3.settings import S3Store
 from verifiers.timing import RestoreTimer
 
-__all__ = ["KINDS", "S3Kind", "changed_objects"]
+__all__ = ["KINDS", "S3Kind", "S3Plan", "changed_objects"]
 
 Reference = S3Manifest | InventoryReport
 
 
 class S3Kind:
-    def plan(self, store: S3Store, located: Located) -> StorePlan:
-        assert located.manifest_path is not None  # the s3-bucket source requires one
-        assert isinstance(store.source, S3BucketSource)
+    def plan(self, store: StoreSettings, located: Located) -> StorePlan:
+        store = narrowed(store, S3Store)
+        source = store.source
+        if not isinstance(source, S3BucketSource) or located.manifest_path is None:
+            raise TypeError(f"store {store.name}: an s3 store's source is an s3-bucket, which requires a manifest")
         manifest: Reference
-        if store.source.reference == "s3-inventory":
-            client = s3_client(store.source.region, store.source.endpoint_url)
-            manifest = load_inventory_report(located.manifest_path, client, store=store.name,
-                                             prefix=store.source.prefix)
+        if source.reference == "s3-inventory":
+            client = s3_client(source.region, source.endpoint_url)
+            manifest = load_inventory_report(located.manifest_path, client, store=store.name, prefix=source.prefix)
         else:
             manifest = load_manifest(located.manifest_path, store=store.name)
         specs = [*comparison_specs(located.location), CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
         return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=manifest.captured_at,
-                         manifest=manifest)
+                         kind_plan=S3Plan(store, manifest))
 
-    def verify(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
-               result: StoreVerification) -> None:
-        store, manifest = plan.store, plan.manifest
-        assert isinstance(store, S3Store)
-        assert isinstance(manifest, S3Manifest | InventoryReport)
+
+@dataclass(frozen=True)
+class S3Plan(KindPlan):
+    """A bucket's listing compared with its manifest or S3 Inventory report; with `restore`, a scratch copy's."""
+
+    store: S3Store
+    manifest: Reference
+
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        store, manifest = self.store, self.manifest
         listing: dict[str, dict[str, object]] = json.loads(artifact.path.read_text(encoding="utf-8"))
         if store.restore is not None:
             verify_scratch_copy(store, manifest, artifact, listing, timer, result)
-            return
+            return []
         with timer.phase("verify"):
             changed = changed_objects(artifact, manifest, listing, store=store.name)
-        result.checks += comparison_checks(manifest.objects, listing, changed, artifact.location, store.sample)
+        return comparison_checks(manifest.objects, listing, changed, artifact.location, store.sample)
 
 
 def verify_scratch_copy(store: S3Store, manifest: Reference, artifact: Artifact,
