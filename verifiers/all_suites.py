@@ -1,6 +1,6 @@
 """Every store in the inventory (narrowed with --suite / --store): what `restoreproof verify` runs."""
 
-from verifiers.session import ALL_SUITES, RestoreCheck
+from verifiers.plugin.session import ALL_SUITES, RestoreCheck
 
 SUITE = ALL_SUITES
 

@@ -1,5 +1,5 @@
 """How far a store's long steps have got — bytes fetched, restore items done, tables checksummed — reported by
-the code doing the work to whoever shows it (verifiers/progress_display.py draws it in pytest's terminal).
+the code doing the work to whoever shows it (verifiers/plugin/progress_display.py draws it in pytest's terminal).
 
 The seam is deliberately small: the runner binds a reporter to the store it runs (`reporting`), the phase
 clock says which phase is running (`phase_started`/`phase_ended`, called by RestoreTimer.phase), and a

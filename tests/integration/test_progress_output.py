@@ -117,7 +117,7 @@ def test_quiet_shows_no_progress_but_keeps_the_table(project: Path) -> None:
 
 def test_workers_progress_reaches_the_controllers_log_and_leaves_nothing(project: Path) -> None:
     """With `-n 2` each store restores in a worker, whose output pytest never shows: the controller relays the
-    workers' progress (verifiers/progress_relay.py), so a log gets the same lines as without xdist."""
+    workers' progress (verifiers/plugin/progress_relay.py), so a log gets the same lines as without xdist."""
     inventory = project / "inventory.toml"
     inventory.write_text(inventory.read_text() + inventory.read_text().replace('name = "saas"', 'name = "saas2"'))
     result = run_in_pipe(suite_argv("-v", "-n", "2"), project)

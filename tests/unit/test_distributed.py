@@ -1,4 +1,4 @@
-"""The controller's side of an xdist run (verifiers/distributed.py) without starting workers: outcomes merged in
+"""The controller's side of an xdist run (verifiers/plugin/distributed.py) without starting workers: outcomes merged in
 collection order whatever order workers finish in, and a store lost with a crashed worker becomes an error."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from verifiers.distributed import OUTCOMES_OUTPUT, ControllerMerge, _pickled, store_of
 from verifiers.evidence import RunInfo
 from verifiers.inventory import parse_inventory
 from verifiers.plugin import RestoreRun, Settings
+from verifiers.plugin.distributed import OUTCOMES_OUTPUT, ControllerMerge, _pickled, store_of
 from verifiers.runner import StoreOutcome
 from verifiers.timing import RestoreTimer
 

@@ -14,7 +14,7 @@ import pytest
 from verifiers import progress
 from verifiers.checks import CheckResult
 from verifiers.inventory import parse_inventory
-from verifiers.progress_display import (
+from verifiers.plugin.progress_display import (
     LIVE_REDRAW_SECONDS,
     Mode,
     PhaseProgress,

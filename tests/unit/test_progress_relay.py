@@ -1,4 +1,4 @@
-"""Progress from xdist workers to the controller's display (verifiers/progress_relay.py): events survive the
+"""Progress from xdist workers to the controller's display (verifiers/plugin/progress_relay.py): events survive the
 trip in order, a worker's thinned counts still end on the last value, half-written lines wait, lines of another
 shape are skipped, and the relay leaves no directory behind."""
 
@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from verifiers.progress_relay import ProgressRelay, ProgressWriter, event_file
+from verifiers.plugin.progress_relay import ProgressRelay, ProgressWriter, event_file
 
 
 class Recorder:

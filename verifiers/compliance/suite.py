@@ -12,8 +12,8 @@ from verifiers.checks import CheckSpec
 from verifiers.compliance.attach import judge_unrestored, unrestored_specs
 from verifiers.errors import InventoryError
 from verifiers.plugin import _record_properties
+from verifiers.plugin.session import CHECK_KEY, RUN_KEY, CheckParam, RestoreCheck, RestoreRun
 from verifiers.runner import StoreOutcome
-from verifiers.session import CHECK_KEY, RUN_KEY, CheckParam, RestoreCheck, RestoreRun
 from verifiers.timing import RestoreTimer
 
 SUITE = "hygiene"

@@ -88,7 +88,7 @@ def run_status(outcomes: Sequence[StoreOutcome]) -> str:
 
 def write_evidence(run: RunInfo, outcomes: Sequence[StoreOutcome], *, project_dir: Path,
                    signing_key: Ed25519PrivateKey | None = None) -> Path:
-    """Finalise the run: every other file of the run directory must be final by now (see plugin.py)."""
+    """Finalise the run: every other file of the run directory must be final by now (see verifiers/plugin/)."""
     run.directory.mkdir(parents=True, exist_ok=True)
     record = evidence_record(run, outcomes, finished=datetime.now(UTC), project_dir=project_dir)
     return finalise_run(run.directory, record, signing_key=signing_key)

@@ -3,7 +3,7 @@
 A worker's output is never shown, and xdist carries only its own events between processes. So a worker's
 stores report to a `ProgressWriter`, which appends each event as a JSON line to a file of its own in a
 directory the controller made for the run; the controller's `ProgressRelay` thread reads the new lines of
-every worker's file ten times a second and hands them to the terminal display (verifiers/progress_display.py),
+every worker's file ten times a second and hands them to the terminal display (progress_display.py),
 which already takes events from several threads. pytest writes a test's result line in several writes, so the
 relay draws only under `terminal`, a lock the controller also holds while pytest reports a test
 (distributed.ControllerMerge): progress lines never land inside a result line. Only what the display shows

@@ -21,9 +21,9 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 from verifiers.evidence import RunInfo
-from verifiers.progress_relay import ProgressRelay, ProgressWriter, event_file
+from verifiers.plugin.progress_relay import ProgressRelay, ProgressWriter, event_file
+from verifiers.plugin.session import CHECK_KEY, RestoreRun
 from verifiers.runner import StoreOutcome
-from verifiers.session import CHECK_KEY, RestoreRun
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,8 @@
-"""The pytest plugin: one test item per check per store, a sandbox per store, evidence per run.
+"""The pytest plugin: one test item per check per store, a sandbox per store, evidence per run. This module is
+the plugin (the `pytest11` entry point, and what suites import); the package holds its session state
+(session.py), its distribution over xdist workers (distributed.py, with progress_relay.py carrying the workers'
+progress) and the live progress line (progress_display.py). distributed.py and this module both import
+session.py and not each other's internals.
 
 Restore runs are sessions that collect restore checks: test functions taking the `restore_check` fixture in a
 module with `SUITE = "<suite>"` (see suites/). Each store is restored once, on its first item, and torn
@@ -20,13 +24,11 @@ from typing import Any
 
 import pytest
 
-from verifiers import distributed, progress_display
 from verifiers.checks import CheckSpec
 from verifiers.errors import EvidenceError, InventoryError
 from verifiers.evidence import RunInfo, report_html, signing, write_evidence
-from verifiers.redaction import redact_log_records
-from verifiers.runner import PlanFailure, StoreOutcome
-from verifiers.session import (
+from verifiers.plugin import distributed, progress_display
+from verifiers.plugin.session import (
     ALL_SUITES,
     CHECK_KEY,
     OPTIONS,
@@ -36,9 +38,11 @@ from verifiers.session import (
     RestoreRun,
     Settings,
 )
+from verifiers.redaction import redact_log_records
+from verifiers.runner import PlanFailure, StoreOutcome
 from verifiers.terminal_summary import summary_lines
 
-# What suites and tests import from here (the plugin is the module users name); defined in verifiers.session.
+# What suites and tests import from here (the plugin is the module users name); defined in verifiers.plugin.session.
 __all__ = ["ALL_SUITES", "CHECK_KEY", "RUN_KEY", "CheckParam", "RestoreCheck", "RestoreRun", "Settings"]
 
 log = logging.getLogger(__name__)

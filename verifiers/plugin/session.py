@@ -1,4 +1,4 @@
-"""A restore session's state, shared by the pytest plugin (plugin.py) and its distribution over xdist workers
+"""A restore session's state, shared by the pytest plugin (this package's __init__.py) and its distribution over xdist workers
 (distributed.py), which both import it and not each other's internals: the settings resolved once, the stores'
 plans and outcomes, the stash keys, and what a suite's test function receives (RestoreCheck)."""
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from verifiers import progress_display
 from verifiers.checks import CheckSpec
 from verifiers.evidence import KEY_ENV, RunInfo, signing
 from verifiers.inventory import Inventory, load_inventory
+from verifiers.plugin.progress_display import MODES as PROGRESS_MODES
 from verifiers.progress import NullProgress, ProgressReporter, reporting
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.sandboxes.selection import apply_overrides
@@ -69,8 +69,8 @@ class Settings:
                        here if config.getoption("reports_dir") else config.rootpath)
         assert inventory is not None
         assert reports is not None
-        if (shown := value("progress", "restoreproof_progress", "auto")) not in progress_display.MODES:
-            raise pytest.UsageError(f"--progress {shown}: choose one of {', '.join(progress_display.MODES)}")
+        if (shown := value("progress", "restoreproof_progress", "auto")) not in PROGRESS_MODES:
+            raise pytest.UsageError(f"--progress {shown}: choose one of {', '.join(PROGRESS_MODES)}")
         return cls(
             inventory=inventory,
             reports_dir=reports,
