@@ -1,6 +1,6 @@
-"""A restore session's state, shared by the pytest plugin (this package's __init__.py) and its distribution over xdist workers
-(distributed.py), which both import it and not each other's internals: the settings resolved once, the stores'
-plans and outcomes, the stash keys, and what a suite's test function receives (RestoreCheck)."""
+"""A restore session's state, shared by the pytest plugin (this package's __init__.py) and its distribution over
+xdist workers (distributed.py), which both import it and not each other's internals: the settings resolved once,
+the stores' plans and outcomes, the stash keys, and what a suite's test function receives (RestoreCheck)."""
 
 from __future__ import annotations
 

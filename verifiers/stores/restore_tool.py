@@ -82,3 +82,8 @@ def restore_check(outcome: RestoreOutcome, artifact_name: str) -> CheckResult:
         if len(outcome.error_lines) > SHOWN_ERROR_LINES:
             message += f"\n… and {len(outcome.error_lines) - SHOWN_ERROR_LINES} more lines"
     return CheckResult("restore", "restore", outcome.ok, observed, "exit 0, no errors", message)
+
+
+def not_restorable(observed: str, message: str) -> CheckResult:
+    """The failed restore check of an artifact no tool was run on: unreadable, or nothing here can restore it."""
+    return CheckResult("restore", "restore", False, observed, "exit 0, no errors", message)

@@ -41,7 +41,7 @@ from verifiers.stores.mongo.restore import (
 )
 from verifiers.stores.mongo.sandbox import mongo_sandbox
 from verifiers.stores.mongo.settings import MongoFilter, MongoStore
-from verifiers.stores.restore_tool import RestoreOutcome, restore_check
+from verifiers.stores.restore_tool import RestoreOutcome, not_restorable, restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -115,9 +115,6 @@ def restore(server: MongoServer, dump: MongoDump, store: MongoStore, work_dir: P
     finally:
         client.close()
 
-
-def not_restorable(observed: str, message: str) -> CheckResult:
-    return CheckResult("restore", "restore", False, observed, "exit 0, no errors", message)
 
 
 def selected_collections(store: MongoStore, collections: dict[str, CollectionFacts]) -> dict[str, CollectionFacts]:

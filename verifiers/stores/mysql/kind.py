@@ -52,7 +52,7 @@ from verifiers.stores.mysql.sandbox import (
 )
 from verifiers.stores.mysql.settings import MysqlStore
 from verifiers.stores.mysql.snapshot import plan_snapshot
-from verifiers.stores.restore_tool import restore_check
+from verifiers.stores.restore_tool import not_restorable, restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -90,14 +90,14 @@ class MysqlPlan(KindPlan):
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:
             return not_restored(plan, result, "the artifact could not be restored",
-                               _not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
+                               not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
         header = fidelity.with_recorded_source(header, manifest.source.server_version if manifest.source else None)
         exact = store.sandbox.version_match == "exact" and header.server_version is not None
         try:
             with timer.phase("provision"):
                 installation = installation_for(store, header, exact=exact)
         except NoSuitableServerError as exc:
-            return not_restored(plan, result, "no server here can restore this artifact", _not_restorable(
+            return not_restored(plan, result, "no server here can restore this artifact", not_restorable(
                 "not restorable here", f"store {store.name}: {name} was dumped from {header.flavour} "
                 f"{header.server_version or header.distrib}; {exc.describe()}"))
         with sandbox(store, installation, timer, header=header, charset=manifest.facts.charset,
@@ -105,7 +105,7 @@ class MysqlPlan(KindPlan):
             try:
                 server = with_client_for_target(opened, store)
             except NoSuitableServerError as exc:
-                return not_restored(plan, result, "no client here matches the target server", _not_restorable(
+                return not_restored(plan, result, "no client here matches the target server", not_restorable(
                     "not restorable here", f"store {store.name}: {exc.describe()}"))
             result.sandbox = fidelity.describe(server.info, server.connect, server.installation)
             engine = fidelity.engine_check(header, server.info, exact=exact, chosen=fidelity.why_chosen(server))
@@ -115,7 +115,7 @@ class MysqlPlan(KindPlan):
             scratch = scratch_database(server)  # an external server's: restored there, judged as the manifest's
             database = scratch or manifest.database
             if scratch is not None and (elsewhere := writes_elsewhere(artifact.path, header)):
-                return not_restored(plan, result, "the dump would write outside the scratch database", _not_restorable(
+                return not_restored(plan, result, "the dump would write outside the scratch database", not_restorable(
                     "not restorable here", f"store {store.name}: {name} names a database ({elsewhere}); on an "
                     "external server only a scratch database of this run may be written: restore it into a local "
                     "or docker sandbox"))
@@ -136,9 +136,6 @@ class MysqlPlan(KindPlan):
             result.checks += attach.judge_mysql(plan, lambda: server.connect(database), database)
         return judge(store, manifest.facts, facts) + assertion_results
 
-
-def _not_restorable(observed: str, message: str) -> CheckResult:
-    return CheckResult("restore", "restore", False, observed, "exit 0, no errors", message)
 
 
 @contextlib.contextmanager

@@ -40,7 +40,7 @@ from verifiers.stores.postgres.restore import create_database, restore_dump, res
 from verifiers.stores.postgres.sandbox import CLIENT_TOOLS, database_ready, needed_tools, open_sandbox, restore_database
 from verifiers.stores.postgres.settings import PostgresStore
 from verifiers.stores.postgres.snapshot import plan_snapshot
-from verifiers.stores.restore_tool import restore_check
+from verifiers.stores.restore_tool import not_restorable, restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -143,9 +143,6 @@ class PostgresPlan(KindPlan):
                 url=server.url(database) if isinstance(server, NetworkPostgres) else sandbox_url(server, database))
         return judged
 
-
-def not_restorable(observed: str, message: str) -> CheckResult:
-    return CheckResult("restore", "restore", False, observed, "exit 0, no errors", message)
 
 
 def with_client_for_target(server: PostgresTarget, store: PostgresStore, header: DumpHeader) -> PostgresTarget:
