@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ManifestError
 from verifiers.sandboxes import SandboxInfo
@@ -79,6 +80,21 @@ def not_restored(plan: StorePlan, result: StoreVerification, reason: str,
         result.checks.append(check)
     result.checks += unverified(plan, reason, result.checks)
     return []
+
+
+class _Recorded(Protocol):
+    """What a manifest recorded of the artifact it was captured with."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def bytes(self) -> int: ...
+
+
+def artifact_check(artifact: Artifact, recorded: _Recorded) -> CheckResult:
+    """The fetched artifact against the one its manifest was captured with: its sha256, and its size."""
+    return checks.artifact(Path(artifact.location).name, artifact.sha256, recorded.sha256, artifact.bytes,
+                           recorded.bytes)
 
 
 class _HasTables(Protocol):

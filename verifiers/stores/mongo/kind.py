@@ -23,6 +23,7 @@ from verifiers.stores.base import (
     KindPlan,
     StorePlan,
     StoreVerification,
+    artifact_check,
     manifest_beside,
     narrowed,
     not_restored,
@@ -77,8 +78,7 @@ class MongoPlan(KindPlan):
                           result: StoreVerification) -> list[CheckResult]:
         store, manifest = self.store, self.manifest
         name = Path(artifact.location).name
-        result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
-                                             manifest.artifact.bytes))
+        result.checks.append(artifact_check(artifact, manifest.artifact))
         try:
             dump = open_dump(artifact.path)
         except ArtifactFormatError as exc:

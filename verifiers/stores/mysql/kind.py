@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pymysql
 
-from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
@@ -28,6 +27,7 @@ from verifiers.stores.base import (
     KindPlan,
     StorePlan,
     StoreVerification,
+    artifact_check,
     manifest_beside,
     narrowed,
     not_restored,
@@ -84,8 +84,7 @@ class MysqlPlan(KindPlan):
                           result: StoreVerification) -> list[CheckResult]:
         store, manifest = self.store, self.manifest
         name = Path(artifact.location).name
-        result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
-                                             manifest.artifact.bytes))
+        result.checks.append(artifact_check(artifact, manifest.artifact))
         try:
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.compliance.migrate import sandbox_url
@@ -22,6 +21,7 @@ from verifiers.stores.base import (
     KindPlan,
     StorePlan,
     StoreVerification,
+    artifact_check,
     manifest_beside,
     narrowed,
     not_restored,
@@ -82,8 +82,7 @@ class PostgresPlan(KindPlan):
         if isinstance(manifest, live.LiveBaseline):
             result.checks.append(live.artifact_check(artifact))
         else:
-            result.checks.append(checks.artifact(Path(artifact.location).name, artifact.sha256,
-                                                 manifest.artifact.sha256, artifact.bytes, manifest.artifact.bytes))
+            result.checks.append(artifact_check(artifact, manifest.artifact))
         encoding = manifest.encoding if isinstance(manifest, live.LiveBaseline) else manifest.facts.encoding
         try:
             header = read_header(artifact.path)

@@ -24,6 +24,7 @@ from verifiers.stores.base import (
     KindPlan,
     StorePlan,
     StoreVerification,
+    artifact_check,
     manifest_beside,
     narrowed,
     not_restored,
@@ -79,8 +80,7 @@ class RedisPlan(KindPlan):
                           result: StoreVerification) -> list[CheckResult]:
         store, manifest = self.store, self.manifest
         name = Path(artifact.location).name
-        result.checks.append(checks.artifact(name, artifact.sha256, manifest.artifact.sha256, artifact.bytes,
-                                             manifest.artifact.bytes))
+        result.checks.append(artifact_check(artifact, manifest.artifact))
         try:
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:
