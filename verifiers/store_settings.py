@@ -26,7 +26,7 @@ class FileSource(StrictModel):
     )
 
 
-class _AwsSettings(StrictModel):
+class AwsSettings(StrictModel):
     """Where the AWS APIs are: region, profile and role come from the standard AWS config chain (env, profile,
     instance role); `endpoint_url` (else env AWS_ENDPOINT_URL) points them elsewhere, e.g. at moto's server."""
 
@@ -34,7 +34,7 @@ class _AwsSettings(StrictModel):
     endpoint_url: str | None = Field(default=None, description="AWS API endpoint; default: env AWS_ENDPOINT_URL")
 
 
-class S3Source(_AwsSettings):
+class S3Source(AwsSettings):
     """A backup in S3: the newest object under `prefix` whose key (relative to the prefix) matches `pattern`."""
 
     type: Literal["s3"]
@@ -49,7 +49,7 @@ class S3Source(_AwsSettings):
 RdsSnapshotKind = Literal["automated", "manual", "aws-backup"]
 
 
-class RdsSnapshotSource(_AwsSettings):
+class RdsSnapshotSource(AwsSettings):
     """An RDS instance or Aurora cluster snapshot, restored into a tagged temporary instance (or cluster plus
     instance) that is deleted afterwards."""
 
@@ -80,7 +80,7 @@ class RdsSnapshotSource(_AwsSettings):
         return self
 
 
-class S3BucketSource(_AwsSettings):
+class S3BucketSource(AwsSettings):
     """A bucket (or a prefix of one) itself: the copy to verify against the manifest captured from it."""
 
     type: Literal["s3-bucket"]
@@ -104,7 +104,7 @@ class S3BucketSource(_AwsSettings):
 DynamoDbBackupKind = Literal["user", "system", "aws-backup"]
 
 
-class DynamoDbBackupSource(_AwsSettings):
+class DynamoDbBackupSource(AwsSettings):
     """A DynamoDB on-demand (or AWS Backup) backup of `table`, restored into a tagged temporary table."""
 
     type: Literal["dynamodb-backup"]
