@@ -5,11 +5,18 @@ joins them, from the registry, into the inventory's model."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import AwareDatetime, BeforeValidator, Field, SecretStr, model_validator
 
-from verifiers.compliance.settings import CanarySettings, GdprSettings, HygieneSettings, MigrateSettings, misfit
+from verifiers.compliance.settings import (
+    CanarySettings,
+    GdprSettings,
+    HygieneSettings,
+    MigrateSettings,
+    RestoredSupport,
+    misfit,
+)
 from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
 from verifiers.setting_types import Seconds, StrictModel
 
@@ -226,6 +233,8 @@ class StoreSettings(StrictModel):
     DEFAULT_SUITE: ClassVar[str] = ""
     FILE_SOURCES: ClassVar[frozenset[str]] = frozenset({"file", "s3", "gcs", "azure-blob"})  # a dump file
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset()  # source types beyond files this kind restores
+    # the restored-data checks (canary, gdpr, migrate) this kind judges in its sandbox: none unless it declares them
+    COMPLIANCE: ClassVar[RestoredSupport] = RestoredSupport()
     kind: str
     name: str = Field(pattern=STORE_NAME_PATTERN, description="unique in the inventory; names the store in "
                       "reports, evidence and --store")
@@ -263,11 +272,26 @@ class StoreSettings(StrictModel):
 
     @model_validator(mode="after")
     def _compliance_fits(self) -> StoreSettings:
-        problem = misfit(self.kind, self.source.type, hygiene=self.hygiene,
-                         gdpr=self.gdpr, canary=self.canary, migrate=self.migrate)
+        problem = misfit(self.kind, self.source.type, self.COMPLIANCE, _declared_compliance(),
+                         hygiene=self.hygiene, gdpr=self.gdpr, canary=self.canary, migrate=self.migrate)
         if problem:
             raise ValueError(problem)
         return self
+
+
+def _declared_compliance() -> dict[str, RestoredSupport]:
+    """Each kind's COMPLIANCE, from the kinds' models imported so far, in import order (all of them, in the
+    registry's order, once an inventory is read): an error names the kinds that do support a check. Read from
+    the subclasses because this module is below the registry of kinds (verifiers/stores/registry.py)."""
+    found: dict[str, RestoredSupport] = {}
+    pending: list[type[StoreSettings]] = [StoreSettings]
+    while pending:
+        model = pending.pop(0)
+        pending += model.__subclasses__()
+        named = get_args(model.model_fields["kind"].annotation)  # kind: Literal["<kind>"] in a kind's model
+        if len(named) == 1 and isinstance(named[0], str):
+            found.setdefault(named[0], model.COMPLIANCE)
+    return found
 
 
 AnyStore = StoreSettings  # any kind's settings; narrowed with isinstance to the kind's own model

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from verifiers.compliance.settings import RestoredSupport
 from verifiers.store_settings import StoreSettings, TableFilter
 
 
@@ -15,6 +16,8 @@ class MysqlStore(StoreSettings):
 
     DEFAULT_SUITE: ClassVar[str] = "mysql"
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot"})
+    # judged in the sandbox by verifiers/stores/mysql/compliance.py
+    COMPLIANCE: ClassVar[RestoredSupport] = RestoredSupport(frozenset({"canary", "gdpr"}))
     kind: Literal["mysql"]
     tables: TableFilter = Field(default_factory=TableFilter, description="globs over database.table")
     row_count_tolerance: float = Field(
