@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from verifiers.checks import CheckResult, CheckSpec
+from verifiers.compliance.plan import CompliancePlan
 from verifiers.errors import ManifestError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sources import Artifact, Located
@@ -28,9 +29,12 @@ class StorePlan:
     specs: tuple[CheckSpec, ...]
     reference_time: datetime  # when the backed-up data was taken: manifest capture time, else artifact mtime
     manifest: Any  # the store kind's manifest model
-    compliance: Any = None  # what the compliance checks need (verifiers/compliance/attach.py)
+    compliance: CompliancePlan | None = None  # what the restored-data checks need (verifiers/compliance/attach.py)
     reference: str = "manifest"  # what the data is compared with, for the evidence: LIVE_REFERENCE otherwise
     manifest_sha256: str | None = None  # of the manifest file compared with, when it is one on local disk
+
+    def with_compliance(self, specs: Sequence[CheckSpec], context: CompliancePlan) -> StorePlan:
+        return replace(self, specs=self.specs + tuple(specs), compliance=context)
 
 
 LIVE_REFERENCE = "live database"

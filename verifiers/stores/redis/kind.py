@@ -20,6 +20,7 @@ from verifiers.sources import Artifact, Located
 from verifiers.store_settings import AnyStore, LocalSandbox
 from verifiers.stores.base import ENGINE_SPEC, StorePlan, StoreVerification, manifest_beside, restore_plan, unverified
 from verifiers.stores.redis import fidelity, restore
+from verifiers.stores.redis.compliance import RestoredRedis
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.installations import (
     RedisInstallation,
@@ -104,7 +105,8 @@ class RedisKind:
                     result.checks.append(restore.loaded(verdict, installation))
                     with timer.phase("verify"):
                         observed, counts = measure_restored(server, store)
-                    result.checks += attach.judge_redis(plan, server.client)  # canary, GDPR (verifiers/compliance)
+                    # canary, GDPR (verifiers/compliance)
+                    result.checks += attach.judge_restored(plan, RestoredRedis(server.client))
             except RdbLoadTimeout as exc:  # still loading at restore_timeout: raised in the restore phase
                 raise restore_timed_out(result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
                                         store=store.name, artifact_name=name, tool=installation.label,
@@ -139,7 +141,7 @@ def verify_remote(plan: StorePlan, artifact: Artifact, header: RdbHeader, timer:
                                              f"{server.describe()} loaded {name}"))
             with timer.phase("verify"):
                 observed, counts = measure_restored(server, store)
-            result.checks += attach.judge_redis(plan, server.client)
+            result.checks += attach.judge_restored(plan, RestoredRedis(server.client))
     except RdbLoadError as exc:
         fail(plan, result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
              "the RDB did not load")
