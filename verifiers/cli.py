@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "canary":
             from verifiers.compliance import commands as compliance_commands
 
-            return compliance_commands.run(args)
+            return compliance_commands.run(args, registry.canary_writers())
         if args.command in ("summary", "suites"):
             from verifiers import ci_commands
 

@@ -5,11 +5,18 @@ joins them, from the registry, into the inventory's model."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import AwareDatetime, BeforeValidator, Field, SecretStr, model_validator
 
-from verifiers.compliance.settings import CanarySettings, GdprSettings, HygieneSettings, MigrateSettings, misfit
+from verifiers.compliance.settings import (
+    CanarySettings,
+    GdprSettings,
+    HygieneSettings,
+    MigrateSettings,
+    RestoredSupport,
+    misfit,
+)
 from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
 from verifiers.setting_types import Seconds, StrictModel
 
@@ -26,7 +33,7 @@ class FileSource(StrictModel):
     )
 
 
-class _AwsSettings(StrictModel):
+class AwsSettings(StrictModel):
     """Where the AWS APIs are: region, profile and role come from the standard AWS config chain (env, profile,
     instance role); `endpoint_url` (else env AWS_ENDPOINT_URL) points them elsewhere, e.g. at moto's server."""
 
@@ -34,7 +41,7 @@ class _AwsSettings(StrictModel):
     endpoint_url: str | None = Field(default=None, description="AWS API endpoint; default: env AWS_ENDPOINT_URL")
 
 
-class S3Source(_AwsSettings):
+class S3Source(AwsSettings):
     """A backup in S3: the newest object under `prefix` whose key (relative to the prefix) matches `pattern`."""
 
     type: Literal["s3"]
@@ -49,7 +56,7 @@ class S3Source(_AwsSettings):
 RdsSnapshotKind = Literal["automated", "manual", "aws-backup"]
 
 
-class RdsSnapshotSource(_AwsSettings):
+class RdsSnapshotSource(AwsSettings):
     """An RDS instance or Aurora cluster snapshot, restored into a tagged temporary instance (or cluster plus
     instance) that is deleted afterwards."""
 
@@ -80,7 +87,7 @@ class RdsSnapshotSource(_AwsSettings):
         return self
 
 
-class S3BucketSource(_AwsSettings):
+class S3BucketSource(AwsSettings):
     """A bucket (or a prefix of one) itself: the copy to verify against the manifest captured from it."""
 
     type: Literal["s3-bucket"]
@@ -104,7 +111,7 @@ class S3BucketSource(_AwsSettings):
 DynamoDbBackupKind = Literal["user", "system", "aws-backup"]
 
 
-class DynamoDbBackupSource(_AwsSettings):
+class DynamoDbBackupSource(AwsSettings):
     """A DynamoDB on-demand (or AWS Backup) backup of `table`, restored into a tagged temporary table."""
 
     type: Literal["dynamodb-backup"]
@@ -232,6 +239,8 @@ class StoreSettings(StrictModel):
     NO_SQL_ASSERTIONS: ClassVar[str | None] = None
     # RDS / Aurora engines whose snapshots this kind measures (rds-snapshot sources, stores/aws_snapshot.py)
     RDS_ENGINES: ClassVar[tuple[str, ...]] = ()
+    # the restored-data checks (canary, gdpr, migrate) this kind judges in its sandbox: none unless it declares them
+    COMPLIANCE: ClassVar[RestoredSupport] = RestoredSupport()
     kind: str
     name: str = Field(pattern=STORE_NAME_PATTERN, description="unique in the inventory; names the store in "
                       "reports, evidence and --store")
@@ -275,11 +284,26 @@ class StoreSettings(StrictModel):
 
     @model_validator(mode="after")
     def _compliance_fits(self) -> StoreSettings:
-        problem = misfit(self.kind, self.source.type, hygiene=self.hygiene,
-                         gdpr=self.gdpr, canary=self.canary, migrate=self.migrate)
+        problem = misfit(self.kind, self.source.type, self.COMPLIANCE, _declared_compliance(),
+                         hygiene=self.hygiene, gdpr=self.gdpr, canary=self.canary, migrate=self.migrate)
         if problem:
             raise ValueError(problem)
         return self
+
+
+def _declared_compliance() -> dict[str, RestoredSupport]:
+    """Each kind's COMPLIANCE, from the kinds' models imported so far, in import order (all of them, in the
+    registry's order, once an inventory is read): an error names the kinds that do support a check. Read from
+    the subclasses because this module is below the registry of kinds (verifiers/stores/registry.py)."""
+    found: dict[str, RestoredSupport] = {}
+    pending: list[type[StoreSettings]] = [StoreSettings]
+    while pending:
+        model = pending.pop(0)
+        pending += model.__subclasses__()
+        named = get_args(model.model_fields["kind"].annotation)  # kind: Literal["<kind>"] in a kind's model
+        if len(named) == 1 and isinstance(named[0], str):
+            found.setdefault(named[0], model.COMPLIANCE)
+    return found
 
 
 AnyStore = StoreSettings  # any kind's settings; narrowed with isinstance to the kind's own model

@@ -1,40 +1,30 @@
 """How the compliance checks join a store's run: their specs join the plan (so each is a pytest item and an
 evidence entry), the ones read from backup services' APIs are judged beside the restore (`judge_unrestored`),
-and the ones that need the restored data are judged in the sandbox before it is torn down (`judge_postgres`,
-`judge_redis`, called by the store kinds after their own measurements; they may write to the sandbox).
+and the ones that need the restored data are judged in the sandbox before it is torn down (`judge_restored`,
+called by the store kinds after their own measurements with their RestoredData; they may write to the sandbox).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import canary, gdpr, hygiene, migrate
-from verifiers.compliance.canary import Canary
-from verifiers.compliance.gdpr import Erasure
+from verifiers.compliance.plan import CompliancePlan, PlannedStore
 from verifiers.compliance.recovery_points import judge_gap, judge_pitr, latest_restorable, recovery_points
-from verifiers.compliance.settings import KeyPlace, SqlPlace
+from verifiers.compliance.restored import RestoredData, RestoredSession, SandboxLost
 from verifiers.errors import RestoreproofError, SandboxError
 from verifiers.store_settings import AnyStore
-from verifiers.stores.base import StorePlan
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class CompliancePlan:
-    """What the restored-data checks need, read (and validated) at plan time."""
-
-    base_dir: Path
-    ledger: tuple[Erasure, ...] = ()
-    canary_expected: Canary | None = None
-    canary_log: Path | None = None
+PlanT = TypeVar("PlanT", bound=PlannedStore)
 
 
 def unrestored_specs(store: AnyStore) -> list[CheckSpec]:
@@ -62,7 +52,7 @@ def restored_specs(store: AnyStore) -> list[CheckSpec]:
     return specs
 
 
-def extend_plan(plan: StorePlan, base_dir: Path) -> StorePlan:
+def extend_plan(plan: PlanT, base_dir: Path) -> PlanT:
     """The store's plan with its compliance checks; a bad ledger or canary log fails the plan here, named."""
     store = plan.store
     extra = unrestored_specs(store) + restored_specs(store)
@@ -75,7 +65,7 @@ def extend_plan(plan: StorePlan, base_dir: Path) -> StorePlan:
         path = canary.log_path(store.canary, base_dir=base_dir, store=store.name)
         expected = canary.newest_before(canary.read_log(path, store=store.name), plan.reference_time)
         context = replace(context, canary_expected=expected, canary_log=path)
-    return replace(plan, specs=plan.specs + tuple(extra), compliance=context)
+    return plan.with_compliance(extra, context)
 
 
 def judge_unrestored(store: AnyStore, base_dir: Path, *, now: datetime | None = None) -> list[CheckResult]:
@@ -113,7 +103,7 @@ def _guarded(check: str, subject: str, judge: Callable[[], CheckResult]) -> Chec
         return CheckResult(check, subject, False, None, None, f"not judged: {exc.describe()}")
 
 
-def merge_unrestored(plan: StorePlan, found: Sequence[CheckResult]) -> list[CheckResult]:
+def merge_unrestored(plan: PlannedStore, found: Sequence[CheckResult]) -> list[CheckResult]:
     """The run's results with the API-read checks judged: they replace any "not verified" placeholder a failed
     restore put in their place (they do not depend on the restore)."""
     judged = judge_unrestored(plan.store, _base_dir(plan))
@@ -123,105 +113,43 @@ def merge_unrestored(plan: StorePlan, found: Sequence[CheckResult]) -> list[Chec
     return [r for r in found if r.spec not in mine] + judged
 
 
-def _base_dir(plan: StorePlan) -> Path:
-    context = plan.compliance
-    return context.base_dir if isinstance(context, CompliancePlan) else Path(".")
+def _base_dir(plan: PlannedStore) -> Path:
+    return plan.compliance.base_dir if plan.compliance is not None else Path(".")
 
 
-def judge_postgres(plan: StorePlan, conninfo: str, *, url: str, pg_env: Mapping[str, str]) -> list[CheckResult]:
-    """Canary, GDPR replay and migrations in the restored PostgreSQL sandbox, in that order (reads first)."""
-    import psycopg
-
+def judge_restored(plan: PlannedStore, restored: RestoredData) -> list[CheckResult]:
+    """Canary, GDPR (and its erasure replay) and migrations in the restored sandbox, in that order (reads first)."""
     store, context = plan.store, plan.compliance
-    if not isinstance(context, CompliancePlan):
+    if context is None:
         return []
     results: list[CheckResult] = []
     try:
-        results += _in_postgres(plan, context, conninfo)
-    except psycopg.OperationalError as exc:
-        from verifiers.stores.postgres.restore import redact
-
-        raise SandboxError(f"store {store.name}: lost the sandbox server during the compliance checks: "
-                           f"{redact(str(exc))}", hint="the server may have been killed or run out of memory") from None
+        with restored.session() as session:
+            results += _in_session(plan, context, session)
+    except SandboxLost as exc:
+        raise SandboxError(f"store {store.name}: lost the sandbox server during the compliance checks: {exc.reason}",
+                           hint=exc.hint) from None
     if store.migrate is not None:
-        results.append(migrate.run_migrations(store.migrate, url=url, pg_env=pg_env, base_dir=context.base_dir))
+        target = restored.migration_target()
+        if target is not None:
+            results.append(migrate.run_migrations(store.migrate, target, base_dir=context.base_dir))
     return results
 
 
-def _in_postgres(plan: StorePlan, context: CompliancePlan, conninfo: str) -> list[CheckResult]:
-    import psycopg
-
+def _in_session(plan: PlannedStore, context: CompliancePlan, session: RestoredSession) -> list[CheckResult]:
     store = plan.store
     results: list[CheckResult] = []
-    with psycopg.connect(conninfo) as conn:
-        conn.autocommit = True
-        if store.canary is not None:
-            present, newest = canary.postgres_probe(conn, store.canary, store=store.name)
-            results.append(canary.judge(context.canary_expected, present, newest, backup_time=plan.reference_time,
-                                        log=context.canary_log or Path("-")))
-        if store.gdpr is not None:
-            places = [p for p in store.gdpr.places if isinstance(p, SqlPlace)]
-            results += _gdpr(plan, context, gdpr.postgres_finder(conn, places, store=store.name),
-                             functools.partial(gdpr.postgres_eraser, conn))
-    return results
-
-
-def judge_mysql(plan: StorePlan, connect: Callable[[], Any], database: str) -> list[CheckResult]:
-    """Canary and GDPR replay in the restored MySQL/MariaDB sandbox (`connect`: to the restored database)."""
-    import pymysql
-
-    store, context = plan.store, plan.compliance
-    if not isinstance(context, CompliancePlan):
-        return []
-    results: list[CheckResult] = []
-    try:
-        conn = connect()
-        try:
-            if store.canary is not None:
-                present, newest = canary.mysql_probe(conn, store.canary)
-                results.append(canary.judge(context.canary_expected, present, newest,
-                                            backup_time=plan.reference_time, log=context.canary_log or Path("-")))
-            if store.gdpr is not None:
-                places = [p for p in store.gdpr.places if isinstance(p, SqlPlace)]
-                finder = gdpr.mysql_finder(conn, places, database=database, store=store.name)
-                results += _gdpr(plan, context, finder, functools.partial(gdpr.mysql_eraser, conn))
-        finally:
-            conn.close()
-    except pymysql.err.OperationalError as exc:
-        raise SandboxError(f"store {store.name}: lost the sandbox server during the compliance checks: "
-                           f"{exc.args[-1] if exc.args else exc}",
-                           hint="the server may have been killed or run out of memory or disk") from None
-    return results
-
-
-def judge_redis(plan: StorePlan, client_for: Callable[[int], Any]) -> list[CheckResult]:
-    """Canary and GDPR presence in the restored Redis sandbox."""
-    import redis
-
-    try:
-        return _in_redis(plan, client_for)
-    except redis.ConnectionError as exc:
-        raise SandboxError(f"store {plan.store.name}: lost the sandbox server during the compliance checks: {exc}",
-                           hint="the server may have been killed or run out of memory") from None
-
-
-def _in_redis(plan: StorePlan, client_for: Callable[[int], Any]) -> list[CheckResult]:
-    store, context = plan.store, plan.compliance
-    if not isinstance(context, CompliancePlan):
-        return []
-    results: list[CheckResult] = []
     if store.canary is not None:
-        present, newest = canary.redis_probe(client_for(store.canary.db), store.canary)
+        present, newest = session.canary_probe(store.canary)
         results.append(canary.judge(context.canary_expected, present, newest, backup_time=plan.reference_time,
                                     log=context.canary_log or Path("-")))
     if store.gdpr is not None:
-        places = [p for p in store.gdpr.places if isinstance(p, KeyPlace)]
-        results += _gdpr(plan, context, gdpr.redis_finder(client_for, places), None)
+        results += _gdpr(plan, context, session.gdpr_finder(store.gdpr.places), session.gdpr_eraser)
     return results
 
 
-def _gdpr(plan: StorePlan, context: CompliancePlan, find: gdpr.Finder,
-          erase: Callable[[Sequence[str]], gdpr.Eraser] | None) -> list[CheckResult]:
+def _gdpr(plan: PlannedStore, context: CompliancePlan, find: gdpr.Finder,
+          erase: Callable[[Sequence[str]], gdpr.Eraser | None]) -> list[CheckResult]:
     settings = plan.store.gdpr
     assert settings is not None
     hasher = gdpr.SubjectHasher.from_env(settings.salt_env)
@@ -232,6 +160,7 @@ def _gdpr(plan: StorePlan, context: CompliancePlan, find: gdpr.Finder,
         return [CheckResult("gdpr", s.subject, False, None, None, f"not judged: {exc.describe()}")
                 for s in restored_specs(plan.store) if s.check == "gdpr"]
     results = gdpr.judge_presence(before, after, present, hasher)
-    if settings.erase_sql and erase is not None:
-        results.append(gdpr.replay_erasure(erase(settings.erase_sql), present, find, hasher=hasher))
+    eraser = erase(settings.erase_sql) if settings.erase_sql else None
+    if eraser is not None:
+        results.append(gdpr.replay_erasure(eraser, present, find, hasher=hasher))
     return results

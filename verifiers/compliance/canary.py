@@ -1,7 +1,8 @@
 """Canaries: proof the backup came from the right database and is as fresh as it claims. `restoreproof canary
-write` inserts a row (PostgreSQL, into an opt-in table) or a key (Redis) carrying a random token and the
-server's time into the LIVE store, and appends {token, written_at} to the store's canary log. Verification
-takes the newest canary written before the backup's time and asserts the restored data holds its token.
+write` inserts a row (SQL stores, into an opt-in table) or a key (key-value stores) carrying a random token and
+the server's time into the LIVE store, through the kind's CanaryWriter (its package's compliance.py), and appends
+{token, written_at} to the store's canary log. Verification takes the newest canary written before the backup's
+time and asserts the restored data holds its token.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from verifiers.checks import CheckResult
 from verifiers.compliance.settings import CanarySettings
@@ -79,42 +79,6 @@ def new_token(store: str) -> str:
     return f"{store}-{secrets.token_hex(8)}"
 
 
-def write_postgres(dsn: str, settings: CanarySettings, *, store: str, create: bool) -> Canary:
-    import psycopg
-    from psycopg import sql
-
-    table = sql.Identifier(*settings.table.split(".", 1))
-    token = new_token(store)
-    try:
-        with psycopg.connect(dsn, connect_timeout=30) as conn:
-            if create:
-                conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (token text PRIMARY KEY, "
-                                     "written_at timestamptz NOT NULL DEFAULT now())").format(table))
-            row = conn.execute(sql.SQL("INSERT INTO {} (token, written_at) VALUES (%s, now()) RETURNING written_at")
-                               .format(table), (token,)).fetchone()
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SourceError(f"store {store}: cannot write the canary into {settings.table}: {first}",
-                          hint="create the opt-in table (or pass --create-table) and grant INSERT on it") from None
-    assert row is not None
-    return Canary(token, row[0])
-
-
-def write_redis(url: str, settings: CanarySettings, *, store: str, password: str | None = None) -> Canary:
-    import redis
-
-    token = new_token(store)
-    try:
-        client = redis.Redis.from_url(url, db=settings.db, **({"password": password} if password else {}))
-        seconds, micros = client.time()
-        written = datetime.fromtimestamp(seconds + micros / 1e6, tz=UTC)
-        client.set(settings.key_prefix + token, written.isoformat())
-    except redis.RedisError as exc:
-        raise SourceError(f"store {store}: cannot write the canary key: {type(exc).__name__}: {exc}",
-                          hint="check the URL and that the user may SET keys under the canary prefix") from None
-    return Canary(token, written)
-
-
 def judge(expected: Canary | None, present: Callable[[str], bool], newest_restored: datetime | None,
           *, backup_time: datetime, log: Path) -> CheckResult:
     """`present(token)`: the restored data holds this canary; `newest_restored`: its newest canary's time."""
@@ -132,91 +96,3 @@ def judge(expected: Canary | None, present: Callable[[str], bool], newest_restor
                        f"the canary written at {stamp}, before the backup was taken, is NOT in the restored data "
                        "(newest canary there: " + shown + "): the backup is older than it claims or comes from "
                        "another database")
-
-
-def postgres_probe(conn: Any, settings: CanarySettings, *, store: str) -> tuple[Callable[[str], bool],
-                                                                               datetime | None]:
-    import psycopg
-    from psycopg import sql
-
-    table = sql.Identifier(*settings.table.split(".", 1))
-    try:
-        with conn.transaction():
-            row = conn.execute(sql.SQL("SELECT max(written_at) FROM {}").format(table)).fetchone()
-    except psycopg.OperationalError:
-        raise
-    except psycopg.Error:
-        return (lambda _token: False), None  # no canary table in the backup: judged as "not present"
-
-    def present(token: str) -> bool:
-        with conn.transaction():
-            return conn.execute(sql.SQL("SELECT 1 FROM {} WHERE token = %s").format(table),
-                                (token,)).fetchone() is not None
-
-    return present, row[0] if row else None
-
-
-def mysql_probe(conn: Any, settings: CanarySettings) -> tuple[Callable[[str], bool], datetime | None]:
-    import pymysql
-
-    from verifiers.stores.mysql.rowhash import quote_identifier
-
-    table = quote_identifier(settings.table)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"SELECT MAX(written_at) FROM {table}")  # noqa: S608 - a quoted identifier
-            row = cur.fetchone()
-    except pymysql.err.ProgrammingError:
-        return (lambda _token: False), None  # no canary table in the backup: judged as "not present"
-
-    def present(token: str) -> bool:
-        with conn.cursor() as cur:
-            cur.execute(f"SELECT 1 FROM {table} WHERE token = %s", (token,))  # noqa: S608 - a quoted identifier
-            return cur.fetchone() is not None
-
-    newest = row[0] if row else None
-    return present, newest.replace(tzinfo=UTC) if isinstance(newest, datetime) else None
-
-
-def write_mysql(dsn: str, settings: CanarySettings, *, store: str, create: bool) -> Canary:
-    """Into the DSN's database; times are UTC_TIMESTAMP(6), a DATETIME(6) read back as UTC."""
-    import pymysql
-
-    from verifiers.stores.mysql.dsn import parse_dsn
-    from verifiers.stores.mysql.rowhash import quote_identifier
-
-    target = parse_dsn(dsn, what="canary write")
-    table = quote_identifier(settings.table)
-    token = new_token(store)
-    try:
-        conn = pymysql.connect(**target.connect_kwargs())
-        try:
-            with conn.cursor() as cur:
-                if create:
-                    cur.execute(f"CREATE TABLE IF NOT EXISTS {table} (token VARCHAR(80) PRIMARY KEY, "
-                                "written_at DATETIME(6) NOT NULL) ENGINE=InnoDB")
-                cur.execute(f"INSERT INTO {table} (token, written_at) VALUES (%s, UTC_TIMESTAMP(6))",  # noqa: S608
-                            (token,))
-                cur.execute(f"SELECT written_at FROM {table} WHERE token = %s", (token,))  # noqa: S608
-                row = cur.fetchone()
-            conn.commit()
-        finally:
-            conn.close()
-    except pymysql.err.MySQLError as exc:
-        reason = exc.args[-1] if exc.args else type(exc).__name__
-        raise SourceError(f"store {store}: cannot write the canary into {settings.table} ({target.redacted()}): "
-                          f"{reason}", hint="create the opt-in table (or pass --create-table) and grant INSERT on it"
-                          ) from None
-    assert row is not None
-    return Canary(token, row[0].replace(tzinfo=UTC))
-
-
-def redis_probe(client: Any, settings: CanarySettings) -> tuple[Callable[[str], bool], datetime | None]:
-    times = []
-    for key in client.scan_iter(match=settings.key_prefix.replace("*", r"\*") + "*", count=1000):
-        value = client.get(key)
-        try:
-            times.append(datetime.fromisoformat(value.decode() if isinstance(value, bytes) else str(value)))
-        except ValueError:
-            continue
-    return (lambda token: bool(client.exists(settings.key_prefix + token))), max(times, default=None)

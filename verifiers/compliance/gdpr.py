@@ -17,7 +17,6 @@ import csv
 import hmac
 import json
 import os
-import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,13 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from verifiers.checks import CheckResult
-from verifiers.compliance.settings import SUBJECT_PLACEHOLDER, GdprSettings, KeyPlace, SqlPlace
-from verifiers.errors import InventoryError, SandboxError, SourceError
+from verifiers.compliance.settings import GdprSettings
+from verifiers.errors import InventoryError, SourceError
 
 BEFORE, AFTER, REPLAY = "erased before backup", "erased after backup", "erasure replay"
 LISTED = 20  # hashed ids shown per check
-_BATCH = 5000
-_GLOB = re.compile(r"([*?\[\]\\])")
+BATCH = 5000  # subjects per query of a finder
 
 
 @dataclass(frozen=True)
@@ -157,57 +155,6 @@ def split_by_backup(ledger: Sequence[Erasure], backup_time: datetime) -> tuple[s
 Finder = Callable[[set[str]], set[str]]  # which of these subjects are present in the restored data
 
 
-def postgres_finder(conn: Any, places: Sequence[SqlPlace], *, store: str) -> Finder:
-    """Subjects present in any of the tables' columns (compared as text, so integer, uuid and text ids alike)."""
-    import psycopg
-    from psycopg import sql
-
-    def find(subjects: set[str]) -> set[str]:
-        found: set[str] = set()
-        ordered = sorted(subjects)
-        for place in places:
-            query = sql.SQL("SELECT DISTINCT {col}::text FROM {table} WHERE {col}::text = ANY(%s)").format(
-                col=sql.Identifier(place.column), table=sql.Identifier(*place.table.split(".", 1)))
-            for start in range(0, len(ordered), _BATCH):
-                try:
-                    with conn.transaction():
-                        rows = conn.execute(query, (ordered[start:start + _BATCH],)).fetchall()
-                except psycopg.OperationalError:
-                    raise
-                except psycopg.Error as exc:
-                    first = str(exc).strip().splitlines()[0]
-                    raise SandboxError(f"store {store}: gdpr place {place.table}.{place.column} cannot be read in "
-                                       f"the restored database: {first}",
-                                       hint="fix stores.gdpr.places (schema.table and column)") from None
-                found.update(r[0] for r in rows)
-        return found
-
-    return find
-
-
-def redis_finder(client_for: Callable[[int], Any], places: Sequence[KeyPlace]) -> Finder:
-    """Subjects with a key in any of the patterns: EXISTS for exact keys (pipelined), SCAN MATCH for globs."""
-
-    def find(subjects: set[str]) -> set[str]:
-        found: set[str] = set()
-        for place in places:
-            client = client_for(place.db)
-            ordered = sorted(subjects - found)
-            if _GLOB.search(place.pattern.replace(SUBJECT_PLACEHOLDER, "")) is None:
-                pipe = client.pipeline(transaction=False)
-                for subject in ordered:
-                    pipe.exists(place.pattern.replace(SUBJECT_PLACEHOLDER, subject))
-                found.update(s for s, hit in zip(ordered, pipe.execute(), strict=True) if hit)
-                continue
-            for subject in ordered:
-                match = place.pattern.replace(SUBJECT_PLACEHOLDER, _GLOB.sub(r"\\\1", subject))
-                if next(iter(client.scan_iter(match=match, count=1000)), None) is not None:
-                    found.add(subject)
-        return found
-
-    return find
-
-
 def judge_presence(before: set[str], after: set[str], present: set[str],
                    hasher: SubjectHasher) -> list[CheckResult]:
     """`present`: the ledger's subjects found in the restored data."""
@@ -229,93 +176,6 @@ def judge_presence(before: set[str], after: set[str], present: set[str],
 
 
 Eraser = Callable[[set[str]], str | None]  # runs the erasure SQL for these subjects; the error, or None
-
-
-def postgres_eraser(conn: Any, statements: Sequence[str]) -> Eraser:
-    """One transaction for every subject's statements, %(subject)s bound (as text)."""
-    import psycopg
-
-    from verifiers.stores.postgres.restore import redact
-
-    def erase(subjects: set[str]) -> str | None:
-        try:
-            with conn.transaction():
-                for subject in sorted(subjects):
-                    for statement in statements:
-                        conn.execute(statement, {"subject": subject})
-        except psycopg.OperationalError:
-            raise
-        except psycopg.Error as exc:
-            return redact(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
-        return None
-
-    return erase
-
-
-def mysql_eraser(conn: Any, statements: Sequence[str]) -> Eraser:
-    """The same for MySQL/MariaDB (pymysql's paramstyle is %(subject)s too), committed once."""
-    import pymysql
-
-    from verifiers.stores.postgres.restore import redact
-
-    def erase(subjects: set[str]) -> str | None:
-        try:
-            with conn.cursor() as cur:
-                for subject in sorted(subjects):
-                    for statement in statements:
-                        cur.execute(statement, {"subject": subject})
-            conn.commit()
-        except pymysql.err.OperationalError as exc:
-            if exc.args and exc.args[0] in _MYSQL_GONE:
-                raise
-            conn.rollback()
-            return redact(str(exc.args[-1]))
-        except pymysql.err.MySQLError as exc:
-            conn.rollback()
-            return redact(str(exc.args[-1]) if exc.args else type(exc).__name__)
-        return None
-
-    return erase
-
-
-_MYSQL_GONE = (2003, 2006, 2013)  # can't connect, server has gone away, lost connection
-
-
-def mysql_finder(conn: Any, places: Sequence[SqlPlace], *, database: str, store: str) -> Finder:
-    """Subjects present in any of the tables' columns (`table` or `database.table`), compared as text."""
-    import pymysql
-
-    from verifiers.stores.mysql.rowhash import quote_identifier
-
-    def find(subjects: set[str]) -> set[str]:
-        found: set[str] = set()
-        ordered = sorted(subjects)
-        for place in places:
-            schema, _, table = place.table.rpartition(".")
-            where = f"{quote_identifier(schema or database)}.{quote_identifier(table)}"
-            column = quote_identifier(place.column)
-            for start in range(0, len(ordered), _BATCH):
-                batch = ordered[start:start + _BATCH]
-                query = (f"SELECT DISTINCT CAST({column} AS CHAR) FROM {where} "  # noqa: S608 - quoted identifiers
-                         f"WHERE CAST({column} AS CHAR) IN ({', '.join(['%s'] * len(batch))})")
-                try:
-                    with conn.cursor() as cur:
-                        cur.execute(query, batch)
-                        found.update(str(r[0]) for r in cur.fetchall())
-                except pymysql.err.OperationalError as exc:
-                    if exc.args and exc.args[0] in _MYSQL_GONE:
-                        raise
-                    raise _unreadable(store, place, str(exc.args[-1])) from None
-                except pymysql.err.MySQLError as exc:
-                    raise _unreadable(store, place, str(exc.args[-1]) if exc.args else type(exc).__name__) from None
-        return found
-
-    return find
-
-
-def _unreadable(store: str, place: SqlPlace, reason: str) -> SandboxError:
-    return SandboxError(f"store {store}: gdpr place {place.table}.{place.column} cannot be read in the restored "
-                        f"database: {reason}", hint="fix stores.gdpr.places (table and column)")
 
 
 def replay_erasure(erase: Eraser, subjects: set[str], find: Finder, *, hasher: SubjectHasher) -> CheckResult:

@@ -24,7 +24,14 @@ from verifiers.compliance.recovery_points import MANIFEST_SUFFIX, aws_error, fil
 from verifiers.compliance.settings import HygieneSettings
 from verifiers.durations import format_duration
 from verifiers.errors import SourceError
-from verifiers.store_settings import AnyStore, DynamoDbBackupSource, FileSource, RdsSnapshotSource, S3Source
+from verifiers.store_settings import (
+    AnyStore,
+    AwsSettings,
+    DynamoDbBackupSource,
+    FileSource,
+    RdsSnapshotSource,
+    S3Source,
+)
 
 BUCKET_ASPECTS = ("versioning", "encryption", "public access")
 FINISHED_OK = "COMPLETED"
@@ -242,8 +249,8 @@ def _lifecycle(store: AnyStore, source: S3Source, days: int) -> CheckResult:
 
 def bucket(store: AnyStore, subject: str) -> CheckResult:
     name, _, aspect = subject.partition(" ")
-    region = getattr(store.source, "region", None)
-    client = _s3(region, getattr(store.source, "endpoint_url", None))
+    aws = store.source if isinstance(store.source, AwsSettings) else None  # else the AWS config chain's
+    client = _s3(aws.region if aws else None, aws.endpoint_url if aws else None)
     if aspect == "versioning":
         status = _call(store.name, f"cannot read the versioning of {name}", "s3:GetBucketVersioning",
                        lambda: client.get_bucket_versioning(Bucket=name).get("Status") or "Disabled")

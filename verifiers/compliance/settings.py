@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, ClassVar
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -56,6 +58,7 @@ class HygieneSettings(StrictModel):
 class SqlPlace(StrictModel):
     """Where a subject lives in a SQL store: rows of `table` whose `column` holds the subject id."""
 
+    SHAPE: ClassVar[str] = "{ table = \"schema.table\", column = \"...\" }"  # how it is written, for errors
     table: str = Field(min_length=1, description="schema.table (postgres) or table")
     column: str = Field(min_length=1)
 
@@ -63,6 +66,7 @@ class SqlPlace(StrictModel):
 class KeyPlace(StrictModel):
     """Where a subject lives in Redis: keys matching `pattern` with {subject} replaced by the subject id."""
 
+    SHAPE: ClassVar[str] = "{ pattern = \"user:{subject}\", db = 0 }"
     pattern: str = Field(min_length=1)
     db: int = Field(default=0, ge=0)
 
@@ -135,29 +139,45 @@ class MigrateSettings(StrictModel):
     timeout: Seconds = 900.0
 
 
-_RESTORED_KINDS = ("postgres", "mysql", "redis")  # the sandboxes these checks run in (attach.judge_*)
+RESTORED_CHECKS = ("canary", "gdpr", "migrate")  # judged in a kind's sandbox (attach.judge_restored)
 _POINT_SOURCES = ("file", "s3", "rds-snapshot", "dynamodb-backup")
 
 
-def misfit(kind: str, source_type: str, *, hygiene: HygieneSettings | None, gdpr: GdprSettings | None,
-           canary: CanarySettings | None, migrate: MigrateSettings | None) -> str | None:
-    """Why these settings cannot apply to a store of this kind and source, or None when they can."""
+@dataclass(frozen=True)
+class RestoredSupport:
+    """Which of RESTORED_CHECKS a store kind can judge in its restored sandbox, and how its gdpr places are written:
+    declared by the kind's settings model (its COMPLIANCE), carried out by its package's compliance.py."""
+
+    checks: frozenset[str] = frozenset()
+    place: type[SqlPlace] | type[KeyPlace] = SqlPlace  # SQL places may also have gdpr.erase_sql replayed
+
+    def __post_init__(self) -> None:
+        unknown = sorted(self.checks - set(RESTORED_CHECKS))
+        if unknown:
+            raise ValueError(f"unknown restored-data checks {unknown}; known: {', '.join(RESTORED_CHECKS)}")
+
+
+def misfit(kind: str, source_type: str, support: RestoredSupport, kinds: Mapping[str, RestoredSupport], *,
+           hygiene: HygieneSettings | None, gdpr: GdprSettings | None, canary: CanarySettings | None,
+           migrate: MigrateSettings | None) -> str | None:
+    """Why these settings cannot apply to a store of this kind and source, or None when they can. `support` is
+    the kind's own; `kinds` every known kind's, to name those a check does apply to."""
     for name, setting in (("gdpr", gdpr), ("canary", canary), ("migrate", migrate)):
         if setting is None:
             continue
-        if kind not in _RESTORED_KINDS or (name == "migrate" and kind != "postgres"):
-            kinds = "postgres" if name == "migrate" else " and ".join(_RESTORED_KINDS)
-            return f"`{name}` applies to {kinds} stores only, not {kind}"
+        if name not in support.checks:
+            named = sorted((k for k, s in kinds.items() if name in s.checks),
+                           key=lambda k: kinds[k].place is not SqlPlace)  # SQL kinds first, then key-value ones
+            kinds_with = " and ".join(named) or "no"
+            return f"`{name}` applies to {kinds_with} stores only, not {kind}"
         if source_type not in ("file", "s3"):
             return f"`{name}` needs a restored dump (file or s3 source); {source_type} sources are not supported yet"
     if gdpr is not None:
-        wanted = KeyPlace if kind == "redis" else SqlPlace
-        if any(not isinstance(p, wanted) for p in gdpr.places):
-            shape = "{ pattern = \"user:{subject}\", db = 0 }" if kind == "redis" else \
-                "{ table = \"schema.table\", column = \"...\" }"
-            return f"gdpr.places of a {kind} store are written {shape}"
-        if gdpr.erase_sql and kind == "redis":
-            return "gdpr.erase_sql applies to SQL stores (postgres, mysql), not redis"
+        if any(not isinstance(p, support.place) for p in gdpr.places):
+            return f"gdpr.places of a {kind} store are written {support.place.SHAPE}"
+        if gdpr.erase_sql and support.place is not SqlPlace:
+            sql_kinds = ", ".join(k for k, s in kinds.items() if "gdpr" in s.checks and s.place is SqlPlace)
+            return f"gdpr.erase_sql applies to SQL stores ({sql_kinds}), not {kind}"
     return _hygiene_misfit(source_type, hygiene) if hygiene is not None else None
 
 

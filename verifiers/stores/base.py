@@ -13,13 +13,14 @@ from __future__ import annotations
 import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
+from verifiers.compliance.plan import CompliancePlan
 from verifiers.errors import ManifestError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sources import Artifact, Located
@@ -36,12 +37,15 @@ class StorePlan:
     specs: tuple[CheckSpec, ...]
     reference_time: datetime  # when the backed-up data was taken: manifest capture time, else artifact mtime
     kind_plan: KindPlan  # the kind's own typed half: its store, its manifest, and how it verifies them
-    compliance: Any = None  # what the compliance checks need (verifiers/compliance/attach.py)
+    compliance: CompliancePlan | None = None  # what the restored-data checks need (verifiers/compliance/attach.py)
     reference: str = "manifest"  # what the data is compared with, for the evidence: LIVE_REFERENCE otherwise
     manifest_sha256: str | None = None  # of the manifest file compared with, when it is one on local disk
 
     def verify(self, artifact: Artifact, timer: RestoreTimer, work_dir: Path, result: StoreVerification) -> None:
         self.kind_plan.verify(self, artifact, timer, work_dir, result)
+
+    def with_compliance(self, specs: Sequence[CheckSpec], context: CompliancePlan) -> StorePlan:
+        return replace(self, specs=self.specs + tuple(specs), compliance=context)
 
 
 LIVE_REFERENCE = "live database"

@@ -9,7 +9,10 @@ A kind is a package (verifiers/stores/<kind>/, or any installed package) holding
 - `capture.py`: `run(args) -> str`, the capture itself, imported when that command runs;
 - `kind.py`: `KIND`, the `StoreKind` that plans and verifies its stores, imported on first use (the plugin is
   loaded by every pytest run in the environment: importing every kind's drivers up front doubled its start-up,
-  0.29 s to 0.6 s with -X importtime).
+  0.29 s to 0.6 s with -X importtime);
+- `compliance.py`, only when its model declares restored-data checks (`COMPLIANCE`: canary, gdpr, migrate): the
+  `RestoredData` its kind.py hands verifiers/compliance/attach.py's judge_restored, and, for canaries, its
+  `CANARY_WRITER` (`restoreproof canary write`).
 
 The inventory's union of store models, the CLI's capture subcommands and the suites (a store's suite is its
 model's DEFAULT_SUITE, run by `pytest suites/<suite>` or `restoreproof verify --suite`) are built from this list.
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, get_args
 from verifiers.errors import InventoryError
 
 if TYPE_CHECKING:
+    from verifiers.compliance.restored import CanaryWriter
     from verifiers.store_settings import StoreSettings
     from verifiers.stores.base import StoreKind
 
@@ -100,6 +104,13 @@ def store_kind(kind: str) -> StoreKind:
     """The kind's implementation (its kind.py's KIND), imported on first use."""
     implementation: StoreKind = _part(_settings()[kind][0], "kind").KIND
     return implementation
+
+
+def canary_writers() -> dict[str, CanaryWriter]:
+    """The kinds whose model declares the canary check (its COMPLIANCE), each with its package's compliance.py
+    CANARY_WRITER, in registry order; imported here, for `restoreproof canary write` only."""
+    return {kind: _part(package, "compliance").CANARY_WRITER for kind, (package, model) in _settings().items()
+            if "canary" in model.COMPLIANCE.checks}
 
 
 def add_capture_parsers(kinds_parsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

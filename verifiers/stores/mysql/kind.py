@@ -36,6 +36,7 @@ from verifiers.stores.base import (
 from verifiers.stores.mysql import fidelity
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
+from verifiers.stores.mysql.compliance import RestoredMysql
 from verifiers.stores.mysql.facts import DatabaseFacts
 from verifiers.stores.mysql.installations import MysqlInstallation
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
@@ -132,7 +133,8 @@ class MysqlPlan(KindPlan):
                 facts, assertion_results = measure_restored(server, store, database)
                 facts = as_captured(facts, scratch, manifest.database)
             # after the read-only measurement: the GDPR erasure replay may write to the sandbox
-            result.checks += attach.judge_mysql(plan, lambda: server.connect(database), database)
+            result.checks += attach.judge_restored(
+                plan, RestoredMysql(lambda: server.connect(database), database, store=store.name))
         return judge(store, manifest.facts, facts) + assertion_results
 
 

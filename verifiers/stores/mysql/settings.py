@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from verifiers.compliance.settings import RestoredSupport
 from verifiers.store_settings import StoreSettings, TableFilter
 
 
@@ -18,6 +19,8 @@ class MysqlStore(StoreSettings):
     # "aurora" is Aurora MySQL 5.6 (before aurora-mysql); RDS for MariaDB restores into the same MariaDB/MySQL
     # measurement as a dump does
     RDS_ENGINES: ClassVar[tuple[str, ...]] = ("mysql", "aurora-mysql", "aurora", "mariadb")
+    # judged in the sandbox by verifiers/stores/mysql/compliance.py
+    COMPLIANCE: ClassVar[RestoredSupport] = RestoredSupport(frozenset({"canary", "gdpr"}))
     kind: Literal["mysql"]
     tables: TableFilter = Field(default_factory=TableFilter, description="globs over database.table")
     row_count_tolerance: float = Field(

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.compliance import attach
-from verifiers.compliance.migrate import sandbox_url
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
@@ -32,6 +31,7 @@ from verifiers.stores.postgres import fidelity, live
 from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
 from verifiers.stores.postgres.checksum import Method
 from verifiers.stores.postgres.compare import judge, measure_conninfo
+from verifiers.stores.postgres.compliance import RestoredPostgres
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.local_server import PgInstallation, choose_installation, find_installations
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
@@ -137,9 +137,7 @@ class PostgresPlan(KindPlan):
                     facts, assertion_results = measure_restored(server, store, methods, manifest.facts)
                     judged = judge(store, manifest.facts, facts) + assertion_results
             # after every read-only measurement: GDPR erasure replay and migrations may write to the sandbox
-            result.checks += attach.judge_postgres(
-                plan, server.conninfo(database), pg_env=server.client_env(database),
-                url=server.url(database) if isinstance(server, NetworkPostgres) else sandbox_url(server, database))
+            result.checks += attach.judge_restored(plan, RestoredPostgres.of(server, database, store=store.name))
         return judged
 
 

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from verifiers.compliance.settings import RestoredSupport
 from verifiers.setting_types import StrictModel
 from verifiers.store_settings import StoreSettings, TableFilter
 
@@ -43,6 +44,8 @@ class PostgresStore(StoreSettings):
     DEFAULT_SUITE: ClassVar[str] = "rds"
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot"})
     RDS_ENGINES: ClassVar[tuple[str, ...]] = ("postgres", "aurora-postgresql")
+    # judged in the sandbox by verifiers/stores/postgres/compliance.py
+    COMPLIANCE: ClassVar[RestoredSupport] = RestoredSupport(frozenset({"canary", "gdpr", "migrate"}))
     kind: Literal["postgres"]
     tables: TableFilter = TableFilter()
     row_count_tolerance: float = Field(

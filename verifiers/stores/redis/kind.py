@@ -31,6 +31,7 @@ from verifiers.stores.base import (
     restore_plan,
 )
 from verifiers.stores.redis import fidelity, restore
+from verifiers.stores.redis.compliance import RestoredRedis
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.installations import (
     RedisInstallation,
@@ -115,7 +116,8 @@ class RedisPlan(KindPlan):
                     result.checks.append(restore.loaded(verdict, installation))
                     with timer.phase("verify"):
                         observed, counts = measure_restored(server, store)
-                    result.checks += attach.judge_redis(plan, server.client)  # canary, GDPR (verifiers/compliance)
+                    # canary, GDPR (verifiers/compliance)
+                    result.checks += attach.judge_restored(plan, RestoredRedis(server.client))
             except RdbLoadTimeout as exc:  # still loading at restore_timeout: raised in the restore phase
                 raise restore_timed_out(result, restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"),
                                         store=store.name, artifact_name=name, tool=installation.label,
@@ -145,7 +147,7 @@ class RedisPlan(KindPlan):
                                                  f"{server.describe()} loaded {name}"))
                 with timer.phase("verify"):
                     observed, counts = measure_restored(server, store)
-                result.checks += attach.judge_redis(plan, server.client)
+                result.checks += attach.judge_restored(plan, RestoredRedis(server.client))
         except RdbLoadError as exc:
             return not_restored(plan, result, "the RDB did not load",
                                restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"))

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from verifiers.compliance.settings import KeyPlace, RestoredSupport
 from verifiers.setting_types import StrictModel
 from verifiers.store_settings import StoreSettings
 
@@ -32,6 +33,8 @@ class KeyExpectation(StrictModel):
 class RedisStore(StoreSettings):
     DEFAULT_SUITE: ClassVar[str] = "redis"
     NO_SQL_ASSERTIONS: ClassVar[str | None] = "a redis store; use `keys` expectations"
+    # judged in the sandbox by verifiers/stores/redis/compliance.py; gdpr places are key patterns
+    COMPLIANCE: ClassVar[RestoredSupport] = RestoredSupport(frozenset({"canary", "gdpr"}), place=KeyPlace)
     kind: Literal["redis"]
     keys: list[KeyExpectation] = Field(default_factory=list)
     databases: list[int] | None = Field(
