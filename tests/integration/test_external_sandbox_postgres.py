@@ -22,6 +22,7 @@ from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes import external
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.selection import apply_overrides
+from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer, local_postgres
 from verifiers.stores.postgres.network_server import NetworkPostgres, external_postgres
 
@@ -102,9 +103,11 @@ def test_a_failing_dump_still_drops_the_scratch_database(backup_dir: Path, demo_
 def test_refuses_to_drop_a_database_whose_marker_changed(external_server: PostgresServer,
                                                          newest_pg: PgInstallation) -> None:
     settings = inventory_for(Path("."), "x.dump", sandbox=external_sandbox(external_server, allow_external=True))
+    sandbox = settings.stores[0].sandbox
+    assert isinstance(sandbox, ExternalSandbox)
     claimed: list[str] = []
     try:
-        opening = external_postgres(newest_pg, store="saas", settings=settings.stores[0].sandbox, encoding="UTF8",
+        opening = external_postgres(newest_pg, store="saas", settings=sandbox, encoding="UTF8",
                                     readiness=Readiness(timeout=10))
         with pytest.raises(SandboxError, match=r"refusing to drop scratch database .* marker is not the one"):
             claim_while_open(opening, claimed)

@@ -22,6 +22,7 @@ from verifiers.inventory import parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes.docker import engine_available
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, find_mongodump
 from verifiers.stores.mongo.kind import judge
@@ -254,6 +255,7 @@ def test_external_restore_is_measured_under_the_backups_own_names(users_server: 
     manifest = load_manifest(captured[1], store="m")
     dump = open_dump(captured[0])
     settings = store(captured[0].parent, sandbox=external(users_server, allow_external=True)).sandbox
+    assert isinstance(settings, ExternalSandbox)
     with external_mongod("app", settings, dump_databases(dump), readiness=Readiness(timeout=30)) as target:
         outcome = restore_into(target, dump, restorer, tmp_path)
         assert outcome.ok, outcome.error_lines
@@ -303,6 +305,7 @@ def test_external_sandbox_refuses_to_drop_a_database_whose_marker_changed(users_
     from verifiers.stores.mongo.external_server import MARKER_COLLECTION, external_mongod
 
     settings = store(captured[0].parent, sandbox=external(users_server, allow_external=True)).sandbox
+    assert isinstance(settings, ExternalSandbox)
     claimed: list[str] = []
     try:
         with pytest.raises(SandboxError, match=r"refusing to drop scratch database .* not the one this run wrote"):

@@ -321,7 +321,9 @@ def test_external_needs_an_explicit_opt_in() -> None:
         require_opt_in("db", settings, "db.internal:5432")
     assert "--allow-external-sandbox" in (caught.value.hint or "")
     opted = apply_overrides(raw, sandbox=None, allow_external=True)  # type: ignore[arg-type]
-    require_opt_in("db", opted.stores[0].sandbox, "db.internal:5432")
+    opted_in = opted.stores[0].sandbox
+    assert isinstance(opted_in, ExternalSandbox)
+    require_opt_in("db", opted_in, "db.internal:5432")
 
 
 def test_redis_refuses_external_before_touching_anything(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from verifiers.errors import SandboxError
+from verifiers.store_settings import ExternalSandbox
 
 SCRATCH_PREFIX = "restoreproof_scratch_"
 MARKER_PREFIX = "restoreproof scratch database"
@@ -25,9 +26,9 @@ _created: set[str] = set()
 _lock = threading.Lock()
 
 
-def require_opt_in(store: str, settings: Any, target: str) -> None:
+def require_opt_in(store: str, settings: ExternalSandbox, target: str) -> None:
     """Refuse a server the harness did not start unless the user said, explicitly, that it is a throwaway one."""
-    if not getattr(settings, "allow_external", False):
+    if not settings.allow_external:
         raise SandboxError(
             f"store {store}: refusing to restore into {target}, a server restoreproof did not start "
             "(sandbox type external)",

@@ -31,6 +31,7 @@ from pymongo.errors import CollectionInvalid, PyMongoError
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.namespaces import NamespaceMap, valid_db_name
 
@@ -78,7 +79,7 @@ def _scrub(text: str, uri: str, target: str) -> str:
 
 
 @contextmanager
-def external_mongod(store: str, settings: Any, databases: Sequence[str], *, readiness: Readiness,
+def external_mongod(store: str, settings: ExternalSandbox, databases: Sequence[str], *, readiness: Readiness,
                     connect: ClientFactory = MongoClient) -> Iterator[ExternalMongo]:
     """The user's server with a marked scratch database per database of the dump (`databases`), all dropped
     again on every exit path. `connect` is pymongo's MongoClient (the seam the unit tests fake)."""

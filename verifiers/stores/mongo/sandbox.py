@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.store_settings import DockerSandbox, ExternalSandbox, LocalSandbox
 from verifiers.stores.mongo.local_server import MongoServer, installation, local_mongod
 from verifiers.stores.mongo.manifest import MongoManifest
 from verifiers.stores.mongo.settings import MongoStore
@@ -32,23 +32,21 @@ def open_sandbox(store: MongoStore, manifest: MongoManifest,
                  databases: Sequence[str] | None = None) -> contextlib.AbstractContextManager[MongoServer]:
     """`databases`: those of the dump to restore (an external sandbox makes a scratch database for each);
     by default the manifest's."""
-    settings: Any = store.sandbox
-    kind = getattr(settings, "type", "local")
-    readiness = Readiness(timeout=float(getattr(settings, "start_timeout", 60.0)))
-    if kind == "local":
-        return local_mongod(installation(getattr(settings, "bin_dir", None)), user_name=getattr(settings, "user", None),
-                            readiness=readiness)
-    if kind == "docker":
+    settings = store.sandbox
+    readiness = Readiness(timeout=settings.start_timeout)
+    if isinstance(settings, LocalSandbox):
+        return local_mongod(installation(settings.bin_dir), user_name=settings.user, readiness=readiness)
+    if isinstance(settings, DockerSandbox):
         from verifiers.stores.mongo.docker_server import docker_mongod
 
-        return docker_mongod(getattr(settings, "image", None) or default_image(manifest), readiness=readiness)
-    if kind == "external":
+        return docker_mongod(settings.image or default_image(manifest), readiness=readiness)
+    if isinstance(settings, ExternalSandbox):
         from verifiers.stores.mongo.external_server import external_mongod
 
         if databases is None:
             databases = sorted({namespace.partition(".")[0] for namespace in manifest.collections})
         return external_mongod(store.name, settings, databases, readiness=readiness)
-    raise SandboxError(f"store {store.name}: sandbox type {kind!r} cannot restore a mongo store",
+    raise SandboxError(f"store {store.name}: sandbox type {settings.type!r} cannot restore a mongo store",
                        hint='use sandbox = "local" (a mongod on PATH), "docker", or an external server')
 
 

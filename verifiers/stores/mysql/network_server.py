@@ -23,6 +23,7 @@ from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.docker import ContainerFactory, ContainerSpec, docker_container
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.mysql.installations import MysqlInstallation
 from verifiers.stores.mysql.local_server import MysqlServer, server_settings, write_option_file
 
@@ -129,8 +130,8 @@ MARKER_TABLE = "restoreproof_scratch_marker"  # MySQL has no database comments: 
 
 
 @contextmanager
-def external_mysql(installation: MysqlInstallation, *, store: str, settings: Any, charset: str, collation: str,
-                   readiness: Readiness) -> Iterator[NetworkMysql]:
+def external_mysql(installation: MysqlInstallation, *, store: str, settings: ExternalSandbox, charset: str,
+                   collation: str, readiness: Readiness) -> Iterator[NetworkMysql]:
     """A scratch database, created (and marked) by this run on the user's server, dropped on every exit; the
     server itself is only used with the user's explicit opt-in. The DSN's database is only connected to."""
     from verifiers.errors import CaptureError

@@ -15,10 +15,10 @@ import gzip
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from verifiers.errors import SandboxError
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.store_settings import DockerSandbox, ExternalSandbox, LocalSandbox
 from verifiers.stores.mysql.archive import DumpHeader
 from verifiers.stores.mysql.facts import DatabaseFacts
 from verifiers.stores.mysql.installations import (
@@ -48,9 +48,9 @@ def installation_for(store: MysqlStore, header: DumpHeader, *, exact: bool = Fal
     """Local tools: a whole server for the local sandbox, of the source's flavour and the nearest release (only its
     own with `exact`); for a container or an external server a client, the one nearest the source until the
     target's own release is known (with_client_for_target)."""
-    settings: Any = store.sandbox
+    settings = store.sandbox
     found = find_installations(settings.bin_dir, settings.user)
-    if settings.type == "local":
+    if isinstance(settings, LocalSandbox):
         return choose_installation(found, flavour=header.flavour, min_release=header.min_release,
                                    roles=("client", "install_db") if header.flavour == "mariadb" else ("client",),
                                    purpose="restore it" + (" on the source's own release (sandbox.version_match = "
@@ -64,7 +64,7 @@ def with_client_for_target(server: MysqlTarget, store: MysqlStore) -> MysqlTarge
     runs its installation's client."""
     if not isinstance(server, NetworkMysql):
         return server
-    settings: Any = store.sandbox
+    settings = store.sandbox
     try:
         release = version_tuple(server.info.version)
     except ValueError:
@@ -76,14 +76,14 @@ def with_client_for_target(server: MysqlTarget, store: MysqlStore) -> MysqlTarge
 
 def open_sandbox(store: MysqlStore, installation: MysqlInstallation, header: DumpHeader, *, charset: str = "utf8mb4",
                  collation: str = "utf8mb4_general_ci") -> contextlib.AbstractContextManager[MysqlTarget]:
-    settings: Any = store.sandbox
+    settings = store.sandbox
     readiness = Readiness(timeout=settings.start_timeout)
-    if settings.type == "local":
+    if isinstance(settings, LocalSandbox):
         return local_mysql(installation, user_name=settings.user, readiness=readiness, mode=settings.mode)
-    if settings.type == "docker":
+    if isinstance(settings, DockerSandbox):
         return docker_mysql(installation, image=settings.image or default_image(header), readiness=readiness,
                             mode=settings.mode)
-    if settings.type == "external":
+    if isinstance(settings, ExternalSandbox):
         return external_mysql(installation, store=store.name, settings=settings, charset=charset, collation=collation,
                               readiness=readiness)
     raise SandboxError(f"store {store.name}: sandbox type {settings.type!r} cannot restore a mysql store",

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -25,6 +24,7 @@ from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.docker import ContainerFactory, ContainerSpec, docker_container
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.postgres.local_server import MODE_SETTINGS, PgInstallation, PostgresServer
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def docker_postgres(installation: PgInstallation, *, image: str, restore_databas
 
 
 @contextmanager
-def external_postgres(installation: PgInstallation, *, store: str, settings: Any, encoding: str,
+def external_postgres(installation: PgInstallation, *, store: str, settings: ExternalSandbox, encoding: str,
                       readiness: Readiness) -> Iterator[NetworkPostgres]:
     """A scratch database, created (and marked) by this run on the user's server, dropped on every exit; the
     server itself is only used with the user's explicit opt-in."""

@@ -27,6 +27,7 @@ from redis.connection import parse_url
 
 from verifiers.errors import RestoreTimeoutError, SandboxError
 from verifiers.sandboxes import SandboxInfo, external
+from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.redis.dump_payload import KeyPayload, RdbFormatError, iter_payloads
 from verifiers.stores.redis.local_server import RdbLoadError
 from verifiers.stores.redis.network_server import NetworkRedis
@@ -66,7 +67,7 @@ class _Written:
 
 
 @contextmanager
-def external_redis(store: str, settings: Any, header: RdbHeader, rdb: Path, *,
+def external_redis(store: str, settings: ExternalSandbox, header: RdbHeader, rdb: Path, *,
                    timeout: float | None = None) -> Iterator[ExternalRedis]:
     """The user's server holding the RDB's keys (restored within `timeout` seconds, the store's
     restore_timeout); they are deleted again on every exit path."""

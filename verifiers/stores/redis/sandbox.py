@@ -12,11 +12,11 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.readiness import Readiness
+from verifiers.store_settings import DockerSandbox, ExternalSandbox
 from verifiers.stores.redis.external_server import external_redis
 from verifiers.stores.redis.network_server import NetworkRedis, docker_redis
 from verifiers.stores.redis.rdb import RdbHeader
@@ -39,13 +39,13 @@ def default_image(header: RdbHeader) -> str:
 def remote_server(store: RedisStore, header: RdbHeader, rdb: Path, timer: RestoreTimer) -> Iterator[NetworkRedis]:
     """The server loading the RDB, its start timed as the restore (starting it is loading the data, bounded by
     restore_timeout) and its removal as teardown."""
-    settings: Any = store.sandbox
-    if settings.type == "external":
+    settings = store.sandbox
+    if isinstance(settings, ExternalSandbox):
         opened = external_redis(store.name, settings, header, rdb, timeout=store.restore_timeout)
         with timed_sandbox(opened, timer, store=store.name, start_phase="restore") as remote:
             yield remote
         return
-    if settings.type != "docker":
+    if not isinstance(settings, DockerSandbox):
         raise SandboxError(f"store {store.name}: no {settings.type} sandbox for redis stores",
                            hint='use sandbox = "local", "docker" or "external"')
     opening = docker_redis(settings.image or default_image(header), rdb,
