@@ -292,9 +292,10 @@ class StoreSettings(StrictModel):
 
 
 def _declared_compliance() -> dict[str, RestoredSupport]:
-    """Each kind's COMPLIANCE, from the kinds' models imported so far, in import order (all of them, in the
-    registry's order, once an inventory is read): an error names the kinds that do support a check. Read from
-    the subclasses because this module is below the registry of kinds (verifiers/stores/registry.py)."""
+    """Each kind's COMPLIANCE, from the kinds' models imported so far (all of them once an inventory is read,
+    which builds its union from the registry): an error names the kinds that do support a check, sorted
+    (compliance/settings.py misfit). Read from the subclasses because this module is below the registry of kinds
+    (verifiers/stores/registry.py), which imports it."""
     found: dict[str, RestoredSupport] = {}
     pending: list[type[StoreSettings]] = [StoreSettings]
     while pending:

@@ -166,17 +166,19 @@ def misfit(kind: str, source_type: str, support: RestoredSupport, kinds: Mapping
         if setting is None:
             continue
         if name not in support.checks:
+            # SQL kinds first, then key-value ones, each by name: the same text whatever order kinds were loaded in
             named = sorted((k for k, s in kinds.items() if name in s.checks),
-                           key=lambda k: kinds[k].place is not SqlPlace)  # SQL kinds first, then key-value ones
-            kinds_with = " and ".join(named) or "no"
-            return f"`{name}` applies to {kinds_with} stores only, not {kind}"
+                           key=lambda k: (kinds[k].place is not SqlPlace, k))
+            if not named:
+                return f"`{name}` does not apply to {kind} stores"
+            return f"`{name}` applies to {' and '.join(named)} stores only, not {kind}"
         if source_type not in ("file", "s3"):
             return f"`{name}` needs a restored dump (file or s3 source); {source_type} sources are not supported yet"
     if gdpr is not None:
         if any(not isinstance(p, support.place) for p in gdpr.places):
             return f"gdpr.places of a {kind} store are written {support.place.SHAPE}"
         if gdpr.erase_sql and support.place is not SqlPlace:
-            sql_kinds = ", ".join(k for k, s in kinds.items() if "gdpr" in s.checks and s.place is SqlPlace)
+            sql_kinds = ", ".join(sorted(k for k, s in kinds.items() if "gdpr" in s.checks and s.place is SqlPlace))
             return f"gdpr.erase_sql applies to SQL stores ({sql_kinds}), not {kind}"
     return _hygiene_misfit(source_type, hygiene) if hygiene is not None else None
 

@@ -7,9 +7,9 @@ A kind is a package (verifiers/stores/<kind>/, or any installed package) holding
 - `cli.py`: `add_capture_parsers(kinds)`, the `restoreproof capture <kind>` arguments (light: argparse only, so
   `restoreproof --help` imports no driver);
 - `capture.py`: `run(args) -> str`, the capture itself, imported when that command runs;
-- `kind.py`: `KIND`, the `StoreKind` that plans and verifies its stores, imported on first use (the plugin is
-  loaded by every pytest run in the environment: importing every kind's drivers up front doubled its start-up,
-  0.29 s to 0.6 s with -X importtime);
+- `kind.py`: `KIND`, the `StoreKind` that plans its stores (each plan's `KindPlan` verifies it), imported on
+  first use (the plugin is loaded by every pytest run in the environment: importing every kind's drivers up front
+  doubled its start-up, 0.29 s to 0.6 s with -X importtime);
 - `compliance.py`, only when its model declares restored-data checks (`COMPLIANCE`: canary, gdpr, migrate): the
   `RestoredData` its kind.py hands verifiers/compliance/attach.py's judge_restored, and, for canaries, its
   `CANARY_WRITER` (`restoreproof canary write`).

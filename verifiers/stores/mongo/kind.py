@@ -116,7 +116,6 @@ def restore(server: MongoServer, dump: MongoDump, store: MongoStore, work_dir: P
         client.close()
 
 
-
 def selected_collections(store: MongoStore, collections: dict[str, CollectionFacts]) -> dict[str, CollectionFacts]:
     return {ns: f for ns, f in sorted(collections.items())
             if selected(ns, store.collections.include, store.collections.exclude)}

@@ -138,7 +138,6 @@ class MysqlPlan(KindPlan):
         return judge(store, manifest.facts, facts) + assertion_results
 
 
-
 @contextlib.contextmanager
 def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTimer, *, header: DumpHeader,
             charset: str = "utf8mb4", collation: str = "utf8mb4_general_ci") -> Iterator[MysqlTarget]:
@@ -147,8 +146,6 @@ def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTi
     opening = open_sandbox(store, installation, header, charset=charset, collation=collation)
     with timed_sandbox(opening, timer, store=store.name) as server:
         yield server
-
-
 
 
 def measure_restored(server: MysqlTarget, store: MysqlStore, database: str) -> tuple[DatabaseFacts,

@@ -141,7 +141,6 @@ class PostgresPlan(KindPlan):
         return judged
 
 
-
 def with_client_for_target(server: PostgresTarget, store: PostgresStore, header: DumpHeader) -> PostgresTarget:
     """A container's or external server's target with pg_restore/psql of its own major (the nearest newer that
     can read the archive): an older target must not be fed settings a newer pg_restore emits (PostgreSQL 17+

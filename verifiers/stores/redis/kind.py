@@ -74,6 +74,8 @@ class RedisKind:
 
 @dataclass(frozen=True)
 class RedisPlan(KindPlan):
+    """An RDB loaded into a sandbox server (checked with its check-rdb first) and compared with its manifest."""
+
     store: RedisStore
     manifest: RedisManifest
 
