@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -203,3 +204,27 @@ def no_leftovers(source_server: PostgresServer) -> Iterator[None]:
     yield
     assert sandbox_processes(source_server.workdir) == []
     assert set(sandbox_dirs(source_server.workdir)) - before == set()
+
+
+# Indexed values go through f(); redefining f afterwards leaves every index entry disagreeing with its heap tuple,
+# the logical corruption a changed collation or a bad page leaves behind, which amcheck's heapallindexed finds.
+CORRUPT_INDEX_SQL = """
+CREATE FUNCTION f(x integer) RETURNS integer IMMUTABLE LANGUAGE sql AS 'SELECT x';
+CREATE TABLE t (x integer NOT NULL);
+INSERT INTO t SELECT g FROM generate_series(1, 2000) g;
+CREATE INDEX t_f ON t (f(x));
+CREATE INDEX t_x ON t (x);
+CREATE OR REPLACE FUNCTION f(x integer) RETURNS integer IMMUTABLE LANGUAGE sql AS 'SELECT x + 424242';
+"""
+
+
+@pytest.fixture
+def scratch_db(source_server: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of its own on the source server, dropped after the test."""
+    name = "amcheck_" + re.sub(r"\W", "_", request.node.name)[:40].lower()
+    with psycopg.connect(source_server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect(source_server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psycopg
 import pytest
 from moto.rds.exceptions import InvalidParameterValue
 from moto.rds.models import RDSBackend
 
 from tests.aws_support import MotoServer, harness_leftovers
-from tests.conftest import SOURCE_DB, Capture, failed
+from tests.conftest import CORRUPT_INDEX_SQL, SOURCE_DB, Capture, failed
 from verifiers.aws import CREATED_TAG, SANDBOX_TAG, tag_dict
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
@@ -306,4 +307,23 @@ def test_a_snapshot_without_a_manifest_is_compared_with_the_live_database(
     assert len([c for c in outcome.checks if c.check == "row_count"]) == 6
     assert not [c for c in outcome.checks if c.check == "sequence"]
     assert outcome.as_evidence()["artifact"]["reference"] == "live database"
+    assert sandboxes(aws) == []
+
+
+@pytest.mark.postgres
+def test_amcheck_on_the_restored_instance_names_a_corrupt_index(
+        tmp_path: Path, aws: MotoServer, prod_instance: Production, demo_capture: Capture,
+        source_server: PostgresServer, scratch_db: str) -> None:
+    """A snapshot's pages are production's: with amcheck on, an index corrupted there fails the corruption check
+    by name (the restored instance here is a local database holding one, as endpoint_override points at it)."""
+    with psycopg.connect(source_server.conninfo(scratch_db), autocommit=True) as conn:
+        conn.execute(CORRUPT_INDEX_SQL)
+    inventory = snapshot_inventory(tmp_path, prod_instance, demo_capture, source_server,
+                                   endpoint_override=source_server.conninfo(scratch_db))
+    store = inventory.stores[0].model_copy(update={"amcheck": True})
+    outcome = run_store(plan_store(store, inventory.base_dir))
+    [check] = [c for c in outcome.checks if c.check == "corruption"]
+    assert not check.passed and check.compared, check.message
+    assert "public.t_f (SQLSTATE XX00" in check.message
+    assert outcome.status == "failed"  # the tables differ from the manifest too: this database is not the capture
     assert sandboxes(aws) == []

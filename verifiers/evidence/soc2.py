@@ -52,6 +52,8 @@ MAPPING: tuple[CriteriaMapping, ...] = (
                     "the captured definitions"),
     CriteriaMapping("sequence", ("A1.3",), "integrity: sequences resume where they were, so the restored "
                     "database accepts new writes"),
+    CriteriaMapping("corruption", ("A1.3",), "integrity: the restored database's indexes are sound and hold "
+                    "every row (PostgreSQL amcheck), so the copy is not silently corrupt"),
     CriteriaMapping("assertion", ("A1.3",), "integrity: the business invariants you defined hold on the "
                     "restored data"),
     CriteriaMapping("rto", ("A1.3",), "recovery is timed: fetch, provision, restore and verify took no longer "

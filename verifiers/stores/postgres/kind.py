@@ -27,7 +27,7 @@ from verifiers.stores.base import (
     restore_plan,
     selected_tables,
 )
-from verifiers.stores.postgres import fidelity, live
+from verifiers.stores.postgres import corruption, fidelity, live
 from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
 from verifiers.stores.postgres.checksum import Method
 from verifiers.stores.postgres.compare import judge, measure_conninfo
@@ -65,6 +65,7 @@ class PostgresKind:
             specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
         specs.append(CheckSpec("schema", DATABASE_SUBJECT))
         specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
+        specs += [corruption.SPEC] if store.amcheck else []
         specs += [CheckSpec("assertion", a.name) for a in store.assertions]
         return restore_plan(store, located, PostgresPlan(store, manifest), specs, reference_time=manifest.captured_at)
 
@@ -136,6 +137,9 @@ class PostgresPlan(KindPlan):
                     methods = {name: t.method for name, t in manifest.facts.tables.items()}
                     facts, assertion_results = measure_restored(server, store, methods, manifest.facts)
                     judged = judge(store, manifest.facts, facts) + assertion_results
+                if store.amcheck:  # after the read-only measurements: it creates the extension
+                    judged.append(corruption.check_indexes(server.conninfo(database), budget=store.amcheck_budget,
+                                                           store=store.name))
             # after every read-only measurement: GDPR erasure replay and migrations may write to the sandbox
             result.checks += attach.judge_restored(plan, RestoredPostgres.of(server, database, store=store.name))
         return judged

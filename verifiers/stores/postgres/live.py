@@ -32,6 +32,7 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compa
 from verifiers.errors import ManifestError, SandboxError
 from verifiers.sources import Artifact
 from verifiers.stores.base import ENGINE_SPEC, selected_tables
+from verifiers.stores.postgres import corruption
 from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
 from verifiers.stores.postgres.compare import measure_conninfo
 from verifiers.stores.postgres.facts import DatabaseFacts
@@ -118,7 +119,8 @@ def data_specs(baseline: LiveBaseline) -> list[CheckSpec]:
 
 def plan_specs(store: PostgresStore, baseline: LiveBaseline) -> list[CheckSpec]:
     """The checks of a dump without a manifest: the live database's tables, as of now."""
-    return [ENGINE_SPEC, *data_specs(baseline), *(CheckSpec("assertion", a.name) for a in store.assertions)]
+    return [ENGINE_SPEC, *data_specs(baseline), *([corruption.SPEC] if store.amcheck else []),
+            *(CheckSpec("assertion", a.name) for a in store.assertions)]
 
 
 def artifact_check(artifact: Artifact) -> CheckResult:

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from verifiers.compliance.settings import RestoredSupport
-from verifiers.setting_types import StrictModel
+from verifiers.setting_types import Seconds, StrictModel
 from verifiers.store_settings import StoreSettings, TableFilter
 
 BACKUP_TIME = "{backup_time}"
@@ -54,6 +54,11 @@ class PostgresStore(StoreSettings):
     jobs: int | None = Field(default=None, ge=1, le=64, description="pg_restore -j; default: CPU cores")
     live: LiveReference | None = Field(default=None, description="compare with the live database when the backup "
                                        "has no manifest")
+    amcheck: bool = Field(default=False, description="check every B-tree index of the restored database with "
+                          "amcheck (bt_index_check, heapallindexed): worth it on rds-snapshot sources, whose pages "
+                          "are production's; a dump's restore builds its indexes afresh")
+    amcheck_budget: Seconds = Field(default=600.0, description="time amcheck may take; indexes left unchecked make "
+                                    "the check `not compared`, never a pass")
 
 
 SETTINGS = (PostgresStore,)

@@ -18,6 +18,7 @@ from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores import aws_snapshot
 from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, selected_tables
+from verifiers.stores.postgres import corruption
 from verifiers.stores.postgres.compare import judge, measure_conninfo
 from verifiers.stores.postgres.live import LiveBaseline, read_baseline, verify_restored
 from verifiers.stores.postgres.live import data_specs as live_data_specs
@@ -32,6 +33,9 @@ DEFAULT_DATABASE = "postgres"
 
 def plan_snapshot(store: PostgresStore, source: RdsSnapshotSource, located: Located) -> StorePlan:
     def data_specs(manifest: PostgresManifest | LiveBaseline) -> list[CheckSpec]:
+        return reference_specs(manifest) + ([corruption.SPEC] if store.amcheck else [])
+
+    def reference_specs(manifest: PostgresManifest | LiveBaseline) -> list[CheckSpec]:
         if isinstance(manifest, LiveBaseline):
             return live_data_specs(manifest)
         specs = [CheckSpec("tables", "tables")]
@@ -39,6 +43,7 @@ def plan_snapshot(store: PostgresStore, source: RdsSnapshotSource, located: Loca
             specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
         specs.append(CheckSpec("schema", DATABASE_SUBJECT))
         return specs + [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
+
 
     def load(path: Path) -> PostgresManifest | LiveBaseline:
         return load_manifest(path, store=store.name)
@@ -68,10 +73,14 @@ class PostgresSnapshotPlan(KindPlan):
             conninfo = data_plane(sandbox, source)
             probe_connection(conninfo, store.name)
             if isinstance(manifest, LiveBaseline):
-                return verify_restored(conninfo, store, manifest)
-            methods = {name: t.method for name, t in manifest.facts.tables.items()}
-            facts, assertion_results = measure_conninfo(conninfo, store, methods)
-            return judge(store, manifest.facts, facts) + assertion_results
+                judged = verify_restored(conninfo, store, manifest)
+            else:
+                methods = {name: t.method for name, t in manifest.facts.tables.items()}
+                facts, assertion_results = measure_conninfo(conninfo, store, methods)
+                judged = judge(store, manifest.facts, facts) + assertion_results
+            if store.amcheck:  # the snapshot's pages are production's: an index corrupted there is found here
+                judged.append(corruption.check_indexes(conninfo, budget=store.amcheck_budget, store=store.name))
+            return judged
 
         return aws_snapshot.verify_snapshot(plan, source, artifact, timer, result, measure=measure)
 
