@@ -54,6 +54,8 @@ MAPPING: tuple[CriteriaMapping, ...] = (
                     "database accepts new writes"),
     CriteriaMapping("corruption", ("A1.3",), "integrity: the restored database's indexes are sound and hold "
                     "every row (PostgreSQL amcheck), so the copy is not silently corrupt"),
+    CriteriaMapping("self_test", ("A1.3",), "the recovery test itself can fail: a removed row, a changed value and a "
+                    "dropped index in the restored copy were each detected (and rolled back)"),
     CriteriaMapping("assertion", ("A1.3",), "integrity: the business invariants you defined hold on the "
                     "restored data"),
     CriteriaMapping("rto", ("A1.3",), "recovery is timed: fetch, provision, restore and verify took no longer "

@@ -27,7 +27,7 @@ from verifiers.stores.base import (
     restore_plan,
     selected_tables,
 )
-from verifiers.stores.postgres import corruption, fidelity, live
+from verifiers.stores.postgres import corruption, fidelity, live, self_test
 from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
 from verifiers.stores.postgres.checksum import Method
 from verifiers.stores.postgres.compare import judge, measure_conninfo
@@ -67,6 +67,7 @@ class PostgresKind:
         specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
         specs += [corruption.SPEC] if store.amcheck else []
         specs += [CheckSpec("assertion", a.name) for a in store.assertions]
+        specs += self_test.SPECS if store.self_test else ()
         return restore_plan(store, located, PostgresPlan(store, manifest), specs, reference_time=manifest.captured_at)
 
 
@@ -137,6 +138,8 @@ class PostgresPlan(KindPlan):
                     methods = {name: t.method for name, t in manifest.facts.tables.items()}
                     facts, assertion_results = measure_restored(server, store, methods, manifest.facts)
                     judged = judge(store, manifest.facts, facts) + assertion_results
+                    if store.self_test:  # changes the sandbox, each change rolled back: after the measurements
+                        judged += self_test.run(server.conninfo(database), store, manifest.facts, judged)
                 if store.amcheck:  # after the read-only measurements: it creates the extension
                     judged.append(corruption.check_indexes(server.conninfo(database), budget=store.amcheck_budget,
                                                            store=store.name))

@@ -196,6 +196,14 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     )
 
 
+def table_schema(conn: psycopg.Connection[Any], oid: int, schema: str, table: str) -> dict[str, str]:
+    """One table's schema facts, as measure_database records them (the self-test re-reads one after a change)."""
+    found = conn.execute("SELECT relkind, relpersistence FROM pg_class WHERE oid = %s", (oid,)).fetchone()
+    if found is None:
+        return {}
+    return _table_schemas(conn, [oid], {oid: qualified(schema, table)}, {oid: (found[0], found[1])})[oid]
+
+
 def _table_schemas(
     conn: psycopg.Connection[Any], oids: list[int], names: dict[int, str], kinds: dict[int, tuple[str, str]]
 ) -> dict[int, dict[str, str]]:

@@ -54,6 +54,9 @@ class PostgresStore(StoreSettings):
     jobs: int | None = Field(default=None, ge=1, le=64, description="pg_restore -j; default: CPU cores")
     live: LiveReference | None = Field(default=None, description="compare with the live database when the backup "
                                        "has no manifest")
+    self_test: bool = Field(default=False, description="after the checks pass, prove they can fail: remove a row, "
+                            "change a value and drop an index in the restored database (each rolled back) and "
+                            "judge again; a change not detected fails the store")
     amcheck: bool = Field(default=False, description="check every B-tree index of the restored database with "
                           "amcheck (bt_index_check, heapallindexed): worth it on rds-snapshot sources, whose pages "
                           "are production's; a dump's restore builds its indexes afresh")
