@@ -16,7 +16,7 @@ from tests.redis_support import RedisCapture, failed, manifest_claiming, redis_v
 from verifiers.stores.redis.installations import RedisInstallation
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]
-CHECKS = {"artifact", "engine", "restore", "keyspace", "key_count", "types", "digest", "rto", "rpo"}
+CHECKS = {"artifact", "engine", "restore", "corruption", "keyspace", "key_count", "types", "digest", "rto", "rpo"}
 
 
 def test_good_backup_passes_every_check(rdb_dir: Path, system_redis: RedisInstallation) -> None:
@@ -34,10 +34,28 @@ def test_good_backup_passes_every_check(rdb_dir: Path, system_redis: RedisInstal
     # the release that wrote it (Redis 7.0), though the wheel's Valkey 9 comes first in the search
     assert by_id["restore", "restore"].message == (f"redis-check-rdb ({system_redis.label}): RDB looks OK; "
                                                    f"{system_redis.label} loaded it")
+    crc = by_id["corruption", "rdb"]  # the RDB's own CRC64, verified by check-rdb as it read the file
+    assert crc.passed and crc.compared and crc.observed == "crc64 verified"
+    assert crc.message.startswith(f"redis-check-rdb ({system_redis.label}) verified cache-")
     assert outcome.sandbox is not None
     assert {k: outcome.sandbox[k] for k in ("type", "engine", "version")} == {
         "type": "local", "engine": "redis", "version": system_redis.version}
     assert set(outcome.timer.seconds) == {"fetch", "provision", "restore", "verify", "teardown"}
+
+
+def test_an_rdb_saved_without_a_checksum_says_so_never_a_pass(redis_capture: RedisCapture, tmp_path: Path) -> None:
+    """rdbchecksum no writes zeros where the CRC64 goes (made here by zeroing a good RDB's: the server sets it
+    only at start): the data still verifies, and the corruption check is recorded as not compared, saying why,
+    instead of passing."""
+    data = redis_capture.rdb.read_bytes()
+    artifact = tmp_path / "nocrc.rdb"
+    artifact.write_bytes(data[:-8] + bytes(8))
+    manifest_claiming(redis_capture.manifest, artifact, tmp_path / "nocrc.manifest.json")
+    outcome = redis_verify(tmp_path, artifact.name)
+    assert outcome.status == "passed", failed(outcome)
+    [crc] = [c for c in outcome.checks if c.check == "corruption"]
+    assert not crc.compared and crc.observed == "no checksum"
+    assert "saved without a checksum (rdbchecksum no)" in crc.message
 
 
 def test_restores_on_redis_and_valkey_with_the_same_digests(rdb_dir: Path, valkey: RedisInstallation,

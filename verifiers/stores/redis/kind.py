@@ -30,7 +30,7 @@ from verifiers.stores.base import (
     not_restored,
     restore_plan,
 )
-from verifiers.stores.redis import fidelity, restore
+from verifiers.stores.redis import fidelity, integrity, restore
 from verifiers.stores.redis.compliance import RestoredRedis
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.installations import (
@@ -65,7 +65,7 @@ class RedisKind:
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture redis` (it "
                                "writes NAME-<stamp>.manifest.json next to the RDB)")
         manifest = load_manifest(path, store=store.name)
-        specs = [ENGINE_SPEC, CheckSpec("keyspace", "keyspace")]
+        specs = [ENGINE_SPEC, integrity.SPEC, CheckSpec("keyspace", "keyspace")]
         for db in selected_databases(store, manifest, path):
             specs += [CheckSpec(check, f"db{db}") for check in ("key_count", "types", "digest")]
         specs += [CheckSpec("assertion", expectation.subject) for expectation in store.keys]
@@ -116,6 +116,8 @@ class RedisPlan(KindPlan):
                     result.sandbox = fidelity.describe(server.info, server.client,
                                                        {f"{installation.flavor}-check-rdb": installation.version})
                     result.checks.append(restore.loaded(verdict, installation))
+                    result.checks.append(integrity.judge(name, integrity.stored_checksum(artifact.path, header.version),
+                                                         verdict.tool))
                     with timer.phase("verify"):
                         observed, counts = measure_restored(server, store)
                     # canary, GDPR (verifiers/compliance)
@@ -147,6 +149,8 @@ class RedisPlan(KindPlan):
                     return not_restored(plan, result, "the sandbox is not on the release that wrote the RDB")
                 result.checks.append(CheckResult("restore", "restore", True, "loaded", restore.EXPECTED,
                                                  f"{server.describe()} loaded {name}"))
+                result.checks.append(integrity.judge(name, integrity.stored_checksum(artifact.path, header.version),
+                                                     checksum_verifier(server)))
                 with timer.phase("verify"):
                     observed, counts = measure_restored(server, store)
                 result.checks += attach.judge_restored(plan, RestoredRedis(server.client))
@@ -154,6 +158,16 @@ class RedisPlan(KindPlan):
             return not_restored(plan, result, "the RDB did not load",
                                restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"))
         return judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
+
+
+def checksum_verifier(server: NetworkRedis) -> str | None:
+    """The loading server, when it says it verifies RDB checksums (rdbchecksum yes, the default)."""
+    try:
+        with server.client() as client:
+            setting = client.config_get("rdbchecksum")
+    except redis.RedisError:  # CONFIG refused (ElastiCache, a renamed command): it does not say
+        return None
+    return server.describe() if setting.get("rdbchecksum") == "yes" else None
 
 
 def selected_databases(store: RedisStore, manifest: RedisManifest, manifest_path: Path) -> list[int]:
