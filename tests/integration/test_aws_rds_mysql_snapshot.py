@@ -240,3 +240,19 @@ def test_the_master_password_comes_from_mysql_pwd_or_my_cnf_and_is_never_shown(
     with pytest.raises(SandboxError) as info:
         mysql_snapshot._master_password("shop")
     assert "is not a readable option file" in str(info.value) and "Leaky-S3cret" not in str(info.value)
+
+
+def test_check_table_on_the_restored_instance(tmp_path: Path, aws: MotoServer, aurora_mysql: Production,
+                                              mysql_capture: MysqlCapture, mysql_source: MysqlServer) -> None:
+    """With check_table on, the restored instance's tables are checked where the snapshot's pages are
+    production's own (the instance here is the local source server, as endpoint_override points at it)."""
+    src: dict[str, object] = {"type": "rds-snapshot", aurora_mysql.origin: aurora_mysql.name, "include": "manual",
+                              "instance_class": "db.r6g.large", "manifest": str(mysql_capture.manifest),
+                              "endpoint_override": source_dsn(mysql_source)}
+    store = {"name": "shop", "kind": "mysql", "rto": "15m", "rpo": "30d", "source": src, "check_table": True}
+    inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
+    outcome = run_store(plan_store(inventory.stores[0], inventory.base_dir))
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    [check] = [c for c in outcome.checks if c.check == "corruption"]
+    assert check.compared and check.message.startswith("CHECK TABLE found all "), check.message
+    nothing_left(aws)

@@ -53,7 +53,8 @@ MAPPING: tuple[CriteriaMapping, ...] = (
     CriteriaMapping("sequence", ("A1.3",), "integrity: sequences resume where they were, so the restored "
                     "database accepts new writes"),
     CriteriaMapping("corruption", ("A1.3",), "integrity: the restored copy is not silently corrupt: PostgreSQL's "
-                    "indexes are sound and hold every row (amcheck); a Redis RDB's CRC64 matches its content"),
+                    "indexes are sound and hold every row (amcheck), MySQL's tables pass CHECK TABLE, a Redis "
+                    "RDB's CRC64 matches its content"),
     CriteriaMapping("self_test", ("A1.3",), "the recovery test itself can fail: a removed row, a changed value and a "
                     "dropped index in the restored copy were each detected (and rolled back)"),
     CriteriaMapping("assertion", ("A1.3",), "integrity: the business invariants you defined hold on the "

@@ -15,6 +15,7 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.errors import SandboxError
 from verifiers.store_settings import Assertion
 from verifiers.stores.base import selected_tables
+from verifiers.stores.mysql import corruption
 from verifiers.stores.mysql.facts import DatabaseFacts
 from verifiers.stores.mysql.measure import DefinitionUnreadable, measure_database, pin_session
 from verifiers.stores.mysql.restore import redact
@@ -39,7 +40,8 @@ def data_specs(store: MysqlStore, facts: DatabaseFacts) -> list[CheckSpec]:
     for table in tables:
         specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
     specs.append(CheckSpec("schema", DATABASE_SUBJECT))
-    return specs + [CheckSpec("sequence", name) for name in sorted(facts.auto_increments) if name in tables]
+    specs += [CheckSpec("sequence", name) for name in sorted(facts.auto_increments) if name in tables]
+    return specs + ([corruption.SPEC] if store.check_table else [])
 
 
 def measure_connected(conn: Connection[Cursor], store: MysqlStore, database: str, *,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
+from pymysql.connections import Connection
+from pymysql.cursors import Cursor
 
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import attach
@@ -33,7 +35,7 @@ from verifiers.stores.base import (
     not_restored,
     restore_plan,
 )
-from verifiers.stores.mysql import fidelity
+from verifiers.stores.mysql import corruption, fidelity
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
 from verifiers.stores.mysql.compliance import RestoredMysql
@@ -132,6 +134,10 @@ class MysqlPlan(KindPlan):
             with timer.phase("verify"):
                 facts, assertion_results = measure_restored(server, store, database)
                 facts = as_captured(facts, scratch, manifest.database)
+                if store.check_table:  # after the read-only measurement, on a connection of its own
+                    assertion_results.append(corruption.check_tables(
+                        connect_to(server, store, database), database, budget=store.check_table_budget,
+                        store=store.name, shown_as=manifest.database))
             # after the read-only measurement: the GDPR erasure replay may write to the sandbox
             result.checks += attach.judge_restored(
                 plan, RestoredMysql(lambda: server.connect(database), database, store=store.name))
@@ -150,12 +156,16 @@ def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTi
 
 def measure_restored(server: MysqlTarget, store: MysqlStore, database: str) -> tuple[DatabaseFacts,
                                                                                       list[CheckResult]]:
+    return measure_connected(connect_to(server, store, database), store, database,
+                             create_definers=not foreign(server))
+
+
+def connect_to(server: MysqlTarget, store: MysqlStore, database: str) -> Connection[Cursor]:
     try:
-        conn = server.connect(database)
+        return server.connect(database)
     except pymysql.err.OperationalError as exc:
         raise SandboxError(f"store {store.name}: cannot connect to the sandbox server to verify: {exc.args[-1]}",
                            hint="the server may have been killed or run out of memory or disk") from None
-    return measure_connected(conn, store, database, create_definers=not foreign(server))
 
 
 KIND = MysqlKind()

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from verifiers.compliance.settings import RestoredSupport
+from verifiers.setting_types import Seconds
 from verifiers.store_settings import StoreSettings, TableFilter
 
 
@@ -26,6 +27,11 @@ class MysqlStore(StoreSettings):
     row_count_tolerance: float = Field(
         default=0.0, ge=0.0, le=1.0, description="allowed relative difference of row counts (0.01 = 1%)"
     )
+    check_table: bool = Field(default=False, description="run CHECK TABLE on every restored table: worth it on "
+                              "rds-snapshot sources, whose pages are production's; a dump's restore writes its "
+                              "tables afresh")
+    check_table_budget: Seconds = Field(default=600.0, description="time CHECK TABLE may take (looked at between "
+                                        "tables); tables left unchecked make the check `not compared`")
 
 
 SETTINGS = (MysqlStore,)

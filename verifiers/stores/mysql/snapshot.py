@@ -29,6 +29,7 @@ from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores import aws_snapshot
 from verifiers.stores.base import KindPlan, StorePlan, StoreVerification
+from verifiers.stores.mysql import corruption
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
 from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
@@ -72,10 +73,15 @@ class MysqlSnapshotPlan(KindPlan):
         store, manifest, source = self.store, self.manifest, self.source
 
         def measure(sandbox: RdsSandbox) -> list[CheckResult]:
-            conn = connect_restored(data_plane(sandbox, store, source, manifest.database), store.name)
+            target = data_plane(sandbox, store, source, manifest.database)
+            conn = connect_restored(target, store.name)
             # The instance's accounts (every DEFINER among them) came back with the snapshot: create none.
             facts, assertion_results = measure_connected(conn, store, manifest.database, create_definers=False)
-            return judge(store, manifest.facts, facts) + assertion_results
+            judged = judge(store, manifest.facts, facts) + assertion_results
+            if store.check_table:  # the snapshot's pages are production's: a table corrupted there is found here
+                judged.append(corruption.check_tables(connect_restored(target, store.name), manifest.database,
+                                                      budget=store.check_table_budget, store=store.name))
+            return judged
 
         return aws_snapshot.verify_snapshot(plan, source, artifact, timer, result, measure=measure)
 
