@@ -14,7 +14,8 @@ from typing import Any, Literal
 from verifiers.run_record import LoadedRun, Measured, RunHeader, StoreError, StoreRecord
 
 Action = Literal["trigger", "resolve"]
-About = Literal["store", "overdue"]  # a store's result, or no restore test for longer than allowed
+# a store's result, no restore test for longer than allowed, or a store's restore slower than it used to be
+About = Literal["store", "overdue", "slower"]
 MAX_PROBLEMS = 20  # listed in a message; the rest is counted (the report has them all)
 
 
@@ -56,6 +57,8 @@ class StoreAlert:
             return "passed"
         if self.about == "overdue":
             return "overdue"
+        if self.about == "slower":
+            return "slower than usual"
         if self.store.status == "error":
             phase = self.store.error.phase if self.store.error else "the run"
             return f"errored during {phase}"
@@ -160,3 +163,17 @@ def overdue_alert(name: str, *, checked: datetime, problem: str | None, newest_r
     record: dict[str, Any] = {"name": name, "status": store.status, "error": error.model_dump() if error else None,
                               "freshness": facts}
     return StoreAlert(run, store, record, {"id": run.id, "status": run.status}, report_url, about="overdue")
+
+
+def slower_alert(name: str, *, run: str, started: datetime, problem: str | None,
+                 facts: dict[str, Any]) -> StoreAlert:
+    """A pseudo-store for a store whose restore got slower (`restoreproof evidence trend`): `<name>: restore
+    verification slower than usual` with `problem` (the phases against their medians); or passed (`problem`
+    None), which resolves the alert under the same name. `facts` (each phase, its median, the verdict) is the
+    record a webhook receives."""
+    header = RunHeader(id=run, started=started, status="error" if problem else "passed")
+    error = StoreError(phase="rto", message=problem) if problem else None
+    store = StoreRecord(name=name, status="error" if problem else "passed", error=error)
+    record: dict[str, Any] = {"name": name, "status": store.status, "error": error.model_dump() if error else None,
+                              "trend": facts}
+    return StoreAlert(header, store, record, {"id": header.id, "status": header.status}, None, about="slower")

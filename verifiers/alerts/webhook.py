@@ -29,6 +29,7 @@ def requests_for(channel: WebhookChannel, secrets: Mapping[str, str], alert: Sto
 def event(alert: StoreAlert) -> dict[str, Any]:
     return {
         "event": "restoreproof.restore_tests.overdue" if alert.about == "overdue"
+        else "restoreproof.store.slower" if alert.about == "slower" and alert.store.status != "passed"
         else f"restoreproof.store.{alert.store.status}",
         "dedup_key": alert.dedup_key,
         "summary": alert.headline,

@@ -76,6 +76,19 @@ def add_parser(commands: Any) -> None:
     freshness.add_argument("--alerts", type=Path, metavar="ALERTS_TOML",
                            help="when stale, alert the channels of this alerts.toml (see `restoreproof notify`)")
 
+    trend = actions.add_parser("trend", help="exit 1 when a store's newest restore is slower, in some RTO phase, "
+                                             "than the median of its previous restores, and alert --alerts")
+    trend.add_argument("root", metavar="ARCHIVE_OR_REPORTS_DIR",
+                       help="a reports directory (YYYY-MM/<run-id>/) or an ARCHIVE (s3://, git:, a directory)")
+    trend.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
+    trend.add_argument("--runs", type=int, default=6, help="earlier restores the median is of (default 6)")
+    trend.add_argument("--threshold", default="20%", help="how much slower than the median is a regression "
+                                                         "(default 20%%)")
+    trend.add_argument("--floor", default="1s", metavar="DURATION",
+                       help="and by at least this much, so that tiny phases are not news (default 1s)")
+    trend.add_argument("--alerts", type=Path, metavar="ALERTS_TOML",
+                       help="alert a store's slowdown to the channels of this alerts.toml, resolve it when gone")
+
 
 def run(args: argparse.Namespace) -> int:
     if args.evidence_command == "verify":
@@ -86,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         return _seal(args)
     if args.evidence_command == "freshness":
         return _freshness(args)
+    if args.evidence_command == "trend":
+        return _trend(args)
     return _upload(args)
 
 
@@ -98,6 +113,18 @@ def _freshness(args: argparse.Namespace) -> int:
     archive = open_archive(args.root, endpoint_url=args.endpoint_url)
     with mirrored(archive) as there:
         return run_freshness(there, max_age=args.max_age, alerts=args.alerts, shown_as=archive.url)
+
+
+def _trend(args: argparse.Namespace) -> int:
+    from verifiers.evidence.archives import is_remote, mirrored, open_archive
+    from verifiers.evidence.trend import run_trend
+
+    options = {"runs": args.runs, "threshold": args.threshold, "floor": args.floor, "alerts": args.alerts}
+    if not is_remote(args.root):
+        return run_trend(Path(args.root), **options)
+    archive = open_archive(args.root, endpoint_url=args.endpoint_url)
+    with mirrored(archive) as there:
+        return run_trend(there, **options, shown_as=archive.url)
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -125,7 +125,8 @@ def sealed_evidence(directory: Path) -> dict[str, Any] | None:
     return chain.read_evidence(evidence)
 
 
-def _started(evidence: Mapping[str, Any]) -> datetime | None:
+def started_of(evidence: Mapping[str, Any]) -> datetime | None:
+    """The run's start time (run.started), None when it has none readable."""
     try:
         started = datetime.fromisoformat(str((evidence.get("run") or {}).get("started")))
     except ValueError:
@@ -140,7 +141,7 @@ def check_freshness(root: Path, max_age_seconds: float, *, now: datetime | None 
     skipped = 0
     for rel, directory in run_directories(root):
         evidence = sealed_evidence(directory)
-        started = _started(evidence) if evidence is not None else None
+        started = started_of(evidence) if evidence is not None else None
         if evidence is not None and started is not None and run_restored(evidence):
             run_id = str((evidence.get("run") or {}).get("id") or directory.name)
             return Freshness(where, max_age_seconds, checked, NewestRestore(run_id, rel, started), skipped)
