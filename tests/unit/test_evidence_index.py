@@ -101,6 +101,9 @@ def test_kpis(root: Path) -> None:
     assert kpis["worst_rto"]["ledger"] is None
     trend = index["stores"]["saas"]["rto_trend"]
     assert [p["worst_rto_seconds"] for p in trend] == [40.0, 55.0, None, 61.0, 47.5]
+    # where the slowest restore of each month spent its time (store_record: restore = rto - 3)
+    assert trend[3]["phases"] == {"fetch": 0.5, "provision": 2.0, "restore": 58.0, "verify": 0.5, "teardown": 0.2}
+    assert trend[2]["phases"] == {}
     assert index["integrity"]["ok"] is True and index["integrity"]["runs"] == 7
     assert {m["check"]: m["criteria"] for m in index["soc2"]["checks"]}["checksum"] == ["A1.3"]
     assert {m["check"]: m["criteria"] for m in index["soc2"]["checks"]}["artifact"] == ["A1.2"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -75,6 +75,7 @@ class StoreResult:
     checks_total: int
     kind: ResultKind
     not_compared: tuple[str, ...] = ()  # checks that compared nothing: they claim no SOC 2 criterion
+    phases: Mapping[str, float] = field(default_factory=dict)  # the RTO by phase (rto.phases)
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "status": self.status, "rto_seconds": self.rto_seconds,
@@ -93,6 +94,7 @@ def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list
             failed_checks=tuple(f"{c.get('check')}:{c.get('subject')}" for c in checks if not c.get("passed")),
             checks_total=len(checks), kind=result_kind(evidence.get("run") or {}, store),
             not_compared=tuple(f"{c.get('check')}:{c.get('subject')}" for c in checks if c.get("compared") is False),
+            phases={str(k): float(v) for k, v in (rto.get("phases") or {}).items() if isinstance(v, int | float)},
         ))
     return results
 
@@ -190,10 +192,12 @@ def _store_kpis(name: str, results: Sequence[StoreResult], period: Sequence[str]
     worst = max(measured, key=lambda r: r.rto_seconds or 0.0, default=None)
     trend = []
     for month in period:
-        values = [r.rto_seconds for r in measured if r.month == month and r.rto_seconds is not None]
+        slowest = max((r for r in measured if r.month == month), key=lambda r: r.rto_seconds or 0.0, default=None)
         targets = [r.rto_target_seconds for r in restores if r.month == month and r.rto_target_seconds is not None]
-        trend.append({"month": month, "worst_rto_seconds": max(values) if values else None,
-                      "target_seconds": min(targets) if targets else None})
+        trend.append({"month": month, "worst_rto_seconds": slowest.rto_seconds if slowest else None,
+                      "target_seconds": min(targets) if targets else None,
+                      # where that restore's time went: `restoreproof evidence trend` judges these phase by phase
+                      "phases": dict(slowest.phases) if slowest else {}})
     return {
         "months_tested": len(tested), "months_passed": len(passed), "months_tested_list": tested,
         "months_text": f"{len(tested)} of {len(period)} months",
@@ -402,8 +406,11 @@ def trend_chart_svg(trend: Sequence[Mapping[str, Any]], *, label: str) -> str:
             segment = []
             continue
         segment.append(f"{x(i):.1f},{y(value):.1f}")
+        phases = ", ".join(f"{phase} {format_duration(seconds)}"
+                           for phase, seconds in (point.get("phases") or {}).items())
         parts.append(f"<circle class='point' cx='{x(i):.1f}' cy='{y(value):.1f}' r='3'>"
-                     f"<title>{escape(point['month'])}: {escape(format_duration(value))}</title></circle>")
+                     f"<title>{escape(point['month'])}: {escape(format_duration(value))}"
+                     f"{escape(' (' + phases + ')') if phases else ''}</title></circle>")
     parts.append(_polyline(segment))
     if target is not None and target <= top:
         parts.append(f"<line class='target' x1='{left}' y1='{y(target):.1f}' x2='{width - 6}' y2='{y(target):.1f}'/>"
