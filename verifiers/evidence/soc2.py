@@ -55,8 +55,8 @@ MAPPING: tuple[CriteriaMapping, ...] = (
     CriteriaMapping("corruption", ("A1.3",), "integrity: the restored copy is not silently corrupt: PostgreSQL's "
                     "indexes are sound and hold every row (amcheck), MySQL's tables pass CHECK TABLE, a Redis "
                     "RDB's CRC64 matches its content"),
-    CriteriaMapping("self_test", ("A1.3",), "the recovery test itself can fail: a removed row, a changed value and a "
-                    "dropped index in the restored copy were each detected (and rolled back)"),
+    CriteriaMapping("self_test", ("A1.3",), "the recovery test itself can fail: a removed row or key, a changed "
+                    "value and a dropped index in the restored copy were each detected (and undone)"),
     CriteriaMapping("assertion", ("A1.3",), "integrity: the business invariants you defined hold on the "
                     "restored data"),
     CriteriaMapping("rto", ("A1.3",), "recovery is timed: fetch, provision, restore and verify took no longer "

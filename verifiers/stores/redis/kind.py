@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from verifiers.stores.base import (
     restore_plan,
 )
 from verifiers.stores.redis import fidelity, integrity, restore
+from verifiers.stores.redis import self_test as redis_self_test
 from verifiers.stores.redis.compliance import RestoredRedis
 from verifiers.stores.redis.facts import EMPTY, DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.installations import (
@@ -69,6 +70,7 @@ class RedisKind:
         for db in selected_databases(store, manifest, path):
             specs += [CheckSpec(check, f"db{db}") for check in ("key_count", "types", "digest")]
         specs += [CheckSpec("assertion", expectation.subject) for expectation in store.keys]
+        specs += redis_self_test.SPECS if store.self_test else ()
         return restore_plan(store, located, RedisPlan(store, manifest), specs, reference_time=manifest.captured_at)
 
 
@@ -120,6 +122,8 @@ class RedisPlan(KindPlan):
                                                          verdict.tool))
                     with timer.phase("verify"):
                         observed, counts = measure_restored(server, store)
+                        judged = judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
+                        judged += self.self_test(server.client, judged)
                     # canary, GDPR (verifiers/compliance)
                     result.checks += attach.judge_restored(plan, RestoredRedis(server.client))
             except RdbLoadTimeout as exc:  # still loading at restore_timeout: raised in the restore phase
@@ -129,7 +133,7 @@ class RedisPlan(KindPlan):
             except RdbLoadError as exc:
                 return not_restored(plan, result, "the RDB did not load",
                                    restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"))
-        return judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
+        return judged
 
     def verify_remote(self, plan: StorePlan, artifact: Artifact, header: RdbHeader, timer: RestoreTimer,
                       result: StoreVerification, *, exact: bool) -> list[CheckResult]:
@@ -153,11 +157,21 @@ class RedisPlan(KindPlan):
                                                      checksum_verifier(server)))
                 with timer.phase("verify"):
                     observed, counts = measure_restored(server, store)
+                    judged = judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
+                    judged += self.self_test(server.client, judged)
                 result.checks += attach.judge_restored(plan, RestoredRedis(server.client))
         except RdbLoadError as exc:
             return not_restored(plan, result, "the RDB did not load",
                                restore.load_failed(f"store {store.name}: {name}: {exc.describe()}"))
-        return judge(store, manifest.facts, observed, measured_at=datetime.now(UTC)) + counts
+        return judged
+
+    def self_test(self, client_for: Callable[[int], redis.Redis], judged: list[CheckResult]) -> list[CheckResult]:
+        """With self_test on, after the measurements: each change is put back before the compliance checks."""
+        if not self.store.self_test:
+            return []
+        databases = [db for db in sorted(self.manifest.facts.databases)
+                     if self.store.databases is None or db in self.store.databases]
+        return redis_self_test.run(client_for, databases, self.manifest.facts, judged, judge_db)
 
 
 def checksum_verifier(server: NetworkRedis) -> str | None:

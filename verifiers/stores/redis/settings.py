@@ -40,6 +40,9 @@ class RedisStore(StoreSettings):
     databases: list[int] | None = Field(
         default=None, description="logical dbs to verify (default: every db in the manifest)"
     )
+    self_test: bool = Field(default=False, description="after the checks pass, prove they can fail: remove a key "
+                            "and change a value in the restored server (each put back) and judge again; a change "
+                            "not detected fails the store")
 
     @model_validator(mode="after")
     def _redis_settings(self) -> RedisStore:
