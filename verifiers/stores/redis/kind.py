@@ -171,7 +171,8 @@ class RedisPlan(KindPlan):
             return []
         databases = [db for db in sorted(self.manifest.facts.databases)
                      if self.store.databases is None or db in self.store.databases]
-        return redis_self_test.run(client_for, databases, self.manifest.facts, judged, judge_db)
+        return redis_self_test.run(client_for, databases, self.manifest.facts, judged, judge_db,
+                                   store=self.store.name)
 
 
 def checksum_verifier(server: NetworkRedis) -> str | None:

@@ -14,6 +14,7 @@ import redis
 
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
+from verifiers.errors import SandboxError
 from verifiers.stores.redis.facts import DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.measure import measure_db
 
@@ -26,13 +27,18 @@ JudgeDb = Callable[[str, KeyspaceFacts, KeyspaceFacts | None, datetime], list[Ch
 
 
 def run(client_for: Callable[[int], redis.Redis], databases: Sequence[int], expected: DatasetFacts,
-        judged: Sequence[CheckResult], judge_db: JudgeDb) -> list[CheckResult]:
+        judged: Sequence[CheckResult], judge_db: JudgeDb, *, store: str = "") -> list[CheckResult]:
     """The self-test checks over `databases` (those the store verifies), once its `judged` checks all passed."""
     if not all(c.passed for c in judged):
         return [checks.not_compared(CHECK, s.subject, None, "the store's own checks did not all pass: there is "
                                     "nothing to prove") for s in SPECS]
-    return [_changed(client_for, databases, expected, judge_db, KEY_REMOVED, string=False),
-            _changed(client_for, databases, expected, judge_db, VALUE_CHANGED, string=True)]
+    try:
+        return [_changed(client_for, databases, expected, judge_db, KEY_REMOVED, string=False),
+                _changed(client_for, databases, expected, judge_db, VALUE_CHANGED, string=True)]
+    except redis.RedisError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SandboxError(f"store {store}: the sandbox server failed during the self-test: {first}",
+                           hint="the server may have been killed or run out of memory") from None
 
 
 def _changed(client_for: Callable[[int], redis.Redis], databases: Sequence[int], expected: DatasetFacts,
