@@ -36,6 +36,7 @@ from verifiers.stores.base import (
     restore_plan,
 )
 from verifiers.stores.mysql import corruption, fidelity
+from verifiers.stores.mysql import self_test as mysql_self_test
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
 from verifiers.stores.mysql.compliance import RestoredMysql
@@ -72,7 +73,8 @@ class MysqlKind:
         manifest = load_manifest(path, store=store.name)
         return restore_plan(store, located, MysqlPlan(store, manifest),
                             [ENGINE_SPEC, *data_specs(store, manifest.facts),
-                             *(CheckSpec("assertion", a.name) for a in store.assertions)],
+                             *(CheckSpec("assertion", a.name) for a in store.assertions),
+                             *(mysql_self_test.SPECS if store.self_test else ())],
                             reference_time=manifest.captured_at)
 
 
@@ -134,6 +136,11 @@ class MysqlPlan(KindPlan):
             with timer.phase("verify"):
                 facts, assertion_results = measure_restored(server, store, database)
                 facts = as_captured(facts, scratch, manifest.database)
+                if store.self_test:  # after the read-only measurement: each change is rolled back
+                    data_checks = judge(store, manifest.facts, facts) + assertion_results
+                    assertion_results += mysql_self_test.run(connect_to(server, store, database), store, database,
+                                                             manifest.facts, data_checks,
+                                                             captured_as=manifest.database)
                 if store.check_table:  # after the read-only measurement, on a connection of its own
                     assertion_results.append(corruption.check_tables(
                         connect_to(server, store, database), database, budget=store.check_table_budget,

@@ -134,6 +134,11 @@ def measure_database(cur: Cursor, database: str, *, progress: Progress | None = 
     )
 
 
+def table_columns(cur: Cursor, database: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Each table's COLUMNS_SQL rows, in ordinal order (the self-test re-checksums one table with them)."""
+    return _columns(cur, database)
+
+
 def _columns(cur: Cursor, database: str) -> dict[str, list[tuple[Any, ...]]]:
     cur.execute(COLUMNS_SQL, (database,))
     out: dict[str, list[tuple[Any, ...]]] = {}

@@ -27,6 +27,9 @@ class MysqlStore(StoreSettings):
     row_count_tolerance: float = Field(
         default=0.0, ge=0.0, le=1.0, description="allowed relative difference of row counts (0.01 = 1%)"
     )
+    self_test: bool = Field(default=False, description="after the checks pass, prove they can fail: remove a row "
+                            "and change a value in the restored database (each rolled back; InnoDB tables without "
+                            "triggers) and judge again; a change not detected fails the store")
     check_table: bool = Field(default=False, description="run CHECK TABLE on every restored table: worth it on "
                               "rds-snapshot sources, whose pages are production's; a dump's restore writes its "
                               "tables afresh")
