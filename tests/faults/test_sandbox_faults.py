@@ -145,11 +145,11 @@ def test_mysql_server_killed_mid_verify_is_an_error_in_verify(mysql_backup_dir: 
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     measure = mysql_measure.measure_database
 
-    def killed_first(cur: Any, database: str) -> Any:
+    def killed_first(cur: Any, database: str, **options: Any) -> Any:
         cur.execute("SELECT @@pid_file")
         pid = int(Path(cur.fetchone()[0]).read_text().strip())
         kill_and_wait(pid, lambda: not Path(f"/proc/{pid}/exe").exists())
-        return measure(cur, database)
+        return measure(cur, database, **options)
 
     monkeypatch.setattr("verifiers.stores.mysql.compare.measure_database", killed_first)
     outcome = mysql_verify(mysql_backup_dir, "shop-*.sql.gz")

@@ -179,7 +179,7 @@ def _capture(target: MysqlTarget, shown: str, lock: Connection[Cursor], snap: Co
             if not opened:
                 raise CaptureError(f"capture mysql: {dump_tool.path.name} did not open its snapshot of {shown} within "
                                    f"{LOCK_WAIT_SECONDS}s", hint="check the server's load and the dump's privileges")
-            facts = measure.measure_database(cur, database, auto_increments=counters)
+            facts = measure.measure_database(cur, database, auto_increments=counters, with_key_ranges=True)
             cur.execute("ROLLBACK")
         code = dump.finish()
         if code != 0 or dump.copy_error:

@@ -14,6 +14,7 @@ from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.errors import SandboxError
 from verifiers.store_settings import Assertion
+from verifiers.stores import key_ranges
 from verifiers.stores.base import selected_tables
 from verifiers.stores.mysql import corruption
 from verifiers.stores.mysql.facts import DatabaseFacts
@@ -45,17 +46,19 @@ def data_specs(store: MysqlStore, facts: DatabaseFacts) -> list[CheckSpec]:
 
 
 def measure_connected(conn: Connection[Cursor], store: MysqlStore, database: str, *,
-                      create_definers: bool = True) -> tuple[DatabaseFacts, list[CheckResult]]:
+                      create_definers: bool = True, expected: DatabaseFacts | None = None,
+                      captured_as: str | None = None) -> tuple[DatabaseFacts, list[CheckResult]]:
     """Measure `database` over an open connection (a local sandbox, or a restored RDS/Aurora instance, whose
     accounts came back with the snapshot: `create_definers=False`) and run the store's assertions; the
-    connection is closed after."""
+    connection is closed after. With the manifest's facts as `expected` (its tables named in `captured_as`),
+    tables that differ are narrowed to key ranges."""
     try:
         with conn.cursor() as cur:
             if create_definers:
                 _create_definers(cur, database)
             pin_session(cur)
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            facts = measure_database(cur, database)
+            facts = measure_database(cur, database, narrow_against=expected, captured_as=captured_as)
             cur.execute("ROLLBACK")
             return facts, [run_assertion(cur, a) for a in store.assertions]
     except DefinitionUnreadable as exc:
@@ -131,7 +134,8 @@ def judge(store: MysqlStore, expected: DatabaseFacts, observed: DatabaseFacts) -
     for table in wanted:
         got, want = observed.tables.get(table), expected.tables[table]
         results.append(checks.row_count(table, got.rows if got else None, want.rows, store.row_count_tolerance))
-        results.append(checks.checksum(table, got.checksum if got else None, want.checksum))
+        results.append(checks.checksum(table, got.checksum if got else None, want.checksum,
+                                       where=key_ranges.narrowed(want.key_ranges, got.key_ranges if got else None)))
         results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
     results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))
     for name, want_counter in sorted(expected.auto_increments.items()):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from verifiers.stores.key_ranges import KeyRanges
+
 
 class _Facts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -16,6 +18,7 @@ class TableFacts(_Facts):
 
     rows: int = Field(ge=0)
     checksum: str = Field(pattern=r"^[0-9a-f]{16}$")
+    key_ranges: KeyRanges | None = Field(default=None, description="per key range, captured for narrowing")
     schema_: dict[str, str] = Field(alias="schema",
                                     description="object (table/column/index/constraint/trigger) -> definition")
 

@@ -134,7 +134,7 @@ class MysqlPlan(KindPlan):
                                             artifact_name=name, tool=outcome.tool, seconds=outcome.timeout_seconds)
             result.checks.append(restore_check(outcome, name))
             with timer.phase("verify"):
-                facts, assertion_results = measure_restored(server, store, database)
+                facts, assertion_results = measure_restored(server, store, database, manifest)
                 facts = as_captured(facts, scratch, manifest.database)
                 if store.self_test:  # after the read-only measurement: each change is rolled back
                     data_checks = judge(store, manifest.facts, facts) + assertion_results
@@ -161,10 +161,11 @@ def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTi
         yield server
 
 
-def measure_restored(server: MysqlTarget, store: MysqlStore, database: str) -> tuple[DatabaseFacts,
-                                                                                      list[CheckResult]]:
+def measure_restored(server: MysqlTarget, store: MysqlStore, database: str, manifest: MysqlManifest,
+                     ) -> tuple[DatabaseFacts, list[CheckResult]]:
     return measure_connected(connect_to(server, store, database), store, database,
-                             create_definers=not foreign(server))
+                             create_definers=not foreign(server), expected=manifest.facts,
+                             captured_as=manifest.database)
 
 
 def connect_to(server: MysqlTarget, store: MysqlStore, database: str) -> Connection[Cursor]:

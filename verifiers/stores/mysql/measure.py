@@ -16,8 +16,15 @@ from typing import Any
 import pymysql
 
 from verifiers import progress as progress_events
+from verifiers.stores.key_ranges import RANGE_BUCKETS, KeyRanges
 from verifiers.stores.mysql.facts import AutoIncrementFacts, DatabaseFacts, TableFacts
-from verifiers.stores.mysql.rowhash import SESSION_SQL, format_checksum, quote_identifier, table_checksum_sql
+from verifiers.stores.mysql.rowhash import (
+    SESSION_SQL,
+    format_checksum,
+    key_ranges_sql,
+    quote_identifier,
+    table_checksum_sql,
+)
 
 Progress = Callable[[str], None]
 Cursor = Any  # pymysql.cursors.Cursor: its stubs type execute()'s args loosely enough either way
@@ -102,8 +109,13 @@ def pin_session(cur: Cursor) -> None:
 
 
 def measure_database(cur: Cursor, database: str, *, progress: Progress | None = None,
-                     auto_increments: dict[str, AutoIncrementFacts] | None = None) -> DatabaseFacts:
-    """All facts of `database`. `auto_increments`, when given, were read earlier (see read_auto_increments)."""
+                     auto_increments: dict[str, AutoIncrementFacts] | None = None, with_key_ranges: bool = False,
+                     narrow_against: DatabaseFacts | None = None, captured_as: str | None = None) -> DatabaseFacts:
+    """All facts of `database`. `auto_increments`, when given, were read earlier (see read_auto_increments).
+    `with_key_ranges` (capture) adds per-key-range checksums (verifiers/stores/key_ranges.py); `narrow_against`
+    (verify: the manifest's facts, whose tables are named in `captured_as`) measures those ranges again for each
+    table whose count or checksum differs, so the judgement can name the key ranges that differ: one more scan per
+    differing table, never row contents."""
     pin_session(cur)
     cur.execute(TABLES_SQL, (database,))
     tables = cur.fetchall()
@@ -115,9 +127,17 @@ def measure_database(cur: Cursor, database: str, *, progress: Progress | None = 
         name = qualified(database, table)
         if progress:
             progress(name)
-        cur.execute(table_checksum_sql(database, table, [(c[1], c[3]) for c in columns.get(table, [])]))
+        pairs = [(c[1], c[3]) for c in columns.get(table, [])]
+        cur.execute(table_checksum_sql(database, table, pairs))
         rows, total = cur.fetchone()
-        facts[name] = TableFacts(rows=int(rows), checksum=format_checksum(int(total)), schema=schemas[table])
+        checksum = format_checksum(int(total))
+        captured = narrow_against.tables.get(qualified(captured_as or database, table)) if narrow_against else None
+        ranges = None
+        if with_key_ranges:
+            ranges = key_ranges(cur, database, table, pairs)
+        elif captured and captured.key_ranges and (captured.rows, captured.checksum) != (int(rows), checksum):
+            ranges = key_ranges(cur, database, table, pairs, like=captured.key_ranges)
+        facts[name] = TableFacts(rows=int(rows), checksum=checksum, key_ranges=ranges, schema=schemas[table])
         checksummed.advance()
     cur.execute("SELECT VERSION()")
     version = str(cur.fetchone()[0])
@@ -132,6 +152,40 @@ def measure_database(cur: Cursor, database: str, *, progress: Progress | None = 
         charset=charset,
         collation=collation,
     )
+
+
+INTEGER_KEY_SQL = """
+SELECT k.COLUMN_NAME FROM information_schema.STATISTICS k
+JOIN information_schema.COLUMNS c
+  ON c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.COLUMN_NAME = k.COLUMN_NAME
+WHERE k.TABLE_SCHEMA = %s AND k.TABLE_NAME = %s AND k.INDEX_NAME = 'PRIMARY'
+  AND c.DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')
+  AND (SELECT COUNT(*) FROM information_schema.STATISTICS s
+       WHERE s.TABLE_SCHEMA = k.TABLE_SCHEMA AND s.TABLE_NAME = k.TABLE_NAME AND s.INDEX_NAME = 'PRIMARY') = 1
+"""
+
+
+def key_ranges(cur: Cursor, database: str, table: str, columns: Sequence[tuple[str, str]], *,
+               like: KeyRanges | None = None) -> KeyRanges | None:
+    """Rows and checksum per range of the table's single-column integer primary key, in one scan; `like`
+    reuses a manifest's key and bounds so the ranges line up with the captured ones. None when the table has no
+    such key (or is empty at capture)."""
+    target = f"{quote_identifier(database)}.{quote_identifier(table)}"
+    if like is None:
+        cur.execute(INTEGER_KEY_SQL, (database, table))
+        found = cur.fetchone()
+        if found is None:
+            return None
+        key = str(found[0])
+        cur.execute(f"SELECT MIN({quote_identifier(key)}), MAX({quote_identifier(key)}) FROM {target}")  # noqa: S608
+        low, high = cur.fetchone()
+        if low is None:
+            return None
+        like = KeyRanges(key=key, low=int(low), high=int(high), buckets=RANGE_BUCKETS, ranges={})
+    cur.execute("SET SESSION div_precision_increment = 30")  # exact enough for FLOOR of any BIGINT quotient
+    cur.execute(key_ranges_sql(database, table, columns, like))
+    return like.model_copy(update={"ranges": {int(b): (int(n), format_checksum(int(total)))
+                                              for b, n, total in cur.fetchall()}})
 
 
 def table_columns(cur: Cursor, database: str) -> dict[str, list[tuple[Any, ...]]]:

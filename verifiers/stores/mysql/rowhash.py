@@ -27,6 +27,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
+from verifiers.stores.key_ranges import KeyRanges
+
 MOD64 = 1 << 64
 CHECKSUM_ALGORITHM = "sum64(sha256(values as N | v+sha256(canonical))) v1"
 SEPARATOR = "|"
@@ -73,6 +75,19 @@ def table_checksum_sql(database: str, table: str, columns: Sequence[tuple[str, s
     SUM over BIGINT UNSIGNED is an exact DECIMAL; the caller reduces it modulo 2**64."""
     return (f"SELECT COUNT(*), COALESCE(SUM({row_hash_sql(columns)}), 0) "  # noqa: S608 - quoted identifiers only
             f"FROM {quote_identifier(database)}.{quote_identifier(table)}")
+
+
+def key_ranges_sql(database: str, table: str, columns: Sequence[tuple[str, str]], like: KeyRanges) -> str:
+    """Rows and the (unreduced) sum of row hashes per bucket of PostgreSQL's width_bucket(key, low, high + 1,
+    buckets) (verifiers/stores/key_ranges.py), in one scan; the session's div_precision_increment must be 30."""
+    key = quote_identifier(like.key)
+    # literals in parentheses (a negative one after a minus is no `--` comment); the span computed here, not in
+    # BIGINT arithmetic, which overflows for keys spanning most of its range
+    bucket = (f"CASE WHEN {key} < ({like.low}) THEN 0 WHEN {key} > ({like.high}) THEN {like.buckets + 1} "
+              f"ELSE FLOOR((CAST({key} AS DECIMAL(65, 0)) - ({like.low})) * {like.buckets} / "
+              f"CAST({like.high + 1 - like.low} AS DECIMAL(65, 0))) + 1 END")
+    return (f"SELECT {bucket} AS _restoreproof_bucket, COUNT(*), COALESCE(SUM({row_hash_sql(columns)}), 0) "  # noqa: S608
+            f"FROM {quote_identifier(database)}.{quote_identifier(table)} GROUP BY _restoreproof_bucket")
 
 
 # The pure-Python reference: fed canonical values (bytes, or None for NULL).

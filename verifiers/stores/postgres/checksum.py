@@ -8,7 +8,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from verifiers.stores.postgres.facts import KeyRanges
+from verifiers.stores.key_ranges import RANGE_BUCKETS, KeyRanges
 from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, column_seed, format_checksum, null_hash
 
 Method = Literal["columns", "record", "text"]  # "record" is read from manifests of checksum algorithm v2 only
@@ -119,7 +119,6 @@ def row_count(conn: psycopg.Connection[Any], schema: str, table: str) -> int:
     return int(found[0])
 
 
-RANGE_BUCKETS = 64
 
 INTEGER_KEY_SQL = """
 SELECT a.attname
@@ -153,12 +152,3 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
     return like.model_copy(update={"ranges": ranges})
 
 
-def differing_ranges(captured: KeyRanges, restored: KeyRanges) -> list[tuple[int | None, int | None, int, int]]:
-    """(first key, last key, rows restored, rows captured) of every range whose rows differ."""
-    out = []
-    for bucket in sorted(set(captured.ranges) | set(restored.ranges)):
-        want, got = captured.ranges.get(bucket, (0, "")), restored.ranges.get(bucket, (0, ""))
-        if want != got:
-            first, last = captured.bounds(bucket)
-            out.append((first, last, got[0], want[0]))
-    return out

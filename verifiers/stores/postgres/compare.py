@@ -10,9 +10,10 @@ import psycopg
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult
 from verifiers.errors import SandboxError
+from verifiers.stores import key_ranges
 from verifiers.stores.base import selected_tables
-from verifiers.stores.postgres.checksum import Method, differing_ranges, pin_session
-from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
+from verifiers.stores.postgres.checksum import Method, pin_session
+from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.measure import measure_database
 from verifiers.stores.postgres.parallel import Workers
 from verifiers.stores.postgres.restore import redact
@@ -66,7 +67,7 @@ def judge(store: PostgresStore, expected: DatabaseFacts, observed: DatabaseFacts
         got, want = observed.tables.get(table), expected.tables[table]
         results.append(checks.row_count(table, got.rows if got else None, want.rows, store.row_count_tolerance))
         results.append(checks.checksum(table, got.checksum if got else None, want.checksum,
-                                       where=narrowed_ranges(want, got)))
+                                       where=key_ranges.narrowed(want.key_ranges, got.key_ranges if got else None)))
         results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
     results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))
     for name, want_seq in sorted(expected.sequences.items()):
@@ -74,15 +75,3 @@ def judge(store: PostgresStore, expected: DatabaseFacts, observed: DatabaseFacts
     return results
 
 
-def narrowed_ranges(captured: TableFacts, restored: TableFacts | None, limit: int = 10) -> str | None:
-    """`id 1..64 (63 rows restored, 64 captured); …`: where a differing table differs, keys only."""
-    if restored is None or captured.key_ranges is None or restored.key_ranges is None:
-        return None
-    ranges = differing_ranges(captured.key_ranges, restored.key_ranges)
-    key = captured.key_ranges.key
-    parts = [f"{key} {'..' if first is None else first}{'' if first is None else '..'}"
-             f"{'' if last is None else last} ({got} rows restored, {want} captured)"
-             for first, last, got, want in ranges[:limit]]
-    if len(ranges) > limit:
-        parts.append(f"and {len(ranges) - limit} more ranges")
-    return "; ".join(parts) or None

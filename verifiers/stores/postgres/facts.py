@@ -5,34 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from verifiers.stores.key_ranges import KeyRanges
+
 
 class _Facts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class KeyRanges(_Facts):
-    """Rows and checksum per range of an integer primary key, so a mismatch can be narrowed to key ranges
-    (bucket 0 holds keys below `low`, bucket `buckets + 1` keys above `high`)."""
-
-    key: str
-    low: int
-    high: int
-    buckets: int = Field(ge=1)
-    ranges: dict[int, tuple[int, str]] = Field(description="bucket -> (rows, checksum)")
-
-    def bounds(self, bucket: int) -> tuple[int | None, int | None]:
-        """Inclusive key bounds of a bucket, as width_bucket() draws them (None: open-ended)."""
-        if bucket <= 0:
-            return None, self.low - 1
-        if bucket > self.buckets:
-            return self.high + 1, None
-        width = (self.high + 1 - self.low) / self.buckets
-        return self.low + math.ceil((bucket - 1) * width), self.low + math.ceil(bucket * width) - 1
 
 
 class TableFacts(_Facts):
