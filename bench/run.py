@@ -7,6 +7,8 @@ Prints one JSON object of ratios (see docs/performance.md for targets):
                       text read `SELECT sum(length(t::text))` (the floor for an exact hash in plain SQL), the target
                       that applies by the table's column types in the catalog (a jsonb column: <= 1.5x the text
                       read; scalars only: <= 2x count(*)) and PASS or OVER; a benchmark, so OVER does not fail it
+  key_ranges_targets  per table: the checksums per key range a capture adds (one grouped scan) / the whole-table
+                      checksum, against issue 21's target (at most 1.5x); PASS or OVER
   checksum_vs_count   the harness checksum of the largest table / count(*); checksum_vs_count_by_table gives every
                       table's, next to the text read and the issue's reference approaches (data-diff's md5 of the
                       row text; hash_record_extended summed as numeric), all timed taking turns, fastest of 7
@@ -46,7 +48,7 @@ from verifiers.inventory import parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes import SandboxRecord
 from verifiers.stores.postgres.capture import capture_postgres
-from verifiers.stores.postgres.checksum import COLUMNS_SQL, hash_methods, pin_session, table_checksum
+from verifiers.stores.postgres.checksum import COLUMNS_SQL, hash_methods, key_ranges, pin_session, table_checksum
 from verifiers.stores.postgres.local_server import (
     MODE_SETTINGS,
     PgInstallation,
@@ -123,6 +125,8 @@ def time_checksums(server: PostgresServer) -> dict[str, TableTiming]:
                 "count": partial(conn.execute, sql.SQL("SELECT count(*) FROM {}").format(name)),
                 "text_read": partial(conn.execute, sql.SQL(TEXT_READ).format(name)),
                 "harness": partial(table_checksum, conn, "public", table, method),
+                # the checksum per key range a capture adds (and a verify repeats for a differing table)
+                "key_ranges": partial(key_ranges, conn, "public", table, method),
                 **{label: partial(conn.execute, sql.SQL(text).format(name)) for label, text in REFERENCES.items()},
             }
             fastest = dict.fromkeys(queries, float("inf"))
@@ -150,6 +154,16 @@ def checksum_target(timing: TableTiming) -> dict[str, Any]:
                        "because": "a jsonb column" if has_jsonb else "scalar columns only"},
             "verdict": "PASS" if round(observed[ratio], 2) <= at_most else "OVER",
             "fastest_ms": {label: round(seconds * 1000, 1) for label, seconds in timing.fastest.items()}}
+
+
+# Issue 21's target: the per-range checksums cost at most 1.5x the whole-table checksum, at capture and verify.
+KEY_RANGES_TARGET = 1.5
+
+
+def key_ranges_target(timing: TableTiming) -> dict[str, Any]:
+    observed = round(timing.fastest["key_ranges"] / timing.fastest["harness"], 2)
+    return {"key_ranges_vs_checksum": observed, "at_most": KEY_RANGES_TARGET,
+            "verdict": "PASS" if observed <= KEY_RANGES_TARGET else "OVER"}
 
 
 def plain_restore(installation: PgInstallation, dump: Path) -> float:
@@ -277,7 +291,9 @@ def main() -> None:
             return
         timings = time_checksums(server)
         result["checksum_targets"] = {table: checksum_target(timing) for table, timing in timings.items()}
-        by_table = {table: vs_count(timing) for table, timing in timings.items()}
+        result["key_ranges_targets"] = {table: key_ranges_target(timing) for table, timing in timings.items()}
+        by_table = {table: {k: v for k, v in vs_count(timing).items() if k != "key_ranges"}
+                    for table, timing in timings.items()}
         result["checksum_vs_count"] = by_table[BENCH_TABLES[0]]["harness"]
         result["checksum_vs_count_by_table"] = by_table
         dump = next(Path(tmp).glob("bench-*.dump"))

@@ -31,6 +31,9 @@ def test_the_benchmark_runs_and_prints_every_measure() -> None:
         assert all(value > 0 for value in ratios.values())
     assert result["checksum_vs_count"] == by_table["bench_events"]["harness"]
     assert_checksum_targets(result["checksum_targets"], by_table)
+    for target in result["key_ranges_targets"].values():  # issue 21: per-range checksums against the whole table's
+        assert target["key_ranges_vs_checksum"] > 0 and target["at_most"] == 1.5
+        assert target["verdict"] in ("PASS", "OVER")
     assert_restore_by_mode(result["restore_by_mode"], postgres=result["postgres"])
     assert {"fetch", "provision", "restore", "verify", "teardown"} <= set(result["phases_s"])
     assert result["restore_overhead"] > 0 and result["verify_vs_restore"] > 0
@@ -51,7 +54,8 @@ def assert_checksum_targets(targets: dict[str, Any], by_table: dict[str, dict[st
         assert target["checksum_vs_count"] == by_table[table]["harness"]
         met = target[target["target"]["ratio"]] <= target["target"]["at_most"]
         assert target["verdict"] == ("PASS" if met else "OVER")
-        assert set(target["fastest_ms"]) == {"count", "text_read", "harness", "md5_text", "hash_record_numeric"}
+        assert set(target["fastest_ms"]) == {"count", "text_read", "harness", "key_ranges", "md5_text",
+                                             "hash_record_numeric"}
 
 
 def assert_restore_by_mode(by_mode: dict[str, Any], *, postgres: str) -> None:
