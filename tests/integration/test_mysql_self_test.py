@@ -16,12 +16,13 @@ from verifiers.checks import CheckResult
 from verifiers.runner import StoreOutcome
 from verifiers.stores.mysql import corruption
 from verifiers.stores.mysql import self_test as mysql_self_test
+from verifiers.stores.self_test import CHECK as SELF_TEST
 
 pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("no_mysql_leftovers")]
 
 
 def results(outcome: StoreOutcome) -> dict[str, CheckResult]:
-    return {c.subject: c for c in outcome.checks if c.check == mysql_self_test.CHECK}
+    return {c.subject: c for c in outcome.checks if c.check == SELF_TEST}
 
 
 def test_each_change_is_detected_and_rolled_back(mysql_backup_dir: Path) -> None:

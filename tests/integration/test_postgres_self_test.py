@@ -14,12 +14,13 @@ from tests.conftest import failed, verify
 from verifiers.checks import CheckResult
 from verifiers.runner import StoreOutcome
 from verifiers.stores.postgres import corruption, self_test
+from verifiers.stores.self_test import CHECK as SELF_TEST
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]
 
 
 def results(outcome: StoreOutcome) -> dict[str, CheckResult]:
-    return {c.subject: c for c in outcome.checks if c.check == self_test.CHECK}
+    return {c.subject: c for c in outcome.checks if c.check == SELF_TEST}
 
 
 def test_each_change_is_detected_and_rolled_back(backup_dir: Path) -> None:

@@ -19,12 +19,13 @@ from verifiers.stores.redis.kind import judge_db
 from verifiers.stores.redis.local_server import local_redis
 from verifiers.stores.redis.manifest import load_manifest
 from verifiers.stores.redis.measure import measure_dataset
+from verifiers.stores.self_test import CHECK as SELF_TEST
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]
 
 
 def results(outcome: StoreOutcome) -> dict[str, CheckResult]:
-    return {c.subject: c for c in outcome.checks if c.check == self_test.CHECK}
+    return {c.subject: c for c in outcome.checks if c.check == SELF_TEST}
 
 
 def test_each_change_is_detected(rdb_dir: Path) -> None:

@@ -24,8 +24,8 @@ from verifiers.stores.mysql.measure import pin_session, qualified, table_columns
 from verifiers.stores.mysql.restore import redact
 from verifiers.stores.mysql.rowhash import format_checksum, quote_identifier, table_checksum_sql
 from verifiers.stores.mysql.settings import MysqlStore
+from verifiers.stores.self_test import CHECK, nothing_to_prove, verdict
 
-CHECK = "self_test"
 ROW_REMOVED, VALUE_CHANGED = "row removed", "value changed"
 SPECS = (CheckSpec(CHECK, ROW_REMOVED), CheckSpec(CHECK, VALUE_CHANGED))
 
@@ -50,8 +50,7 @@ def run(conn: Any, store: MysqlStore, database: str, expected: DatabaseFacts, ju
     """The self-test checks of `database` (restored; `captured_as` is its name in the manifest) over `conn`
     (closed after), once the store's `judged` checks all passed."""
     if not all(c.passed for c in judged):
-        return [checks.not_compared(CHECK, s.subject, None, "the store's own checks did not all pass: there is "
-                                    "nothing to prove") for s in SPECS]
+        return nothing_to_prove(SPECS)
     wanted = set(selected_tables(store.tables, expected))
     try:
         with conn.cursor() as cur:
@@ -103,7 +102,7 @@ def _row_removed(cur: Any, store: MysqlStore, database: str, captured_as: str, e
             cur.execute("ROLLBACK")
         judged = [checks.row_count(name, rows, want.rows, store.row_count_tolerance),
                   checks.checksum(name, checksum, want.checksum)]
-        return _verdict(ROW_REMOVED, f"one row of {name} removed", judged)
+        return verdict(ROW_REMOVED, f"one row of {name} removed", judged)
     return checks.not_compared(CHECK, ROW_REMOVED, None, "no verified InnoDB table without triggers has a row that "
                                "could be removed")
 
@@ -129,18 +128,7 @@ def _value_changed(cur: Any, database: str, captured_as: str, expected: Database
                 cur.execute("ROLLBACK")
             if changed != 1:
                 continue
-            return _verdict(VALUE_CHANGED, f"one value of {name}.{column_name} changed",
-                            [checks.checksum(name, checksum, want.checksum)])
+            return verdict(VALUE_CHANGED, f"one value of {name}.{column_name} changed",
+                           [checks.checksum(name, checksum, want.checksum)])
     return checks.not_compared(CHECK, VALUE_CHANGED, None, "no verified InnoDB table without triggers has a number "
                                "or text value that could be changed")
-
-
-def _verdict(subject: str, change: str, judged: list[CheckResult]) -> CheckResult:
-    noticed = [c.check for c in judged if not c.passed]
-    if noticed:
-        return CheckResult(CHECK, subject, True, f"detected by {', '.join(noticed)}", "detected",
-                           f"{change} (rolled back): {' and '.join(noticed)} failed, as they must")
-    return CheckResult(CHECK, subject, False, "not detected", "detected",
-                       f"{change} (rolled back), yet {', '.join(c.check for c in judged)} still passed: these checks "
-                       "cannot fail on this store")
-

@@ -31,8 +31,8 @@ from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
 from verifiers.stores.postgres.measure import TABLES_SQL, qualified, table_schema
 from verifiers.stores.postgres.restore import redact
 from verifiers.stores.postgres.settings import PostgresStore
+from verifiers.stores.self_test import CHECK, nothing_to_prove, verdict
 
-CHECK = "self_test"
 ROW_REMOVED, VALUE_CHANGED, INDEX_DROPPED = "row removed", "value changed", "index dropped"
 SPECS = tuple(CheckSpec(CHECK, subject) for subject in (ROW_REMOVED, VALUE_CHANGED, INDEX_DROPPED))
 
@@ -74,8 +74,7 @@ def run(conninfo: str, store: PostgresStore, expected: DatabaseFacts,
         judged: Sequence[CheckResult]) -> list[CheckResult]:
     """The three self-test checks, once the store's own `judged` checks all passed."""
     if not all(c.passed for c in judged):
-        return [checks.not_compared(CHECK, s.subject, None, "the store's own checks did not all pass: there is "
-                                    "nothing to prove") for s in SPECS]
+        return nothing_to_prove(SPECS)
     try:
         with psycopg.connect(conninfo) as conn:
             listed = {qualified(schema, table): Table(qualified(schema, table), oid, schema, table)
@@ -121,7 +120,7 @@ def _row_removed(conn: psycopg.Connection[Any], store: PostgresStore, expected: 
             t=table.identifier)
         judged = _attempt(conn, delete, measure)
         if judged is not None:
-            return _verdict(ROW_REMOVED, f"one row of {table.name} removed", judged)
+            return verdict(ROW_REMOVED, f"one row of {table.name} removed", judged)
     return checks.not_compared(CHECK, ROW_REMOVED, None, "no verified table has a row that could be removed")
 
 
@@ -141,7 +140,7 @@ def _value_changed(conn: psycopg.Connection[Any], expected: DatabaseFacts, table
                 t=table.identifier, c=c, change=sql.SQL(CHANGES[type_name]).format(c=c))
             judged = _attempt(conn, update, measure)
             if judged is not None:
-                return _verdict(VALUE_CHANGED, f"one value of {table.name}.{column} changed", judged)
+                return verdict(VALUE_CHANGED, f"one value of {table.name}.{column} changed", judged)
         conn.rollback()
     return checks.not_compared(CHECK, VALUE_CHANGED, None, "no verified table has a value of a number, text or "
                                "boolean column that could be changed")
@@ -157,17 +156,7 @@ def _index_dropped(conn: psycopg.Connection[Any], expected: DatabaseFacts, table
 
             judged = _attempt(conn, sql.SQL("DROP INDEX {i}").format(i=sql.Identifier(schema, index)), measure)
             if judged is not None:
-                return _verdict(INDEX_DROPPED, f"index {index} of {table.name} dropped", judged)
+                return verdict(INDEX_DROPPED, f"index {index} of {table.name} dropped", judged)
         conn.rollback()
     return checks.not_compared(CHECK, INDEX_DROPPED, None, "no verified table has an index that backs no "
                                "constraint")
-
-
-def _verdict(subject: str, change: str, judged: list[CheckResult]) -> CheckResult:
-    noticed = [c.check for c in judged if not c.passed]
-    if noticed:
-        return CheckResult(CHECK, subject, True, f"detected by {', '.join(noticed)}", "detected",
-                           f"{change} (rolled back): {' and '.join(noticed)} failed, as they must")
-    return CheckResult(CHECK, subject, False, "not detected", "detected",
-                       f"{change} (rolled back), yet {', '.join(c.check for c in judged)} still passed: "
-                       "these checks cannot fail on this store")

@@ -17,8 +17,8 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import SandboxError
 from verifiers.stores.redis.facts import DatasetFacts, KeyspaceFacts
 from verifiers.stores.redis.measure import measure_db
+from verifiers.stores.self_test import CHECK, nothing_to_prove, verdict
 
-CHECK = "self_test"
 KEY_REMOVED, VALUE_CHANGED = "key removed", "value changed"
 SPECS = (CheckSpec(CHECK, KEY_REMOVED), CheckSpec(CHECK, VALUE_CHANGED))
 SCAN_LIMIT = 10_000  # keys looked at per db for one to change
@@ -30,8 +30,7 @@ def run(client_for: Callable[[int], redis.Redis], databases: Sequence[int], expe
         judged: Sequence[CheckResult], judge_db: JudgeDb, *, store: str = "") -> list[CheckResult]:
     """The self-test checks over `databases` (those the store verifies), once its `judged` checks all passed."""
     if not all(c.passed for c in judged):
-        return [checks.not_compared(CHECK, s.subject, None, "the store's own checks did not all pass: there is "
-                                    "nothing to prove") for s in SPECS]
+        return nothing_to_prove(SPECS)
     try:
         return [_changed(client_for, databases, expected, judge_db, KEY_REMOVED, string=False),
                 _changed(client_for, databases, expected, judge_db, VALUE_CHANGED, string=True)]
@@ -59,7 +58,7 @@ def _changed(client_for: Callable[[int], redis.Redis], databases: Sequence[int],
         finally:
             client.restore(key, 0, saved, replace=True)
         change = f"one key of db{db} removed" if not string else f"one string value of db{db} changed"
-        return _verdict(subject, change, judged)
+        return verdict(subject, change, judged, undone="put back")
     what = "a string key" if string else "a key"
     return checks.not_compared(CHECK, subject, None, f"no verified db holds {what} without a TTL to change")
 
@@ -72,13 +71,3 @@ def _persistent_key(client: redis.Redis, *, string: bool) -> bytes | None:
         if client.pttl(key) == -1 and (not string or client.type(key) == b"string"):
             return bytes(key)
     return None
-
-
-def _verdict(subject: str, change: str, judged: list[CheckResult]) -> CheckResult:
-    noticed = [c.check for c in judged if not c.passed]
-    if noticed:
-        return CheckResult(CHECK, subject, True, f"detected by {', '.join(noticed)}", "detected",
-                           f"{change} (put back): {' and '.join(noticed)} failed, as they must")
-    return CheckResult(CHECK, subject, False, "not detected", "detected",
-                       f"{change} (put back), yet {', '.join(c.check for c in judged)} still passed: these checks "
-                       "cannot fail on this store")
