@@ -7,7 +7,7 @@ claims nothing, and its message says why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
@@ -89,13 +89,18 @@ def row_count(subject: str, observed: int | None, expected: int, tolerance: floa
     return CheckResult("row_count", subject, passed, observed, judged, message)
 
 
-def checksum(subject: str, observed: str | None, expected: str, *, where: str | None = None) -> CheckResult:
-    """`where` narrows a difference down (e.g. key ranges); it must name keys only, never row contents."""
+def checksum(subject: str, observed: str | None, expected: str, *, where: str | None = None,
+             ranges: Sequence[tuple[int | None, int | None]] = ()) -> CheckResult:
+    """`where` narrows a difference down (e.g. key ranges) in the message, and `ranges` (each [first key, last
+    key], None where open-ended) in the observed value, as {"checksum": …, "ranges": […]}: keys only, never row
+    contents."""
     if observed is None:
         return CheckResult("checksum", subject, False, None, expected, f"{subject} is missing after restore")
     result = equal("checksum", subject, observed, expected, what="checksum")
     if not result.passed and where:
-        return replace(result, message=f"{result.message}; differs in {where}")
+        result = replace(result, message=f"{result.message}; differs in {where}")
+    if not result.passed and ranges:
+        result = replace(result, observed={"checksum": observed, "ranges": [[first, last] for first, last in ranges]})
     return result
 
 

@@ -25,13 +25,16 @@ BIGINT = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
 def test_a_changed_row_is_narrowed_to_its_key_range(mysql_variant: Callable[..., Path]) -> None:
     artifact = mysql_variant("UPDATE users SET nickname = 'narrowed-by-range' WHERE id = 37")
-    problems = failed(mysql_verify(artifact.parent, artifact.name))
+    outcome = mysql_verify(artifact.parent, artifact.name)
+    problems = failed(outcome)
     assert set(problems) == {"checksum:shop.users"}
     message = problems["checksum:shop.users"]
     found = re.search(r"; differs in id (\d+)\.\.(\d+) \((\d+) rows restored, (\d+) captured\)$", message)
     assert found, message
     first, last, restored, captured = map(int, found.groups())
     assert first <= 37 <= last and restored == captured == last - first + 1
+    [check] = [c for c in outcome.checks if not c.passed]
+    assert check.observed["ranges"] == [[first, last]]  # the evidence carries the range as data
     assert "narrowed-by-range" not in message
 
 

@@ -141,8 +141,11 @@ def test_missing_table_fails_tables_and_its_checks(dump_variant: Callable[..., P
 def test_changed_row_fails_that_tables_checksum_only(dump_variant: Callable[..., Path]) -> None:
     artifact = dump_variant("SET session_replication_role = replica",  # the audit trigger stays quiet
                             "UPDATE billing.invoices SET amount = amount + 0.0001 WHERE id = 1500")
-    problems = failed(verify(artifact.parent, artifact.name))
+    outcome = verify(artifact.parent, artifact.name)
+    problems = failed(outcome)
     assert set(problems) == {"checksum:billing.invoices"}
+    [check] = [c for c in outcome.checks if c.check == "checksum" and not c.passed]
+    assert check.observed["ranges"] == [[1493, 1515]]  # the differing key range, in the evidence too
     message = problems["checksum:billing.invoices"]
     assert message.startswith("checksum differs: restored ")
     # narrowed by key range (64 ranges over ids 1000..2499): keys only, never the row

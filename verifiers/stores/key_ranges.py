@@ -52,6 +52,14 @@ def differing_ranges(captured: KeyRanges, restored: KeyRanges) -> list[tuple[int
     return out
 
 
+def differing_bounds(captured: KeyRanges | None, restored: KeyRanges | None) -> list[tuple[int | None, int | None]]:
+    """[first key, last key] of every range whose rows differ (None where open-ended): the failed check's
+    observed `ranges`."""
+    if captured is None or restored is None:
+        return []
+    return [(first, last) for first, last, _got, _want in differing_ranges(captured, restored)]
+
+
 def narrowed(captured: KeyRanges | None, restored: KeyRanges | None, limit: int = SHOWN) -> str | None:
     """`id 1..64 (63 rows restored, 64 captured); …`: where a differing table differs, keys only."""
     if captured is None or restored is None:
