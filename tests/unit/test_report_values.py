@@ -69,10 +69,20 @@ def test_only_a_failed_checks_list_of_differences_is_counted_as_differences() ->
     assert "difference" not in short_value("schema", ["public.t.b: column added"], passed=True)
 
 
+def test_a_narrowed_checksum_shows_its_key_ranges() -> None:
+    result = checks.checksum("public.t", "00ff00ff00ff00ff", "11ee11ee11ee11ee", where="id 1..64 (3 rows restored, "
+                             "3 captured)", ranges=[(1, 64), (None, -1)])
+    assert result.observed == {"checksum": "00ff00ff00ff00ff", "ranges": [[1, 64], [None, -1]]}
+    detail = check_detail_html(outcome_with(result), result)
+    assert "<code>checksum 00ff00ff00ff00ff, ranges 1..64, ..-1</code>" in detail
+    assert checks.checksum("public.t", "00", "00", ranges=[(1, 2)]).observed == "00"  # a pass has no ranges
+
+
 @pytest.mark.parametrize("value", [
     {"keys": 13, "with_ttl": 0},
     {"keys": {"min": 10, "max": 50}, "with_ttl": 40},
     ["db0", "db1"],
+    {"checksum": "00ff00ff00ff00ff", "ranges": [[1493, 1515], [None, 5]]},
 ])
 def test_the_evidence_schema_takes_typed_values(value: Any) -> None:
     check_schema = {"$defs": json.loads(SCHEMA_PATH.read_text())["$defs"], "$ref": "#/$defs/check"}

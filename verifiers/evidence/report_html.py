@@ -250,11 +250,14 @@ def short_value(check: str, value: Any, *, passed: bool) -> str:
 
 def plain_value(value: Any) -> str:
     """A value as text: counts by name as `keys 13, with_ttl 0` (a range as `9..13`), a list of names as
-    `db0, db1`."""
+    `db0, db1`, key ranges as `1493..1515, ..5`."""
     if isinstance(value, Mapping) and set(value) == {"min", "max"}:
         return f"{value['min']}..{value['max']}"
     if isinstance(value, Mapping):
         return ", ".join(f"{name} {plain_value(v)}" for name, v in value.items())
+    if isinstance(value, list) and value and all(isinstance(v, list) and len(v) == 2 for v in value):
+        # key ranges, [first, last] each (None: open-ended), as `id 1493..1515` reads
+        return ", ".join(f"{'' if first is None else first}..{'' if last is None else last}" for first, last in value)
     if isinstance(value, list):
         return ", ".join(plain_value(v) for v in value) if value else "none"
     return str(value)
