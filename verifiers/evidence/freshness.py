@@ -75,18 +75,19 @@ class Freshness:
         age = format_duration(max(self.age_seconds, 0.0))
         verdict = f"older than --max-age {limit}" if self.stale else f"within --max-age {limit}"
         return (f"the newest restore test under {self.where} is run {newest.run} ({newest.path}), started "
-                f"{_iso(newest.started)}: {age} ago, {verdict}{skipped}")
+                f"{iso(newest.started)}: {age} ago, {verdict}{skipped}")
 
     def facts(self) -> dict[str, Any]:
         """As data, for a webhook: the newest restore (or nulls), its age and the allowed age, in seconds."""
         age = self.age_seconds
         return {"where": self.where, "newest_run": self.newest.run if self.newest else None,
-                "newest_started": _iso(self.newest.started) if self.newest else None,
+                "newest_started": iso(self.newest.started) if self.newest else None,
                 "age_seconds": None if age is None else round(age, 3), "max_age_seconds": self.max_age_seconds,
-                "checked": _iso(self.checked), "stale": self.stale}
+                "checked": iso(self.checked), "stale": self.stale}
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """A moment as evidence writes it: UTC, ISO 8601, with Z."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -155,7 +156,7 @@ def overdue_problem(freshness: Freshness) -> str:
         return (f"no restore test on record under {freshness.where}: restore tests are due at least every {due}; "
                 "is the scheduled restore job running?")
     return (f"no restore test for {format_duration(freshness.age_seconds)} (newest: run {freshness.newest.run}, "
-            f"started {_iso(freshness.newest.started)}); restore tests are due at least every {due}: has the "
+            f"started {iso(freshness.newest.started)}); restore tests are due at least every {due}: has the "
             "scheduled restore job stopped running?")
 
 

@@ -20,13 +20,13 @@ import os
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifiers.durations import format_duration, parse_duration
 from verifiers.errors import EvidenceError
-from verifiers.evidence.freshness import run_directories, sealed_evidence, started_of
+from verifiers.evidence.freshness import iso, run_directories, sealed_evidence, started_of
 from verifiers.evidence.result_kinds import is_drill, restored
 from verifiers.timing import PHASES
 
@@ -85,16 +85,12 @@ class StoreTrend:
 
     def facts(self, threshold: float, floor: float) -> dict[str, Any]:
         """As data, for a webhook: the newest run and, per phase, its time, the median and the verdict."""
-        return {"store": self.store, "run": self.newest.run, "started": _iso(self.newest.started),
+        return {"store": self.store, "run": self.newest.run, "started": iso(self.newest.started),
                 "threshold": threshold, "floor_seconds": floor,
                 "phases": {p.phase: {"seconds": round(p.newest, 3),
                                      "median_seconds": None if p.median is None else round(p.median, 3),
                                      "history": p.history, "regressed": p.regressed(threshold, floor)}
                            for p in self.phases}}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def restores_by_store(root: Path) -> dict[str, list[Restore]]:

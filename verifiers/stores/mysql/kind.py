@@ -136,19 +136,18 @@ class MysqlPlan(KindPlan):
             with timer.phase("verify"):
                 facts, assertion_results = measure_restored(server, store, database, manifest)
                 facts = as_captured(facts, scratch, manifest.database)
+                judged = judge(store, manifest.facts, facts) + assertion_results
                 if store.self_test:  # after the read-only measurement: each change is rolled back
-                    data_checks = judge(store, manifest.facts, facts) + assertion_results
-                    assertion_results += mysql_self_test.run(connect_to(server, store, database), store, database,
-                                                             manifest.facts, data_checks,
-                                                             captured_as=manifest.database)
+                    judged += mysql_self_test.run(connect_to(server, store, database), store, database,
+                                                  manifest.facts, judged, captured_as=manifest.database)
                 if store.check_table:  # after the read-only measurement, on a connection of its own
-                    assertion_results.append(corruption.check_tables(
+                    judged.append(corruption.check_tables(
                         connect_to(server, store, database), database, budget=store.check_table_budget,
                         store=store.name, shown_as=manifest.database))
             # after the read-only measurement: the GDPR erasure replay may write to the sandbox
             result.checks += attach.judge_restored(
                 plan, RestoredMysql(lambda: server.connect(database), database, store=store.name))
-        return judge(store, manifest.facts, facts) + assertion_results
+        return judged
 
 
 @contextlib.contextmanager
