@@ -9,11 +9,16 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from tests.conftest import Capture, failed, manifest_claiming, verify
+from tests.conftest import SOURCE_DB, Capture, failed, manifest_claiming, verify
+from verifiers.errors import CaptureError
 from verifiers.stores.postgres.archive import read_header
-from verifiers.stores.postgres.local_server import PgInstallation
+from verifiers.stores.postgres.capture import capture_postgres
+from verifiers.stores.postgres.checksum import pin_session, table_checksum
+from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer
+from verifiers.stores.postgres.manifest import load_manifest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("no_leftovers")]
 
@@ -145,11 +150,11 @@ def test_changed_row_fails_that_tables_checksum_only(dump_variant: Callable[...,
     problems = failed(outcome)
     assert set(problems) == {"checksum:billing.invoices"}
     [check] = [c for c in outcome.checks if c.check == "checksum" and not c.passed]
-    assert check.observed["ranges"] == [[1493, 1515]]  # the differing key range, in the evidence too
+    assert check.observed["ranges"] == [[1000, 1749]]  # the differing key range, in the evidence too
     message = problems["checksum:billing.invoices"]
     assert message.startswith("checksum differs: restored ")
-    # narrowed by key range (64 ranges over ids 1000..2499): keys only, never the row
-    assert message.endswith("; differs in id 1493..1515 (23 rows restored, 23 captured)")
+    # narrowed by key range (1,500 rows, ids 1000..2499: two ranges of about 1,000): keys only, never the row
+    assert message.endswith("; differs in id 1000..1749 (750 rows restored, 750 captured)")
 
 
 def test_deleted_rows_fail_the_count_with_the_difference(dump_variant: Callable[..., Path]) -> None:
@@ -157,8 +162,40 @@ def test_deleted_rows_fail_the_count_with_the_difference(dump_variant: Callable[
     problems = failed(verify(artifact.parent, artifact.name))
     assert problems["row_count:public.events"] == "4950 rows restored, expected 5000 (-50)"
     narrowed = problems["checksum:public.events"]
-    assert "; differs in id 80..157 (77 rows restored, 78 captured); " in narrowed
+    assert narrowed.endswith("; differs in id 1..1000 (990 rows restored, 1000 captured); "
+                             "id 1001..2000 (990 rows restored, 1000 captured); "
+                             "id 2001..3000 (990 rows restored, 1000 captured); "
+                             "id 3001..4000 (990 rows restored, 1000 captured); "
+                             "id 4001..5000 (990 rows restored, 1000 captured)")
+
+
+def test_finer_segments_narrow_further_and_add_up_to_the_whole_table(
+        source_server: PostgresServer, demo_capture: Capture, dump_variant: Callable[..., Path],
+        tmp_path: Path) -> None:
+    """`--segment-rows 20`: the same whole-table facts as the default capture's (each table's count and checksum
+    are its ranges' sums, in one scan), and a differing table narrowed to 20-row ranges."""
+    _, fine = capture_postgres(source_server.conninfo(SOURCE_DB), tmp_path / "fine", segment_rows=20)
+    coarse_facts = load_manifest(demo_capture.manifest, store="saas").facts.tables
+    fine_facts = load_manifest(fine, store="saas").facts.tables
+    assert {name: (t.rows, t.checksum) for name, t in fine_facts.items()} == \
+        {name: (t.rows, t.checksum) for name, t in coarse_facts.items()}
+    with psycopg.connect(source_server.conninfo(SOURCE_DB)) as conn:  # and both are the whole-table checksum
+        pin_session(conn)
+        invoices = fine_facts["billing.invoices"]
+        assert (invoices.rows, invoices.checksum) == table_checksum(conn, "billing", "invoices", invoices.method)
+    assert invoices.key_ranges is not None and invoices.key_ranges.buckets == 75  # 1,500 rows / 20
+    artifact = dump_variant("DELETE FROM public.events WHERE id % 100 = 0")
+    manifest_claiming(fine, artifact, artifact.with_name("variant.manifest.json"))
+    narrowed = failed(verify(artifact.parent, artifact.name))["checksum:public.events"]
+    assert "; differs in id 81..100 (19 rows restored, 20 captured); " in narrowed
     assert narrowed.endswith("; and 40 more ranges")  # 50 ranges lost a row: 10 named, the rest counted
+
+
+def test_a_capture_refuses_a_segment_size_below_one_row(source_server: PostgresServer, tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="--segment-rows 0 is not a number of rows") as caught:
+        capture_postgres(source_server.conninfo(SOURCE_DB), tmp_path / "out", segment_rows=0)
+    assert "at least 1" in caught.value.describe()
+    assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
 def test_row_count_tolerance_allows_small_differences(dump_variant: Callable[..., Path]) -> None:

@@ -27,7 +27,7 @@ from verifiers.stores.postgres.checksum import (
     table_checksum,
 )
 from verifiers.stores.postgres.local_server import PgInstallation, PostgresServer, local_postgres
-from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables
+from verifiers.stores.postgres.parallel import Measured, TableJob, Workers, checksum_tables
 from verifiers.stores.postgres.rowhash import (
     RECORD_SEED,
     checksum_rows,
@@ -266,8 +266,8 @@ def test_parallel_workers_match_one_connection_and_raise_errors(conn: psycopg.Co
     load(conn, "b", "n int, j jsonb", [(i, Jsonb({"i": i})) for i in range(300)])
     jobs = [TableJob("public.a", "public", "a", "columns"), TableJob("public.b", "public", "b", "text")]
     parallel = checksum_tables(Workers(source_server.conninfo(), count=2), jobs)
-    assert parallel == {"public.a": (500, sql_checksum(conn, "a", "columns")),
-                        "public.b": (300, sql_checksum(conn, "b", "text"))}
+    assert parallel == {"public.a": Measured(500, sql_checksum(conn, "a", "columns")),
+                        "public.b": Measured(300, sql_checksum(conn, "b", "text"))}
     with pytest.raises(psycopg.errors.UndefinedTable):
         checksum_tables(Workers(source_server.conninfo(), count=2),
                         [*jobs, TableJob("public.gone", "public", "gone", "text")])

@@ -1,7 +1,12 @@
 """Narrowing a differing table down to key ranges, for every SQL kind (PostgreSQL, MySQL / MariaDB): at capture,
-rows and checksum per range of the table's single-column integer primary key go into the manifest; after a
-restore, a table whose count or checksum differs is measured per range again, and the ranges that differ are
-named in the check's message — keys only, never row contents.
+rows and checksum per range (segment) of the table's single-column integer primary key go into the manifest;
+after a restore, a table whose count or checksum differs is measured per range again, and the ranges that differ
+are named in the check's message and the evidence — keys only, never row contents.
+
+A capture sizes the ranges to about `segment_rows` rows each (1,000 by default; `restoreproof capture postgres
+--segment-rows N`) from the table's estimated row count, at most MAX_SEGMENTS per table, and computes the
+whole-table count and checksum from the ranges' (`KeyRanges.whole`): one scan per table, not two. A verify
+measures the whole table only, and the ranges again only for a table that differs.
 
 The ranges are those of PostgreSQL's width_bucket(key, low, high + 1, buckets): bucket 0 holds keys below `low`,
 bucket `buckets + 1` keys above `high`, and bucket i the keys from low + ceil((i - 1) * w) to low + ceil(i * w)
@@ -12,7 +17,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RANGE_BUCKETS = 64
+from verifiers.errors import CaptureError
+
+DEFAULT_SEGMENT_ROWS = 1000
+MAX_SEGMENTS = 100_000  # ~3 MB of manifest per table at most; a table of more rows gets longer ranges
+MOD64 = 1 << 64
 SHOWN = 10  # ranges named in a message; the count says how many more
 
 
@@ -39,6 +48,30 @@ class KeyRanges(BaseModel):
             return -(-i * span // self.buckets)
 
         return self.low + ceiling(bucket - 1), self.low + ceiling(bucket) - 1
+
+    def whole(self) -> tuple[int, str]:
+        """The whole table's row count and checksum, from its ranges': a checksum is a sum modulo 2^64 of row
+        terms in both kinds (PostgreSQL's and MySQL's rowhash.format_checksum), so the ranges' add up to it."""
+        rows = sum(n for n, _ in self.ranges.values())
+        return rows, f"{sum(int(checksum, 16) for _, checksum in self.ranges.values()) % MOD64:016x}"
+
+
+def check_segment_rows(kind: str, segment_rows: int) -> None:
+    """A capture's --segment-rows, refused before anything is read or written."""
+    if segment_rows < 1:
+        raise CaptureError(f"capture {kind}: --segment-rows {segment_rows} is not a number of rows",
+                           hint=f"give a whole number of at least 1 (default {DEFAULT_SEGMENT_ROWS})")
+
+
+def segments(estimated_rows: int | None, low: int, high: int, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> int:
+    """How many ranges a capture cuts keys low..high into: about `segment_rows` rows each by the server's row
+    estimate (the key span when there is none, as for a never-analysed table), never more ranges than keys, and
+    at most MAX_SEGMENTS."""
+    if segment_rows < 1:
+        raise ValueError(f"segment_rows must be at least 1, not {segment_rows}")
+    span = high + 1 - low
+    rows = estimated_rows if estimated_rows is not None and estimated_rows > 0 else span
+    return max(1, min(-(-rows // segment_rows), span, MAX_SEGMENTS))
 
 
 def differing_ranges(captured: KeyRanges, restored: KeyRanges) -> list[tuple[int | None, int | None, int, int]]:

@@ -40,6 +40,7 @@ from pymysql.cursors import Cursor
 from verifiers import __version__
 from verifiers.errors import CaptureError, NoSuitableServerError
 from verifiers.sources import CHUNK, sha256_file
+from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, check_segment_rows
 from verifiers.stores.mysql import measure
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
 from verifiers.stores.mysql.installations import (
@@ -115,8 +116,9 @@ class DumpRun:
 
 
 def capture_mysql(dsn: str, out_dir: Path, *, name: str | None = None, bin_dir: str | None = None,
-                  now: datetime | None = None) -> tuple[Path, Path]:
+                  now: datetime | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> tuple[Path, Path]:
     """Write NAME-<stamp>.sql.gz and NAME-<stamp>.manifest.json into `out_dir`; return both paths."""
+    check_segment_rows("mysql", segment_rows)
     target = parse_dsn(dsn)
     shown = target.redacted()
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
@@ -135,7 +137,8 @@ def capture_mysql(dsn: str, out_dir: Path, *, name: str | None = None, bin_dir: 
         source = SourceVersions(server_version=server.version, version_comment=server.comment,
                                 flavour=server.flavour, dump_tool=dump_tool.describe(),
                                 dump_tool_version=dump_tool.version)
-        manifest = _capture(target, shown, lock, snap, dump_tool, dump_path, source=source, now=now)
+        manifest = _capture(target, shown, lock, snap, dump_tool, dump_path, source=source, now=now,
+                            segment_rows=segment_rows)
         save_manifest(manifest, manifest_path)
     except pymysql.err.MySQLError as exc:
         raise CaptureError(f"capture mysql: reading {shown} failed: {_first_line(exc)}",
@@ -153,7 +156,8 @@ def capture_mysql(dsn: str, out_dir: Path, *, name: str | None = None, bin_dir: 
 
 
 def _capture(target: MysqlTarget, shown: str, lock: Connection[Cursor], snap: Connection[Cursor],
-             dump_tool: DumpTool, dump_path: Path, *, source: SourceVersions, now: datetime | None) -> MysqlManifest:
+             dump_tool: DumpTool, dump_path: Path, *, source: SourceVersions, now: datetime | None,
+             segment_rows: int) -> MysqlManifest:
     database = target.database
     scratch = Path(tempfile.mkdtemp(prefix="restoreproof-mysql-capture-"))
     partial = dump_path.with_name(f".{dump_path.name}.partial")
@@ -179,7 +183,8 @@ def _capture(target: MysqlTarget, shown: str, lock: Connection[Cursor], snap: Co
             if not opened:
                 raise CaptureError(f"capture mysql: {dump_tool.path.name} did not open its snapshot of {shown} within "
                                    f"{LOCK_WAIT_SECONDS}s", hint="check the server's load and the dump's privileges")
-            facts = measure.measure_database(cur, database, auto_increments=counters, with_key_ranges=True)
+            facts = measure.measure_database(cur, database, auto_increments=counters,
+                                             segment_rows=segment_rows)
             cur.execute("ROLLBACK")
         code = dump.finish()
         if code != 0 or dump.copy_error:
@@ -296,5 +301,6 @@ def _first_line(exc: BaseException) -> str:
 
 def run(args: argparse.Namespace) -> str:
     """`restoreproof capture mysql`: write the dump and its manifest; say where."""
-    dump, manifest = capture_mysql(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir)
+    dump, manifest = capture_mysql(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir,
+                                   segment_rows=args.segment_rows)
     return f"backup:   {dump}\nmanifest: {manifest}"

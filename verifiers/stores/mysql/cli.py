@@ -17,3 +17,6 @@ def add_capture_parsers(kinds: argparse._SubParsersAction[argparse.ArgumentParse
     my.add_argument("--name", help="file name prefix (default: the database name)")
     my.add_argument("--bin-dir", help="directory of the mariadb-dump / mysqldump to use (default: the source "
                     "server's flavour at the nearest release at least its own, beside the servers found or on PATH)")
+    my.add_argument("--segment-rows", type=int, default=1000, metavar="N",
+                    help="rows per key range whose checksum the manifest keeps, so that a restore which differs "
+                    "is narrowed to the ranges that differ (default: 1000; at most 100,000 ranges per table)")

@@ -16,7 +16,7 @@ from typing import Any
 import pymysql
 
 from verifiers import progress as progress_events
-from verifiers.stores.key_ranges import RANGE_BUCKETS, KeyRanges
+from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, KeyRanges, segments
 from verifiers.stores.mysql.facts import AutoIncrementFacts, DatabaseFacts, TableFacts
 from verifiers.stores.mysql.rowhash import (
     SESSION_SQL,
@@ -109,10 +109,11 @@ def pin_session(cur: Cursor) -> None:
 
 
 def measure_database(cur: Cursor, database: str, *, progress: Progress | None = None,
-                     auto_increments: dict[str, AutoIncrementFacts] | None = None, with_key_ranges: bool = False,
+                     auto_increments: dict[str, AutoIncrementFacts] | None = None, segment_rows: int | None = None,
                      narrow_against: DatabaseFacts | None = None, captured_as: str | None = None) -> DatabaseFacts:
     """All facts of `database`. `auto_increments`, when given, were read earlier (see read_auto_increments).
-    `with_key_ranges` (capture) adds per-key-range checksums (verifiers/stores/key_ranges.py); `narrow_against`
+    `segment_rows` (capture) adds per-key-range checksums, ranges of about that many rows, and takes the table's
+    count and checksum from them in the same scan (verifiers/stores/key_ranges.py); `narrow_against`
     (verify: the manifest's facts, whose tables are named in `captured_as`) measures those ranges again for each
     table whose count or checksum differs, so the judgement can name the key ranges that differ: one more scan per
     differing table, never row contents."""
@@ -128,16 +129,17 @@ def measure_database(cur: Cursor, database: str, *, progress: Progress | None = 
         if progress:
             progress(name)
         pairs = [(c[1], c[3]) for c in columns.get(table, [])]
-        cur.execute(table_checksum_sql(database, table, pairs))
-        rows, total = cur.fetchone()
-        checksum = format_checksum(int(total))
+        ranges = None if segment_rows is None else key_ranges(cur, database, table, pairs, segment_rows=segment_rows)
+        if ranges is not None:  # one scan: the table's count and checksum are its ranges' sums
+            rows, checksum = ranges.whole()
+        else:
+            cur.execute(table_checksum_sql(database, table, pairs))
+            counted, total = cur.fetchone()
+            rows, checksum = int(counted), format_checksum(int(total))
         captured = narrow_against.tables.get(qualified(captured_as or database, table)) if narrow_against else None
-        ranges = None
-        if with_key_ranges:
-            ranges = key_ranges(cur, database, table, pairs)
-        elif captured and captured.key_ranges and (captured.rows, captured.checksum) != (int(rows), checksum):
+        if captured and captured.key_ranges and (captured.rows, captured.checksum) != (rows, checksum):
             ranges = key_ranges(cur, database, table, pairs, like=captured.key_ranges)
-        facts[name] = TableFacts(rows=int(rows), checksum=checksum, key_ranges=ranges, schema=schemas[table])
+        facts[name] = TableFacts(rows=rows, checksum=checksum, key_ranges=ranges, schema=schemas[table])
         checksummed.advance()
     cur.execute("SELECT VERSION()")
     version = str(cur.fetchone()[0])
@@ -165,11 +167,15 @@ WHERE k.TABLE_SCHEMA = %s AND k.TABLE_NAME = %s AND k.INDEX_NAME = 'PRIMARY'
 """
 
 
+ESTIMATED_ROWS_SQL = "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
+
+
 def key_ranges(cur: Cursor, database: str, table: str, columns: Sequence[tuple[str, str]], *,
-               like: KeyRanges | None = None) -> KeyRanges | None:
+               like: KeyRanges | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> KeyRanges | None:
     """Rows and checksum per range of the table's single-column integer primary key, in one scan; `like`
-    reuses a manifest's key and bounds so the ranges line up with the captured ones. None when the table has no
-    such key (or is empty at capture)."""
+    reuses a manifest's key and bounds so the ranges line up with the captured ones, else the ranges hold about
+    `segment_rows` rows each by the server's row estimate. None when the table has no such key (or is empty at
+    capture)."""
     target = f"{quote_identifier(database)}.{quote_identifier(table)}"
     if like is None:
         cur.execute(INTEGER_KEY_SQL, (database, table))
@@ -181,7 +187,11 @@ def key_ranges(cur: Cursor, database: str, table: str, columns: Sequence[tuple[s
         low, high = cur.fetchone()
         if low is None:
             return None
-        like = KeyRanges(key=key, low=int(low), high=int(high), buckets=RANGE_BUCKETS, ranges={})
+        cur.execute(ESTIMATED_ROWS_SQL, (database, table))  # InnoDB's estimate; NULL for some engines
+        found = cur.fetchone()
+        estimate = int(found[0]) if found and found[0] is not None else None
+        like = KeyRanges(key=key, low=int(low), high=int(high), buckets=segments(estimate, int(low), int(high),
+                                                                                   segment_rows), ranges={})
     cur.execute("SET SESSION div_precision_increment = 30")  # exact enough for FLOOR of any BIGINT quotient
     cur.execute(key_ranges_sql(database, table, columns, like))
     return like.model_copy(update={"ranges": {int(b): (int(n), format_checksum(int(total)))

@@ -21,6 +21,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from verifiers import __version__
 from verifiers.errors import CaptureError
 from verifiers.sources import sha256_file
+from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, check_segment_rows
 from verifiers.stores.postgres import measure
 from verifiers.stores.postgres.archive import major_of, read_header
 from verifiers.stores.postgres.checksum import pin_session
@@ -52,8 +53,9 @@ def _client_env(dsn: str) -> tuple[str, dict[str, str]]:
 
 
 def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_dir: str | None = None,
-                     now: datetime | None = None) -> tuple[Path, Path]:
+                     now: datetime | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> tuple[Path, Path]:
     """Write NAME-<stamp>.dump and NAME-<stamp>.manifest.json into `out_dir`; return both paths."""
+    check_segment_rows("postgres", segment_rows)
     shown = redact_dsn(dsn)
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise CaptureError(f"capture postgres: --name {name!r} is not a plain file name",
@@ -81,7 +83,7 @@ def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_di
             pin_session(conn)
             sequences = measure.read_sequences(conn)  # before pg_dump reads them: the dump's are never behind these
             dump = _start_pg_dump(installation.tool("pg_dump"), dsn, snapshot, partial)
-            facts = measure.measure_database(conn, sequences=sequences, with_key_ranges=True,
+            facts = measure.measure_database(conn, sequences=sequences, segment_rows=segment_rows,
                                              workers=Workers.sized_to_cores(dsn, snapshot))
             _, stderr = dump.communicate()
             if dump.returncode != 0:
@@ -143,5 +145,6 @@ def _first_line(exc: BaseException) -> str:
 
 def run(args: argparse.Namespace) -> str:
     """`restoreproof capture postgres`: write the dump and its manifest; say where."""
-    dump, manifest = capture_postgres(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir)
+    dump, manifest = capture_postgres(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir,
+                                      segment_rows=args.segment_rows)
     return f"backup:   {dump}\nmanifest: {manifest}"

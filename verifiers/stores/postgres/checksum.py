@@ -8,7 +8,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from verifiers.stores.key_ranges import RANGE_BUCKETS, KeyRanges
+from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, KeyRanges, segments
 from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, column_seed, format_checksum, null_hash
 
 Method = Literal["columns", "record", "text"]  # "record" is read from manifests of checksum algorithm v2 only
@@ -129,20 +129,25 @@ WHERE i.indrelid = %s::regclass AND i.indisprimary AND i.indnatts = 1
 
 
 def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: Method, *,
-               like: KeyRanges | None = None) -> KeyRanges | None:
+               like: KeyRanges | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> KeyRanges | None:
     """Rows and checksum per range of the table's single-column integer primary key, in one scan; `like`
-    reuses a manifest's key and bounds so the ranges line up with the captured ones. None when the table
-    has no such key (or is empty at capture)."""
+    reuses a manifest's key and bounds so the ranges line up with the captured ones, else the ranges hold about
+    `segment_rows` rows each by the planner's row estimate. None when the table has no such key (or is empty
+    at capture)."""
     if like is None:
         found = conn.execute(INTEGER_KEY_SQL, (sql.Identifier(schema, table).as_string(conn),)).fetchone()
         if found is None:
             return None
         key = str(found[0])
-        bounds = conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM ONLY {t}").format(
-            k=sql.Identifier(key), t=sql.Identifier(schema, table))).fetchone()
+        bounds = conn.execute(sql.SQL(
+            "SELECT min({k}), max({k}), (SELECT reltuples FROM pg_class WHERE oid = {r}::regclass) FROM ONLY {t}"
+        ).format(k=sql.Identifier(key), t=sql.Identifier(schema, table),
+                 r=sql.Literal(sql.Identifier(schema, table).as_string(conn)))).fetchone()
         if bounds is None or bounds[0] is None:
             return None
-        like = KeyRanges(key=key, low=int(bounds[0]), high=int(bounds[1]), buckets=RANGE_BUCKETS, ranges={})
+        low, high = int(bounds[0]), int(bounds[1])
+        estimate = int(bounds[2]) if bounds[2] is not None else None  # -1 (or 0 before 14): never analysed
+        like = KeyRanges(key=key, low=low, high=high, buckets=segments(estimate, low, high, segment_rows), ranges={})
     span = like.high + 1 - like.low
     if span * like.buckets < 1 << 62:
         # width_bucket's ranges in int8 arithmetic (no overflow below 2^62): the numeric width_bucket and its
@@ -152,19 +157,28 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
                          "ELSE ({k}::int8 - {low}) * {n} / {span} + 1 END")
     else:
         bucket = sql.SQL("width_bucket({k}::numeric, {low}, {high} + 1, {n})")
+    # Grouped by the bucket number of a generate_series joined on, not by the key's expression: the planner
+    # estimates a group per distinct key for an expression of the key, so it will not aggregate in parallel
+    # workers (2.2x the whole-table checksum, which runs in parallel, in bench/run.py), while for the series it
+    # knows there are `buckets` + 2 groups and plans a parallel hash join under a partial hash aggregate (about
+    # 1.5x). Every row joins exactly one bucket: 0 and buckets + 1 take the keys outside low..high.
     query = sql.SQL(
-        "SELECT {bucket}, count(*), coalesce(sum({h}), 0) FROM ONLY {t} AS _restoreproof_row GROUP BY 1"
-    ).format(bucket=bucket.format(k=sql.Identifier(like.key), low=sql.Literal(like.low),
+        "SELECT _restoreproof_bucket.b, count(*), coalesce(sum({h}), 0) "
+        "FROM generate_series(0, {above}) AS _restoreproof_bucket(b) "
+        "JOIN ONLY {t} AS _restoreproof_row ON _restoreproof_bucket.b = {bucket} GROUP BY 1"
+    ).format(bucket=bucket.format(k=sql.Identifier("_restoreproof_row", like.key), low=sql.Literal(like.low),
                                   high=sql.Literal(like.high), above=sql.Literal(like.buckets + 1),
                                   n=sql.Literal(like.buckets), span=sql.Literal(span)),
-             t=sql.Identifier(schema, table), h=row_hash_sql(conn, schema, table, method))
-    # The planner cannot know the bucket expression has `buckets` + 2 values: it expects a group per row and picks
-    # an external sort (3x the whole-table checksum in bench/run.py). A hash aggregate holds the few groups.
-    found = conn.execute("SELECT current_setting('enable_sort')").fetchone()
-    conn.execute("SELECT set_config('enable_sort', 'off', true)")
+             above=sql.Literal(like.buckets + 1), t=sql.Identifier(schema, table),
+             h=row_hash_sql(conn, schema, table, method))
+    # A sort (sorting every row by bucket, on disk) or a merge join still looks cheaper to the planner than the
+    # hash join and hash aggregate that hold a few thousand buckets: off for this query only.
+    saved = conn.execute("SELECT current_setting('enable_sort'), current_setting('enable_mergejoin')").fetchone()
+    conn.execute("SELECT set_config('enable_sort', 'off', true), set_config('enable_mergejoin', 'off', true)")
     ranges = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in conn.execute(query)}
-    # back as it was (a failed query leaves an aborted transaction, whose end reverts the setting anyway)
-    conn.execute("SELECT set_config('enable_sort', %s, true)", (found[0] if found else "on",))
+    # back as they were (a failed query leaves an aborted transaction, whose end reverts the settings anyway)
+    conn.execute("SELECT set_config('enable_sort', %s, true), set_config('enable_mergejoin', %s, true)",
+                 saved if saved else ("on", "on"))
     return like.model_copy(update={"ranges": ranges})
 
 

@@ -14,3 +14,6 @@ def add_capture_parsers(kinds: argparse._SubParsersAction[argparse.ArgumentParse
     pg.add_argument("--out", required=True, type=Path, help="directory for NAME-<stamp>.dump and its manifest")
     pg.add_argument("--name", help="file name prefix (default: the database name)")
     pg.add_argument("--bin-dir", help="directory of the pg_dump to use (default: the newest that fits)")
+    pg.add_argument("--segment-rows", type=int, default=1000, metavar="N",
+                    help="rows per key range whose checksum the manifest keeps, so that a restore which differs "
+                    "is narrowed to the ranges that differ (default: 1000; at most 100,000 ranges per table)")

@@ -141,14 +141,15 @@ def qualified(schema: str, name: str) -> str:
 def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None = None,
                      sequences: dict[str, SequenceFacts] | None = None,
                      methods: dict[str, Method] | None = None, workers: Workers | None = None,
-                     with_key_ranges: bool = False, narrow_against: DatabaseFacts | None = None,
+                     segment_rows: int | None = None, narrow_against: DatabaseFacts | None = None,
                      stable: Mapping[str, str] | None = None) -> DatabaseFacts:
     """All facts of the connected database. The caller owns the (read-only) transaction; `sequences`,
     when given, were read earlier in it (see read_sequences); `methods` (from a manifest) override the
     row hash each table would get here, so a restore is hashed as its capture was; `workers` checksums
     the tables on several connections at once (largest first), seeing the same snapshot as `conn`.
-    `with_key_ranges` (capture) adds per-key-range checksums; `narrow_against` (verify) measures those
-    ranges again for each table whose count or checksum differs from the manifest's, so the judgement
+    `segment_rows` (capture) adds per-key-range checksums, ranges of about that many rows, and derives each
+    table's checksum from them in the same scan (verifiers/stores/key_ranges.py); `narrow_against` (verify)
+    measures those ranges again for each table whose count or checksum differs from the manifest's, so the judgement
     can name the key ranges that differ: one more scan per differing table, never row contents. `stable` (the
     live reference, live.py) measures each table's count, and its checksum over the rows its condition there
     selects only (a table without one: the checksum of no rows)."""
@@ -159,7 +160,7 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     schemas = _table_schemas(conn, oids, names, {row[0]: (row[3], row[4]) for row in tables})
     chosen = hash_methods(conn, oids)
     jobs = [TableJob(names[oid], schema, table, (methods or {}).get(names[oid], chosen.get(oid, "text")),
-                     live=stable is not None, condition=(stable or {}).get(names[oid]))
+                     live=stable is not None, condition=(stable or {}).get(names[oid]), segment_rows=segment_rows)
             for oid, schema, table, _kind, _persistence in tables]
     checksummed = progress_events.task("tables", total=len(jobs))
     if workers is not None and workers.count > 1 and len(jobs) > 1:
@@ -173,12 +174,9 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
             checksummed.advance()
     facts = {}
     for job, oid in zip(jobs, oids, strict=True):
-        rows, checksum = measured[job.name]
+        rows, checksum, ranges = measured[job.name].rows, measured[job.name].checksum, measured[job.name].key_ranges
         captured = narrow_against.tables.get(job.name) if narrow_against else None
-        ranges = None
-        if with_key_ranges:
-            ranges = key_ranges(conn, job.schema, job.table, job.method)
-        elif captured and captured.key_ranges and (captured.rows, captured.checksum) != (rows, checksum):
+        if captured and captured.key_ranges and (captured.rows, captured.checksum) != (rows, checksum):
             ranges = key_ranges(conn, job.schema, job.table, job.method, like=captured.key_ranges)
         facts[job.name] = TableFacts(rows=rows, checksum=checksum, method=job.method, schema=schemas[oid],
                                      key_ranges=ranges)

@@ -19,7 +19,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from verifiers.stores.postgres.checksum import Method, pin_session, row_count, table_checksum
+from verifiers.stores.key_ranges import KeyRanges
+from verifiers.stores.postgres.checksum import Method, key_ranges, pin_session, row_count, table_checksum
 from verifiers.stores.postgres.rowhash import format_checksum
 
 
@@ -42,22 +43,36 @@ class TableJob:
     method: Method
     live: bool = False  # the live reference's measure: count, and checksum only the rows `condition` selects
     condition: str | None = None
+    segment_rows: int | None = None  # capture: rows and checksum per key range too, about this many rows each
 
 
-def measure_table(conn: psycopg.Connection[Any], job: TableJob) -> tuple[int, str]:
+@dataclass(frozen=True)
+class Measured:
+    rows: int
+    checksum: str
+    key_ranges: KeyRanges | None = None
+
+
+def measure_table(conn: psycopg.Connection[Any], job: TableJob) -> Measured:
+    """A table's count and checksum; with `segment_rows`, from its key ranges' in the same scan (or, for a table
+    without a single-column integer key, of the whole table)."""
     if job.live and job.condition is None:  # a live table without a stable condition is counted, never hashed
-        return row_count(conn, job.schema, job.table), format_checksum(0)
-    return table_checksum(conn, job.schema, job.table, job.method, where=job.condition)
+        return Measured(row_count(conn, job.schema, job.table), format_checksum(0))
+    if job.segment_rows is not None and job.condition is None:
+        ranges = key_ranges(conn, job.schema, job.table, job.method, segment_rows=job.segment_rows)
+        if ranges is not None:
+            return Measured(*ranges.whole(), key_ranges=ranges)
+    return Measured(*table_checksum(conn, job.schema, job.table, job.method, where=job.condition))
 
 
 def checksum_tables(workers: Workers, jobs: Sequence[TableJob],
-                    on_table: Callable[[str], None] | None = None) -> dict[str, tuple[int, str]]:
+                    on_table: Callable[[str], None] | None = None) -> dict[str, Measured]:
     """Row count and checksum of every job's table; jobs should come largest first. `on_table` hears each
     table's name as it is done, from the worker thread that did it (so it must be thread-safe)."""
     todo: queue.Queue[TableJob] = queue.Queue()
     for job in jobs:
         todo.put(job)
-    results: dict[str, tuple[int, str]] = {}
+    results: dict[str, Measured] = {}
     errors: list[BaseException] = []
     lock = threading.Lock()
 
