@@ -32,7 +32,7 @@ def test_a_changed_row_is_narrowed_to_its_key_range(mysql_variant: Callable[...,
     found = re.search(r"; differs in id (\d+)\.\.(\d+) \((\d+) rows restored, (\d+) captured\)$", message)
     assert found, message
     first, last, restored, captured = map(int, found.groups())
-    assert first <= 37 <= last and restored == captured == last - first + 1
+    assert first <= 37 <= last and restored == captured <= last - first + 1  # ranges may hold keys not in use
     [check] = [c for c in outcome.checks if not c.passed]
     assert check.observed["ranges"] == [[first, last]]  # the evidence carries the range as data
     assert "narrowed-by-range" not in message

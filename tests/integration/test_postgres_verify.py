@@ -150,11 +150,11 @@ def test_changed_row_fails_that_tables_checksum_only(dump_variant: Callable[...,
     problems = failed(outcome)
     assert set(problems) == {"checksum:billing.invoices"}
     [check] = [c for c in outcome.checks if c.check == "checksum" and not c.passed]
-    assert check.observed["ranges"] == [[1000, 1749]]  # the differing key range, in the evidence too
+    assert check.observed["ranges"] == [[1024, 2047]]  # the differing key range, in the evidence too
     message = problems["checksum:billing.invoices"]
     assert message.startswith("checksum differs: restored ")
-    # narrowed by key range (1,500 rows, ids 1000..2499: two ranges of about 1,000): keys only, never the row
-    assert message.endswith("; differs in id 1000..1749 (750 rows restored, 750 captured)")
+    # narrowed by key range (1,500 rows, ids 1000..2499: ranges 1,024 keys wide from 0): keys only, never the row
+    assert message.endswith("; differs in id 1024..2047 (1024 rows restored, 1024 captured)")
 
 
 def test_deleted_rows_fail_the_count_with_the_difference(dump_variant: Callable[..., Path]) -> None:
@@ -162,11 +162,11 @@ def test_deleted_rows_fail_the_count_with_the_difference(dump_variant: Callable[
     problems = failed(verify(artifact.parent, artifact.name))
     assert problems["row_count:public.events"] == "4950 rows restored, expected 5000 (-50)"
     narrowed = problems["checksum:public.events"]
-    assert narrowed.endswith("; differs in id 1..1000 (990 rows restored, 1000 captured); "
-                             "id 1001..2000 (990 rows restored, 1000 captured); "
-                             "id 2001..3000 (990 rows restored, 1000 captured); "
-                             "id 3001..4000 (990 rows restored, 1000 captured); "
-                             "id 4001..5000 (990 rows restored, 1000 captured)")
+    assert narrowed.endswith("; differs in id 0..1023 (1013 rows restored, 1023 captured); "  # ids from 1
+                             "id 1024..2047 (1014 rows restored, 1024 captured); "
+                             "id 2048..3071 (1014 rows restored, 1024 captured); "
+                             "id 3072..4095 (1014 rows restored, 1024 captured); "
+                             "id 4096..5119 (895 rows restored, 905 captured)")  # up to 5000
 
 
 def test_finer_segments_narrow_further_and_add_up_to_the_whole_table(
@@ -183,11 +183,12 @@ def test_finer_segments_narrow_further_and_add_up_to_the_whole_table(
         pin_session(conn)
         invoices = fine_facts["billing.invoices"]
         assert (invoices.rows, invoices.checksum) == table_checksum(conn, "billing", "invoices", invoices.method)
-    assert invoices.key_ranges is not None and invoices.key_ranges.buckets == 75  # 1,500 rows / 20
+    # 1,500 rows / 20 = 75 ranges wanted, 20 keys wide: 32 (a power of two), from 992 (a multiple of 32) to 2527
+    assert invoices.key_ranges is not None and invoices.key_ranges.buckets == 48
     artifact = dump_variant("DELETE FROM public.events WHERE id % 100 = 0")
     manifest_claiming(fine, artifact, artifact.with_name("variant.manifest.json"))
     narrowed = failed(verify(artifact.parent, artifact.name))["checksum:public.events"]
-    assert "; differs in id 81..100 (19 rows restored, 20 captured); " in narrowed
+    assert "; differs in id 96..127 (31 rows restored, 32 captured); " in narrowed
     assert narrowed.endswith("; and 40 more ranges")  # 50 ranges lost a row: 10 named, the rest counted
 
 

@@ -4,7 +4,8 @@ after a restore, a table whose count or checksum differs is measured per range a
 are named in the check's message and the evidence — keys only, never row contents.
 
 A capture sizes the ranges to about `segment_rows` rows each (1,000 by default; `restoreproof capture postgres
---segment-rows N`) from the table's estimated row count, at most MAX_SEGMENTS per table, and computes the
+--segment-rows N`) from the table's estimated row count, at most MAX_SEGMENTS per table (`layout`: power-of-two
+widths on an aligned grid, so ranges line up from one month's manifest to the next), and computes the
 whole-table count and checksum from the ranges' (`KeyRanges.whole`): one scan per table, not two. A verify
 measures the whole table only, and the ranges again only for a table that differs.
 
@@ -63,15 +64,24 @@ def check_segment_rows(kind: str, segment_rows: int) -> None:
                            hint=f"give a whole number of at least 1 (default {DEFAULT_SEGMENT_ROWS})")
 
 
-def segments(estimated_rows: int | None, low: int, high: int, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> int:
-    """How many ranges a capture cuts keys low..high into: about `segment_rows` rows each by the server's row
-    estimate (the key span when there is none, as for a never-analysed table), never more ranges than keys, and
-    at most MAX_SEGMENTS."""
+def layout(key: str, estimated_rows: int | None, low: int, high: int,
+           segment_rows: int = DEFAULT_SEGMENT_ROWS) -> KeyRanges:
+    """The ranges a capture cuts keys low..high into (no rows measured yet): about `segment_rows` rows each by
+    the server's row estimate (the key span when there is none, as for a never-analysed table), at most
+    MAX_SEGMENTS. Each range is a power of two of keys wide and starts at a multiple of its width, so next month's
+    capture cuts the same ranges as long as the width is the same (until the table about doubles): a range's
+    bounds name it across manifests (what `sample` compares, verifiers/stores/sampling.py)."""
     if segment_rows < 1:
         raise ValueError(f"segment_rows must be at least 1, not {segment_rows}")
     span = high + 1 - low
     rows = estimated_rows if estimated_rows is not None and estimated_rows > 0 else span
-    return max(1, min(-(-rows // segment_rows), span, MAX_SEGMENTS))
+    wanted = max(1, min(-(-rows // segment_rows), span, MAX_SEGMENTS))
+    width = 1 << max(0, (-(-span // wanted) - 1).bit_length())  # the power of two at least span / wanted
+    while -(-(high + 1 - (low // width) * width) // width) > MAX_SEGMENTS:  # alignment added a range
+        width <<= 1
+    start = (low // width) * width
+    buckets = -(-(high + 1 - start) // width)
+    return KeyRanges(key=key, low=start, high=start + buckets * width - 1, buckets=buckets, ranges={})
 
 
 def differing_ranges(captured: KeyRanges, restored: KeyRanges) -> list[tuple[int | None, int | None, int, int]]:

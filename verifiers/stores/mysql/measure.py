@@ -16,7 +16,7 @@ from typing import Any
 import pymysql
 
 from verifiers import progress as progress_events
-from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, KeyRanges, segments
+from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, KeyRanges, layout
 from verifiers.stores.mysql.facts import AutoIncrementFacts, DatabaseFacts, TableFacts
 from verifiers.stores.mysql.rowhash import (
     SESSION_SQL,
@@ -190,8 +190,7 @@ def key_ranges(cur: Cursor, database: str, table: str, columns: Sequence[tuple[s
         cur.execute(ESTIMATED_ROWS_SQL, (database, table))  # InnoDB's estimate; NULL for some engines
         found = cur.fetchone()
         estimate = int(found[0]) if found and found[0] is not None else None
-        like = KeyRanges(key=key, low=int(low), high=int(high), buckets=segments(estimate, int(low), int(high),
-                                                                                   segment_rows), ranges={})
+        like = layout(key, estimate, int(low), int(high), segment_rows)
     cur.execute("SET SESSION div_precision_increment = 30")  # exact enough for FLOOR of any BIGINT quotient
     cur.execute(key_ranges_sql(database, table, columns, like))
     return like.model_copy(update={"ranges": {int(b): (int(n), format_checksum(int(total)))

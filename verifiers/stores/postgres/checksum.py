@@ -8,7 +8,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, KeyRanges, segments
+from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, KeyRanges, layout
 from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, column_seed, format_checksum, null_hash
 
 Method = Literal["columns", "record", "text"]  # "record" is read from manifests of checksum algorithm v2 only
@@ -147,7 +147,7 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
             return None
         low, high = int(bounds[0]), int(bounds[1])
         estimate = int(bounds[2]) if bounds[2] is not None else None  # -1 (or 0 before 14): never analysed
-        like = KeyRanges(key=key, low=low, high=high, buckets=segments(estimate, low, high, segment_rows), ranges={})
+        like = layout(key, estimate, low, high, segment_rows)
     span = like.high + 1 - like.low
     if span * like.buckets < 1 << 62:
         # width_bucket's ranges in int8 arithmetic (no overflow below 2^62): the numeric width_bucket and its
@@ -156,7 +156,7 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
         bucket = sql.SQL("CASE WHEN {k} < {low} THEN 0 WHEN {k} > {high} THEN {above} "
                          "ELSE ({k}::int8 - {low}) * {n} / {span} + 1 END")
     else:
-        bucket = sql.SQL("width_bucket({k}::numeric, {low}, {high} + 1, {n})")
+        bucket = sql.SQL("width_bucket({k}::numeric, {low}, {end}::numeric, {n})")  # end: high + 1, past int8
     # Grouped by the bucket number of a generate_series joined on, not by the key's expression: the planner
     # estimates a group per distinct key for an expression of the key, so it will not aggregate in parallel
     # workers (2.2x the whole-table checksum, which runs in parallel, in bench/run.py), while for the series it
@@ -167,7 +167,8 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
         "FROM generate_series(0, {above}) AS _restoreproof_bucket(b) "
         "JOIN ONLY {t} AS _restoreproof_row ON _restoreproof_bucket.b = {bucket} GROUP BY 1"
     ).format(bucket=bucket.format(k=sql.Identifier("_restoreproof_row", like.key), low=sql.Literal(like.low),
-                                  high=sql.Literal(like.high), above=sql.Literal(like.buckets + 1),
+                                  high=sql.Literal(like.high), end=sql.Literal(like.high + 1),
+                                  above=sql.Literal(like.buckets + 1),
                                   n=sql.Literal(like.buckets), span=sql.Literal(span)),
              above=sql.Literal(like.buckets + 1), t=sql.Identifier(schema, table),
              h=row_hash_sql(conn, schema, table, method))
