@@ -3,6 +3,7 @@ gets, the pinned session settings, and the one-scan count + checksum query."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import psycopg
@@ -133,7 +134,7 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
     """Rows and checksum per range of the table's single-column integer primary key, in one scan; `like`
     reuses a manifest's key and bounds so the ranges line up with the captured ones, else the ranges hold about
     `segment_rows` rows each by the planner's row estimate. None when the table has no such key (or is empty
-    at capture)."""
+    at capture); some_key_ranges measures a few of them."""
     if like is None:
         found = conn.execute(INTEGER_KEY_SQL, (sql.Identifier(schema, table).as_string(conn),)).fetchone()
         if found is None:
@@ -180,6 +181,28 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
     # back as they were (a failed query leaves an aborted transaction, whose end reverts the settings anyway)
     conn.execute("SELECT set_config('enable_sort', %s, true), set_config('enable_mergejoin', %s, true)",
                  saved if saved else ("on", "on"))
+    return like.model_copy(update={"ranges": ranges})
+
+
+INT8 = (-(1 << 63), (1 << 63) - 1)
+
+
+def some_key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: Method, like: KeyRanges,
+                    only: Sequence[int]) -> KeyRanges:
+    """Rows and checksum of the captured ranges `only` (a sample, verifiers/stores/sampling.py): a scan of the
+    key's index bounded to each range, so the rows of the other ranges are never read."""
+    bounds = [like.bounds(b) for b in only]
+    low = [max(INT8[0], INT8[0] if first is None else first) for first, _ in bounds]
+    high = [min(INT8[1], INT8[1] if last is None else last) for _, last in bounds]
+    query = sql.SQL(
+        "SELECT _restoreproof_bucket.b, count(*), coalesce(sum({h}), 0) "
+        "FROM unnest(%s::int4[], %s::int8[], %s::int8[]) AS _restoreproof_bucket(b, low, high) "
+        "JOIN ONLY {t} AS _restoreproof_row "
+        "ON {k} BETWEEN _restoreproof_bucket.low AND _restoreproof_bucket.high GROUP BY 1"
+    ).format(h=row_hash_sql(conn, schema, table, method), t=sql.Identifier(schema, table),
+             k=sql.Identifier("_restoreproof_row", like.key))
+    found = conn.execute(query, (list(only), low, high))
+    ranges = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in found}
     return like.model_copy(update={"ranges": ranges})
 
 

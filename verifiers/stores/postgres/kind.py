@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from verifiers.stores.base import (
 from verifiers.stores.postgres import corruption, fidelity, live, self_test
 from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
 from verifiers.stores.postgres.checksum import Method
-from verifiers.stores.postgres.compare import judge, measure_conninfo
+from verifiers.stores.postgres.compare import judge, measure_conninfo, sample_plan
 from verifiers.stores.postgres.compliance import RestoredPostgres
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.local_server import PgInstallation, choose_installation, find_installations
@@ -41,6 +41,7 @@ from verifiers.stores.postgres.sandbox import CLIENT_TOOLS, database_ready, need
 from verifiers.stores.postgres.settings import PostgresStore
 from verifiers.stores.postgres.snapshot import plan_snapshot
 from verifiers.stores.restore_tool import not_restorable, restore_check
+from verifiers.stores.sampling import SampledTable
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
 
@@ -136,8 +137,9 @@ class PostgresPlan(KindPlan):
                     judged = live.verify_restored(server.conninfo(database), store, manifest)
                 else:
                     methods = {name: t.method for name, t in manifest.facts.tables.items()}
-                    facts, assertion_results = measure_restored(server, store, methods, manifest.facts)
-                    judged = judge(store, manifest.facts, facts) + assertion_results
+                    sampled = sample_plan(store, manifest.facts, artifact.manifest_path)
+                    facts, assertion_results = measure_restored(server, store, methods, manifest.facts, sampled)
+                    judged = judge(store, manifest.facts, facts, sampled) + assertion_results
                     if store.self_test:  # changes the sandbox, each change rolled back: after the measurements
                         judged += self_test.run(server.conninfo(database), store, manifest.facts, judged)
                 if store.amcheck:  # after the read-only measurements: it creates the extension
@@ -171,8 +173,9 @@ def sandbox(store: PostgresStore, installation: PgInstallation, timer: RestoreTi
 
 
 def measure_restored(server: PostgresTarget, store: PostgresStore, methods: dict[str, Method],
-                     expected: DatabaseFacts) -> tuple[DatabaseFacts, list[CheckResult]]:
-    return measure_conninfo(server.conninfo(restore_database(server)), store, methods, expected)
+                     expected: DatabaseFacts, sampled: Mapping[str, SampledTable] | None = None,
+                     ) -> tuple[DatabaseFacts, list[CheckResult]]:
+    return measure_conninfo(server.conninfo(restore_database(server)), store, methods, expected, sampled=sampled)
 
 
 KIND = PostgresKind()

@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from verifiers import progress as progress_events
+from verifiers.stores.key_ranges import KeyRanges
 from verifiers.stores.postgres.checksum import Method, hash_methods, key_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, SequenceFacts, TableFacts
 from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables, measure_table
@@ -142,7 +143,8 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
                      sequences: dict[str, SequenceFacts] | None = None,
                      methods: dict[str, Method] | None = None, workers: Workers | None = None,
                      segment_rows: int | None = None, narrow_against: DatabaseFacts | None = None,
-                     stable: Mapping[str, str] | None = None) -> DatabaseFacts:
+                     stable: Mapping[str, str] | None = None,
+                     sample: Mapping[str, tuple[int, ...]] | None = None) -> DatabaseFacts:
     """All facts of the connected database. The caller owns the (read-only) transaction; `sequences`,
     when given, were read earlier in it (see read_sequences); `methods` (from a manifest) override the
     row hash each table would get here, so a restore is hashed as its capture was; `workers` checksums
@@ -152,7 +154,9 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     measures those ranges again for each table whose count or checksum differs from the manifest's, so the judgement
     can name the key ranges that differ: one more scan per differing table, never row contents. `stable` (the
     live reference, live.py) measures each table's count, and its checksum over the rows its condition there
-    selects only (a table without one: the checksum of no rows)."""
+    selects only (a table without one: the checksum of no rows). `sample` (verify, verifiers/stores/sampling.py)
+    gives tables whose checksum is measured over some of `narrow_against`'s key ranges only; their count stays
+    exact, and their facts carry the ranges measured."""
     pin_session(conn)
     tables = conn.execute(TABLES_SQL).fetchall()
     oids = [row[0] for row in tables]
@@ -160,7 +164,8 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     schemas = _table_schemas(conn, oids, names, {row[0]: (row[3], row[4]) for row in tables})
     chosen = hash_methods(conn, oids)
     jobs = [TableJob(names[oid], schema, table, (methods or {}).get(names[oid], chosen.get(oid, "text")),
-                     live=stable is not None, condition=(stable or {}).get(names[oid]), segment_rows=segment_rows)
+                     live=stable is not None, condition=(stable or {}).get(names[oid]), segment_rows=segment_rows,
+                     sample=_sampled(names[oid], narrow_against, sample))
             for oid, schema, table, _kind, _persistence in tables]
     checksummed = progress_events.task("tables", total=len(jobs))
     if workers is not None and workers.count > 1 and len(jobs) > 1:
@@ -176,7 +181,8 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     for job, oid in zip(jobs, oids, strict=True):
         rows, checksum, ranges = measured[job.name].rows, measured[job.name].checksum, measured[job.name].key_ranges
         captured = narrow_against.tables.get(job.name) if narrow_against else None
-        if captured and captured.key_ranges and (captured.rows, captured.checksum) != (rows, checksum):
+        if job.sample is None and captured and captured.key_ranges and \
+                (captured.rows, captured.checksum) != (rows, checksum):
             ranges = key_ranges(conn, job.schema, job.table, job.method, like=captured.key_ranges)
         facts[job.name] = TableFacts(rows=rows, checksum=checksum, method=job.method, schema=schemas[oid],
                                      key_ranges=ranges)
@@ -192,6 +198,14 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
         server_version=row[0],
         encoding=row[1],
     )
+
+
+def _sampled(name: str, captured: DatabaseFacts | None,
+             sample: Mapping[str, tuple[int, ...]] | None) -> tuple[KeyRanges, tuple[int, ...]] | None:
+    table = captured.tables.get(name) if captured else None
+    if sample is None or name not in sample or table is None or table.key_ranges is None:
+        return None
+    return table.key_ranges, sample[name]
 
 
 def table_schema(conn: psycopg.Connection[Any], oid: int, schema: str, table: str) -> dict[str, str]:

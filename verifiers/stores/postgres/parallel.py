@@ -20,7 +20,14 @@ import psycopg
 from psycopg import sql
 
 from verifiers.stores.key_ranges import KeyRanges
-from verifiers.stores.postgres.checksum import Method, key_ranges, pin_session, row_count, table_checksum
+from verifiers.stores.postgres.checksum import (
+    Method,
+    key_ranges,
+    pin_session,
+    row_count,
+    some_key_ranges,
+    table_checksum,
+)
 from verifiers.stores.postgres.rowhash import format_checksum
 
 
@@ -44,6 +51,7 @@ class TableJob:
     live: bool = False  # the live reference's measure: count, and checksum only the rows `condition` selects
     condition: str | None = None
     segment_rows: int | None = None  # capture: rows and checksum per key range too, about this many rows each
+    sample: tuple[KeyRanges, tuple[int, ...]] | None = None  # verify: the checksum of these captured ranges only
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,10 @@ def measure_table(conn: psycopg.Connection[Any], job: TableJob) -> Measured:
     without a single-column integer key, of the whole table)."""
     if job.live and job.condition is None:  # a live table without a stable condition is counted, never hashed
         return Measured(row_count(conn, job.schema, job.table), format_checksum(0))
+    if job.sample is not None:  # the count of every row; the checksum of the sampled ranges' rows only
+        captured, buckets = job.sample
+        some = some_key_ranges(conn, job.schema, job.table, job.method, captured, buckets)
+        return Measured(row_count(conn, job.schema, job.table), some.whole()[1], key_ranges=some)
     if job.segment_rows is not None and job.condition is None:
         ranges = key_ranges(conn, job.schema, job.table, job.method, segment_rows=job.segment_rows)
         if ranges is not None:

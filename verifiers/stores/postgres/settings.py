@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from verifiers.compliance.settings import RestoredSupport
 from verifiers.setting_types import Seconds, StrictModel
 from verifiers.store_settings import StoreSettings, TableFilter
+from verifiers.stores.sampling import SampleSettings
 
 BACKUP_TIME = "{backup_time}"
 
@@ -62,6 +63,9 @@ class PostgresStore(StoreSettings):
                           "are production's; a dump's restore builds its indexes afresh")
     amcheck_budget: Seconds = Field(default=600.0, description="time amcheck may take; indexes left unchecked make "
                                     "the check `not compared`, never a pass")
+    sample: SampleSettings | None = Field(default=None, description="very large tables: the checksum over the key "
+                                          "ranges changed since the previous manifest and a random share of the "
+                                          "rest, with the chance of detecting a change stated (default: every row)")
 
 
 SETTINGS = (PostgresStore,)

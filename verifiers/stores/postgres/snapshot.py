@@ -19,7 +19,7 @@ from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores import aws_snapshot
 from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, selected_tables
 from verifiers.stores.postgres import corruption
-from verifiers.stores.postgres.compare import judge, measure_conninfo
+from verifiers.stores.postgres.compare import judge, measure_conninfo, sample_plan
 from verifiers.stores.postgres.live import LiveBaseline, read_baseline, verify_restored
 from verifiers.stores.postgres.live import data_specs as live_data_specs
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
@@ -76,8 +76,9 @@ class PostgresSnapshotPlan(KindPlan):
                 judged = verify_restored(conninfo, store, manifest)
             else:
                 methods = {name: t.method for name, t in manifest.facts.tables.items()}
-                facts, assertion_results = measure_conninfo(conninfo, store, methods)
-                judged = judge(store, manifest.facts, facts) + assertion_results
+                sampled = sample_plan(store, manifest.facts, artifact.manifest_path)
+                facts, assertion_results = measure_conninfo(conninfo, store, methods, manifest.facts, sampled=sampled)
+                judged = judge(store, manifest.facts, facts, sampled) + assertion_results
             if store.amcheck:  # the snapshot's pages are production's: an index corrupted there is found here
                 judged.append(corruption.check_indexes(conninfo, budget=store.amcheck_budget, store=store.name))
             return judged
