@@ -17,8 +17,11 @@ from verifiers import progress as progress_events
 from verifiers.stores.postgres.checksum import Method, hash_methods, key_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, SequenceFacts, TableFacts
 from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables, measure_table
+from verifiers.timing import UNTIMED, StepClock
 
 Progress = Callable[[str], None]
+LIVE_NOT_WARM = ("the live reference checksums only the rows its stable conditions select and counts the rest, so "
+                 "no measurement reads every row")
 
 # User objects only: not the catalogs, not TOAST, not what an extension owns.
 _USER_SCHEMAS = """
@@ -142,7 +145,7 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
                      sequences: dict[str, SequenceFacts] | None = None,
                      methods: dict[str, Method] | None = None, workers: Workers | None = None,
                      with_key_ranges: bool = False, narrow_against: DatabaseFacts | None = None,
-                     stable: Mapping[str, str] | None = None) -> DatabaseFacts:
+                     stable: Mapping[str, str] | None = None, steps: StepClock = UNTIMED) -> DatabaseFacts:
     """All facts of the connected database. The caller owns the (read-only) transaction; `sequences`,
     when given, were read earlier in it (see read_sequences); `methods` (from a manifest) override the
     row hash each table would get here, so a restore is hashed as its capture was; `workers` checksums
@@ -151,9 +154,11 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     ranges again for each table whose count or checksum differs from the manifest's, so the judgement
     can name the key ranges that differ: one more scan per differing table, never row contents. `stable` (the
     live reference, live.py) measures each table's count, and its checksum over the rows its condition there
-    selects only (a table without one: the checksum of no rows)."""
+    selects only (a table without one: the checksum of no rows). `steps` hears of the restore's first_query (the
+    list of tables answered) and warm (every row read by the checksums) steps."""
     pin_session(conn)
     tables = conn.execute(TABLES_SQL).fetchall()
+    steps.lap("first_query")
     oids = [row[0] for row in tables]
     names = {row[0]: qualified(row[1], row[2]) for row in tables}
     schemas = _table_schemas(conn, oids, names, {row[0]: (row[3], row[4]) for row in tables})
@@ -171,6 +176,10 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
                 progress(job.name)
             measured[job.name] = measure_table(conn, job)
             checksummed.advance()
+    if stable is None:
+        steps.lap("warm")
+    else:
+        steps.not_measured("warm", LIVE_NOT_WARM)
     facts = {}
     for job, oid in zip(jobs, oids, strict=True):
         rows, checksum = measured[job.name]
