@@ -17,8 +17,9 @@ from verifiers.evidence import EVIDENCE_SCHEMA_VERSION, SCHEMA_PATH, RunInfo, fi
 
 
 def store_record(name: str = "saas", status: str = "passed", rto: float | None = 12.5,
-                 rto_target: float = 900.0) -> dict[str, Any]:
-    """A store's evidence record as StoreOutcome.as_evidence() writes it."""
+                 rto_target: float = 900.0, steps: dict[str, float] | None = None) -> dict[str, Any]:
+    """A store's evidence record as StoreOutcome.as_evidence() writes it; without `steps`, as it was written before
+    restores were timed by step (no `rto.steps`)."""
     passed = status == "passed"
     checks = [
         {"check": "row_count", "subject": "public.users", "passed": True, "observed": 400, "expected": 400,
@@ -34,7 +35,8 @@ def store_record(name: str = "saas", status: str = "passed", rto: float | None =
         "sandbox": {"type": "local", "engine": "postgresql", "version": "18.1"},
         "rto": {"seconds": rto, "target_seconds": rto_target,
                 "phases": {} if rto is None else {"fetch": 0.5, "provision": 2.0, "restore": rto - 3.0,
-                                                   "verify": 0.5, "teardown": 0.2}},
+                                                   "verify": 0.5, "teardown": 0.2},
+                **({} if steps is None else {"steps": steps, "steps_not_measured": {}})},
         "rpo": {"seconds": 3600.0, "target_seconds": 86400.0},
         "checks": checks if status != "error" else [],
         "error": {"phase": "restore", "message": "pg_restore failed"} if status == "error" else None,
@@ -42,10 +44,10 @@ def store_record(name: str = "saas", status: str = "passed", rto: float | None =
 
 
 def restore_record(name: str = "saas", status: str = "passed", rto: float | None = 12.5,
-                   rto_target: float = 900.0) -> dict[str, Any]:
+                   rto_target: float = 900.0, steps: dict[str, float] | None = None) -> dict[str, Any]:
     """A store that was restored: store_record's with the `restore` check a restore writes first (failed when the
     store errored: e.g. the restore timed out)."""
-    record = store_record(name, status, rto, rto_target)
+    record = store_record(name, status, rto, rto_target, steps)
     ok = status != "error"
     restore = {"check": "restore", "subject": "restore", "passed": ok, "observed": "exit 0, 0 errors" if ok else
                "timed out", "expected": "exit 0, no errors",

@@ -25,7 +25,7 @@ from verifiers.sources.registry import source_for
 from verifiers.store_settings import AnyStore
 from verifiers.stores.base import StorePlan, StoreVerification
 from verifiers.stores.registry import store_kind
-from verifiers.timing import PHASES, RestoreTimer
+from verifiers.timing import PHASES, STEPS, RestoreTimer
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ class StoreOutcome:
             if self.manifest_sha256:
                 artifact.setdefault("manifest_sha256", self.manifest_sha256)
         phases = {p: round(self.timer.seconds[p], 3) for p in PHASES if p in self.timer.seconds}
+        steps = {s: round(self.timer.steps[s], 3) for s in STEPS if s in self.timer.steps}
+        unmeasured = {s: self.timer.steps_not_measured[s] for s in STEPS if s in self.timer.steps_not_measured}
         return {
             "name": self.store.name,
             "kind": self.store.kind,
@@ -87,7 +89,9 @@ class StoreOutcome:
             "artifact": artifact,
             "sandbox": self.sandbox,
             "rto": {"seconds": round(self.timer.rto_seconds, 3) if phases else None,
-                    "target_seconds": self.store.rto, "phases": phases},
+                    "target_seconds": self.store.rto, "phases": phases,
+                    # inside restore and verify (verifiers/timing.py STEPS); never summed into the RTO
+                    "steps": steps, "steps_not_measured": unmeasured},
             "rpo": {"seconds": None if self.rpo_seconds is None else round(self.rpo_seconds, 3),
                     "target_seconds": self.store.rpo},
             "checks": [c.as_dict() for c in self.checks],

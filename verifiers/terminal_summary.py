@@ -1,7 +1,8 @@
 """The table at the end of a run, one row per store: status, RTO and RPO against their targets, checks passed;
 then what failed, one line per failed check (its first line: names, counts and digests, never rows).
 
--v adds the time each phase took and lists every failed check; the default shows the first few of each store.
+-v adds the time each phase took, a line of the steps inside them (and which were not measured, and why), and
+lists every failed check; the default shows the first few of each store.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import PurePath
 from verifiers.checks import CheckResult
 from verifiers.durations import format_duration
 from verifiers.runner import StoreOutcome
-from verifiers.timing import PHASES
+from verifiers.timing import PHASES, STEPS
 
 MAX_FAILED_SHOWN = 5  # per store, unless -v; the report and `pytest -ra` have them all
 COLOURS = {"passed": "green", "failed": "red", "error": "yellow"}
@@ -37,6 +38,8 @@ def summary_lines(outcomes: Sequence[StoreOutcome], *, verbosity: int = 0) -> li
 
     lines = [Line(aligned(header))]
     lines += [Line(aligned(cells), COLOURS.get(o.status)) for cells, o in zip(rows, outcomes, strict=True)]
+    if verbosity >= 1:
+        lines += [Line(text) for outcome in outcomes for text in step_lines(outcome)]
     for outcome in outcomes:
         lines += [Line(text, COLOURS.get(outcome.status)) for text in _problems(outcome, verbosity)]
     counts = {status: sum(o.status == status for o in outcomes) for status in ("passed", "failed", "error")}
@@ -53,6 +56,19 @@ def _row(outcome: StoreOutcome, *, phases: bool) -> list[str]:
         seconds = outcome.timer.seconds
         cells.append(" ".join(f"{p} {format_duration(seconds[p])}" for p in PHASES if p in seconds) or "—")
     return cells
+
+
+def step_lines(outcome: StoreOutcome) -> list[str]:
+    """`saas steps: restore_schema 0.12s, restore_data 3.40s, …`, and one line per reason steps were not
+    measured; nothing for a store whose kind times no steps."""
+    timer, name = outcome.timer, outcome.store.name
+    timed = [f"{s} {format_duration(timer.steps[s])}" for s in STEPS if s in timer.steps]
+    lines = [f"{name} steps: {', '.join(timed)}"] if timed else []
+    reasons: dict[str, list[str]] = {}
+    for step in (s for s in STEPS if s in timer.steps_not_measured):
+        reasons.setdefault(timer.steps_not_measured[step], []).append(step)
+    lines += [f"{name} not measured: {', '.join(steps)}: {reason}" for reason, steps in reasons.items()]
+    return lines
 
 
 def check_counts(checks: Sequence[CheckResult]) -> tuple[int, int, int]:

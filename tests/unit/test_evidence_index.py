@@ -29,7 +29,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_run(root, at(2025, 12, 9), [restore_record("saas", rto=42.0)])
     make_run(root, at(2025, 12, 20), [hygiene_record("saas"), hygiene_record("billing", "failed")])
     make_run(root, at(2026, 1, 6), [hygiene_record("saas"), hygiene_record("billing")])
-    make_run(root, at(2026, 2, 3), [restore_record("saas", rto=61.0), restore_record("billing", "error", rto=None)])
+    make_run(root, at(2026, 2, 3), [restore_record("saas", rto=61.0, steps={"restore_data": 50.0, "warm": 0.3}),
+                                    restore_record("billing", "error", rto=None)])
     make_run(root, at(2026, 3, 3), [restore_record("saas", rto=47.5), restore_record("billing", rto=1000.0)])
     return root
 
@@ -104,6 +105,8 @@ def test_kpis(root: Path) -> None:
     # where the slowest restore of each month spent its time (store_record: restore = rto - 3)
     assert trend[3]["phases"] == {"fetch": 0.5, "provision": 2.0, "restore": 58.0, "verify": 0.5, "teardown": 0.2}
     assert trend[2]["phases"] == {}
+    assert trend[3]["steps"] == {"restore_data": 50.0, "warm": 0.3}  # the steps inside them, where recorded
+    assert trend[4]["steps"] == {} and trend[2]["steps"] == {}
     assert index["integrity"]["ok"] is True and index["integrity"]["runs"] == 7
     assert {m["check"]: m["criteria"] for m in index["soc2"]["checks"]}["checksum"] == ["A1.3"]
     assert {m["check"]: m["criteria"] for m in index["soc2"]["checks"]}["artifact"] == ["A1.2"]
@@ -151,6 +154,9 @@ def test_index_html_marks_each_month_with_no_restore(root: Path, tmp_path: Path)
     assert re.findall(r"<td>(.*?)</td>", total.group(1)) == ["1 of 5 months", "0 of 5 months", "4 of 5 months", ""]
     assert "Hygiene checks (no restore)" in page and "3 of 4 passed; counted apart from the restore tests" in page
     assert "5 of 7 store restores passed" in page
+    # the trend chart's point of that month says where the time went: phases, then the steps inside them
+    assert "<title>2026-02: 1m01s (fetch 0.50s, provision 2.00s, restore 58.0s, verify 0.50s, teardown 0.20s; " \
+           "restore_data 50.0s, warm 0.30s)</title>" in page
 
 
 def test_results_that_restored_nothing_are_no_restore_tests(tmp_path: Path) -> None:

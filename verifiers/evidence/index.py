@@ -76,6 +76,7 @@ class StoreResult:
     kind: ResultKind
     not_compared: tuple[str, ...] = ()  # checks that compared nothing: they claim no SOC 2 criterion
     phases: Mapping[str, float] = field(default_factory=dict)  # the RTO by phase (rto.phases)
+    steps: Mapping[str, float] = field(default_factory=dict)  # the steps inside them (rto.steps), where timed
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "status": self.status, "rto_seconds": self.rto_seconds,
@@ -95,6 +96,7 @@ def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list
             checks_total=len(checks), kind=result_kind(evidence.get("run") or {}, store),
             not_compared=tuple(f"{c.get('check')}:{c.get('subject')}" for c in checks if c.get("compared") is False),
             phases={str(k): float(v) for k, v in (rto.get("phases") or {}).items() if isinstance(v, int | float)},
+            steps={str(k): float(v) for k, v in (rto.get("steps") or {}).items() if isinstance(v, int | float)},
         ))
     return results
 
@@ -197,7 +199,9 @@ def _store_kpis(name: str, results: Sequence[StoreResult], period: Sequence[str]
         trend.append({"month": month, "worst_rto_seconds": slowest.rto_seconds if slowest else None,
                       "target_seconds": min(targets) if targets else None,
                       # where that restore's time went: `restoreproof evidence trend` judges these phase by phase
-                      "phases": dict(slowest.phases) if slowest else {}})
+                      # and step by step
+                      "phases": dict(slowest.phases) if slowest else {},
+                      "steps": dict(slowest.steps) if slowest else {}})
     return {
         "months_tested": len(tested), "months_passed": len(passed), "months_tested_list": tested,
         "months_text": f"{len(tested)} of {len(period)} months",
@@ -406,8 +410,9 @@ def trend_chart_svg(trend: Sequence[Mapping[str, Any]], *, label: str) -> str:
             segment = []
             continue
         segment.append(f"{x(i):.1f},{y(value):.1f}")
-        phases = ", ".join(f"{phase} {format_duration(seconds)}"
-                           for phase, seconds in (point.get("phases") or {}).items())
+        phases = "; ".join(part for part in (", ".join(f"{name} {format_duration(seconds)}"
+                                                       for name, seconds in (point.get(key) or {}).items())
+                                             for key in ("phases", "steps")) if part)
         parts.append(f"<circle class='point' cx='{x(i):.1f}' cy='{y(value):.1f}' r='3'>"
                      f"<title>{escape(point['month'])}: {escape(format_duration(value))}"
                      f"{escape(' (' + phases + ')') if phases else ''}</title></circle>")

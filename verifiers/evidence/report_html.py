@@ -1,5 +1,6 @@
 """What report.html shows beyond pytest-html's table: a per-store summary a non-engineer can read, and per check
-the observed and expected values, schema differences as a diff, and the phase timings as a bar chart.
+the observed and expected values, schema differences as a diff, and the phase timings as a bar chart (with the
+steps inside a phase drawn under it, and the steps not measured named with the reason).
 
 HTML fragments only (the plugin hands them to pytest-html's hooks); everything inline, nothing fetched.
 Values are counts, digests, names and durations from the evidence record: never row contents.
@@ -18,7 +19,7 @@ from verifiers.durations import format_duration
 from verifiers.evidence import soc2
 from verifiers.runner import StoreOutcome
 from verifiers.terminal_summary import check_counts
-from verifiers.timing import PHASES, RTO_PHASES
+from verifiers.timing import PHASES, RTO_PHASES, STEPS
 
 REPORT_CSS = Path(__file__).with_name("report.css")
 _CHANGED = re.compile(r"^(?P<where>.*) changed \(was: (?P<was>.*); now: (?P<now>.*)\)$")
@@ -37,7 +38,7 @@ def summary_html(outcomes: Sequence[StoreOutcome]) -> str:
                                               "Backup", "Backup taken", "Restored into", "Checks passed"))
     charts = "".join(
         f"<figure class='rp-figure'><figcaption>{escape(o.store.name)}: time per phase</figcaption>"
-        f"{phase_chart_svg(r['rto']['phases'], label=o.store.name)}</figure>"
+        f"{rto_chart_html(r['rto'], label=o.store.name)}</figure>"
         for o, r in records if r["rto"]["phases"]
     )
     return (
@@ -145,26 +146,48 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-def phase_chart_svg(phases: Mapping[str, float], *, label: str) -> str:
-    """Horizontal bars, one per phase, scaled to the longest; teardown is drawn apart (it is not in the RTO)."""
-    shown = [p for p in PHASES if p in phases]
-    longest = max((phases[p] for p in shown), default=0.0) or 1.0
-    row, bar_x, bar_width = 22, 92, 240
-    height = row * len(shown) + 6
+def rto_chart_html(rto: Mapping[str, Any], *, label: str) -> str:
+    """An evidence record's `rto` drawn: its phases with their steps, and the steps not measured, with why."""
+    chart = phase_chart_svg(rto.get("phases") or {}, label=label, steps=rto.get("steps") or {})
+    unmeasured = rto.get("steps_not_measured") or {}
+    reasons: dict[str, list[str]] = {}
+    for step in (s for s in STEPS if s in unmeasured):
+        reasons.setdefault(str(unmeasured[step]), []).append(step)
+    notes = "".join(f"<p class='rp-steps-not-measured'>Not measured: {escape(', '.join(steps))}: {escape(reason)}."
+                    "</p>" for reason, steps in reasons.items())
+    return chart + notes
+
+
+def phase_chart_svg(phases: Mapping[str, float], *, label: str, steps: Mapping[str, float] | None = None) -> str:
+    """Horizontal bars, one per phase, scaled to the longest; teardown is drawn apart (it is not in the RTO).
+    Each phase's `steps` (verifiers/timing.py STEPS) are drawn under it, lighter and indented, on the same scale."""
+    steps = steps or {}
+    rows: list[tuple[str, float, str]] = []  # (label, seconds, bar class)
+    for phase in (p for p in PHASES if p in phases):
+        rows.append((phase, phases[phase], "rp-bar" if phase in RTO_PHASES else "rp-bar rp-bar-outside"))
+        rows += [(step, steps[step], "rp-bar rp-bar-step") for step, within in STEPS.items()
+                 if within == phase and step in steps]
+    longest = max((seconds for _label, seconds, _css in rows), default=0.0) or 1.0
+    row, bar_x, bar_width = 22, 120 if steps else 92, 240
+    height = row * len(rows) + 6
     parts = []
-    for index, phase in enumerate(shown):
+    for index, (name, seconds, css) in enumerate(rows):
         y = index * row + 4
-        width = max(1.0, bar_width * phases[phase] / longest)
-        css = "rp-bar" if phase in RTO_PHASES else "rp-bar rp-bar-outside"
+        width = max(1.0, bar_width * seconds / longest)
+        step = "rp-bar-step" in css
         parts.append(
-            f"<text x='0' y='{y + 13}' class='rp-chart-label'>{escape(phase)}</text>"
-            f"<rect x='{bar_x}' y='{y}' width='{width:.1f}' height='15' rx='2' class='{css}'/>"
+            f"<text x='{12 if step else 0}' y='{y + 13}' "
+            f"class='{'rp-chart-label rp-step-label' if step else 'rp-chart-label'}'>{escape(name)}</text>"
+            f"<rect x='{bar_x}' y='{y}' width='{width:.1f}' height='{11 if step else 15}' rx='2' class='{css}'/>"
             f"<text x='{bar_x + width + 6:.1f}' y='{y + 13}' class='rp-chart-value'>"
-            f"{format_duration(phases[phase])}</text>"
+            f"{format_duration(seconds)}</text>"
         )
     title = f"{label}: time per phase; RTO is fetch + provision + restore + verify"
-    return (f"<svg class='rp-chart' xmlns='http://www.w3.org/2000/svg' role='img' width='420' height='{height}' "
-            f"viewBox='0 0 420 {height}'><title>{escape(title)}</title>{''.join(parts)}</svg>")
+    if steps:
+        title += "; the indented bars are steps inside the phase above them"
+    width_px = bar_x + bar_width + 88
+    return (f"<svg class='rp-chart' xmlns='http://www.w3.org/2000/svg' role='img' width='{width_px}' "
+            f"height='{height}' viewBox='0 0 {width_px} {height}'><title>{escape(title)}</title>{''.join(parts)}</svg>")
 
 
 def check_detail_html(outcome: StoreOutcome, result: CheckResult | None) -> str:
@@ -190,8 +213,7 @@ def check_detail_html(outcome: StoreOutcome, result: CheckResult | None) -> str:
     if result.check == "schema" and isinstance(result.observed, list):
         parts.append(schema_diff_html([str(line) for line in result.observed]))
     if result.check == "rto":
-        phases = outcome.as_evidence()["rto"]["phases"]
-        parts.append(phase_chart_svg(phases, label=outcome.store.name))
+        parts.append(rto_chart_html(outcome.as_evidence()["rto"], label=outcome.store.name))
     criteria = ", ".join(soc2.criteria_for(result.check))
     parts.append(f"<p class='rp-soc2'>SOC 2 {escape(criteria)}: {escape(soc2.describe(result.check))}.</p></div>")
     return "".join(parts)

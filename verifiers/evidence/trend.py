@@ -2,8 +2,10 @@
 alerts.toml]`: has a restore got slower? (issue 21, RTO by phase, trended)
 
 For every store of the newest sealed run that restored it, each RTO phase's time (fetch, provision, restore,
-verify, teardown: the evidence's `rto.phases`) is compared with the median of the same phase over that store's
-previous `--runs` sealed restores. A phase slower than that median by more than `--threshold` and by at least
+verify, teardown: the evidence's `rto.phases`) and each step's inside them (restore_schema, restore_data,
+restore_indexes, first_query, warm: `rto.steps`) is compared with the median of the same phase or step over that
+store's previous `--runs` sealed restores that timed it (a step not measured, or evidence older than steps, is
+no history). A phase or step slower than that median by more than `--threshold` and by at least
 `--floor` (so that a 0.1 s phase going to 0.2 s is not news) has regressed. With fewer than MIN_HISTORY earlier
 runs a phase is "not enough history", never a verdict. A store's run that errored is left out: its phases stop
 where it failed.
@@ -28,7 +30,7 @@ from verifiers.durations import format_duration, parse_duration
 from verifiers.errors import EvidenceError
 from verifiers.evidence.freshness import iso, run_directories, sealed_evidence, started_of
 from verifiers.evidence.result_kinds import is_drill, restored
-from verifiers.timing import PHASES
+from verifiers.timing import PHASES, STEPS
 
 if TYPE_CHECKING:
     from verifiers.alerts.config import AlertConfig
@@ -43,11 +45,12 @@ class Restore:
     run: str
     started: datetime
     phases: Mapping[str, float]
+    steps: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class PhaseTrend:
-    phase: str
+    phase: str  # a phase, or a step inside one (STEPS)
     newest: float
     median: float | None  # None: fewer than MIN_HISTORY earlier runs timed this phase
     history: int  # the earlier runs the median is of
@@ -73,24 +76,36 @@ class PhaseTrend:
         return f"{shown}, median {format_duration(self.median)} of {self.history} earlier runs ({ratio:+.0%}): " \
                f"{verdict}"
 
+    def facts(self, threshold: float, floor: float) -> dict[str, Any]:
+        median = None if self.median is None else round(self.median, 3)
+        return {"seconds": round(self.newest, 3), "median_seconds": median, "history": self.history,
+                "regressed": self.regressed(threshold, floor)}
+
 
 @dataclass(frozen=True)
 class StoreTrend:
     store: str
     newest: Restore
     phases: list[PhaseTrend] = field(default_factory=list)
+    steps: list[PhaseTrend] = field(default_factory=list)
 
     def regressions(self, threshold: float, floor: float) -> list[PhaseTrend]:
-        return [p for p in self.phases if p.regressed(threshold, floor)]
+        return [p for p in [*self.phases, *self.steps] if p.regressed(threshold, floor)]
+
+    def lines(self, threshold: float, floor: float) -> list[str]:
+        """Each phase against its median, the steps inside it indented under it."""
+        out = []
+        for phase in self.phases:
+            out.append(phase.describe(threshold, floor))
+            out += [f"  {s.describe(threshold, floor)}" for s in self.steps if STEPS[s.phase] == phase.phase]
+        return out
 
     def facts(self, threshold: float, floor: float) -> dict[str, Any]:
-        """As data, for a webhook: the newest run and, per phase, its time, the median and the verdict."""
+        """As data, for a webhook: the newest run and, per phase and step, its time, the median and the verdict."""
         return {"store": self.store, "run": self.newest.run, "started": iso(self.newest.started),
                 "threshold": threshold, "floor_seconds": floor,
-                "phases": {p.phase: {"seconds": round(p.newest, 3),
-                                     "median_seconds": None if p.median is None else round(p.median, 3),
-                                     "history": p.history, "regressed": p.regressed(threshold, floor)}
-                           for p in self.phases}}
+                "phases": {p.phase: p.facts(threshold, floor) for p in self.phases},
+                "steps": {s.phase: s.facts(threshold, floor) for s in self.steps}}
 
 
 def restores_by_store(root: Path) -> dict[str, list[Restore]]:
@@ -103,28 +118,39 @@ def restores_by_store(root: Path) -> dict[str, list[Restore]]:
             continue
         run_id = str((evidence.get("run") or {}).get("id") or directory.name)
         for store in evidence.get("stores") or []:
-            phases = ((store.get("rto") or {}).get("phases") or {})
+            rto = store.get("rto") or {}
+            phases = rto.get("phases") or {}
             if not restored(store) or store.get("status") == "error" or not phases:
                 continue
             found.setdefault(str(store.get("name")), []).append(
-                Restore(run_id, started, {str(k): float(v) for k, v in phases.items() if isinstance(v, int | float)}))
+                Restore(run_id, started, _seconds(phases), _seconds(rto.get("steps") or {})))
     for restores in found.values():
         restores.sort(key=lambda r: r.started, reverse=True)
     return found
 
 
+def _seconds(timed: Mapping[str, Any]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in timed.items() if isinstance(v, int | float)}
+
+
 def trends(root: Path, *, runs: int = 6) -> list[StoreTrend]:
-    """Per store, its newest restore's phases against the median of its `runs` restores before it."""
+    """Per store, its newest restore's phases and steps against the median of its `runs` restores before it (of
+    a step: the median over those of them that timed it)."""
     result = []
     for store, restores in sorted(restores_by_store(root).items()):
         newest, earlier = restores[0], restores[1:runs + 1]
-        phases = []
-        for phase in (p for p in PHASES if p in newest.phases):
-            values = [r.phases[phase] for r in earlier if phase in r.phases]
-            median = statistics.median(values) if len(values) >= MIN_HISTORY else None
-            phases.append(PhaseTrend(phase, newest.phases[phase], median, len(values)))
-        result.append(StoreTrend(store, newest, phases))
+        phases = [_against(name, newest.phases[name], [r.phases for r in earlier])
+                  for name in PHASES if name in newest.phases]
+        steps = [_against(name, newest.steps[name], [r.steps for r in earlier])
+                 for name in STEPS if name in newest.steps]
+        result.append(StoreTrend(store, newest, phases, steps))
     return result
+
+
+def _against(name: str, newest: float, earlier: list[Mapping[str, float]]) -> PhaseTrend:
+    values = [timed[name] for timed in earlier if name in timed]
+    median = statistics.median(values) if len(values) >= MIN_HISTORY else None
+    return PhaseTrend(name, newest, median, len(values))
 
 
 def parse_threshold(text: str) -> float:
@@ -162,13 +188,13 @@ def run_trend(root: Path, *, runs: int = 6, threshold: str = "20%", floor: str =
         print(f"no sealed restore under {shown_as or root}: no restore time to compare")
     for trend in found:
         print(f"{trend.store} (run {trend.newest.run}):")
-        for phase in trend.phases:
-            print(f"  {phase.describe(limit, at_least)}")
+        for line in trend.lines(limit, at_least):
+            print(f"  {line}")
     regressed = [t for t in found if t.regressions(limit, at_least)]
     delivered = True if config is None else _alert(found, limit, at_least, config,
                                                    os.environ if env is None else env)
     print(f"{len(regressed)} of {len(found)} store(s) slower than the median of their last {runs} restores "
-          f"by more than {limit:.0%} in some phase")
+          f"by more than {limit:.0%} in some phase or step")
     return EXIT_OK if delivered and not regressed else EXIT_REGRESSED
 
 

@@ -64,7 +64,12 @@ def test_passing_report_renders_with_the_summary_on_top(browser: Chromium, chain
     assert order == sorted(order), "the summary must come first, the environment last"
     bars = js(browser, s, "[...document.querySelectorAll('.rp-figure svg text.rp-chart-label')]"
                           ".map(t => t.textContent)")
-    assert bars == ["fetch", "provision", "restore", "verify", "teardown"]
+    # each phase's steps under it: the custom dump's restore by section, the verification's first query and full read
+    assert bars == ["fetch", "provision", "restore", "restore_schema", "restore_data", "restore_indexes", "verify",
+                    "first_query", "warm", "teardown"]
+    steps = js(browser, s, "[...document.querySelectorAll('.rp-figure svg text.rp-step-label')]"
+                           ".map(t => t.textContent)")
+    assert steps == ["restore_schema", "restore_data", "restore_indexes", "first_query", "warm"]
     checks = json.loads((run / "evidence.json").read_text())["stores"][0]["checks"]
     rows = js(browser, s, "[...document.querySelectorAll('#results-table tbody.results-table-row')]"
                           ".map(b => [...b.querySelectorAll('tr.collapsible td')].map(c => c.innerText))")

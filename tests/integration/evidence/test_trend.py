@@ -113,3 +113,58 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["evidence", "trend", str(root), "--threshold", "fast"]) == 2
     assert "--threshold fast: not a percentage" in capsys.readouterr().err
     assert main(["evidence", "trend", str(root), "--runs", "2"]) == 2
+
+
+def stepped(restore_data: float) -> dict[str, float]:
+    """The steps of a 50 s restore phase whose rows took `restore_data`: the rest of it is schema and indexes."""
+    return {"restore_schema": 1.0, "restore_data": restore_data, "restore_indexes": 49.0 - restore_data,
+            "first_query": 0.01, "warm": 0.4}
+
+
+def test_a_slowed_step_alerts_though_its_phase_is_within_the_threshold(
+        tmp_path: Path, server: AlertServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rows loading 40% slower while index builds got faster: the restore phase moves +12%, under the threshold;
+    the step regresses, exits 1 and alerts with the step named, and its facts carry every step."""
+    root = tmp_path / "reports"
+    root.mkdir()
+    make_run(root, at(2026, 1), [restore_record("saas", rto=53.0)])  # before steps were recorded: no history
+    for month, seconds in enumerate((20.0, 19.0, 21.0, 20.0), start=2):
+        make_run(root, at(2026, month), [restore_record("saas", rto=53.0, steps=stepped(seconds))])
+    make_run(root, at(2026, 6), [restore_record("saas", rto=59.0, steps={**stepped(28.0), "restore_indexes": 27.0})])
+    [trend] = trends(root)
+    restore = next(p for p in trend.phases if p.phase == "restore")
+    assert (restore.newest, restore.median) == (56.0, 50.0) and not restore.regressed(0.2, 1.0)
+    rows = next(s for s in trend.steps if s.phase == "restore_data")
+    assert (rows.newest, rows.median, rows.history) == (28.0, 20.0, 4)  # the run without steps is no history
+    assert [s.phase for s in trend.regressions(0.2, 1.0)] == ["restore_data"]
+    config = tmp_path / "alerts.toml"
+    config.write_text('[delivery]\nattempts = 1\ntimeout = "5s"\n\n'
+                      '[[channels]]\ntype = "webhook"\nurl_env = "TREND_WEBHOOK_URL"\n')
+    assert run_trend(root, alerts=config, env={"TREND_WEBHOOK_URL": server.url("/hook")}) == 1
+    out = capsys.readouterr().out
+    assert "  restore 56.0s, median 50.0s of 5 earlier runs (+12%): within\n" \
+           "    restore_schema 1.00s, median 1.00s of 4 earlier runs (+0%): within\n" \
+           "    restore_data 28.0s, median 20.0s of 4 earlier runs (+40%): SLOWER\n" in out
+    (hook,) = server.to("/hook")
+    event = hook.json()
+    assert event["store"]["error"]["message"] == "restore_data 28.0s, median 20.0s of 4 earlier runs (+40%): SLOWER"
+    facts = event["store"]["trend"]
+    assert facts["steps"]["restore_data"] == {"seconds": 28.0, "median_seconds": 20.0, "history": 4,
+                                              "regressed": True}
+    assert facts["phases"]["restore"]["regressed"] is False
+    assert set(facts["steps"]) == {"restore_schema", "restore_data", "restore_indexes", "first_query", "warm"}
+
+
+def test_a_step_not_measured_in_earlier_runs_has_not_enough_history(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A store that moved from a plain dump (no restore steps) to an archive: its steps are not judged until three
+    earlier runs timed them, however slow the newest looks."""
+    root = tmp_path / "reports"
+    root.mkdir()
+    for month in (1, 2, 3):
+        make_run(root, at(2026, month), [restore_record("saas", rto=53.0, steps={"first_query": 0.01, "warm": 0.4})])
+    make_run(root, at(2026, 4), [restore_record("saas", rto=53.0, steps=stepped(40.0))])
+    assert run_trend(root) == 0
+    out = capsys.readouterr().out
+    assert "restore_data 40.0s: not enough history (0 earlier runs, 3 needed)" in out
+    assert "warm 0.40s, median 0.40s of 3 earlier runs (+0%): within" in out

@@ -22,6 +22,7 @@ from verifiers.stores.mysql.measure import DefinitionUnreadable, measure_databas
 from verifiers.stores.mysql.restore import redact
 from verifiers.stores.mysql.rowhash import quote_identifier
 from verifiers.stores.mysql.settings import MysqlStore
+from verifiers.timing import UNTIMED, StepClock
 
 ASSERTION_TIMEOUT_SECONDS = 300
 
@@ -47,18 +48,19 @@ def data_specs(store: MysqlStore, facts: DatabaseFacts) -> list[CheckSpec]:
 
 def measure_connected(conn: Connection[Cursor], store: MysqlStore, database: str, *,
                       create_definers: bool = True, expected: DatabaseFacts | None = None,
-                      captured_as: str | None = None) -> tuple[DatabaseFacts, list[CheckResult]]:
+                      captured_as: str | None = None,
+                      steps: StepClock = UNTIMED) -> tuple[DatabaseFacts, list[CheckResult]]:
     """Measure `database` over an open connection (a local sandbox, or a restored RDS/Aurora instance, whose
     accounts came back with the snapshot: `create_definers=False`) and run the store's assertions; the
     connection is closed after. With the manifest's facts as `expected` (its tables named in `captured_as`),
-    tables that differ are narrowed to key ranges."""
+    tables that differ are narrowed to key ranges. `steps`: see measure_database."""
     try:
         with conn.cursor() as cur:
             if create_definers:
                 _create_definers(cur, database)
             pin_session(cur)
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            facts = measure_database(cur, database, narrow_against=expected, captured_as=captured_as)
+            facts = measure_database(cur, database, narrow_against=expected, captured_as=captured_as, steps=steps)
             cur.execute("ROLLBACK")
             return facts, [run_assertion(cur, a) for a in store.assertions]
     except DefinitionUnreadable as exc:

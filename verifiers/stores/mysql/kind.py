@@ -58,7 +58,7 @@ from verifiers.stores.mysql.settings import MysqlStore
 from verifiers.stores.mysql.snapshot import plan_snapshot
 from verifiers.stores.restore_tool import not_restorable, restore_check
 from verifiers.stores.timeouts import restore_timed_out
-from verifiers.timing import RestoreTimer
+from verifiers.timing import UNTIMED, RestoreTimer, StepClock
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +128,13 @@ class MysqlPlan(KindPlan):
                     create_database(server, database, charset=manifest.facts.charset,
                                     collation=manifest.facts.collation)
                 outcome = restore_dump(server, artifact.path, header, database=database,
-                                       timeout=store.restore_timeout, work_dir=server.workdir)
+                                       timeout=store.restore_timeout, work_dir=server.workdir, steps=timer)
                 if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
                     raise restore_timed_out(result, restore_check(outcome, name), store=store.name,
                                             artifact_name=name, tool=outcome.tool, seconds=outcome.timeout_seconds)
             result.checks.append(restore_check(outcome, name))
             with timer.phase("verify"):
-                facts, assertion_results = measure_restored(server, store, database, manifest)
+                facts, assertion_results = measure_restored(server, store, database, manifest, steps=timer)
                 facts = as_captured(facts, scratch, manifest.database)
                 judged = judge(store, manifest.facts, facts) + assertion_results
                 if store.self_test:  # after the read-only measurement: each change is rolled back
@@ -161,10 +161,10 @@ def sandbox(store: MysqlStore, installation: MysqlInstallation, timer: RestoreTi
 
 
 def measure_restored(server: MysqlTarget, store: MysqlStore, database: str, manifest: MysqlManifest,
-                     ) -> tuple[DatabaseFacts, list[CheckResult]]:
+                     steps: StepClock = UNTIMED) -> tuple[DatabaseFacts, list[CheckResult]]:
     return measure_connected(connect_to(server, store, database), store, database,
                              create_definers=not foreign(server), expected=manifest.facts,
-                             captured_as=manifest.database)
+                             captured_as=manifest.database, steps=steps)
 
 
 def connect_to(server: MysqlTarget, store: MysqlStore, database: str) -> Connection[Cursor]:

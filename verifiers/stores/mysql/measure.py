@@ -25,6 +25,7 @@ from verifiers.stores.mysql.rowhash import (
     quote_identifier,
     table_checksum_sql,
 )
+from verifiers.timing import UNTIMED, StepClock
 
 Progress = Callable[[str], None]
 Cursor = Any  # pymysql.cursors.Cursor: its stubs type execute()'s args loosely enough either way
@@ -110,37 +111,45 @@ def pin_session(cur: Cursor) -> None:
 
 def measure_database(cur: Cursor, database: str, *, progress: Progress | None = None,
                      auto_increments: dict[str, AutoIncrementFacts] | None = None, segment_rows: int | None = None,
-                     narrow_against: DatabaseFacts | None = None, captured_as: str | None = None) -> DatabaseFacts:
+                     narrow_against: DatabaseFacts | None = None, captured_as: str | None = None,
+                     steps: StepClock = UNTIMED) -> DatabaseFacts:
     """All facts of `database`. `auto_increments`, when given, were read earlier (see read_auto_increments).
     `segment_rows` (capture) adds per-key-range checksums, ranges of about that many rows, and takes the table's
     count and checksum from them in the same scan (verifiers/stores/key_ranges.py); `narrow_against`
     (verify: the manifest's facts, whose tables are named in `captured_as`) measures those ranges again for each
     table whose count or checksum differs, so the judgement can name the key ranges that differ: one more scan per
-    differing table, never row contents."""
+    differing table, never row contents. `steps` hears of the restore's first_query (the list of tables answered)
+    and warm (every row read by the checksums) steps."""
     pin_session(cur)
     cur.execute(TABLES_SQL, (database,))
     tables = cur.fetchall()
+    steps.lap("first_query")
     columns = _columns(cur, database)
     schemas = _table_schemas(cur, database, tables, columns)
     facts: dict[str, TableFacts] = {}
     checksummed = progress_events.task("tables", total=len(tables))
+    measured: dict[str, tuple[int, str, KeyRanges | None]] = {}
     for table, *_ in tables:
-        name = qualified(database, table)
         if progress:
-            progress(name)
+            progress(qualified(database, table))
         pairs = [(c[1], c[3]) for c in columns.get(table, [])]
         ranges = None if segment_rows is None else key_ranges(cur, database, table, pairs, segment_rows=segment_rows)
         if ranges is not None:  # one scan: the table's count and checksum are its ranges' sums
-            rows, checksum = ranges.whole()
+            measured[table] = (*ranges.whole(), ranges)
         else:
             cur.execute(table_checksum_sql(database, table, pairs))
             counted, total = cur.fetchone()
-            rows, checksum = int(counted), format_checksum(int(total))
+            measured[table] = int(counted), format_checksum(int(total)), None
+        checksummed.advance()
+    steps.lap("warm")  # every row was read; narrowing a differing table below reads some again
+    for table, *_ in tables:
+        name = qualified(database, table)
+        pairs = [(c[1], c[3]) for c in columns.get(table, [])]
+        rows, checksum, ranges = measured[table]
         captured = narrow_against.tables.get(qualified(captured_as or database, table)) if narrow_against else None
         if captured and captured.key_ranges and (captured.rows, captured.checksum) != (rows, checksum):
             ranges = key_ranges(cur, database, table, pairs, like=captured.key_ranges)
         facts[name] = TableFacts(rows=rows, checksum=checksum, key_ranges=ranges, schema=schemas[table])
-        checksummed.advance()
     cur.execute("SELECT VERSION()")
     version = str(cur.fetchone()[0])
     cur.execute(SCHEMA_SQL, (database,))

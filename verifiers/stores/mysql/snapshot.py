@@ -77,7 +77,7 @@ class MysqlSnapshotPlan(KindPlan):
             conn = connect_restored(target, store.name)
             # The instance's accounts (every DEFINER among them) came back with the snapshot: create none.
             facts, assertion_results = measure_connected(conn, store, manifest.database, create_definers=False,
-                                                         expected=manifest.facts)
+                                                         expected=manifest.facts, steps=timer)
             judged = judge(store, manifest.facts, facts) + assertion_results
             if store.check_table:  # the snapshot's pages are production's: a table corrupted there is found here
                 judged.append(corruption.check_tables(connect_restored(target, store.name), manifest.database,

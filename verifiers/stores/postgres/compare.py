@@ -22,24 +22,27 @@ from verifiers.stores.postgres.parallel import Workers
 from verifiers.stores.postgres.restore import redact
 from verifiers.stores.postgres.settings import PostgresStore
 from verifiers.stores.sampling import SampledTable
+from verifiers.timing import UNTIMED, StepClock
 
 ASSERTION_TIMEOUT_MS = 300_000
 
 
 def measure_conninfo(conninfo: str, store: PostgresStore, methods: dict[str, Method],
                      expected: DatabaseFacts | None = None, *, stable: dict[str, str] | None = None,
-                     sampled: Mapping[str, SampledTable] | None = None) -> tuple[DatabaseFacts, list[CheckResult]]:
+                     sampled: Mapping[str, SampledTable] | None = None,
+                     steps: StepClock = UNTIMED) -> tuple[DatabaseFacts, list[CheckResult]]:
     """Measure the restored database at `conninfo` (a local sandbox, or a restored RDS instance); with the
     manifest's facts as `expected`, tables that differ are narrowed to key ranges, and `sampled` ones
     (sample_plan) checksummed over the planned ranges only; with the live reference's `stable` conditions, as
-    the live database is measured (live.py), sequences left out."""
+    the live database is measured (live.py), sequences left out. `steps`: see measure_database."""
     try:
         with psycopg.connect(conninfo) as conn:
             conn.read_only = True
             facts = measure_database(conn, methods=methods, workers=Workers.sized_to_cores(conninfo),
                                      narrow_against=expected, stable=stable,
                                      sequences=None if stable is None else {},
-                                     sample={name: plan.buckets for name, plan in (sampled or {}).items()})
+                                     sample={name: plan.buckets for name, plan in (sampled or {}).items()},
+                                     steps=steps)
             conn.rollback()
             return facts, [run_assertion(conn, a) for a in store.assertions]
     except psycopg.OperationalError as exc:

@@ -43,7 +43,7 @@ from verifiers.stores.postgres.snapshot import plan_snapshot
 from verifiers.stores.restore_tool import not_restorable, restore_check
 from verifiers.stores.sampling import SampledTable
 from verifiers.stores.timeouts import restore_timed_out
-from verifiers.timing import RestoreTimer
+from verifiers.timing import UNTIMED, RestoreTimer, StepClock
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,8 @@ class PostgresPlan(KindPlan):
                 if not database_ready(server):
                     create_database(server, name=database, encoding=encoding)
                 outcome = restore_dump(server, artifact.path, header, jobs=store.jobs, database=database,
-                                       timeout=store.restore_timeout, work_dir=server.workdir)
+                                       timeout=store.restore_timeout, work_dir=server.workdir, steps=timer,
+                                       sections=store.restore_sections)
                 if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
                     raise restore_timed_out(result, restore_check(outcome, Path(artifact.location).name),
                                             store=store.name, artifact_name=Path(artifact.location).name,
@@ -134,11 +135,12 @@ class PostgresPlan(KindPlan):
             result.checks.append(restore_check(outcome, Path(artifact.location).name))
             with timer.phase("verify"):
                 if isinstance(manifest, live.LiveBaseline):
-                    judged = live.verify_restored(server.conninfo(database), store, manifest)
+                    judged = live.verify_restored(server.conninfo(database), store, manifest, steps=timer)
                 else:
                     methods = {name: t.method for name, t in manifest.facts.tables.items()}
                     sampled = sample_plan(store, manifest.facts, artifact.manifest_path)
-                    facts, assertion_results = measure_restored(server, store, methods, manifest.facts, sampled)
+                    facts, assertion_results = measure_restored(server, store, methods, manifest.facts, sampled,
+                                                                steps=timer)
                     judged = judge(store, manifest.facts, facts, sampled) + assertion_results
                     if store.self_test:  # changes the sandbox, each change rolled back: after the measurements
                         judged += self_test.run(server.conninfo(database), store, manifest.facts, judged)
@@ -174,8 +176,9 @@ def sandbox(store: PostgresStore, installation: PgInstallation, timer: RestoreTi
 
 def measure_restored(server: PostgresTarget, store: PostgresStore, methods: dict[str, Method],
                      expected: DatabaseFacts, sampled: Mapping[str, SampledTable] | None = None,
-                     ) -> tuple[DatabaseFacts, list[CheckResult]]:
-    return measure_conninfo(server.conninfo(restore_database(server)), store, methods, expected, sampled=sampled)
+                     steps: StepClock = UNTIMED) -> tuple[DatabaseFacts, list[CheckResult]]:
+    return measure_conninfo(server.conninfo(restore_database(server)), store, methods, expected, sampled=sampled,
+                            steps=steps)
 
 
 KIND = PostgresKind()

@@ -39,6 +39,7 @@ from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.measure import TABLES_SQL, measure_database, qualified
 from verifiers.stores.postgres.restore import redact
 from verifiers.stores.postgres.settings import BACKUP_TIME, LiveReference, PostgresStore
+from verifiers.timing import UNTIMED, StepClock
 
 CONNECT_TIMEOUT_SECONDS = 30
 
@@ -147,11 +148,13 @@ def measure_live(store: PostgresStore, baseline: LiveBaseline) -> DatabaseFacts:
                            hint="check the live database is reachable and its user may SELECT every table") from None
 
 
-def verify_restored(conninfo: str, store: PostgresStore, baseline: LiveBaseline) -> list[CheckResult]:
-    """Measure the restored database at `conninfo` and the live one alike; the judged checks and assertions."""
+def verify_restored(conninfo: str, store: PostgresStore, baseline: LiveBaseline,
+                    steps: StepClock = UNTIMED) -> list[CheckResult]:
+    """Measure the restored database at `conninfo` and the live one alike; the judged checks and assertions.
+    `steps` times the restored database's first query (warm is not measured: see measure.LIVE_NOT_WARM)."""
 
     stable, unusable = _conditions_on(conninfo, store, baseline)
-    restored, assertion_results = measure_conninfo(conninfo, store, baseline.methods, stable=stable)
+    restored, assertion_results = measure_conninfo(conninfo, store, baseline.methods, stable=stable, steps=steps)
     return judge_live(store, baseline, measure_live(store, baseline), restored, unusable) + assertion_results
 
 

@@ -18,8 +18,13 @@ from verifiers.stores.key_ranges import KeyRanges
 from verifiers.stores.postgres.checksum import Method, hash_methods, key_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, SequenceFacts, TableFacts
 from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables, measure_table
+from verifiers.timing import UNTIMED, StepClock
 
 Progress = Callable[[str], None]
+LIVE_NOT_WARM = ("the live reference checksums only the rows its stable conditions select and counts the rest, so "
+                 "no measurement reads every row")
+SAMPLED_NOT_WARM = ("`sample` checksums some key ranges of the largest tables only (verifiers/stores/sampling.py), "
+                    "so not every row was read")
 
 # User objects only: not the catalogs, not TOAST, not what an extension owns.
 _USER_SCHEMAS = """
@@ -143,8 +148,8 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
                      sequences: dict[str, SequenceFacts] | None = None,
                      methods: dict[str, Method] | None = None, workers: Workers | None = None,
                      segment_rows: int | None = None, narrow_against: DatabaseFacts | None = None,
-                     stable: Mapping[str, str] | None = None,
-                     sample: Mapping[str, tuple[int, ...]] | None = None) -> DatabaseFacts:
+                     stable: Mapping[str, str] | None = None, sample: Mapping[str, tuple[int, ...]] | None = None,
+                     steps: StepClock = UNTIMED) -> DatabaseFacts:
     """All facts of the connected database. The caller owns the (read-only) transaction; `sequences`,
     when given, were read earlier in it (see read_sequences); `methods` (from a manifest) override the
     row hash each table would get here, so a restore is hashed as its capture was; `workers` checksums
@@ -156,9 +161,11 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
     live reference, live.py) measures each table's count, and its checksum over the rows its condition there
     selects only (a table without one: the checksum of no rows). `sample` (verify, verifiers/stores/sampling.py)
     gives tables whose checksum is measured over some of `narrow_against`'s key ranges only; their count stays
-    exact, and their facts carry the ranges measured."""
+    exact, and their facts carry the ranges measured. `steps` hears of the restore's first_query (the list of
+    tables answered) and warm (every row read by the checksums) steps."""
     pin_session(conn)
     tables = conn.execute(TABLES_SQL).fetchall()
+    steps.lap("first_query")
     oids = [row[0] for row in tables]
     names = {row[0]: qualified(row[1], row[2]) for row in tables}
     schemas = _table_schemas(conn, oids, names, {row[0]: (row[3], row[4]) for row in tables})
@@ -177,6 +184,12 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
                 progress(job.name)
             measured[job.name] = measure_table(conn, job)
             checksummed.advance()
+    if stable is not None:
+        steps.not_measured("warm", LIVE_NOT_WARM)
+    elif any(job.sample is not None for job in jobs):
+        steps.not_measured("warm", SAMPLED_NOT_WARM)
+    else:
+        steps.lap("warm")
     facts = {}
     for job, oid in zip(jobs, oids, strict=True):
         rows, checksum, ranges = measured[job.name].rows, measured[job.name].checksum, measured[job.name].key_ranges

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +22,7 @@ from verifiers.sources import CHUNK
 from verifiers.stores.postgres.archive import DumpFormat, DumpHeader
 from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget
 from verifiers.stores.restore_tool import RestoreOutcome, StderrLines
+from verifiers.timing import RESTORE_STEPS, UNTIMED, StepClock
 
 RESTORE_DATABASE = "restoreproof_restored"
 
@@ -40,6 +42,17 @@ _ITEM = re.compile(rb"(?:^|pg_restore: )(?:creating |processing data for |execut
 FOLLOW_SECONDS = 0.25  # how often the progress shown is brought up to the entries counted
 _ERROR_LINE = re.compile(r"(^pg_restore: error:|^psql:.*\bERROR:|^ERROR:|\bFATAL:|^pg_restore: \[)")
 _CONTEXT_LINE = re.compile(r"\s*(DETAIL|CONTEXT|HINT|Command was|LINE \d+):?")
+# pg_restore's last line when it ran every entry and some failed (no --exit-on-error): it went on, as it would
+# have gone on into the next section in a single run. A fatal error (unreadable archive, lost connection) stops
+# without it.
+_ERRORS_IGNORED = re.compile(r"errors ignored on restore: \d+")
+# One pg_restore run per section, in restore order, and the step each is timed as (verifiers/timing.py). The
+# three together restore what one run restores: every TOC entry is in exactly one section.
+SECTIONS = (("pre-data", "restore_schema"), ("data", "restore_data"), ("post-data", "restore_indexes"))
+ONE_RUN_NOT_SPLIT = ("restore_sections = false: one pg_restore run, which loads rows and builds indexes at once, "
+                     "so neither has a time of its own")
+PLAIN_NOT_SPLIT = ("a plain-SQL dump is one psql script, its rows, indexes and constraints in script order: it has "
+                   "no sections to restore apart (pg_restore --section needs a custom, directory or tar archive)")
 _ROLE = re.compile(
     rb"(?:OWNER TO|GRANT [A-Z, ]+ ON [^;]* TO|REVOKE [A-Z, ]+ ON [^;]* FROM) ([A-Za-z_][\w$]*|\"[^\"]+\")"
 )
@@ -69,11 +82,19 @@ def restore_dump(
     timeout: float,
     database: str = RESTORE_DATABASE,
     work_dir: Path,
+    steps: StepClock = UNTIMED,
+    sections: bool = True,
 ) -> RestoreOutcome:
+    """Restore `artifact`; an archive in three pg_restore runs, one per section, each lapped on `steps` as it
+    ends (SECTIONS), or without `sections` in one run; a plain dump in one psql run. Steps not lapped are
+    recorded as not measured, with the reason."""
     if header.format is DumpFormat.PLAIN:
+        for step in RESTORE_STEPS:
+            steps.not_measured(step, PLAIN_NOT_SPLIT)
         _create_roles(server, _roles_in_plain(artifact, gzipped=header.gzip))
         return _run_psql(server, artifact, gzipped=header.gzip, timeout=timeout, database=database, work_dir=work_dir)
-    return _run_pg_restore(server, artifact, header, jobs=jobs, timeout=timeout, database=database, work_dir=work_dir)
+    return _run_pg_restore(server, artifact, header, jobs=jobs, timeout=timeout, database=database, work_dir=work_dir,
+                           steps=steps, sections=sections)
 
 
 def default_jobs() -> int:
@@ -86,18 +107,42 @@ def restore_jobs(header: DumpHeader, jobs: int | None) -> int:
 
 
 def _run_pg_restore(server: PostgresTarget, artifact: Path, header: DumpHeader, *, jobs: int | None,
-                    timeout: float, database: str, work_dir: Path) -> RestoreOutcome:
+                    timeout: float, database: str, work_dir: Path, steps: StepClock,
+                    sections: bool) -> RestoreOutcome:
+    """pg_restore once per section (SECTIONS), or once (not `sections`), within one deadline. As one run does
+    without --exit-on-error, a section whose entries failed is followed by the next; a run that stopped (fatal
+    error, timeout) ends it."""
     # Production roles do not exist in a sandbox: restore objects owned by the sandbox superuser.
     pg_restore = str(server.installation.tool("pg_restore"))
     argv = [pg_restore, "--no-owner", "--no-privileges", "--verbose", "--dbname", database]
     if header.format in (DumpFormat.CUSTOM, DumpFormat.DIRECTORY):  # tar archives cannot be restored in parallel
         argv += ["--jobs", str(restore_jobs(header, jobs))]
-    argv.append(str(artifact))
     items = progress.task("items")
     if items.active:
         items.update(0, total=toc_entries(pg_restore, artifact))
-    return _run(argv, server, database=database, timeout=timeout, stdin_from=None, work_dir=work_dir,
-                tool="pg_restore", items=items)
+    deadline = time.monotonic() + timeout
+    if not sections:
+        for step in RESTORE_STEPS:
+            steps.not_measured(step, ONE_RUN_NOT_SPLIT)
+        return _run([*argv, str(artifact)], server, database=database, deadline=deadline, timeout=timeout,
+                    stdin_from=None, work_dir=work_dir, tool="pg_restore", items=_ItemCount(items)).outcome
+    runs: list[_Ran] = []
+    for section, step in SECTIONS:
+        last = section == SECTIONS[-1][0]
+        ran = _run([*argv, f"--section={section}", str(artifact)], server, database=database, deadline=deadline,
+                   timeout=timeout, stdin_from=None, work_dir=work_dir, tool="pg_restore",
+                   items=_ItemCount(items, before=sum(r.counted for r in runs), completes=last))
+        runs.append(ran)
+        if not ran.went_on:
+            break
+        steps.lap(step)
+    for _section, step in SECTIONS[len(runs) - (not runs[-1].went_on):]:
+        steps.not_measured(step, "pg_restore stopped before this section ended: see the restore check")
+    timed_out = runs[-1].outcome.timed_out
+    failed = [r.outcome.exit_code for r in runs if r.outcome.exit_code]
+    return RestoreOutcome(tool="pg_restore", exit_code=None if timed_out else (failed[0] if failed else 0),
+                          error_lines=[line for r in runs for line in r.outcome.error_lines],
+                          timed_out=timed_out, timeout_seconds=timeout)
 
 
 def toc_entries(pg_restore: str, artifact: Path) -> int | None:
@@ -120,13 +165,30 @@ def _run_psql(server: PostgresTarget, artifact: Path, *, gzipped: bool, timeout:
             "--dbname", database]
     if not gzipped:
         argv += ["--file", str(artifact)]
-    return _run(argv, server, database=database, timeout=timeout, stdin_from=artifact if gzipped else None,
-                work_dir=work_dir, tool="psql")
+    return _run(argv, server, database=database, deadline=time.monotonic() + timeout, timeout=timeout,
+                stdin_from=artifact if gzipped else None, work_dir=work_dir, tool="psql").outcome
 
 
-def _run(argv: list[str], server: PostgresTarget, *, database: str, timeout: float, stdin_from: Path | None,
-         work_dir: Path, tool: str, items: progress.Task | None = None) -> RestoreOutcome:
-    deadline = time.monotonic() + timeout
+@dataclass(frozen=True)
+class _ItemCount:
+    """pg_restore's progress over its runs: the entries earlier runs counted, and whether this run is the last
+    (whose clean exit means every entry was restored)."""
+
+    task: progress.Task
+    before: int = 0
+    completes: bool = True
+
+
+@dataclass(frozen=True)
+class _Ran:
+    outcome: RestoreOutcome
+    went_on: bool  # ran every entry: exit 0, or errors ignored (pg_restore's own summary line)
+    counted: int  # entries its --verbose lines counted
+
+
+def _run(argv: list[str], server: PostgresTarget, *, database: str, deadline: float, timeout: float,
+         stdin_from: Path | None, work_dir: Path, tool: str, items: _ItemCount | None = None) -> _Ran:
+    """Run a restore tool until it exits or `deadline` (monotonic) passes; `timeout` is what the outcome names."""
     proc = subprocess.Popen(
         argv, stdin=subprocess.PIPE if stdin_from else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, env=server.client_env(database), process_group=0,
@@ -147,14 +209,16 @@ def _run(argv: list[str], server: PostgresTarget, *, database: str, timeout: flo
     finally:
         if proc.poll() is None:
             _kill_group(proc)
-    errors = stream_errors + [redact(line) for line in _error_lines(stderr.finish())]
+    kept = stderr.finish()
+    errors = stream_errors + [redact(line) for line in _error_lines(kept)]
     if proc.returncode != 0 and not timed_out and (full := full_when_failed(work_dir, tool)):
         errors.append(full)
-    return RestoreOutcome(tool=tool, exit_code=None if timed_out else proc.returncode, error_lines=errors,
-                          timed_out=timed_out, timeout_seconds=timeout)
+    went_on = not timed_out and (proc.returncode == 0 or any(_ERRORS_IGNORED.search(line) for line in kept))
+    return _Ran(RestoreOutcome(tool=tool, exit_code=None if timed_out else proc.returncode, error_lines=errors,
+                               timed_out=timed_out, timeout_seconds=timeout), went_on=went_on, counted=stderr.counted)
 
 
-def _wait(proc: subprocess.Popen[bytes], deadline: float, stderr: StderrLines, items: progress.Task | None) -> None:
+def _wait(proc: subprocess.Popen[bytes], deadline: float, stderr: StderrLines, items: _ItemCount | None) -> None:
     """Wait for the tool, showing pg_restore's progress from the per-entry --verbose lines counted so far;
     TimeoutExpired at the deadline, as Popen.wait would."""
     while True:
@@ -164,10 +228,12 @@ def _wait(proc: subprocess.Popen[bytes], deadline: float, stderr: StderrLines, i
         except subprocess.TimeoutExpired:
             exited = False
         if items is not None:
-            # The count is a live estimate; a clean exit is the fact that every entry was restored.
-            done = items.total if exited and proc.returncode == 0 and items.total else stderr.counted
+            # The count is a live estimate; the last run's clean exit is the fact that every entry was restored.
+            total = items.task.total
+            done = total if exited and proc.returncode == 0 and items.completes and total \
+                else items.before + stderr.counted
             if done:
-                items.update(min(done, items.total) if items.total else done)
+                items.task.update(min(done, total) if total else done)
         if exited:
             return
         if time.monotonic() >= deadline:
@@ -175,8 +241,9 @@ def _wait(proc: subprocess.Popen[bytes], deadline: float, stderr: StderrLines, i
 
 
 def _worth_keeping(line: str) -> bool:
-    """The stderr lines `_error_lines` reads: the errors and the lines that give their context."""
-    return bool(_ERROR_LINE.search(line) or _CONTEXT_LINE.match(line))
+    """The stderr lines `_error_lines` reads (the errors and the lines that give their context), and pg_restore's
+    summary that it went on past failed entries."""
+    return bool(_ERROR_LINE.search(line) or _CONTEXT_LINE.match(line) or _ERRORS_IGNORED.search(line))
 
 
 def _error_lines(lines: list[str]) -> list[str]:

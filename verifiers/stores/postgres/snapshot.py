@@ -73,11 +73,12 @@ class PostgresSnapshotPlan(KindPlan):
             conninfo = data_plane(sandbox, source)
             probe_connection(conninfo, store.name)
             if isinstance(manifest, LiveBaseline):
-                judged = verify_restored(conninfo, store, manifest)
+                judged = verify_restored(conninfo, store, manifest, steps=timer)
             else:
                 methods = {name: t.method for name, t in manifest.facts.tables.items()}
                 sampled = sample_plan(store, manifest.facts, artifact.manifest_path)
-                facts, assertion_results = measure_conninfo(conninfo, store, methods, manifest.facts, sampled=sampled)
+                facts, assertion_results = measure_conninfo(conninfo, store, methods, manifest.facts,
+                                                            sampled=sampled, steps=timer)
                 judged = judge(store, manifest.facts, facts, sampled) + assertion_results
             if store.amcheck:  # the snapshot's pages are production's: an index corrupted there is found here
                 judged.append(corruption.check_indexes(conninfo, budget=store.amcheck_budget, store=store.name))
