@@ -77,9 +77,12 @@ class SegmentDigest:
         self.cells: dict[int, list[int]] = {}
 
     def add(self, key_hash: int, term: int) -> None:
-        cell = self.cells.setdefault(key_hash >> (HASH_BITS - MAX_BITS), [0, 0])
-        cell[0] += 1
-        cell[1] = (cell[1] + term) % self.modulus
+        cell = self.cells.get(key_hash >> (HASH_BITS - MAX_BITS))
+        if cell is None:
+            self.cells[key_hash >> (HASH_BITS - MAX_BITS)] = [1, term]
+        else:  # reduced modulo only when read: one addition per item on the hot path
+            cell[0] += 1
+            cell[1] += term
 
     @property
     def count(self) -> int:
