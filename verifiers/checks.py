@@ -90,10 +90,10 @@ def row_count(subject: str, observed: int | None, expected: int, tolerance: floa
 
 
 def checksum(subject: str, observed: str | None, expected: str, *, where: str | None = None,
-             ranges: Sequence[tuple[int | None, int | None]] = ()) -> CheckResult:
+             ranges: Sequence[tuple[int | str | None, int | str | None]] = ()) -> CheckResult:
     """`where` narrows a difference down (e.g. key ranges) in the message, and `ranges` (each [first key, last
-    key], None where open-ended) in the observed value, as {"checksum": …, "ranges": […]}: keys only, never row
-    contents."""
+    key], None where open-ended; or a key-hash range, ["key-hash 0x3c00…", "0x3fff…"]) in the observed value, as
+    {"checksum": …, "ranges": […]}: keys or key hashes only, never row contents."""
     if observed is None:
         return CheckResult("checksum", subject, False, None, expected, f"{subject} is missing after restore")
     result = equal("checksum", subject, observed, expected, what="checksum")

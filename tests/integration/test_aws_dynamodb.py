@@ -3,19 +3,23 @@ judged by item count, checksum and key schema, and the table is deleted on every
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 
 from tests.aws_support import MotoServer, harness_leftovers
 from tests.conftest import failed
+from verifiers.evidence import SCHEMA_PATH
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
-from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
+from verifiers.stores.dynamodb.manifest import capture_table, item_key_hash, save_manifest
+from verifiers.stores.hash_ranges import HashSegments
 
 
 @pytest.fixture
@@ -82,6 +86,61 @@ def test_a_changed_item_fails_the_checksum_only(tmp_path: Path, aws: MotoServer,
     client.create_backup(TableName=orders, BackupName="after-the-change")
     outcome = verify_table(tmp_path, orders, manifest)
     assert set(failed(outcome)) == {f"checksum:{orders}"}
+    assert harness_leftovers(aws.url) == []
+
+
+def changed_segment_outcome(tmp_path: Path, orders: str, change: str) -> tuple[StoreOutcome, int, HashSegments]:
+    """Capture in 16 segments (about 4 items each), change or delete one item, back up, verify."""
+    client = boto3.client("dynamodb")
+    manifest_path = tmp_path / "orders.manifest.json"
+    manifest = capture_table(client, orders, segment_items=4)
+    save_manifest(manifest, manifest_path)
+    key = {"pk": {"S": "account#3"}, "sk": {"N": "10"}}
+    if change == "change":
+        client.update_item(TableName=orders, Key=key, UpdateExpression="SET amount = :a",
+                           ExpressionAttributeValues={":a": {"N": "10.51"}})
+    else:
+        client.delete_item(TableName=orders, Key=key)
+    client.create_backup(TableName=orders, BackupName=f"after-the-{change}")
+    assert manifest.facts.segments is not None and manifest.facts.segments.bits == 4
+    return verify_table(tmp_path, orders, manifest_path), item_key_hash(key, ["pk", "sk"]), manifest.facts.segments
+
+
+@pytest.mark.parametrize("change", ["change", "delete"])
+def test_a_differing_item_is_narrowed_to_its_key_hash_range_and_no_key_is_shown(
+        tmp_path: Path, aws: MotoServer, orders: str, change: str) -> None:
+    outcome, hashed, segments = changed_segment_outcome(tmp_path, orders, change)
+    expected_failures = {f"checksum:{orders}"} | ({f"row_count:{orders}"} if change == "delete" else set())
+    assert set(failed(outcome)) == expected_failures
+    low, high = segments.bounds(hashed >> 60)
+    assert low <= hashed <= high
+    check = next(c for c in outcome.checks if c.check == "checksum")
+    assert check.observed["ranges"] == [[f"key-hash 0x{low:016x}", f"0x{high:016x}"]]
+    captured = segments.segments[hashed >> 60][0]
+    restored = captured - (change == "delete")
+    assert check.message.endswith(f"; differs in key-hash 0x{low:016x}..0x{high:016x} "
+                                  f"({restored} items restored, {captured} captured)")
+    record = outcome.as_evidence()
+    store_schema = {"$defs": json.loads(SCHEMA_PATH.read_text())["$defs"], "$ref": "#/$defs/store"}
+    jsonschema.Draft202012Validator(store_schema).validate(record)
+    assert "account#" not in json.dumps(record) and "account#" not in check.message
+    assert harness_leftovers(aws.url) == []
+
+
+def test_a_manifest_without_segments_still_verifies_and_only_says_the_checksum_differs(
+        tmp_path: Path, aws: MotoServer, orders: str) -> None:
+    client = boto3.client("dynamodb")
+    manifest = tmp_path / "orders.manifest.json"
+    save_manifest(capture_table(client, orders), manifest)
+    older = json.loads(manifest.read_text())
+    del older["facts"]["segments"]  # as written before segments
+    manifest.write_text(json.dumps(older))
+    client.delete_item(TableName=orders, Key={"pk": {"S": "account#3"}, "sk": {"N": "10"}})
+    client.create_backup(TableName=orders, BackupName="after-the-delete")
+    outcome = verify_table(tmp_path, orders, manifest)
+    assert set(failed(outcome)) == {f"checksum:{orders}", f"row_count:{orders}"}
+    check = next(c for c in outcome.checks if c.check == "checksum")
+    assert isinstance(check.observed, str) and "differs in" not in check.message
     assert harness_leftovers(aws.url) == []
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import bson
 import pytest
 from bson import Decimal128, ObjectId, Regex
 from bson.int64 import Int64
@@ -25,10 +26,11 @@ from verifiers.sandboxes.readiness import Readiness
 from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, find_mongodump
-from verifiers.stores.mongo.kind import judge
+from verifiers.stores.mongo.dochash import id_hash
+from verifiers.stores.mongo.kind import judge, measure_restored
 from verifiers.stores.mongo.local_server import MongoServer, find_mongod, installation, local_mongod
 from verifiers.stores.mongo.manifest import load_manifest
-from verifiers.stores.mongo.measure import facts_from_server
+from verifiers.stores.mongo.measure import facts_from_server, raw_documents
 from verifiers.stores.mongo.restore import find_mongorestore, restore_with_mongorestore, restore_with_pymongo
 from verifiers.stores.mongo.settings import MongoStore
 from verifiers.stores.restore_tool import RestoreOutcome
@@ -155,6 +157,32 @@ def test_capture_uses_mongodump_when_installed(source: MongoServer, new_server: 
     assert load_manifest(manifest, store="m").method.startswith(expected)
     results = restore_and_judge(new_server, archive, "pymongo", tmp_path)
     assert [r.message for r in results if not r.passed] == []
+
+
+def test_a_changed_document_is_narrowed_to_its_id_hash_range(new_server: ServerFactory, captured: tuple[Path, Path],
+                                                             tmp_path: Path) -> None:
+    """One order changed on the restored server: measured by the manifest's segments (measure_restored), only the
+    segment holding that order's _id hash differs, and no _id is named."""
+    manifest = load_manifest(captured[1], store="m")
+    segments = manifest.collections["app.orders"].segments
+    assert segments is not None and segments.bits == 1  # 1,200 orders, about 1,000 each: 2 segments
+    with new_server() as target:
+        assert restore_into(target, open_dump(captured[0]), "pymongo", tmp_path).ok
+        client = target.client()
+        try:
+            raw = next(raw_documents(client["app"]["orders"]))
+            order_id = bson.decode(raw)["_id"]
+            client["app"]["orders"].update_one({"_id": order_id}, {"$set": {"total": -1}})
+        finally:
+            client.close()
+        observed, _ = measure_restored(target, store(captured[0].parent), manifest)
+    failed = {(r.check, r.subject): r for r in judge(store(captured[0].parent), manifest.collections, observed)
+              if not r.passed}
+    assert set(failed) == {("checksum", "app.orders")}
+    low, high = segments.bounds(id_hash(raw) >> 63)
+    check = failed[("checksum", "app.orders")]
+    assert check.observed["ranges"] == [[f"_id-hash 0x{low:016x}", f"0x{high:016x}"]]
+    assert str(order_id) not in check.message and str(order_id) not in json.dumps(check.observed)
 
 
 def sandbox_here() -> str:

@@ -11,13 +11,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from verifiers.aws import describe_error, dynamodb_client, permission_hint
 from verifiers.errors import CaptureError
 from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
+from verifiers.stores.hash_ranges import check_segment_items
 
 
 def run(args: argparse.Namespace) -> str:
     """`restoreproof capture dynamodb`: write the manifest (and take a backup); say where."""
+    check_segment_items("dynamodb", "--segment-items", args.segment_items)
     client = dynamodb_client(args.region, args.endpoint_url)
     try:
-        manifest = capture_table(client, args.table)
+        manifest = capture_table(client, args.table, segment_items=args.segment_items)
         backup = None
         if args.backup_name:
             backup = client.create_backup(TableName=args.table, BackupName=args.backup_name)["BackupDetails"][

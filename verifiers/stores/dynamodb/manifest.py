@@ -4,6 +4,10 @@ schema and indexes. Captured from the live table into a manifest; measured the s
 The checksum is the sum (mod 2^64) of a 64-bit hash per item, the hash taken over a canonical form of the
 item in DynamoDB's typed JSON: map keys sorted, sets sorted, numbers normalised (1.50 = 1.5), binary as
 base64. Scan order, set order and attribute order therefore never change it; any changed value does.
+
+The same scan keeps items and checksum per key-hash segment (verifiers/stores/hash_ranges.py): an item's segment
+is picked by a hash of its key (partition and sort key, in the same canonical form), and the whole checksum is
+the segments' sum, so a restore that differs is narrowed to hash ranges without naming a key.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,11 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from verifiers import __version__
 from verifiers.atomic import write_text_atomically
 from verifiers.manifests import read_manifest
+from verifiers.stores.hash_ranges import DEFAULT_SEGMENT_ITEMS, HashSegments, SegmentDigest, key_hash, segment_bits
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CHECKSUM_ALGORITHM = "sum64(sha256(canonical typed item)[:8]) v1"
+KEY_HASH_ALGORITHM = "sha256(canonical typed key: partition, sort)[:8] v1"
 _MOD = 1 << 64
 
 
@@ -35,6 +42,7 @@ class TableFacts(BaseModel):
     items: int = Field(ge=0)
     checksum: str = Field(pattern=r"^[0-9a-f]{16}$")
     schema_: dict[str, str] = Field(alias="schema", description="key schema and indexes -> definition")
+    segments: HashSegments | None = Field(default=None, description="per key-hash segment, for narrowing")
 
 
 class DynamoDbManifest(BaseModel):
@@ -80,6 +88,18 @@ def item_hash(item: dict[str, Any]) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
+def item_key_hash(item: dict[str, Any], key: list[str]) -> int:
+    """The hash of an item's key attributes (`key`: partition key first, then sort key), which picks its segment."""
+    text = json.dumps([[name, canonical(item[name])] for name in key], separators=(",", ":"), ensure_ascii=False)
+    return key_hash(text.encode())
+
+
+def key_attributes(description: Any) -> list[str]:
+    """The table's key attribute names, partition key first."""
+    schema = sorted(description.get("KeySchema", []), key=lambda k: k["KeyType"] != "HASH")
+    return [k["AttributeName"] for k in schema]
+
+
 def table_schema(description: Any) -> dict[str, str]:
     types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
 
@@ -94,22 +114,36 @@ def table_schema(description: Any) -> dict[str, str]:
     return out
 
 
-def measure_table(client: DynamoDBClient, table: str) -> TableFacts:
-    """Scan the whole table (strongly consistent), holding one page at a time; only two numbers remain."""
-    count, total = 0, 0
-    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-        for item in page.get("Items", []):
-            count += 1
-            total = (total + item_hash(item)) % _MOD
-    schema = table_schema(client.describe_table(TableName=table)["Table"])
-    return TableFacts(items=count, checksum=f"{total:016x}", schema=schema)
+def digest_items(items: Iterable[dict[str, Any]], key: list[str]) -> SegmentDigest:
+    """Count and checksum per key-hash segment of items in DynamoDB's typed form."""
+    digest = SegmentDigest(_MOD)
+    for item in items:
+        digest.add(item_key_hash(item, key), item_hash(item))
+    return digest
 
 
-def capture_table(client: DynamoDBClient, table: str) -> DynamoDbManifest:
+def measure_table(client: DynamoDBClient, table: str, *, bits: int | None = None,
+                  segment_items: int = DEFAULT_SEGMENT_ITEMS) -> TableFacts:
+    """Scan the whole table (strongly consistent), holding one page at a time; only the sums per segment remain.
+    `bits` cuts the segments as a manifest's were; by default they hold about `segment_items` items each."""
+    description = client.describe_table(TableName=table)["Table"]
+    key = key_attributes(description)
+    pages = client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+    digest = digest_items((item for page in pages for item in page.get("Items", [])), key)
+    count = digest.count
+    segments = digest.segments(segment_bits(count, segment_items) if bits is None else bits, digits=16,
+                               algorithm=KEY_HASH_ALGORITHM)
+    return TableFacts(items=count, checksum=f"{digest.total:016x}", schema=table_schema(description),
+                      segments=segments)
+
+
+def capture_table(client: DynamoDBClient, table: str, *,
+                  segment_items: int = DEFAULT_SEGMENT_ITEMS) -> DynamoDbManifest:
     """The live table's facts (read-only: dynamodb:Scan, dynamodb:DescribeTable). Take it right after the
     backup so both describe the same data."""
     captured_at = datetime.now(UTC)
-    return DynamoDbManifest(captured_at=captured_at, table=table, facts=measure_table(client, table))
+    return DynamoDbManifest(captured_at=captured_at, table=table,
+                            facts=measure_table(client, table, segment_items=segment_items))
 
 
 def save_manifest(manifest: DynamoDbManifest, path: Path) -> None:

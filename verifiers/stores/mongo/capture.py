@@ -34,6 +34,7 @@ from verifiers import __version__
 from verifiers.errors import CaptureError
 from verifiers.sources import sha256_file, sha256_tree
 from verifiers.sources.file import default_manifest_path
+from verifiers.stores.hash_ranges import DEFAULT_SEGMENT_ITEMS, check_segment_items
 from verifiers.stores.mongo.archive import ArchiveWriter, CollectionEntry, open_dump
 from verifiers.stores.mongo.manifest import DumpArtifact, MongoManifest, save_manifest
 from verifiers.stores.mongo.measure import facts_from_dump, measured, raw_documents
@@ -61,9 +62,12 @@ def find_mongodump(bin_dir: str | None) -> Path | None:
 
 
 def capture_mongo(uri: str | None, out_dir: Path | None, *, name: str | None = None, from_dump: Path | None = None,
-                  via: str = "auto", bin_dir: str | None = None, now: datetime | None = None) -> tuple[Path, Path]:
+                  via: str = "auto", bin_dir: str | None = None, now: datetime | None = None,
+                  segment_documents: int = DEFAULT_SEGMENT_ITEMS) -> tuple[Path, Path]:
     """Write NAME-<stamp>.archive.gz and NAME-<stamp>.manifest.json (or, with `from_dump`, only the manifest of an
-    existing dump, beside it); return the dump's and the manifest's paths."""
+    existing dump, beside it); return the dump's and the manifest's paths. The manifest keeps each collection's
+    count and checksum per `_id`-hash segment of about `segment_documents` documents."""
+    check_segment_items("mongo", "--segment-documents", segment_documents)
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise CaptureError(f"capture mongo: --name {name!r} is not a plain file name",
                            hint="use letters, digits, '.', '_' and '-'")
@@ -73,7 +77,8 @@ def capture_mongo(uri: str | None, out_dir: Path | None, *, name: str | None = N
         if manifest_path.exists():
             raise CaptureError(f"capture mongo: {manifest_path} already exists; refusing to overwrite a manifest")
         manifest = measure_dump(from_dump, source=from_dump.name, method="mongodump (existing dump)",
-                                consistency="unknown: an existing dump", captured_at=captured_at)
+                                consistency="unknown: an existing dump", captured_at=captured_at,
+                                segment_documents=segment_documents)
         save_manifest(manifest, manifest_path)
         return from_dump, manifest_path
     if uri is None or out_dir is None:
@@ -96,7 +101,7 @@ def capture_mongo(uri: str | None, out_dir: Path | None, *, name: str | None = N
         else:
             method, consistency = _pymongo_export(uri, shown, database, partial)
         manifest = measure_dump(partial, source=shown, method=method, consistency=consistency,
-                                captured_at=captured_at, name=dump_path.name)
+                                captured_at=captured_at, name=dump_path.name, segment_documents=segment_documents)
         save_manifest(manifest, manifest_path)
         os.replace(partial, dump_path)
     except BaseException:
@@ -107,9 +112,9 @@ def capture_mongo(uri: str | None, out_dir: Path | None, *, name: str | None = N
 
 
 def measure_dump(path: Path, *, source: str, method: str, consistency: str, captured_at: datetime,
-                 name: str | None = None) -> MongoManifest:
+                 name: str | None = None, segment_documents: int = DEFAULT_SEGMENT_ITEMS) -> MongoManifest:
     dump = open_dump(path)
-    facts = facts_from_dump(dump)
+    facts = facts_from_dump(dump, segment_documents=segment_documents)
     if path.is_dir():
         digest, size = sha256_tree(path), sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     else:
@@ -231,5 +236,5 @@ def run(args: argparse.Namespace) -> str:
     if args.uri is not None and args.out is None:
         raise CaptureError("capture mongo: --uri needs --out DIR", hint="say where the dump and manifest go")
     dump, manifest = capture_mongo(args.uri, args.out, name=args.name, from_dump=args.from_dump, via=args.via,
-                                   bin_dir=args.bin_dir)
+                                   bin_dir=args.bin_dir, segment_documents=args.segment_documents)
     return f"backup:   {dump}\nmanifest: {manifest}"

@@ -19,4 +19,7 @@ def add_capture_parsers(kinds: argparse._SubParsersAction[argparse.ArgumentParse
     mg.add_argument("--name", help="file name prefix (default: the URI's database, else mongo)")
     mg.add_argument("--via", choices=("auto", "mongodump", "pymongo"), default="auto",
                     help="what writes the dump: mongodump, pymongo, or auto (mongodump when installed)")
+    mg.add_argument("--segment-documents", type=int, default=1000, metavar="N",
+                    help="documents per _id-hash segment whose checksum the manifest keeps, so that a restore which "
+                    "differs is narrowed to the hash ranges that differ (default: 1000; at most 65,536 segments)")
     mg.add_argument("--bin-dir", help="directory of the mongodump to use (default: RESTOREPROOF_MONGO_BIN_DIR, PATH)")

@@ -14,6 +14,10 @@ of (hash + 1) modulo 2**128 over its documents: order-independent, keeps duplica
 differs from a missing one only through its count. The same code hashes the dump at capture and the restored
 server's documents at verify (fetched as raw BSON batches, never decoded), so the two cannot disagree on
 encoding; hypothesis holds the properties above in tests/unit/test_mongo_dochash.py.
+
+The same pass keeps count and checksum per `_id`-hash segment (verifiers/stores/hash_ranges.py): a document's
+segment is picked by a hash of its `_id` as stored (BSON type byte and value bytes, so int32 1 and int64 1 are
+different `_id`s, as they are to the checksum), and the collection's checksum is the segments' sum.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import hashlib
 import struct
 from collections.abc import Iterable, Iterator
 
+from verifiers.stores.hash_ranges import DEFAULT_SEGMENT_ITEMS, HashSegments, SegmentDigest, key_hash, segment_bits
+
 CHECKSUM_ALGORITHM = "bson-id-first-sha256-128-sum-v1"
+ID_HASH_ALGORITHM = "sha256(_id as BSON: type byte + value bytes)[:8] v1"
 _MODULUS = 1 << 128
 _INT32 = struct.Struct("<i")
 # Fixed-size BSON value types (type byte -> value bytes), from the BSON spec (bsonspec.org).
@@ -100,25 +107,51 @@ def canonical(raw: bytes) -> bytes:
 
 
 def document_hash(raw: bytes) -> int:
-    return int.from_bytes(hashlib.sha256(canonical(raw)).digest()[:16], "big")
+    return _hash128(canonical(raw))
+
+
+def _hash128(canonical_bytes: bytes) -> int:
+    return int.from_bytes(hashlib.sha256(canonical_bytes).digest()[:16], "big")
+
+
+def id_bytes(canonical_bytes: bytes) -> bytes:
+    """A canonical document's `_id` as stored: its BSON type byte and value bytes (b"" for a document without)."""
+    if canonical_bytes[5:9] != b"_id\x00":
+        return b""
+    return canonical_bytes[4:5] + canonical_bytes[9:_value_end(canonical_bytes, canonical_bytes[4], 9,
+                                                                    len(canonical_bytes) - 1)]
+
+
+def id_hash(raw: bytes) -> int:
+    """The hash of a document's `_id`, which picks its segment."""
+    return key_hash(id_bytes(canonical(raw)))
 
 
 class CollectionDigest:
-    """Accumulates a collection's count and order-independent checksum, one raw document at a time."""
+    """Accumulates a collection's count and order-independent checksum per `_id`-hash segment, one raw document
+    at a time."""
 
-    __slots__ = ("count", "total")
+    __slots__ = ("digest",)
 
     def __init__(self) -> None:
-        self.count = 0
-        self.total = 0
+        self.digest = SegmentDigest(_MODULUS)
 
     def add(self, raw: bytes) -> None:
-        self.count += 1
-        self.total = (self.total + document_hash(raw) + 1) % _MODULUS
+        document = canonical(raw)
+        self.digest.add(key_hash(id_bytes(document)), _hash128(document) + 1)
+
+    @property
+    def count(self) -> int:
+        return self.digest.count
 
     @property
     def checksum(self) -> str:
-        return f"{self.total:032x}"
+        return f"{self.digest.total:032x}"
+
+    def segments(self, bits: int | None = None, segment_documents: int = DEFAULT_SEGMENT_ITEMS) -> HashSegments:
+        """Count and checksum per segment: 2^bits of them (a manifest's), else about `segment_documents` each."""
+        return self.digest.segments(segment_bits(self.count, segment_documents) if bits is None else bits,
+                                    digits=32, algorithm=ID_HASH_ALGORITHM)
 
 
 def collection_checksum(documents: Iterable[bytes]) -> tuple[int, str]:

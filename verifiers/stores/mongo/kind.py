@@ -19,6 +19,7 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import StoreSettings
+from verifiers.stores import hash_ranges
 from verifiers.stores.base import (
     KindPlan,
     StorePlan,
@@ -49,6 +50,7 @@ from verifiers.timing import RestoreTimer
 log = logging.getLogger(__name__)
 FILTER_TIMEOUT_MS = 300_000
 COUNT_CHECK = "document_count"
+ID_HASH = "_id-hash"  # an _id may be personal data: a differing collection is narrowed to ranges of its hash
 
 
 class MongoKind:
@@ -95,7 +97,7 @@ class MongoPlan(KindPlan):
                                                 seconds=outcome.timeout_seconds)
                 result.checks.append(restore_check(outcome, name))
                 with timer.phase("verify"):
-                    observed, counts = measure_restored(server, store)
+                    observed, counts = measure_restored(server, store, manifest)
         except NoSuitableServerError as exc:
             return not_restored(plan, result, "no MongoDB server here to restore into", not_restorable(
                 "not restorable here", f"store {store.name}: {name} is {dump.info.describe()}; {exc.describe()}"))
@@ -121,10 +123,13 @@ def selected_collections(store: MongoStore, collections: dict[str, CollectionFac
             if selected(ns, store.collections.include, store.collections.exclude)}
 
 
-def measure_restored(server: MongoServer, store: MongoStore) -> tuple[dict[str, CollectionFacts], list[CheckResult]]:
+def measure_restored(server: MongoServer, store: MongoStore,
+                     manifest: MongoManifest) -> tuple[dict[str, CollectionFacts], list[CheckResult]]:
+    """The restored collections' facts, their segments cut as the manifest's were, and the filters' counts."""
+    bits = {ns: facts.segments.bits for ns, facts in manifest.collections.items() if facts.segments is not None}
     client = server.client()
     try:
-        return (facts_from_server(client, server.namespaces),
+        return (facts_from_server(client, server.namespaces, bits),
                 [run_filter(client, f, server.namespaces) for f in store.filters])
     except PyMongoError as exc:
         raise SandboxError(f"store {store.name}: lost the sandbox server while verifying: {type(exc).__name__}",
@@ -162,7 +167,11 @@ def judge(store: MongoStore, expected: dict[str, CollectionFacts],
         got = present.get(namespace)
         if want.documents is not None:
             results.append(document_count(namespace, got.documents if got else None, want.documents))
-            results.append(checks.checksum(namespace, got.checksum if got else None, want.checksum or ""))
+            segments = got.segments if got else None
+            results.append(checks.checksum(
+                namespace, got.checksum if got else None, want.checksum or "",
+                where=hash_ranges.narrowed(want.segments, segments, label=ID_HASH, noun="documents"),
+                ranges=hash_ranges.differing_bounds(want.segments, segments, label=ID_HASH)))
         results.append(checks.schema(namespace, got.definitions if got else None, want.definitions))
     return results
 

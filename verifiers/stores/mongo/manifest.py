@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from verifiers.atomic import write_text_atomically
 from verifiers.manifests import read_manifest
+from verifiers.stores.hash_ranges import HashSegments
 from verifiers.stores.mongo.archive import DumpFormat
 from verifiers.stores.mongo.dochash import CHECKSUM_ALGORITHM
 
@@ -33,6 +34,7 @@ class CollectionFacts(_Model):
     type: str
     documents: int | None = Field(default=None, ge=0)
     checksum: str | None = None
+    segments: HashSegments | None = Field(default=None, description="per `_id`-hash segment, for narrowing")
     definitions: dict[str, str] = Field(default_factory=dict, description="type, `index NAME`, `option KEY`")
 
 

@@ -3,7 +3,7 @@ verify): count and checksum over the documents' raw BSON, and the definitions of
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -12,6 +12,7 @@ from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 
 from verifiers.errors import ArtifactFormatError
+from verifiers.stores.hash_ranges import DEFAULT_SEGMENT_ITEMS
 from verifiers.stores.mongo.archive import HINT_DAMAGED, MongoDump
 from verifiers.stores.mongo.dochash import CollectionDigest, MalformedDocument, split_batch
 from verifiers.stores.mongo.manifest import CollectionFacts
@@ -35,8 +36,10 @@ def selected(namespace: str, include: Sequence[str], exclude: Sequence[str]) -> 
             and not any(fnmatchcase(namespace, g) for g in exclude))
 
 
-def facts_from_dump(dump: MongoDump) -> dict[str, CollectionFacts]:
-    """Reads every document once (checking the archive's CRCs on the way)."""
+def facts_from_dump(dump: MongoDump, *,
+                    segment_documents: int = DEFAULT_SEGMENT_ITEMS) -> dict[str, CollectionFacts]:
+    """Reads every document once (checking the archive's CRCs on the way); `_id`-hash segments of about
+    `segment_documents` documents each."""
     entries = {c.namespace: c for c in dump.info.collections if measured(c.namespace)}
     digests = {ns: CollectionDigest() for ns, entry in entries.items() if entry.has_data}
     for namespace, raw in dump.documents():
@@ -53,6 +56,8 @@ def facts_from_dump(dump: MongoDump) -> dict[str, CollectionFacts]:
         digest = digests.get(namespace)
         facts[namespace] = CollectionFacts(type=entry.type, documents=digest.count if digest else None,
                                            checksum=digest.checksum if digest else None,
+                                           segments=digest.segments(segment_documents=segment_documents)
+                                           if digest else None,
                                            definitions=dump_definitions(entry))
     return facts
 
@@ -63,10 +68,11 @@ def raw_documents(collection: Collection[Any], *, session: ClientSession | None 
         yield from split_batch(batch)
 
 
-def facts_from_server(client: MongoClient[Any],
-                      namespaces: NamespaceMap | None = None) -> dict[str, CollectionFacts]:
+def facts_from_server(client: MongoClient[Any], namespaces: NamespaceMap | None = None,
+                      bits: Mapping[str, int] | None = None) -> dict[str, CollectionFacts]:
     """Every application collection of the server, under the backup's own `db.collection` (`namespaces` says
-    which server database holds which of the backup's; by default each its own)."""
+    which server database holds which of the backup's; by default each its own); `bits` cuts a namespace's
+    segments as the manifest's were (by default about DEFAULT_SEGMENT_ITEMS documents each)."""
     where = namespaces or NamespaceMap()
     facts: dict[str, CollectionFacts] = {}
     for db_name in where.server_databases(client.list_database_names() if where.identity else ()):
@@ -89,5 +95,6 @@ def facts_from_server(client: MongoClient[Any],
             for raw in raw_documents(collection):
                 digest.add(raw)
             facts[namespace] = CollectionFacts(type=kind, documents=digest.count, checksum=digest.checksum,
+                                               segments=digest.segments((bits or {}).get(namespace)),
                                                definitions=defined)
     return dict(sorted(facts.items()))
