@@ -93,15 +93,27 @@ def checksum(subject: str, observed: str | None, expected: str, *, where: str | 
              ranges: Sequence[tuple[int | str | None, int | str | None]] = ()) -> CheckResult:
     """`where` narrows a difference down (e.g. key ranges) in the message, and `ranges` (each [first key, last
     key], None where open-ended; or a key-hash range, ["key-hash 0x3c00…", "0x3fff…"]) in the observed value, as
-    {"checksum": …, "ranges": […]}: keys or key hashes only, never row contents."""
+    {"checksum": …, "ranges": […]}: keys or key hashes only, never row contents. At most RANGES_LISTED are;
+    `ranges_not_listed` counts the rest."""
     if observed is None:
         return CheckResult("checksum", subject, False, None, expected, f"{subject} is missing after restore")
     result = equal("checksum", subject, observed, expected, what="checksum")
     if not result.passed and where:
         result = replace(result, message=f"{result.message}; differs in {where}")
     if not result.passed and ranges:
-        result = replace(result, observed={"checksum": observed, "ranges": [[first, last] for first, last in ranges]})
+        result = replace(result, observed={"checksum": observed, **listed_ranges(ranges)})
     return result
+
+
+RANGES_LISTED = 1000  # differing ranges an evidence record lists: a restore that differs everywhere stays readable
+
+
+def listed_ranges(ranges: Sequence[tuple[int | str | None, int | str | None]]) -> dict[str, Any]:
+    """`ranges` as evidence carries them: the first RANGES_LISTED, and how many more there are."""
+    listed: dict[str, Any] = {"ranges": [[first, last] for first, last in ranges[:RANGES_LISTED]]}
+    if len(ranges) > RANGES_LISTED:
+        listed["ranges_not_listed"] = len(ranges) - RANGES_LISTED
+    return listed
 
 
 def table_set(observed: set[str], expected: set[str]) -> CheckResult:

@@ -74,3 +74,10 @@ def test_targets() -> None:
     assert within.passed and within.message == "restore time (RTO) 30.0s is within the target 15m00s"
     over = checks.within_target("rpo", 3 * 86400, 86400)
     assert not over.passed and over.message == "backup age (RPO) 3d0h is over the target 24h00m"
+
+
+def test_a_checksum_lists_at_most_a_thousand_differing_ranges() -> None:
+    ranges = [(i * 10, i * 10 + 9) for i in range(1500)]
+    result = checks.checksum("public.t", "0" * 16, "1" * 16, where="id 0..9 and more", ranges=ranges)
+    assert not result.passed and len(result.observed["ranges"]) == 1000
+    assert result.observed["ranges"][-1] == [9990, 9999] and result.observed["ranges_not_listed"] == 500

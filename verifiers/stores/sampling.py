@@ -28,7 +28,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from verifiers.checks import CheckResult
+from verifiers.checks import CheckResult, listed_ranges
 from verifiers.errors import RestoreproofError
 from verifiers.stores.key_ranges import KeyRanges, differing_bounds, narrowed
 
@@ -168,9 +168,9 @@ def sampled_checksum(subject: str, plan: SampledTable, captured: KeyRanges, rest
                 "detect_random": round(random_p, 6), "detect_contiguous": round(contiguous_p, 6)}
     where = narrowed(want, got)
     if where:
-        return CheckResult("checksum", subject, False, {**observed, "ranges": [list(b) for b in differing_bounds(
-            want, got)]}, expected, f"checksum differs over {len(measured)} of {plan.ranges} key ranges ({how}); "
-            f"differs in {where}")
+        return CheckResult("checksum", subject, False, {**observed, **listed_ranges(differing_bounds(want, got))},
+                           expected, f"checksum differs over {len(measured)} of {plan.ranges} key ranges ({how}); "
+                           f"differs in {where}")
     claim = (f"≥ {percent(random_p)} chance of detecting ≥ {percent(fraction)} changed rows spread at random, "
              f"≥ {percent(contiguous_p)} if they are contiguous in key order")
     return CheckResult("checksum", subject, True, observed, expected,
