@@ -198,6 +198,15 @@ def test_whole_store_passes(new_server: ServerFactory, captured: tuple[Path, Pat
     assert outcome.sandbox is not None and outcome.sandbox["engine"] == "mongodb"
 
 
+def test_validate_finds_every_restored_collection_valid(new_server: ServerFactory,
+                                                        captured: tuple[Path, Path]) -> None:
+    outcome = run_store(plan_store(store(captured[0].parent, sandbox=sandbox_here(), validate_collections=True,
+                                         validate_full=True), captured[0].parent))
+    assert outcome.status == "passed", [c.message for c in outcome.checks if not c.passed]
+    [check] = [c for c in outcome.checks if c.check == "corruption"]
+    assert check.passed and check.message.startswith("validate (full) found all ")
+
+
 def test_whole_store_fails_on_drift(new_server: ServerFactory, captured: tuple[Path, Path], tmp_path: Path) -> None:
     """A manifest that saw one more order and an index the dump lacks: the restore is fine, the checks are not."""
     archive = tmp_path / captured[0].name

@@ -30,6 +30,7 @@ from verifiers.stores.base import (
     not_restored,
     restore_plan,
 )
+from verifiers.stores.mongo import corruption
 from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load_manifest
@@ -66,6 +67,8 @@ class MongoKind:
                 specs += [CheckSpec(COUNT_CHECK, namespace), CheckSpec("checksum", namespace)]
             specs.append(CheckSpec("schema", namespace))
         specs += [CheckSpec("assertion", f.name) for f in store.filters]
+        if store.validate_collections:
+            specs.append(corruption.SPEC)
         return restore_plan(store, located, MongoPlan(store, manifest), specs, reference_time=manifest.captured_at)
 
 
@@ -98,6 +101,8 @@ class MongoPlan(KindPlan):
                 result.checks.append(restore_check(outcome, name))
                 with timer.phase("verify"):
                     observed, counts = measure_restored(server, store, manifest)
+                    if store.validate_collections:  # after the read-only measurement
+                        counts.append(validate(server, store))
         except NoSuitableServerError as exc:
             return not_restored(plan, result, "no MongoDB server here to restore into", not_restorable(
                 "not restorable here", f"store {store.name}: {name} is {dump.info.describe()}; {exc.describe()}"))
@@ -114,6 +119,15 @@ def restore(server: MongoServer, dump: MongoDump, store: MongoStore, work_dir: P
     except PyMongoError as exc:
         raise SandboxError(f"store {store.name}: lost the sandbox server while restoring: {type(exc).__name__}",
                            hint="the server may have been killed or run out of memory or disk") from None
+    finally:
+        client.close()
+
+
+def validate(server: MongoServer, store: MongoStore) -> CheckResult:
+    client = server.client()
+    try:
+        return corruption.validate_collections(client, server.namespaces, full=store.validate_full,
+                                               budget=store.validate_budget, store=store.name)
     finally:
         client.close()
 

@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from verifiers.setting_types import StrictModel
+from verifiers.setting_types import Seconds, StrictModel
 from verifiers.store_settings import StoreSettings, TableFilter
 
 
@@ -50,6 +50,12 @@ class MongoStore(StoreSettings):
     kind: Literal["mongo"]
     collections: TableFilter = Field(default_factory=TableFilter, description="globs over database.collection")
     filters: list[MongoFilter] = Field(default_factory=list, description="document counts a query must meet")
+    validate_collections: bool = Field(default=False, description="run MongoDB's `validate` on every restored "
+                                       "collection: a collection it finds invalid fails the store")
+    validate_full: bool = Field(default=False, description="`validate` with full: true (slower: checks every "
+                                "document and index entry against the storage engine)")
+    validate_budget: Seconds = Field(default=600.0, description="time validate may take (looked at between "
+                                     "collections); collections left unchecked make the check `not compared`")
 
     @model_validator(mode="after")
     def _mongo_settings(self) -> MongoStore:
