@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
+from verifiers.stores import hash_ranges
 from verifiers.stores.key_ranges import KeyRanges, differing_bounds
-from verifiers.stores.postgres.checksum import key_ranges, pin_session, table_checksum
+from verifiers.stores.postgres.checksum import key_hashes, key_ranges, pin_session, table_checksum, whole
 from verifiers.stores.postgres.local_server import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -77,3 +78,29 @@ def test_a_capture_sizes_the_ranges_by_rows(conn: psycopg.Connection[Any]) -> No
     assert found is not None and found.buckets == 7
     assert sorted(n for n, _ in found.ranges.values()) == [84, 819, 819, 819, 819, 820, 820]
     assert found.whole() == table_checksum(conn, "public", "key_ranges_k", "columns")
+
+
+def test_a_composite_key_is_segmented_by_its_hash_and_a_change_lands_in_its_segment(
+        conn: psycopg.Connection[Any]) -> None:
+    conn.execute("DROP TABLE IF EXISTS public.key_hashes_t")
+    conn.execute("CREATE TABLE public.key_hashes_t (tenant text, id int, v text, PRIMARY KEY (tenant, id))")
+    conn.execute("INSERT INTO public.key_hashes_t SELECT 'tenant-' || (i % 7), i, 'value ' || i "
+                 "FROM generate_series(1, 3000) i")
+    captured = key_hashes(conn, "public", "key_hashes_t", "columns", segment_rows=100)
+    assert captured is not None and captured.bits == 5  # 3,000 rows (counted: never analysed) / 100: 32 segments
+    assert captured.algorithm.startswith("key-hash: hashtextextended(ROW(tenant, id)::text, 0)")
+    assert whole(captured) == table_checksum(conn, "public", "key_hashes_t", "columns")  # one scan gives both
+    conn.execute("UPDATE public.key_hashes_t SET v = 'changed' WHERE tenant = 'tenant-3' AND id = 1746")
+    restored = key_hashes(conn, "public", "key_hashes_t", "columns", like=captured)
+    [(first, last)] = hash_ranges.differing_bounds(captured, restored, label="key-hash")
+    found = conn.execute("SELECT hashtextextended(ROW(tenant, id)::text, 0) FROM public.key_hashes_t "
+                         "WHERE tenant = 'tenant-3' AND id = 1746").fetchone()
+    assert found is not None
+    unsigned = found[0] % (1 << 64)
+    assert int(first.removeprefix("key-hash "), 16) <= unsigned <= int(last, 16)  # exactly the key's segment
+    # a restore whose key differs is not narrowed against segments cut by another key
+    conn.execute("ALTER TABLE public.key_hashes_t DROP CONSTRAINT key_hashes_t_pkey")
+    assert key_hashes(conn, "public", "key_hashes_t", "columns", like=captured) is None
+    unkeyed = key_hashes(conn, "public", "key_hashes_t", "columns", segment_rows=100)
+    assert unkeyed is not None and unkeyed.algorithm.startswith("row-hash: ")  # no key: the whole row's hash
+    assert whole(unkeyed) == table_checksum(conn, "public", "key_hashes_t", "columns")

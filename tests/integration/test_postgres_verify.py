@@ -169,6 +169,19 @@ def test_deleted_rows_fail_the_count_with_the_difference(dump_variant: Callable[
                              "id 4096..5119 (895 rows restored, 905 captured)")  # up to 5000
 
 
+def test_a_table_keyed_by_text_is_narrowed_by_key_hash(dump_variant: Callable[..., Path]) -> None:
+    artifact = dump_variant("INSERT INTO public.feature_flags (name, enabled) VALUES ('secret-launch', true)")
+    outcome = verify(artifact.parent, artifact.name)
+    problems = failed(outcome)
+    assert problems["row_count:public.feature_flags"] == "1 rows restored, expected 0 (+1)"
+    # an empty table at capture: one segment, the whole hash range; keys never shown, only hash bounds
+    assert problems["checksum:public.feature_flags"].endswith(
+        "; differs in key-hash 0x0000000000000000..0xffffffffffffffff (1 rows restored, 0 captured)")
+    [check] = [c for c in outcome.checks if c.check == "checksum" and not c.passed]
+    assert check.observed["ranges"] == [["key-hash 0x0000000000000000", "0xffffffffffffffff"]]
+    assert "secret-launch" not in str(outcome.as_evidence())
+
+
 def test_finer_segments_narrow_further_and_add_up_to_the_whole_table(
         source_server: PostgresServer, demo_capture: Capture, dump_variant: Callable[..., Path],
         tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
+from verifiers.stores.hash_ranges import HASH_BITS, HashSegments, segment_bits
 from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, KeyRanges, layout
 from verifiers.stores.postgres.rowhash import RECORD_SEED, SESSION_SETTINGS, column_seed, format_checksum, null_hash
 
@@ -206,3 +207,71 @@ def some_key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, meth
     return like.model_copy(update={"ranges": ranges})
 
 
+
+
+KEY_COLUMNS_SQL = """
+SELECT a.attname
+FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+WHERE i.indrelid = %s::regclass AND i.indisprimary
+ORDER BY k.position
+"""
+ROW_HASH_LABEL, KEY_HASH_LABEL = "row-hash", "key-hash"
+
+
+def hash_key(conn: psycopg.Connection[Any], schema: str, table: str) -> tuple[str, sql.Composable]:
+    """What a table without a single-column integer key is segmented by, as (algorithm, 64-bit hash SQL): its
+    primary key's columns (any types, composite too), or the whole row when it has none. The algorithm names
+    the columns, so a restore whose key differs is never narrowed against ranges cut by another."""
+    columns = [str(r[0]) for r in conn.execute(KEY_COLUMNS_SQL, (sql.Identifier(schema, table).as_string(conn),))]
+    if not columns:
+        return (f"{ROW_HASH_LABEL}: hashtextextended(row::text, 0), PostgreSQL, v1",
+                sql.SQL("hashtextextended((_restoreproof_row.*)::text, 0)"))
+    key = sql.SQL("hashtextextended(ROW({})::text, 0)").format(
+        sql.SQL(", ").join(sql.Identifier("_restoreproof_row", c) for c in columns))
+    return f"{KEY_HASH_LABEL}: hashtextextended(ROW({', '.join(columns)})::text, 0), PostgreSQL, v1", key
+
+
+def key_hashes(conn: psycopg.Connection[Any], schema: str, table: str, method: Method, *,
+               like: HashSegments | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> HashSegments | None:
+    """Rows and checksum per key-hash segment (verifiers/stores/hash_ranges.py) of a table without a
+    single-column integer key, in one scan: the top bits of a 64-bit hash of its primary key (or, without one,
+    of its row) pick the segment. `like` cuts them as a manifest's were; else about `segment_rows` rows each by
+    the planner's estimate. None when `like` was hashed by other key columns (the restore's key differs)."""
+    algorithm, key = hash_key(conn, schema, table)
+    if like is not None and like.algorithm != algorithm:
+        return None
+    if like is None:
+        found = conn.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
+                             (sql.Identifier(schema, table).as_string(conn),)).fetchone()
+        estimate = int(found[0]) if found and found[0] is not None and found[0] > 0 else None
+        rows = estimate if estimate is not None else row_count(conn, schema, table)  # never analysed: count
+        bits = segment_bits(rows, segment_rows)
+    else:
+        bits = like.bits
+    # the hash's top `bits` bits, unsigned: an arithmetic shift keeps the sign, the mask drops it
+    segment = (sql.SQL("0") if bits == 0 else
+               sql.SQL("({} >> {}) & {}").format(key, sql.Literal(HASH_BITS - bits), sql.Literal((1 << bits) - 1)))
+    query = sql.SQL(  # grouped by a joined series, as key_ranges is, for a parallel plan
+        "SELECT _restoreproof_bucket.b, count(*), coalesce(sum({h}), 0) "
+        "FROM generate_series(0, {last}::int8) AS _restoreproof_bucket(b) "
+        "JOIN ONLY {t} AS _restoreproof_row ON _restoreproof_bucket.b = {segment} GROUP BY 1"
+    ).format(h=row_hash_sql(conn, schema, table, method), last=sql.Literal((1 << bits) - 1),
+             t=sql.Identifier(schema, table), segment=segment)
+    saved = conn.execute("SELECT current_setting('enable_sort'), current_setting('enable_mergejoin')").fetchone()
+    conn.execute("SELECT set_config('enable_sort', 'off', true), set_config('enable_mergejoin', 'off', true)")
+    segments = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in conn.execute(query)}
+    conn.execute("SELECT set_config('enable_sort', %s, true), set_config('enable_mergejoin', %s, true)",
+                 saved if saved else ("on", "on"))
+    return HashSegments(algorithm=algorithm, bits=bits, segments=dict(sorted(segments.items())))
+
+
+def whole(segments: HashSegments) -> tuple[int, str]:
+    """The table's row count and checksum, from its segments' (checksums are sums modulo 2^64)."""
+    return (sum(n for n, _ in segments.segments.values()),
+            format_checksum(sum(int(checksum, 16) for _, checksum in segments.segments.values())))
+
+
+def hash_label(segments: HashSegments) -> str:
+    """`key-hash` or `row-hash`: what the segments' hash ranges are of, as the message and evidence name them."""
+    return segments.algorithm.split(":", 1)[0]

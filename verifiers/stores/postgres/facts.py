@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from verifiers.stores.hash_ranges import HashSegments
 from verifiers.stores.key_ranges import KeyRanges
 
 
@@ -21,6 +22,8 @@ class TableFacts(_Facts):
     checksum: str = Field(pattern=r"^[0-9a-f]{16}$")
     method: Literal["columns", "record", "text"] = Field(description="the row hash the checksum used (see rowhash.py)")
     key_ranges: KeyRanges | None = Field(default=None, description="per key range, captured for narrowing")
+    key_hashes: HashSegments | None = Field(default=None, description="per key-hash segment, captured for narrowing "
+                                            "a table without a single-column integer key")
     schema_: dict[str, str] = Field(alias="schema",
                                     description="object (column/index/constraint/trigger) -> definition")
 

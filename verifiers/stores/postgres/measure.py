@@ -15,7 +15,7 @@ from psycopg import sql
 
 from verifiers import progress as progress_events
 from verifiers.stores.key_ranges import KeyRanges
-from verifiers.stores.postgres.checksum import Method, hash_methods, key_ranges, pin_session
+from verifiers.stores.postgres.checksum import Method, hash_methods, key_hashes, key_ranges, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts, SequenceFacts, TableFacts
 from verifiers.stores.postgres.parallel import TableJob, Workers, checksum_tables, measure_table
 from verifiers.timing import UNTIMED, StepClock
@@ -192,13 +192,16 @@ def measure_database(conn: psycopg.Connection[Any], *, progress: Progress | None
         steps.lap("warm")
     facts = {}
     for job, oid in zip(jobs, oids, strict=True):
-        rows, checksum, ranges = measured[job.name].rows, measured[job.name].checksum, measured[job.name].key_ranges
+        found = measured[job.name]
+        rows, checksum, ranges, hashes = found.rows, found.checksum, found.key_ranges, found.key_hashes
         captured = narrow_against.tables.get(job.name) if narrow_against else None
-        if job.sample is None and captured and captured.key_ranges and \
-                (captured.rows, captured.checksum) != (rows, checksum):
-            ranges = key_ranges(conn, job.schema, job.table, job.method, like=captured.key_ranges)
+        if job.sample is None and captured and (captured.rows, captured.checksum) != (rows, checksum):
+            if captured.key_ranges:
+                ranges = key_ranges(conn, job.schema, job.table, job.method, like=captured.key_ranges)
+            elif captured.key_hashes:
+                hashes = key_hashes(conn, job.schema, job.table, job.method, like=captured.key_hashes)
         facts[job.name] = TableFacts(rows=rows, checksum=checksum, method=job.method, schema=schemas[oid],
-                                     key_ranges=ranges)
+                                     key_ranges=ranges, key_hashes=hashes)
     row = conn.execute(
         "SELECT current_setting('server_version'), pg_encoding_to_char(encoding) "
         "FROM pg_database WHERE datname = current_database()"

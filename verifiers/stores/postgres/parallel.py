@@ -19,14 +19,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from verifiers.stores.hash_ranges import HashSegments
 from verifiers.stores.key_ranges import KeyRanges
 from verifiers.stores.postgres.checksum import (
     Method,
+    key_hashes,
     key_ranges,
     pin_session,
     row_count,
     some_key_ranges,
     table_checksum,
+    whole,
 )
 from verifiers.stores.postgres.rowhash import format_checksum
 
@@ -59,11 +62,12 @@ class Measured:
     rows: int
     checksum: str
     key_ranges: KeyRanges | None = None
+    key_hashes: HashSegments | None = None
 
 
 def measure_table(conn: psycopg.Connection[Any], job: TableJob) -> Measured:
     """A table's count and checksum; with `segment_rows`, from its key ranges' in the same scan (or, for a table
-    without a single-column integer key, of the whole table)."""
+    without a single-column integer key, its key-hash segments')."""
     if job.live and job.condition is None:  # a live table without a stable condition is counted, never hashed
         return Measured(row_count(conn, job.schema, job.table), format_checksum(0))
     if job.sample is not None:  # the count of every row; the checksum of the sampled ranges' rows only
@@ -74,6 +78,9 @@ def measure_table(conn: psycopg.Connection[Any], job: TableJob) -> Measured:
         ranges = key_ranges(conn, job.schema, job.table, job.method, segment_rows=job.segment_rows)
         if ranges is not None:
             return Measured(*ranges.whole(), key_ranges=ranges)
+        hashes = key_hashes(conn, job.schema, job.table, job.method, segment_rows=job.segment_rows)
+        if hashes is not None:
+            return Measured(*whole(hashes), key_hashes=hashes)
     return Measured(*table_checksum(conn, job.schema, job.table, job.method, where=job.condition))
 
 
