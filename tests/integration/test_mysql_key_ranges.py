@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import failed
 from tests.mysql_support import mysql_verify
+from verifiers.stores import hash_ranges
 from verifiers.stores.key_ranges import KeyRanges
 from verifiers.stores.mysql.local_server import MysqlServer
-from verifiers.stores.mysql.rowhash import key_ranges_sql
+from verifiers.stores.mysql.measure import key_hashes
+from verifiers.stores.mysql.rowhash import format_checksum, key_ranges_sql, row_hash_sql, table_checksum_sql
 
 pytestmark = pytest.mark.mysql
 BIGINT = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -80,3 +82,35 @@ def test_the_servers_buckets_are_the_documented_ranges(mysql_source: MysqlServer
         raise AssertionError(f"no bucket holds {key}")
 
     assert counted == dict(Counter(bucket_of(k) for k in keys))
+
+
+def test_a_composite_key_is_segmented_by_its_hash_and_a_change_lands_in_its_segment(
+        mysql_source: MysqlServer) -> None:
+    conn = mysql_source.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE DATABASE IF NOT EXISTS key_hashes_test")
+            cur.execute("DROP TABLE IF EXISTS key_hashes_test.t")
+            cur.execute("CREATE TABLE key_hashes_test.t (tenant VARCHAR(20), id INT, v TEXT, PRIMARY KEY (tenant, id))")
+            cur.executemany("INSERT INTO key_hashes_test.t VALUES (%s, %s, %s)",
+                            [(f"tenant-{i % 7}", i, f"value {i}") for i in range(1, 1501)])
+            columns = [("tenant", "varchar"), ("id", "int"), ("v", "text")]
+            captured = key_hashes(cur, "key_hashes_test", "t", columns, segment_rows=100)
+            assert captured is not None and captured.algorithm.startswith("key-hash: row hash of (tenant, id)")
+            cur.execute(table_checksum_sql("key_hashes_test", "t", columns))
+            found = cur.fetchone()
+            assert found is not None
+            rows, total = found
+            assert captured.whole() == (rows, format_checksum(int(total)))  # the segments add up to the table
+            cur.execute("UPDATE key_hashes_test.t SET v = 'changed' WHERE tenant = 'tenant-3' AND id = 745")
+            restored = key_hashes(cur, "key_hashes_test", "t", columns, like=captured)
+            [(first, last)] = hash_ranges.differing_bounds(captured, restored, label="key-hash")
+            cur.execute(f"SELECT {row_hash_sql(columns[:2])} FROM key_hashes_test.t "  # noqa: S608
+                        "WHERE tenant = 'tenant-3' AND id = 745")
+            hashed = cur.fetchone()
+            assert hashed is not None
+            (key_hash,) = hashed
+            assert int(first.removeprefix("key-hash "), 16) <= int(key_hash) <= int(last, 16)
+            cur.execute("DROP DATABASE key_hashes_test")
+    finally:
+        conn.close()

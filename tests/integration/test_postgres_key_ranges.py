@@ -16,7 +16,7 @@ from psycopg import sql
 
 from verifiers.stores import hash_ranges
 from verifiers.stores.key_ranges import KeyRanges, differing_bounds
-from verifiers.stores.postgres.checksum import key_hashes, key_ranges, pin_session, table_checksum, whole
+from verifiers.stores.postgres.checksum import key_hashes, key_ranges, pin_session, table_checksum
 from verifiers.stores.postgres.local_server import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -89,7 +89,7 @@ def test_a_composite_key_is_segmented_by_its_hash_and_a_change_lands_in_its_segm
     captured = key_hashes(conn, "public", "key_hashes_t", "columns", segment_rows=100)
     assert captured is not None and captured.bits == 5  # 3,000 rows (counted: never analysed) / 100: 32 segments
     assert captured.algorithm.startswith("key-hash: hashtextextended(ROW(tenant, id)::text, 0)")
-    assert whole(captured) == table_checksum(conn, "public", "key_hashes_t", "columns")  # one scan gives both
+    assert captured.whole() == table_checksum(conn, "public", "key_hashes_t", "columns")  # one scan gives both
     conn.execute("UPDATE public.key_hashes_t SET v = 'changed' WHERE tenant = 'tenant-3' AND id = 1746")
     restored = key_hashes(conn, "public", "key_hashes_t", "columns", like=captured)
     [(first, last)] = hash_ranges.differing_bounds(captured, restored, label="key-hash")
@@ -103,4 +103,4 @@ def test_a_composite_key_is_segmented_by_its_hash_and_a_change_lands_in_its_segm
     assert key_hashes(conn, "public", "key_hashes_t", "columns", like=captured) is None
     unkeyed = key_hashes(conn, "public", "key_hashes_t", "columns", segment_rows=100)
     assert unkeyed is not None and unkeyed.algorithm.startswith("row-hash: ")  # no key: the whole row's hash
-    assert whole(unkeyed) == table_checksum(conn, "public", "key_hashes_t", "columns")
+    assert unkeyed.whole() == table_checksum(conn, "public", "key_hashes_t", "columns")

@@ -65,6 +65,16 @@ class HashSegments(BaseModel):
         width = 1 << (HASH_BITS - self.bits)
         return segment * width, (segment + 1) * width - 1
 
+    def whole(self, digits: int = 16) -> tuple[int, str]:
+        """The table's count and checksum from its segments', for a checksum that is a sum modulo 16^digits."""
+        total = sum(int(checksum, 16) for _, checksum in self.segments.values()) % (16 ** digits)
+        return sum(n for n, _ in self.segments.values()), f"{total:0{digits}x}"
+
+    @property
+    def label(self) -> str:
+        """What the hash ranges are of, as a message names them: the algorithm's `key-hash: …` prefix."""
+        return self.algorithm.split(":", 1)[0]
+
 
 class SegmentDigest:
     """Count and sum of item terms per segment at MAX_BITS, accumulated one item at a time; `modulus` is the

@@ -16,9 +16,13 @@ bucket `buckets + 1` keys above `high`, and bucket i the keys from low + ceil((i
 
 from __future__ import annotations
 
+from typing import Protocol, TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifiers.errors import CaptureError
+from verifiers.stores import hash_ranges
+from verifiers.stores.hash_ranges import HashSegments
 
 DEFAULT_SEGMENT_ROWS = 1000
 MAX_SEGMENTS = 100_000  # ~3 MB of manifest per table at most; a table of more rows gets longer ranges
@@ -114,3 +118,31 @@ def narrowed(captured: KeyRanges | None, restored: KeyRanges | None, limit: int 
     if len(ranges) > limit:
         parts.append(f"and {len(ranges) - limit} more ranges")
     return "; ".join(parts) or None
+
+
+class Narrowable(Protocol):
+    """A table's facts as SQL kinds keep them: key ranges, or key-hash segments for a table without an integer
+    key."""
+
+    @property
+    def key_ranges(self) -> KeyRanges | None: ...
+
+    @property
+    def key_hashes(self) -> HashSegments | None: ...
+
+
+class Narrowing(TypedDict):
+    where: str | None
+    ranges: list[tuple[int | str | None, int | str | None]]
+
+
+def narrowing(want: Narrowable, got: Narrowable | None) -> Narrowing:
+    """Where a differing table differs, by key range or by key-hash segment: checks.checksum's `where` and
+    `ranges`."""
+    if want.key_hashes is not None:
+        hashes, label = got.key_hashes if got else None, want.key_hashes.label
+        return {"where": hash_ranges.narrowed(want.key_hashes, hashes, label=label, noun="rows"),
+                "ranges": list(hash_ranges.differing_bounds(want.key_hashes, hashes, label=label))}
+    restored = got.key_ranges if got else None
+    return {"where": narrowed(want.key_ranges, restored),
+            "ranges": list(differing_bounds(want.key_ranges, restored))}

@@ -137,9 +137,7 @@ def judge(store: MysqlStore, expected: DatabaseFacts, observed: DatabaseFacts) -
         got, want = observed.tables.get(table), expected.tables[table]
         results.append(checks.row_count(table, got.rows if got else None, want.rows, store.row_count_tolerance))
         results.append(checks.checksum(table, got.checksum if got else None, want.checksum,
-                                       where=key_ranges.narrowed(want.key_ranges, got.key_ranges if got else None),
-                                       ranges=key_ranges.differing_bounds(want.key_ranges,
-                                                                          got.key_ranges if got else None)))
+                                       **key_ranges.narrowing(want, got)))
         results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
     results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))
     for name, want_counter in sorted(expected.auto_increments.items()):

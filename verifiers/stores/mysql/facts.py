@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from verifiers.stores.hash_ranges import HashSegments
 from verifiers.stores.key_ranges import KeyRanges
 
 
@@ -19,6 +20,8 @@ class TableFacts(_Facts):
     rows: int = Field(ge=0)
     checksum: str = Field(pattern=r"^[0-9a-f]{16}$")
     key_ranges: KeyRanges | None = Field(default=None, description="per key range, captured for narrowing")
+    key_hashes: HashSegments | None = Field(default=None, description="per key-hash segment, captured for narrowing "
+                                            "a table without a single-column integer key")
     schema_: dict[str, str] = Field(alias="schema",
                                     description="object (table/column/index/constraint/trigger) -> definition")
 

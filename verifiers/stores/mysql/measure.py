@@ -16,11 +16,13 @@ from typing import Any
 import pymysql
 
 from verifiers import progress as progress_events
+from verifiers.stores.hash_ranges import HashSegments, segment_bits
 from verifiers.stores.key_ranges import DEFAULT_SEGMENT_ROWS, KeyRanges, layout
 from verifiers.stores.mysql.facts import AutoIncrementFacts, DatabaseFacts, TableFacts
 from verifiers.stores.mysql.rowhash import (
     SESSION_SQL,
     format_checksum,
+    key_hashes_sql,
     key_ranges_sql,
     quote_identifier,
     table_checksum_sql,
@@ -128,28 +130,36 @@ def measure_database(cur: Cursor, database: str, *, progress: Progress | None = 
     schemas = _table_schemas(cur, database, tables, columns)
     facts: dict[str, TableFacts] = {}
     checksummed = progress_events.task("tables", total=len(tables))
-    measured: dict[str, tuple[int, str, KeyRanges | None]] = {}
+    measured: dict[str, tuple[int, str, KeyRanges | None, HashSegments | None]] = {}
     for table, *_ in tables:
         if progress:
             progress(qualified(database, table))
         pairs = [(c[1], c[3]) for c in columns.get(table, [])]
         ranges = None if segment_rows is None else key_ranges(cur, database, table, pairs, segment_rows=segment_rows)
+        hashes = None if segment_rows is None or ranges is not None else key_hashes(cur, database, table, pairs,
+                                                                                    segment_rows=segment_rows)
         if ranges is not None:  # one scan: the table's count and checksum are its ranges' sums
-            measured[table] = (*ranges.whole(), ranges)
+            measured[table] = (*ranges.whole(), ranges, None)
+        elif hashes is not None:
+            measured[table] = (*hashes.whole(), None, hashes)
         else:
             cur.execute(table_checksum_sql(database, table, pairs))
             counted, total = cur.fetchone()
-            measured[table] = int(counted), format_checksum(int(total)), None
+            measured[table] = int(counted), format_checksum(int(total)), None, None
         checksummed.advance()
     steps.lap("warm")  # every row was read; narrowing a differing table below reads some again
     for table, *_ in tables:
         name = qualified(database, table)
         pairs = [(c[1], c[3]) for c in columns.get(table, [])]
-        rows, checksum, ranges = measured[table]
+        rows, checksum, ranges, hashes = measured[table]
         captured = narrow_against.tables.get(qualified(captured_as or database, table)) if narrow_against else None
-        if captured and captured.key_ranges and (captured.rows, captured.checksum) != (rows, checksum):
-            ranges = key_ranges(cur, database, table, pairs, like=captured.key_ranges)
-        facts[name] = TableFacts(rows=rows, checksum=checksum, key_ranges=ranges, schema=schemas[table])
+        if captured and (captured.rows, captured.checksum) != (rows, checksum):
+            if captured.key_ranges:
+                ranges = key_ranges(cur, database, table, pairs, like=captured.key_ranges)
+            elif captured.key_hashes:
+                hashes = key_hashes(cur, database, table, pairs, like=captured.key_hashes)
+        facts[name] = TableFacts(rows=rows, checksum=checksum, key_ranges=ranges, key_hashes=hashes,
+                                 schema=schemas[table])
     cur.execute("SELECT VERSION()")
     version = str(cur.fetchone()[0])
     cur.execute(SCHEMA_SQL, (database,))
@@ -339,3 +349,41 @@ def read_auto_increments(cur: Cursor, database: str) -> dict[str, AutoIncrementF
             column_max=int(top) if top is not None else None,
         )
     return out
+
+
+KEY_COLUMNS_SQL = """
+SELECT k.COLUMN_NAME, c.DATA_TYPE FROM information_schema.STATISTICS k
+JOIN information_schema.COLUMNS c
+  ON c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.COLUMN_NAME = k.COLUMN_NAME
+WHERE k.TABLE_SCHEMA = %s AND k.TABLE_NAME = %s AND k.INDEX_NAME = 'PRIMARY'
+ORDER BY k.SEQ_IN_INDEX
+"""
+
+
+def key_hashes(cur: Cursor, database: str, table: str, columns: Sequence[tuple[str, str]], *,
+               like: HashSegments | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> HashSegments | None:
+    """Rows and checksum per key-hash segment (verifiers/stores/hash_ranges.py) of a table without a
+    single-column integer key, in one scan: the top bits of the row hash of its primary key's columns (the
+    checksum's own row hash over just those columns; the whole row's without a key) pick the segment. `like`
+    cuts them as a manifest's were; else about `segment_rows` rows each by the server's estimate. None when
+    `like` was hashed by other key columns (the restore's key differs)."""
+    cur.execute(KEY_COLUMNS_SQL, (database, table))
+    key = [(str(name), str(kind)) for name, kind in cur.fetchall()]
+    label = "key-hash" if key else "row-hash"
+    algorithm = (f"{label}: row hash of ({', '.join(name for name, _ in key or columns)}), MySQL, v1")
+    if like is not None and like.algorithm != algorithm:
+        return None
+    if like is None:
+        cur.execute(ESTIMATED_ROWS_SQL, (database, table))  # InnoDB's estimate; NULL for some engines
+        found = cur.fetchone()
+        rows = int(found[0]) if found and found[0] else None
+        if rows is None:
+            cur.execute(f"SELECT COUNT(*) FROM {quote_identifier(database)}.{quote_identifier(table)}")  # noqa: S608
+            rows = int(cur.fetchone()[0])
+        bits = segment_bits(rows, segment_rows)
+    else:
+        bits = like.bits
+    cur.execute(key_hashes_sql(database, table, columns, key or columns, bits))
+    segments = {int(b): (int(n), format_checksum(int(total))) for b, n, total in cur.fetchall()}
+    return HashSegments(algorithm=algorithm, bits=bits, segments=dict(sorted(segments.items())))
+

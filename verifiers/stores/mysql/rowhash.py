@@ -90,6 +90,15 @@ def key_ranges_sql(database: str, table: str, columns: Sequence[tuple[str, str]]
             f"FROM {quote_identifier(database)}.{quote_identifier(table)} GROUP BY _restoreproof_bucket")
 
 
+def key_hashes_sql(database: str, table: str, columns: Sequence[tuple[str, str]], key: Sequence[tuple[str, str]],
+                   bits: int) -> str:
+    """Rows and the (unreduced) sum of row hashes per segment: the top `bits` bits of the row hash of the `key`
+    columns (verifiers/stores/hash_ranges.py), in one scan."""
+    segment = "0" if bits == 0 else f"({row_hash_sql(key)} >> {64 - bits})"
+    return (f"SELECT {segment} AS _restoreproof_segment, COUNT(*), COALESCE(SUM({row_hash_sql(columns)}), 0) "  # noqa: S608
+            f"FROM {quote_identifier(database)}.{quote_identifier(table)} GROUP BY _restoreproof_segment")
+
+
 # The pure-Python reference: fed canonical values (bytes, or None for NULL).
 
 def token(canonical: bytes | None) -> str:

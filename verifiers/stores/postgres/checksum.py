@@ -265,13 +265,3 @@ def key_hashes(conn: psycopg.Connection[Any], schema: str, table: str, method: M
                  saved if saved else ("on", "on"))
     return HashSegments(algorithm=algorithm, bits=bits, segments=dict(sorted(segments.items())))
 
-
-def whole(segments: HashSegments) -> tuple[int, str]:
-    """The table's row count and checksum, from its segments' (checksums are sums modulo 2^64)."""
-    return (sum(n for n, _ in segments.segments.values()),
-            format_checksum(sum(int(checksum, 16) for _, checksum in segments.segments.values())))
-
-
-def hash_label(segments: HashSegments) -> str:
-    """`key-hash` or `row-hash`: what the segments' hash ranges are of, as the message and evidence name them."""
-    return segments.algorithm.split(":", 1)[0]

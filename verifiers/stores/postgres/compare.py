@@ -12,10 +12,10 @@ import psycopg
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult
 from verifiers.errors import SandboxError
-from verifiers.stores import hash_ranges, key_ranges, sampling
+from verifiers.stores import key_ranges, sampling
 from verifiers.stores.base import selected_tables
-from verifiers.stores.postgres.checksum import Method, hash_label, pin_session
-from verifiers.stores.postgres.facts import DatabaseFacts, TableFacts
+from verifiers.stores.postgres.checksum import Method, pin_session
+from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.manifest import load_manifest
 from verifiers.stores.postgres.measure import measure_database
 from verifiers.stores.postgres.parallel import Workers
@@ -68,17 +68,6 @@ def run_assertion(conn: psycopg.Connection[Any], assertion: Any) -> CheckResult:
                             maximum=assertion.max)
 
 
-def narrowing(want: TableFacts, got: TableFacts | None) -> dict[str, Any]:
-    """Where a differing table differs, by key range or key-hash segment: checks.checksum's `where` and `ranges`."""
-    if got is not None and want.key_hashes is not None:
-        label = hash_label(want.key_hashes)
-        return {"where": hash_ranges.narrowed(want.key_hashes, got.key_hashes, label=label, noun="rows"),
-                "ranges": hash_ranges.differing_bounds(want.key_hashes, got.key_hashes, label=label)}
-    restored = got.key_ranges if got else None
-    return {"where": key_ranges.narrowed(want.key_ranges, restored),
-            "ranges": key_ranges.differing_bounds(want.key_ranges, restored)}
-
-
 def sample_plan(store: PostgresStore, expected: DatabaseFacts, manifest: Path | None) -> dict[str, SampledTable]:
     """With `sample` set: which key ranges of each large table to checksum (verifiers/stores/sampling.py),
     against the previous manifest beside `manifest`."""
@@ -105,7 +94,7 @@ def judge(store: PostgresStore, expected: DatabaseFacts, observed: DatabaseFacts
                                                      want.rows, store.sample.detect_fraction))
         else:
                 results.append(checks.checksum(table, got.checksum if got else None, want.checksum,
-                                           **narrowing(want, got)))
+                                           **key_ranges.narrowing(want, got)))
         results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
     results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))
     for name, want_seq in sorted(expected.sequences.items()):

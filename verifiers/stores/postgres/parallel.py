@@ -29,7 +29,6 @@ from verifiers.stores.postgres.checksum import (
     row_count,
     some_key_ranges,
     table_checksum,
-    whole,
 )
 from verifiers.stores.postgres.rowhash import format_checksum
 
@@ -80,7 +79,7 @@ def measure_table(conn: psycopg.Connection[Any], job: TableJob) -> Measured:
             return Measured(*ranges.whole(), key_ranges=ranges)
         hashes = key_hashes(conn, job.schema, job.table, job.method, segment_rows=job.segment_rows)
         if hashes is not None:
-            return Measured(*whole(hashes), key_hashes=hashes)
+            return Measured(*hashes.whole(), key_hashes=hashes)
     return Measured(*table_checksum(conn, job.schema, job.table, job.method, where=job.condition))
 
 
