@@ -15,10 +15,12 @@ import pytest
 
 from tests.aws_support import MotoServer, harness_leftovers
 from tests.conftest import failed
+from verifiers.checks import CheckResult
 from verifiers.evidence import SCHEMA_PATH
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
-from verifiers.stores.dynamodb.manifest import capture_table, item_key_hash, save_manifest
+from verifiers.stores.dynamodb import self_test as dynamodb_self_test
+from verifiers.stores.dynamodb.manifest import capture_table, item_key_hash, measure_table, save_manifest
 from verifiers.stores.hash_ranges import HashSegments
 
 
@@ -175,3 +177,30 @@ def test_capture_cli_takes_manifest_and_backup_together(tmp_path: Path, aws: Mot
     outcome = verify_table(tmp_path, orders, out)
     assert outcome.status == "passed", failed(outcome) or outcome.error
     assert harness_leftovers(aws.url) == []
+
+
+def test_the_self_test_proves_the_checks_can_fail_and_puts_the_item_back(tmp_path: Path, aws: MotoServer,
+                                                                          orders: str) -> None:
+    manifest, _arn = capture_and_back_up(orders, tmp_path)
+    store = {"name": "orders", "kind": "dynamodb", "rto": "15m", "rpo": "1d", "self_test": True,
+             "source": {"type": "dynamodb-backup", "table": orders, "manifest": manifest.name}}
+    inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
+    outcome = run_store(plan_store(inventory.stores[0], inventory.base_dir))
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    proofs = {c.subject: c for c in outcome.checks if c.check == "self_test"}
+    assert set(proofs) == {"item removed", "item changed"} and all(c.passed for c in proofs.values())
+    assert proofs["item removed"].observed == "detected by row_count, checksum"
+    assert proofs["item changed"].observed == "detected by checksum"
+    assert "account#" not in str(outcome.as_evidence())  # keys never leave the run
+    assert harness_leftovers(aws.url) == []
+
+
+def test_a_self_test_whose_checks_cannot_fail_fails_and_leaves_the_table_as_it_was(aws: MotoServer,
+                                                                                    orders: str) -> None:
+    client = boto3.client("dynamodb")
+    before = measure_table(client, orders)
+    always = [CheckResult("checksum", orders, True, "x", "x", "checksum matches")]
+    results = dynamodb_self_test.run(client, orders, always, lambda _facts: always, bits=None)
+    assert [c.passed for c in results] == [False, False]
+    assert results[0].message.endswith("yet checksum still passed: these checks cannot fail on this store")
+    assert measure_table(client, orders) == before  # each change was put back

@@ -25,7 +25,8 @@ from verifiers.sources.dynamodb_backup import Backup
 from verifiers.store_settings import StoreSettings
 from verifiers.stores import hash_ranges
 from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, narrowed, not_restored
-from verifiers.stores.dynamodb.manifest import DynamoDbManifest, load_manifest, measure_table
+from verifiers.stores.dynamodb import self_test as dynamodb_self_test
+from verifiers.stores.dynamodb.manifest import DynamoDbManifest, TableFacts, load_manifest, measure_table
 from verifiers.stores.dynamodb.sandbox import RESTORE_ACTIONS, RestoredTable, restored_table
 from verifiers.stores.dynamodb.settings import DynamoDbStore
 from verifiers.stores.timeouts import restore_timed_out
@@ -44,7 +45,8 @@ class DynamoDbKind:
         table = manifest.table
         specs = [CheckSpec("artifact", Backup.from_details(located.details).name or located.location),
                  CheckSpec("restore", "restore"), CheckSpec("row_count", table), CheckSpec("checksum", table),
-                 CheckSpec("schema", table), CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
+                 CheckSpec("schema", table), *(dynamodb_self_test.SPECS if store.self_test else ()),
+                 CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
         # RPO is the backup's age: the moment the table can be recovered to.
         return StorePlan(store=store, located=located, specs=tuple(specs),
                          reference_time=Backup.from_details(located.details).created_at,
@@ -87,18 +89,26 @@ class DynamoDbPlan(KindPlan):
             with timer.phase("verify"):
                 try:
                     cut = manifest.facts.segments
-                    facts = measure_table(table.client, table.name, bits=cut.bits if cut else None)
+                    judged = judge(manifest, measure_table(table.client, table.name, bits=cut.bits if cut else None))
+                    if store.self_test:  # the restored table is a scratch copy: each change is put back anyway
+                        judged += dynamodb_self_test.run(table.client, table.name, judged,
+                                                         lambda changed: judge(manifest, changed),
+                                                         bits=cut.bits if cut else None)
                 except (ClientError, BotoCoreError) as exc:
-                    raise SandboxError(f"store {store.name}: cannot scan restored table {table.arn}: "
+                    raise SandboxError(f"store {store.name}: cannot scan or change restored table {table.arn}: "
                                        f"{describe_error(exc)}", hint=permission_hint(exc, RESTORE_ACTIONS)) from None
-        want, subject = manifest.facts, manifest.table
-        return [
-            checks.row_count(subject, facts.items, want.items, 0.0),
-            checks.checksum(subject, facts.checksum, want.checksum,
-                            where=hash_ranges.narrowed(want.segments, facts.segments, label=KEY_HASH, noun="items"),
-                            ranges=hash_ranges.differing_bounds(want.segments, facts.segments, label=KEY_HASH)),
-            checks.schema(subject, facts.schema_, want.schema_),
-        ]
+        return judged
+
+
+def judge(manifest: DynamoDbManifest, facts: TableFacts) -> list[CheckResult]:
+    want, subject = manifest.facts, manifest.table
+    return [
+        checks.row_count(subject, facts.items, want.items, 0.0),
+        checks.checksum(subject, facts.checksum, want.checksum,
+                        where=hash_ranges.narrowed(want.segments, facts.segments, label=KEY_HASH, noun="items"),
+                        ranges=hash_ranges.differing_bounds(want.segments, facts.segments, label=KEY_HASH)),
+        checks.schema(subject, facts.schema_, want.schema_),
+    ]
 
 
 @contextlib.contextmanager

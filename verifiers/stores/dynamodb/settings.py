@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from verifiers.store_settings import StoreSettings
 
 
@@ -16,6 +18,9 @@ class DynamoDbStore(StoreSettings):
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"dynamodb-backup"})
     NO_SQL_ASSERTIONS: ClassVar[str | None] = "a dynamodb store"
     kind: Literal["dynamodb"]
+    self_test: bool = Field(default=False, description="after the checks pass, prove they can fail: remove one item "
+                            "and change one in the restored table (each put back) and judge again; a change not "
+                            "detected fails the store")
 
 
 SETTINGS = (DynamoDbStore,)
