@@ -58,6 +58,7 @@ def test_verified_on_the_sources_major_with_its_settings_and_tools_recorded(back
     assert settings["fsync"] == "off" and settings["synchronous_commit"] == "off"
     assert settings["full_page_writes"] == "off" and settings["wal_level"] == "minimal"
     assert {"shared_buffers", "maintenance_work_mem", "max_wal_size", "restore_jobs"} <= set(settings)
+    assert settings["restore_runs"] == "three pg_restore runs, one per section"  # what the RTO was measured with
     assert record["tools"] == {"pg_restore": oldest_pg.version, "psql": oldest_pg.version}
     (engine,) = [c for c in outcome.checks if c.check == "engine"]
     assert engine.passed and engine.message.endswith("the same major")

@@ -41,11 +41,14 @@ def mode_of(settings: dict[str, str]) -> str:
     return "fast" if any(settings.get(name) == "off" for name in DURABILITY) else "production-like"
 
 
-def describe(info: SandboxInfo, conninfo: str, client: PgInstallation, *, jobs: int) -> SandboxInfo:
-    """The sandbox record with the settings the server runs with, the restore's parallel jobs, the mode they
-    amount to, and the client tools' version."""
+def describe(info: SandboxInfo, conninfo: str, client: PgInstallation, *, jobs: int,
+             runs: str | None = None) -> SandboxInfo:
+    """The sandbox record with the settings the server runs with, the restore's parallel jobs and runs, the mode
+    they amount to, and the client tools' version."""
     settings = read_settings(conninfo)
     settings["restore_jobs"] = str(jobs)
+    if runs is not None:
+        settings["restore_runs"] = runs
     tools = {"pg_restore": client.version, "psql": client.version}
     return replace(info, settings=settings, tools=tools, mode=mode_of(settings))
 

@@ -36,7 +36,7 @@ from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.local_server import PgInstallation, choose_installation, find_installations
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
 from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTarget
-from verifiers.stores.postgres.restore import create_database, restore_dump, restore_jobs
+from verifiers.stores.postgres.restore import create_database, restore_dump, restore_jobs, restore_runs
 from verifiers.stores.postgres.sandbox import CLIENT_TOOLS, database_ready, needed_tools, open_sandbox, restore_database
 from verifiers.stores.postgres.settings import PostgresStore
 from verifiers.stores.postgres.snapshot import plan_snapshot
@@ -116,7 +116,8 @@ class PostgresPlan(KindPlan):
                 return not_restored(plan, result, "no client tools here match the target server", not_restorable(
                     "not restorable here", f"store {store.name}: {exc.describe()}"))
             result.sandbox = fidelity.describe(server.info, server.conninfo(), server.installation,
-                                               jobs=restore_jobs(header, store.jobs))
+                                               jobs=restore_jobs(header, store.jobs),
+                                               runs=restore_runs(header, store.restore_sections))
             engine = fidelity.engine_check(source, server.info.version, exact=exact)
             result.checks.append(engine)
             if not engine.passed:

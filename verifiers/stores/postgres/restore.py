@@ -73,6 +73,13 @@ def create_database(server: PostgresTarget, name: str = RESTORE_DATABASE, encodi
         )
 
 
+def restore_runs(header: DumpHeader, sections: bool) -> str:
+    """How the restore runs, for the evidence: the RTO it measures depends on it (see restore_sections)."""
+    if header.format is DumpFormat.PLAIN:
+        return "one psql run"
+    return "three pg_restore runs, one per section" if sections else "one pg_restore run"
+
+
 def restore_dump(
     server: PostgresTarget,
     artifact: Path,
