@@ -32,6 +32,8 @@ def test_all_valid_passes_and_a_short_budget_is_not_compared() -> None:
     assert short.passed and not short.compared  # not compared: claims nothing, fails nothing
     assert "checked 1 of 3 collections within validate_budget (1 s)" in short.message
     assert problems({"valid": False}) == "not valid"
+    nothing = judge(0, {}, full=False, budget=600)
+    assert not nothing.compared and nothing.message == "not compared: validate found no restored collection to check"
 
 
 class FakeDatabase:

@@ -1,6 +1,8 @@
-"""Narrowing a differing table or collection down to key-hash ranges, for the kinds whose checksum is computed in
-Python over a full read (DynamoDB, MongoDB): each item's key (DynamoDB's partition + sort key, MongoDB's `_id`)
-is hashed, and the top `bits` bits of that 64-bit hash pick its segment. The manifest keeps items and checksum
+"""Narrowing a differing table or collection down to key-hash ranges: for the kinds whose checksum is computed in
+Python over a full read (DynamoDB, MongoDB), and for SQL tables without a single-column integer key (PostgreSQL's
+and MySQL's key_hashes, computed in the server the same way: top bits of a 64-bit hash). Each item's key
+(DynamoDB's partition + sort key, MongoDB's `_id`, a SQL table's primary key) is hashed, and the top `bits` bits
+of that 64-bit hash pick its segment. The manifest keeps items and checksum
 per segment; after a restore the restored copy is measured by the same segments in the same pass, and the
 segments that differ are named as hash ranges, `key-hash 0x3c00000000000000..0x3fffffffffffffff`.
 

@@ -2,18 +2,20 @@
 instead of all its rows, and say in the evidence how likely that is to catch a difference.
 
 A store's `sample = { rate = 0.05 }` applies to each table with at least `min_rows` rows in the manifest and key
-ranges (verifiers/stores/key_ranges.py). Of its ranges, every one whose rows or checksum changed since the
-previous manifest of the same backups (the next older NAME-<stamp>.manifest.json beside this one) is measured,
-and of the others a random `rate` share; the ranges line up from one manifest to the next because a capture
-cuts them on an aligned grid. The row count stays exact (count(*) reads every row, but hashes nothing); only the
-checksum is sampled. Without a previous manifest, or with ranges cut differently (the table about doubled),
-every range is sampled at `rate`, and the evidence says so.
+ranges (verifiers/stores/key_ranges.py). Of its ranges, the run measures the two open-ended ones (empty at
+capture: an index probe each, catching keys outside the captured span), every one whose rows or checksum
+changed since the previous manifest of the same backups (the next older NAME-<stamp>.manifest.json beside this
+one: a file source's folder; a manifest fetched from a bucket has none beside it), and a random `rate` share of
+the others; the ranges line up from one manifest to the next because a capture cuts them on an aligned grid.
+The row count stays exact (count(*) reads every row, but hashes nothing); only the checksum is sampled. Without
+a previous manifest, or with ranges cut differently (the table about doubled), the sample is drawn from every
+range, and the evidence says so.
 
-The detection probability is exact for sampling without replacement: if c of the N unchanged ranges hold a
-changed row and k of them are measured, the run misses them all with probability C(N - c, k) / C(N, k). The
-evidence states it for `detect_fraction` (0.1% by default) of the table's rows changed, twice: changed rows
-spread at random over the table (c is the expected number of ranges they touch) and changed rows contiguous in
-key order (the fewest ranges that can hold them: the worst case).
+The evidence states the chance of detecting `detect_fraction` (0.1% by default) of the table's rows changed, all
+in ranges the sample was drawn from, twice: changed rows contiguous in key order (they fill at least as many
+ranges as the fullest range's rows divide them into: exact hypergeometric odds for that many, the worst case),
+and spread at random (the expected number of ranges they touch less two standard deviations: an estimate that
+errs low). Both are rounded down; 100% only when certain.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,53 +56,59 @@ class SampleSettings(BaseModel):
 class SampledTable:
     """Which key ranges of one table a run measures, and why."""
 
-    buckets: tuple[int, ...]  # measured: the changed ones and the sample
-    ranges: int  # all the table's ranges (with the two open-ended ones)
-    changed: int  # ranges changed since the previous manifest (all measured); -1: not known
-    sampled: int  # measured among the others
+    buckets: tuple[int, ...]  # measured: the two open-ended ones, the changed ones and the sample
+    ranges: int  # all the table's ranges, with the two open-ended ones (below and above the captured keys)
+    changed: int | None  # ranges changed since the previous manifest (all measured); None: not known
+    pool: tuple[int, ...]  # what the sample was drawn from: the other ranges between the lowest and highest key
+    sampled: int  # measured among the pool
     previous: str  # the previous manifest's file name, or why there was none to compare with
 
-    @property
-    def unchanged(self) -> int:
-        return self.ranges - max(self.changed, 0)
+
+STAMPED = re.compile(r"(?P<name>.+)-\d{8}T\d{6}Z\.manifest\.json")
 
 
 def previous_manifest(current: Path | None, load: Callable[[Path], M]) -> tuple[M | None, str]:
-    """The next older manifest of the same backups beside `current` (NAME-<stamp>.manifest.json, by name) that
-    loads, and its file name; or None and why not."""
+    """The next older manifest of the same backups beside `current` (NAME-<stamp>.manifest.json, by stamp) that
+    loads, and its file name; or None and why not. Beside it means on disk: for a file source, the backups'
+    own folder; a manifest fetched from a bucket is alone in its work folder, so it has none."""
     if current is None:
         return None, "no manifest file to look beside"
-    prefix = current.name.rsplit("-", 1)[0] + "-"
-    older = sorted((p for p in current.parent.glob(f"{prefix}*.manifest.json") if p.name < current.name),
-                   reverse=True)
+    named = STAMPED.fullmatch(current.name)
+    if named is None:
+        return None, f"{current.name} is not named NAME-<stamp>.manifest.json"
+    older = sorted((p for p in current.parent.iterdir() if p.name < current.name
+                    and (m := STAMPED.fullmatch(p.name)) is not None and m["name"] == named["name"]), reverse=True)
     for path in older:
         try:
             return load(path), path.name
         except RestoreproofError as exc:  # an unreadable old manifest is passed over, and the next one tried
             log.info("sample: passing over %s: %s", path.name, exc.describe())
-    return None, f"no earlier {prefix}*.manifest.json beside {current.name}"
+    return None, f"no earlier {named['name']}-<stamp>.manifest.json beside {current.name}"
 
 
 def choose(captured: KeyRanges, previous: KeyRanges | None, rate: float, previous_name: str,
            pick: Callable[[list[int], int], list[int]] = _random.sample) -> SampledTable:
-    """The changed ranges (bounds and rows/checksum differ from the previous manifest's) and a `rate` share of
-    the rest, at least one."""
-    everything = list(range(captured.buckets + 2))
+    """The two open-ended ranges (empty at capture: an index probe each, catching keys outside the captured
+    span), the ranges changed since the previous manifest (bounds and rows/checksum differ from its), and a
+    `rate` share of the others, at least one."""
+    edges = [0, captured.buckets + 1]
+    inner = list(range(1, captured.buckets + 1))
+    changed: list[int] | None
     if previous is None:
-        changed: list[int] = []
-        known = False
+        changed = None
     elif _width(previous) != _width(captured):
-        changed, known = [], False
+        changed = None
         previous_name = f"{previous_name} cuts this table's key ranges differently"
     else:
         before = {previous.bounds(b): previous.ranges.get(b, (0, "")) for b in range(previous.buckets + 2)}
-        changed = [b for b in everything if before.get(captured.bounds(b)) != captured.ranges.get(b, (0, ""))]
-        known = True
-    rest = [b for b in everything if b not in set(changed)]
-    take = min(len(rest), max(1, math.ceil(rate * len(rest)))) if rest else 0
-    sample = pick(rest, take)
-    return SampledTable(buckets=tuple(sorted([*changed, *sample])), ranges=len(everything),
-                        changed=len(changed) if known else -1, sampled=len(sample), previous=previous_name)
+        changed = [b for b in inner if before.get(captured.bounds(b)) != captured.ranges.get(b, (0, ""))]
+    known = set(changed or ())
+    pool = [b for b in inner if b not in known]
+    take = min(len(pool), max(1, math.ceil(rate * len(pool)))) if pool else 0
+    sample = pick(pool, take)
+    return SampledTable(buckets=tuple(sorted({*edges, *known, *sample})), ranges=captured.buckets + 2,
+                        changed=None if changed is None else len(changed), pool=tuple(pool), sampled=len(sample),
+                        previous=previous_name)
 
 
 def _width(ranges: KeyRanges) -> int:
@@ -131,47 +140,65 @@ def miss_probability(ranges: int, holding: int, measured: int) -> float:
                     - math.lgamma(ranges - holding - measured + 1) - math.lgamma(ranges + 1))
 
 
-def detection(plan: SampledTable, captured: KeyRanges, rows: int, fraction: float) -> tuple[float, float]:
-    """(spread at random, contiguous) chance that `fraction` of the table's rows changed, all of them in ranges
-    that did not change since the previous manifest, makes a measured range differ."""
-    changed_rows = max(1, math.ceil(fraction * rows))
-    pool = plan.unchanged
-    fullest = max((n for n, _ in captured.ranges.values()), default=1) or 1  # fewest ranges: the fullest ones
-    spread = pool * (1 - (1 - 1 / pool) ** changed_rows) if pool else 0
-    contiguous = math.ceil(changed_rows / fullest)
-    return (1 - miss_probability(pool, max(1, math.floor(spread)), plan.sampled),
-            1 - miss_probability(pool, min(pool, contiguous), plan.sampled))
+def misses(plan: SampledTable, captured: KeyRanges, rows: int, fraction: float) -> tuple[float, float]:
+    """(spread at random, contiguous): the chance the sample misses `fraction` of the table's rows changed, all
+    in the pool's ranges (a change in a changed range is always measured).
+
+    Contiguous in key order, the changed rows fill at least ceil(m / the fullest range's rows) ranges: the miss
+    chance for that many is exact and the worst case. Spread at random, they touch E = sum(1 - (1 - n_i/R)^m)
+    ranges on average (n_i the rows of each, R their sum); the figure is for E less two standard deviations
+    (sqrt(E) bounds one), so it understates the detection chance rather than overstate it."""
+    counts = [captured.ranges.get(b, (0, ""))[0] for b in plan.pool]
+    held = sum(counts)
+    if not held:
+        return 1.0, 1.0
+    changed = min(held, max(1, math.ceil(fraction * rows)))
+    contiguous = math.ceil(changed / max(counts))
+    expected = sum(1 - (1 - n / held) ** changed for n in counts if n)
+    spread = max(contiguous, math.floor(expected - 2 * math.sqrt(expected)))  # never fewer than contiguous
+    return (miss_probability(len(plan.pool), spread, plan.sampled),
+            miss_probability(len(plan.pool), contiguous, plan.sampled))
 
 
-def percent(p: float) -> str:
-    """A probability as the evidence states it: rounded down, so the claim never says more than what holds, to
-    one decimal, or three from 99.9% on (99.999%; 100% only when it is certain)."""
+def detected(miss: float) -> float:
+    """1 - miss as the evidence records it, to 6 digits rounded down; 1 only when certain (miss exactly 0)."""
+    if miss == 0:
+        return 1.0
+    return min(math.floor((1 - miss) * 1e6) / 1e6, 0.999999)
+
+
+def percent(miss: float) -> str:
+    """A detection chance (from its miss chance) as the evidence states it: rounded down, so the claim never says
+    more than what holds, to one decimal, or three from 99.9% on; 100% only when certain."""
+    if miss == 0:
+        return "100%"
+    p = 1 - miss
     digits = 3 if p >= 0.999 else 1
-    shown = math.floor(p * 100 * 10**digits) / 10**digits
+    shown = min(math.floor(p * 100 * 10**digits) / 10**digits, 100 - 10**-digits)
     return f"{shown:.{digits}f}".rstrip("0").rstrip(".") + "%"
 
 
-def sampled_checksum(subject: str, plan: SampledTable, captured: KeyRanges, restored: KeyRanges | None,
+def sampled_checksum(subject: str, plan: SampledTable, captured: KeyRanges, restored: KeyRanges,
                      rows: int, fraction: float) -> CheckResult:
     """The checksum check of a sampled table: the measured ranges' rows and checksums against the manifest's."""
     measured = set(plan.buckets)
     want = captured.model_copy(update={"ranges": {b: v for b, v in captured.ranges.items() if b in measured}})
-    random_p, contiguous_p = detection(plan, captured, rows, fraction)
-    how = (f"{plan.changed} changed since {plan.previous}, {plan.sampled} of the other {plan.unchanged} sampled"
-           if plan.changed >= 0 else f"{plan.sampled} of {plan.ranges} sampled: {plan.previous}")
-    expected = want.whole()[1]
-    if restored is None:
-        return CheckResult("checksum", subject, False, None, expected, f"{subject} is missing after restore")
     got = restored.model_copy(update={"ranges": {b: v for b, v in restored.ranges.items() if b in measured}})
+    random_miss, contiguous_miss = misses(plan, captured, rows, fraction)
+    how = (f"{plan.changed} changed since {plan.previous}, {plan.sampled} of the other {len(plan.pool)} sampled"
+           if plan.changed is not None else f"{plan.sampled} of {len(plan.pool)} sampled: {plan.previous}")
     observed = {"checksum": got.whole()[1], "ranges_measured": len(measured), "ranges_total": plan.ranges,
-                "ranges_changed": plan.changed, "ranges_sampled": plan.sampled,
-                "detect_random": round(random_p, 6), "detect_contiguous": round(contiguous_p, 6)}
+                "ranges_changed": plan.changed, "ranges_sampled": plan.sampled, "rows_measured": got.whole()[0],
+                "detect_random": detected(random_miss), "detect_contiguous": detected(contiguous_miss)}
+    expected = want.whole()[1]
     where = narrowed(want, got)
     if where:
         return CheckResult("checksum", subject, False, {**observed, **listed_ranges(differing_bounds(want, got))},
                            expected, f"checksum differs over {len(measured)} of {plan.ranges} key ranges ({how}); "
                            f"differs in {where}")
-    claim = (f"≥ {percent(random_p)} chance of detecting ≥ {percent(fraction)} changed rows spread at random, "
-             f"≥ {percent(contiguous_p)} if they are contiguous in key order")
+    share = f"{fraction * 100:.4f}".rstrip("0").rstrip(".") + "%"
+    claim = (f"≥ {percent(random_miss)} chance of detecting ≥ {share} changed rows spread at random, "
+             f"≥ {percent(contiguous_miss)} if they are contiguous in key order")
     return CheckResult("checksum", subject, True, observed, expected,
-                       f"checksum equal over {len(measured)} of {plan.ranges} key ranges ({how}); {claim}")
+                       f"checksum equal over {len(measured)} of {plan.ranges} key ranges, {got.whole()[0]} rows "
+                       f"({how}); {claim}")

@@ -78,6 +78,8 @@ def judge(total: int, replies: Mapping[str, Mapping[str, Any] | None], *, full: 
     checked = len(replies) - len(refused)
     how = "validate (full)" if full else "validate"
     observed = f"{len(invalid)} invalid of {checked} checked"
+    if total == 0:
+        return checks.not_compared(CHECK, SUBJECT, observed, f"{how} found no restored collection to check")
     if invalid:
         shown = ", ".join(invalid[:SHOWN]) + (f" and {len(invalid) - SHOWN} more" if len(invalid) > SHOWN else "")
         return CheckResult(CHECK, SUBJECT, False, observed, "0 invalid",

@@ -194,14 +194,14 @@ def key_ranges(cur: Cursor, database: str, table: str, columns: Sequence[tuple[s
     """Rows and checksum per range of the table's single-column integer primary key, in one scan; `like`
     reuses a manifest's key and bounds so the ranges line up with the captured ones, else the ranges hold about
     `segment_rows` rows each by the server's row estimate. None when the table has no such key (or is empty at
-    capture)."""
+    capture), or not `like`'s (a restore whose key was dropped or renamed is not narrowed by it)."""
     target = f"{quote_identifier(database)}.{quote_identifier(table)}"
+    cur.execute(INTEGER_KEY_SQL, (database, table))
+    found = cur.fetchone()
+    if found is None or (like is not None and like.key != str(found[0])):
+        return None
+    key = str(found[0])
     if like is None:
-        cur.execute(INTEGER_KEY_SQL, (database, table))
-        found = cur.fetchone()
-        if found is None:
-            return None
-        key = str(found[0])
         cur.execute(f"SELECT MIN({quote_identifier(key)}), MAX({quote_identifier(key)}) FROM {target}")  # noqa: S608
         low, high = cur.fetchone()
         if low is None:
@@ -210,10 +210,16 @@ def key_ranges(cur: Cursor, database: str, table: str, columns: Sequence[tuple[s
         found = cur.fetchone()
         estimate = int(found[0]) if found and found[0] is not None else None
         like = layout(key, estimate, int(low), int(high), segment_rows)
+    cur.execute("SELECT @@SESSION.div_precision_increment")
+    (saved,) = cur.fetchone()
     cur.execute("SET SESSION div_precision_increment = 30")  # exact enough for FLOOR of any BIGINT quotient
-    cur.execute(key_ranges_sql(database, table, columns, like))
+    try:
+        cur.execute(key_ranges_sql(database, table, columns, like))
+        found_ranges = cur.fetchall()
+    finally:  # as it was: the store's assertions run on this session after the measurement
+        cur.execute("SET SESSION div_precision_increment = %s", (int(saved),))
     return like.model_copy(update={"ranges": {int(b): (int(n), format_checksum(int(total)))
-                                              for b, n, total in cur.fetchall()}})
+                                              for b, n, total in found_ranges}})
 
 
 def table_columns(cur: Cursor, database: str) -> dict[str, list[tuple[Any, ...]]]:

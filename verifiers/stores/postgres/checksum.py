@@ -3,7 +3,8 @@ gets, the pinned session settings, and the one-scan count + checksum query."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import psycopg
@@ -135,21 +136,17 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
     """Rows and checksum per range of the table's single-column integer primary key, in one scan; `like`
     reuses a manifest's key and bounds so the ranges line up with the captured ones, else the ranges hold about
     `segment_rows` rows each by the planner's row estimate. None when the table has no such key (or is empty
-    at capture); some_key_ranges measures a few of them."""
+    at capture), or not `like`'s (a restore whose key was dropped or renamed is not narrowed by it);
+    some_key_ranges measures a few of them."""
+    key = integer_key(conn, schema, table)
+    if key is None or (like is not None and like.key != key):
+        return None
     if like is None:
-        found = conn.execute(INTEGER_KEY_SQL, (sql.Identifier(schema, table).as_string(conn),)).fetchone()
-        if found is None:
-            return None
-        key = str(found[0])
-        bounds = conn.execute(sql.SQL(
-            "SELECT min({k}), max({k}), (SELECT reltuples FROM pg_class WHERE oid = {r}::regclass) FROM ONLY {t}"
-        ).format(k=sql.Identifier(key), t=sql.Identifier(schema, table),
-                 r=sql.Literal(sql.Identifier(schema, table).as_string(conn)))).fetchone()
+        bounds = conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM ONLY {t}").format(
+            k=sql.Identifier(key), t=sql.Identifier(schema, table))).fetchone()
         if bounds is None or bounds[0] is None:
             return None
-        low, high = int(bounds[0]), int(bounds[1])
-        estimate = int(bounds[2]) if bounds[2] is not None else None  # -1 (or 0 before 14): never analysed
-        like = layout(key, estimate, low, high, segment_rows)
+        like = layout(key, estimated_rows(conn, schema, table), int(bounds[0]), int(bounds[1]), segment_rows)
     span = like.high + 1 - like.low
     if span * like.buckets < 1 << 62:
         # width_bucket's ranges in int8 arithmetic (no overflow below 2^62): the numeric width_bucket and its
@@ -157,8 +154,10 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
         # bucket, floor((key - low) * buckets / span) + 1 for low <= key <= high
         bucket = sql.SQL("CASE WHEN {k} < {low} THEN 0 WHEN {k} > {high} THEN {above} "
                          "ELSE ({k}::int8 - {low}) * {n} / {span} + 1 END")
-    else:
-        bucket = sql.SQL("width_bucket({k}::numeric, {low}, {end}::numeric, {n})")  # end: high + 1, past int8
+    else:  # the same in numeric, with div()'s exact integer quotient (width_bucket's numeric division rounds,
+        # which put a key just under the top of a range of 2^63 keys into the next one)
+        bucket = sql.SQL("CASE WHEN {k} < {low} THEN 0 WHEN {k} > {high} THEN {above} "
+                         "ELSE div(({k}::numeric - {low}) * {n}, {span}::numeric) + 1 END")
     # Grouped by the bucket number of a generate_series joined on, not by the key's expression: the planner
     # estimates a group per distinct key for an expression of the key, so it will not aggregate in parallel
     # workers (2.2x the whole-table checksum, which runs in parallel, in bench/run.py), while for the series it
@@ -169,32 +168,62 @@ def key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: M
         "FROM generate_series(0, {above}) AS _restoreproof_bucket(b) "
         "JOIN ONLY {t} AS _restoreproof_row ON _restoreproof_bucket.b = {bucket} GROUP BY 1"
     ).format(bucket=bucket.format(k=sql.Identifier("_restoreproof_row", like.key), low=sql.Literal(like.low),
-                                  high=sql.Literal(like.high), end=sql.Literal(like.high + 1),
-                                  above=sql.Literal(like.buckets + 1),
+                                  high=sql.Literal(like.high), above=sql.Literal(like.buckets + 1),
                                   n=sql.Literal(like.buckets), span=sql.Literal(span)),
              above=sql.Literal(like.buckets + 1), t=sql.Identifier(schema, table),
              h=row_hash_sql(conn, schema, table, method))
-    # A sort (sorting every row by bucket, on disk) or a merge join still looks cheaper to the planner than the
-    # hash join and hash aggregate that hold a few thousand buckets: off for this query only.
+    with hash_plans(conn):
+        ranges = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in conn.execute(query)}
+    return like.model_copy(update={"ranges": ranges})
+
+
+@contextlib.contextmanager
+def hash_plans(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """For a grouped checksum query: a sort (every row sorted by bucket, on disk) or a merge join still looks
+    cheaper to the planner than the hash join and hash aggregate that hold a few thousand buckets, so both are
+    off for the block, in the transaction only, and back as they were after it (a failed query leaves an
+    aborted transaction, whose end reverts them anyway)."""
     saved = conn.execute("SELECT current_setting('enable_sort'), current_setting('enable_mergejoin')").fetchone()
     conn.execute("SELECT set_config('enable_sort', 'off', true), set_config('enable_mergejoin', 'off', true)")
-    ranges = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in conn.execute(query)}
-    # back as they were (a failed query leaves an aborted transaction, whose end reverts the settings anyway)
+    yield
     conn.execute("SELECT set_config('enable_sort', %s, true), set_config('enable_mergejoin', %s, true)",
                  saved if saved else ("on", "on"))
-    return like.model_copy(update={"ranges": ranges})
+
+
+def integer_key(conn: psycopg.Connection[Any], schema: str, table: str) -> str | None:
+    """The table's primary key column when it is one column of an integer type."""
+    found = conn.execute(INTEGER_KEY_SQL, (sql.Identifier(schema, table).as_string(conn),)).fetchone()
+    return None if found is None else str(found[0])
+
+
+def estimated_rows(conn: psycopg.Connection[Any], schema: str, table: str) -> int | None:
+    """The planner's row estimate scaled to the table's current size, as the planner itself does (a table that
+    grew since it was last analysed is not cut into a few huge ranges); None when never analysed."""
+    found = conn.execute(
+        "SELECT CASE WHEN relpages > 0 THEN reltuples / relpages * "
+        "(pg_relation_size(oid) / current_setting('block_size')::int8) ELSE reltuples END "
+        "FROM pg_class WHERE oid = %s::regclass", (sql.Identifier(schema, table).as_string(conn),)).fetchone()
+    return int(found[0]) if found and found[0] is not None and found[0] > 0 else None
 
 
 INT8 = (-(1 << 63), (1 << 63) - 1)
 
 
 def some_key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, method: Method, like: KeyRanges,
-                    only: Sequence[int]) -> KeyRanges:
+                    only: Sequence[int]) -> KeyRanges | None:
     """Rows and checksum of the captured ranges `only` (a sample, verifiers/stores/sampling.py): a scan of the
-    key's index bounded to each range, so the rows of the other ranges are never read."""
-    bounds = [like.bounds(b) for b in only]
-    low = [max(INT8[0], INT8[0] if first is None else first) for first, _ in bounds]
-    high = [min(INT8[1], INT8[1] if last is None else last) for _, last in bounds]
+    key's index bounded to each range, so the rows of the other ranges are never read. None when the restored
+    table's integer key is not `like`'s."""
+    if integer_key(conn, schema, table) != like.key:
+        return None
+    wanted, low, high = [], [], []
+    for bucket in only:  # bounds clamped to int8; a range wholly outside it holds no rows and is not read
+        first, last = like.bounds(bucket)
+        first, last = max(INT8[0], INT8[0] if first is None else first), min(INT8[1], INT8[1] if last is None else last)
+        if first <= last:
+            wanted.append(bucket)
+            low.append(first)
+            high.append(last)
     query = sql.SQL(
         "SELECT _restoreproof_bucket.b, count(*), coalesce(sum({h}), 0) "
         "FROM unnest(%s::int4[], %s::int8[], %s::int8[]) AS _restoreproof_bucket(b, low, high) "
@@ -202,11 +231,9 @@ def some_key_ranges(conn: psycopg.Connection[Any], schema: str, table: str, meth
         "ON {k} BETWEEN _restoreproof_bucket.low AND _restoreproof_bucket.high GROUP BY 1"
     ).format(h=row_hash_sql(conn, schema, table, method), t=sql.Identifier(schema, table),
              k=sql.Identifier("_restoreproof_row", like.key))
-    found = conn.execute(query, (list(only), low, high))
+    found = conn.execute(query, (wanted, low, high))
     ranges = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in found}
     return like.model_copy(update={"ranges": ranges})
-
-
 
 
 KEY_COLUMNS_SQL = """
@@ -242,9 +269,7 @@ def key_hashes(conn: psycopg.Connection[Any], schema: str, table: str, method: M
     if like is not None and like.algorithm != algorithm:
         return None
     if like is None:
-        found = conn.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
-                             (sql.Identifier(schema, table).as_string(conn),)).fetchone()
-        estimate = int(found[0]) if found and found[0] is not None and found[0] > 0 else None
+        estimate = estimated_rows(conn, schema, table)
         rows = estimate if estimate is not None else row_count(conn, schema, table)  # never analysed: count
         bits = segment_bits(rows, segment_rows)
     else:
@@ -258,10 +283,6 @@ def key_hashes(conn: psycopg.Connection[Any], schema: str, table: str, method: M
         "JOIN ONLY {t} AS _restoreproof_row ON _restoreproof_bucket.b = {segment} GROUP BY 1"
     ).format(h=row_hash_sql(conn, schema, table, method), last=sql.Literal((1 << bits) - 1),
              t=sql.Identifier(schema, table), segment=segment)
-    saved = conn.execute("SELECT current_setting('enable_sort'), current_setting('enable_mergejoin')").fetchone()
-    conn.execute("SELECT set_config('enable_sort', 'off', true), set_config('enable_mergejoin', 'off', true)")
-    segments = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in conn.execute(query)}
-    conn.execute("SELECT set_config('enable_sort', %s, true), set_config('enable_mergejoin', %s, true)",
-                 saved if saved else ("on", "on"))
+    with hash_plans(conn):
+        segments = {int(b): (int(n), format_checksum(int(total) + int(n))) for b, n, total in conn.execute(query)}
     return HashSegments(algorithm=algorithm, bits=bits, segments=dict(sorted(segments.items())))
-

@@ -89,11 +89,12 @@ def judge(store: PostgresStore, expected: DatabaseFacts, observed: DatabaseFacts
         got, want = observed.tables.get(table), expected.tables[table]
         results.append(checks.row_count(table, got.rows if got else None, want.rows, store.row_count_tolerance))
         plan = (sampled or {}).get(table)
-        if plan is not None and store.sample is not None and want.key_ranges is not None:
-            results.append(sampling.sampled_checksum(table, plan, want.key_ranges, got.key_ranges if got else None,
-                                                     want.rows, store.sample.detect_fraction))
+        if plan is not None and store.sample is not None and want.key_ranges is not None and got is not None \
+                and got.key_ranges is not None:  # sampled (else measured whole: the restore's key differs)
+            results.append(sampling.sampled_checksum(table, plan, want.key_ranges, got.key_ranges, want.rows,
+                                                     store.sample.detect_fraction))
         else:
-                results.append(checks.checksum(table, got.checksum if got else None, want.checksum,
+            results.append(checks.checksum(table, got.checksum if got else None, want.checksum,
                                            **key_ranges.narrowing(want, got)))
         results.append(checks.schema(table, got.schema_ if got else None, want.schema_))
     results.append(checks.schema(DATABASE_SUBJECT, observed.objects, expected.objects))

@@ -72,7 +72,8 @@ def measure_table(conn: psycopg.Connection[Any], job: TableJob) -> Measured:
     if job.sample is not None:  # the count of every row; the checksum of the sampled ranges' rows only
         captured, buckets = job.sample
         some = some_key_ranges(conn, job.schema, job.table, job.method, captured, buckets)
-        return Measured(row_count(conn, job.schema, job.table), some.whole()[1], key_ranges=some)
+        if some is not None:  # else the restore's key is not the captured one: every row, exactly
+            return Measured(row_count(conn, job.schema, job.table), some.whole()[1], key_ranges=some)
     if job.segment_rows is not None and job.condition is None:
         ranges = key_ranges(conn, job.schema, job.table, job.method, segment_rows=job.segment_rows)
         if ranges is not None:
