@@ -1,24 +1,46 @@
-"""Human durations in the inventory ("15m", "4h", "30d", "1h30m") as seconds, and back."""
+"""Human durations in the inventory ("15m", "4h", "30d", "1h30m", or ISO 8601: "PT4H", "P30D") as seconds, and
+back."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+
+from pydantic import TypeAdapter, ValidationError
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-DURATION_HINT = 'write a number and a unit, e.g. "90s", "15m", "4h", "30d" or "1h30m"'
+DURATION_HINT = ('write a number and a unit, e.g. "90s", "15m", "4h", "30d" or "1h30m", or an ISO 8601 duration '
+                 'such as "PT4H" or "P30D"')
+_ISO = TypeAdapter(timedelta)  # pydantic reads ISO 8601 durations; no second parser of our own
 
 
 def parse_duration(text: str) -> float:
     """Seconds in `text`; ValueError with a hint when it is not a duration we read."""
     compact = text.strip().lower().replace(" ", "")
-    parts = _PART.findall(compact)
-    if not compact or "".join(n + u for n, u in parts) != compact:
-        raise ValueError(f"invalid duration {text!r}: {DURATION_HINT}")
-    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if compact.startswith("p"):
+        seconds = _iso_seconds(text.strip().upper())
+    else:
+        parts = _PART.findall(compact)
+        if not compact or "".join(n + u for n, u in parts) != compact:
+            raise ValueError(f"invalid duration {text!r}: {DURATION_HINT}")
+        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"invalid duration {text!r}: must be longer than zero")
     return seconds
+
+
+def _iso_seconds(text: str) -> float:
+    """An ISO 8601 duration's seconds. Years and months are refused: they have no fixed length (and "P1M", a
+    month, is easily meant as "PT1M", a minute)."""
+    date_part = text[1:].split("T", 1)[0]
+    if "Y" in date_part or "M" in date_part:
+        raise ValueError(f"invalid duration {text!r}: years and months have no fixed length; write days or weeks "
+                         '(e.g. "P30D", "P4W")')
+    try:
+        return _ISO.validate_python(text).total_seconds()
+    except ValidationError:
+        raise ValueError(f"invalid duration {text!r}: {DURATION_HINT}") from None
 
 
 def format_duration(seconds: float) -> str:

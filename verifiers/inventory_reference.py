@@ -34,7 +34,7 @@ Part of restoreproof's documentation: [README](../README.md) · [all pages](../R
 Generated from the pydantic models that validate an inventory (`make docs`; a test fails while this page
 differs from them), so it lists exactly what is accepted. Examples and how the settings work together are in
 [inventory.md](inventory.md) and each store kind's page. Durations are seconds or text such as `90s`, `15m`,
-`4h`, `30d`, `1h30m`. A field without a default is required.
+`4h`, `30d`, `1h30m`, or ISO 8601 (`PT4H`, `P30D`). A field without a default is required.
 """
 
 def render(root: type[BaseModel] = Inventory) -> str:

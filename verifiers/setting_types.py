@@ -15,7 +15,7 @@ def _duration(value: Any) -> Any:
 
 
 DURATION = BeforeValidator(_duration)
-Seconds = Annotated[float, DURATION]  # seconds, or text such as 90s, 15m, 4h, 30d, 1h30m
+Seconds = Annotated[float, DURATION]  # seconds, or text such as 90s, 15m, 4h, 30d, 1h30m, PT4H
 
 
 class StrictModel(BaseModel):

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from verifiers.durations import format_duration, parse_duration
+from verifiers.inventory import parse_inventory
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("4h", 14400), ("30d", 2592000),
@@ -28,3 +31,26 @@ def test_formats_durations_for_people(seconds: float, text: str) -> None:
 @given(st.integers(min_value=60, max_value=172_799))
 def test_formatted_minutes_and_hours_read_back_within_a_minute(seconds: int) -> None:
     assert abs(parse_duration(format_duration(seconds)) - seconds) <= 60
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("PT4H", 14400), ("P30D", 2_592_000), ("PT1H30M", 5400),
+                                                ("P1W", 604_800), ("PT90S", 90), ("P1DT2H", 93_600),
+                                                ("pt15m", 900), ("PT1.5H", 5400)])
+def test_reads_iso_8601_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(("text", "problem"), [("P1M", "years and months have no fixed length"),
+                                               ("P1Y", "years and months have no fixed length"),
+                                               ("PT0S", "longer than zero"), ("P", "invalid duration"),
+                                               ("PT4X", "invalid duration")])
+def test_refuses_iso_durations_it_cannot_read_exactly(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_duration(text)
+
+
+def test_an_inventory_takes_iso_8601_targets(tmp_path: Path) -> None:
+    inventory = parse_inventory({"stores": [{"name": "db", "kind": "postgres", "rto": "PT4H", "rpo": "PT1H",
+                                             "source": {"type": "file", "path": "x-*.dump"}}]},
+                                tmp_path / "inventory.toml")
+    assert (inventory.stores[0].rto, inventory.stores[0].rpo) == (14400, 3600)
