@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from verifiers.cli_options import add_inventory
 from verifiers.errors import InventoryError
 
 EXIT_OK = 0
@@ -28,7 +29,7 @@ def add_parsers(commands: Any) -> None:
     summary.add_argument("--report-url", help="link to the run's report (e.g. the CI run's page)")
 
     suites = commands.add_parser("suites", help="the suites of the inventory's stores as a JSON list (a CI matrix)")
-    suites.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
+    add_inventory(suites)
     suites.add_argument("--suite", default="", help="only this suite; empty: every suite")
     suites.add_argument("--store", default="", help="only the suite of this store; empty: every store")
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from verifiers import __version__
+from verifiers.cli_options import add_inventory
 from verifiers.errors import RestoreproofError
 from verifiers.redaction import redact_log_records, redact_secrets
 from verifiers.stores import registry
@@ -21,7 +22,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="restoreproof", description=__doc__.splitlines()[0] if __doc__ else None)
+    about, _, exits = (__doc__ or "").partition("\n\n")
+    parser = argparse.ArgumentParser(prog="restoreproof", description=" ".join(about.split()),
+                                     epilog=" ".join(exits.split()) or None)
     parser.add_argument("--version", action="version", version=f"restoreproof {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -29,17 +32,19 @@ def build_parser() -> argparse.ArgumentParser:
     registry.add_capture_parsers(capture.add_subparsers(dest="kind", required=True, metavar="KIND"))
 
     verify = commands.add_parser("verify", help="restore and verify stores (runs the pytest suites)")
-    verify.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
+    add_inventory(verify)
     verify.add_argument("--suite", help="only stores of this suite (e.g. rds)")
     verify.add_argument("--store", action="append", default=[], help="only this store (repeatable)")
-    verify.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    verify.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR",
+                        help="where each run writes its report.html, junit.xml and signed evidence.json "
+                        "(default: reports)")
     verify.add_argument("-q", "--quiet", action="count", default=0, help="less output: no progress (pytest's -q)")
     verify.add_argument("-v", "--verbose", action="count", default=0,
                         help="more output: a line per phase, every failed check (pytest's -v)")
     verify.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
 
     inventory = commands.add_parser("inventory", help="validate the inventory and show each store's newest backup")
-    inventory.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
+    add_inventory(inventory)
 
     from verifiers import ci_commands
     from verifiers.alerts import commands as alert_commands

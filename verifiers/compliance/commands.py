@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from verifiers.cli_options import add_inventory
 from verifiers.errors import InventoryError
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def add_parser(commands: Any) -> None:
                                  "from the right database)")
     actions = parser.add_subparsers(dest="canary_command", required=True, metavar="ACTION")
     write = actions.add_parser("write", help="insert a timestamped canary row/key and append it to the canary log")
-    write.add_argument("--inventory", type=Path, default=Path("inventory.toml"))
+    add_inventory(write)
     write.add_argument("--store", required=True, help="the store (its entry must have [stores.canary])")
     target = write.add_mutually_exclusive_group(required=True)
     target.add_argument("--dsn", help="postgres: libpq DSN (password: PGPASSWORD or ~/.pgpass); mysql: "

@@ -21,6 +21,9 @@ from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS, KEY_ENV
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
+WHERE_RUNS_ARE = ("a reports directory (verify's --reports-dir) or an archive: s3://BUCKET[/PREFIX], git:BRANCH, "
+                  "git+REMOTE#BRANCH or a directory")
+
 def add_parser(commands: Any) -> None:
     """Add `evidence` to the CLI's subcommands (`commands` is argparse's subparsers action)."""
     evidence = commands.add_parser("evidence", help="verify, index and archive the runs of a reports directory")
@@ -29,7 +32,7 @@ def add_parser(commands: Any) -> None:
     verify = actions.add_parser("verify", help="check every run against its SHA256SUMS and signature, and the "
                                                "chain (an archive's seals, or a reports directory's links between "
                                                "runs); name the first broken link")
-    verify.add_argument("reports_dir", metavar="ARCHIVE_OR_REPORTS_DIR")
+    verify.add_argument("reports_dir", metavar="ARCHIVE_OR_REPORTS_DIR", help=WHERE_RUNS_ARE)
     verify.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
     keys = verify.add_mutually_exclusive_group()
     keys.add_argument("--public-key", type=Path, metavar="PEM",
@@ -39,7 +42,7 @@ def add_parser(commands: Any) -> None:
 
     index = actions.add_parser("index", help="write REPORTS_DIR/index.html and index.json: runs per month and "
                                              "store, RTO trends, KPIs, SOC 2 mapping")
-    index.add_argument("reports_dir", metavar="ARCHIVE_OR_REPORTS_DIR")
+    index.add_argument("reports_dir", metavar="ARCHIVE_OR_REPORTS_DIR", help=WHERE_RUNS_ARE)
     index.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
     index.add_argument("--inventory", type=Path, help="inventory whose stores are due every month (so a store "
                                                       "never tested is listed)")
@@ -49,7 +52,8 @@ def add_parser(commands: Any) -> None:
 
     upload = actions.add_parser("upload", help="copy every sealed run of a reports directory into the ARCHIVE (S3: "
                                                "with checksums and Object Lock retention); never overwrites")
-    upload.add_argument("reports_dir", type=Path, metavar="REPORTS_DIR")
+    upload.add_argument("reports_dir", type=Path, metavar="REPORTS_DIR",
+                        help="the reports directory whose sealed runs to copy (verify's --reports-dir)")
     upload.add_argument("destination", metavar="ARCHIVE",
                         help="s3://BUCKET[/PREFIX], git:BRANCH, git+REMOTE#BRANCH or a directory")
     upload.add_argument("--endpoint-url", help="S3 endpoint (default: env AWS_ENDPOINT_URL, else AWS's)")
@@ -59,7 +63,8 @@ def add_parser(commands: Any) -> None:
 
     sealer = actions.add_parser("seal", help="link every run uploaded since the last seal into one chain entry "
                                              "after the archive's head (the workflow's last job)")
-    sealer.add_argument("archive", metavar="ARCHIVE")
+    sealer.add_argument("archive", metavar="ARCHIVE", help="s3://BUCKET[/PREFIX], git:BRANCH, git+REMOTE#BRANCH or a "
+                        "directory: where `evidence upload` copied the runs")
     sealer.add_argument("--signing-key", type=Path, metavar="PEM",
                         help=f"Ed25519 private key that signs the entry (default: env {KEY_ENV})")
     sealer.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")

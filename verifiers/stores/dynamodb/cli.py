@@ -9,7 +9,7 @@ from pathlib import Path
 
 def add_capture_parsers(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ddb = kinds.add_parser("dynamodb", help="manifest of a DynamoDB table (a full, consistent scan)")
-    ddb.add_argument("--table", required=True)
+    ddb.add_argument("--table", required=True, help="the live table to measure and back up")
     ddb.add_argument("--out", required=True, type=Path, help="manifest file to write (JSON)")
     ddb.add_argument("--backup-name", help="also create an on-demand backup with this name right after the scan")
     ddb.add_argument("--segment-items", type=int, default=1000, metavar="N",

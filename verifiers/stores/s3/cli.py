@@ -9,7 +9,7 @@ from pathlib import Path
 
 def add_capture_parsers(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s3 = kinds.add_parser("s3", help="manifest of an S3 bucket/prefix: every key, size and sha256 (reads each object)")
-    s3.add_argument("--bucket", required=True)
+    s3.add_argument("--bucket", required=True, help="the S3 bucket whose objects the manifest lists")
     s3.add_argument("--prefix", default="", help="only keys under this prefix")
     s3.add_argument("--out", required=True, type=Path, help="manifest file to write (JSON)")
     s3.add_argument("--region", help="AWS region (default: the AWS config chain's)")

@@ -1,0 +1,31 @@
+"""Complete help texts (issue 24, item 6): every argument of every command says what it is, and the top-level
+description is whole, with the exit codes."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+
+from verifiers.cli import build_parser
+
+
+def arguments(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
+    for action in parser._actions:  # argparse has no public walk over a parser's actions
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from arguments(sub, f"{path} {name}")
+        elif not isinstance(action, argparse._HelpAction | argparse._VersionAction):
+            yield path, action
+
+
+def test_every_argument_of_every_command_has_help() -> None:
+    missing = [f"{path} {'/'.join(a.option_strings) or a.dest}" for path, a in arguments(build_parser(), "restoreproof")
+               if not a.help]
+    assert missing == []
+
+
+def test_the_top_level_help_is_whole_and_gives_the_exit_codes() -> None:
+    parser = build_parser()
+    assert parser.description is not None
+    assert parser.description.endswith("check and archive the evidence (`restoreproof evidence verify|index|upload`).")
+    assert parser.epilog is not None and parser.epilog.startswith("Exit codes: 0 all passed;")
