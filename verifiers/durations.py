@@ -4,15 +4,16 @@ back."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-
-from pydantic import TypeAdapter, ValidationError
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 DURATION_HINT = ('write a number and a unit, e.g. "90s", "15m", "4h", "30d" or "1h30m", or an ISO 8601 duration '
                  'such as "PT4H" or "P30D"')
-_ISO = TypeAdapter(timedelta)  # pydantic reads ISO 8601 durations; no second parser of our own
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+# ISO 8601 durations without years and months, as a pattern rather than pydantic's parser: the CLI reads durations
+# (`evidence trend --floor`) and pydantic would add 0.1 s to every `restoreproof --help` (tests/unit/test_cli_startup)
+_ISO = re.compile(rf"P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?")
+_ISO_UNITS = (604800, 86400, 3600, 60, 1)
 
 
 def parse_duration(text: str) -> float:
@@ -37,10 +38,10 @@ def _iso_seconds(text: str) -> float:
     if "Y" in date_part or "M" in date_part:
         raise ValueError(f"invalid duration {text!r}: years and months have no fixed length; write days or weeks "
                          '(e.g. "P30D", "P4W")')
-    try:
-        return _ISO.validate_python(text).total_seconds()
-    except ValidationError:
-        raise ValueError(f"invalid duration {text!r}: {DURATION_HINT}") from None
+    found = _ISO.fullmatch(text)
+    if found is None or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(f"invalid duration {text!r}: {DURATION_HINT}")
+    return sum(float(n.replace(",", ".")) * unit for n, unit in zip(found.groups(), _ISO_UNITS, strict=True) if n)
 
 
 def format_duration(seconds: float) -> str:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from verifiers.durations import format_duration, parse_duration
 from verifiers.inventory import parse_inventory
@@ -54,3 +56,21 @@ def test_an_inventory_takes_iso_8601_targets(tmp_path: Path) -> None:
                                              "source": {"type": "file", "path": "x-*.dump"}}]},
                                 tmp_path / "inventory.toml")
     assert (inventory.stores[0].rto, inventory.stores[0].rpo) == (14400, 3600)
+
+
+@given(weeks=st.none() | st.integers(0, 60), days=st.none() | st.integers(0, 400),
+       hours=st.none() | st.integers(0, 100), minutes=st.none() | st.integers(0, 1000),
+       seconds=st.none() | st.integers(0, 10_000))
+def test_iso_durations_read_as_pydantic_reads_them(weeks: int | None, days: int | None, hours: int | None,
+                                                   minutes: int | None, seconds: int | None) -> None:
+    """The pattern durations.py uses (to keep pydantic out of the CLI's start-up) agrees with pydantic's parser."""
+    time = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n is not None)
+    text = "P" + "".join(f"{n}{u}" for n, u in ((weeks, "W"), (days, "D")) if n is not None) + (
+        f"T{time}" if time else "")
+    assume(text != "P")
+    expected = TypeAdapter(timedelta).validate_python(text).total_seconds()
+    if expected == 0:
+        with pytest.raises(ValueError, match="longer than zero"):
+            parse_duration(text)
+    else:
+        assert parse_duration(text) == expected
