@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import logging
 import os
 import signal
@@ -229,7 +230,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr.write_line(f"evidence: {_shown(state.run.directory, config)}")
     if (state.run.directory / "SHA256SUMS").is_file():
         signed = f", signed by key {signing.key_id(state.signing_key.public_key())[:16]}…" if state.signing_key else ""
-        tr.write_line(f"sealed: SHA256SUMS, chained to the previous run{signed}")
+        tr.write_line(f"sealed: SHA256SUMS, {_chained(state.run.directory)}{signed}")
+
+
+def _chained(run_dir: Path) -> str:
+    """What the sealed run's evidence links to, as it says: the previous run, or none (the root's first run)."""
+    try:
+        previous = (json.loads((run_dir / "evidence.json").read_text()).get("chain") or {}).get("previous")
+    except (OSError, ValueError):
+        return "chain not readable: see `restoreproof evidence verify`"
+    if not previous:
+        return "the first run of this reports directory (nothing before it to chain to)"
+    return f"chained to the previous run, {previous.get('run', '?')}"
 
 
 def _shown(path: Path, config: pytest.Config) -> str:

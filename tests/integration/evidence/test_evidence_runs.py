@@ -45,7 +45,7 @@ def test_every_evidence_json_validates_against_the_shipped_schema(chained_report
 def test_runs_are_sealed_after_their_reports_are_final(chained_reports: Reports) -> None:
     """The seal covers the files as pytest-html and junitxml left them (the second run rewrote report.html
     after every test, so a seal taken too early would not match)."""
-    for run, output in zip(chained_reports.runs, chained_reports.output, strict=True):
+    for position, (run, output) in enumerate(zip(chained_reports.runs, chained_reports.output, strict=True)):
         entries, why = chain.read_sums(run / "SHA256SUMS")
         assert why is None
         assert set(entries) == {"evidence.json", "junit.xml", "report.html"}
@@ -57,7 +57,12 @@ def test_runs_are_sealed_after_their_reports_are_final(chained_reports: Reports)
         assert len(cases) == len(evidence["stores"][0]["checks"]) > 20
         assert sorted(p.name for p in run.iterdir()) == ["SHA256SUMS", "SHA256SUMS.sig", "evidence.json",
                                                           "junit.xml", "report.html"]
-        assert "sealed: SHA256SUMS, chained to the previous run, signed by key" in output
+        if position == 0:  # the line says what the chain holds: nothing before the first run
+            assert "sealed: SHA256SUMS, the first run of this reports directory (nothing before it to chain to), " \
+                   "signed by key" in output
+        else:
+            assert f"sealed: SHA256SUMS, chained to the previous run, {chained_reports.runs[position - 1].name}, " \
+                   "signed by key" in output
         checked = subprocess.run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=run, capture_output=True,
                                  text=True, check=False)
         assert checked.returncode == 0, checked.stdout + checked.stderr
