@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 
+from _pytest.assertion.rewrite import AssertionRewriter
+
+import verifiers
 from verifiers.cli import build_parser
 
 
@@ -29,3 +32,10 @@ def test_the_top_level_help_is_whole_and_gives_the_exit_codes() -> None:
     assert parser.description is not None
     assert parser.description.endswith("check and archive the evidence (`restoreproof evidence verify|index|upload`).")
     assert parser.epilog is not None and parser.epilog.startswith("Exit codes: 0 all passed;")
+
+
+def test_verify_warns_of_no_assertion_rewriting_it_cannot_do() -> None:
+    """`restoreproof verify` runs pytest in the process that imported `verifiers`; pytest marks an installed
+    plugin's top-level package for rewriting and warns when it was imported already, unless its docstring says
+    PYTEST_DONT_REWRITE (pytest's own check, used here as pytest uses it)."""
+    assert AssertionRewriter.is_rewrite_disabled(verifiers.__doc__ or "")
