@@ -8,6 +8,7 @@ Exit codes: 0 all passed; 1 a check failed or a store errored; 2 bad input (inve
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     inventory = commands.add_parser("inventory", help="validate the inventory and show each store's newest backup")
     add_inventory(inventory)
+    inventory.add_argument("--json", action="store_true", help="print the stores as JSON (name, kind, suite, ok, "
+                           "and the newest backup and its check count, or the error)")
 
     from verifiers import ci_commands
     from verifiers.alerts import commands as alert_commands
@@ -136,14 +139,21 @@ def _inventory(args: argparse.Namespace) -> int:
 
     inventory = load_inventory(args.inventory)
     status = EXIT_OK
+    rows: list[dict[str, object]] = []
     for store in inventory.stores:
         plan = plan_store(store, inventory.base_dir)
+        row: dict[str, object] = {"name": store.name, "kind": store.kind, "suite": store.suite_name}
         if isinstance(plan, PlanFailure):
-            print(f"{store.name} ({store.kind}, suite {store.suite_name}): ERROR {plan.message}")
+            row |= {"ok": False, "error": plan.message}
             status = EXIT_FAILED
         else:
-            print(f"{store.name} ({store.kind}, suite {store.suite_name}): {plan.located.location} "
-                  f"— {len(plan.specs)} checks")
+            row |= {"ok": True, "backup": plan.located.location, "checks": len(plan.specs)}
+        rows.append(row)
+        if not args.json:
+            where = f"ERROR {row['error']}" if not row["ok"] else f"{row['backup']} — {row['checks']} checks"
+            print(f"{store.name} ({store.kind}, suite {store.suite_name}): {where}")
+    if args.json:
+        print(json.dumps({"inventory": str(args.inventory), "stores": rows}, indent=2))
     return status
 
 

@@ -4,12 +4,15 @@ description is whole, with the exit codes."""
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from _pytest.assertion.rewrite import AssertionRewriter
 
 import verifiers
-from verifiers.cli import build_parser
+from verifiers.cli import build_parser, main
 
 
 def arguments(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
@@ -39,3 +42,13 @@ def test_verify_warns_of_no_assertion_rewriting_it_cannot_do() -> None:
     plugin's top-level package for rewriting and warns when it was imported already, unless its docstring says
     PYTEST_DONT_REWRITE (pytest's own check, used here as pytest uses it)."""
     assert AssertionRewriter.is_rewrite_disabled(verifiers.__doc__ or "")
+
+
+def test_inventory_json_lists_each_store_and_its_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "inventory.toml").write_text('[[stores]]\nname = "cache"\nkind = "redis"\nrto = "PT15M"\n'
+                                             'rpo = "30d"\nsource = { type = "file", path = "none-*.rdb" }\n')
+    code = main(["inventory", "--inventory", str(tmp_path / "inventory.toml"), "--json"])
+    shown = json.loads(capsys.readouterr().out)
+    assert code == 1 and [s["name"] for s in shown["stores"]] == ["cache"]
+    [store] = shown["stores"]
+    assert store["ok"] is False and store["suite"] == "redis" and "no backup matches" in store["error"]
