@@ -108,7 +108,7 @@ def test_field_errors_and_duplicate_names_come_in_one_pass(tmp_path: Path) -> No
         load_inventory(path)
     assert info.value.describe().splitlines() == [
         f"{path}: stores[1].rto: invalid duration 'soon': write a number and a unit, e.g. \"90s\", \"15m\", \"4h\", "
-        '"30d" or "1h30m"',
+        '"30d" or "1h30m", or an ISO 8601 duration such as "PT4H" or "P30D"',
         f"{path}: stores[3].name: duplicate store name 'saas' (also stores[0]); names must be unique",
         f"{path}: stores[4].name: duplicate store name 'billing' (also stores[1]); names must be unique",
     ]

@@ -12,7 +12,7 @@ import json
 import platform
 import secrets
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +61,7 @@ def _iso(moment: datetime) -> str:
 
 
 def evidence_record(run: RunInfo, outcomes: Sequence[StoreOutcome], *, finished: datetime,
-                    project_dir: Path) -> dict[str, Any]:
+                    project_dir: Path, provenance: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     return {
         "schema_version": EVIDENCE_SCHEMA_VERSION,
         "run": {
@@ -72,6 +72,7 @@ def evidence_record(run: RunInfo, outcomes: Sequence[StoreOutcome], *, finished:
             "git_commit": git_commit(project_dir),
             "host": platform.node(),
             "status": run_status(outcomes),
+            **({"provenance": dict(provenance)} if provenance is not None else {}),
         },
         "stores": [o.as_evidence() for o in outcomes],
     }
@@ -87,10 +88,12 @@ def run_status(outcomes: Sequence[StoreOutcome]) -> str:
 
 
 def write_evidence(run: RunInfo, outcomes: Sequence[StoreOutcome], *, project_dir: Path,
-                   signing_key: Ed25519PrivateKey | None = None) -> Path:
+                   signing_key: Ed25519PrivateKey | None = None,
+                   provenance: Mapping[str, str | None] | None = None) -> Path:
     """Finalise the run: every other file of the run directory must be final by now (see verifiers/plugin/)."""
     run.directory.mkdir(parents=True, exist_ok=True)
-    record = evidence_record(run, outcomes, finished=datetime.now(UTC), project_dir=project_dir)
+    record = evidence_record(run, outcomes, finished=datetime.now(UTC), project_dir=project_dir,
+                             provenance=provenance)
     return finalise_run(run.directory, record, signing_key=signing_key)
 
 

@@ -28,8 +28,9 @@ _SHORT = 24
 _DIFFERENCE_CHECKS = ("schema",)  # a failed one's observed value lists what differs (checks.schema_diff)
 
 
-def summary_html(outcomes: Sequence[StoreOutcome]) -> str:
-    """The block at the top of the report: a one-line verdict, a row per store, a phase chart per store."""
+def summary_html(outcomes: Sequence[StoreOutcome], provenance: Mapping[str, str | None] | None = None) -> str:
+    """The block at the top of the report: a one-line verdict, where the run came from, a row per store, a phase
+    chart per store."""
     if not outcomes:
         return ""
     records = [(o, o.as_evidence()) for o in outcomes]
@@ -43,13 +44,34 @@ def summary_html(outcomes: Sequence[StoreOutcome]) -> str:
     )
     return (
         "<section id='restoreproof-summary' class='rp'>"
-        f"{_verdict(outcomes)}"
+        f"{_verdict(outcomes)}{provenance_html(provenance or {})}"
         f"<table id='restoreproof-stores' class='rp-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
         f"<div class='rp-charts'>{charts}</div>"
         "<p class='rp-note'>Every value here is a count, checksum, name or duration: row contents are never "
         "recorded. Expand a row of the results table below for what each check observed and expected.</p>"
         "</section>"
     )
+
+
+PROVENANCE_LABELS = (("repository", "Repository"), ("commit", "Commit"), ("run_url", "CI run"),
+                     ("actor", "Started by"), ("trigger", "Trigger"), ("inventory_sha256", "Inventory sha256"))
+
+
+def provenance_html(provenance: Mapping[str, str | None]) -> str:
+    """Where the run came from (evidence.json's run.provenance), as a definition list: what is unknown says so."""
+    if not provenance:
+        return ""
+    items = []
+    for key, label in PROVENANCE_LABELS:
+        value = provenance.get(key)
+        if key == "run_url" and value:
+            shown = f"<a href='{escape(value, quote=True)}'>{escape(value)}</a>"
+        else:
+            shown = escape(value) if value else "<span class='rp-dim'>not known</span>"
+        items.append(f"<dt>{label}</dt><dd>{shown}</dd>")
+    where = "a workstation" if provenance.get("ci") is None else f"{provenance['ci']} CI"
+    return (f"<dl id='restoreproof-provenance' class='rp-provenance' aria-label='run provenance, on "
+            f"{escape(where, quote=True)}'>{''.join(items)}</dl>")
 
 
 def _verdict(outcomes: Sequence[StoreOutcome]) -> str:

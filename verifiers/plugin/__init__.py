@@ -208,7 +208,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
         return result
     try:
         path = write_evidence(state.run, list(state.outcomes.values()), project_dir=state.project_dir,
-                              signing_key=state.signing_key)
+                              signing_key=state.signing_key, provenance=state.provenance)
     except (EvidenceError, OSError) as exc:
         detail = exc.describe() if isinstance(exc, EvidenceError) else f"{exc.strerror}: {exc.filename}"
         sys.stderr.write(f"restoreproof: error: run {state.run.id} was not sealed: {detail} — fix it and run "
@@ -262,7 +262,7 @@ class HtmlSummary:
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
-        block = report_html.summary_html(list(self.state.outcomes.values()))
+        block = report_html.summary_html(list(self.state.outcomes.values()), self.state.provenance)
         if block:
             prefix.append(block)
 

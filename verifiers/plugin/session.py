@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pytest
 
 from verifiers.checks import CheckSpec
-from verifiers.evidence import KEY_ENV, RunInfo, signing
+from verifiers.evidence import KEY_ENV, RunInfo, git_commit, signing
+from verifiers.evidence.provenance import provenance
 from verifiers.inventory import Inventory, load_inventory
 from verifiers.plugin.progress_display import MODES as PROGRESS_MODES
 from verifiers.progress import NullProgress, ProgressReporter, reporting
@@ -98,6 +100,11 @@ class RestoreRun:
     collected: bool = False
     signing_key: signing.PrivateKey | None = None
     progress: ProgressReporter = field(default_factory=NullProgress)
+
+    @cached_property
+    def provenance(self) -> dict[str, str | None]:
+        """Where this run came from (repository, commit, CI run, actor, trigger, inventory sha256), read once."""
+        return provenance(os.environ, inventory=self.settings.inventory, commit=git_commit(self.project_dir))
 
     def load(self) -> Inventory:
         if self.inventory is None:
