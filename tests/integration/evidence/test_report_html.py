@@ -4,6 +4,7 @@ anywhere, and the console stays free of errors."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -108,3 +109,21 @@ def test_index_renders(browser: Chromium, chained_reports: Reports, tmp_path: Pa
     assert banner.startswith("Archive integrity verified: 3 runs")
     assert js(browser, s, "document.querySelectorAll('svg.chart circle.point').length") >= 1
     assert "Monthly restore-test completion" in js(browser, s, "document.querySelector('#kpis').innerText")
+
+
+def test_the_report_prints_as_a_document_an_auditor_reads_alone(browser: Chromium, chained_reports: Reports) -> None:
+    """Print CSS (issue 24, item 5): "Save as PDF" gives every check's detail, no controls, nothing cut off."""
+    loaded = browser.load((chained_reports.runs[0] / "report.html").as_uri())
+    s = loaded.session
+    folded = "[...document.querySelectorAll('.extras-row')].filter(r => getComputedStyle(r).display === 'none').length"
+    assert js(browser, s, folded) > 0  # on screen a passed check's detail is folded: the control
+    assert js(browser, s, "getComputedStyle(document.querySelector('.filters')).display") != "none"
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=s)
+    assert js(browser, s, folded) == 0  # printed, every check's detail is there
+    assert js(browser, s, "getComputedStyle(document.querySelector('.filters')).display") == "none"
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": 700, "height": 1000, "deviceScaleFactor": 1,
+                                                        "mobile": False}, session=s)  # A4's width less margins
+    assert js(browser, s, "document.documentElement.scrollWidth") <= 700  # nothing wider than the page
+    pdf = base64.b64decode(browser.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69},
+                                        session=s)["data"])
+    assert pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1
