@@ -29,6 +29,24 @@ class SequenceState(Protocol):
     @property
     def feeds(self) -> list[str]: ...
 
+# What each check is called where people read it (the report), instead of its id: the evidence keeps the ids.
+PLAIN_NAMES = {
+    "artifact": "Backup file", "restore": "Restore", "engine": "Engine version", "tables": "Tables present",
+    "row_count": "Row count", "checksum": "Content checksum", "schema": "Schema", "sequence": "Sequence position",
+    "collections": "Collections present", "document_count": "Document count", "assertion": "Custom assertion",
+    "rto": "Restore time (RTO)", "rpo": "Backup age (RPO)", "rpo_gap": "Gap between backups", "pitr_lag":
+    "Point-in-time recovery lag", "corruption": "Corruption check", "self_test": "Self-test: the checks can fail",
+    "canary": "Canary row", "gdpr": "Erasures hold", "migrate": "Migrations apply", "encryption": "Encryption",
+    "retention": "Retention", "copy": "Off-site copy", "manual_copy": "Manual copy", "bucket": "Bucket access",
+    "backup_jobs": "Backup jobs",
+}
+
+
+def plain_name(check: str) -> str:
+    """A check's name in plain words (`row_count` -> `Row count`), for a reader who does not know the ids."""
+    return PLAIN_NAMES.get(check, check.replace("_", " ").capitalize())
+
+
 DATABASE_SUBJECT = "database"  # the schema check's subject for views, functions, types, sequences, extensions
 
 

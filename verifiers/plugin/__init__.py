@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from verifiers.checks import CheckSpec
+from verifiers.checks import CheckSpec, plain_name
 from verifiers.errors import EvidenceError, InventoryError
 from verifiers.evidence import RunInfo, report_html, signing, write_evidence
 from verifiers.plugin import distributed, progress_display
@@ -274,6 +274,12 @@ class HtmlSummary:
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         props = dict(getattr(report, "user_properties", ()))  # a collection error's report has none
         check = str(props.get("check", ""))
+        if check:  # plain words where pytest has its own terms: the check named, not the test function's id
+            subject = str(props.get("subject", ""))
+            cells[1] = (f'<td class="col-testId">{html.escape(plain_name(check))}'
+                        f'{html.escape(": " + subject) if subject and subject != check else ""}</td>')
+            if report.skipped:  # pytest's "Skipped": a check that had nothing to compare
+                cells[0] = '<td class="col-result">Not compared</td>'
         cells[2:2] = [
             f'<td class="col-store">{html.escape(str(props.get("store", "-")))}</td>',
             f'<td class="col-check">{html.escape(check or "-")}</td>',
