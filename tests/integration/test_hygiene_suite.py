@@ -52,3 +52,19 @@ def test_hygiene_suite_judges_gaps_and_writes_evidence(tmp_path: Path) -> None:
     assert (gap["passed"], gap["observed"], gap["expected"]) == (False, 8 * 86400.0, 86400.0)
     report = (run / "report.html").read_text()
     assert "gappy" in report and "8d0h" in report and "24h00m" in report  # observed vs expected, as durations
+
+
+def test_restoreproof_verify_runs_the_packaged_hygiene_suite_from_any_folder(tmp_path: Path) -> None:
+    """Issue 24, item 2: the suites ship in the package, so a team's own repository (here a plain folder, not
+    this one) runs `restoreproof verify --suite hygiene` without suites/ beside it."""
+    backups(tmp_path / "gappy", "gappy", [0.25, 1.25, 9.25, 10.25, 11.25])  # nothing for 8 days
+    (tmp_path / "inventory.toml").write_text(
+        '[[stores]]\nname = "gappy"\nkind = "postgres"\nrto = "PT1H"\nrpo = "P1D"\n[stores.source]\ntype = "file"\n'
+        'path = "gappy/gappy-*.dump"\n[stores.hygiene]\nretention_days = 30\n')
+    result = subprocess.run([str(BIN / "restoreproof"), "verify", "--suite", "hygiene"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "no store" not in result.stderr
+    assert "gappy: rpo_gap rpo_gap: largest gap between recovery points over the last 30d0h: 8d0h" in result.stdout
+    (run,) = (tmp_path / "reports").glob("*/*")
+    assert {s["suite"] for s in json.loads((run / "evidence.json").read_text())["stores"]} == {"hygiene"}
