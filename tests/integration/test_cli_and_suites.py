@@ -76,7 +76,9 @@ def test_suite_passes_and_writes_evidence(project: Path) -> None:
     assert sorted(p.name for p in run_dir.iterdir()) == ["SHA256SUMS", "evidence.json", "junit.xml", "report.html"]
     evidence = json.loads((run_dir / "evidence.json").read_text())
     assert evidence["run"]["id"] == run_dir.name and evidence["run"]["status"] == "passed"
-    assert set(evidence["run"]) == {"id", "started", "finished", "tool_version", "git_commit", "host", "status"}
+    assert set(evidence["run"]) == {"id", "started", "finished", "tool_version", "git_commit", "host", "status",
+                                    "provenance"}
+    assert evidence["run"]["provenance"]["inventory_sha256"] is not None  # where the run came from
     (store,) = evidence["stores"]
     assert store["status"] == "passed" and store["sandbox"]["type"] == "local"
     assert set(store["rto"]["phases"]) == {"fetch", "provision", "restore", "verify", "teardown"}
