@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 if TYPE_CHECKING:
     import boto3.session
     import botocore.loaders
+    from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_rds import RDSClient
@@ -73,11 +74,46 @@ def dynamodb_client(region: str | None = None, endpoint_url: str | None = None) 
     return _session(region).client("dynamodb", endpoint_url=endpoint_url, config=_config())
 
 
+# boto3's managed transfers (s3transfer): a download at or above its threshold is ranged GETs in parallel; a copy
+# at or above its threshold is a multipart copy (UploadPartCopy, parts in parallel), which S3 requires above
+# 5 GiB, CopyObject's limit. Below that a copy stays one CopyObject, which keeps the source's single-part ETag
+# (an S3 Inventory report's ETag can then still be compared). s3transfer widens parts to stay within 10,000.
+MIB = 1 << 20
+DOWNLOAD_THRESHOLD = DOWNLOAD_PART = 64 * MIB
+COPY_THRESHOLD = 5 * 1024 * MIB
+COPY_PART = 256 * MIB
+TRANSFER_THREADS = 10
+
+
+def transfer_config(*, threshold: int, part: int, threads: int = TRANSFER_THREADS) -> TransferConfig:
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(multipart_threshold=threshold, multipart_chunksize=part, max_concurrency=threads)
+
+
+def transfer_errors() -> tuple[type[Exception], ...]:
+    """What a managed transfer (client.copy, client.download_file) raises: botocore's errors, and boto3's own
+    when s3transfer failed or gave up retrying (for use in an `except`, evaluated only when one is raised)."""
+    from boto3.exceptions import Boto3Error
+
+    return ClientError, BotoCoreError, Boto3Error
+
+
+def transfer_cause(exc: Exception) -> Exception:
+    """The error behind a transfer's failure: boto3's RetriesExceededError carries the last attempt's."""
+    from boto3.exceptions import RetriesExceededError
+
+    if isinstance(exc, RetriesExceededError):
+        last = exc.last_exception  # type: ignore[attr-defined]  # boto3 sets it; boto3-stubs leave it out
+        return last if isinstance(last, Exception) else exc
+    return exc
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", "Unknown"))
 
 
-def describe_error(exc: ClientError | BotoCoreError) -> str:
+def describe_error(exc: Exception) -> str:
     """`AccessDenied: <AWS's message>` for a service error, the botocore message otherwise (no credentials,
     endpoint unreachable). Neither carries secrets: AWS never echoes a secret key."""
     if isinstance(exc, ClientError):
@@ -86,7 +122,7 @@ def describe_error(exc: ClientError | BotoCoreError) -> str:
     return str(exc)
 
 
-def permission_hint(exc: ClientError | BotoCoreError, actions: str) -> str | None:
+def permission_hint(exc: Exception, actions: str) -> str | None:
     """The fix for an access or credentials problem, naming the IAM actions needed; None for other errors."""
     if isinstance(exc, ClientError) and error_code(exc) in ACCESS_DENIED:
         return f"grant the harness's AWS identity {actions} (docs/aws.md: IAM permissions), or check which " \

@@ -3,6 +3,7 @@ hashed, checked against its S3 checksum, and restored like a local file; every f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from moto.core.authorization import enable_iam_authentication
 
 from tests.aws_support import MotoServer
 from tests.conftest import Capture, failed
+from verifiers import aws as aws_clients
 from verifiers.errors import SourceError
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
@@ -105,6 +107,64 @@ def test_multipart_etag_is_never_taken_for_a_content_hash(tmp_path: Path, bucket
     assert artifact.bytes == big.stat().st_size
     assert "MD5" not in artifact.details["s3_checksum"]
     assert "matches" not in artifact.details["s3_checksum"]  # a composite checksum or nothing: never "verified"
+
+
+def ranged_gets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Range of every GetObject the source sends (its clients come from verifiers.aws.s3_client)."""
+    ranges: list[str] = []
+    real = aws_clients.s3_client
+
+    def recording(region: str | None = None, endpoint_url: str | None = None) -> Any:
+        client = real(region, endpoint_url)
+        client.meta.events.register("before-call.s3.GetObject",
+                                    lambda params, **_: ranges.append(params.get("headers", {}).get("Range", "")))
+        return client
+
+    monkeypatch.setattr("verifiers.sources.s3.s3_client", recording)
+    return ranges
+
+
+SMALL_PARTS = TransferConfig(multipart_threshold=1 << 20, multipart_chunksize=1 << 20)
+
+
+def test_a_large_object_downloads_in_parallel_ranges_and_is_checked_whole(tmp_path: Path, bucket: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3's download_file above its threshold: ranged GETs in parallel (1 MiB here), written where they
+    belong; the sha256 and the object's S3 checksum are then computed over the whole file."""
+    body = os.urandom(4 * (1 << 20) + 4321)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=bucket, Key=PREFIX + "saas-1.dump", Body=body, ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=bucket, Key=PREFIX + "saas-1.manifest.json", Body=b"{}")
+    ranges = ranged_gets(monkeypatch)
+    source = S3Source(type="s3", bucket=bucket, prefix=PREFIX, pattern="saas-*.dump")
+    objects = S3Objects(transfer=SMALL_PARTS)
+    located = objects.locate(source, base_dir=tmp_path, store="saas")
+    ranges.clear()  # locate's GET of the manifest
+    artifact = objects.fetch(located, store="saas", work_dir=tmp_path / "work")
+    assert sorted(ranges) == [*(f"bytes={i << 20}-{((i + 1) << 20) - 1}" for i in range(4)), f"bytes={4 << 20}-"]
+    assert artifact.path.read_bytes() == body and artifact.bytes == len(body)
+    assert artifact.sha256 == hashlib.sha256(body).hexdigest()
+    assert artifact.details["s3_checksum"] == "SHA256 matches S3"
+
+
+def test_a_large_object_changed_behind_its_checksum_fails_the_ranged_fetch(tmp_path: Path, bucket: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    body = os.urandom(3 * (1 << 20))
+    s3 = boto3.client("s3")
+    key = PREFIX + "saas-1.dump"
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=bucket, Key=PREFIX + "saas-1.manifest.json", Body=b"{}")
+    stored = stored_key(bucket, key)
+    stored.value = body[:-1] + bytes([body[-1] ^ 0xFF])  # same size, the stored SHA256 now describes other bytes
+    ranges = ranged_gets(monkeypatch)
+    source = S3Source(type="s3", bucket=bucket, prefix=PREFIX, pattern="saas-*.dump")
+    objects = S3Objects(transfer=SMALL_PARTS)
+    located = objects.locate(source, base_dir=tmp_path, store="saas")
+    with pytest.raises(SourceError) as raised:
+        objects.fetch(located, store="saas", work_dir=tmp_path / "work")
+    assert len([r for r in ranges if r]) == 3
+    assert raised.value.describe().startswith(f"store saas: s3://{bucket}/{key} MISMATCH: SHA256 ")
+    assert "S3 says" in raised.value.describe() and "run again" in raised.value.describe()
 
 
 def test_object_changed_behind_its_checksum_fails_the_fetch(tmp_path: Path, bucket: str,

@@ -4,6 +4,8 @@ verified and then deleted, also when verification fails or the run is interrupte
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from boto3.s3.transfer import TransferConfig
 
 from tests.aws_support import MotoServer, harness_leftovers
 from tests.conftest import failed
@@ -138,6 +141,33 @@ def test_interrupted_restore_deletes_the_scratch_prefix(tmp_path: Path, bucket: 
     outcome = verify(tmp_path, bucket, manifest, restore={})
     assert outcome.interrupted and outcome.status != "passed"
     assert outcome.error is not None and outcome.error["phase"] == "restore"
+    assert scratch_leftovers(bucket) == []
+
+
+def test_a_large_object_is_copied_in_parts_as_of_its_version(bucket: str) -> None:
+    """boto3's managed copy above its threshold is a multipart copy (UploadPartCopy), which S3 needs above 5 GiB;
+    here the threshold is 5 MiB (S3's smallest part), so an 11 MiB object copies in three parts, from the
+    version the listing names although a newer one exists."""
+    s3 = boto3.client("s3")
+    big = os.urandom(11 * (1 << 20))
+    key = f"{PREFIX}big.bin"
+    version = s3.put_object(Bucket=bucket, Key=key, Body=big)["VersionId"]
+    s3.put_object(Bucket=bucket, Key=key, Body=b"overwritten after the backup")
+    listing: dict[str, dict[str, object]] = {key: {"bytes": len(big), "version_id": version},
+                                             KEYS[0]: {"bytes": len(OBJECTS[KEYS[0]])}}
+    client = boto3.client("s3")
+    calls: list[str] = []
+    client.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
+    parts = TransferConfig(multipart_threshold=5 * (1 << 20), multipart_chunksize=5 * (1 << 20))
+    with copy_restore.scratch_copy(client, listing, store="exports", source_bucket=bucket, source_prefix=PREFIX,
+                                   bucket=bucket, base_prefix="restoreproof-scratch/", transfer=parts) as scratch:
+        assert scratch.copied == 2
+        assert calls.count("UploadPartCopy") == 3 and calls.count("CompleteMultipartUpload") == 1
+        assert calls.count("CopyObject") == 1  # the small object: one request, as below the threshold
+        copied = s3.get_object(Bucket=bucket, Key=scratch.scratch_key(key))
+        assert hashlib.sha256(copied["Body"].read()).digest() == hashlib.sha256(big).digest()
+        assert copied["ETag"].endswith('-3"')
+        assert scratch.listing()[key]["bytes"] == len(big)
     assert scratch_leftovers(bucket) == []
 
 

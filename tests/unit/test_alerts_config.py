@@ -59,7 +59,9 @@ def test_example_loads_with_defaults(tmp_path: Path) -> None:
     assert og.url == "https://api.eu.opsgenie.com" and og.priority == "P2"
     policy = retry_policy(config)
     assert (policy.timeout, policy.attempts, policy.backoff, policy.max_wait) == (5.0, 3, 1.0, 60.0)
-    assert [policy.wait_before(n) for n in (2, 3, 4)] == [1.0, 2.0, 4.0]
+    retry = policy.retry()
+    assert (retry.total, retry.backoff_factor, retry.backoff_max, retry.raise_on_status) == (2, 0.5, 60.0, False)
+    assert "POST" in (retry.allowed_methods or ()) and {408, 429, 500, 503, 599} <= set(retry.status_forcelist)
 
 
 def test_defaults_point_at_the_public_apis(tmp_path: Path) -> None:

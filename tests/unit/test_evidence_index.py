@@ -213,3 +213,14 @@ def test_a_verification_made_elsewhere_is_used_instead_of_the_roots_own(root: Pa
     assert [run_id for run_id, ok in verified.items() if not ok] == [broken.directory.name]
     with pytest.raises(EvidenceError, match="no runs to index"):
         index_of(root, report=chain.ChainReport(runs=(), problems=(), head=None))
+
+
+def test_index_html_escapes_what_the_runs_say(tmp_path: Path) -> None:
+    """The page is a jinja2 template with autoescape on: a name from evidence.json is text, never markup."""
+    root = tmp_path / "reports"
+    make_run(root, at(2026, 3, 3), [restore_record("<script>alert('x')</script>&co", rto=30.0)])
+    assert main(["evidence", "index", str(root), "--to", "2026-03"]) == 0
+    page = (root / "index.html").read_text()
+    assert "<script" not in page
+    assert "<th>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;co</th>" in page
+    assert page.count("<svg") == 1 and "<title>2026-03: 30.0s (" in page

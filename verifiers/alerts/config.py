@@ -50,9 +50,9 @@ def _refuse_secrets(data: Any, fields: dict[str, str]) -> Any:
 
 
 class Delivery(StrictModel):
-    """How hard to try: each request gets `timeout`; a 5xx, a 429, a timeout or a connection error is retried
-    up to `attempts` in all, waiting `backoff`, then twice that, ... (a 429's Retry-After when it gives one),
-    never longer than `max_wait` at a time."""
+    """How hard to try (urllib3's Retry): each request gets `timeout`; a 5xx, a 408, a 429, a timeout or a
+    connection error is retried up to `attempts` in all, the first retry at once, then waiting `backoff`, twice
+    that, ... (as long as a Retry-After asks when the answer gives one), never longer than `max_wait` at a time."""
 
     timeout: Seconds = Field(default=10.0, gt=0)
     attempts: int = Field(default=4, ge=1, le=10)

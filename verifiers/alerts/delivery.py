@@ -1,31 +1,40 @@
-"""Delivering one HTTP request to a channel: a timeout per attempt, retries with exponential backoff on a 5xx,
-a 408, a timeout or a connection error, a 429's Retry-After honoured; any other 4xx is final. Every outcome
-comes back as a DeliveryResult (nothing is swallowed), its text free of the secrets the request carries.
+"""Delivering one HTTP request to a channel with urllib3: a timeout per attempt, and urllib3's Retry for the
+rest: a 5xx, a 408, a 429, a timeout or a connection error is retried, the first time at once, then after the
+backoff, doubled each time, or as long as a Retry-After asks, never longer than max_wait; any other 4xx is final.
+Every outcome comes back as a DeliveryResult (nothing is swallowed), its text free of the secrets the request
+carries.
 
-The standard library's urllib is enough for one JSON POST at a time, so alerting adds no dependency. Redirects
-are not followed: a secret URL or key is sent only to the host it was configured for.
+Redirects are not followed: a secret URL or key is sent only to the host it was configured for.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import re
+import math
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.message import Message
-from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
 
 from verifiers import __version__
 
 REDACTED = "***"
 Sleep = Callable[[float], None]
+# Answers worth another attempt: a timeout or rate limit on the channel's side, or any server error.
+RETRY_STATUSES = frozenset({408, 429, *range(500, 600)})
 
 
 @dataclass(frozen=True)
@@ -35,9 +44,13 @@ class RetryPolicy:
     backoff: float = 2.0
     max_wait: float = 60.0
 
-    def wait_before(self, attempt: int) -> float:
-        """Seconds to wait before attempt number `attempt` (2, 3, ...): backoff, doubled each time, capped."""
-        return float(min(self.backoff * 2 ** (attempt - 2), self.max_wait))
+    def retry(self, wait: Sleep = time.sleep) -> Retry:
+        """This policy as urllib3's Retry. urllib3 waits backoff_factor * 2 ** (n - 1) before retry n (none before
+        the first), so half of `backoff` makes the waits backoff, twice that, ...; a POST is retried too, and the
+        last answer comes back instead of an exception, so its status is reported."""
+        return _PacedRetry(total=self.attempts - 1, allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"POST"},
+                           status_forcelist=RETRY_STATUSES, backoff_factor=self.backoff / 2, backoff_max=self.max_wait,
+                           retry_after_max=math.ceil(self.max_wait), redirect=False, raise_on_status=False, wait=wait)
 
 
 @dataclass(frozen=True)
@@ -103,97 +116,90 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class _Attempt:
-    status: int | None
-    detail: str
-    retry: bool
-    retry_after: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
 def deliver(request: OutboundRequest, policy: RetryPolicy, *, sleep: Sleep = time.sleep) -> DeliveryResult:
-    """Send `request` until it is accepted, a final answer comes, or the attempts are used up."""
-    attempt = _Attempt(None, "not sent", retry=False)
-    number = 0
-    for number in range(1, policy.attempts + 1):
-        if number > 1:
-            sleep(attempt.retry_after if attempt.retry_after is not None else policy.wait_before(number))
-        attempt = _send(request, policy.timeout)
-        if attempt.ok or not attempt.retry:
-            break
-        if attempt.retry_after is not None and attempt.retry_after > policy.max_wait:
-            attempt = _Attempt(attempt.status, f"{attempt.detail}; Retry-After {attempt.retry_after:.0f}s is longer "
-                               f"than max_wait {policy.max_wait:.0f}s, so no retry", retry=False)
-            break
-    return DeliveryResult(request, attempt.ok, attempt.status, number, redact(attempt.detail, request.secrets))
+    """Send `request` until it is accepted, a final answer comes, or the attempts are used up (urllib3's Retry)."""
+    retry = policy.retry(sleep)
+    headers = {"Content-Type": "application/json", "User-Agent": f"restoreproof/{__version__}", **request.headers}
+    with _pool_for(request.url) as pool:
+        try:
+            # The URL's scheme is http(s), checked when the channel was configured (config.py, secret_url above).
+            response = pool.request("POST", request.url, body=json.dumps(request.body).encode(), headers=headers,
+                                    timeout=urllib3.Timeout(connect=policy.timeout, read=policy.timeout),
+                                    retries=retry, redirect=False, preload_content=False)
+        except MaxRetryError as exc:  # every attempt ended without an answer
+            detail = _no_answer(exc.reason, policy.timeout)
+            return DeliveryResult(request, False, None, policy.attempts, redact(detail, request.secrets))
+        except urllib3.exceptions.HTTPError as exc:  # an error urllib3 does not retry: one attempt
+            detail = _no_answer(exc, policy.timeout)
+            return DeliveryResult(request, False, None, 1, redact(detail, request.secrets))
+        try:
+            body = _excerpt(response.read(2048))
+        except urllib3.exceptions.HTTPError:
+            body = ""
+        finally:
+            response.close()
+    attempts = len(response.retries.history) + 1 if response.retries is not None else 1
+    delivered = 200 <= response.status < 300
+    detail = body if delivered else _refusal(response, body, policy)
+    return DeliveryResult(request, delivered, response.status, attempts, redact(detail, request.secrets))
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Message,
-                         newurl: str) -> None:
-        return None  # the 3xx comes back as an HTTPError: reported, not followed
+class _PacedRetry(Retry):
+    """urllib3's Retry, its waits made through `wait` (time.sleep; the tests pass one that records them), and a
+    Retry-After that is not a number or a date ignored for the backoff instead of failing the delivery."""
+
+    def __init__(self, *args: Any, wait: Sleep = time.sleep, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wait = wait
+
+    def new(self, **kw: Any) -> Self:
+        return super().new(wait=self.wait, **kw)
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        asked = _retry_after(response, self) if response is not None and self.respect_retry_after_header else None
+        seconds = asked or self.get_backoff_time()
+        if seconds > 0:
+            self.wait(seconds)
 
 
-def _send(request: OutboundRequest, timeout: float) -> _Attempt:
-    data = json.dumps(request.body).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": f"restoreproof/{__version__}",
-               **request.headers}
-    # The URL's scheme is http(s), checked when the channel was configured (config.py, secret_url above).
-    http_request = urllib.request.Request(request.url, data=data, headers=headers, method="POST")  # noqa: S310
-    opener = urllib.request.build_opener(_NoRedirects)  # per call: it reads the proxy settings of the environment
-    try:
-        with opener.open(http_request, timeout=timeout) as response:
-            return _Attempt(response.status, _excerpt(response.read(2048)), retry=False)
-    except urllib.error.HTTPError as exc:
-        return _answer(exc)
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
-            return _Attempt(None, f"no answer within the {timeout:g}s timeout", retry=True)
-        return _Attempt(None, f"cannot connect: {reason}", retry=True)
-    except TimeoutError:
-        return _Attempt(None, f"no answer within the {timeout:g}s timeout", retry=True)
-    except (http.client.HTTPException, OSError) as exc:
-        return _Attempt(None, f"connection failed: {type(exc).__name__}: {exc}", retry=True)
+def _pool_for(url: str) -> urllib3.PoolManager:
+    """A pool through the environment's proxy for this URL (http_proxy, https_proxy, no_proxy), if it names one."""
+    parts = urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(parts.netloc):
+        return urllib3.ProxyManager(proxy)
+    return urllib3.PoolManager()
 
 
-def _answer(exc: urllib.error.HTTPError) -> _Attempt:
-    status = exc.code
-    try:
-        body = _excerpt(exc.read(2048))
-    except (OSError, http.client.HTTPException):
-        body = ""
-    finally:
-        exc.close()
-    detail = f"{exc.reason}" + (f": {body}" if body else "")
+def _no_answer(error: Exception | None, timeout: float) -> str:
+    if isinstance(error, NewConnectionError):  # before the timeouts: urllib3 makes it a ConnectTimeoutError
+        return f"cannot connect: {error.__cause__ or error}"
+    if isinstance(error, ReadTimeoutError | ConnectTimeoutError):
+        return f"no answer within the {timeout:g}s timeout"
+    return f"connection failed: {type(error).__name__}: {error}"
+
+
+def _refusal(response: BaseHTTPResponse, body: str, policy: RetryPolicy) -> str:
+    status = response.status
+    detail = f"{response.reason}" + (f": {body}" if body else "")
     if status == 429:
-        return _Attempt(status, f"rate limited: {detail}", retry=True, retry_after=_retry_after(exc.headers))
-    if status >= 500 or status == 408:
-        return _Attempt(status, detail, retry=True)
+        asked = _retry_after(response, Retry())  # not capped by max_wait: what the channel really asked
+        longer = (f"; it asked for {asked:.0f}s (Retry-After), longer than max_wait {policy.max_wait:g}s, so the "
+                  "waits were cut to max_wait" if asked is not None and asked > policy.max_wait else "")
+        return f"rate limited: {detail}{longer}"
     if 300 <= status < 400:
-        return _Attempt(status, f"redirected: {detail}; alerts are not sent on to another URL, configure the final "
-                        "one", retry=False)
-    return _Attempt(status, f"refused: {detail}", retry=False)
+        return f"redirected: {detail}; alerts are not sent on to another URL, configure the final one"
+    if status >= 500 or status == 408:
+        return detail
+    return f"refused: {detail}"
 
 
-def _retry_after(headers: Message) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    value = (headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
+def _retry_after(response: BaseHTTPResponse, retry: Retry) -> float | None:
+    """Retry-After in seconds (a number or an HTTP date, as `retry` caps it), None when absent or unreadable."""
     try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return retry.get_retry_after(response)
+    except InvalidHeader:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _excerpt(body: bytes) -> str:

@@ -2,8 +2,9 @@
 finalised: evidence.json, then SHA256SUMS over the run's final files, then the optional signature.
 
 The package, one job per module: chain (SHA256SUMS, the hash chain, verification), signing (Ed25519),
-report_html (report.html content), index (monthly index.json + index.html), soc2 (check -> criteria),
-upload (archive to S3 with Object Lock), schema/evidence.schema.json (the JSON Schema of evidence.json).
+report_html (report.html content), index (monthly index.json + index.html, drawn by templates/index.html),
+soc2 (check -> criteria), upload (archive to S3 with Object Lock), schema/evidence.schema.json (the JSON Schema
+of evidence.json) and conformance (evidence.json checked against it by `evidence verify`).
 """
 
 from __future__ import annotations

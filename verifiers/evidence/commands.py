@@ -5,8 +5,10 @@ entry for every run uploaded since the last seal) and `evidence index ARCHIVE`; 
 ARCHIVE is s3://BUCKET[/PREFIX], git:BRANCH (a branch of this repository's origin), git+REMOTE#BRANCH or a
 directory (verifiers/evidence/archive.py). verify and index also take a plain reports directory.
 
-Exit codes: 0 ok; 1 a mismatch (a broken file, link or signature) or a failed/refused upload; 2 bad input
-(raised as EvidenceError, reported by verifiers.cli).
+verify also checks every run's evidence.json against the schema this restoreproof ships (conformance.py).
+
+Exit codes: 0 ok; 1 a mismatch (a broken file, link or signature, an evidence.json the schema refuses) or a
+failed/refused upload; 2 bad input (raised as EvidenceError, reported by verifiers.cli).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS, KEY_ENV
+
+if TYPE_CHECKING:
+    from verifiers.evidence.chain import Problem
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -31,7 +36,8 @@ def add_parser(commands: Any) -> None:
 
     verify = actions.add_parser("verify", help="check every run against its SHA256SUMS and signature, and the "
                                                "chain (an archive's seals, or a reports directory's links between "
-                                               "runs); name the first broken link")
+                                               "runs); name the first broken link; check every evidence.json "
+                                               "against the evidence schema")
     verify.add_argument("reports_dir", metavar="ARCHIVE_OR_REPORTS_DIR", help=WHERE_RUNS_ARE)
     verify.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
     keys = verify.add_mutually_exclusive_group()
@@ -134,26 +140,42 @@ def _trend(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from verifiers.evidence import chain, signing
+    from verifiers.evidence.conformance import schema_problems
 
     key_path = args.public_key or args.signing_key or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
     trusted = signing.load_public_key(key_path) if key_path else None
     if _is_archive(args.reports_dir):
         return _verify_archive(args, trusted)
     report = chain.verify_reports(Path(args.reports_dir), trusted_key=trusted)
-    if report.ok:
+    invalid = schema_problems(report.runs)
+    if report.ok and not invalid:
         signed = sum((r.directory / chain.SIGNATURE).is_file() for r in report.runs)
         head = report.head.rel if report.head else "-"
         print(f"verified {len(report.runs)} runs in {args.reports_dir}: every file matches its SHA256SUMS and the "
-              f"hash chain is unbroken; {signed} signed{' by the given key' if trusted else ''}")
+              f"hash chain is unbroken; {signed} signed{' by the given key' if trusted else ''}; every "
+              "evidence.json matches the evidence schema")
         print(f"head: {head}, SHA256SUMS sha256 {report.head_digest} (compare it with the archived copy)")
         return EXIT_OK
-    assert report.first_broken is not None
-    print(f"FAILED: first broken link: {report.first_broken}")
-    for problem in report.problems:
-        print(f"  {problem}")
-    count = len(report.problems)
+    if report.first_broken is not None:
+        print(f"FAILED: first broken link: {report.first_broken}")
+        for problem in report.problems:
+            print(f"  {problem}")
+    _print_invalid(invalid)
+    count = len(report.problems) + len(invalid)
     print(f"{count} problem{'s' if count != 1 else ''} in {len(report.runs)} runs under {args.reports_dir}")
     return EXIT_FAILED
+
+
+def _print_invalid(invalid: list[Problem]) -> None:
+    if not invalid:
+        return
+    from verifiers.evidence import SCHEMA_PATH
+
+    files = len({problem.path for problem in invalid})
+    print(f"FAILED: {files} evidence.json file{'s do' if files != 1 else ' does'} not match the evidence schema "
+          f"({SCHEMA_PATH.name}, shipped with restoreproof)")
+    for problem in invalid:
+        print(f"  {problem}")
 
 
 def _is_archive(where: str) -> bool:
@@ -165,24 +187,29 @@ def _is_archive(where: str) -> bool:
 
 def _verify_archive(args: argparse.Namespace, trusted: Any) -> int:
     from verifiers.evidence.archives import mirrored, open_archive
+    from verifiers.evidence.conformance import schema_problems
     from verifiers.evidence.seal import verify_archive
 
     archive = open_archive(args.reports_dir, endpoint_url=args.endpoint_url)
     with mirrored(archive) as there:
         report = verify_archive(there, trusted=trusted)
+        invalid = schema_problems(report.runs)
     for rel in report.pending:
         print(f"pending: {rel} was uploaded after the last seal (sealed by the next `evidence seal`)")
-    if report.ok:
+    if report.ok and not invalid:
         signed = "; every run and entry signed by the given key" if trusted else ""
         print(f"verified archive {archive.url}: {len(report.runs)} runs, each matching its SHA256SUMS; "
-              f"{report.entries} seal entries, the chain unbroken{signed}")
+              f"{report.entries} seal entries, the chain unbroken{signed}; every evidence.json matches the "
+              "evidence schema")
         print(f"head: seals/{report.entries:06d}.json sha256 {report.head_sha256} (compare it with a copy kept "
               "elsewhere)" if report.entries else "head: no seal yet")
         return EXIT_OK
-    print(f"FAILED: first broken link: {report.problems[0]}")
-    for problem in report.problems:
-        print(f"  {problem}")
-    count = len(report.problems)
+    if report.problems:
+        print(f"FAILED: first broken link: {report.problems[0]}")
+        for problem in report.problems:
+            print(f"  {problem}")
+    _print_invalid(invalid)
+    count = len(report.problems) + len(invalid)
     print(f"{count} problem{'s' if count != 1 else ''} in archive {archive.url} ({len(report.runs)} runs, "
           f"{report.entries} seal entries)")
     return EXIT_FAILED

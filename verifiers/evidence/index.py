@@ -20,9 +20,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import escape
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+import jinja2
 
 from verifiers.atomic import write_text_atomically
 from verifiers.durations import format_duration
@@ -247,56 +249,24 @@ def write_index(root: Path, index: Mapping[str, Any]) -> tuple[Path, Path]:
     return json_path, html_path
 
 
-# --- index.html ---------------------------------------------------------------------------------------------
+# --- index.html: templates/index.html, with autoescape; the counting and the chart's geometry are done here ---
 
-_CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 1.5em; color: #24292f; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #d0d7de; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f3f4f6; }
-.ok { color: #1e6b34; } .bad { color: #a11b1b; } .dim { color: #57606a; font-size: 0.9em; }
-.banner { padding: 0.6em 0.8em; border-radius: 4px; font-weight: bold; }
-.banner.ok { background: #e6f4ea; } .banner.bad { background: #fdecea; }
-.kpis { display: flex; flex-wrap: wrap; gap: 1em; margin: 1em 0; }
-.kpi { border: 1px solid #d0d7de; border-radius: 6px; padding: 0.6em 1em; min-width: 12em; }
-.kpi .value { font-size: 1.6em; font-weight: bold; }
-td.passed { background: #e6f4ea; } td.failed, td.error { background: #fdecea; } td.missing { background: #fff8c5; }
-tr.total th, tr.total td { font-weight: bold; background: #f6f8fa; }
-.chart text { font: 10px sans-serif; fill: #24292f; }
-.chart .line { fill: none; stroke: #1f6feb; stroke-width: 2; } .chart .point { fill: #1f6feb; }
-.chart .target { stroke: #c62828; stroke-dasharray: 4 3; } .chart .axis { stroke: #8c959f; }
-"""
+@cache
+def _templates() -> jinja2.Environment:
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("verifiers.evidence", "templates"), autoescape=True,
+                                     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                     keep_trailing_newline=True)
+    environment.filters.update(duration=format_duration, percent=_percent, coord=lambda v: f"{v:.1f}")
+    environment.globals.update(cell_notes=_cell_notes, run_stores=_run_stores, trend_chart=trend_chart)
+    return environment
 
 
 def render_html(index: Mapping[str, Any]) -> str:
-    period = index["period"]
-    title = f"Restore-test evidence {period['from']} to {period['to']}"
-    body = "".join((
-        f"<h1>{escape(title)}</h1>",
-        f"<p class='dim'>Generated {escape(index['generated'])} by restoreproof from the runs' evidence.json. "
-        "Counts, names and durations only: no row contents.</p>",
-        _integrity_html(index["integrity"]),
-        _kpis_html(index),
-        _matrix_html(index),
-        _stores_html(index),
-        _runs_html(index),
-        _soc2_html(index["soc2"]),
-    ))
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body>{body}</body></html>\n")
+    return _templates().get_template("index.html").render(index=index, kpi_cards=_kpi_cards(index))
 
 
-def _integrity_html(integrity: Mapping[str, Any]) -> str:
-    if integrity["ok"]:
-        return (f"<p class='banner ok' id='integrity'>Archive integrity verified: {integrity['runs']} runs, every "
-                f"file matches its SHA256SUMS and the hash chain is unbroken (head {escape(str(integrity['head']))}, "
-                f"SHA256SUMS sha256 <code>{escape(str(integrity['head_sha256sums']))}</code>).</p>")
-    problems = "".join(f"<li>{escape(p)}</li>" for p in integrity["problems"])
-    return (f"<div class='banner bad' id='integrity'>Archive integrity NOT verified — first broken link: "
-            f"{escape(str(integrity['first_broken']))}<ul>{problems}</ul></div>")
-
-
-def _kpis_html(index: Mapping[str, Any]) -> str:
+def _kpi_cards(index: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The KPI cards: label, value, note."""
     kpis = index["kpis"]
     completion, rate = kpis["restore_test_completion"], kpis["restore_success_rate"]
     missing = ", ".join(completion["missing_months"]) or "none"
@@ -315,33 +285,15 @@ def _kpis_html(index: Mapping[str, Any]) -> str:
         if tally["results"]:
             cards.append((label, str(tally["results"]), f"{tally['passed']} of {tally['results']} passed; counted "
                           "apart from the restore tests"))
-    return "<h2>KPIs</h2><div class='kpis' id='kpis'>" + "".join(
-        f"<div class='kpi'><div class='dim'>{escape(label)}</div><div class='value'>{escape(value)}</div>"
-        f"<div class='dim'>{escape(note)}</div></div>" for label, value, note in cards) + "</div>"
+    return cards
 
 
 def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.0f}%"
 
 
-def _matrix_html(index: Mapping[str, Any]) -> str:
-    """Months x stores: each cell the month's restores, or "no restore" (and what ran instead) where none
-    completed; a last row counts each store's months restored."""
-    names = list(index["stores"])
-    head = "<tr><th>Month</th>" + "".join(f"<th>{escape(n)}</th>" for n in names) + "<th>Runs</th></tr>"
-    rows = []
-    for month in index["months"]:
-        cells = "".join(_month_cell(month["stores"][name]) for name in names)
-        links = " ".join(
-            f"<a href='{escape(r['report'])}'>{escape(r['id'])}</a>" if r["report"] else escape(r["id"])
-            for r in month["runs"]) or "<span class='dim'>no run</span>"
-        rows.append(f"<tr><th>{escape(month['month'])}</th>{cells}<td>{links}</td></tr>")
-    total = "".join(f"<td>{escape(index['stores'][n]['months_text'])}</td>" for n in names)
-    rows.append(f"<tr class='total'><th>Months restored</th>{total}<td></td></tr>")
-    return f"<h2>Restores per month and store</h2><table id='months'>{head}{''.join(rows)}</table>"
-
-
-def _month_cell(cell: Mapping[str, Any]) -> str:
+def _cell_notes(cell: Mapping[str, Any]) -> list[str]:
+    """What a store's month held: its restores, and what ran instead of or beside them."""
     notes = []
     if cell["tests"]:
         rto = cell["worst_rto_seconds"]
@@ -352,35 +304,35 @@ def _month_cell(cell: Mapping[str, Any]) -> str:
                            ("drill_results", "drill", "drills")):
         if cell[key]:
             notes.append(f"{cell[key]} {one if cell[key] == 1 else many}")
-    detail = "".join(f"<div class='dim'>{escape(n)}</div>" for n in notes)
-    if cell["restored"]:
-        return f"<td class='{escape(cell['status'])}'>{escape(cell['status'])}{detail}</td>"
-    css = "error" if cell["status"] in ("failed", "error") else "missing"
-    return f"<td class='{css} norestore'><b>no restore</b>{detail}</td>"
+    return notes
 
 
-def _stores_html(index: Mapping[str, Any]) -> str:
-    parts = ["<h2>Per store</h2><table id='stores'><tr><th>Store</th><th>Months restored</th><th>Success rate</th>"
-             "<th>Worst RTO (target)</th><th>Months with no restore</th><th>Hygiene checks</th></tr>"]
-    charts = []
-    for name, store in index["stores"].items():
-        rate, hygiene = store["success_rate"], store["hygiene_checks"]
-        worst = store["worst_rto"]
-        worst_text = "-" if worst is None else (
-            f"<span class='{'ok' if worst['within_target'] else 'bad'}'>{format_duration(worst['seconds'])}</span> "
-            f"({format_duration(worst['target_seconds'])}) <span class='dim'>{escape(worst['run'])}</span>")
-        rate_text = "-" if rate["rate"] is None else f"{_percent(rate['rate'])} ({rate['passed']} of {rate['tests']})"
-        hygiene_text = f"{hygiene['passed']} of {hygiene['results']} passed" if hygiene["results"] else "-"
-        parts.append(f"<tr><td>{escape(name)}</td><td>{escape(store['months_text'])}</td><td>{rate_text}</td>"
-                     f"<td>{worst_text}</td><td>{escape(', '.join(store['missing_months']) or 'none')}</td>"
-                     f"<td>{hygiene_text}</td></tr>")
-        charts.append(f"<figure><figcaption>{escape(name)}: worst RTO per month</figcaption>"
-                      f"{trend_chart_svg(store['rto_trend'], label=name)}</figure>")
-    parts.append("</table><h2>RTO trend</h2>")
-    return "".join(parts) + "".join(charts)
+@dataclass(frozen=True)
+class ChartLabel:
+    x: float
+    y: float
+    text: str
 
 
-def trend_chart_svg(trend: Sequence[Mapping[str, Any]], *, label: str) -> str:
+@dataclass(frozen=True)
+class TrendChart:
+    """Where the parts of a store's RTO trend chart go (SVG units); templates/index.html draws them."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: float  # the seconds at the top of the chart
+    top_y: float
+    zero_y: float
+    labels: list[ChartLabel]  # month names along the bottom
+    lines: list[list[tuple[float, float]]]  # one line per run of months with a figure
+    points: list[ChartLabel]  # each month's worst RTO, its text that figure and where the time went
+    target: float | None
+    target_y: float | None  # None when the target is above the chart
+
+
+def trend_chart(trend: Sequence[Mapping[str, Any]]) -> TrendChart:
     """Worst RTO per month as a line (broken where a month has none), the target as a dashed line."""
     values = [p["worst_rto_seconds"] for p in trend if p["worst_rto_seconds"] is not None]
     targets = [p["target_seconds"] for p in trend if p["target_seconds"] is not None]
@@ -397,52 +349,34 @@ def trend_chart_svg(trend: Sequence[Mapping[str, Any]], *, label: str) -> str:
     def y(v: float) -> float:
         return 8 + (height - bottom - 8) * (1 - v / top)
 
-    parts = [f"<line class='axis' x1='{left}' y1='{y(0):.1f}' x2='{width - 6}' y2='{y(0):.1f}'/>",
-             f"<text x='0' y='{y(top) + 4:.1f}'>{escape(format_duration(top))}</text>",
-             f"<text x='0' y='{y(0) + 4:.1f}'>0s</text>"]
-    segment: list[str] = []
+    labels, lines, points = [], [], []
+    segment: list[tuple[float, float]] = []
     for i, point in enumerate(trend):
         value = point["worst_rto_seconds"]
         if i % max(1, len(trend) // 12) == 0 or i == len(trend) - 1:
-            parts.append(f"<text x='{x(i) - 16:.1f}' y='{height - 8}'>{escape(point['month'])}</text>")
+            labels.append(ChartLabel(x(i) - 16, height - 8, point["month"]))
         if value is None:
-            parts.append(_polyline(segment))
+            lines.append(segment)
             segment = []
             continue
-        segment.append(f"{x(i):.1f},{y(value):.1f}")
-        phases = "; ".join(part for part in (", ".join(f"{name} {format_duration(seconds)}"
-                                                       for name, seconds in (point.get(key) or {}).items())
-                                             for key in ("phases", "steps")) if part)
-        parts.append(f"<circle class='point' cx='{x(i):.1f}' cy='{y(value):.1f}' r='3'>"
-                     f"<title>{escape(point['month'])}: {escape(format_duration(value))}"
-                     f"{escape(' (' + phases + ')') if phases else ''}</title></circle>")
-    parts.append(_polyline(segment))
-    if target is not None and target <= top:
-        parts.append(f"<line class='target' x1='{left}' y1='{y(target):.1f}' x2='{width - 6}' y2='{y(target):.1f}'/>"
-                     f"<text x='{left + 4}' y='{y(target) - 3:.1f}'>target {escape(format_duration(target))}</text>")
-    elif target is not None:
-        parts.append(f"<text x='{left + 4}' y='12'>target {escape(format_duration(target))} (above the chart)</text>")
-    return (f"<svg class='chart' xmlns='http://www.w3.org/2000/svg' role='img' width='{width}' height='{height}' "
-            f"viewBox='0 0 {width} {height}'><title>{escape(label)}: worst RTO per month</title>"
-            f"{''.join(parts)}</svg>")
+        segment.append((x(i), y(value)))
+        points.append(ChartLabel(x(i), y(value), _point_title(point, value)))
+    lines.append(segment)
+    return TrendChart(width=width, height=height, left=left, right=width - 6, top=top, top_y=y(top), zero_y=y(0),
+                      labels=labels, lines=[line for line in lines if len(line) > 1], points=points, target=target,
+                      target_y=y(target) if target is not None and target <= top else None)
 
 
-def _polyline(points: Sequence[str]) -> str:
-    return f"<polyline class='line' points='{' '.join(points)}'/>" if len(points) > 1 else ""
+def _point_title(point: Mapping[str, Any], value: float) -> str:
+    """A month's worst RTO, and where its time went: the phases, then the steps inside them."""
+    phases = "; ".join(part for part in (", ".join(f"{name} {format_duration(seconds)}"
+                                                   for name, seconds in (point.get(key) or {}).items())
+                                         for key in ("phases", "steps")) if part)
+    return f"{point['month']}: {format_duration(value)}" + (f" ({phases})" if phases else "")
 
 
-def _runs_html(index: Mapping[str, Any]) -> str:
-    rows = []
-    for month in index["months"]:
-        for run in month["runs"]:
-            stores = "; ".join(_run_store_text(s) for s in run["stores"]) or "no store"
-            link = f"<a href='{escape(run['report'])}'>report</a>" if run["report"] else "-"
-            sealed = "<span class='ok'>verified</span>" if run["verified"] else "<span class='bad'>NOT verified</span>"
-            rows.append(f"<tr><td>{escape(month['month'])}</td><td>{escape(run['id'])}</td>"
-                        f"<td>{escape(str(run['status']))}</td><td>{escape(stores)}</td><td>{sealed}</td>"
-                        f"<td>{link}</td></tr>")
-    return ("<h2>Runs</h2><table id='runs'><tr><th>Month</th><th>Run</th><th>Result</th><th>Stores</th>"
-            f"<th>Integrity</th><th>Report</th></tr>{''.join(rows)}</table>")
+def _run_stores(run: Mapping[str, Any]) -> str:
+    return "; ".join(_run_store_text(s) for s in run["stores"]) or "no store"
 
 
 def _run_store_text(store: Mapping[str, Any]) -> str:
@@ -451,14 +385,3 @@ def _run_store_text(store: Mapping[str, Any]) -> str:
         return text + {"hygiene": " (hygiene checks only)", "not restored": " (restored nothing)",
                        "drill": " (drill)"}.get(store["kind"], "")
     return text + (f" (RTO {format_duration(store['rto_seconds'])})" if store["rto_seconds"] else "")
-
-
-def _soc2_html(mapping: Mapping[str, Any]) -> str:
-    criteria = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in mapping["criteria"].items())
-    rows = "".join(f"<tr><td><code>{escape(m['check'])}</code></td><td>{escape(', '.join(m['criteria']))}</td>"
-                   f"<td>{escape(m['evidences'])}</td></tr>" for m in mapping["checks"])
-    unclaimed = ", ".join(f"{check} ({count} result{'s' if count != 1 else ''})"
-                          for check, count in mapping["not_compared"].items()) or "none"
-    return (f"<h2>SOC 2 mapping</h2><ul>{criteria}</ul><table id='soc2'><tr><th>Check</th><th>Criteria</th>"
-            f"<th>What it evidences</th></tr>{rows}</table><p id='not-compared'>A check recorded as not compared "
-            f"(nothing to compare it with) claims no criterion. Not compared in this period: {escape(unclaimed)}.</p>")

@@ -1,6 +1,10 @@
 """A real restore of a bucket's backup: every object of the listing (the as-of version when there is one) copied
 server-side into a uniquely named scratch prefix, and the whole prefix (every version of it) deleted when the
-context exits, on success, failure and interruption alike. Deletion is registered before the first copy."""
+context exits, on success, failure and interruption alike. Deletion is registered before the first copy.
+
+Each object is copied by boto3's managed copy (`client.copy`): one CopyObject below the threshold, a multipart
+copy in parallel parts above it, so objects over S3's 5 GiB CopyObject limit copy too (verifiers/aws.py).
+"""
 
 from __future__ import annotations
 
@@ -14,16 +18,25 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from verifiers.aws import describe_error, permission_hint
+from verifiers.aws import (
+    COPY_PART,
+    COPY_THRESHOLD,
+    describe_error,
+    permission_hint,
+    transfer_cause,
+    transfer_config,
+    transfer_errors,
+)
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
 
 if TYPE_CHECKING:
+    from boto3.s3.transfer import TransferConfig
     from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
-COPY_ACTIONS = ("s3:GetObject, s3:GetObjectVersion (source); s3:PutObject, s3:ListBucket, s3:ListBucketVersions, "
-                "s3:DeleteObject, s3:DeleteObjectVersion (scratch bucket)")
+COPY_ACTIONS = ("s3:GetObject, s3:GetObjectVersion (source); s3:PutObject, s3:AbortMultipartUpload, s3:ListBucket, "
+                "s3:ListBucketVersions, s3:DeleteObject, s3:DeleteObjectVersion (scratch bucket)")
 _DELETE_BATCH = 1000  # DeleteObjects' limit per request
 
 
@@ -35,6 +48,7 @@ class ScratchCopy:
     source_prefix: str
     bucket: str
     prefix: str  # the per-run scratch prefix, ending in /
+    transfer: TransferConfig  # when a copy is multipart, and in what parts
     copied: int = 0
     keys: dict[str, str] = field(default_factory=dict)  # scratch key -> source key
 
@@ -59,12 +73,12 @@ class ScratchCopy:
             target = self.scratch_key(key)
             self.keys[target] = key
             try:
-                # copy_object handles up to 5 GB; larger objects would need a multipart copy (upload_part_copy).
-                self.client.copy_object(Bucket=self.bucket, Key=target, CopySource=source)  # type: ignore[arg-type]
-            except (ClientError, BotoCoreError) as exc:
+                self.client.copy(source, self.bucket, target, Config=self.transfer)  # type: ignore[arg-type]
+            except transfer_errors() as exc:
+                cause = transfer_cause(exc)
                 raise SandboxError(f"store {self.store}: cannot copy s3://{self.source_bucket}/{key} into "
-                                   f"{self.location}: {describe_error(exc)}",
-                                   hint=permission_hint(exc, COPY_ACTIONS) or "check stores.restore") from None
+                                   f"{self.location}: {describe_error(cause)}",
+                                   hint=permission_hint(cause, COPY_ACTIONS) or "check stores.restore") from None
             self.copied += 1
 
     def listing(self) -> dict[str, dict[str, object]]:
@@ -108,9 +122,12 @@ def run_prefix(base: str) -> str:
 
 @contextlib.contextmanager
 def scratch_copy(client: S3Client, listing: Mapping[str, Mapping[str, Any]], *, store: str, source_bucket: str,
-                 source_prefix: str, bucket: str, base_prefix: str) -> Iterator[ScratchCopy]:
-    """Copy `listing` into a fresh scratch prefix (the restore), yield it, delete it on every exit path."""
-    scratch = ScratchCopy(client, store, source_bucket, source_prefix, bucket, run_prefix(base_prefix))
+                 source_prefix: str, bucket: str, base_prefix: str,
+                 transfer: TransferConfig | None = None) -> Iterator[ScratchCopy]:
+    """Copy `listing` into a fresh scratch prefix (the restore), yield it, delete it on every exit path.
+    `transfer`: when a copy is multipart and in what parts (by default above 5 GiB, in 256 MiB parts)."""
+    transfer = transfer or transfer_config(threshold=COPY_THRESHOLD, part=COPY_PART)
+    scratch = ScratchCopy(client, store, source_bucket, source_prefix, bucket, run_prefix(base_prefix), transfer)
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(scratch.delete)
         failing = True
