@@ -140,7 +140,7 @@ def _trend(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from verifiers.evidence import chain, signing
-    from verifiers.evidence.conformance import schema_problems
+    from verifiers.evidence.conformance import not_checked, schema_problems
 
     key_path = args.public_key or args.signing_key or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
     trusted = signing.load_public_key(key_path) if key_path else None
@@ -148,6 +148,8 @@ def _verify(args: argparse.Namespace) -> int:
         return _verify_archive(args, trusted)
     report = chain.verify_reports(Path(args.reports_dir), trusted_key=trusted)
     invalid = schema_problems(report.runs)
+    for note in not_checked(report.runs):
+        print(f"note: {note}")
     if report.ok and not invalid:
         signed = sum((r.directory / chain.SIGNATURE).is_file() for r in report.runs)
         head = report.head.rel if report.head else "-"
@@ -187,13 +189,16 @@ def _is_archive(where: str) -> bool:
 
 def _verify_archive(args: argparse.Namespace, trusted: Any) -> int:
     from verifiers.evidence.archives import mirrored, open_archive
-    from verifiers.evidence.conformance import schema_problems
+    from verifiers.evidence.conformance import not_checked, schema_problems
     from verifiers.evidence.seal import verify_archive
 
     archive = open_archive(args.reports_dir, endpoint_url=args.endpoint_url)
     with mirrored(archive) as there:
         report = verify_archive(there, trusted=trusted)
         invalid = schema_problems(report.runs)
+        notes = not_checked(report.runs)
+    for note in notes:
+        print(f"note: {note}")
     for rel in report.pending:
         print(f"pending: {rel} was uploaded after the last seal (sealed by the next `evidence seal`)")
     if report.ok and not invalid:
