@@ -77,3 +77,20 @@ def test_a_record_broken_everywhere_is_named_by_its_first_violations() -> None:
     assert problems[-1].message.startswith("and ") and problems[-1].message.endswith(
         "more violations of the evidence schema")
     assert all(p.path == "2026-01/r/evidence.json" for p in problems)
+
+
+def test_verify_json_gives_the_verdict_as_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "reports"
+    make_run(root, at(2026, 1, 1), [store_record()])
+    assert main(["evidence", "verify", str(root), "--json"]) == 0
+    good = json.loads(capsys.readouterr().out)
+    assert (good["ok"], good["runs"], good["problems"], good["schema_problems"]) == (True, 1, [], [])
+    tampered = store_record("ledger")
+    tampered["status"] = "maybe"
+    run = make_run(root, at(2026, 1, 2), [tampered])
+    assert main(["evidence", "verify", str(root), "--json"]) == 1
+    bad = json.loads(capsys.readouterr().out)
+    assert bad["ok"] is False and bad["runs"] == 2
+    [problem] = bad["schema_problems"]
+    assert problem["path"] == f"{run.relative_to(root).as_posix()}/evidence.json"
+    assert problem["message"].startswith("$.stores[0].status: 'maybe' is not one of")

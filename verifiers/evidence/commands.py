@@ -14,7 +14,9 @@ failed/refused upload; 2 bad input (raised as EvidenceError, reported by verifie
 from __future__ import annotations
 
 import argparse
+import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,8 @@ def add_parser(commands: Any) -> None:
                                                "against the evidence schema")
     verify.add_argument("reports_dir", metavar="ARCHIVE_OR_REPORTS_DIR", help=WHERE_RUNS_ARE)
     verify.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
+    verify.add_argument("--json", action="store_true", help="print the verdict as one JSON object: ok, runs, "
+                        "head, the problems (path, message), notes and pending runs")
     keys = verify.add_mutually_exclusive_group()
     keys.add_argument("--public-key", type=Path, metavar="PEM",
                       help="Ed25519 public key: every run must be signed by it")
@@ -148,36 +152,55 @@ def _verify(args: argparse.Namespace) -> int:
         return _verify_archive(args, trusted)
     report = chain.verify_reports(Path(args.reports_dir), trusted_key=trusted)
     invalid = schema_problems(report.runs)
-    for note in not_checked(report.runs):
-        print(f"note: {note}")
-    if report.ok and not invalid:
-        signed = sum((r.directory / chain.SIGNATURE).is_file() for r in report.runs)
-        head = report.head.rel if report.head else "-"
-        print(f"verified {len(report.runs)} runs in {args.reports_dir}: every file matches its SHA256SUMS and the "
-              f"hash chain is unbroken; {signed} signed{' by the given key' if trusted else ''}; every "
-              "evidence.json matches the evidence schema")
-        print(f"head: {head}, SHA256SUMS sha256 {report.head_digest} (compare it with the archived copy)")
-        return EXIT_OK
-    if report.first_broken is not None:
-        print(f"FAILED: first broken link: {report.first_broken}")
-        for problem in report.problems:
-            print(f"  {problem}")
-    _print_invalid(invalid)
-    count = len(report.problems) + len(invalid)
-    print(f"{count} problem{'s' if count != 1 else ''} in {len(report.runs)} runs under {args.reports_dir}")
-    return EXIT_FAILED
+    notes = not_checked(report.runs)
+    lines = [f"note: {note}" for note in notes]
+    ok = report.ok and not invalid
+    signed = sum((r.directory / chain.SIGNATURE).is_file() for r in report.runs)
+    head = report.head.rel if report.head else None
+    if ok:
+        lines.append(f"verified {len(report.runs)} runs in {args.reports_dir}: every file matches its SHA256SUMS and "
+                     f"the hash chain is unbroken; {signed} signed{' by the given key' if trusted else ''}; every "
+                     "evidence.json matches the evidence schema")
+        lines.append(f"head: {head or '-'}, SHA256SUMS sha256 {report.head_digest} (compare it with the archived "
+                     "copy)")
+    else:
+        if report.first_broken is not None:
+            lines.append(f"FAILED: first broken link: {report.first_broken}")
+            lines += [f"  {problem}" for problem in report.problems]
+        lines += _invalid_lines(invalid)
+        count = len(report.problems) + len(invalid)
+        lines.append(f"{count} problem{'s' if count != 1 else ''} in {len(report.runs)} runs under {args.reports_dir}")
+    return _report(args, lines, {
+        "ok": ok, "where": str(args.reports_dir), "runs": len(report.runs), "signed": signed,
+        "head": head, "head_sha256": report.head_digest, "first_broken": _text(report.first_broken),
+        "problems": _problems(report.problems), "schema_problems": _problems(invalid), "notes": notes})
 
 
-def _print_invalid(invalid: list[Problem]) -> None:
+def _report(args: argparse.Namespace, lines: list[str], result: dict[str, Any]) -> int:
+    """The verdict as text lines, or with --json as one JSON object; exit 0 when it is ok, 1 when not."""
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print("\n".join(lines))
+    return EXIT_OK if result["ok"] else EXIT_FAILED
+
+
+def _problems(problems: Sequence[Problem]) -> list[dict[str, str]]:
+    return [{"path": str(p.path), "message": p.message} for p in problems]
+
+
+def _text(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _invalid_lines(invalid: list[Problem]) -> list[str]:
     if not invalid:
-        return
+        return []
     from verifiers.evidence import SCHEMA_PATH
 
     files = len({problem.path for problem in invalid})
-    print(f"FAILED: {files} evidence.json file{'s do' if files != 1 else ' does'} not match the evidence schema "
-          f"({SCHEMA_PATH.name}, shipped with restoreproof)")
-    for problem in invalid:
-        print(f"  {problem}")
+    return [f"FAILED: {files} evidence.json file{'s do' if files != 1 else ' does'} not match the evidence schema "
+            f"({SCHEMA_PATH.name}, shipped with restoreproof)", *(f"  {problem}" for problem in invalid)]
 
 
 def _is_archive(where: str) -> bool:
@@ -197,27 +220,31 @@ def _verify_archive(args: argparse.Namespace, trusted: Any) -> int:
         report = verify_archive(there, trusted=trusted)
         invalid = schema_problems(report.runs)
         notes = not_checked(report.runs)
-    for note in notes:
-        print(f"note: {note}")
-    for rel in report.pending:
-        print(f"pending: {rel} was uploaded after the last seal (sealed by the next `evidence seal`)")
-    if report.ok and not invalid:
+    lines = [f"note: {note}" for note in notes]
+    lines += [f"pending: {rel} was uploaded after the last seal (sealed by the next `evidence seal`)"
+              for rel in report.pending]
+    ok = report.ok and not invalid
+    if ok:
         signed = "; every run and entry signed by the given key" if trusted else ""
-        print(f"verified archive {archive.url}: {len(report.runs)} runs, each matching its SHA256SUMS; "
-              f"{report.entries} seal entries, the chain unbroken{signed}; every evidence.json matches the "
-              "evidence schema")
-        print(f"head: seals/{report.entries:06d}.json sha256 {report.head_sha256} (compare it with a copy kept "
-              "elsewhere)" if report.entries else "head: no seal yet")
-        return EXIT_OK
-    if report.problems:
-        print(f"FAILED: first broken link: {report.problems[0]}")
-        for problem in report.problems:
-            print(f"  {problem}")
-    _print_invalid(invalid)
-    count = len(report.problems) + len(invalid)
-    print(f"{count} problem{'s' if count != 1 else ''} in archive {archive.url} ({len(report.runs)} runs, "
-          f"{report.entries} seal entries)")
-    return EXIT_FAILED
+        lines.append(f"verified archive {archive.url}: {len(report.runs)} runs, each matching its SHA256SUMS; "
+                     f"{report.entries} seal entries, the chain unbroken{signed}; every evidence.json matches the "
+                     "evidence schema")
+        lines.append(f"head: seals/{report.entries:06d}.json sha256 {report.head_sha256} (compare it with a copy "
+                     "kept elsewhere)" if report.entries else "head: no seal yet")
+    else:
+        if report.problems:
+            lines.append(f"FAILED: first broken link: {report.problems[0]}")
+            lines += [f"  {problem}" for problem in report.problems]
+        lines += _invalid_lines(invalid)
+        count = len(report.problems) + len(invalid)
+        lines.append(f"{count} problem{'s' if count != 1 else ''} in archive {archive.url} ({len(report.runs)} runs, "
+                     f"{report.entries} seal entries)")
+    return _report(args, lines, {
+        "ok": ok, "where": archive.url, "runs": len(report.runs), "seal_entries": report.entries,
+        "head_sha256": report.head_sha256 if report.entries else None,
+        "first_broken": _text(report.problems[0]) if report.problems else None,
+        "problems": _problems(report.problems), "schema_problems": _problems(invalid), "notes": notes,
+        "pending": list(report.pending)})
 
 
 def _index(args: argparse.Namespace) -> int:
