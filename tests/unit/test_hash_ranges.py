@@ -144,3 +144,12 @@ def test_the_evidence_schema_and_the_report_take_key_hash_ranges() -> None:
     jsonschema.validate(result.as_dict(), check_schema)
     assert plain_value(result.observed) == ("checksum 00ff00ff00ff00ff, "
                                             "ranges key-hash 0x3c00000000000000..0x3fffffffffffffff")
+
+
+@pytest.mark.parametrize(("algorithm", "label"), [
+    ("row-hash: hashtextextended(row::text, 0), PostgreSQL, v1", "row-hash"),
+    ("key-hash: row hash of (tenant, id), MySQL, v1", "key-hash"),
+    ("sha256(canonical typed key: partition, sort)[:8] v1", "key-hash"),  # DynamoDB's: no label of its own
+])
+def test_a_segments_label_is_its_algorithms_or_key_hash(algorithm: str, label: str) -> None:
+    assert HashSegments(algorithm=algorithm, bits=0, segments={}).label == label

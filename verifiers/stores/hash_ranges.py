@@ -20,6 +20,7 @@ the sum of the segments' (each kind's checksum is a sum of item terms modulo 2^6
 from __future__ import annotations
 
 import hashlib
+import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +30,7 @@ DEFAULT_SEGMENT_ITEMS = 1000
 MAX_BITS = 16  # 65,536 segments at most, ~3 MB of manifest per table; a bigger table gets fuller segments
 HASH_BITS = 64
 SHOWN = 10  # ranges named in a message; the count says how many more
+LABELLED = re.compile(r"(?P<label>[a-z_]+-hash): ")
 
 
 def key_hash(canonical_key: bytes) -> int:
@@ -74,8 +76,10 @@ class HashSegments(BaseModel):
 
     @property
     def label(self) -> str:
-        """What the hash ranges are of, as a message names them: the algorithm's `key-hash: …` prefix."""
-        return self.algorithm.split(":", 1)[0]
+        """What the hash ranges are of, as a message names them: the algorithm's `row-hash: …` prefix when it has
+        one (the SQL kinds' key_hashes), else `key-hash`."""
+        named = LABELLED.match(self.algorithm)
+        return named["label"] if named else "key-hash"
 
 
 class SegmentDigest:
