@@ -15,7 +15,7 @@ def source_for(source: AnySource) -> Source:
     kinds are (see verifiers/stores/registry.py); a missing SDK is the one-line error naming the extra to install
     (verifiers/extras.py). tests/unit/test_import_cycles.py counts these imports too."""
     if source.type not in _SOURCES:
-        with needed_by(f"{source.type} sources"):
+        with needed_by(f"the {source.type} source type"):
             _SOURCES[source.type] = _load(source.type)
     return _SOURCES[source.type]
 
