@@ -359,7 +359,7 @@ def test_local_mongod_that_never_gets_ready_is_stopped_and_removed() -> None:
         bin_dir.chmod(0o755)
         script = bin_dir / "mongod"
         script.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo "db version v7.0.5"; exit 0; fi\n'
-                          'echo "starting"; exec sleep 60\n')
+                          f'echo "starting"; exec sleep {SLEEP}\n')
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         found = installation(str(bin_dir))
         assert found == MongodInstallation(mongod=script, version="7.0.5")
@@ -378,12 +378,16 @@ def test_local_mongod_that_never_gets_ready_is_stopped_and_removed() -> None:
         bin_dir.rmdir()
 
 
+# this test's stand-in sleeps for a duration no other test's does (under xdist, other tests' stand-ins run too)
+SLEEP = f"60.{os.getpid()}"
+
+
 def _sleepers(script: Path) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"sleep\x0060" in (entry / "cmdline").read_bytes():
+                if f"sleep\x00{SLEEP}\x00".encode() in (entry / "cmdline").read_bytes():
                     found.append(entry.name)
             except OSError:
                 continue
