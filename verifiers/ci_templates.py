@@ -43,10 +43,11 @@ SOURCE_EXTRAS: dict[str, tuple[str, ...]] = {
 }
 # A manifest kept apart from the backup, fetched by its URL's scheme.
 MANIFEST_EXTRAS = {"s3://": "aws", "gs://": "gcp"}
-# Kinds whose local sandbox is a server process: a CI runner has neither PostgreSQL nor Valkey, the `embedded`
-# extra's wheels bring both (MySQL's job installs MariaDB from the distribution; a mongo store uses the job's
-# service container). A postgres store from an rds-snapshot restores into RDS, not locally.
-LOCAL_SERVER_KINDS = frozenset({"postgres", "redis"})
+# A CI runner has neither PostgreSQL nor Valkey: the `embedded` extra's wheels bring both, PostgreSQL with its
+# client tools, which a postgres store restores with into any sandbox (pg_restore over TCP into a docker or
+# external one); a redis store needs the server only for a local sandbox. MySQL's job installs MariaDB from the
+# distribution; a mongo store uses the job's service container. A store from an rds-snapshot restores in RDS.
+EMBEDDED_NEEDED_BY = {"postgres": frozenset({"local", "docker", "external"}), "redis": frozenset({"local"})}
 SERVICE_SOURCES = frozenset({"rds-snapshot"})
 MONGO_URLS: dict[CiKind, str] = {"github": "mongodb://127.0.0.1:27017", "gitlab": "mongodb://mongo:27017"}
 _PLACEHOLDER = re.compile(r"@[A-Z][A-Z_]*@")
@@ -108,7 +109,7 @@ def store_extras(store: Mapping[str, Any]) -> set[str] | None:
     needed |= {extra for scheme, extra in MANIFEST_EXTRAS.items() if str(manifest or "").startswith(scheme)}
     if sandbox_type == "docker":
         needed.add("docker")
-    elif sandbox_type == "local" and kind in LOCAL_SERVER_KINDS and source_type not in SERVICE_SOURCES:
+    if sandbox_type in EMBEDDED_NEEDED_BY.get(str(kind), ()) and source_type not in SERVICE_SOURCES:
         needed.add("embedded")
     return needed
 

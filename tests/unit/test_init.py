@@ -207,6 +207,8 @@ def test_the_extras_follow_the_inventorys_kinds_sources_and_sandboxes(tmp_path: 
     assert spec(store.format(kind="postgres", source='{ type = "rds-snapshot", instance = "db" }', extra="")) == \
         ("aws",)  # restored in RDS: no local server
     assert spec(store.format(kind="redis", source=file, extra='sandbox = "docker"\n')) == ("docker",)
+    assert spec(store.format(kind="postgres", source=file, extra='sandbox = "docker"\n')) == \
+        ("docker", "embedded")  # pg_restore, the client tool, restores into the container
     assert spec(store.format(kind="mongo", source='{ type = "gcs", bucket = "bkt" }',
                              extra='sandbox = { type = "external", url = "mongodb://m" }\n')) == ("gcp", "mongo")
     assert spec(store.format(kind="mysql", source='{ type = "file", path = "a.sql", manifest = "s3://b/m.json" }',
