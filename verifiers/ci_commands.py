@@ -1,7 +1,8 @@
 """Commands a CI job calls around a restore run:
 
 - `restoreproof summary RUN` prints a run's per-store table as Markdown (append it to $GITHUB_STEP_SUMMARY);
-- `restoreproof suites` prints the inventory's suites as JSON, one matrix job per suite.
+- `restoreproof suites` prints the inventory's suites as JSON, one matrix job per suite (GitHub's matrix), or as
+  GitLab's child pipeline with a job per suite (`--format gitlab-pipeline`, verifiers/gitlab_pipeline.py).
 
 Exit codes: 0 printed; 2 bad input (no evidence, bad inventory, nothing matched), reported by verifiers.cli.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 from verifiers.cli_options import add_inventory
 from verifiers.errors import InventoryError
+from verifiers.gitlab_pipeline import CiFileError, child_pipeline, service_image
 
 EXIT_OK = 0
 
@@ -28,10 +30,20 @@ def add_parsers(commands: Any) -> None:
     summary.add_argument("--format", choices=("markdown",), default="markdown", help="output format (markdown)")
     summary.add_argument("--report-url", help="link to the run's report (e.g. the CI run's page)")
 
-    suites = commands.add_parser("suites", help="the suites of the inventory's stores as a JSON list (a CI matrix)")
+    suites = commands.add_parser("suites", help="the suites of the inventory's stores as a JSON list (a CI matrix) "
+                                                "or as a GitLab child pipeline")
     add_inventory(suites)
     suites.add_argument("--suite", default="", help="only this suite; empty: every suite")
     suites.add_argument("--store", default="", help="only the suite of this store; empty: every store")
+    suites.add_argument("--format", choices=("json", "gitlab-pipeline"), default="json",
+                        help="json: a list of suite names (default); gitlab-pipeline: the child pipeline's YAML, "
+                             "the --gitlab-ci-file followed by one job per suite extending its .restoreproof-verify")
+    suites.add_argument("--gitlab-ci-file", type=Path, metavar="PATH",
+                        help="gitlab-pipeline: restoreproof's GitLab CI file (as `restoreproof init --ci gitlab` "
+                             "wrote it), the child pipeline's base")
+    suites.add_argument("--service-image", type=service_image, action="append", default=[], metavar="SUITE=IMAGE",
+                        help="gitlab-pipeline: that suite's job starts this service container, reachable by the "
+                             "suite's name (repeatable; e.g. mongo=mongo:7.0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,5 +70,12 @@ def _suites(args: argparse.Namespace) -> int:
                               if value)
         raise InventoryError(f"{args.inventory}: " + (f"no store matches {wanted}" if wanted else "lists no store"),
                              hint="known suites: " + ", ".join(sorted({s.suite_name for s in inventory.stores})))
-    print(json.dumps(sorted({s.suite_name for s in stores})))
+    suites = sorted({s.suite_name for s in stores})
+    if args.format == "json":
+        print(json.dumps(suites))
+        return EXIT_OK
+    if args.gitlab_ci_file is None:
+        raise CiFileError("--format gitlab-pipeline needs --gitlab-ci-file", hint="name restoreproof's GitLab CI file")
+    print(child_pipeline(args.gitlab_ci_file, suites, inventory=args.inventory, store=args.store,
+                         services=dict(args.service_image)), end="")
     return EXIT_OK

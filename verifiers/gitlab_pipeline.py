@@ -1,0 +1,63 @@
+"""The child pipeline GitLab runs for one monthly restore verification: one job per suite of the inventory.
+
+GitLab's `parallel: matrix` is fixed when the pipeline is created, so the suites a matrix lists cannot come from
+the inventory. Instead the plan job (`restoreproof suites --format gitlab-pipeline`) writes a child pipeline and
+a trigger job runs it (`trigger: include: - artifact: ... job: ...`, GitLab's dynamic child pipelines). The child
+is the project's own restoreproof CI file, as committed (its `.restoreproof-verify` job template; its other jobs
+run only for schedules and manual runs, never in a child pipeline), followed by a job per suite extending that
+template. Nothing is included by reference, so the child runs exactly the file of the commit that planned it.
+
+Each job is written as a JSON flow mapping, which is YAML too: no YAML library is needed to write it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from verifiers.errors import RestoreproofError
+
+JOB_TEMPLATE = ".restoreproof-verify"  # the hidden job of the GitLab template each suite's job extends
+JOB_PREFIX = "restore-verification:"
+
+
+class CiFileError(RestoreproofError):
+    """The CI file the child pipeline is built from is missing, unreadable, or not restoreproof's."""
+
+
+def child_pipeline(ci_file: Path, suites: Sequence[str], *, inventory: Path, store: str,
+                   services: Mapping[str, str]) -> str:
+    """The child pipeline's YAML: `ci_file` as it is, then a job per suite (`services`: suite -> image of the
+    service container its job starts, reachable by the suite's name)."""
+    try:
+        text = ci_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CiFileError(f"GitLab CI file {ci_file} does not exist",
+                          hint="set RESTOREPROOF_CI_FILE to the path of restoreproof's GitLab file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CiFileError(f"GitLab CI file {ci_file} cannot be read: {exc}") from None
+    if f"\n{JOB_TEMPLATE}:" not in text:
+        raise CiFileError(f"GitLab CI file {ci_file} defines no {JOB_TEMPLATE} job",
+                          hint="point RESTOREPROOF_CI_FILE at the file `restoreproof init --ci gitlab` wrote")
+    lines = [text.rstrip("\n"), "",
+             f"# The jobs below: `restoreproof suites --format gitlab-pipeline`, one per suite of {inventory}."]
+    for suite in suites:
+        job: dict[str, object] = {
+            "extends": JOB_TEMPLATE,
+            "variables": {"RESTOREPROOF_JOB_SUITE": suite, "RESTOREPROOF_INVENTORY": str(inventory),
+                          "RESTOREPROOF_STORE": store},
+        }
+        if suite in services:
+            job["services"] = [{"name": services[suite], "alias": suite}]
+        lines.append(f"{json.dumps(JOB_PREFIX + suite)}: {json.dumps(job)}")
+    return "\n".join(lines) + "\n"
+
+
+def service_image(value: str) -> tuple[str, str]:
+    """`SUITE=IMAGE` from the command line (argparse's `type`)."""
+    suite, sep, image = value.partition("=")
+    if not sep or not suite or not image:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected SUITE=IMAGE, e.g. mongo=mongo:7.0")
+    return suite, image
