@@ -26,7 +26,9 @@ from verifiers.stores.redis.local_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("verifiers/evidence/schema/evidence.schema.json", "verifiers/evidence/templates/index.html",
-           "verifiers/evidence/report.css", "verifiers/py.typed")
+           "verifiers/evidence/report.css", "verifiers/py.typed", "verifiers/templates/init/inventory.toml",
+           "verifiers/templates/init/github/restore-verification.yml",
+           "verifiers/templates/init/gitlab/restore-verification.yml")
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600,
@@ -127,7 +129,10 @@ def test_the_core_install_verifies_postgres_and_redis_from_a_plain_folder(
     evidence = run_dir.read_text()
     assert '"saas"' in evidence and '"cache"' in evidence
     needs_aws = run(core / "restoreproof", "janitor", cwd=team, env=env, ok=False)
-    assert needs_aws.returncode == 2
+    assert needs_aws.returncode == 2  # and a team's first step works from the core alone
+    started = run(core / "restoreproof", "init", cwd=team, env=env)
+    assert "wrote .github/workflows/restore-verification.yml" in started.stdout
+    assert "skipped inventory.toml (exists)" in started.stdout
     assert needs_aws.stderr.strip().splitlines() == [
         "restoreproof: error: restoreproof janitor needs the 'aws' extra (botocore is not installed) — "
         "pip install 'restoreproof[aws]'"]

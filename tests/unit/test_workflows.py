@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,11 @@ def test_the_ci_script_runs_where_the_disk_full_tests_can_mount_a_tmpfs() -> Non
     running = [job for job in jobs if any(".ci/run" in step.get("run", "") for step in job["steps"])]
     assert len(running) == 1
     assert privileged(running[0]), "the job running .ci/run needs `container: {options: --privileged}`"
-    assert running[0]["container"]["image"] == "python:3.11-bookworm"
+    assert running[0]["container"]["image"] == "python:${{ matrix.python }}-bookworm"
+    # every Python the classifiers promise runs the whole suite
+    promised = {c.rpartition(":: ")[2] for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "classifiers"] if c.startswith("Programming Language :: Python :: 3.")}
+    assert set(running[0]["strategy"]["matrix"]["python"]) == promised == {"3.11", "3.12", "3.13"}
     assert not privileged({"container": "python:3.11-bookworm"})
     assert not privileged({"container": {"image": "python:3.11-bookworm", "options": "--cap-add SYS_ADMIN"}})
 
