@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     aws_janitor.add_parser(commands)
     alert_commands.add_parser(commands)
     ci_commands.add_parsers(commands)
+    from verifiers.doctor import parser as doctor_parser
+
+    doctor_parser.add_parser(commands)
     from verifiers.compliance import commands as compliance_commands
 
     compliance_commands.add_parser(commands)
@@ -96,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from verifiers.compliance import commands as compliance_commands
 
             return compliance_commands.run(args, registry.canary_writers())
+        if args.command == "doctor":
+            from verifiers.doctor import command as doctor_command
+
+            return doctor_command.run(args)
         if args.command in ("summary", "suites"):
             from verifiers import ci_commands
 
