@@ -42,7 +42,7 @@ def source_findings(source: AnySource, *, probe: bool) -> list[Finding]:
     extra = SOURCE_EXTRAS.get(source.type)
     if extra is None:
         return []
-    if missing := extra_finding(extra, f"a {source.type} source"):
+    if missing := extra_finding(extra, f"the {source.type} source"):
         return [missing]
     if extra == "aws":
         region, endpoint = getattr(source, "region", None), getattr(source, "endpoint_url", None)
@@ -50,6 +50,13 @@ def source_findings(source: AnySource, *, probe: bool) -> list[Finding]:
     if extra == "gcp":
         return list(gcp_findings(getattr(source, "project", None), probe=probe))
     return list(azure_findings(getattr(source, "account_url", ""), probe=probe))
+
+
+def forget() -> None:
+    """Resolve anew: each source's credentials are resolved once per doctor run (several stores usually share one
+    configuration), never carried into the next (the environment may have changed)."""
+    for cached in (aws_findings, gcp_findings, azure_findings):
+        cached.cache_clear()
 
 
 def _endpoint(endpoint_url: str | None) -> str | None:

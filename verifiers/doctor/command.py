@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 def diagnose(*, inventory_path: Path | None, archive: str | None, signing_key: Path | None,
              probe: bool) -> Diagnosis:
     inventory = _inventory(inventory_path)
+    cloud.forget()
     doctors: dict[str, KindDoctor | None] = {}
     kinds = tuple(_kind(kind, doctors) for kind in registry.kinds())
     docker = _docker()
@@ -97,7 +98,9 @@ def _store(store: AnyStore, base_dir: Path, kinds: dict[str, KindReport], doctor
     findings = [f for f in kind.findings() if f.subject in ("extra", "doctor") and f.status != "ok"]
     findings = [Finding("fail", f.subject, f"{store.kind} stores: {f.detail}", f.hint) if f.subject == "extra"
                 else f for f in findings]
-    findings += cloud.source_findings(store.source, probe=probe)
+    fixes = {f.hint for f in findings}
+    findings += [f for f in cloud.source_findings(store.source, probe=probe)
+                 if not (f.subject == "extra" and f.hint in fixes)]  # the kind's extra named it already
     if store.source.type not in store.FILE_SOURCES:  # rds-snapshot, a bucket, a DynamoDB backup: the cloud's
         findings.append(ok("sandbox", f"none here: the {store.source.type} source is restored or read in the cloud"))
     else:
