@@ -205,3 +205,33 @@ def test_a_local_sandbox_as_root_without_its_user_is_named(capsys: pytest.Captur
     code, shown, _ = doctor(capsys, inventory=REDIS.replace('rpo = "30d"\n', 'rpo = "30d"\n'
                                                             'sandbox = { user = "no-such-user-here" }\n'))
     assert code == 1 and "no-such-user-here" in subjects(store(shown, "cache"), "fail")["server"]
+
+
+def test_a_kind_whose_doctor_needs_a_missing_extra_fails_its_stores(capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the registry reports a kind's SDK that is not installed (verifiers.extras.MissingExtraError)."""
+    from verifiers.extras import MissingExtraError
+    from verifiers.stores import registry
+
+    real = registry.kind_doctor
+
+    def without_mongo(kind: str) -> Any:
+        if kind == "mongo":
+            raise MissingExtraError("mongo", "the mongo store kind", "pymongo")
+        return real(kind)
+
+    monkeypatch.setattr(registry, "kind_doctor", without_mongo)
+    code, shown, _ = doctor(capsys, inventory=MONGO)
+    assert code == 1 and shown["cannot_verify"] == ["sessions", "orders"]
+    assert "pip install 'restoreproof[mongo]'" in subjects(store(shown, "sessions"), "fail")["extra"]
+    [mongo] = [k for k in shown["kinds"] if k["kind"] == "mongo"]
+    assert mongo["status"] == "warn" and mongo["pip_install"] == "pip install 'restoreproof[mongo]'"
+
+
+def test_an_external_sandbox_needs_its_opt_in_and_its_dsn_is_not_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    password = "s3cret-sandbox-password"
+    external = REDIS.replace('rpo = "30d"\n', f'rpo = "30d"\nsandbox = {{ type = "external", '
+                             f'dsn = "redis://admin:{password}@10.0.0.9:6379/0" }}\n')
+    code, shown, text = doctor(capsys, inventory=external)
+    assert code == 0 and "--allow-external-sandbox" in subjects(store(shown, "cache"), "warn")["sandbox"]
+    assert password not in text and password not in json.dumps(shown)

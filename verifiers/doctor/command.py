@@ -18,8 +18,8 @@ from verifiers.diagnosis import Finding, KindDoctor, fail, ok, warn
 from verifiers.doctor import cloud, evidence
 from verifiers.doctor.report import render_text
 from verifiers.doctor.results import Diagnosis, KindReport, StoreReport
-from verifiers.errors import RestoreproofError, SourceError
-from verifiers.extras import extra_of, missing_modules
+from verifiers.errors import SourceError
+from verifiers.extras import MissingExtraError, extra_of, missing_modules
 from verifiers.inventory import Inventory, load_inventory
 from verifiers.redaction import redact_secrets
 from verifiers.sandboxes.docker import NO_ENGINE_HINT, engine_problem
@@ -41,11 +41,10 @@ def diagnose(*, inventory_path: Path | None, archive: str | None, signing_key: P
              probe: bool) -> Diagnosis:
     inventory = _inventory(inventory_path)
     cloud.forget()
-    doctors: dict[str, KindDoctor | None] = {}
-    kinds = tuple(_kind(kind, doctors) for kind in registry.kinds())
+    found = {kind: _kind(kind) for kind in registry.kinds()}
+    kinds = tuple(report for report, _ in found.values())
     docker = _docker()
-    by_kind = {k.kind: k for k in kinds}
-    stores = tuple(_store(store, inventory.base_dir, by_kind, doctors, docker, probe=probe)
+    stores = tuple(_store(store, inventory.base_dir, *found[store.kind], docker, probe=probe)
                    for store in inventory.stores) if inventory else ()
     machine_docker = tuple(Finding("warn" if f.status == "fail" else f.status, f.subject, f.detail, f.hint)
                            for f in docker)  # no store may need it: only a store's use makes it a failure
@@ -65,22 +64,23 @@ def _inventory(path: Path | None) -> Inventory | None:
     return load_inventory(path)
 
 
-def _kind(kind: str, doctors: dict[str, KindDoctor | None]) -> KindReport:
+def _kind(kind: str) -> tuple[KindReport, KindDoctor | None]:
+    """The kind on this machine, and its doctor (None when it has none or it cannot be imported here)."""
     try:
-        doctor = doctors[kind] = registry.kind_doctor(kind)
-    except ImportError as exc:  # its doctor imports an SDK that is not installed
-        doctors[kind] = None
+        doctor = registry.kind_doctor(kind)
+    except MissingExtraError as exc:  # the registry names the extra of an SDK its doctor imports
+        return KindReport(kind, exc.extra, tuple(missing_modules(exc.extra)) or ("?",), None), None
+    except ImportError as exc:
         extra = extra_of(exc.name)
-        return KindReport(kind, extra, (exc.name or "?",), None,
-                          None if extra else warn("doctor", f"the {kind} kind's doctor.py cannot be imported: {exc}"))
-    except RestoreproofError as exc:  # e.g. verifiers.extras.MissingExtraError
-        doctors[kind] = None
-        return KindReport(kind, getattr(exc, "extra", None), (), None, warn("doctor", exc.message, exc.hint))
+        if extra:  # the same, from a registry that lets ModuleNotFoundError through
+            return KindReport(kind, extra, (exc.name or "?",), None), None
+        return KindReport(kind, None, (), None, warn("doctor", f"the {kind} kind's doctor.py cannot be imported: "
+                                                               f"{exc}", "reinstall restoreproof")), None
     if doctor is None:
         return KindReport(kind, None, (), None, ok("doctor", f"the {kind} kind has no doctor.py: its servers are "
-                                                             "not listed"))
+                                                             "not listed")), None
     missing = tuple(missing_modules(doctor.extra)) if doctor.extra else ()
-    return KindReport(kind, doctor.extra, missing, doctor.servers())
+    return KindReport(kind, doctor.extra, missing, doctor.servers()), doctor
 
 
 def _docker() -> list[Finding]:
@@ -92,9 +92,8 @@ def _docker() -> list[Finding]:
     return [ok("docker engine", f"answers ({os.environ.get('DOCKER_HOST') or 'the default socket'})")]
 
 
-def _store(store: AnyStore, base_dir: Path, kinds: dict[str, KindReport], doctors: dict[str, KindDoctor | None],
-           docker: list[Finding], *, probe: bool) -> StoreReport:
-    kind = kinds[store.kind]
+def _store(store: AnyStore, base_dir: Path, kind: KindReport, doctor: KindDoctor | None, docker: list[Finding], *,
+           probe: bool) -> StoreReport:
     findings = [f for f in kind.findings() if f.subject in ("extra", "doctor") and f.status != "ok"]
     findings = [Finding("fail", f.subject, f"{store.kind} stores: {f.detail}", f.hint) if f.subject == "extra"
                 else f for f in findings]
@@ -104,7 +103,7 @@ def _store(store: AnyStore, base_dir: Path, kinds: dict[str, KindReport], doctor
     if store.source.type not in store.FILE_SOURCES:  # rds-snapshot, a bucket, a DynamoDB backup: the cloud's
         findings.append(ok("sandbox", f"none here: the {store.source.type} source is restored or read in the cloud"))
     else:
-        findings += _sandbox(store, base_dir, doctors.get(store.kind), docker)
+        findings += _sandbox(store, base_dir, doctor, docker)
     return StoreReport(store.name, store.kind, store.suite_name, tuple(findings))
 
 
