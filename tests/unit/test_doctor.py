@@ -235,3 +235,26 @@ def test_an_external_sandbox_needs_its_opt_in_and_its_dsn_is_not_shown(capsys: p
     code, shown, text = doctor(capsys, inventory=external)
     assert code == 0 and "--allow-external-sandbox" in subjects(store(shown, "cache"), "warn")["sandbox"]
     assert password not in text and password not in json.dumps(shown)
+
+
+def rdb_header(version: int, writer: str) -> bytes:
+    """An RDB's first bytes: its magic and version, then the aux field naming the release that wrote it."""
+    def string(text: str) -> bytes:
+        return bytes([len(text)]) + text.encode()
+    return f"REDIS{version:04d}".encode() + b"\xfa" + string("redis-ver") + string(writer)
+
+
+def test_a_local_backup_no_server_here_reads_is_named_with_what_to_install(capsys: pytest.CaptureFixture[str]) -> None:
+    """A Redis 7.4 RDB (version 12): Valkey refuses that format and Redis 7.0 reads only up to 10. The server a
+    restore would choose is chosen from the backup's header, as the restore does."""
+    Path("cache-1.rdb").write_bytes(rdb_header(12, "7.4.2"))
+    code, shown, _text = doctor(capsys, inventory=REDIS)
+    readers = next(k for k in shown["kinds"] if k["kind"] == "redis")["servers"]["installed"]
+    if any(i["engine"] == "redis" and tuple(map(int, i["version"].split(".")[:2])) >= (7, 4) for i in readers):
+        pytest.skip("a Redis 7.4 or newer is installed here: it reads RDB 12")
+    assert code == 1 and shown["cannot_verify"] == ["cache"]
+    failed = subjects(store(shown, "cache"), "fail")["server"]
+    assert "reads RDB version 12" in failed and "install Redis 7.4" in failed
+    Path("cache-1.rdb").write_bytes(rdb_header(10, "7.0.15"))
+    code, shown, _ = doctor(capsys, inventory=REDIS)
+    assert code == 0 and "to load cache-1.rdb's RDB version 10" in subjects(store(shown, "cache"), "ok")["server"]
