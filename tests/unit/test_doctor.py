@@ -258,3 +258,29 @@ def test_a_local_backup_no_server_here_reads_is_named_with_what_to_install(capsy
     Path("cache-1.rdb").write_bytes(rdb_header(10, "7.0.15"))
     code, shown, _ = doctor(capsys, inventory=REDIS)
     assert code == 0 and "to load cache-1.rdb's RDB version 10" in subjects(store(shown, "cache"), "ok")["server"]
+
+
+CLOUD_BUCKETS = ('[[stores]]\nname = "media"\nkind = "gcs"\nrto = "PT15M"\nrpo = "30d"\n'
+                 'source = { type = "gcs-bucket", bucket = "prod-media", manifest = "m.json" }\n\n'
+                 '[[stores]]\nname = "blobs"\nkind = "azure-blob"\nrto = "PT15M"\nrpo = "30d"\n'
+                 'source = { type = "azure-container", account_url = "https://acme.blob.core.windows.net", '
+                 'container = "prod", manifest = "m.json" }\n')
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def test_google_and_azure_credentials_are_named_never_shown(capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GCS emulator needs none; an Azure connection string must be for the inventory's account (its key never
+    shown either way)."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://localhost:9023")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+                       f"AccountKey={AZURITE_KEY};BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;")
+    code, shown, text = doctor(capsys, inventory=CLOUD_BUCKETS)
+    assert code == 1 and shown["cannot_verify"] == ["blobs"]
+    assert "the emulator at http://localhost:9023" in subjects(store(shown, "media"), "ok")["credentials"]
+    assert "not https://acme.blob.core.windows.net" in subjects(store(shown, "blobs"), "fail")["credentials"]
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", "DefaultEndpointsProtocol=https;AccountName=acme;"
+                       f"AccountKey={AZURITE_KEY};EndpointSuffix=core.windows.net")
+    code, shown, more = doctor(capsys, inventory=CLOUD_BUCKETS)
+    assert code == 0 and "(a shared key)" in subjects(store(shown, "blobs"), "ok")["credentials"]
+    assert AZURITE_KEY not in text + more + json.dumps(shown)
