@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slow test-all lint check docs clean
+.PHONY: demo test test-slow test-all lint check docs clean dist
 
 $(BIN)/restoreproof: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,4 +38,10 @@ lint: $(BIN)/restoreproof
 check: lint test
 
 clean:
-	rm -rf $(VENV) fixtures/snapshots .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) fixtures/snapshots .pytest_cache .mypy_cache .ruff_cache dist build
+
+# The release artifacts: the sdist, then the wheel built from it, checked against PyPI's metadata rules.
+dist: $(BIN)/restoreproof
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*

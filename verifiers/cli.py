@@ -16,6 +16,7 @@ from pathlib import Path
 from verifiers import __version__
 from verifiers.cli_options import add_inventory
 from verifiers.errors import RestoreproofError
+from verifiers.extras import needed_by
 from verifiers.redaction import redact_log_records, redact_secrets
 from verifiers.stores import registry
 
@@ -54,10 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     from verifiers import ci_commands
     from verifiers.alerts import commands as alert_commands
     from verifiers.evidence import commands as evidence_commands
-    from verifiers.sandboxes import aws_janitor
 
     evidence_commands.add_parser(commands)
-    aws_janitor.add_parser(commands)
+    # here, not in verifiers/sandboxes/aws_janitor.py: that module needs boto3 (the `aws` extra), --help does not
+    janitor = commands.add_parser(
+        "janitor", help="list (or --delete) AWS sandboxes the harness left behind, found by its tag")
+    janitor.add_argument("--older-than", default="6h", metavar="DURATION",
+                         help="only sandboxes at least this old, e.g. 30m, 6h, 2d, PT6H (default: 6h)")
+    janitor.add_argument("--delete", action="store_true", help="delete them (default: a dry run that lists them)")
+    janitor.add_argument("--region", help="AWS region (default: the AWS config chain's)")
+    janitor.add_argument("--endpoint-url", help="AWS API endpoint (default: env AWS_ENDPOINT_URL, else AWS)")
     alert_commands.add_parser(commands)
     ci_commands.add_parsers(commands)
     from verifiers.doctor import parser as doctor_parser
@@ -78,42 +85,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     redact_log_records()
     try:
-        if args.command == "capture":
-            print(registry.capture(args.kind, args))
-            return EXIT_OK
-        if args.command == "verify":
-            return _verify(args)
-        if args.command == "evidence":
-            from verifiers.evidence import commands as evidence_commands
-
-            return evidence_commands.run(args)
-        if args.command == "janitor":
-            from verifiers.sandboxes import aws_janitor
-
-            return aws_janitor.run(args)
-        if args.command == "notify":
-            from verifiers.alerts import commands as alert_commands
-
-            return alert_commands.run(args)
-        if args.command == "canary":
-            from verifiers.compliance import commands as compliance_commands
-
-            return compliance_commands.run(args, registry.canary_writers())
-        if args.command == "doctor":
-            from verifiers.doctor import command as doctor_command
-
-            return doctor_command.run(args)
-        if args.command in ("summary", "suites"):
-            from verifiers import ci_commands
-
-            return ci_commands.run(args)
-        return _inventory(args)
+        # a command that needs an optional dependency the install lacks: one line naming the pip extra
+        with needed_by(f"restoreproof {args.command}" + (f" {args.kind}" if args.command == "capture" else "")):
+            return _run(args)
     except RestoreproofError as exc:
         print(f"restoreproof: error: {redact_secrets(exc.describe())}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("restoreproof: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; its exit code."""
+    if args.command == "capture":
+        print(registry.capture(args.kind, args))
+        return EXIT_OK
+    if args.command == "verify":
+        return _verify(args)
+    if args.command == "evidence":
+        from verifiers.evidence import commands as evidence_commands
+
+        return evidence_commands.run(args)
+    if args.command == "janitor":
+        from verifiers.sandboxes import aws_janitor
+
+        return aws_janitor.run(args)
+    if args.command == "notify":
+        from verifiers.alerts import commands as alert_commands
+
+        return alert_commands.run(args)
+    if args.command == "canary":
+        from verifiers.compliance import commands as compliance_commands
+
+        return compliance_commands.run(args, registry.canary_writers())
+    if args.command == "doctor":
+        from verifiers.doctor import command as doctor_command
+
+        return doctor_command.run(args)
+    if args.command in ("summary", "suites"):
+        from verifiers import ci_commands
+
+        return ci_commands.run(args)
+    return _inventory(args)
 
 
 def _verify(args: argparse.Namespace) -> int:

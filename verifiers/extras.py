@@ -3,14 +3,19 @@ missing (`pip install 'restoreproof[aws]'`).
 
 The core (`pip install restoreproof`) is the CLI, the pytest plugin, PostgreSQL, Redis and the evidence; it pulls
 no cloud SDK. A store kind, source type, sandbox or archive that needs more imports its SDK at the top of its own
-module, as any module does; the registries import those modules on first use (verifiers/stores/registry.py,
-verifiers/sources/registry.py) and turn the ModuleNotFoundError of a module listed here into MissingExtraError.
+module, as any module does; the core reaches such a module only where it is needed, by importing it inside
+`with needed_by(...)`, which turns the ModuleNotFoundError of a module listed here into MissingExtraError (the
+registries of kinds and sources do the same for whole packages). Those imports sit inside functions on purpose:
+an optional dependency cannot be imported at the top of a core module. They are still edges of the import graph
+(tests/unit/test_import_cycles.py counts imports inside functions), so no cycle hides behind them.
 pyproject.toml's [project.optional-dependencies] must agree (tests/unit/test_extras.py reads it).
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from verifiers.errors import RestoreproofError
 
@@ -71,3 +76,14 @@ def reraise_missing(exc: ModuleNotFoundError, needed_by: str) -> None:
     extra = extra_of(exc.name)
     if extra:
         raise MissingExtraError(extra, needed_by, exc.name or "?") from None
+
+
+@contextmanager
+def needed_by(what: str) -> Iterator[None]:
+    """Import an optional part inside this block: a missing optional dependency becomes MissingExtraError naming
+    `what` needs it and the pip command; any other ModuleNotFoundError (a bug of ours) passes unchanged."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        reraise_missing(exc, what)
+        raise

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from verifiers.errors import ManifestError
 
+MANIFEST_SUFFIX = ".manifest.json"  # NAME.manifest.json beside the artifact NAME.<ext> it describes
+
 M = TypeVar("M", bound=BaseModel)
 
 

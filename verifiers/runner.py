@@ -18,6 +18,7 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance.attach import extend_plan, merge_unrestored
 from verifiers.diskspace import disk_full_error, os_error_message
 from verifiers.errors import RestoreproofError
+from verifiers.extras import needed_by
 from verifiers.redaction import redact_secrets
 from verifiers.sandboxes import SandboxRecord
 from verifiers.sources import Artifact, sha256_file
@@ -106,11 +107,13 @@ def _iso(moment: datetime | None) -> str | None:
 def plan_store(store: AnyStore, base_dir: Path) -> StorePlan | PlanFailure:
     """Find the newest backup and read its manifest: cheap, done at collection time."""
     try:
-        located = source_for(store.source).locate(store.source, base_dir=base_dir, store=store.name)
+        with needed_by(f"store {store.name} ({store.source.type} source)"):
+            located = source_for(store.source).locate(store.source, base_dir=base_dir, store=store.name)
     except RestoreproofError as exc:
         return PlanFailure(store, "fetch", redact_secrets(exc.describe()))
     try:
-        plan = extend_plan(store_kind(store.kind).plan(store, located), base_dir)
+        with needed_by(f"store {store.name} ({store.kind})"):
+            plan = extend_plan(store_kind(store.kind).plan(store, located), base_dir)
     except RestoreproofError as exc:
         return PlanFailure(store, "fetch", redact_secrets(exc.describe()))
     manifest = located.manifest_path
@@ -133,9 +136,10 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
     interrupted = False
     with tempfile.TemporaryDirectory(prefix=f"restoreproof-{store.name}-", dir=work_root) as work:
         try:
-            with timer.phase("fetch"):
-                artifact = source_for(store.source).fetch(plan.located, store=store.name, work_dir=Path(work))
-            plan.verify(artifact, timer, Path(work), result)
+            with needed_by(f"store {store.name} ({store.kind}, {store.source.type} source)"):
+                with timer.phase("fetch"):
+                    artifact = source_for(store.source).fetch(plan.located, store=store.name, work_dir=Path(work))
+                plan.verify(artifact, timer, Path(work), result)
         except RestoreproofError as exc:
             error = {"phase": timer.failed_phase or "verify", "message": exc.describe()}
         except OSError as exc:  # the harness's own file work (a copy, a temp file): e.g. the disk is full

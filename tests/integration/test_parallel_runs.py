@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import Capture
 from tests.redis_support import RedisCapture
-from verifiers.plugin.distributed import store_of
+from verifiers.plugin.session import store_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.usefixtures("no_leftovers", "no_redis_leftovers")]
 ROOT = Path(__file__).resolve().parents[2]

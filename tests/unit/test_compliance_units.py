@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifiers.compliance import canary, gdpr, hygiene
+from verifiers.compliance import canary, gdpr, hygiene, hygiene_plan
 from verifiers.compliance.recovery_points import judge_gap, judge_pitr, largest_gap
 from verifiers.compliance.settings import GdprSettings
 from verifiers.errors import InventoryError
@@ -94,7 +94,7 @@ def test_backup_job_success_rate_through_the_real_client(monkeypatch: pytest.Mon
     store = _store({"source": {"type": "file", "path": "x.dump"},
                     "hygiene": {"rpo_gap": False, "backup_jobs": {"vault": "prod", "region": "us-east-1"}}})
     with stubber:
-        result = hygiene.judge(store, hygiene.specs(store)[0], NOW, Path("."))
+        result = hygiene.judge(store, hygiene_plan.specs(store)[0], NOW, Path("."))
     stubber.assert_no_pending_responses()
     assert result.passed is passed
     if failed:

@@ -15,7 +15,8 @@ import pytest
 from verifiers.evidence import RunInfo
 from verifiers.inventory import parse_inventory
 from verifiers.plugin import RestoreRun, Settings
-from verifiers.plugin.distributed import OUTCOMES_OUTPUT, ControllerMerge, _pickled, store_of
+from verifiers.plugin.distributed import OUTCOMES_OUTPUT, ControllerMerge, _pickled
+from verifiers.plugin.session import store_of
 from verifiers.runner import StoreOutcome
 from verifiers.timing import RestoreTimer
 

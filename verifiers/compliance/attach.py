@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.compliance import canary, gdpr, hygiene, migrate
+from verifiers.compliance import canary, gdpr, hygiene_plan, migrate
 from verifiers.compliance.plan import CompliancePlan, PlannedStore
 from verifiers.compliance.recovery_points import judge_gap, judge_pitr, latest_restorable, recovery_points
 from verifiers.compliance.restored import RestoredData, RestoredSession, SandboxLost
 from verifiers.errors import RestoreproofError, SandboxError
+from verifiers.extras import needed_by
 from verifiers.store_settings import AnyStore
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def unrestored_specs(store: AnyStore) -> list[CheckSpec]:
             specs.append(CheckSpec("rpo_gap", "rpo_gap"))
         if store.hygiene.pitr:
             specs.append(CheckSpec("pitr_lag", "pitr_lag"))
-        specs += hygiene.specs(store)
+        specs += hygiene_plan.specs(store)
     return specs
 
 
@@ -79,9 +80,17 @@ def judge_unrestored(store: AnyStore, base_dir: Path, *, now: datetime | None = 
         results.append(_guarded("rpo_gap", "rpo_gap", lambda: _gap(store, base_dir, moment)))
     if settings.pitr:
         results.append(_guarded("pitr_lag", "pitr_lag", lambda: _pitr(store, moment)))
-    for spec in hygiene.specs(store):
-        judge: Callable[[], CheckResult] = functools.partial(hygiene.judge, store, spec, moment, base_dir)
-        results.append(_guarded(spec.check, spec.subject, judge))
+    specs = hygiene_plan.specs(store)
+    if specs:
+        try:
+            with needed_by(f"store {store.name}: the backup-hygiene checks (read from AWS's backup services)"):
+                from verifiers.compliance import hygiene
+        except RestoreproofError as exc:
+            return results + [CheckResult(s.check, s.subject, False, None, None, f"not judged: {exc.describe()}")
+                              for s in specs]
+        for spec in specs:
+            judge: Callable[[], CheckResult] = functools.partial(hygiene.judge, store, spec, moment, base_dir)
+            results.append(_guarded(spec.check, spec.subject, judge))
     return results
 
 

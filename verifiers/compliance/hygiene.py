@@ -1,5 +1,6 @@
 """Backup hygiene, read from the backup services' APIs (boto3): the mistakes that sink restores long before
-anyone restores. Each is one check of the store, judged with observed vs expected:
+anyone restores (the `aws` extra; verifiers/compliance/hygiene_plan.py names the checks without it). Each is one
+check of the store, judged with observed vs expected:
 
 - encryption: the newest backup is encrypted at rest (and with the configured KMS key)
 - copy: a copy in a second region (RDS snapshot copies, or a replica bucket) no older than the RPO
@@ -20,10 +21,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.compliance.recovery_points import MANIFEST_SUFFIX, aws_error, file_points, rds_snapshots
+from verifiers.compliance.aws_points import aws_error, rds_snapshots
+from verifiers.compliance.recovery_points import file_points
 from verifiers.compliance.settings import HygieneSettings
 from verifiers.durations import format_duration
 from verifiers.errors import SourceError
+from verifiers.manifests import MANIFEST_SUFFIX
 from verifiers.store_settings import (
     AnyStore,
     AwsSettings,
@@ -33,36 +36,9 @@ from verifiers.store_settings import (
     S3Source,
 )
 
-BUCKET_ASPECTS = ("versioning", "encryption", "public access")
 FINISHED_OK = "COMPLETED"
 FINISHED_BAD = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")  # CREATED, PENDING, RUNNING, ABORTING: not finished
 LISTED = 20
-
-
-def specs(store: AnyStore) -> list[CheckSpec]:
-    settings = store.hygiene
-    if settings is None:
-        return []
-    out: list[CheckSpec] = []
-    if settings.encryption or settings.kms_key:
-        out.append(CheckSpec("encryption", "encryption"))
-    if settings.copy_ is not None:
-        out.append(CheckSpec("copy", settings.copy_.region))
-    if settings.require_manual:
-        out.append(CheckSpec("manual_copy", "manual_copy"))
-    if settings.retention_days is not None:
-        out.append(CheckSpec("retention", "retention"))
-    out += [CheckSpec("bucket", f"{b} {aspect}") for b in buckets(store) for aspect in BUCKET_ASPECTS]
-    if settings.backup_jobs is not None:
-        out.append(CheckSpec("backup_jobs", "backup_jobs"))
-    return out
-
-
-def buckets(store: AnyStore) -> list[str]:
-    assert store.hygiene is not None
-    if store.hygiene.buckets is not None:
-        return list(store.hygiene.buckets)
-    return [store.source.bucket] if isinstance(store.source, S3Source) else []
 
 
 def judge(store: AnyStore, spec: CheckSpec, now: datetime, base_dir: Path) -> CheckResult:

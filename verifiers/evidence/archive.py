@@ -18,6 +18,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +27,37 @@ from verifiers.errors import EvidenceError
 
 REPLACEABLE = frozenset({"index.html", "index.json"})
 STAGING_PREFIX = ".upload-"  # a LocalArchive writer's file in flight (or left by a killed writer): not evidence
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
+            raise EvidenceError(f"{url!r} is not an S3 URL", hint="write s3://BUCKET or s3://BUCKET/PREFIX")
+        bucket, _, prefix = url[5:].partition("/")
+        return cls(bucket, prefix.strip("/"))
+
+    def key(self, *parts: str) -> str:
+        return "/".join(p for p in (self.prefix, *parts) if p)
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+
+
+@dataclass
+class UploadReport:
+    uploaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    retention_until: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
 
 
 class ArchiveConflict(EvidenceError):

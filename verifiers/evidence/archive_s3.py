@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.errors import EvidenceError
-from verifiers.evidence.archive import REPLACEABLE, ArchiveConflict
+from verifiers.evidence.archive import REPLACEABLE, ArchiveConflict, S3Location
 from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS
-from verifiers.evidence.upload import S3Location, object_lock_enabled, put_once, s3_client
+from verifiers.evidence.upload import object_lock_enabled, put_once, s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client

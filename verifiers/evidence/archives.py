@@ -8,17 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from verifiers.evidence.archive import Archive, LocalArchive
+from verifiers.evidence.archive import Archive, LocalArchive, S3Location
 from verifiers.evidence.archive_git import GitArchive
-from verifiers.evidence.archive_s3 import S3Archive
 from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS
-from verifiers.evidence.upload import S3Location
+from verifiers.extras import needed_by
 
 
 def open_archive(url: str, *, endpoint_url: str | None = None,
                  retention_days: int = DEFAULT_RETENTION_DAYS) -> Archive:
     if url.startswith("s3://"):
-        return S3Archive(S3Location.parse(url), endpoint_url=endpoint_url, retention_days=retention_days)
+        location = S3Location.parse(url)
+        with needed_by(f"the evidence archive {location}"):
+            from verifiers.evidence.archive_s3 import S3Archive
+        return S3Archive(location, endpoint_url=endpoint_url, retention_days=retention_days)
     if url.startswith(("git:", "git+")):
         return GitArchive.parse(url)
     return LocalArchive(Path(url))

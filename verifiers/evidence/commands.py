@@ -295,9 +295,13 @@ def _index_summary(index: dict[str, Any]) -> int:
 
 def _upload(args: argparse.Namespace) -> int:
     if args.destination.startswith("s3://"):  # per object: checksums, Object Lock retention, create-only
-        from verifiers.evidence.upload import S3Location, s3_client, upload_runs
+        from verifiers.evidence.archive import S3Location
+        from verifiers.extras import needed_by
 
-        report = upload_runs(args.reports_dir, S3Location.parse(args.destination),
+        location = S3Location.parse(args.destination)
+        with needed_by(f"uploading the evidence to {location}"):
+            from verifiers.evidence.upload import s3_client, upload_runs
+        report = upload_runs(args.reports_dir, location,
                              client=s3_client(args.endpoint_url), retention_days=args.retention_days)
     else:
         from verifiers.evidence.archives import open_archive

@@ -27,10 +27,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from verifiers.errors import EvidenceError
 from verifiers.evidence import chain, signing
-from verifiers.evidence.archive import Archive, ArchiveConflict
+from verifiers.evidence.archive import Archive, ArchiveConflict, UploadReport
 from verifiers.evidence.archives import mirrored
 from verifiers.evidence.result_kinds import run_restored
-from verifiers.evidence.upload import UploadReport
 
 SEALS = "seals"
 SEAL_SCHEMA_VERSION = 1

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import mimetypes
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,42 +22,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.errors import EvidenceError
 from verifiers.evidence import chain
+from verifiers.evidence.archive import S3Location, UploadReport
 from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
-
-
-@dataclass(frozen=True)
-class S3Location:
-    bucket: str
-    prefix: str
-
-    @classmethod
-    def parse(cls, url: str) -> S3Location:
-        if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
-            raise EvidenceError(f"{url!r} is not an S3 URL", hint="write s3://BUCKET or s3://BUCKET/PREFIX")
-        bucket, _, prefix = url[5:].partition("/")
-        return cls(bucket, prefix.strip("/"))
-
-    def key(self, *parts: str) -> str:
-        return "/".join(p for p in (self.prefix, *parts) if p)
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
-
-
-@dataclass
-class UploadReport:
-    uploaded: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-    retention_until: datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.refused
 
 
 def s3_client(endpoint_url: str | None) -> S3Client:

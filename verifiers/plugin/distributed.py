@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 from verifiers.evidence import RunInfo
 from verifiers.plugin.progress_relay import ProgressRelay, ProgressWriter, event_file
-from verifiers.plugin.session import CHECK_KEY, RestoreRun
+from verifiers.plugin.session import CHECK_KEY, RestoreRun, store_of
 from verifiers.runner import StoreOutcome
 from verifiers.timing import RestoreTimer
 
@@ -31,21 +30,6 @@ log = logging.getLogger(__name__)
 RUN_INPUT = "restoreproof_run"  # controller -> worker: the run's id, start and directory
 OUTCOMES_OUTPUT = "restoreproof_outcomes"  # worker -> controller: (key, position, pickled StoreOutcome)
 PROGRESS_INPUT = "restoreproof_progress"  # controller -> worker: the directory for its progress events
-
-
-def store_of(nodeid: str) -> str | None:
-    """The store a restore check item belongs to: its parameter id is `<store>:<check>:<subject>` and a store
-    name holds no `:` or `[` (inventory.STORE_NAME_PATTERN)."""
-    params = nodeid.partition("::")[2].partition("[")[2]
-    store = params.partition(":")[0]
-    return store if store and ":" in params else None
-
-
-class StoreScheduling(LoadScopeScheduling):  # type: ignore[misc]
-    """xdist's scope scheduler with the store as the scope: one restore per store, on one worker."""
-
-    def _split_scope(self, nodeid: str) -> str:
-        return store_of(nodeid) or super()._split_scope(nodeid)
 
 
 def worker_run(config: pytest.Config) -> RunInfo | None:
@@ -115,7 +99,10 @@ class ControllerMerge:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        # Only the default distribution (`-n N` alone): an explicit --dist choice is the user's to make.
+        # Only the default distribution (`-n N` alone): an explicit --dist choice is the user's to make. Imported
+        # here: this hook runs only under pytest-xdist, which the core does not require (the `parallel` extra).
+        from verifiers.plugin.scheduling import StoreScheduling
+
         return StoreScheduling(config, log) if config.getvalue("dist") == "load" else None
 
     def pytest_configure_node(self, node: Any) -> None:

@@ -172,3 +172,11 @@ class RestoreCheck:
             err = self.outcome.error
             pytest.fail(f"{store}: error during {err['phase']}: {err['message']}", pytrace=False)
         pytest.fail(f"{store}: {self.spec.id} was not judged", pytrace=False)
+
+
+def store_of(nodeid: str) -> str | None:
+    """The store a restore check item belongs to: its parameter id is `<store>:<check>:<subject>` and a store
+    name holds no `:` or `[` (inventory.STORE_NAME_PATTERN)."""
+    params = nodeid.partition("::")[2].partition("[")[2]
+    store = params.partition(":")[0]
+    return store if store and ":" in params else None

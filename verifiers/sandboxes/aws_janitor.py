@@ -132,17 +132,6 @@ def sweep(*, older_than: float, delete_them: bool, region: str | None = None, en
     return result
 
 
-def add_parser(commands: Any) -> None:
-    """`restoreproof janitor` on the CLI's subcommands."""
-    janitor = commands.add_parser(
-        "janitor", help="list (or --delete) AWS sandboxes the harness left behind, found by its tag")
-    janitor.add_argument("--older-than", default="6h", metavar="DURATION",
-                         help="only sandboxes at least this old, e.g. 30m, 6h, 2d (default: 6h)")
-    janitor.add_argument("--delete", action="store_true", help="delete them (default: a dry run that lists them)")
-    janitor.add_argument("--region", help="AWS region (default: the AWS config chain's)")
-    janitor.add_argument("--endpoint-url", help="AWS API endpoint (default: env AWS_ENDPOINT_URL, else AWS)")
-
-
 def run(args: Any) -> int:
     """Exit 0 when every stale sandbox was listed (dry run) or deleted; 2 on any AWS error."""
     from verifiers.durations import parse_duration

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from verifiers.azure_storage import azure_error, azure_errors, blob_service
 from verifiers.errors import SourceError
 from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource
+from verifiers.manifests import MANIFEST_SUFFIX
 from verifiers.sources import Artifact, Located
-from verifiers.sources.file import MANIFEST_SUFFIX, default_manifest_path
-from verifiers.sources.gcs import write_listing
-from verifiers.sources.object_download import HashingWriter, save_manifest_bytes
+from verifiers.sources.file import default_manifest_path
+from verifiers.sources.object_download import HashingWriter, save_manifest_bytes, write_listing
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobProperties, BlobServiceClient

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from verifiers import progress
 from verifiers.errors import SourceError
+from verifiers.manifests import MANIFEST_SUFFIX
 from verifiers.sources import Artifact, Located, sha256_file, sha256_tree
 from verifiers.store_settings import FileSource
 
-MANIFEST_SUFFIX = ".manifest.json"
 _ARTIFACT_SUFFIXES = (".dump", ".sql.gz", ".sql", ".tar", ".backup", ".rdb", ".archive.gz", ".archive")
 
 

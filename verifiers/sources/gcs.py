@@ -9,23 +9,23 @@ checksums apply. Cloud SQL's `gcloud sql export sql` files are ordinary objects:
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import google_crc32c
 
 from verifiers.errors import SourceError
 from verifiers.gcp import gcs_client, gcs_error, gcs_errors
 from verifiers.inventory_cloud import GcsBucketSource, GcsSource
+from verifiers.manifests import MANIFEST_SUFFIX
 from verifiers.sources import Artifact, Located
-from verifiers.sources.file import MANIFEST_SUFFIX, default_manifest_path
-from verifiers.sources.object_download import HashingWriter, save_manifest_bytes
+from verifiers.sources.file import default_manifest_path
+from verifiers.sources.object_download import HashingWriter, save_manifest_bytes, write_listing
 
 if TYPE_CHECKING:
     from google.cloud.storage import Blob, Client
 
-LISTING = "listing.json"
 
 
 def gs_url(bucket: str, name: str) -> str:
@@ -96,7 +96,7 @@ class GcsObjects:
             if blob is None:
                 raise SourceError(f"store {store}: {located.location} is gone",
                                   hint="the object was deleted after it was listed; run again")
-            writer = HashingWriter(target, blob.size)
+            writer = HashingWriter(target, blob.size, crc32c=google_crc32c.Checksum())
             try:
                 # checksum=None: the CRC32C/MD5 are compared below, over exactly the bytes written to disk
                 blob.download_to_file(writer, raw_download=True, checksum=None,
@@ -193,20 +193,3 @@ class GcsBuckets:
                             missing_hint="check stores.source.bucket in the inventory") from None
         return write_listing(located, objects, newest, work_dir=work_dir, store=store,
                              sha256_of="the bucket listing (names, sizes, CRC32Cs, generations)")
-
-
-def write_listing(located: Located, objects: dict[str, dict[str, object]], newest: datetime | None, *,
-                  work_dir: Path, store: str, sha256_of: str) -> Artifact:
-    """The listing as the store's artifact: its sha256 identifies what was compared, in the evidence."""
-    listing = work_dir / LISTING
-    text = json.dumps(objects, sort_keys=True)
-    try:
-        listing.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(f"store {store}: cannot write the listing of {located.location} to {listing}: "
-                          f"{exc.strerror}", hint="free disk space in the work dir (--work-dir)") from None
-    size = sum(int(str(o["bytes"])) for o in objects.values())
-    details: dict[str, Any] = {**located.details, "objects": str(len(objects)), "sha256_of": sha256_of}
-    return Artifact(location=located.location, path=listing, sha256=hashlib.sha256(text.encode()).hexdigest(),
-                    bytes=size, modified=(newest or located.modified).astimezone(UTC),
-                    manifest_path=located.manifest_path, details=details)

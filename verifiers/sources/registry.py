@@ -3,6 +3,7 @@ package, whose modules import its shared types, so that the package and its modu
 
 from __future__ import annotations
 
+from verifiers.extras import needed_by
 from verifiers.sources import Source
 from verifiers.store_settings import AnySource
 
@@ -10,18 +11,42 @@ _SOURCES: dict[str, Source] = {}
 
 
 def source_for(source: AnySource) -> Source:
-    """The implementation of a source type. Its modules (and their cloud SDKs) are imported on first use, as
-    the store kinds are (see verifiers/stores/registry.py); tests/unit/test_import_cycles.py counts these too."""
-    if not _SOURCES:
-        from verifiers.sources.azure_blob import AzureBlobs, AzureContainers
-        from verifiers.sources.dynamodb_backup import DynamoDbBackups
+    """The implementation of a source type. Its module (and its cloud SDK) is imported on first use, as the store
+    kinds are (see verifiers/stores/registry.py); a missing SDK is the one-line error naming the extra to install
+    (verifiers/extras.py). tests/unit/test_import_cycles.py counts these imports too."""
+    if source.type not in _SOURCES:
+        with needed_by(f"the {source.type} source type"):
+            _SOURCES[source.type] = _load(source.type)
+    return _SOURCES[source.type]
+
+
+def _load(source_type: str) -> Source:
+    if source_type == "file":
         from verifiers.sources.file import FileArtifacts
-        from verifiers.sources.gcs import GcsBuckets, GcsObjects
-        from verifiers.sources.rds_snapshot import RdsSnapshots
+
+        return FileArtifacts()
+    if source_type == "s3":
         from verifiers.sources.s3 import S3Objects
+
+        return S3Objects()
+    if source_type == "rds-snapshot":
+        from verifiers.sources.rds_snapshot import RdsSnapshots
+
+        return RdsSnapshots()
+    if source_type == "s3-bucket":
         from verifiers.sources.s3_bucket import S3Buckets
 
-        _SOURCES.update({"file": FileArtifacts(), "s3": S3Objects(), "rds-snapshot": RdsSnapshots(),
-                         "s3-bucket": S3Buckets(), "dynamodb-backup": DynamoDbBackups(), "gcs": GcsObjects(),
-                         "gcs-bucket": GcsBuckets(), "azure-blob": AzureBlobs(), "azure-container": AzureContainers()})
-    return _SOURCES[source.type]
+        return S3Buckets()
+    if source_type == "dynamodb-backup":
+        from verifiers.sources.dynamodb_backup import DynamoDbBackups
+
+        return DynamoDbBackups()
+    if source_type in ("gcs", "gcs-bucket"):
+        from verifiers.sources.gcs import GcsBuckets, GcsObjects
+
+        return GcsObjects() if source_type == "gcs" else GcsBuckets()
+    if source_type in ("azure-blob", "azure-container"):
+        from verifiers.sources.azure_blob import AzureBlobs, AzureContainers
+
+        return AzureBlobs() if source_type == "azure-blob" else AzureContainers()
+    raise KeyError(source_type)

@@ -35,15 +35,16 @@ from verifiers.aws import (
     transfer_errors,
 )
 from verifiers.errors import SourceError
+from verifiers.manifests import MANIFEST_SUFFIX
 from verifiers.sources import CHUNK, Artifact, Located
-from verifiers.sources.file import MANIFEST_SUFFIX, default_manifest_path
+from verifiers.sources.file import default_manifest_path
+from verifiers.sources.object_download import cache_dir
 from verifiers.store_settings import S3Source
 
 if TYPE_CHECKING:
     from boto3.s3.transfer import TransferConfig
     from mypy_boto3_s3 import S3Client
 
-CACHE_ENV = "RESTOREPROOF_CACHE_DIR"
 READ_ACTIONS = "s3:ListBucket and s3:GetObject on the bucket/prefix (plus kms:Decrypt for SSE-KMS objects)"
 _NOT_A_CONTENT_MD5 = {"aws:kms", "aws:kms:dsse"}
 
@@ -83,14 +84,6 @@ class S3Location:
         if not url.startswith("s3://") or not bucket or not key:
             raise ValueError(f"{url!r} is not an s3://BUCKET/KEY URL")
         return cls(bucket, key)
-
-
-def cache_dir() -> Path:
-    """Where manifests read from S3 are kept between plan and run (they hold counts and digests, no rows)."""
-    root = os.environ.get(CACHE_ENV) or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "restoreproof")
-    path = Path(root).expanduser() / "s3-manifests"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def source_error(store: str, what: str, exc: Exception, *, missing_hint: str) -> SourceError:

@@ -32,6 +32,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, get_args
 
 from verifiers.errors import InventoryError
+from verifiers.extras import needed_by
 
 if TYPE_CHECKING:
     from verifiers.compliance.restored import CanaryWriter
@@ -59,7 +60,8 @@ def packages() -> tuple[str, ...]:
 
 def _part(package: str, module: str) -> ModuleType:
     try:
-        return importlib.import_module(f"{package}.{module}")
+        with needed_by(f"the {package.rpartition('.')[2]} store kind"):
+            return importlib.import_module(f"{package}.{module}")
     except ImportError as exc:
         if exc.name in (package, f"{package}.{module}"):
             raise InventoryError(f"store kind package {package} has no {module}.py (or cannot be imported)",

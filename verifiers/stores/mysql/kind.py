@@ -21,6 +21,7 @@ from pymysql.cursors import Cursor
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
+from verifiers.extras import needed_by
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource, StoreSettings
@@ -55,7 +56,6 @@ from verifiers.stores.mysql.sandbox import (
     writes_elsewhere,
 )
 from verifiers.stores.mysql.settings import MysqlStore
-from verifiers.stores.mysql.snapshot import plan_snapshot
 from verifiers.stores.restore_tool import not_restorable, restore_check
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import UNTIMED, RestoreTimer, StepClock
@@ -67,6 +67,8 @@ class MysqlKind:
     def plan(self, store: StoreSettings, located: Located) -> StorePlan:
         store = narrowed(store, MysqlStore)
         if isinstance(store.source, RdsSnapshotSource):  # restored by AWS, not from a dump (see snapshot.py)
+            with needed_by(f"store {store.name}: restoring an RDS snapshot"):
+                from verifiers.stores.mysql.snapshot import plan_snapshot
             return plan_snapshot(store, store.source, located)
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture mysql` (it "
                                "writes NAME-<stamp>.manifest.json next to the dump)")

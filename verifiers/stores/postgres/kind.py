@@ -11,6 +11,7 @@ from pathlib import Path
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError
+from verifiers.extras import needed_by
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource, StoreSettings
@@ -39,7 +40,6 @@ from verifiers.stores.postgres.network_server import NetworkPostgres, PostgresTa
 from verifiers.stores.postgres.restore import create_database, restore_dump, restore_jobs, restore_runs
 from verifiers.stores.postgres.sandbox import CLIENT_TOOLS, database_ready, needed_tools, open_sandbox, restore_database
 from verifiers.stores.postgres.settings import PostgresStore
-from verifiers.stores.postgres.snapshot import plan_snapshot
 from verifiers.stores.restore_tool import not_restorable, restore_check
 from verifiers.stores.sampling import SampledTable
 from verifiers.stores.timeouts import restore_timed_out
@@ -52,6 +52,8 @@ class PostgresKind:
     def plan(self, store: StoreSettings, located: Located) -> StorePlan:
         store = narrowed(store, PostgresStore)
         if isinstance(store.source, RdsSnapshotSource):  # restored by AWS, not from a dump (see snapshot.py)
+            with needed_by(f"store {store.name}: restoring an RDS snapshot"):
+                from verifiers.stores.postgres.snapshot import plan_snapshot
             return plan_snapshot(store, store.source, located)
         if located.manifest_path is None and store.live is not None:
             baseline = live.read_baseline(store, located.modified)
