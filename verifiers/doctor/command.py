@@ -102,7 +102,7 @@ def _store(store: AnyStore, base_dir: Path, kind: KindReport, doctor: KindDoctor
                  if not (f.subject == "extra" and f.hint in fixes)]  # the kind's extra named it already
     if store.source.type not in store.FILE_SOURCES:  # rds-snapshot, a bucket, a DynamoDB backup: the cloud's
         findings.append(ok("sandbox", f"none here: the {store.source.type} source is restored or read in the cloud"))
-    else:
+    elif doctor is not None or not kind.missing:  # a kind without its extra failed above already
         findings += _sandbox(store, base_dir, doctor, docker)
     return StoreReport(store.name, store.kind, store.suite_name, tuple(findings))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from verifiers.diagnosis import Finding, fail, ok, warn
 from verifiers.doctor.cloud import aws_findings, extra_finding, probe_config
 from verifiers.errors import EvidenceError
+from verifiers.evidence.archive import S3Location
 from verifiers.evidence.defaults import KEY_ENV
 from verifiers.redaction import redact_secrets
 
@@ -62,14 +63,12 @@ def _directory(root: Path) -> Finding:
 
 
 def _s3(url: str, *, probe: bool) -> list[Finding]:
-    if missing := extra_finding("aws", f"the s3 archive {url}"):
-        return [missing]
-    from verifiers.evidence.upload import S3Location
-
     try:
         location = S3Location.parse(url)
     except EvidenceError as exc:
         return [fail("archive", exc.message, exc.hint)]
+    if missing := extra_finding("aws", f"the s3 archive {url}"):
+        return [missing]
     access = [f for f in aws_findings(None, None, probe=probe) if f.subject != "region"]  # S3 needs none
     relabelled = [Finding(f.status, f"archive {f.subject}", f.detail, f.hint) for f in access]
     failed = [f for f in access if f.status == "fail"]

@@ -41,10 +41,9 @@ class KindReport:
         if servers is not None:
             found += [ok("found", i.describe()) for i in servers.installed]
             if servers.missing_hint and not servers.installed:
-                found.append(warn("found", "; ".join(servers.notes) or "no server or client tools here",
-                                  servers.missing_hint))
-            else:
-                found += [ok("note", note) for note in servers.notes]
+                where = f" (looked in {servers.looked_in})" if servers.looked_in else ""
+                found.append(warn("found", f"no server or client tools found{where}", servers.missing_hint))
+            found += [ok("note", note) for note in servers.notes]
             found += [warn("refused", refused) for refused in servers.refused]
         return found
 

@@ -5,6 +5,7 @@ absent. Imports no driver, so that it answers without the mongo extra too."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from verifiers.diagnosis import Finding, Installed, KindServers, fail, ok
@@ -18,15 +19,15 @@ class MongoDoctor:
 
     def servers(self) -> KindServers:
         if find_mongod(None) is None:
-            return KindServers(missing_hint=INSTALL_HINT,
-                               notes=("no mongod in RESTOREPROOF_MONGO_BIN_DIR or on PATH",))
+            return KindServers(missing_hint=INSTALL_HINT, looked_in="RESTOREPROOF_MONGO_BIN_DIR and PATH")
         try:
             found = installation(None)
         except SandboxError as exc:
             return KindServers(refused=(exc.message,), missing_hint=INSTALL_HINT)
+        named = os.environ.get("RESTOREPROOF_MONGO_BIN_DIR")
+        origin = "RESTOREPROOF_MONGO_BIN_DIR" if named and found.mongod.parent == Path(named) else "PATH"
         return KindServers(installed=(Installed(engine="mongod", version=found.version, path=str(found.mongod),
-                                                origin="PATH or RESTOREPROOF_MONGO_BIN_DIR"),),
-                           missing_hint=INSTALL_HINT)
+                                                origin=origin),), missing_hint=INSTALL_HINT)
 
     def sandbox(self, store: MongoStore, artifact: Path | None) -> list[Finding]:
         settings = store.sandbox

