@@ -15,8 +15,9 @@ from typing import Any
 
 from verifiers.diagnosis import Finding, fail, ok, warn
 from verifiers.extras import missing_modules
+from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
 from verifiers.redaction import redact_secrets
-from verifiers.store_settings import AnySource
+from verifiers.store_settings import AnySource, AwsSettings
 
 # source type -> the extra its SDK comes with; a type not listed (file) needs none
 SOURCE_EXTRAS = {"s3": "aws", "rds-snapshot": "aws", "s3-bucket": "aws", "dynamodb-backup": "aws",
@@ -44,12 +45,14 @@ def source_findings(source: AnySource, *, probe: bool) -> list[Finding]:
         return []
     if missing := extra_finding(extra, f"the {source.type} source"):
         return [missing]
-    if extra == "aws":
-        region, endpoint = getattr(source, "region", None), getattr(source, "endpoint_url", None)
-        return list(aws_findings(region, endpoint, needs_region=source.type in REGIONAL, probe=probe))
-    if extra == "gcp":
-        return list(gcp_findings(getattr(source, "project", None), probe=probe))
-    return list(azure_findings(getattr(source, "account_url", ""), probe=probe))
+    if isinstance(source, AwsSettings):
+        return list(aws_findings(source.region, source.endpoint_url, needs_region=source.type in REGIONAL,
+                                 probe=probe))
+    if isinstance(source, GcsSource | GcsBucketSource):
+        return list(gcp_findings(source.project, probe=probe))
+    if isinstance(source, AzureBlobSource | AzureContainerSource):
+        return list(azure_findings(source.account_url, probe=probe))
+    return []
 
 
 def forget() -> None:

@@ -19,11 +19,12 @@ from verifiers.doctor import cloud, evidence
 from verifiers.doctor.report import render_text
 from verifiers.doctor.results import Diagnosis, KindReport, StoreReport
 from verifiers.errors import SourceError
+from verifiers.evidence.defaults import ARCHIVE_ENV
 from verifiers.extras import MissingExtraError, extra_of, missing_modules
 from verifiers.inventory import Inventory, load_inventory
 from verifiers.redaction import redact_secrets
 from verifiers.sandboxes.docker import NO_ENGINE_HINT, engine_problem
-from verifiers.store_settings import AnyStore, FileSource
+from verifiers.store_settings import AnyStore, ExternalSandbox, FileSource
 from verifiers.stores import registry
 
 DEFAULT_INVENTORY = Path("inventory.toml")
@@ -50,7 +51,7 @@ def diagnose(*, inventory_path: Path | None, archive: str | None, signing_key: P
                            for f in docker)  # no store may need it: only a store's use makes it a failure
     return Diagnosis(kinds=kinds, sandboxes=machine_docker, inventory=inventory.path if inventory else None,
                      stores=stores, archive=tuple(evidence.archive_findings(
-                         archive or os.environ.get(evidence.ARCHIVE_ENV), probe=probe)),
+                         archive or os.environ.get(ARCHIVE_ENV), probe=probe)),
                      signing_key=evidence.signing_key_finding(signing_key), probe=probe)
 
 
@@ -114,7 +115,7 @@ def _sandbox(store: AnyStore, base_dir: Path, doctor: KindDoctor | None, docker:
         findings += docker
     elif sandbox.type == "external":
         findings.append(ok("sandbox", "external: a server of yours (its DSN is not shown)")
-                        if getattr(sandbox, "allow_external", False) else
+                        if isinstance(sandbox, ExternalSandbox) and sandbox.allow_external else
                         warn("sandbox", "external: restored only with --allow-external-sandbox",
                              "pass --allow-external-sandbox, or set allow_external = true on the sandbox"))
     if doctor is None:

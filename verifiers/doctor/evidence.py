@@ -20,10 +20,9 @@ from verifiers.diagnosis import Finding, fail, ok, warn
 from verifiers.doctor.cloud import aws_findings, extra_finding, probe_config
 from verifiers.errors import EvidenceError
 from verifiers.evidence.archive import S3Location
-from verifiers.evidence.defaults import KEY_ENV
+from verifiers.evidence.defaults import ARCHIVE_ENV, KEY_ENV
 from verifiers.redaction import redact_secrets
 
-ARCHIVE_ENV = "RESTOREPROOF_EVIDENCE_ARCHIVE"
 GIT_TIMEOUT = 15  # seconds for `git ls-remote`
 ARCHIVE_HINT = (f"set {ARCHIVE_ENV} (or --archive) to s3://BUCKET/PREFIX, git:BRANCH or a directory "
                 "(docs/evidence.md, \"The archive\")")
@@ -115,11 +114,12 @@ def _git(url: str, *, probe: bool) -> list[Finding]:
     if not probe:
         return [ok("archive", f"{url}: branch {archive.branch} of {remote}; whether the remote answers is not "
                    "checked (--probe runs git ls-remote)")]
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # fail, never ask for a password
-    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    # fail rather than ask for a password: no prompt from git, and no terminal for ssh to open (a new session)
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     try:
         answer = subprocess.run(["git", "ls-remote", "--heads", archive.remote, archive.branch], capture_output=True,
-                                text=True, timeout=GIT_TIMEOUT, env=env, stdin=subprocess.DEVNULL, check=False)
+                                text=True, timeout=GIT_TIMEOUT, env=env, stdin=subprocess.DEVNULL, check=False,
+                                start_new_session=True)
     except subprocess.TimeoutExpired:
         return [fail("archive", f"{url}: {remote} did not answer within {GIT_TIMEOUT}s",
                      "check the network path to the remote")]

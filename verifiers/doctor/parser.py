@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from verifiers.cli_options import INVENTORY_HELP
-from verifiers.evidence.defaults import KEY_ENV
-
-ARCHIVE_ENV = "RESTOREPROOF_EVIDENCE_ARCHIVE"
+from verifiers.evidence.defaults import ARCHIVE_ENV, KEY_ENV
 
 
 def add_parser(commands: Any) -> None:
