@@ -120,3 +120,21 @@ def test_a_git_archive_whose_remote_fails_is_named_without_its_token(capsys: pyt
     assert "git ls-remote" in shown["archive"][0]["detail"]
     main(["doctor", "--archive", url, "--probe"])
     assert GIT_TOKEN not in json.dumps(shown) and GIT_TOKEN not in capsys.readouterr().out
+
+
+def test_an_s3_source_is_probed_for_its_identity_and_bucket(capsys: pytest.CaptureFixture[str], aws: MotoServer,
+                                                            offline: None) -> None:
+    boto3.client("s3", region_name=REGION, endpoint_url=aws.url).create_bucket(Bucket="doctor-assets")
+    Path("inventory.toml").write_text(
+        '[[stores]]\nname = "assets"\nkind = "s3"\nrto = "PT15M"\nrpo = "30d"\n'
+        'source = { type = "s3-bucket", bucket = "doctor-assets", manifest = "assets.json" }\n\n'
+        '[[stores]]\nname = "gone"\nkind = "s3"\nrto = "PT15M"\nrpo = "30d"\n'
+        'source = { type = "s3-bucket", bucket = "doctor-gone", manifest = "gone.json" }\n')
+    code, shown = doctor(capsys, "--inventory", "inventory.toml")
+    assert code == 0  # offline: credentials and region only
+    code, shown = doctor(capsys, "--inventory", "inventory.toml", "--probe")
+    assert code == 1 and shown["cannot_verify"] == ["gone"]
+    found = {s["name"]: {f["subject"]: f for f in s["findings"]} for s in shown["stores"]}
+    assert found["assets"]["identity"]["detail"].startswith("STS: arn:aws:")
+    assert found["assets"]["bucket"]["status"] == "ok"
+    assert found["gone"]["bucket"]["status"] == "fail" and "no bucket doctor-gone" in found["gone"]["bucket"]["detail"]

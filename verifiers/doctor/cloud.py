@@ -13,11 +13,11 @@ import os
 import shutil
 from typing import Any
 
-from verifiers.diagnosis import Finding, fail, ok, warn
+from verifiers.diagnosis import Finding, fail, ok, warn, worst
 from verifiers.extras import missing_modules
 from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
 from verifiers.redaction import redact_secrets
-from verifiers.store_settings import AnySource, AwsSettings
+from verifiers.store_settings import AnySource, AwsSettings, S3BucketSource, S3Source
 
 # source type -> the extra its SDK comes with; a type not listed (file) needs none
 SOURCE_EXTRAS = {"s3": "aws", "rds-snapshot": "aws", "s3-bucket": "aws", "dynamodb-backup": "aws",
@@ -46,8 +46,13 @@ def source_findings(source: AnySource, *, probe: bool) -> list[Finding]:
     if missing := extra_finding(extra, f"the {source.type} source"):
         return [missing]
     if isinstance(source, AwsSettings):
-        return list(aws_findings(source.region, source.endpoint_url, needs_region=source.type in REGIONAL,
-                                 probe=probe))
+        found = list(aws_findings(source.region, source.endpoint_url, needs_region=source.type in REGIONAL,
+                                  probe=probe))
+        if probe and isinstance(source, S3Source | S3BucketSource) and worst(found) != "fail":
+            found.append(head_bucket(source.bucket, region=source.region, endpoint_url=source.endpoint_url,
+                                     subject="bucket", what=f"s3://{source.bucket}", actions="s3:ListBucket",
+                                     missing="check `bucket` on the source"))
+        return found
     if isinstance(source, GcsSource | GcsBucketSource):
         return list(gcp_findings(source.project, probe=probe))
     if isinstance(source, AzureBlobSource | AzureContainerSource):
@@ -120,6 +125,28 @@ def _caller_identity(session: Any, endpoint: str | None) -> Finding:
         return fail("identity", f"STS GetCallerIdentity failed: {redact_secrets(describe_error(exc))}",
                     AWS_CREDENTIAL_HINT)
     return ok("identity", f"STS: {identity.get('Arn', '?')}")
+
+
+def head_bucket(bucket: str, *, region: str | None, endpoint_url: str | None, subject: str, what: str, actions: str,
+                missing: str) -> Finding:
+    """Whether S3 answers HeadBucket for `bucket` (--probe only): one request, a short timeout."""
+    import boto3.session
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from verifiers.aws import describe_error, error_code
+
+    try:
+        client = boto3.session.Session(region_name=region).client("s3", endpoint_url=_endpoint(endpoint_url),
+                                                                  config=probe_config())
+        client.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            return fail(subject, f"{what}: no bucket {bucket}", missing)
+        return fail(subject, f"{what}: HeadBucket refused: {describe_error(exc)}", f"grant the identity {actions}")
+    except BotoCoreError as exc:
+        return fail(subject, f"{what}: S3 does not answer: {redact_secrets(str(exc))}",
+                    "check the network path to S3 (or the endpoint: AWS_ENDPOINT_URL, endpoint_url)")
+    return ok(subject, f"{what}: the bucket answers (HeadBucket)")
 
 
 @functools.cache

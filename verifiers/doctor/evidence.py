@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from verifiers.diagnosis import Finding, fail, ok, warn
-from verifiers.doctor.cloud import aws_findings, extra_finding, probe_config
+from verifiers.doctor.cloud import aws_findings, extra_finding, head_bucket
 from verifiers.errors import EvidenceError
 from verifiers.evidence.archive import S3Location
 from verifiers.evidence.defaults import ARCHIVE_ENV, KEY_ENV
@@ -75,30 +75,10 @@ def _s3(url: str, *, probe: bool) -> list[Finding]:
         return [fail("archive", f"{url}: cannot be reached: {failed[0].detail}", failed[0].hint), *relabelled]
     if not probe:
         return [ok("archive", f"{url}; whether the bucket answers is not checked (--probe asks S3)"), *relabelled]
-    return [_head_bucket(url, location.bucket), *relabelled]
-
-
-def _head_bucket(url: str, bucket: str) -> Finding:
-    import boto3.session
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from verifiers.aws import describe_error, error_code
-
-    try:
-        client = boto3.session.Session().client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-                                                config=probe_config())
-        client.head_bucket(Bucket=bucket)
-    except ClientError as exc:
-        code = error_code(exc)
-        if code in ("404", "NoSuchBucket", "NotFound"):
-            return fail("archive", f"{url}: no bucket {bucket}", "create the bucket (docs/evidence.md: with Object "
-                        "Lock), or correct the URL")
-        return fail("archive", f"{url}: HeadBucket refused: {describe_error(exc)}",
-                    "grant the identity s3:ListBucket, s3:GetObject and s3:PutObject on the archive")
-    except BotoCoreError as exc:
-        return fail("archive", f"{url}: S3 does not answer: {redact_secrets(str(exc))}",
-                    "check the network path to S3 (or AWS_ENDPOINT_URL)")
-    return ok("archive", f"{url}: the bucket answers (HeadBucket)")
+    answer = head_bucket(location.bucket, region=None, endpoint_url=None, subject="archive", what=url,
+                         actions="s3:ListBucket, s3:GetObject and s3:PutObject on the archive",
+                         missing="create the bucket (docs/evidence.md: with Object Lock), or correct the URL")
+    return [answer, *relabelled]
 
 
 def _git(url: str, *, probe: bool) -> list[Finding]:

@@ -26,8 +26,9 @@ def add_parser(commands: Any) -> None:
     doctor.add_argument("--signing-key", type=Path, default=None, metavar="PEM",
                         help=f"the Ed25519 private key that would sign each run (default: env {KEY_ENV})")
     doctor.add_argument("--probe", action="store_true",
-                        help="also ask the network, each with a short timeout: STS GetCallerIdentity (and Google / "
-                        "Azure tokens) for the cloud sources, S3 HeadBucket or git ls-remote for the archive")
+                        help="also ask the network, each with a short timeout: STS GetCallerIdentity and S3 "
+                        "HeadBucket (Google / Azure tokens) for the cloud sources, S3 HeadBucket or git ls-remote "
+                        "for the archive")
     doctor.add_argument("--json", action="store_true",
                         help="print one JSON object with the same facts and verdict (ok, exit_code, kinds, "
                         "sandboxes, stores, archive, signing_key)")
