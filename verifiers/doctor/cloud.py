@@ -13,8 +13,13 @@ import os
 import shutil
 from typing import Any
 
+from verifiers.azure_storage import CONNECTION_STRING_ENV, blob_service
+from verifiers.azure_storage import CREDENTIAL_HINT as AZURE_CREDENTIAL_HINT
 from verifiers.diagnosis import Finding, fail, ok, warn, worst
+from verifiers.errors import SourceError
 from verifiers.extras import missing_modules
+from verifiers.gcp import CREDENTIAL_HINT as GCP_CREDENTIAL_HINT
+from verifiers.gcp import EMULATOR_ENV
 from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
 from verifiers.redaction import redact_secrets
 from verifiers.store_settings import AnySource, AwsSettings, S3BucketSource, S3Source
@@ -152,8 +157,6 @@ def head_bucket(bucket: str, *, region: str | None, endpoint_url: str | None, su
 @functools.cache
 def gcp_findings(project: str | None, *, probe: bool = False) -> tuple[Finding, ...]:
     """Application Default Credentials: where from, which project; with `probe`, a token is fetched."""
-    from verifiers.gcp import CREDENTIAL_HINT, EMULATOR_ENV
-
     if emulator := os.environ.get(EMULATOR_ENV):
         return (ok("credentials", f"none needed: the emulator at {redact_secrets(emulator)} ({EMULATOR_ENV})"),)
     import google.auth
@@ -163,7 +166,7 @@ def gcp_findings(project: str | None, *, probe: bool = False) -> tuple[Finding, 
         credentials, found_project = google.auth.default()
     except DefaultCredentialsError as exc:
         return (fail("credentials", f"no Google Application Default Credentials ({str(exc).splitlines()[0]})",
-                     CREDENTIAL_HINT),)
+                     GCP_CREDENTIAL_HINT),)
     kind = f"{type(credentials).__module__.rpartition('.')[2]}.{type(credentials).__name__}"
     origin = "GOOGLE_APPLICATION_CREDENTIALS" if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") else \
         "Application Default Credentials"
@@ -180,7 +183,7 @@ def gcp_findings(project: str | None, *, probe: bool = False) -> tuple[Finding, 
             credentials.refresh(Request())  # type: ignore[no-untyped-call]  # google-auth is untyped here
             findings.append(ok("identity", "a token was issued"))
         except GoogleAuthError as exc:
-            findings.append(fail("identity", f"no token: {str(exc).splitlines()[0][:300]}", CREDENTIAL_HINT))
+            findings.append(fail("identity", f"no token: {str(exc).splitlines()[0][:300]}", GCP_CREDENTIAL_HINT))
     return tuple(findings)
 
 
@@ -205,9 +208,6 @@ def _azure_environment() -> str | None:
 def azure_findings(account_url: str, *, probe: bool = False) -> tuple[Finding, ...]:
     """A connection string for the account (its account checked against the inventory's, its key never shown),
     else what DefaultAzureCredential would use; with `probe`, a token for Storage is fetched."""
-    from verifiers.azure_storage import CONNECTION_STRING_ENV, CREDENTIAL_HINT, blob_service
-    from verifiers.errors import SourceError
-
     if os.environ.get(CONNECTION_STRING_ENV):
         try:
             blob_service(account_url)
@@ -220,7 +220,7 @@ def azure_findings(account_url: str, *, probe: bool = False) -> tuple[Finding, .
         if found:
             return (ok("credentials", f"DefaultAzureCredential: {found} (not probed)"),)
         return (warn("credentials", "no Azure credential in the environment (DefaultAzureCredential may still find "
-                     "a managed identity on an Azure host: --probe asks)", CREDENTIAL_HINT),)
+                     "a managed identity on an Azure host: --probe asks)", AZURE_CREDENTIAL_HINT),)
     from azure.core.exceptions import AzureError
     from azure.identity import DefaultAzureCredential
 
@@ -228,6 +228,6 @@ def azure_findings(account_url: str, *, probe: bool = False) -> tuple[Finding, .
         DefaultAzureCredential().get_token("https://storage.azure.com/.default")
     except AzureError as exc:
         return (fail("credentials", f"DefaultAzureCredential found no usable credential: "
-                     f"{str(exc).splitlines()[0][:300]}", CREDENTIAL_HINT),)
+                     f"{str(exc).splitlines()[0][:300]}", AZURE_CREDENTIAL_HINT),)
     found = _azure_environment() or "a managed identity"
     return (ok("credentials", f"DefaultAzureCredential: a token for Storage was issued ({found})"),)

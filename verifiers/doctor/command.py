@@ -24,6 +24,7 @@ from verifiers.extras import MissingExtraError, extra_of, missing_modules
 from verifiers.inventory import Inventory, load_inventory
 from verifiers.redaction import redact_secrets
 from verifiers.sandboxes.docker import NO_ENGINE_HINT, engine_problem
+from verifiers.sources.file import FileArtifacts
 from verifiers.store_settings import AnyStore, ExternalSandbox, FileSource
 from verifiers.stores import registry
 
@@ -130,8 +131,6 @@ def _local_backup(store: AnyStore, base_dir: Path) -> tuple[Path | None, list[Fi
     release it needs. A remote artifact is not downloaded."""
     if not isinstance(store.source, FileSource):
         return None, []
-    from verifiers.sources.file import FileArtifacts
-
     try:
         located = FileArtifacts().locate(store.source, base_dir=base_dir, store=store.name)
     except SourceError as exc:

@@ -20,7 +20,9 @@ from verifiers.diagnosis import Finding, fail, ok, warn
 from verifiers.doctor.cloud import aws_findings, extra_finding, head_bucket
 from verifiers.errors import EvidenceError
 from verifiers.evidence.archive import S3Location
+from verifiers.evidence.archive_git import GitArchive
 from verifiers.evidence.defaults import ARCHIVE_ENV, KEY_ENV
+from verifiers.evidence.signing import key_id, load_private_key
 from verifiers.redaction import redact_secrets
 
 GIT_TIMEOUT = 15  # seconds for `git ls-remote`
@@ -82,8 +84,6 @@ def _s3(url: str, *, probe: bool) -> list[Finding]:
 
 
 def _git(url: str, *, probe: bool) -> list[Finding]:
-    from verifiers.evidence.archive_git import GitArchive
-
     if shutil.which("git") is None:
         return [fail("archive", f"{url}: git is not installed", "install git (the distribution's git package)")]
     try:
@@ -114,8 +114,6 @@ def _git(url: str, *, probe: bool) -> list[Finding]:
 def signing_key_finding(given: Path | None) -> Finding:
     """The key that would sign each run: readable, an unencrypted Ed25519 private key; its public key's id (the
     fingerprint evidence.json records). A key others can read is a warning."""
-    from verifiers.evidence.signing import key_id, load_private_key
-
     origin = "--signing-key"
     if given is None and os.environ.get(KEY_ENV):
         given, origin = Path(os.environ[KEY_ENV]), KEY_ENV
