@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     alert_commands.add_parser(commands)
     ci_commands.add_parsers(commands)
     init_command.add_parser(commands)
+    from verifiers.doctor import parser as doctor_parser
+
+    doctor_parser.add_parser(commands)
     from verifiers.compliance import commands as compliance_commands
 
     compliance_commands.add_parser(commands)
@@ -121,6 +124,10 @@ def _run(args: argparse.Namespace) -> int:
         from verifiers import init_command
 
         return init_command.run(args)
+    if args.command == "doctor":
+        from verifiers.doctor import command as doctor_command
+
+        return doctor_command.run(args)
     if args.command in ("summary", "suites"):
         from verifiers import ci_commands
 

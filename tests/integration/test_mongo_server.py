@@ -27,8 +27,9 @@ from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.mongo.archive import MongoDump, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, find_mongodump
 from verifiers.stores.mongo.dochash import id_hash
+from verifiers.stores.mongo.installations import find_mongod, installation
 from verifiers.stores.mongo.kind import judge, measure_restored
-from verifiers.stores.mongo.local_server import MongoServer, find_mongod, installation, local_mongod
+from verifiers.stores.mongo.local_server import MongoServer, local_mongod
 from verifiers.stores.mongo.manifest import load_manifest
 from verifiers.stores.mongo.measure import facts_from_server, raw_documents
 from verifiers.stores.mongo.restore import find_mongorestore, restore_with_mongorestore, restore_with_pymongo

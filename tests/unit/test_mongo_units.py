@@ -29,8 +29,9 @@ from verifiers.store_settings import FileSource
 from verifiers.stores.mongo import docker_server as docker_mongo
 from verifiers.stores.mongo.archive import CollectionEntry, open_dump
 from verifiers.stores.mongo.capture import capture_mongo, redact_uri
+from verifiers.stores.mongo.installations import MongodInstallation, installation
 from verifiers.stores.mongo.kind import judge
-from verifiers.stores.mongo.local_server import MongodInstallation, MongoServer, installation, local_mongod
+from verifiers.stores.mongo.local_server import MongoServer, local_mongod
 from verifiers.stores.mongo.manifest import CollectionFacts, load_manifest
 from verifiers.stores.mongo.metadata import create_options, definitions, index_definition, index_specs
 from verifiers.stores.mongo.restore import mongorestore_argv, redact

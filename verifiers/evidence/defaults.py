@@ -2,4 +2,5 @@
 declares its options without importing cryptography or botocore, and no evidence module needs the package's."""
 
 KEY_ENV = "RESTOREPROOF_SIGNING_KEY"
+ARCHIVE_ENV = "RESTOREPROOF_EVIDENCE_ARCHIVE"  # the CI workflows' archive (docs/ci.md); `doctor` checks it
 DEFAULT_RETENTION_DAYS = 400  # a 12-month audit period plus the time to report on it

@@ -12,6 +12,7 @@ use no docker sandbox make no Docker client. `ContainerFactory` is the seam the 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -155,16 +156,24 @@ def _exited(container: Container) -> bool:
 
 def engine_available() -> bool:
     """Whether a Docker engine answers (for skipping the real-container tests with a reason)."""
+    return engine_problem() is None
+
+
+def engine_problem(timeout: float = 3) -> str | None:
+    """Why no Docker engine can be used here (no docker package, no socket, no answer), or None when one answers
+    a ping. Asks the engine DOCKER_HOST (else the default socket) names, as testcontainers will."""
     try:
         import docker  # type: ignore[import-untyped]
-
-        client = docker.from_env(timeout=3)
+    except ImportError:
+        return "the docker package is not installed (it comes with the docker extra)"
+    try:
+        client = docker.from_env(timeout=timeout)
         try:
-            return bool(client.ping())
+            return None if client.ping() else "the engine did not answer a ping"
         finally:
             client.close()
-    except Exception:  # no daemon, no socket, no package: all mean "not here"
-        return False
+    except Exception as exc:  # docker's and requests' errors share no base class: any of them means "not here"
+        return f"no engine answers at {os.environ.get('DOCKER_HOST') or 'the default socket'}: {_describe(exc)}"
 
 
 def _describe(exc: BaseException) -> str:

@@ -129,3 +129,19 @@ def capture(kind: str, args: argparse.Namespace) -> str:
     """Run `restoreproof capture <kind>`: the kind's capture.py, which says what it wrote."""
     text: str = _part(_settings()[kind][0], "capture").run(args)
     return text
+
+
+if TYPE_CHECKING:  # kind_doctor's annotation only
+    from verifiers.diagnosis import KindDoctor
+
+
+def kind_doctor(kind: str) -> KindDoctor | None:
+    """The kind's part of `restoreproof doctor` (its package's optional doctor.py, `DOCTORS[kind]`), imported on
+    first use; None for a kind whose package has none (the command then checks only what every kind shares)."""
+    package = _settings()[kind][0]
+    try:
+        module = _part(package, "doctor")
+    except InventoryError:  # no doctor.py: allowed
+        return None
+    doctor: KindDoctor | None = getattr(module, "DOCTORS", {}).get(kind)
+    return doctor

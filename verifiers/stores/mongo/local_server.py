@@ -1,15 +1,11 @@
 """A disposable local `mongod`: a private 0700 dbpath, a free loopback port, no unix socket, its own process
 group, an unprivileged user when the harness is root; stopped and deleted on every exit path.
 
-Binaries, in order: `sandbox.bin_dir`, RESTOREPROOF_MONGO_BIN_DIR, PATH. No wheel ships mongod, and Debian
-has no package for it: where none is found the store's restore check fails saying what to install (or to
-use `sandbox = "docker"`).
+Which mongod runs it is found by verifiers/stores/mongo/installations.py.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -21,51 +17,16 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from verifiers.errors import NoSuitableServerError, SandboxError
+from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
-from verifiers.sandboxes.process import ServerProcess, run_as, unprivileged_user
+from verifiers.sandboxes.process import ServerProcess, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.user_access import private_workdir
+from verifiers.stores.mongo.installations import MongodInstallation
 from verifiers.stores.mongo.namespaces import NamespaceMap
 
 USER_FALLBACKS = ("mongodb", "nobody")
 WORKDIR_PREFIX = "restoreproof-mongo-"
-_VERSION = re.compile(r"db version v?(\d+\.\d+[\w.+-]*)")
-INSTALL_HINT = ("install MongoDB's server (mongod) and put it on PATH or in sandbox.bin_dir / "
-                "RESTOREPROOF_MONGO_BIN_DIR, or set sandbox = \"docker\" where a Docker engine runs")
-
-
-@dataclass(frozen=True)
-class MongodInstallation:
-    mongod: Path
-    version: str
-
-    def describe(self) -> str:
-        return f"mongod {self.version} ({self.mongod})"
-
-
-def find_mongod(bin_dir: str | None) -> Path | None:
-    for directory in (bin_dir, os.environ.get("RESTOREPROOF_MONGO_BIN_DIR")):
-        if directory and (Path(directory) / "mongod").is_file():
-            return Path(directory) / "mongod"
-    found = shutil.which("mongod")
-    return Path(found) if found else None
-
-
-def installation(bin_dir: str | None) -> MongodInstallation:
-    mongod = find_mongod(bin_dir)
-    if mongod is None:
-        where = f"{bin_dir}, " if bin_dir else ""
-        raise NoSuitableServerError(f"no mongod found (looked in {where}RESTOREPROOF_MONGO_BIN_DIR and PATH)",
-                                    hint=INSTALL_HINT)
-    result = run_as([str(mongod), "--version"], None, timeout=60)
-    match = _VERSION.search(result.stdout + result.stderr)
-    if result.returncode != 0 or not match:
-        raise NoSuitableServerError(f"{mongod} --version did not report a version (exit {result.returncode})",
-                                    hint=INSTALL_HINT)
-    return MongodInstallation(mongod=mongod, version=match.group(1))
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -14,7 +14,8 @@ from verifiers.errors import SandboxError
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.store_settings import DockerSandbox, ExternalSandbox, LocalSandbox
-from verifiers.stores.mongo.local_server import MongoServer, installation, local_mongod
+from verifiers.stores.mongo.installations import installation
+from verifiers.stores.mongo.local_server import MongoServer, local_mongod
 from verifiers.stores.mongo.manifest import MongoManifest
 from verifiers.stores.mongo.settings import MongoStore
 from verifiers.timing import RestoreTimer
