@@ -281,7 +281,9 @@ def test_every_restoreproof_command_called_exists(github: dict[str, Path], gitla
     (subcommands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     text = "\n".join(scripts(github, gitlab))
     called = set(re.findall(r"\brestoreproof ([a-z]+)\b", text))
-    assert called == {"suites", "summary", "evidence", "notify"}
+    assert called == {"suites", "summary", "evidence", "notify", "doctor"}
+    assert text.count('doctor --probe --inventory "$') == 2  # before each suite's restore, on both CIs
+    build_parser().parse_args(["doctor", "--probe", "--inventory", "inventory.toml"])  # the flags exist
     assert text.count("verify --inventory") == 2  # `verify` goes through an argument list (--store only if given)
     assert called | {"verify"} <= set(subcommands.choices)
 
