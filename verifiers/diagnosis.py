@@ -6,11 +6,15 @@ imports no driver."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
+
+from verifiers.errors import ArtifactFormatError
 
 Status = Literal["ok", "warn", "fail"]
+HeaderT = TypeVar("HeaderT")
 STATUSES: tuple[Status, ...] = ("ok", "warn", "fail")  # worst last
 
 
@@ -94,3 +98,16 @@ class KindDoctor(Protocol):
         newest backup when it is a local file, may be read for the release it needs (its header only: cheap).
         Only the kind's part: the Docker engine and the external opt-in are checked by the command."""
         ...
+
+
+def backup_header(read: Callable[[Path], HeaderT], artifact: Path | None, notes: list[Finding]) -> HeaderT | None:
+    """The header of a store's newest local backup, read by its kind's own reader (a few bytes, never the data);
+    None when there is no local backup, or when it cannot be read: then a warning joins `notes` (the run would
+    fail that backup, saying why)."""
+    if artifact is None:
+        return None
+    try:
+        return read(artifact)
+    except ArtifactFormatError as exc:
+        notes.append(warn("backup", f"{artifact.name}: {exc.message}", exc.hint))
+        return None

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verifiers.diagnosis import Finding, Installed, KindServers, fail, ok, warn
-from verifiers.errors import ArtifactFormatError, SandboxError
+from verifiers.diagnosis import Finding, Installed, KindServers, backup_header, fail, ok
+from verifiers.errors import SandboxError
 from verifiers.stores.mysql.archive import read_header
 from verifiers.stores.mysql.installations import MysqlInstallation, find_installations
 from verifiers.stores.mysql.sandbox import installation_for
@@ -39,18 +39,14 @@ class MysqlDoctor:
         except SandboxError as exc:  # as root, no unprivileged user to run the server as
             return [fail(role, exc.message, exc.hint)]
         notes: list[Finding] = []
-        if artifact is not None:
+        header = backup_header(read_header, artifact, notes)
+        if header is not None and artifact is not None:
+            exact = settings.version_match == "exact" and bool(header.min_release[0])
             try:
-                header = read_header(artifact)
-            except ArtifactFormatError as exc:
-                notes.append(warn("backup", exc.message, exc.hint))
-            else:
-                exact = settings.version_match == "exact" and bool(header.min_release[0])
-                try:
-                    chosen = installation_for(store, header, exact=exact)
-                except SandboxError as exc:
-                    return [*notes, fail(role, f"{artifact.name}: {exc.message}", exc.hint)]
-                return [*notes, ok(role, f"{chosen.describe()}, for {artifact.name}")]
+                chosen = installation_for(store, header, exact=exact)
+            except SandboxError as exc:
+                return [*notes, fail(role, f"{artifact.name}: {exc.message}", exc.hint)]
+            return [*notes, ok(role, f"{chosen.describe()}, for {artifact.name}")]
         usable = [i for i in found if i.tool("client") and (settings.type != "local" or i.tool("install_db"))]
         if not usable:
             available = ", ".join(i.describe() for i in found) or "none"

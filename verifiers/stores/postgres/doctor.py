@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verifiers.diagnosis import Finding, Installed, KindServers, fail, ok, warn
-from verifiers.errors import ArtifactFormatError, SandboxError
+from verifiers.diagnosis import Finding, Installed, KindServers, backup_header, fail, ok
+from verifiers.errors import SandboxError
 from verifiers.stores.postgres.archive import major_of, read_header
 from verifiers.stores.postgres.local_server import (
     PgInstallation,
@@ -46,17 +46,13 @@ class PostgresDoctor:
             return [fail("server", exc.message, exc.hint)]
         min_major, exact_major, why = 0, None, f"run {', '.join(tools)}"
         notes: list[Finding] = []
-        if artifact is not None:
-            try:
-                header = read_header(artifact)
-            except ArtifactFormatError as exc:
-                notes.append(warn("backup", f"{artifact}: {exc.message}", exc.hint))
-            else:
-                min_major = header.required_major
-                source = header.server_version
-                why = f"restore {artifact.name} (pg_dump {header.dump_version} of server {source})"
-                if settings.version_match == "exact" and source and settings.type == "local":
-                    exact_major = major_of(source)
+        header = backup_header(read_header, artifact, notes)
+        if header is not None and artifact is not None:
+            min_major = header.required_major
+            source = header.server_version
+            why = f"restore {artifact.name} (pg_dump {header.dump_version} of server {source})"
+            if settings.version_match == "exact" and source and settings.type == "local":
+                exact_major = major_of(source)
         try:
             chosen = choose_installation(found, min_major=min_major, tools=tools, purpose=why,
                                          exact_major=exact_major)

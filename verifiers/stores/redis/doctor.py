@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verifiers.diagnosis import Finding, Installed, KindServers, fail, ok, warn
-from verifiers.errors import ArtifactFormatError, SandboxError
+from verifiers.diagnosis import Finding, Installed, KindServers, backup_header, fail, ok
+from verifiers.errors import SandboxError
 from verifiers.stores.redis.installations import (
     RedisInstallation,
     choose_installation,
@@ -46,14 +46,9 @@ class RedisDoctor:
             return [fail("server", exc.message, exc.hint)]
         notes: list[Finding] = []
         rdb_version, writer, what = None, None, ""
-        if artifact is not None:
-            try:
-                header = read_header(artifact)
-            except ArtifactFormatError as exc:
-                notes.append(warn("backup", exc.message, exc.hint))
-            else:
-                rdb_version, writer, what = header.version, header.writer, f" to load {artifact.name}'s " \
-                    f"{header.describe}"
+        header = backup_header(read_header, artifact, notes)
+        if header is not None and artifact is not None:
+            rdb_version, writer, what = header.version, header.writer, f" to load {artifact.name}'s {header.describe}"
         if rdb_version is None:  # nothing read to choose by: any server will do
             if not found:
                 return [*notes, fail("server", "no Redis or Valkey server found" + found.refused_text(), INSTALL_HINT)]
