@@ -19,6 +19,10 @@ class InventoryError(RestoreproofError):
     """The inventory file is missing, is not TOML, or does not validate."""
 
 
+class EmptyInventoryError(InventoryError):
+    """The inventory file lists no store yet (the starter `restoreproof init` writes, every example commented)."""
+
+
 class SourceError(RestoreproofError):
     """A backup artifact (or its manifest) could not be found or read."""
 

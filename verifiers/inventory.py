@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import Field, ValidationError
 
 from verifiers.compliance.settings import PLACE_TAGS
-from verifiers.errors import InventoryError
+from verifiers.errors import EmptyInventoryError, InventoryError
 from verifiers.setting_types import StrictModel
 from verifiers.store_settings import AnyStore
 from verifiers.stores.registry import settings_models
@@ -64,6 +64,10 @@ _Problem = tuple[tuple[int | str, ...], str, str]  # pydantic-style location, it
 def parse_inventory(raw: dict[str, Any], path: Path) -> Inventory:
     """Validate an inventory, raising InventoryError with every problem at once, one line each with its field
     path: the stores' field errors and the checks across stores, so one fix-and-rerun round is enough."""
+    if not raw.get("stores") and set(raw) <= {"stores"}:
+        raise EmptyInventoryError(f"{path}: lists no store yet",
+                                  hint="uncomment one of its [[stores]] examples (or add a [[stores]] table), "
+                                       "then check it with `restoreproof inventory`; docs/inventory.md")
     problems: list[_Problem] = []
     try:
         inventory = Inventory.model_validate({**raw, "base_dir": path.parent, "path": path})

@@ -24,7 +24,7 @@ from verifiers.ci_templates import (
     requirement_for,
 )
 from verifiers.cli import main
-from verifiers.errors import InventoryError
+from verifiers.errors import EmptyInventoryError, InventoryError
 from verifiers.extras import EXTRAS
 from verifiers.inventory import load_inventory, parse_inventory
 from verifiers.store_settings import AnySource
@@ -172,7 +172,7 @@ def test_each_inventory_example_validates_once_uncommented(tmp_path: Path) -> No
     assert {store.kind for store in everything.stores} == set(registry.kinds())
     # as written: valid TOML, and the inventory check says what to do (no store uncommented yet)
     (tmp_path / "inventory.toml").write_text(text)
-    with pytest.raises(InventoryError, match=r"stores: required field is missing"):
+    with pytest.raises(EmptyInventoryError, match=r"inventory.toml: lists no store yet"):
         load_inventory(tmp_path / "inventory.toml")
     # the check can fail: a misspelt field in an example is found
     broken = uncomment(blocks[0]).replace("rpo =", "rpoo =")
@@ -228,7 +228,8 @@ def test_every_kind_and_source_type_has_its_extras() -> None:
 
 def test_a_team_runs_init_in_its_own_repository(tmp_path: Path) -> None:
     """As a user would: the installed command in a plain folder (no pyproject.toml, no clone of ours); the
-    workflow it writes lints clean, and `restoreproof inventory` on the untouched starter says what is missing."""
+    workflow it writes lints clean, `restoreproof inventory` on the untouched starter says what is missing, and
+    `restoreproof doctor` (the next step it names) checks the machine."""
     def restoreproof(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "verifiers.cli", *args], cwd=tmp_path, capture_output=True,
                               text=True, timeout=120, check=False)
@@ -240,7 +241,10 @@ def test_a_team_runs_init_in_its_own_repository(tmp_path: Path) -> None:
     assert lint.returncode == 0, lint.stdout
     checked = restoreproof("inventory")
     assert checked.returncode == 2
-    assert "inventory.toml: stores: required field is missing" in checked.stderr
+    assert "inventory.toml: lists no store yet" in checked.stderr and "uncomment" in checked.stderr
+    doctor = restoreproof("doctor")  # the next step init names: the machine is checked, the empty starter said
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "Inventory inventory.toml: lists no store yet" in doctor.stdout
     again = restoreproof("init")
     assert again.returncode == 0 and "wrote" not in again.stdout
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifiers.errors import InventoryError
+from verifiers.errors import EmptyInventoryError, InventoryError
 from verifiers.inventory import load_inventory, parse_inventory
 
 GOOD: dict[str, Any] = {"name": "chinook", "kind": "postgres", "rto": "15m", "rpo": "30d",
@@ -166,3 +166,20 @@ def test_invalid_fields_never_escape_as_tracebacks(junk: dict[str, Any]) -> None
     except InventoryError as exc:
         lines = exc.describe().splitlines()
         assert all(line.startswith("inv.toml: stores[0]") for line in lines)
+
+
+@pytest.mark.parametrize("text", ["", "stores = []\n", "# [[stores]]\n# name = \"app\"\n"])
+def test_an_inventory_that_lists_no_store_says_so_and_how_to_add_one(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "inventory.toml"
+    path.write_text(text)
+    with pytest.raises(EmptyInventoryError) as raised:
+        load_inventory(path)
+    assert raised.value.message == f"{path}: lists no store yet"
+    assert "[[stores]]" in (raised.value.hint or "")
+
+
+def test_an_empty_inventory_with_a_stray_key_names_the_key() -> None:
+    with pytest.raises(InventoryError) as raised:
+        parse_inventory({"store": []}, Path("inv.toml"))
+    assert not isinstance(raised.value, EmptyInventoryError)
+    assert "store" in str(raised.value)

@@ -18,7 +18,7 @@ from verifiers.diagnosis import Finding, KindDoctor, fail, ok, warn
 from verifiers.doctor import cloud, evidence
 from verifiers.doctor.report import render_text
 from verifiers.doctor.results import Diagnosis, KindReport, StoreReport
-from verifiers.errors import SourceError
+from verifiers.errors import EmptyInventoryError, SourceError
 from verifiers.evidence.defaults import ARCHIVE_ENV
 from verifiers.extras import MissingExtraError, extra_of, missing_modules
 from verifiers.inventory import Inventory, load_inventory
@@ -58,12 +58,16 @@ def diagnose(*, inventory_path: Path | None, archive: str | None, signing_key: P
 
 def _inventory(path: Path | None) -> Inventory | None:
     """The inventory given, else ./inventory.toml when there is one; without either only the machine is checked.
-    One given that cannot be read is bad input (InventoryError, exit 2)."""
+    One given that cannot be read is bad input (InventoryError, exit 2); one that lists no store yet (the
+    starter `restoreproof init` writes) is checked as empty, and the report says so."""
     if path is None:
         if not DEFAULT_INVENTORY.is_file():
             return None
         path = DEFAULT_INVENTORY
-    return load_inventory(path)
+    try:
+        return load_inventory(path)
+    except EmptyInventoryError:  # the starter `init` writes: the machine is still worth checking
+        return Inventory(stores=[], path=path, base_dir=path.parent)
 
 
 def _kind(kind: str) -> tuple[KindReport, KindDoctor | None]:

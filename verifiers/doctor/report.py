@@ -30,6 +30,9 @@ def render_text(diagnosis: Diagnosis) -> str:
     lines.append("")
     if diagnosis.inventory is None:
         lines.append("Inventory: none (no --inventory, no inventory.toml here): no store checked")
+    elif not diagnosis.stores:
+        lines.append(f"Inventory {diagnosis.inventory}: lists no store yet: uncomment one of its [[stores]] "
+                     "examples, then `restoreproof inventory`")
     else:
         lines.append(f"Inventory {diagnosis.inventory}: {len(diagnosis.stores)} stores")
         for store in diagnosis.stores:
@@ -53,6 +56,6 @@ def _verdict(diagnosis: Diagnosis) -> str:
         parts.append(f"the configured {' and '.join(dict.fromkeys(evidence))} cannot be used")
     if parts:
         return "FAIL: " + "; ".join(parts)
-    if diagnosis.inventory is None:
-        return "ok: no inventory to check"
+    if diagnosis.inventory is None or not diagnosis.stores:
+        return "ok: no store in an inventory to check"
     return f"ok: every store ({len(diagnosis.stores)}) can be verified here"
