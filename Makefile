@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slow test-all lint check docs clean dist
+.PHONY: demo test test-slow test-all test-real-account lint check docs clean dist
 
 $(BIN)/restoreproof: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test-slow: $(BIN)/restoreproof
 	$(BIN)/pytest tests -m slow
 
 test-all: test test-slow
+
+# Against a real cloud account (billed; never in CI): RESTOREPROOF_REAL_ACCOUNT=aws|gcp|aws,gcp make test-real-account
+test-real-account: $(BIN)/restoreproof
+	@test -n "$$RESTOREPROOF_REAL_ACCOUNT" || { echo "set RESTOREPROOF_REAL_ACCOUNT=aws, gcp or aws,gcp (see tests/real_account/README.md)"; exit 2; }
+	$(BIN)/pytest tests/real_account
 
 # The inventory reference, generated from the pydantic models (tests/unit/test_inventory_reference.py checks it).
 docs: $(BIN)/restoreproof

@@ -46,6 +46,15 @@ from verifiers.stores.postgres.local_server import PgInstallation, PostgresServe
 
 SOURCE_DB = "saas"
 
+# tests/real_account/ creates billed resources in a real cloud account: collected only when
+# RESTOREPROOF_REAL_ACCOUNT names the clouds to use ("aws", "gcp", "aws,gcp"), never by make test or CI.
+collect_ignore = [] if os.environ.get("RESTOREPROOF_REAL_ACCOUNT") else ["real_account"]
+
+
+def real_accounts() -> set[str]:
+    """The clouds RESTOREPROOF_REAL_ACCOUNT opts in to."""
+    return {c.strip() for c in os.environ.get("RESTOREPROOF_REAL_ACCOUNT", "").split(",") if c.strip()}
+
 
 @pytest.fixture(scope="session")
 def installations() -> tuple[PgInstallation, ...]:

@@ -21,10 +21,23 @@ _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^
 _KEYWORD_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
+_registered: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Mask `value` wherever text is redacted, for the rest of the process: a secret the harness made itself and
+    holds in memory only (the random master password of a temporary RDS or Cloud SQL instance) and that no
+    environment variable names. Values shorter than 8 characters are refused: masking them would mask words."""
+    if len(value) < _MIN_SECRET:
+        raise ValueError(f"a registered secret needs at least {_MIN_SECRET} characters")
+    _registered.add(value)
+
+
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
-    """The values of secret-looking environment variables, longest first (so no prefix is masked alone)."""
+    """The registered secrets and the values of secret-looking environment variables, longest first (so no
+    prefix is masked alone)."""
     env = os.environ if environ is None else environ
-    found = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= _MIN_SECRET}
+    found = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= _MIN_SECRET} | _registered
     return sorted(found, key=len, reverse=True)
 
 

@@ -36,6 +36,17 @@ def test_secret_values_longest_first() -> None:
     assert secret_values({"A_TOKEN": "12345678", "B_TOKEN": "1234567890"}) == ["1234567890", "12345678"]
 
 
+def test_a_registered_secret_is_masked_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redaction, "_registered", set())
+    password = "Zq8-random-master-pw"  # a value no environment variable holds
+    assert redact_secrets(f"FATAL: password {password} refused") == f"FATAL: password {password} refused"
+    redaction.register_secret(password)
+    assert redact_secrets(f"FATAL: password {password} refused") == "FATAL: password *** refused"
+    assert password in secret_values({})
+    with pytest.raises(ValueError, match="at least 8"):
+        redaction.register_secret("short")
+
+
 def test_log_records_are_redacted_with_their_tracebacks(monkeypatch: pytest.MonkeyPatch,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "planted-session-token-1")
