@@ -13,6 +13,7 @@ Routes, network ACLs and peering are not read: the TCP probe is what proves thos
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import socket
@@ -210,8 +211,8 @@ def probe_tcp(host: str, port: int, settings: NetworkSettings, placement: Placem
         where = placement.describe(port) if placement else f"port {port}"
         message = (f"store {settings.store}: the runner cannot reach the temporary RDS instance at {host}:{port} "
                    f"within {timeout:g}s ({exc.strerror or exc}): {where}")
-        hint = (_fix(placement, settings) if placement else "check that the runner reaches that address and port "
-                f"({DOCS})")
+        hint = (_fix(placement, dataclasses.replace(settings, port=port)) if placement
+                else f"check that the runner reaches that address and port ({DOCS})")
         if settings.mode == "warn":
             log.warning("%s (%s)", message, hint)
             return f"warned: {host}:{port} not reachable ({exc.strerror or exc})"
