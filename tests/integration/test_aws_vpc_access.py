@@ -12,6 +12,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from moto.rds.models import DBInstance, RDSBackend
 
 from tests.aws_support import MotoServer, harness_leftovers
 from tests.conftest import SOURCE_DB, Capture, failed
+from verifiers.cli import main
 from verifiers.inventory import parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.stores.postgres.local_server import SUPERUSER, PostgresServer
@@ -293,4 +296,45 @@ def test_iam_authentication_is_enabled_and_a_token_is_the_password(
     record = json.dumps(outcome.as_evidence())
     assert "X-Amz-Signature" not in record
     assert outcome.as_evidence()["sandbox"]["credentials"] == "iam"
+    assert harness_leftovers(aws.url) == []
+
+
+@pytest.mark.postgres
+def test_a_run_killed_while_the_password_is_reset_leaves_an_instance_the_janitor_finds(
+        tmp_path: Path, aws: MotoServer, prod: str, demo_capture: Capture, source_server: PostgresServer,
+        vpc: Vpc, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """SIGKILL runs no clean-up: the instance restored before the kill stays, tagged, and `restoreproof janitor`
+    lists then deletes it. moto's ModifyDBInstance is held until the harness (a subprocess) is killed, so the
+    kill lands in the credentials step for sure."""
+    reached, release = threading.Event(), threading.Event()
+    modify = RDSBackend.modify_db_instance
+
+    def held(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        reached.set()
+        release.wait(60)
+        return modify(self, db_instance_identifier, db_kwargs)
+
+    monkeypatch.setattr(RDSBackend, "modify_db_instance", held)
+    src = source(prod, demo_capture, vpc, credentials="reset", endpoint_override=source_server.conninfo(SOURCE_DB))
+    (tmp_path / "inventory.toml").write_text(_toml({"name": "saas", "kind": "postgres", "rto": "15m", "rpo": "30d",
+                                                    "source": src}))
+    run = subprocess.Popen([str(BIN / "restoreproof"), "verify", "--inventory", "inventory.toml", "--reports-dir",
+                            "reports"], cwd=tmp_path, env={**os.environ, "AWS_MAX_ATTEMPTS": "1"},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert reached.wait(120), "the run never reached the password reset"
+        run.kill()
+        run.wait(30)
+    finally:
+        release.set()
+        if run.poll() is None:
+            run.kill()
+            run.wait(30)
+    [instance] = [left.split(" ", 1)[1] for left in harness_leftovers(aws.url)
+                  if left.startswith("instance restoreproof-")]
+    time.sleep(2)  # the created-at tag has whole seconds; the shortest age the janitor takes is 1s
+    assert main(["janitor", "--older-than", "1s"]) == 0
+    assert f"would delete: rds instance {instance} (" in capsys.readouterr().out
+    assert main(["janitor", "--older-than", "1s", "--delete"]) == 0
+    assert f"deleted: rds instance {instance}" in capsys.readouterr().out
     assert harness_leftovers(aws.url) == []
