@@ -143,3 +143,19 @@ def test_a_refused_reset_names_the_instance_and_permission_never_the_password() 
     assert text.startswith("store saas: cannot set the credentials of the temporary RDS cluster restoreproof-saas-1: "
                            "AccessDenied")
     assert "rds:ModifyDBCluster (MasterUserPassword)" in text
+
+
+def test_without_a_runner_the_passed_rule_check_says_what_it_did_not_judge() -> None:
+    rds, ec2 = clients()
+    rds_stub, ec2_stub = Stubber(rds), Stubber(ec2)
+    rds_stub.add_response("describe_db_subnet_groups", {"DBSubnetGroups": [{
+        "DBSubnetGroupName": "private", "VpcId": "vpc-1", "Subnets": [{"SubnetIdentifier": "subnet-a"}]}]},
+        {"DBSubnetGroupName": "private"})
+    ec2_stub.add_response("describe_security_groups", {"SecurityGroups": [{
+        "GroupId": "sg-db", "IpPermissions": [rule(IpRanges=[{"CidrIp": "10.0.0.0/8"}])]}]}, {"GroupIds": ["sg-db"]})
+    with rds_stub, ec2_stub:
+        report, placement = check_rules(rds, ec2, settings(runner_security_group=None))
+    assert placement is not None and placement.subnets == ("subnet-a",)
+    assert report.rules == ("passed: subnet group private (subnet-a) in vpc-1, security group(s) sg-db, port 5432 "
+                            "accept TCP 5432 from some source (no runner_security_group or runner_cidr given: the "
+                            "TCP probe judges this runner)")

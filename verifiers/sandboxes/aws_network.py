@@ -8,7 +8,8 @@ seconds rather than after a 20-minute restore:
 2. once the instance is available, a TCP connect to its endpoint with a short timeout.
 
 Either failure names the subnet group and subnets, the security groups and the port, and the rule to add.
-Routes, network ACLs and peering are not read: the TCP probe is what proves those.
+Routes, network ACLs and peering are not read, nor are managed prefix lists in a rule expanded: the TCP probe is
+what proves those (`reachability = "warn"` when a prefix-list rule is what admits the runner).
 """
 
 from __future__ import annotations
@@ -92,8 +93,10 @@ def check_rules(rds: RDSClient, ec2: EC2Client, settings: NetworkSettings, *,
         return _not_checked(settings, exc), None
     verdict = judge_rules(rules, settings)
     if verdict is None:
+        source = (_runner(settings) if settings.runner_security_group or settings.runner_cidr else
+                  "some source (no runner_security_group or runner_cidr given: the TCP probe judges this runner)")
         return NetworkReport(f"passed: {placement.describe(settings.port)} accept TCP {settings.port} from "
-                             f"{_runner(settings)}"), placement
+                             f"{source}"), placement
     message = (f"store {settings.store}: the runner cannot reach the temporary RDS instance: "
                f"{placement.describe(settings.port)}: {verdict}")
     hint = _fix(placement, settings)
