@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
 
@@ -68,6 +69,11 @@ def s3_client(region: str | None = None, endpoint_url: str | None = None) -> S3C
 
 def rds_client(region: str | None = None, endpoint_url: str | None = None) -> RDSClient:
     return _session(region).client("rds", endpoint_url=endpoint_url, config=_config())
+
+
+def ec2_client(region: str | None = None, endpoint_url: str | None = None) -> EC2Client:
+    """Read-only here: the security groups and VPCs a temporary instance is placed in."""
+    return _session(region).client("ec2", endpoint_url=endpoint_url, config=_config())
 
 
 def dynamodb_client(region: str | None = None, endpoint_url: str | None = None) -> DynamoDBClient:

@@ -16,7 +16,7 @@ from typing import Any
 
 from verifiers.cli_options import add_inventory
 from verifiers.errors import InventoryError
-from verifiers.gitlab_pipeline import CiFileError, child_pipeline, service_image
+from verifiers.gitlab_pipeline import CiFileError, child_pipeline, runner_tags, service_image
 
 EXIT_OK = 0
 
@@ -44,6 +44,9 @@ def add_parsers(commands: Any) -> None:
     suites.add_argument("--service-image", type=service_image, action="append", default=[], metavar="SUITE=IMAGE",
                         help="gitlab-pipeline: that suite's job starts this service container, reachable by the "
                              "suite's name (repeatable; e.g. mongo=mongo:7.0)")
+    suites.add_argument("--runner-tags", type=runner_tags, default=[], metavar="TAG[,TAG...]",
+                        help="gitlab-pipeline: the restore jobs run only on a runner with these tags (e.g. one "
+                             "inside the VPC that reaches the temporary RDS instances); empty: any runner")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,5 +80,5 @@ def _suites(args: argparse.Namespace) -> int:
     if args.gitlab_ci_file is None:
         raise CiFileError("--format gitlab-pipeline needs --gitlab-ci-file", hint="name restoreproof's GitLab CI file")
     print(child_pipeline(args.gitlab_ci_file, suites, inventory=args.inventory, store=args.store,
-                         services=dict(args.service_image)), end="")
+                         services=dict(args.service_image), runner_tags=args.runner_tags), end="")
     return EXIT_OK

@@ -31,6 +31,9 @@ GITHUB_WORKFLOWS = PurePosixPath(".github/workflows")
 GITLAB_CI_FILE = PurePosixPath(".gitlab/ci/restore-verification.yml")
 GITLAB_ROOT_FILE = PurePosixPath(".gitlab-ci.yml")
 ALL_EXTRAS = "all"
+IacKind = Literal["aws"]
+IAC_KINDS: tuple[IacKind, ...] = ("aws",)
+AWS_IAC_FILE = PurePosixPath("infra/restoreproof/aws-restoreproof.yml")
 
 # What a store needs installed beyond the core (postgres, redis: the core itself), by kind and by source type.
 KIND_EXTRAS: dict[str, tuple[str, ...]] = {
@@ -127,6 +130,11 @@ def starter_files(ci: CiKind, requirement: Requirement) -> list[StarterFile]:
         starters += [StarterFile(GITLAB_CI_FILE, render("gitlab/restore-verification.yml", values)),
                      StarterFile(GITLAB_ROOT_FILE, gitlab_root_file())]
     return starters
+
+
+def iac_files(iac: IacKind) -> list[StarterFile]:
+    """What `init --iac aws` writes: the CloudFormation template of the runner's network path and the OIDC role."""
+    return [StarterFile(AWS_IAC_FILE, render("aws/aws-restoreproof.yml", {"VERSION": __version__}))]
 
 
 def gitlab_root_file() -> str:

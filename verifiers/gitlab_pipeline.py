@@ -28,9 +28,10 @@ class CiFileError(RestoreproofError):
 
 
 def child_pipeline(ci_file: Path, suites: Sequence[str], *, inventory: Path, store: str,
-                   services: Mapping[str, str]) -> str:
+                   services: Mapping[str, str], runner_tags: Sequence[str] = ()) -> str:
     """The child pipeline's YAML: `ci_file` as it is, then a job per suite (`services`: suite -> image of the
-    service container its job starts, reachable by the suite's name)."""
+    service container its job starts, reachable by the suite's name; `runner_tags`: the tags of the runner the
+    restore jobs must run on, e.g. one inside the VPC of the temporary RDS instances)."""
     try:
         text = ci_file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -51,8 +52,18 @@ def child_pipeline(ci_file: Path, suites: Sequence[str], *, inventory: Path, sto
         }
         if suite in services:
             job["services"] = [{"name": services[suite], "alias": suite}]
+        if runner_tags:
+            job["tags"] = list(runner_tags)
         lines.append(f"{json.dumps(JOB_PREFIX + suite)}: {json.dumps(job)}")
     return "\n".join(lines) + "\n"
+
+
+def runner_tags(value: str) -> list[str]:
+    """`TAG[,TAG...]` from the command line (argparse's `type`); empty: no tags (the project's shared runners)."""
+    tags = [tag.strip() for tag in value.split(",")]
+    if any(not tag for tag in tags) and value.strip():
+        raise argparse.ArgumentTypeError(f"{value!r}: expected TAG[,TAG...], e.g. restoreproof,vpc-prod")
+    return [tag for tag in tags if tag]
 
 
 def service_image(value: str) -> tuple[str, str]:

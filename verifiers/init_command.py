@@ -2,7 +2,9 @@
 
 Writes a starter inventory.toml (every store kind as a commented example), alerts.toml (every channel, commented)
 and the monthly CI files (GitHub: .github/workflows/restore-verification.yml and restore-evidence-freshness.yml;
-GitLab: .gitlab/ci/restore-verification.yml, plus a .gitlab-ci.yml including it when the project has none). A
+GitLab: .gitlab/ci/restore-verification.yml, plus a .gitlab-ci.yml including it when the project has none);
+with `--iac aws`, infra/restoreproof/aws-restoreproof.yml (CloudFormation: the runner's security group, the one
+the temporary RDS instances accept it through, a DB subnet group and the OIDC-assumed least-privilege role). A
 file that exists is never touched, not even one created while init runs: it is reported as skipped. Then the next
 steps are printed.
 
@@ -34,16 +36,21 @@ def add_parser(commands: Any) -> None:
                       help="which CI's files to write: GitHub Actions (default) or GitLab CI")
     init.add_argument("--dir", type=Path, default=Path("."), metavar="DIR",
                       help="the repository to write into (default: the current directory)")
+    init.add_argument("--iac", choices=("aws",), default=None,
+                      help="also write infrastructure as code: aws = infra/restoreproof/aws-restoreproof.yml "
+                           "(CloudFormation: runner security group, sandbox security group, subnet group, and an IAM "
+                           "role assumed through GitHub's OIDC that restores and deletes only tagged sandboxes)")
 
 
 def run(args: argparse.Namespace) -> int:
     from verifiers.atomic import create_text_exclusively
-    from verifiers.ci_templates import INVENTORY, requirement_for, starter_files
+    from verifiers.ci_templates import INVENTORY, iac_files, requirement_for, starter_files
 
     root: Path = args.dir
     _check_writable(root)
     requirement = requirement_for(root / INVENTORY)
-    for starter in starter_files(args.ci, requirement):
+    starters = starter_files(args.ci, requirement) + (iac_files(args.iac) if args.iac else [])
+    for starter in starters:
         target = root / starter.path
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {target}" if written else f"skipped {target} (exists)")
     print(f"\nThe CI installs {requirement.pip_spec} ({requirement.reason}); the variable RESTOREPROOF_PIP_SPEC "
           "overrides it.")
-    print(_next_steps(args.ci, root))
+    print(_next_steps(args.ci, root, args.iac))
     return EXIT_OK
 
 
@@ -68,8 +75,8 @@ def _check_writable(root: Path) -> None:
         raise InitError(f"{root} is not writable", hint="run init as a user who may write there")
 
 
-def _next_steps(ci: str, root: Path) -> str:
-    from verifiers.ci_templates import GITHUB_WORKFLOWS, GITLAB_CI_FILE, GITLAB_ROOT_FILE, gitlab_include
+def _next_steps(ci: str, root: Path, iac: str | None = None) -> str:
+    from verifiers.ci_templates import AWS_IAC_FILE, GITHUB_WORKFLOWS, GITLAB_CI_FILE, GITLAB_ROOT_FILE, gitlab_include
 
     steps = ["Edit inventory.toml: uncomment an example per store, point it at your backups, and check it with "
              "`restoreproof inventory`.",
@@ -90,6 +97,10 @@ def _next_steps(ci: str, root: Path) -> str:
             entry = "\n".join(f"       {line}" for line in gitlab_include().splitlines())
             steps += [f"Include {GITLAB_CI_FILE} from your {GITLAB_ROOT_FILE} (add the entry to its include: "
                       f"list if it has one):\n{entry}"]
+    if iac == "aws":
+        steps += [f"Deploy {AWS_IAC_FILE} (aws cloudformation deploy, its description says how), then set its "
+                  "outputs: RoleArn as RESTOREPROOF_AWS_ROLE_ARN, the subnet group and security groups in each "
+                  "rds-snapshot store, and run the restore jobs inside the VPC (docs/aws.md: running inside the VPC)."]
     steps += ["restoreproof doctor    # can this machine verify the inventory: extras, tools, credentials",
               "restoreproof verify    # a first run here; then commit, push, and run the workflow once by hand"]
     return "Next steps:\n" + "\n".join(f"  {number}. {step}" for number, step in enumerate(steps, 1))

@@ -18,7 +18,7 @@ from verifiers.compliance.settings import (
     misfit,
 )
 from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
-from verifiers.setting_types import Seconds, StrictModel
+from verifiers.setting_types import Cidr, Seconds, StrictModel
 
 STORE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
@@ -70,6 +70,21 @@ class RdsSnapshotSource(AwsSettings):
     instance_class: str | None = Field(default=None, description="DB instance class of the temporary instance")
     subnet_group: str | None = None
     security_groups: list[str] = Field(default_factory=list, description="VPC security group ids")
+    runner_security_group: str | None = Field(
+        default=None, pattern=r"^sg-[0-9a-f]+$", description="security group of the runner that connects to the "
+        "temporary instance: its security groups must accept the DB port from it (checked before the restore)")
+    runner_cidr: Cidr | None = Field(
+        default=None, description="address range the runner connects from (e.g. 10.0.8.0/24), checked like "
+        "runner_security_group")
+    reachability: Literal["fail", "warn", "off"] = Field(
+        default="fail", description="what a runner that cannot reach the temporary instance does: fail before the "
+        "restore, warn and go on, or skip the checks")
+    credentials: Literal["reset", "iam", "environment"] | None = Field(
+        default=None, description="how the harness logs in: reset the master password to a random one held in "
+        "memory, IAM database authentication, or the environment (PGPASSWORD, MYSQL_PWD, ~/.pgpass, ~/.my.cnf); "
+        "default: environment with endpoint_override, else reset")
+    iam_user: str | None = Field(default=None, min_length=1, description="database user for credentials = \"iam\" "
+                                 "(granted rds_iam / AWSAuthenticationPlugin in production); default: the master user")
     database: str | None = Field(default=None, min_length=1, description="database to verify on the instance; "
                                  "default: postgres (postgres stores), the manifest's database (mysql stores)")
     endpoint_override: str | None = Field(

@@ -225,7 +225,7 @@ def test_a_restore_that_times_out_is_an_error_and_still_deletes_the_instance(
 def test_an_interrupted_run_still_deletes_the_instance(
         tmp_path: Path, aws: MotoServer, prod_instance: Production, demo_capture: Capture,
         source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupt(conninfo: str, store: str) -> None:
+    def interrupt(conninfo: str, store: str, hint: str = "") -> None:
         raise KeyboardInterrupt("Ctrl-C")
 
     monkeypatch.setattr("verifiers.stores.postgres.snapshot.probe_connection", interrupt)

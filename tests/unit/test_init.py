@@ -275,6 +275,6 @@ def test_the_templates_are_package_data() -> None:
     globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["verifiers"]
     templates = [p.relative_to(root / "verifiers") for p in (root / "verifiers" / "templates").rglob("*")
                  if p.is_file()]
-    assert len(templates) == 5
+    assert len(templates) == 6
     assert [str(t) for t in templates if not any(t.match(glob) and len(t.parts) == len(Path(glob).parts)
                                                   for glob in globs)] == []

@@ -13,6 +13,7 @@ taken without a manifest) is future work; until then such a store fails its plan
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -21,7 +22,9 @@ from typing import TypeVar
 
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ManifestError, SourceError
-from verifiers.sandboxes import timed_sandbox
+from verifiers.sandboxes import SandboxInfo, timed_sandbox
+from verifiers.sandboxes.aws_login import Login, credentials_mode, log_in
+from verifiers.sandboxes.aws_network import NetworkReport, NetworkSettings, Placement, check_rules, probe_tcp
 from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSettings, restored_snapshot
 from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_snapshot import Snapshot
@@ -40,7 +43,7 @@ SNAPSHOT_NOT_SPLIT = ("AWS restores a snapshot in one operation, timed until the
 CONNECT_HINT = ("the harness must reach the instance's VPC (run it there, or set stores.source.endpoint_override "
                 "to a tunnel)")
 
-Measure = Callable[[RdsSandbox], list[CheckResult]]
+Measure = Callable[[RdsSandbox, Login], list[CheckResult]]
 ManifestT = TypeVar("ManifestT")
 
 
@@ -100,8 +103,12 @@ def verify_snapshot(plan: StorePlan, source: RdsSnapshotSource, artifact: Artifa
     snapshot = snapshot_of(plan.located)
     result.checks.append(snapshot_check(snapshot, artifact))
     timeout = source.restore_timeout if source.restore_timeout is not None else store.restore_timeout
+    network = network_settings(store.name, source, snapshot)
+    mode = credentials_mode(source.credentials, endpoint_override=source.endpoint_override is not None)
+    with timer.phase("provision"):  # seconds, before AWS is asked to restore anything
+        report, placement = reachable_by_rules(network, source, snapshot)
     with rds_sandbox(store.name, source, snapshot, timer) as sandbox:
-        result.sandbox = sandbox.info
+        result.sandbox = with_access(sandbox.info, report, mode)
         with timer.phase("restore"):
             for step in RESTORE_STEPS:
                 timer.not_measured(step, SNAPSHOT_NOT_SPLIT)
@@ -113,10 +120,43 @@ def verify_snapshot(plan: StorePlan, source: RdsSnapshotSource, artifact: Artifa
         result.checks.append(availability_check(ready))
         if not ready.ok:
             return not_restored(plan, result, "the snapshot was not restored")
+        with timer.phase("restore"):  # making the instance usable is part of the recovery
+            report = dataclasses.replace(report, probe=probe_endpoint(sandbox, source, network, placement))
+            result.sandbox = with_access(sandbox.info, report, mode)
+            login = log_in(sandbox, mode, iam_user=source.iam_user, timeout=timeout)
         with timer.phase("verify"):
-            judged = measure(sandbox)
-    result.sandbox = sandbox.info  # with the ARNs of everything that was created, now deleted
+            judged = measure(sandbox, login)
+    result.sandbox = with_access(sandbox.info, report, mode)  # with the ARNs of all it created, now deleted
     return judged
+
+
+def network_settings(store: str, source: RdsSnapshotSource, snapshot: Snapshot) -> NetworkSettings:
+    return NetworkSettings(store=store, port=snapshot.port, subnet_group=source.subnet_group,
+                           security_groups=tuple(source.security_groups),
+                           runner_security_group=source.runner_security_group, runner_cidr=source.runner_cidr,
+                           mode=source.reachability)
+
+
+def reachable_by_rules(network: NetworkSettings, source: RdsSnapshotSource,
+                       snapshot: Snapshot) -> tuple[NetworkReport, Placement | None]:
+    from verifiers.aws import ec2_client, rds_client
+
+    region, endpoint = snapshot.region or None, snapshot.endpoint_url or None
+    return check_rules(rds_client(region, endpoint), ec2_client(region, endpoint), network,
+                       endpoint_override=source.endpoint_override is not None)
+
+
+def probe_endpoint(sandbox: RdsSandbox, source: RdsSnapshotSource, network: NetworkSettings,
+                   placement: Placement | None) -> str:
+    if source.endpoint_override:
+        return "not made: the harness connects through endpoint_override (its first connection is the probe)"
+    host, port = sandbox.endpoint()
+    return probe_tcp(host, port, network, placement)
+
+
+def with_access(info: SandboxInfo, report: NetworkReport, mode: str) -> SandboxInfo:
+    """The sandbox record plus how it was reached and logged in to (never a secret)."""
+    return dataclasses.replace(info, details={**info.details, **report.details(), "credentials": mode})
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from pymysql.optionfile import Parser
 
 from verifiers.checks import CheckResult
 from verifiers.errors import CaptureError, ManifestError, SandboxError, SourceError
+from verifiers.sandboxes.aws_login import Login, login_hint
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource
@@ -72,15 +73,16 @@ class MysqlSnapshotPlan(KindPlan):
                           result: StoreVerification) -> list[CheckResult]:
         store, manifest, source = self.store, self.manifest, self.source
 
-        def measure(sandbox: RdsSandbox) -> list[CheckResult]:
-            target = data_plane(sandbox, store, source, manifest.database)
-            conn = connect_restored(target, store.name)
+        def measure(sandbox: RdsSandbox, login: Login) -> list[CheckResult]:
+            target = data_plane(sandbox, store, source, manifest.database, login)
+            conn = connect_restored(target, store.name, login)
             # The instance's accounts (every DEFINER among them) came back with the snapshot: create none.
             facts, assertion_results = measure_connected(conn, store, manifest.database, create_definers=False,
                                                          expected=manifest.facts, steps=timer)
             judged = judge(store, manifest.facts, facts) + assertion_results
             if store.check_table:  # the snapshot's pages are production's: a table corrupted there is found here
-                judged.append(corruption.check_tables(connect_restored(target, store.name), manifest.database,
+                judged.append(corruption.check_tables(connect_restored(target, store.name, login),
+                                                      manifest.database,
                                                       budget=store.check_table_budget, store=store.name))
             return judged
 
@@ -96,22 +98,27 @@ def override_target(store: MysqlStore, source: RdsSnapshotSource) -> MysqlTarget
         raise SourceError(exc.message, hint=exc.hint) from None
 
 
-def data_plane(sandbox: RdsSandbox, store: MysqlStore, source: RdsSnapshotSource, database: str) -> MysqlTarget:
-    """Where to measure `database`: `endpoint_override` when set, else the restored instance's endpoint as the
-    snapshot's master user."""
+def data_plane(sandbox: RdsSandbox, store: MysqlStore, source: RdsSnapshotSource, database: str,
+               login: Login | None = None) -> MysqlTarget:
+    """Where to measure `database`: `endpoint_override` when set, else the restored instance's endpoint; as
+    `login`'s user when it names one, else the snapshot's master user. The password is not kept in the target:
+    `connect_restored` asks `login` for it per connection (an IAM token lives 15 minutes)."""
     override = override_target(store, source)
+    user = login.user if login is not None else None
     if override is not None:
-        return dataclasses.replace(override, database=database)
+        return dataclasses.replace(override, database=database, user=user or override.user)
     host, port = sandbox.endpoint()
-    return MysqlTarget(database=database, host=host, port=port, user=sandbox.snapshot.master_username)
+    return MysqlTarget(database=database, host=host, port=port, user=user or sandbox.snapshot.master_username)
 
 
-def connect_restored(target: MysqlTarget, store: str) -> Connection[Cursor]:
-    """Connect before measuring, so an unreachable instance or a missing password gets its own fix."""
+def connect_restored(target: MysqlTarget, store: str, login: Login | None = None) -> Connection[Cursor]:
+    """Connect before measuring, so an unreachable instance or a refused login gets its own fix."""
     kwargs: dict[str, Any] = {**target.connect_kwargs(), "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                               "autocommit": True}
+    if login is not None and login.secret is not None:
+        kwargs["password"] = login.secret()
     if target.host and not target.unix_socket:
-        if target.password is None:
+        if "password" not in kwargs and target.password is None:
             kwargs["password"] = _master_password(store)
         if not target.ssl_ca:
             kwargs["ssl"] = _encrypt_only()
@@ -121,7 +128,8 @@ def connect_restored(target: MysqlTarget, store: str) -> Connection[Cursor]:
         reason = str(exc.args[-1]) if exc.args else type(exc).__name__
         raise SandboxError(f"store {store}: cannot connect to the restored RDS instance at {target.redacted()}: "
                            f"{redact(reason.strip())}",
-                           hint=f"{aws_snapshot.CONNECT_HINT} and {LOGIN_HINT}") from None
+                           hint=f"{aws_snapshot.CONNECT_HINT}; "
+                           f"{login_hint(login, LOGIN_HINT) if login else LOGIN_HINT}") from None
 
 
 def _master_password(store: str) -> str:

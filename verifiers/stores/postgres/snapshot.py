@@ -13,6 +13,7 @@ from psycopg.conninfo import make_conninfo
 
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.errors import SandboxError
+from verifiers.sandboxes.aws_login import Login, login_hint
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource
@@ -28,6 +29,7 @@ from verifiers.stores.postgres.settings import PostgresStore
 from verifiers.timing import RestoreTimer
 
 CONNECT_TIMEOUT_SECONDS = 30
+ENVIRONMENT_HINT = "find the master password in PGPASSWORD or ~/.pgpass"
 DEFAULT_DATABASE = "postgres"
 
 
@@ -69,9 +71,9 @@ class PostgresSnapshotPlan(KindPlan):
                           result: StoreVerification) -> list[CheckResult]:
         store, manifest, source = self.store, self.manifest, self.source
 
-        def measure(sandbox: RdsSandbox) -> list[CheckResult]:
-            conninfo = data_plane(sandbox, source)
-            probe_connection(conninfo, store.name)
+        def measure(sandbox: RdsSandbox, login: Login) -> list[CheckResult]:
+            conninfo = data_plane(sandbox, source, login)
+            probe_connection(conninfo, store.name, login_hint(login, ENVIRONMENT_HINT))
             if isinstance(manifest, LiveBaseline):
                 judged = verify_restored(conninfo, store, manifest, steps=timer)
             else:
@@ -87,22 +89,25 @@ class PostgresSnapshotPlan(KindPlan):
         return aws_snapshot.verify_snapshot(plan, source, artifact, timer, result, measure=measure)
 
 
-def data_plane(sandbox: RdsSandbox, source: RdsSnapshotSource) -> str:
-    """Where to measure: `endpoint_override` when set, else the restored instance's endpoint as the snapshot's
-    master user over TLS, with the password from libpq's own PGPASSWORD / ~/.pgpass (never the inventory)."""
+def data_plane(sandbox: RdsSandbox, source: RdsSnapshotSource, login: Login) -> str:
+    """Where to measure, and as whom: `endpoint_override` when set, else the restored instance's endpoint over
+    TLS; the user and password (or IAM token) of `login`, else libpq's own PGPASSWORD / ~/.pgpass (never the
+    inventory). The conninfo holds the secret: it is never logged (redaction masks it where text is shown)."""
+    secret = {"password": login.secret()} if login.secret else {}
     if source.endpoint_override:
-        return source.endpoint_override
+        if login.user is None:
+            return source.endpoint_override
+        return make_conninfo(source.endpoint_override, user=login.user, **secret)
     host, port = sandbox.endpoint()
     return make_conninfo(host=host, port=port, dbname=source.database or DEFAULT_DATABASE,
-                         user=sandbox.snapshot.master_username, sslmode="require",
-                         connect_timeout=CONNECT_TIMEOUT_SECONDS)
+                         user=login.user or sandbox.snapshot.master_username, sslmode="require",
+                         connect_timeout=CONNECT_TIMEOUT_SECONDS, **secret)
 
 
-def probe_connection(conninfo: str, store: str) -> None:
-    """Connect once before measuring, so an unreachable instance or a missing password gets its own fix."""
+def probe_connection(conninfo: str, store: str, hint: str = ENVIRONMENT_HINT) -> None:
+    """Connect once before measuring, so an unreachable instance or a refused login gets its own fix."""
     try:
         psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
     except psycopg.Error as exc:
         raise SandboxError(f"store {store}: cannot connect to the restored RDS instance: {redact(str(exc).strip())}",
-                           hint=f"{aws_snapshot.CONNECT_HINT} and find the master password in PGPASSWORD or "
-                           "~/.pgpass") from None
+                           hint=f"{aws_snapshot.CONNECT_HINT}; {hint}") from None

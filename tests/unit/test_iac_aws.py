@@ -1,0 +1,190 @@
+"""`restoreproof init --iac aws`: the CloudFormation template of the runner's network path and the OIDC role
+(infra/restoreproof/aws-restoreproof.yml), linted with cfn-lint (offline: its specs ship in its wheel), and its
+IAM policy checked against the code: every RDS API the harness calls (found in verifiers/ by name) is allowed,
+nothing else is, and the tag conditions name the tags the harness really sets."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import subprocess
+import sys
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+import yaml
+from botocore import xform_name
+
+from verifiers import __version__
+from verifiers.aws import CREATED_TAG, SANDBOX_TAG, STORE_TAG, sandbox_identifier
+from verifiers.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = "infra/restoreproof/aws-restoreproof.yml"
+# Point-in-time restores (another branch of issue 23 calls them): allowed under the same tag conditions.
+PITR_ACTIONS = {"rds:RestoreDBInstanceToPointInTime", "rds:RestoreDBClusterToPointInTime"}
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("repo")
+    assert main(["init", "--dir", str(folder), "--iac", "aws"]) == 0
+    return folder / TEMPLATE
+
+
+def template(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())  # long-form intrinsics only ({"Ref": …}), so plain YAML reads it
+    assert isinstance(data, dict)
+    return data
+
+
+def statements(path: Path) -> dict[str, dict[str, Any]]:
+    [policy] = template(path)["Resources"]["RestoreRole"]["Properties"]["Policies"]
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "cfn-lint"), str(path)], capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def test_init_writes_the_template_once_and_never_overwrites_it(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", "--dir", str(tmp_path), "--iac", "aws"]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / TEMPLATE}" in out
+    assert "Deploy infra/restoreproof/aws-restoreproof.yml" in out
+    assert f"restoreproof {__version__}" in (tmp_path / TEMPLATE).read_text()
+    (tmp_path / TEMPLATE).write_text("# edited by the team\n")
+    assert main(["init", "--dir", str(tmp_path), "--iac", "aws"]) == 0
+    assert f"skipped {tmp_path / TEMPLATE} (exists)" in capsys.readouterr().out
+    assert (tmp_path / TEMPLATE).read_text() == "# edited by the team\n"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert main(["init", "--dir", str(plain)]) == 0
+    assert not (plain / "infra").exists()  # only with --iac
+
+
+def test_cfn_lint_passes_and_would_catch_a_broken_template(written: Path, tmp_path: Path) -> None:
+    linted = cfn_lint(written)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text(written.read_text().replace("Type: AWS::RDS::DBSubnetGroup", "Type: AWS::RDS::DBSubnetGrup"))
+    assert cfn_lint(broken).returncode != 0
+
+
+@cache
+def rds_operations() -> dict[str, str]:
+    """RDS client method name -> API operation, from botocore's service model."""
+    model = botocore.session.get_session().get_service_model("rds")
+    return {xform_name(op): op for op in model.operation_names}
+
+
+@cache
+def rds_waiter_operations() -> dict[str, str]:
+    session = botocore.session.get_session()
+    config = session.get_waiter_model("rds")
+    return {xform_name(name): config.get_waiter(name).operation for name in config.waiter_names}
+
+
+def python_sources() -> Iterator[Path]:
+    yield from (ROOT / "verifiers").rglob("*.py")
+
+
+def called_rds_actions() -> set[str]:
+    """Every RDS API the harness's code names: client method calls, paginator and waiter names, and operation
+    names in waiter models it defines itself."""
+    operations, waiters = rds_operations(), rds_waiter_operations()
+    found: set[str] = set()
+    for path in python_sources():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in operations:
+                found.add(operations[node.attr])
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value in operations:
+                    found.add(operations[node.value])
+                elif node.value in waiters:
+                    found.add(waiters[node.value])
+                elif node.value in operations.values():
+                    found.add(node.value)
+    return {f"rds:{op}" for op in found}
+
+
+def allowed(action: str, granted: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(action, pattern) for pattern in granted)
+
+
+def test_every_rds_call_of_the_harness_is_allowed_and_nothing_more(written: Path) -> None:
+    called = called_rds_actions()
+    # the derivation found the calls (not an empty set that would pass anything)
+    assert {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance",
+            "rds:DeleteDBInstance", "rds:DeleteDBCluster", "rds:ModifyDBInstance", "rds:ModifyDBCluster",
+            "rds:DescribeDBInstances", "rds:DescribeDBSubnetGroups"} <= called
+    granted = [a for s in statements(written).values() for a in actions(s)]
+    assert sorted(a for a in called if not allowed(a, granted)) == []
+    writes = {a for a in granted if a.startswith("rds:") and not a.startswith("rds:Describe")
+              and a != "rds:ListTagsForResource"}
+    # tags are added by the restore requests themselves (Tags=...), which RDS authorises as AddTagsToResource
+    assert writes - called - PITR_ACTIONS == {"rds:AddTagsToResource"}
+    assert writes >= PITR_ACTIONS
+
+
+def test_ec2_reads_of_the_reachability_check_are_allowed(written: Path) -> None:
+    source = (ROOT / "verifiers" / "sandboxes" / "aws_network.py").read_text()
+    ec2 = botocore.session.get_session().get_service_model("ec2")
+    used = {f"ec2:{op}" for op in ec2.operation_names if f"ec2.{xform_name(op)}(" in source}
+    assert used == {"ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"}
+    assert used <= set(actions(statements(written)["ReadOnly"]))
+
+
+def test_restores_and_deletes_are_conditioned_on_the_harness_tag(written: Path) -> None:
+    policy = statements(written)
+    restore = policy["RestoreOnlyIntoTaggedSandboxes"]
+    assert set(actions(restore)) >= {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot",
+                                     *PITR_ACTIONS}
+    prefix = sandbox_identifier("saas").rsplit("-", 2)[0] + "-*"  # restoreproof-*: every name the harness makes
+    assert restore["Condition"]["StringLike"] == {f"aws:RequestTag/{SANDBOX_TAG}": prefix}
+    assert restore["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": [SANDBOX_TAG, CREATED_TAG,
+                                                                                 STORE_TAG]}
+    tagging = policy["TagOnlyWhileCreatingSandboxes"]
+    assert actions(tagging) == ["rds:AddTagsToResource"]
+    assert tagging["Condition"] == restore["Condition"]
+    change = policy["ModifyAndDeleteOnlyTaggedSandboxes"]
+    assert set(actions(change)) == {"rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:DeleteDBInstance",
+                                    "rds:DeleteDBCluster"}
+    assert change["Condition"] == {"StringLike": {f"aws:ResourceTag/{SANDBOX_TAG}": prefix}}
+    for sid in ("TagOnlyWhileCreatingSandboxes", "ModifyAndDeleteOnlyTaggedSandboxes"):
+        resources = [r["Fn::Sub"] for r in policy[sid]["Resource"]]
+        assert all(r.endswith((f":db:{prefix}", f":cluster:{prefix}")) for r in resources), resources
+    read = policy["ReadOnly"]
+    assert all(a.split(":")[1].startswith(("Describe", "List")) for a in actions(read))
+
+
+def test_the_role_is_assumed_only_by_one_repositorys_oidc_tokens(written: Path) -> None:
+    resources = template(written)["Resources"]
+    [trust] = resources["RestoreRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"] == {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": {"Fn::Sub": "repo:${GitHubRepository}:*"}}}
+    assert resources["GitHubOidcProvider"]["Properties"]["Url"] == "https://token.actions.githubusercontent.com"
+    assert not [name for name, r in resources.items() if r["Type"] in ("AWS::IAM::AccessKey", "AWS::IAM::User")]
+
+
+def test_the_sandbox_group_accepts_the_database_port_from_the_runner_group_only(written: Path) -> None:
+    resources = template(written)["Resources"]
+    [ingress] = resources["SandboxSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert ingress["SourceSecurityGroupId"] == {"Ref": "RunnerSecurityGroup"}
+    assert ingress["FromPort"] == ingress["ToPort"] == {"Ref": "DatabasePort"}
+    assert "CidrIp" not in ingress
+    assert resources["SandboxSubnetGroup"]["Properties"]["SubnetIds"] == {"Ref": "SubnetIds"}
