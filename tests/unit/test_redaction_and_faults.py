@@ -32,7 +32,8 @@ def test_redact_secrets(text: str, shown: str) -> None:
     assert redact_secrets(text, ENV) == shown
 
 
-def test_secret_values_longest_first() -> None:
+def test_secret_values_longest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redaction, "_registered", set())  # passwords other tests' sandboxes registered
     assert secret_values({"A_TOKEN": "12345678", "B_TOKEN": "1234567890"}) == ["1234567890", "12345678"]
 
 
