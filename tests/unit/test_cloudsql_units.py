@@ -27,7 +27,7 @@ SOURCE = {"type": "cloudsql-backup", "project": "acme-prod", "instance": "prod-d
 LABEL = re.compile(r"^[a-z0-9_-]{0,63}$")
 
 
-def parse(tmp_path: Path, kind: str = "postgres", **source: object) -> None:
+def parse(tmp_path: Path, *, kind: str = "postgres", **source: object) -> None:
     store = {"name": "saas", "kind": kind, "rto": "15m", "rpo": "1d", "source": {**SOURCE, **source}}
     parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
 
