@@ -27,8 +27,8 @@ SOURCE = {"type": "cloudsql-backup", "project": "acme-prod", "instance": "prod-d
 LABEL = re.compile(r"^[a-z0-9_-]{0,63}$")
 
 
-def parse(tmp_path: Path, *, kind: str = "postgres", **source: object) -> None:
-    store = {"name": "saas", "kind": kind, "rto": "15m", "rpo": "1d", "source": {**SOURCE, **source}}
+def parse(tmp_path: Path, source: dict[str, object] | None = None, kind: str = "postgres") -> None:
+    store = {"name": "saas", "kind": kind, "rto": "15m", "rpo": "1d", "source": {**SOURCE, **(source or {})}}
     parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
 
 
@@ -44,14 +44,14 @@ def parse(tmp_path: Path, *, kind: str = "postgres", **source: object) -> None:
 ])
 def test_bad_settings_are_named(tmp_path: Path, fields: dict[str, object], message: str) -> None:
     with pytest.raises(InventoryError) as raised:
-        parse(tmp_path, **fields)
+        parse(tmp_path, fields)
     assert message in str(raised.value)
 
 
 def test_good_settings_parse_and_other_kinds_refuse_the_source(tmp_path: Path) -> None:
     parse(tmp_path)
-    parse(tmp_path, network="projects/acme-prod/global/networks/default", authorized_networks=[])
-    parse(tmp_path, authorized_networks=[], endpoint_override="host=db.internal")
+    parse(tmp_path, {"network": "projects/acme-prod/global/networks/default", "authorized_networks": []})
+    parse(tmp_path, {"authorized_networks": [], "endpoint_override": "host=db.internal"})
     with pytest.raises(InventoryError) as raised:
         parse(tmp_path, kind="redis")
     assert "source type `cloudsql-backup` cannot be restored by a redis store" in str(raised.value)
