@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from verifiers.cloudsql import (
 )
 from verifiers.errors import InventoryError
 from verifiers.inventory import parse_inventory
+from verifiers.inventory_cloud import CloudSqlBackupSource
 
 SOURCE = {"type": "cloudsql-backup", "project": "acme-prod", "instance": "prod-db",
           "authorized_networks": ["192.0.2.0/24"], "manifest": "saas.manifest.json"}
@@ -86,3 +88,12 @@ def test_doctor_names_the_admin_api_and_project(capsys: pytest.CaptureFixture[st
     assert f"the Cloud SQL Admin API at http://127.0.0.1:9/ ({ENDPOINT_ENV})" in found["credentials"]["detail"]
     assert found["project"]["detail"] == "acme-prod (from the inventory)"
     assert "restored or read in the cloud" in found["sandbox"]["detail"]
+
+
+def test_the_documented_example_parses() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cloudsql.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(.*?)```", page, re.S)
+    assert block is not None
+    (billing,) = parse_inventory(tomllib.loads(block.group(1)), Path("inventory.toml")).stores
+    assert isinstance(billing.source, CloudSqlBackupSource)
+    assert billing.source.network == "projects/acme-prod/global/networks/ci" and billing.source.backup == "latest"
