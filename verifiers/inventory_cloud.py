@@ -58,7 +58,7 @@ class AzureContainerSource(StrictModel):
 
 
 class CloudSqlBackupSource(StrictModel):
-    """A Cloud SQL for PostgreSQL backup run of `instance`, restored into a labelled temporary instance that is
+    """A Cloud SQL for PostgreSQL or MySQL backup run of `instance`, restored into a labelled temporary instance that is
     deleted afterwards (docs/cloudsql.md). Credentials: Application Default Credentials."""
 
     type: Literal["cloudsql-backup"]
@@ -77,10 +77,10 @@ class CloudSqlBackupSource(StrictModel):
     authorized_networks: list[str] = Field(default_factory=list, description="without `network`: the CIDRs "
                                            "(the runner's public egress) allowed to reach the public IP")
     database: str | None = Field(default=None, min_length=1, description="database to verify on the instance; "
-                                 "default: postgres")
+                                 "default: postgres (postgres stores), the manifest's database (mysql stores)")
     endpoint_override: str | None = Field(
-        default=None, description="libpq DSN to measure instead of the restored instance, used with its own "
-        "credentials, e.g. a tunnel")
+        default=None, description="DSN to measure instead of the restored instance (libpq for postgres, mysql://… "
+        "for mysql), used with its own credentials, e.g. a tunnel")
     manifest: str | None = Field(default=None, description="manifest path (relative to the inventory)")
     restore_timeout: Seconds | None = Field(default=None, description="bounds each wait (create, restore, "
                                             "delete); default: the store's restore_timeout")
