@@ -5,6 +5,9 @@ The client is google-api-python-client's discovery client built from the discove
 (`static_discovery=True`): building it needs no network. Credentials are Application Default Credentials; when
 env RESTOREPROOF_SQLADMIN_ENDPOINT is set the client talks to that endpoint with anonymous credentials (the
 tests' fake of the API, tests/cloudsql_support.py), as STORAGE_EMULATOR_HOST does for GCS.
+
+The SDK (the `gcp` extra) is imported at the top: the modules that import this one are reached only through
+`needed_by` (verifiers/extras.py), so a missing SDK is named by its extra when they load.
 """
 
 from __future__ import annotations
@@ -15,6 +18,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+# googleapiclient first: without the extra, the ModuleNotFoundError names it (the `google` namespace is no extra's)
+import googleapiclient.discovery
+import googleapiclient.errors
+import httplib2
+from google.api_core.exceptions import RetryError
+from google.api_core.retry import Retry, if_exception_type
+from google.auth import default as default_credentials
+from google.auth.credentials import AnonymousCredentials
+from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
 
 from verifiers.errors import RestoreproofError
 
@@ -71,24 +84,18 @@ POLLING = Polling()  # Cloud SQL operations take minutes; the tests poll faster
 def sqladmin_client() -> SQLAdminResource:
     """A sqladmin v1 client from the shipped discovery document. Raises CloudSqlApiError when there are no
     Application Default Credentials."""
-    from googleapiclient.discovery import build
-
     endpoint = os.environ.get(ENDPOINT_ENV)
     if endpoint:
-        from google.auth.credentials import AnonymousCredentials
-
         anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
-        return build("sqladmin", "v1", credentials=anonymous,
-                     client_options={"api_endpoint": endpoint}, static_discovery=True, cache_discovery=False)
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
-
+        return googleapiclient.discovery.build("sqladmin", "v1", credentials=anonymous, static_discovery=True,
+                                               client_options={"api_endpoint": endpoint}, cache_discovery=False)
     try:
-        credentials, _project = google.auth.default(scopes=[SCOPE])
+        credentials, _project = default_credentials(scopes=[SCOPE])
     except DefaultCredentialsError as exc:
         raise CloudSqlApiError(f"no Google Application Default Credentials ({str(exc).splitlines()[0]})",
                                hint=CREDENTIAL_HINT) from None
-    return build("sqladmin", "v1", credentials=credentials, static_discovery=True, cache_discovery=False)
+    return googleapiclient.discovery.build("sqladmin", "v1", credentials=credentials, static_discovery=True,
+                                           cache_discovery=False)
 
 
 class Request(Protocol[T_co]):
@@ -100,13 +107,9 @@ class Request(Protocol[T_co]):
 def api_call(request: Request[T], what: str) -> T:
     """Execute one request (retrying 429, 5xx and connection errors API_RETRIES times); any failure becomes
     CloudSqlApiError naming `what` was asked, with the fix for its kind (credentials, permission, not found)."""
-    import httplib2
-    from google.auth.exceptions import GoogleAuthError
-    from googleapiclient.errors import HttpError
-
     try:
         return request.execute(num_retries=API_RETRIES)
-    except HttpError as exc:
+    except googleapiclient.errors.HttpError as exc:
         status = int(exc.resp.status)
         reason = _short(exc.reason if isinstance(exc.reason, str) and exc.reason else str(exc))
         raise CloudSqlApiError(f"{what}: HTTP {status} {reason}", hint=_status_hint(status),
@@ -143,9 +146,6 @@ def wait_operation(client: SQLAdminResource, project: str, operation: Operation,
                    what: str) -> Operation:
     """Poll operations.get with exponential backoff (google.api_core's Retry) until the operation is DONE.
     Raises CloudSqlApiError naming the operation when it failed, or is not done within `timeout` seconds."""
-    from google.api_core.exceptions import RetryError
-    from google.api_core.retry import Retry, if_exception_type
-
     name = operation.get("name", "?")
 
     def poll() -> Operation:

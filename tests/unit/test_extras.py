@@ -131,11 +131,16 @@ def test_a_store_that_needs_an_extra_fails_its_plan_naming_it(tmp_path: Path) ->
         '[[stores]]\nname = "orders"\nkind = "postgres"\nrto = "1h"\nrpo = "1d"\n'
         'source = { type = "s3", bucket = "backups", region = "eu-west-1" }\n'
         '[[stores]]\nname = "files"\nkind = "gcs"\nrto = "1h"\nrpo = "1d"\n'
-        'source = { type = "gcs-bucket", bucket = "assets", manifest = "assets.manifest.json" }\n')
+        'source = { type = "gcs-bucket", bucket = "assets", manifest = "assets.manifest.json" }\n'
+        '[[stores]]\nname = "billing"\nkind = "postgres"\nrto = "1h"\nrpo = "1d"\n'
+        'source = { type = "cloudsql-backup", project = "acme-prod", instance = "billing-db", '
+        'network = "projects/acme-prod/global/networks/ci" }\n')
     result = core_only("from verifiers.cli import main\nsys.exit(main(['inventory', '--inventory', "
                        "'inventory.toml']))", tmp_path)
     assert result.returncode == 1, result.stderr
     assert "orders (postgres, suite rds): ERROR the s3 source type needs the 'aws' extra" in result.stdout
     assert "pip install 'restoreproof[aws]'" in result.stdout
     assert "files (gcs, suite gcs): ERROR the gcs-bucket source type needs the 'gcp' extra" in result.stdout
+    assert ("billing (postgres, suite rds): ERROR the cloudsql-backup source type needs the 'gcp' extra"
+            in result.stdout)
     assert "pip install 'restoreproof[gcp]'" in result.stdout
