@@ -280,3 +280,34 @@ def test_a_request_off_the_contract_is_refused_and_recorded(sqladmin: SqlAdminSe
     assert "'TLS' is none of" in fake.contract_errors[-1]
     assert len(fake.contract_errors) == 4
     fake.contract_errors.clear()  # the fixture fails any test that leaves one
+
+
+def test_an_interrupted_run_still_deletes_the_instance(
+        tmp_path: Path, production: SqlAdminServer, demo_capture: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(conninfo: str, store: str) -> None:
+        raise KeyboardInterrupt("Ctrl-C")
+
+    monkeypatch.setattr("verifiers.stores.postgres.cloudsql.probe_connection", interrupt)
+    outcome = verify(tmp_path, demo_capture, None)
+    assert outcome.interrupted
+    assert outcome.error == {"phase": "verify", "message": "interrupted (Ctrl-C or SIGTERM)"}
+    assert len(production.fake.called("sql.instances.delete")) == 1
+    assert temporary(production) == []
+
+
+def test_a_killed_run_leaves_an_instance_the_janitor_finds(
+        tmp_path: Path, production: SqlAdminServer, demo_capture: Capture, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A process killed outright (SIGKILL: no `finally` runs) is simulated by a delete that never reaches the
+    API; the instance it leaves carries the label and name the janitor sweeps by."""
+    from verifiers.cli import main
+    from verifiers.sandboxes.cloudsql import CloudSqlSandbox
+
+    monkeypatch.setattr(CloudSqlSandbox, "delete", lambda self: None)
+    verify(tmp_path, demo_capture, None)
+    (left,) = temporary(production)
+    labels = production.fake.instances[left]["settings"]["userLabels"]
+    labels[LABEL_CREATED] = "20200101t000000z"  # the run was killed long ago
+    assert main(["janitor", "--cloud", "gcp", "--gcp-project", PROJECT, "--older-than", "1s", "--delete"]) == 0
+    assert f"deleted: cloud sql instance {PROJECT}:{left} (RUNNABLE) of store saas" in capsys.readouterr().out
+    assert temporary(production) == []
