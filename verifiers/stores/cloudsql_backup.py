@@ -46,7 +46,7 @@ def check_engine(store: AnyStore, backup: BackupRun, engine: str) -> None:
     """A backup of another engine cannot be measured by this kind: say so before anything is created."""
     if backup.engine == engine:
         return
-    other = {"postgres": "postgres", "mysql": "mysql"}.get(backup.engine)
+    other = backup.engine if backup.engine in ("postgres", "mysql") else None  # the kinds that restore one
     raise SourceError(
         f"store {store.name}: Cloud SQL instance {backup.project}:{backup.instance} is {backup.database_version}; "
         f"a {store.kind} store restores {engine.upper()}_* backups only",
