@@ -59,12 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     evidence_commands.add_parser(commands)
     # here, not in verifiers/sandboxes/aws_janitor.py: that module needs boto3 (the `aws` extra), --help does not
     janitor = commands.add_parser(
-        "janitor", help="list (or --delete) AWS sandboxes the harness left behind, found by its tag")
+        "janitor", help="list (or --delete) AWS sandboxes or Cloud SQL instances the harness left behind, found by "
+        "its tag or label")
     janitor.add_argument("--older-than", default="6h", metavar="DURATION",
                          help="only sandboxes at least this old, e.g. 30m, 6h, 2d, PT6H (default: 6h)")
     janitor.add_argument("--delete", action="store_true", help="delete them (default: a dry run that lists them)")
     janitor.add_argument("--region", help="AWS region (default: the AWS config chain's)")
     janitor.add_argument("--endpoint-url", help="AWS API endpoint (default: env AWS_ENDPOINT_URL, else AWS)")
+    janitor.add_argument("--cloud", choices=("aws", "gcp", "all"), default="aws",
+                         help="where to look: AWS (RDS, DynamoDB), GCP (Cloud SQL) or both (default: aws)")
+    janitor.add_argument("--gcp-project", help="the Google Cloud project to sweep (default: env GOOGLE_CLOUD_PROJECT)")
     alert_commands.add_parser(commands)
     ci_commands.add_parsers(commands)
     init_command.add_parser(commands)
@@ -109,9 +113,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return evidence_commands.run(args)
     if args.command == "janitor":
-        from verifiers.sandboxes import aws_janitor
-
-        return aws_janitor.run(args)
+        return _janitor(args)
     if args.command == "notify":
         from verifiers.alerts import commands as alert_commands
 
@@ -133,6 +135,19 @@ def _run(args: argparse.Namespace) -> int:
 
         return ci_commands.run(args)
     return _inventory(args)
+
+
+def _janitor(args: argparse.Namespace) -> int:
+    codes = []
+    if args.cloud in ("aws", "all"):
+        from verifiers.sandboxes import aws_janitor
+
+        codes.append(aws_janitor.run(args))
+    if args.cloud in ("gcp", "all"):
+        from verifiers.sandboxes import gcp_janitor
+
+        codes.append(gcp_janitor.run(args))
+    return max(codes)
 
 
 def _verify(args: argparse.Namespace) -> int:

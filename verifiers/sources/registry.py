@@ -49,4 +49,8 @@ def _load(source_type: str) -> Source:
         from verifiers.sources.azure_blob import AzureBlobs, AzureContainers
 
         return AzureBlobs() if source_type == "azure-blob" else AzureContainers()
+    if source_type == "cloudsql-backup":
+        from verifiers.sources.cloudsql_backup import CloudSqlBackups
+
+        return CloudSqlBackups()
     raise KeyError(source_type)

@@ -22,6 +22,7 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
 from verifiers.extras import needed_by
+from verifiers.inventory_cloud import CloudSqlBackupSource
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource, StoreSettings
@@ -70,6 +71,10 @@ class MysqlKind:
             with needed_by(f"store {store.name}: restoring an RDS snapshot"):
                 from verifiers.stores.mysql.snapshot import plan_snapshot
             return plan_snapshot(store, store.source, located)
+        if isinstance(store.source, CloudSqlBackupSource):  # restored by Cloud SQL (see cloudsql.py)
+            with needed_by(f"store {store.name}: restoring a Cloud SQL backup"):
+                from verifiers.stores.mysql.cloudsql import plan_cloudsql
+            return plan_cloudsql(store, store.source, located)
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture mysql` (it "
                                "writes NAME-<stamp>.manifest.json next to the dump)")
         manifest = load_manifest(path, store=store.name)

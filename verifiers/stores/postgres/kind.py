@@ -12,6 +12,7 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError
 from verifiers.extras import needed_by
+from verifiers.inventory_cloud import CloudSqlBackupSource
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource, StoreSettings
@@ -55,6 +56,10 @@ class PostgresKind:
             with needed_by(f"store {store.name}: restoring an RDS snapshot"):
                 from verifiers.stores.postgres.snapshot import plan_snapshot
             return plan_snapshot(store, store.source, located)
+        if isinstance(store.source, CloudSqlBackupSource):  # restored by Cloud SQL (see cloudsql.py)
+            with needed_by(f"store {store.name}: restoring a Cloud SQL backup"):
+                from verifiers.stores.postgres.cloudsql import plan_cloudsql
+            return plan_cloudsql(store, store.source, located)
         if located.manifest_path is None and store.live is not None:
             baseline = live.read_baseline(store, located.modified)
             return replace(restore_plan(store, located, PostgresPlan(store, baseline), live.plan_specs(store, baseline),
