@@ -57,7 +57,7 @@ class Candidate:
             delta = (created - self.captured).total_seconds()
             offset = (f", {format_duration(abs(delta))} {'before' if delta >= 0 else 'after'} the snapshot"
                       if delta else ", at the snapshot's creation")
-        return (f"{self.location} (captured {self.captured_at}{offset}; snapshot id "
+        return (f"{self.location} (captured {self.captured_at}{offset}, snapshot id "
                 f"{self.snapshot_id or 'not recorded'})")
 
 
