@@ -192,9 +192,10 @@ class UnpairedManifest(KindPlan):
 
     def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                           result: StoreVerification) -> list[CheckResult]:
-        result.checks.append(snapshot_check(snapshot_of(plan.located), artifact))
-        return not_restored(plan, result, "no manifest matches the snapshot, so nothing was restored",
-                            manifest_check(self.pairing))
+        result.checks += [snapshot_check(snapshot_of(plan.located), artifact), manifest_check(self.pairing)]
+        return not_restored(plan, result, "no manifest matches the snapshot", CheckResult(
+            "restore", "restore", False, "not restored", "available",
+            "not restored: no manifest matches the snapshot, and its data checks would compare two moments"))
 
 
 def unpaired_plan(store: AnyStore, located: Located, snapshot: Snapshot, pairing: Pairing) -> StorePlan:
