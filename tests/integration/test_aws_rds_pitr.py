@@ -363,3 +363,23 @@ def test_a_named_snapshot_still_being_created_fails_naming_it_and_its_progress(
                                    "is 'creating'")
     assert "not available: nothing was restored" in plan.message
     assert harness_leftovers(aws.url) == []
+
+
+def test_a_mysql_store_cannot_restore_to_a_point_in_time_yet(tmp_path: Path, aws: MotoServer) -> None:
+    rds = boto3.client("rds")
+    rds.create_db_instance(DBInstanceIdentifier="shop-prod", Engine="mysql", DBInstanceClass="db.t4g.medium",
+                           MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=20,
+                           BackupRetentionPeriod=7)
+    try:
+        store = {"name": "shop", "kind": "mysql", "rto": "15m", "rpo": "1d",
+                 "source": {"type": "rds-snapshot", "instance": "shop-prod", "restore_to": "latest"}}
+        inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
+        plan = plan_store(inventory.stores[0], inventory.base_dir)
+    finally:
+        rds.delete_db_instance(DBInstanceIdentifier="shop-prod", SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
+    assert isinstance(plan, PlanFailure)
+    assert plan.message.startswith(
+        f"store shop: a point-in-time restore of arn:aws:rds:{REGION}:{ACCOUNT}:db:shop-prod at ")
+    assert "is verified against the live database, and a mysql store has no live reference yet" in plan.message
+    assert "remove stores.source.restore_to" in plan.message
+    assert harness_leftovers(aws.url) == []

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from verifiers.aws import describe_error, error_code, permission_hint, rds_client
 from verifiers.errors import SourceError
 from verifiers.sources import Artifact, Located
+from verifiers.sources.s3 import manifest_file
 from verifiers.sources.snapshot_manifests import DETAILS_KEY as PAIRING_KEY
 from verifiers.sources.snapshot_manifests import Pairing, manifest_candidates, pair
 from verifiers.store_settings import RdsSnapshotSource
@@ -180,12 +181,21 @@ def _of_origin(client: RDSClient, source: RdsSnapshotSource, region: str, endpoi
     return out
 
 
+def locate_manifest(source: RdsSnapshotSource, *, base_dir: Path, store: str) -> Path | None:
+    if source.manifest is None:
+        return None
+    return manifest_file(source.manifest, base_dir=base_dir, store=store, region=source.region,
+                         endpoint_url=source.endpoint_url)
+
+
 def pair_manifest(source: RdsSnapshotSource, snapshot: Snapshot, *, base_dir: Path, store: str) -> Pairing | None:
     """The snapshot's manifest among those `manifest` holds (sources/snapshot_manifests.py); None: no manifest."""
     if source.manifest is None:
         return None
     candidates = manifest_candidates(source.manifest, base_dir=base_dir, store=store, region=source.region,
                                      endpoint_url=source.endpoint_url)
+    if len(candidates) == 1 and candidates[0].problem:
+        return None  # one file that is no manifest: the kind's reader names what is wrong with it
     return pair(candidates, snapshot_id=snapshot.id, snapshot_arn=snapshot.arn, created=snapshot.created_at,
                 tolerance=source.manifest_tolerance)
 
@@ -195,11 +205,12 @@ class RdsSnapshots:
         snapshot = find_snapshot(rds_client(source.region, source.endpoint_url), source, store=store)
         pairing = pair_manifest(source, snapshot, base_dir=base_dir, store=store)
         details = snapshot.details()
-        if pairing is not None:  # unpaired: no manifest path, and aws_snapshot.py fails the `manifest` check
+        if pairing is None:
+            manifest = locate_manifest(source, base_dir=base_dir, store=store)
+        else:  # unpaired: no manifest path, and aws_snapshot.py fails the `manifest` check
             details[PAIRING_KEY] = pairing.to_json()
-        matched = pairing.matched if pairing is not None else None
-        return Located(location=snapshot.arn or snapshot.id, path=Path(snapshot.id),
-                       manifest_path=Path(matched.path) if matched else None,
+            manifest = Path(pairing.matched.path) if pairing.matched else None
+        return Located(location=snapshot.arn or snapshot.id, path=Path(snapshot.id), manifest_path=manifest,
                        modified=snapshot.created_at, details=details)
 
     def fetch(self, located: Located, *, store: str, work_dir: Path | None = None) -> Artifact:
