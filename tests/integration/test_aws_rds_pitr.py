@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psycopg
 import pytest
 from botocore.stub import Stubber
+from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 
 from tests.aws_support import MotoServer, harness_leftovers
@@ -30,6 +32,7 @@ from verifiers.sandboxes.aws_rds_pitr import restored_point_in_time
 from verifiers.sources.rds_point_in_time import locate_point_in_time
 from verifiers.sources.rds_snapshot import Snapshot
 from verifiers.store_settings import RdsSnapshotSource
+from verifiers.stores.postgres.live import RESTORE_TIME_SQL, with_restore_time
 from verifiers.stores.postgres.local_server import PostgresServer
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -229,9 +232,29 @@ def test_a_refused_point_in_time_restore_is_an_error_and_leaves_nothing(
     outcome = outcome_of(run(tmp_path, prod, source_server, restore_to="latest", subnet_group="no-such-subnets"))
     assert outcome.status == "error" and outcome.error is not None
     assert outcome.error["phase"] == "provision"
-    assert outcome.error["message"].startswith(f"store saas: cannot restore arn:aws:rds:{REGION}:{ACCOUNT}:db:"
-                                               f"{prod.name} into instance restoreproof-saas-")
+    assert outcome.error["message"].startswith(f"store saas: cannot restore instance {prod.name} to "
+                                               f"{outcome.as_evidence()['artifact']['restore_time']} into instance "
+                                               "restoreproof-saas-")
     assert "DBSubnetGroupNotFoundFault" in outcome.error["message"]
+    assert harness_leftovers(aws.url) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.filterwarnings("ignore:Exception\\(RDSClientError\\) with code AccessDenied:UserWarning")  # moto's own
+def test_a_denied_point_in_time_restore_names_the_actions_to_grant(
+        tmp_path: Path, aws: MotoServer, prod_cluster: Origin, source_server: PostgresServer, live_env: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def deny(backend: RDSBackend, *args: Any, **kwargs: Any) -> Any:
+        raise RDSClientError("AccessDenied", "not authorized to perform rds:RestoreDBClusterToPointInTime")
+
+    monkeypatch.setattr(RDSBackend, "restore_db_cluster_to_point_in_time", deny)
+    outcome = outcome_of(run(tmp_path, prod_cluster, source_server, restore_to="latest"))
+    assert outcome.status == "error" and outcome.error is not None
+    message = outcome.error["message"]
+    assert message.startswith(f"store saas: cannot restore cluster {prod_cluster.name} to ")
+    assert "AccessDenied: not authorized to perform rds:RestoreDBClusterToPointInTime" in message
+    assert "grant the harness's AWS identity rds:RestoreDBInstanceToPointInTime, rds:RestoreDBClusterToPointInTime" \
+        in message
     assert harness_leftovers(aws.url) == []
 
 
@@ -383,3 +406,23 @@ def test_a_mysql_store_cannot_restore_to_a_point_in_time_yet(tmp_path: Path, aws
     assert "is verified against the live database, and a mysql store has no live reference yet" in plan.message
     assert "remove stores.source.restore_to" in plan.message
     assert harness_leftovers(aws.url) == []
+
+
+@pytest.mark.postgres
+def test_the_restore_time_reaches_the_server_as_a_setting_not_as_sql(source_server: PostgresServer) -> None:
+    moment = datetime(2026, 12, 1, 3, 4, 5, 678901, tzinfo=UTC)
+    conninfo = source_server.conninfo(SOURCE_DB) + " options='-c search_path=billing'"
+    bound = with_restore_time(conninfo, moment)
+    with psycopg.connect(bound) as conn:
+        row = conn.execute(f"SELECT {RESTORE_TIME_SQL}, current_setting('search_path')").fetchone()
+    assert row == (moment, "billing")  # the DSN's own options kept
+    assert with_restore_time(conninfo, None) == conninfo
+
+
+@pytest.mark.postgres
+def test_restore_time_in_a_condition_of_a_snapshot_store_is_refused(
+        tmp_path: Path, prod: Origin, demo_capture: Capture, source_server: PostgresServer, live_env: str) -> None:
+    plan = run(tmp_path, prod, source_server, include="manual")  # no manifest: the live reference, {restore_time}
+    assert isinstance(plan, PlanFailure)
+    assert "live.stable uses {restore_time}, which only a point-in-time restore has" in plan.message
+    assert "use {backup_time} for a snapshot or dump, or set stores.source.restore_to" in plan.message

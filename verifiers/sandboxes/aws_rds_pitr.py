@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from verifiers.aws import sandbox_identifier, sandbox_tags
+from botocore.exceptions import BotoCoreError, ClientError
+
+from verifiers.aws import describe_error, permission_hint, sandbox_identifier, sandbox_tags
 from verifiers.errors import SandboxError
 from verifiers.sandboxes.aws_rds import (
     RdsSandbox,
     RdsSandboxSettings,
     _cluster_instance,
-    _create,
     _delete,
     _placement,
 )
@@ -50,15 +51,16 @@ def restored_point_in_time(client: RDSClient, point: Snapshot, settings: RdsSand
             if sandbox.cluster_id:
                 cleanup.callback(_delete, sandbox, "cluster", lambda: client.delete_db_cluster(
                     DBClusterIdentifier=identifier, SkipFinalSnapshot=True))
-                _create(sandbox, "cluster", lambda: client.restore_db_cluster_to_point_in_time(
+                _create(sandbox, "cluster", restore_time, lambda: client.restore_db_cluster_to_point_in_time(
                     **cluster_request(sandbox, restore_time))["DBCluster"].get("DBClusterArn", ""))
                 cleanup.callback(_delete, sandbox, "instance",
                                  lambda: client.delete_db_instance(DBInstanceIdentifier=identifier))
-                _create(sandbox, "instance", lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
+                _create(sandbox, "instance", restore_time,
+                        lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
             else:
                 cleanup.callback(_delete, sandbox, "instance", lambda: client.delete_db_instance(
                     DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True))
-                _create(sandbox, "instance", lambda: client.restore_db_instance_to_point_in_time(
+                _create(sandbox, "instance", restore_time, lambda: client.restore_db_instance_to_point_in_time(
                     **instance_request(sandbox, restore_time))["DBInstance"].get("DBInstanceArn", ""))
             yield sandbox
             failing = False
@@ -69,6 +71,19 @@ def restored_point_in_time(client: RDSClient, point: Snapshot, settings: RdsSand
                 except SandboxError:
                     log.exception("store %s: deleting the RDS point-in-time sandbox failed after an earlier error",
                                   settings.store)
+
+
+def _create(sandbox: RdsSandbox, what: str, restore_time: datetime, call: Callable[[], str]) -> None:
+    """aws_rds._create's twin for a point in time: the error names the origin, the moment and the PITR actions."""
+    try:
+        sandbox.arns[what] = call()
+    except (ClientError, BotoCoreError) as exc:
+        origin = f"{'cluster' if sandbox.snapshot.cluster else 'instance'} {sandbox.snapshot.source_id}"
+        raise SandboxError(
+            f"store {sandbox.settings.store}: cannot restore {origin} to {restore_time.isoformat()} into {what} "
+            f"{sandbox.instance_id}: {describe_error(exc)}",
+            hint=permission_hint(exc, PITR_ACTIONS) or "check stores.source.instance_class, subnet_group and "
+            "security_groups against the source's engine and VPC") from None
 
 
 def instance_request(sandbox: RdsSandbox, restore_time: datetime) -> dict[str, Any]:
