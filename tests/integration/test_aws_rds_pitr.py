@@ -31,6 +31,7 @@ from verifiers.sandboxes.aws_rds import RdsSandboxSettings
 from verifiers.sandboxes.aws_rds_pitr import restored_point_in_time
 from verifiers.sources.rds_point_in_time import locate_point_in_time
 from verifiers.sources.rds_snapshot import Snapshot
+from verifiers.sources.snapshot_manifests import manifest_candidates, pair
 from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores.postgres.live import RESTORE_TIME_SQL, with_restore_time
 from verifiers.stores.postgres.local_server import PostgresServer
@@ -426,3 +427,29 @@ def test_restore_time_in_a_condition_of_a_snapshot_store_is_refused(
     assert isinstance(plan, PlanFailure)
     assert "live.stable uses {restore_time}, which only a point-in-time restore has" in plan.message
     assert "use {backup_time} for a snapshot or dump, or set stores.source.restore_to" in plan.message
+
+
+def test_manifests_under_an_s3_prefix_are_candidates(aws: MotoServer) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="pitr-manifests")
+    bodies = {"app/a.manifest.json": {"captured_at": "2026-12-06T02:40:00+00:00", "snapshot_id": None},
+              "app/b.manifest.json": {"captured_at": "2026-12-05T02:40:00+00:00", "snapshot_id": "rds:app-1"},
+              "app/app.dump": "not a manifest", "other/c.manifest.json": {"captured_at": "2026-12-06T02:59:00Z"}}
+    for key, body in bodies.items():
+        s3.put_object(Bucket="pitr-manifests", Key=key, Body=json.dumps(body).encode())
+    try:
+        found = manifest_candidates("s3://pitr-manifests/app/", base_dir=Path("."), store="saas", region=REGION,
+                                    endpoint_url=aws.url)
+        assert [(c.location, c.snapshot_id) for c in found] == [
+            ("s3://pitr-manifests/app/a.manifest.json", None), ("s3://pitr-manifests/app/b.manifest.json", "rds:app-1")]
+        assert Path(found[1].path).is_file()  # downloaded to the cache, for the kind to read whole
+        by_id = pair(found, snapshot_id="rds:app-1", snapshot_arn="", tolerance=3600,
+                     created=datetime(2026, 12, 6, 3, tzinfo=UTC))
+        assert by_id.matched == found[1]
+        by_time = pair(found, snapshot_id="rds:app-2", snapshot_arn="", tolerance=3600,
+                       created=datetime(2026, 12, 6, 3, tzinfo=UTC))
+        assert by_time.matched == found[0] and by_time.how == "capture time"
+    finally:
+        for key in bodies:
+            s3.delete_object(Bucket="pitr-manifests", Key=key)
+        s3.delete_bucket(Bucket="pitr-manifests")

@@ -167,7 +167,6 @@ def availability_check(ready: Availability) -> CheckResult:
     return CheckResult("restore", "restore", ready.ok, observed, "available", ready.message)
 
 
-
 def pairing_of(located: Located) -> Pairing | None:
     """How the snapshot was paired with a manifest at locate time (None: the source names no manifest)."""
     raw = located.details.get(DETAILS_KEY)
