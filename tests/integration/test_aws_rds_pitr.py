@@ -377,6 +377,7 @@ def test_a_named_snapshot_still_being_created_fails_naming_it_and_its_progress(
         tmp_path: Path, aws: MotoServer, prod: Origin, demo_capture: Capture, source_server: PostgresServer) -> None:
     snapshot = rds_backends[ACCOUNT][REGION].database_snapshots[prod.snapshot]
     snapshot.status = "creating"
+    snapshot.percent_progress = 42  # type: ignore[attr-defined]  # moto keeps it for cluster snapshots only
     try:
         plan = run(tmp_path, prod, source_server, live=False, snapshot=prod.snapshot,
                    manifest=str(demo_capture.manifest))
@@ -384,7 +385,7 @@ def test_a_named_snapshot_still_being_created_fails_naming_it_and_its_progress(
         snapshot.status = "available"
     assert isinstance(plan, PlanFailure)
     assert plan.message.startswith(f"store saas: RDS snapshot arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:{prod.snapshot} "
-                                   "is 'creating'")
+                                   "is 'creating', 42% done")
     assert "not available: nothing was restored" in plan.message
     assert harness_leftovers(aws.url) == []
 
