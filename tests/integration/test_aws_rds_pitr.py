@@ -144,6 +144,9 @@ def test_an_instance_restored_to_a_random_time_is_verified_against_live_and_dele
     assert earliest <= datetime.fromisoformat(artifact["restore_time"]) <= latest
     assert artifact["restore_to"] == "random" and artifact["restore_seed"] == "11"
     assert artifact["snapshot_type"] == "point-in-time"
+    assert check(outcome, "artifact").message.startswith(
+        f"instance {prod.name} (arn:aws:rds:{REGION}:{ACCOUNT}:db:{prod.name}) at {artifact['restore_time']}, within "
+        "its restore window; postgres 16.3")
     lag = check(outcome, "pitr_lag")
     assert lag.passed and lag.subject == prod.name and lag.expected == 30 * 86400
     assert f"instance {prod.name}, restored to {artifact['restore_time']}" in lag.message

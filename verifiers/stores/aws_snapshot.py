@@ -156,6 +156,12 @@ def rds_sandbox(store: str, source: RdsSnapshotSource, snapshot: Snapshot, timer
 
 def snapshot_check(snapshot: Snapshot, artifact: Artifact) -> CheckResult:
     encryption = f"encrypted with KMS key {snapshot.kms_key_id}" if snapshot.encrypted else "not encrypted"
+    if snapshot.snapshot_type == POINT_IN_TIME:
+        return CheckResult(
+            "artifact", snapshot.id, True, "restorable", "restorable",
+            f"{'cluster' if snapshot.cluster else 'instance'} {snapshot.source_id} ({snapshot.arn or '-'})"
+            f" at {snapshot.created}, within its restore window; {snapshot.engine} {snapshot.engine_version}, "
+            f"{encryption}")
     return CheckResult(
         "artifact", snapshot.id, True, "available", "available",
         f"{snapshot.snapshot_type} snapshot {artifact.location} of {'cluster' if snapshot.cluster else 'instance'} "
