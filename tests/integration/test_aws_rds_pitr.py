@@ -35,6 +35,7 @@ from verifiers.sources.snapshot_manifests import manifest_candidates, pair
 from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores.postgres.live import RESTORE_TIME_SQL, with_restore_time
 from verifiers.stores.postgres.local_server import PostgresServer
+from verifiers.stores.postgres.manifest import load_manifest
 
 pytestmark = pytest.mark.usefixtures("aws")
 PASSWORD = "not-a-real-password"
@@ -457,3 +458,35 @@ def test_manifests_under_an_s3_prefix_are_candidates(aws: MotoServer) -> None:
         for key in bodies:
             s3.delete_object(Bucket="pitr-manifests", Key=key)
         s3.delete_bucket(Bucket="pitr-manifests")
+
+
+def test_a_moment_that_left_the_window_before_the_restore_is_an_error(
+        tmp_path: Path, aws: MotoServer, prod: Origin, source_server: PostgresServer, live_env: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = Spy(monkeypatch).on("restore_db_instance_to_point_in_time")
+    store = {"name": "saas", "kind": "postgres", "rto": "15m", "rpo": "30d",
+             "live": {"dsn_env": LIVE_ENV, "stable": STABLE},
+             "source": {"type": "rds-snapshot", "instance": prod.name, "restore_to": "latest",
+                        "endpoint_override": source_server.conninfo(SOURCE_DB)}}
+    inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
+    plan = plan_store(inventory.stores[0], inventory.base_dir)
+    assert not isinstance(plan, PlanFailure), plan.message
+    for snapshot in rds_backends[ACCOUNT][REGION].database_snapshots.values():  # backups expired meanwhile
+        if snapshot.snapshot_type == "automated" and snapshot.database.db_instance_identifier == prod.name:
+            snapshot.created = datetime.now(UTC) + timedelta(hours=1)
+    outcome = run_store(plan)
+    assert outcome.status == "error" and outcome.error is not None and outcome.error["phase"] == "fetch"
+    assert f"store saas: {prod.name} can no longer be restored to " in outcome.error["message"]
+    assert "run again to choose a time within it" in outcome.error["message"]
+    assert spy.calls == {}
+    assert harness_leftovers(aws.url) == []
+
+
+@pytest.mark.postgres
+def test_capture_records_the_snapshot_id_in_the_manifest(tmp_path: Path, source_server: PostgresServer) -> None:
+    assert main(["capture", "postgres", "--dsn", source_server.conninfo(SOURCE_DB), "--out", str(tmp_path),
+                 "--snapshot-id", "rds:app-2026-12-06-03-00"]) == 0
+    [written] = tmp_path.glob("*.manifest.json")
+    assert load_manifest(written, store="saas").snapshot_id == "rds:app-2026-12-06-03-00"
+    [found] = manifest_candidates(str(tmp_path), base_dir=tmp_path, store="saas", region=None, endpoint_url=None)
+    assert found.snapshot_id == "rds:app-2026-12-06-03-00"
