@@ -23,6 +23,7 @@ from moto.rds.models import DBInstance, RDSBackend, rds_backends
 
 from tests.aws_support import MotoServer, harness_leftovers
 from tests.conftest import SOURCE_DB, Capture, failed
+from tests.mysql_support import source_dsn as mysql_dsn
 from verifiers.aws import CREATED_TAG, SANDBOX_TAG, tag_dict
 from verifiers.cli import main
 from verifiers.inventory import parse_inventory
@@ -33,6 +34,8 @@ from verifiers.sources.rds_point_in_time import locate_point_in_time
 from verifiers.sources.rds_snapshot import Snapshot
 from verifiers.sources.snapshot_manifests import manifest_candidates, pair
 from verifiers.store_settings import RdsSnapshotSource
+from verifiers.stores.mysql.local_server import MysqlServer
+from verifiers.stores.mysql.manifest import load_manifest as load_mysql_manifest
 from verifiers.stores.postgres.live import RESTORE_TIME_SQL, with_restore_time
 from verifiers.stores.postgres.local_server import PostgresServer
 from verifiers.stores.postgres.manifest import load_manifest
@@ -490,3 +493,11 @@ def test_capture_records_the_snapshot_id_in_the_manifest(tmp_path: Path, source_
     assert load_manifest(written, store="saas").snapshot_id == "rds:app-2026-12-06-03-00"
     [found] = manifest_candidates(str(tmp_path), base_dir=tmp_path, store="saas", region=None, endpoint_url=None)
     assert found.snapshot_id == "rds:app-2026-12-06-03-00"
+
+
+@pytest.mark.mysql
+def test_capture_mysql_records_the_snapshot_id_in_the_manifest(tmp_path: Path, mysql_source: MysqlServer) -> None:
+    assert main(["capture", "mysql", "--dsn", mysql_dsn(mysql_source), "--out", str(tmp_path),
+                 "--snapshot-id", "rds:shop-2026-12-06-03-00"]) == 0
+    [written] = tmp_path.glob("*.manifest.json")
+    assert load_mysql_manifest(written, store="shop").snapshot_id == "rds:shop-2026-12-06-03-00"
