@@ -181,7 +181,11 @@ def test_an_aurora_cluster_is_restored_to_the_latest_time_then_cluster_and_insta
     assert SANDBOX_TAG in tag_dict(call["tags"])
     created = [c for c in spy.calls["create_db_instance"] if c["args"][0].get("db_cluster_identifier", "").startswith(
         "restoreproof-saas-")]
-    assert len(created) == 1 and created[0]["args"][0]["publicly_accessible"] is False
+    assert len(created) == 1
+    instance = created[0]["args"][0]
+    assert instance["publicly_accessible"] is False and instance["db_instance_class"] == "db.t4g.medium"
+    assert instance["engine"] == "aurora-postgresql"
+    assert tag_dict(instance["tags"])[SANDBOX_TAG] == call["db_cluster_identifier"]
     assert outcome.as_evidence()["sandbox"]["type"] == "aws-aurora"
     assert harness_leftovers(aws.url) == []
 
