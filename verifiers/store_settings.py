@@ -98,6 +98,16 @@ class RdsSnapshotSource(AwsSettings):
         "mysql://… for mysql)")
     manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or s3:// URL")
     restore_timeout: Seconds | None = Field(default=None, description="default: the store's restore_timeout")
+    manifest_tolerance: Seconds = Field(
+        default=3600.0, description="`manifest` a folder or s3:// prefix of many manifests: the one recording the "
+        "snapshot's id, else the newest captured at most this long before the snapshot's creation (a single file "
+        "is checked alike)")
+    restore_to: str | None = Field(
+        default=None, description='point-in-time restore of the instance or cluster: "latest", "random" (a time '
+        "within the restore window) or an ISO 8601 time with a zone; verified against the live database. Unset: "
+        "restore the snapshot")
+    restore_seed: int | None = Field(default=None, description='restore_to = "random": the seed of a reproducible '
+                                     "pick")
 
     @model_validator(mode="after")
     def _one_origin(self) -> RdsSnapshotSource:
@@ -105,6 +115,24 @@ class RdsSnapshotSource(AwsSettings):
             raise ValueError("set exactly one of `instance` (RDS) or `cluster` (Aurora)")
         if self.cluster is not None and self.instance_class is None:
             raise ValueError("an Aurora `cluster` snapshot needs `instance_class` for its temporary DB instance")
+        return self
+
+    @model_validator(mode="after")
+    def _point_in_time(self) -> RdsSnapshotSource:
+        from verifiers.point_in_time import parse_restore_to
+
+        if self.restore_to is None:
+            if self.restore_seed is not None:
+                raise ValueError('restore_seed applies only to restore_to = "random"')
+            return self
+        if parse_restore_to(self.restore_to) != "random" and self.restore_seed is not None:
+            raise ValueError('restore_seed applies only to restore_to = "random"')
+        if self.snapshot != "latest":
+            raise ValueError("restore_to restores the instance's own backups to a point in time: remove `snapshot` "
+                             "(or remove restore_to to restore that snapshot)")
+        if self.manifest is not None:
+            raise ValueError("a point-in-time restore is compared with the live database (the store's `live`), "
+                             "not with a manifest captured at another moment: remove `manifest`")
         return self
 
 

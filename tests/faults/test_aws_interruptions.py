@@ -103,8 +103,12 @@ def rds_scenario(tmp_path: Path, request: pytest.FixtureRequest) -> Scenario:
     polled: threading.Event = request.getfixturevalue("rds_restoring")
     capture: Capture = request.getfixturevalue("demo_capture")
     server: PostgresServer = request.getfixturevalue("source_server")
+    # the demo capture is of the session, the snapshot of this test: the manifest records the snapshot's id
+    manifest = tmp_path / "saas.manifest.json"
+    manifest.write_text(json.dumps({**json.loads(capture.manifest.read_text()),
+                                    "snapshot_id": "prod-interrupted-manual-1"}))
     source = {"type": "rds-snapshot", "instance": "prod-interrupted", "include": "manual",
-              "instance_class": "db.t4g.medium", "manifest": str(capture.manifest),
+              "instance_class": "db.t4g.medium", "manifest": str(manifest),
               "endpoint_override": server.conninfo(SOURCE_DB)}
     return Scenario("rds", "saas", toml_store("saas", "postgres", source), polled.is_set)
 

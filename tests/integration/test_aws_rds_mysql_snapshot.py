@@ -72,10 +72,15 @@ def aurora_mysql(request: pytest.FixtureRequest) -> Iterator[Production]:
     rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)
 
 
+PAIRS_FIXED_CAPTURE = "3650d"
+
+
 def plan_for(tmp_path: Path, prod: Production, manifest: Path, source: dict[str, object] | None = None, *,
              kind: str = "mysql", assertions: list[dict[str, object]] | None = None) -> Any:
+    # the capture's time is fixed (mysql_support.FIXED), days before moto's snapshots: pair it anyway
     src: dict[str, object] = {"type": "rds-snapshot", prod.origin: prod.name, "include": "manual",
-                              "instance_class": "db.r6g.large", "manifest": str(manifest), **(source or {})}
+                              "instance_class": "db.r6g.large", "manifest": str(manifest),
+                              "manifest_tolerance": PAIRS_FIXED_CAPTURE, **(source or {})}
     store = {"name": "shop", "kind": kind, "rto": "15m", "rpo": "30d", "source": src, "assertions": assertions or []}
     inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
     return plan_store(inventory.stores[0], inventory.base_dir)
@@ -99,8 +104,8 @@ def test_rds_instance_snapshot_is_restored_verified_and_deleted(
     outcome = verify(tmp_path, rds_instance, mysql_capture, mysql_source, assertions=[
         {"name": "accounts", "sql": "SELECT COUNT(*) FROM accounts", "expect": 20}])
     assert outcome.status == "passed", failed(outcome) or outcome.error
-    assert {c.check for c in outcome.checks} == {"artifact", "restore", "tables", "row_count", "checksum", "schema",
-                                                 "sequence", "assertion", "rto", "rpo"}
+    assert {c.check for c in outcome.checks} == {"artifact", "manifest", "restore", "tables", "row_count", "checksum",
+                                                 "schema", "sequence", "assertion", "rto", "rpo"}
     assert {c.subject for c in outcome.checks if c.check == "checksum"} == TABLES
     record = outcome.as_evidence()
     artifact, sandbox = record["artifact"], record["sandbox"]
@@ -248,7 +253,7 @@ def test_check_table_on_the_restored_instance(tmp_path: Path, aws: MotoServer, a
     production's own (the instance here is the local source server, as endpoint_override points at it)."""
     src: dict[str, object] = {"type": "rds-snapshot", aurora_mysql.origin: aurora_mysql.name, "include": "manual",
                               "instance_class": "db.r6g.large", "manifest": str(mysql_capture.manifest),
-                              "endpoint_override": source_dsn(mysql_source)}
+                              "manifest_tolerance": PAIRS_FIXED_CAPTURE, "endpoint_override": source_dsn(mysql_source)}
     store = {"name": "shop", "kind": "mysql", "rto": "15m", "rpo": "30d", "source": src, "check_table": True}
     inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
     outcome = run_store(plan_store(inventory.stores[0], inventory.base_dir))

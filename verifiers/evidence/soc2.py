@@ -40,6 +40,8 @@ MAPPING: tuple[CriteriaMapping, ...] = (
                     "errors"),
     CriteriaMapping("engine", ("A1.3",), "fidelity: the restore ran on the source's engine major (or says which "
                     "other one, and why)"),
+    CriteriaMapping("manifest", ("A1.3",), "the reference is of the restored moment: the manifest compared with "
+                    "records the snapshot's id, or was captured at most the tolerance before it"),
     CriteriaMapping("tables", ("A1.3",), "completeness: every table captured is present after the restore, none "
                     "unexpected"),
     CriteriaMapping("row_count", ("A1.3",), "completeness: each table holds the number of rows captured"),

@@ -20,6 +20,8 @@ from verifiers.aws import describe_error, error_code, permission_hint, rds_clien
 from verifiers.errors import SourceError
 from verifiers.sources import Artifact, Located
 from verifiers.sources.s3 import manifest_file
+from verifiers.sources.snapshot_manifests import DETAILS_KEY as PAIRING_KEY
+from verifiers.sources.snapshot_manifests import Pairing, manifest_candidates, pair
 from verifiers.store_settings import RdsSnapshotSource
 
 if TYPE_CHECKING:
@@ -93,7 +95,7 @@ def _from_instance_snapshot(raw: Any, region: str, endpoint_url: str) -> Snapsho
         engine_version=raw.get("EngineVersion", ""), encrypted=bool(raw.get("Encrypted")),
         kms_key_id=raw.get("KmsKeyId", ""), allocated_gib=int(raw.get("AllocatedStorage") or 0),
         master_username=raw.get("MasterUsername", ""),
-        port=int(raw.get("Port") or _default_port(raw.get("Engine", ""))), region=region, endpoint_url=endpoint_url,
+        port=int(raw.get("Port") or default_port(raw.get("Engine", ""))), region=region, endpoint_url=endpoint_url,
     )
 
 
@@ -105,11 +107,11 @@ def _from_cluster_snapshot(raw: Any, region: str, endpoint_url: str) -> Snapshot
         engine_version=raw.get("EngineVersion", ""), encrypted=bool(raw.get("StorageEncrypted")),
         kms_key_id=raw.get("KmsKeyId", ""), allocated_gib=int(raw.get("AllocatedStorage") or 0),
         master_username=raw.get("MasterUsername", ""),
-        port=int(raw.get("Port") or _default_port(raw.get("Engine", ""))), region=region, endpoint_url=endpoint_url,
+        port=int(raw.get("Port") or default_port(raw.get("Engine", ""))), region=region, endpoint_url=endpoint_url,
     )
 
 
-def _default_port(engine: str) -> int:
+def default_port(engine: str) -> int:
     """The engine's own port, for a snapshot record that names none."""
     return 5432 if "postgres" in engine else 3306 if ("mysql" in engine or engine in ("aurora", "mariadb")) else 0
 
@@ -125,11 +127,7 @@ def find_snapshot(client: RDSClient, source: RdsSnapshotSource, *, store: str) -
     origin = f"cluster {source.cluster}" if source.cluster else f"instance {source.instance}"
     try:
         if source.snapshot != "latest":
-            found = _named(client, source, region, endpoint)
-            if found.status != "available":
-                raise SourceError(f"store {store}: RDS snapshot {found.arn or found.id} is {found.status!r}, "
-                                  "not available", hint="wait for it to finish, or use snapshot = \"latest\"")
-            return found
+            return _named(client, source, region, endpoint, store=store)
         candidates = [s for s in _of_origin(client, source, region, endpoint) if s.status == "available"]
     except (ClientError, BotoCoreError) as exc:
         if isinstance(exc, ClientError) and error_code(exc) in _NOT_FOUND:
@@ -146,17 +144,25 @@ def find_snapshot(client: RDSClient, source: RdsSnapshotSource, *, store: str) -
     return max(candidates, key=lambda s: (s.created, s.id))
 
 
-def _named(client: RDSClient, source: RdsSnapshotSource, region: str, endpoint: str) -> Snapshot:
+def _named(client: RDSClient, source: RdsSnapshotSource, region: str, endpoint: str, *, store: str) -> Snapshot:
+    """The named snapshot, which must be available: one still being created fails at once, with its progress,
+    before anything is restored."""
     if source.cluster:
-        raw = client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=source.snapshot)
-        items = raw.get("DBClusterSnapshots", [])
+        items: list[Any] = list(client.describe_db_cluster_snapshots(
+            DBClusterSnapshotIdentifier=source.snapshot).get("DBClusterSnapshots", []))
         found = [_from_cluster_snapshot(s, region, endpoint) for s in items]
     else:
-        raw_i = client.describe_db_snapshots(DBSnapshotIdentifier=source.snapshot)
-        found = [_from_instance_snapshot(s, region, endpoint) for s in raw_i.get("DBSnapshots", [])]
+        items = list(client.describe_db_snapshots(DBSnapshotIdentifier=source.snapshot).get("DBSnapshots", []))
+        found = [_from_instance_snapshot(s, region, endpoint) for s in items]
     if not found:
         raise ClientError({"Error": {"Code": "DBSnapshotNotFound", "Message": source.snapshot}},
                           "DescribeDBSnapshots")
+    if found[0].status != "available":
+        progress = items[0].get("PercentProgress")
+        done = f", {progress}% done" if progress is not None else ""
+        raise SourceError(f"store {store}: RDS snapshot {found[0].arn or found[0].id} is {found[0].status!r}{done}, "
+                          "not available: nothing was restored",
+                          hint="wait for it to finish, or use snapshot = \"latest\" (the newest available one)")
     return found[0]
 
 
@@ -182,12 +188,30 @@ def locate_manifest(source: RdsSnapshotSource, *, base_dir: Path, store: str) ->
                          endpoint_url=source.endpoint_url)
 
 
+def pair_manifest(source: RdsSnapshotSource, snapshot: Snapshot, *, base_dir: Path, store: str) -> Pairing | None:
+    """The snapshot's manifest among those `manifest` holds (sources/snapshot_manifests.py); None: no manifest."""
+    if source.manifest is None:
+        return None
+    candidates = manifest_candidates(source.manifest, base_dir=base_dir, store=store, region=source.region,
+                                     endpoint_url=source.endpoint_url)
+    if len(candidates) == 1 and candidates[0].problem:
+        return None  # one file that is no manifest: the kind's reader names what is wrong with it
+    return pair(candidates, snapshot_id=snapshot.id, snapshot_arn=snapshot.arn, created=snapshot.created_at,
+                tolerance=source.manifest_tolerance)
+
+
 class RdsSnapshots:
     def locate(self, source: RdsSnapshotSource, *, base_dir: Path, store: str) -> Located:
         snapshot = find_snapshot(rds_client(source.region, source.endpoint_url), source, store=store)
-        return Located(location=snapshot.arn or snapshot.id, path=Path(snapshot.id),
-                       manifest_path=locate_manifest(source, base_dir=base_dir, store=store),
-                       modified=snapshot.created_at, details=snapshot.details())
+        pairing = pair_manifest(source, snapshot, base_dir=base_dir, store=store)
+        details = snapshot.details()
+        if pairing is None:
+            manifest = locate_manifest(source, base_dir=base_dir, store=store)
+        else:  # unpaired: no manifest path, and aws_snapshot.py fails the `manifest` check
+            details[PAIRING_KEY] = pairing.to_json()
+            manifest = Path(pairing.matched.path) if pairing.matched else None
+        return Located(location=snapshot.arn or snapshot.id, path=Path(snapshot.id), manifest_path=manifest,
+                       modified=snapshot.created_at, details=details)
 
     def fetch(self, located: Located, *, store: str, work_dir: Path | None = None) -> Artifact:
         """Confirm the planned snapshot still exists and is available (it may have expired since)."""

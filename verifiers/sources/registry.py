@@ -30,9 +30,9 @@ def _load(source_type: str) -> Source:
 
         return S3Objects()
     if source_type == "rds-snapshot":
-        from verifiers.sources.rds_snapshot import RdsSnapshots
+        from verifiers.sources.rds_point_in_time import RdsRestorePoints
 
-        return RdsSnapshots()
+        return RdsRestorePoints()
     if source_type == "s3-bucket":
         from verifiers.sources.s3_bucket import S3Buckets
 

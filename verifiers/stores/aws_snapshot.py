@@ -6,8 +6,10 @@ snapshot was taken, and the instance is deleted on every exit path.
 Phases: provision = the restore request (AWS accepting it), restore = waiting until the instance is
 available, verify = measuring it, teardown = the delete request.
 
-The reference is the configured manifest. Comparing with the live source within a tolerance (for snapshots
-taken without a manifest) is future work; until then such a store fails its plan with that fix named.
+The reference is the configured manifest, paired with the snapshot by its id or capture time
+(sources/snapshot_manifests.py: no match fails the `manifest` check before anything is restored), or the live
+database for a kind that has one. A point-in-time restore (`restore_to`, sources/rds_point_in_time.py) is
+restored by sandboxes/aws_rds_pitr.py and always compared with the live database, its lag judged as `pitr_lag`.
 """
 
 from __future__ import annotations
@@ -16,18 +18,23 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from verifiers.checks import CheckResult, CheckSpec
+from verifiers.compliance.recovery_points import judge_pitr
 from verifiers.errors import ManifestError, SourceError
 from verifiers.sandboxes import SandboxInfo, timed_sandbox
 from verifiers.sandboxes.aws_login import Login, credentials_mode, log_in
 from verifiers.sandboxes.aws_network import NetworkReport, NetworkSettings, Placement, check_rules, probe_tcp
 from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSettings, restored_snapshot
+from verifiers.sandboxes.aws_rds_pitr import restored_point_in_time
 from verifiers.sources import Artifact, Located
+from verifiers.sources.rds_point_in_time import POINT_IN_TIME
 from verifiers.sources.rds_snapshot import Snapshot
+from verifiers.sources.snapshot_manifests import DETAILS_KEY, Pairing
 from verifiers.store_settings import AnyStore, RdsSnapshotSource
 from verifiers.stores import registry
 from verifiers.stores.base import LIVE_REFERENCE, KindPlan, StorePlan, StoreVerification, not_restored
@@ -77,6 +84,12 @@ def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], M
     manifest is missing."""
     snapshot = snapshot_of(located)
     check_engine(store, snapshot)
+    pairing = pairing_of(located)
+    if pairing is not None and not pairing.paired:
+        return unpaired_plan(store, located, snapshot, pairing)
+    if is_point_in_time(located):
+        return point_in_time_plan(store, located, data_specs=data_specs, kind_plan=kind_plan, live=live,
+                                  live_hint=live_hint)
     if located.manifest_path is None and live is not None:
         manifest = live(snapshot.created_at)
     elif located.manifest_path is None:
@@ -87,7 +100,8 @@ def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], M
         )
     else:
         manifest = load(located.manifest_path)
-    specs = [CheckSpec("artifact", snapshot.id), CheckSpec("restore", "restore"), *data_specs(manifest)]
+    specs = [CheckSpec("artifact", snapshot.id), *([CheckSpec("manifest", snapshot.id)] if pairing else []),
+             CheckSpec("restore", "restore"), *data_specs(manifest)]
     specs += [CheckSpec("assertion", a.name) for a in store.assertions]
     specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
     # RPO is the snapshot's age: that is the moment production data can be recovered to.
@@ -102,6 +116,11 @@ def verify_snapshot(plan: StorePlan, source: RdsSnapshotSource, artifact: Artifa
     store = plan.store
     snapshot = snapshot_of(plan.located)
     result.checks.append(snapshot_check(snapshot, artifact))
+    pairing = pairing_of(plan.located)
+    if pairing is not None:
+        result.checks.append(manifest_check(pairing))
+    if is_point_in_time(plan.located):
+        result.checks.append(pitr_lag_check(plan))
     timeout = source.restore_timeout if source.restore_timeout is not None else store.restore_timeout
     network = network_settings(store.name, source, snapshot)
     mode = credentials_mode(source.credentials, endpoint_override=source.endpoint_override is not None)
@@ -168,13 +187,21 @@ def rds_sandbox(store: str, source: RdsSnapshotSource, snapshot: Snapshot, timer
     client = rds_client(snapshot.region or None, snapshot.endpoint_url or None)
     settings = RdsSandboxSettings(store=store, instance_class=source.instance_class,
                                   subnet_group=source.subnet_group, security_groups=tuple(source.security_groups))
-    with timed_sandbox(restored_snapshot(client, snapshot, settings), timer, store=store,
+    restoring = (restored_point_in_time(client, snapshot, settings, snapshot.created_at)
+                 if snapshot.snapshot_type == POINT_IN_TIME else restored_snapshot(client, snapshot, settings))
+    with timed_sandbox(restoring, timer, store=store,
                        what="deleting the RDS sandbox", close_failed_start=True) as sandbox:
         yield sandbox
 
 
 def snapshot_check(snapshot: Snapshot, artifact: Artifact) -> CheckResult:
     encryption = f"encrypted with KMS key {snapshot.kms_key_id}" if snapshot.encrypted else "not encrypted"
+    if snapshot.snapshot_type == POINT_IN_TIME:
+        return CheckResult(
+            "artifact", snapshot.id, True, "restorable", "restorable",
+            f"{'cluster' if snapshot.cluster else 'instance'} {snapshot.source_id} ({snapshot.arn or '-'})"
+            f" at {snapshot.created}, within its restore window; {snapshot.engine} {snapshot.engine_version}, "
+            f"{encryption}")
     return CheckResult(
         "artifact", snapshot.id, True, "available", "available",
         f"{snapshot.snapshot_type} snapshot {artifact.location} of {'cluster' if snapshot.cluster else 'instance'} "
@@ -185,3 +212,79 @@ def availability_check(ready: Availability) -> CheckResult:
     observed = "timed out" if ready.timed_out else ready.status
     return CheckResult("restore", "restore", ready.ok, observed, "available", ready.message)
 
+
+def pairing_of(located: Located) -> Pairing | None:
+    """How the snapshot was paired with a manifest at locate time (None: the source names no manifest)."""
+    raw = located.details.get(DETAILS_KEY)
+    return Pairing.from_json(raw) if raw else None
+
+
+def manifest_check(pairing: Pairing) -> CheckResult:
+    """The snapshot and the manifest it was paired with (both named), or why none matches."""
+    matched = pairing.matched
+    observed = None if matched is None else {"manifest": matched.location, "captured_at": matched.captured_at,
+                                             "snapshot_id": matched.snapshot_id, "paired_by": pairing.how}
+    expected = {"snapshot_id": pairing.snapshot_id, "snapshot_created": pairing.snapshot_created,
+                "manifest_tolerance_seconds": pairing.tolerance}
+    return CheckResult("manifest", pairing.snapshot_id, pairing.paired, observed, expected, pairing.message())
+
+
+@dataclass(frozen=True)
+class UnpairedManifest(KindPlan):
+    """No manifest matches the snapshot: its `manifest` check fails, and nothing is restored."""
+
+    pairing: Pairing
+
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        result.checks += [snapshot_check(snapshot_of(plan.located), artifact), manifest_check(self.pairing)]
+        return not_restored(plan, result, "no manifest matches the snapshot", CheckResult(
+            "restore", "restore", False, "not restored", "available",
+            "not restored: no manifest matches the snapshot, and its data checks would compare two moments"))
+
+
+def unpaired_plan(store: AnyStore, located: Located, snapshot: Snapshot, pairing: Pairing) -> StorePlan:
+    specs = (CheckSpec("artifact", snapshot.id), CheckSpec("manifest", snapshot.id), CheckSpec("restore", "restore"),
+             CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo"))
+    return StorePlan(store=store, located=located, specs=specs, reference_time=snapshot.created_at,
+                     kind_plan=UnpairedManifest(pairing))
+
+
+def is_point_in_time(located: Located) -> bool:
+    return located.details.get("snapshot_type") == POINT_IN_TIME
+
+
+def point_in_time_plan(store: AnyStore, located: Located, *, data_specs: Callable[[ManifestT], list[CheckSpec]],
+                       kind_plan: Callable[[ManifestT], KindPlan], live: Callable[[datetime], ManifestT] | None,
+                       live_hint: str) -> StorePlan:
+    """A point-in-time restore, compared with the live database as of the restore time (a manifest describes
+    one capture, not an arbitrary moment). RPO is judged on the latest restorable time: the newest moment
+    production can be recovered to; the chosen moment may be older on purpose (restore_to = "random")."""
+    snapshot = snapshot_of(located)
+    if live is None:
+        raise ManifestError(
+            f"store {store.name}: a point-in-time restore of {located.location} is verified against the live "
+            f"database, and a {store.kind} store has no live reference"
+            + ("" if live_hint else " yet"),
+            hint="set `live` on the store (its dsn_env and stable conditions with {restore_time})" if live_hint
+            else "remove stores.source.restore_to and verify snapshots against the manifests of `restoreproof "
+            f"capture {store.kind}`")
+    baseline = live(snapshot.created_at)
+    specs = [CheckSpec("artifact", snapshot.id), CheckSpec("pitr_lag", snapshot.source_id),
+             CheckSpec("restore", "restore"), *data_specs(baseline)]
+    specs += [CheckSpec("assertion", a.name) for a in store.assertions]
+    specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
+    latest = datetime.fromisoformat(located.details["latest_restorable"])
+    return StorePlan(store=store, located=located, specs=tuple(specs), reference_time=latest,
+                     kind_plan=kind_plan(baseline), reference=LIVE_REFERENCE)
+
+
+def pitr_lag_check(plan: StorePlan) -> CheckResult:
+    """now - latest restorable time (both as read together at plan time) against the store's RPO target."""
+    details = plan.located.details
+    origin = f"{'cluster' if details['cluster'] == 'true' else 'instance'} {details['source_id']}"
+    judged = judge_pitr(datetime.fromisoformat(details["latest_restorable"]), rpo=plan.store.rpo,
+                        now=datetime.fromisoformat(details["window_read_at"]),
+                        what=f"{origin}, restored to {details['restore_time']} (restore window "
+                        f"{details['earliest_restorable']} .. {details['latest_restorable']})")
+    return replace(judged, subject=details["source_id"])

@@ -116,8 +116,10 @@ class DumpRun:
 
 
 def capture_mysql(dsn: str, out_dir: Path, *, name: str | None = None, bin_dir: str | None = None,
-                  now: datetime | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> tuple[Path, Path]:
-    """Write NAME-<stamp>.sql.gz and NAME-<stamp>.manifest.json into `out_dir`; return both paths."""
+                  now: datetime | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS,
+                  snapshot_id: str | None = None) -> tuple[Path, Path]:
+    """Write NAME-<stamp>.sql.gz and NAME-<stamp>.manifest.json into `out_dir`; return both paths. `snapshot_id`:
+    the RDS snapshot taken with it, recorded in the manifest."""
     check_segment_rows("mysql", segment_rows)
     target = parse_dsn(dsn)
     shown = target.redacted()
@@ -139,7 +141,7 @@ def capture_mysql(dsn: str, out_dir: Path, *, name: str | None = None, bin_dir: 
                                 dump_tool_version=dump_tool.version)
         manifest = _capture(target, shown, lock, snap, dump_tool, dump_path, source=source, now=now,
                             segment_rows=segment_rows)
-        save_manifest(manifest, manifest_path)
+        save_manifest(manifest.model_copy(update={"snapshot_id": snapshot_id}), manifest_path)
     except pymysql.err.MySQLError as exc:
         raise CaptureError(f"capture mysql: reading {shown} failed: {_first_line(exc)}",
                            hint="check the user may SELECT, LOCK TABLES, SHOW VIEW, TRIGGER and EVENT on the "
@@ -302,5 +304,5 @@ def _first_line(exc: BaseException) -> str:
 def run(args: argparse.Namespace) -> str:
     """`restoreproof capture mysql`: write the dump and its manifest; say where."""
     dump, manifest = capture_mysql(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir,
-                                   segment_rows=args.segment_rows)
+                                   segment_rows=args.segment_rows, snapshot_id=args.snapshot_id)
     return f"backup:   {dump}\nmanifest: {manifest}"

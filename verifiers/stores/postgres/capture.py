@@ -53,8 +53,10 @@ def _client_env(dsn: str) -> tuple[str, dict[str, str]]:
 
 
 def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_dir: str | None = None,
-                     now: datetime | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS) -> tuple[Path, Path]:
-    """Write NAME-<stamp>.dump and NAME-<stamp>.manifest.json into `out_dir`; return both paths."""
+                     now: datetime | None = None, segment_rows: int = DEFAULT_SEGMENT_ROWS,
+                     snapshot_id: str | None = None) -> tuple[Path, Path]:
+    """Write NAME-<stamp>.dump and NAME-<stamp>.manifest.json into `out_dir`; return both paths. `snapshot_id`: the
+    RDS snapshot taken with it, recorded in the manifest."""
     check_segment_rows("postgres", segment_rows)
     shown = redact_dsn(dsn)
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
@@ -105,6 +107,7 @@ def capture_postgres(dsn: str, out_dir: Path, *, name: str | None = None, bin_di
                                           bytes=partial.stat().st_size, format="custom"),
                 facts=facts,
                 source=source,
+                snapshot_id=snapshot_id,
             )
             os.replace(partial, dump_path)
             save_manifest(manifest, manifest_path)
@@ -146,5 +149,5 @@ def _first_line(exc: BaseException) -> str:
 def run(args: argparse.Namespace) -> str:
     """`restoreproof capture postgres`: write the dump and its manifest; say where."""
     dump, manifest = capture_postgres(args.dsn, args.out, name=args.name, bin_dir=args.bin_dir,
-                                      segment_rows=args.segment_rows)
+                                      segment_rows=args.segment_rows, snapshot_id=args.snapshot_id)
     return f"backup:   {dump}\nmanifest: {manifest}"

@@ -10,6 +10,12 @@ Production moved on since the backup, so the comparison is looser than against a
   counted only, never hashed, so the live server does no more work than it must;
 - no sequence checks (live sequences have moved on).
 
+A point-in-time restore (an rds-snapshot source's `restore_to`) is compared the same way as of its restore time:
+`{restore_time}` in a stable condition is `current_setting('restoreproof.restore_time')::timestamptz`, the value
+set on every connection (live and restored, the checksum workers' too) as a connection option, never formatted
+into the SQL; a table without a condition gets a `checksum` "not compared" (its rows written after the restore
+time cannot be told apart from older ones), not a pass.
+
 The live database is read in read-only transactions on one connection, one table at a time: it is production
 (or its replica), and a verification must not compete with it. Its DSN comes from the environment variable the
 inventory names, never from the inventory, and never appears in a message.
@@ -26,6 +32,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compared
@@ -38,10 +45,14 @@ from verifiers.stores.postgres.compare import measure_conninfo
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.measure import TABLES_SQL, measure_database, qualified
 from verifiers.stores.postgres.restore import redact
-from verifiers.stores.postgres.settings import BACKUP_TIME, LiveReference, PostgresStore
+from verifiers.stores.postgres.settings import BACKUP_TIME, RESTORE_TIME, LiveReference, PostgresStore
 from verifiers.timing import UNTIMED, StepClock
 
 CONNECT_TIMEOUT_SECONDS = 30
+RESTORE_TIME_SETTING = "restoreproof.restore_time"
+RESTORE_TIME_SQL = f"current_setting('{RESTORE_TIME_SETTING}')::timestamptz"
+NOT_AS_OF_RESTORE = ("a point-in-time restore: without a live.stable condition the rows written after the restore "
+                     "time cannot be told apart from older ones")
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,7 @@ class LiveBaseline:
     methods: dict[str, Method]  # the row hash of each table, as the live server would capture it
     encoding: str
     checksummed: frozenset[str] = field(default_factory=frozenset)
+    restore_time: datetime | None = None  # a point-in-time restore's moment: {restore_time} of the conditions
 
 
 def live_conninfo(store: PostgresStore) -> str:
@@ -68,20 +80,22 @@ def live_conninfo(store: PostgresStore) -> str:
     return dsn
 
 
-def read_baseline(store: PostgresStore, backup_time: datetime) -> LiveBaseline:
+def read_baseline(store: PostgresStore, backup_time: datetime, *, point_in_time: bool = False) -> LiveBaseline:
     """At plan time: the live tables (catalog only, no scan), each one's row hash, and the stable conditions,
-    checked to name live tables and to parse there."""
+    checked to name live tables and to parse there. `point_in_time`: `backup_time` is a point-in-time restore's
+    moment, bound as {restore_time}."""
     live = _settings(store)
     try:
-        return _read_baseline(store, live, backup_time)
+        return _read_baseline(store, live, backup_time, backup_time if point_in_time else None)
     except psycopg.Error as exc:
         raise ManifestError(f"store {store.name}: cannot read the live database's catalog (env {live.dsn_env}): "
                             f"{redact(str(exc).strip().splitlines()[0])}",
                             hint="the live user needs CONNECT and USAGE on the schemas") from None
 
 
-def _read_baseline(store: PostgresStore, live: LiveReference, backup_time: datetime) -> LiveBaseline:
-    with _connect(store) as conn:
+def _read_baseline(store: PostgresStore, live: LiveReference, backup_time: datetime,
+                   restore_time: datetime | None) -> LiveBaseline:
+    with _connect(store, restore_time) as conn:
         conn.read_only = True
         pin_session(conn)
         rows = conn.execute(TABLES_SQL).fetchall()
@@ -92,6 +106,12 @@ def _read_baseline(store: PostgresStore, live: LiveReference, backup_time: datet
         assert found is not None
         stable = {table: condition.replace(BACKUP_TIME, sql.Literal(backup_time).as_string(conn))
                   for table, condition in live.stable.items()}
+        if restore_time is not None:
+            stable = {table: condition.replace(RESTORE_TIME, RESTORE_TIME_SQL) for table, condition in stable.items()}
+        elif any(RESTORE_TIME in condition for condition in stable.values()):
+            raise ManifestError(f"store {store.name}: live.stable uses {RESTORE_TIME}, which only a point-in-time "
+                                "restore has", hint=f"use {BACKUP_TIME} for a snapshot or dump, or set "
+                                "stores.source.restore_to")
         unknown = sorted(set(stable) - set(names.values()))
         if unknown:
             raise ManifestError(f"store {store.name}: live.stable names {', '.join(unknown)}, not a table of the "
@@ -104,14 +124,14 @@ def _read_baseline(store: PostgresStore, live: LiveReference, backup_time: datet
     selected = tuple(t for t in names.values() if t in chosen_tables)  # largest first, as listed
     return LiveBaseline(dsn_env=live.dsn_env, captured_at=backup_time, tables=selected, stable=stable,
                         methods={names[oid]: method for oid, method in chosen.items()}, encoding=str(found[0]),
-                        checksummed=frozenset(stable) & frozenset(selected))
+                        checksummed=frozenset(stable) & frozenset(selected), restore_time=restore_time)
 
 
 def data_specs(baseline: LiveBaseline) -> list[CheckSpec]:
     specs = [CheckSpec("tables", "tables")]
     for table in baseline.tables:
         specs.append(CheckSpec("row_count", table))
-        if table in baseline.checksummed:
+        if table in baseline.checksummed or baseline.restore_time is not None:
             specs.append(CheckSpec("checksum", table))
         specs.append(CheckSpec("schema", table))
     specs.append(CheckSpec("schema", DATABASE_SUBJECT))
@@ -136,7 +156,7 @@ def artifact_check(artifact: Artifact) -> CheckResult:
 def measure_live(store: PostgresStore, baseline: LiveBaseline) -> DatabaseFacts:
     """The live database now: one read-only repeatable-read transaction on one connection."""
     try:
-        with _connect(store) as conn:
+        with _connect(store, baseline.restore_time) as conn:
             conn.read_only = True
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             facts = measure_database(conn, methods=baseline.methods, sequences={}, stable=baseline.stable)
@@ -153,6 +173,7 @@ def verify_restored(conninfo: str, store: PostgresStore, baseline: LiveBaseline,
     """Measure the restored database at `conninfo` and the live one alike; the judged checks and assertions.
     `steps` times the restored database's first query (warm is not measured: see measure.LIVE_NOT_WARM)."""
 
+    conninfo = with_restore_time(conninfo, baseline.restore_time)
     stable, unusable = _conditions_on(conninfo, store, baseline)
     restored, assertion_results = measure_conninfo(conninfo, store, baseline.methods, stable=stable, steps=steps)
     return judge_live(store, baseline, measure_live(store, baseline), restored, unusable) + assertion_results
@@ -196,6 +217,8 @@ def judge_live(store: PostgresStore, baseline: LiveBaseline, live: DatabaseFacts
                                        f"({unusable[table]}); see its schema check"))
         elif table in baseline.checksummed:
             results.append(checks.checksum(table, got.checksum if got else None, want.checksum if want else ""))
+        elif baseline.restore_time is not None:
+            results.append(not_compared("checksum", table, None, NOT_AS_OF_RESTORE))
         results.append(checks.schema(table, got.schema_ if got else None, want.schema_ if want else {}))
     results.append(checks.schema(DATABASE_SUBJECT, restored.objects, live.objects))
     return results
@@ -211,10 +234,21 @@ def _settings(store: PostgresStore) -> LiveReference:
     return store.live
 
 
-def _connect(store: PostgresStore) -> psycopg.Connection[Any]:
+def with_restore_time(conninfo: str, restore_time: datetime | None) -> str:
+    """`conninfo` with the restore time set as the session's restoreproof.restore_time (libpq `options`, added
+    to any the DSN has), so a condition's {restore_time} is a value the server is given, not SQL text."""
+    if restore_time is None:
+        return conninfo
+    options = conninfo_to_dict(conninfo).get("options") or ""
+    setting = f"-c {RESTORE_TIME_SETTING}={restore_time.isoformat()}"
+    return make_conninfo(conninfo, options=f"{options} {setting}".strip())
+
+
+def _connect(store: PostgresStore, restore_time: datetime | None = None) -> psycopg.Connection[Any]:
     live = _settings(store)
     try:
-        return psycopg.connect(live_conninfo(store), connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        return psycopg.connect(with_restore_time(live_conninfo(store), restore_time),
+                               connect_timeout=CONNECT_TIMEOUT_SECONDS)
     except psycopg.Error as exc:
         raise ManifestError(f"store {store.name}: cannot connect to the live database (env {live.dsn_env}): "
                             f"{redact(str(exc).strip())}",

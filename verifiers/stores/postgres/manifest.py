@@ -52,6 +52,8 @@ class PostgresManifest(BaseModel):
     artifact: ManifestArtifact
     facts: DatabaseFacts
     source: SourceVersions | None = None  # absent in manifests written before restoreproof recorded it
+    snapshot_id: str | None = Field(default=None, description="the RDS / Aurora snapshot this capture was "
+                                    "taken with (`capture --snapshot-id`): how an rds-snapshot source pairs them")
 
 
 def load_manifest(path: Path, *, store: str) -> PostgresManifest:

@@ -12,6 +12,7 @@ from verifiers.store_settings import StoreSettings, TableFilter
 from verifiers.stores.sampling import SampleSettings
 
 BACKUP_TIME = "{backup_time}"
+RESTORE_TIME = "{restore_time}"  # a point-in-time restore's moment, bound (never formatted) by live.py
 
 
 class LiveReference(StrictModel):
@@ -25,8 +26,9 @@ class LiveReference(StrictModel):
                                        "of each table's row count from the live one's (0.05 = 5%)")
     stable: dict[str, str] = Field(default_factory=dict, description='"schema.table" = SQL condition selecting rows '
                                    "that cannot change after the backup, {backup_time} standing for its creation "
-                                   "time (e.g. \"created_at < {backup_time}\"); those rows are checksummed on both "
-                                   "sides, other tables are only counted")
+                                   "time (e.g. \"created_at < {backup_time}\"), or {restore_time} the moment of a "
+                                   "point-in-time restore (restore_to); those rows are checksummed on both sides, "
+                                   "other tables are only counted")
 
     @field_validator("stable")
     @classmethod

@@ -51,7 +51,7 @@ def plan_snapshot(store: PostgresStore, source: RdsSnapshotSource, located: Loca
         return load_manifest(path, store=store.name)
 
     def baseline(moment: datetime) -> PostgresManifest | LiveBaseline:
-        return read_baseline(store, moment)
+        return read_baseline(store, moment, point_in_time=aws_snapshot.is_point_in_time(located))
 
     return aws_snapshot.plan_snapshot(store, located, load=load, data_specs=data_specs,
                                       kind_plan=lambda manifest: PostgresSnapshotPlan(store, source, manifest),

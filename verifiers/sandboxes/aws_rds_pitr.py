@@ -1,0 +1,109 @@
+"""An RDS instance (RestoreDBInstanceToPointInTime) or Aurora cluster (RestoreDBClusterToPointInTime, then
+CreateDBInstance in it) restored to a point in time into a temporary, tagged, private sandbox: the same
+RdsSandbox, tags, waiting and deletion as a snapshot restore (aws_rds.py), so cleanup and the janitor are the same.
+
+The restore time is always passed explicitly (never UseLatestRestorableTime), so the evidence and the live
+reference's `{restore_time}` condition name the very moment AWS restored to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from verifiers.aws import describe_error, permission_hint, sandbox_identifier, sandbox_tags
+from verifiers.errors import SandboxError
+from verifiers.sandboxes.aws_rds import (
+    RdsSandbox,
+    RdsSandboxSettings,
+    _cluster_instance,
+    _delete,
+    _placement,
+)
+from verifiers.sources.rds_snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds import RDSClient
+
+log = logging.getLogger(__name__)
+
+PITR_ACTIONS = ("rds:RestoreDBInstanceToPointInTime, rds:RestoreDBClusterToPointInTime, rds:CreateDBInstance, "
+                "rds:AddTagsToResource, rds:DescribeDBInstances, rds:DescribeDBClusters, rds:DeleteDBInstance, "
+                "rds:DeleteDBCluster")
+
+
+@contextlib.contextmanager
+def restored_point_in_time(client: RDSClient, point: Snapshot, settings: RdsSandboxSettings,
+                           restore_time: datetime) -> Iterator[RdsSandbox]:
+    """Start the restore of `point` (its source_id is the instance or cluster) to `restore_time`; returns once
+    AWS accepted it (wait with `wait_available`); deletes everything it created on exit."""
+    identifier = sandbox_identifier(settings.store)
+    sandbox = RdsSandbox(client, point, settings, instance_id=identifier,
+                         cluster_id=identifier if point.cluster else None, tag=identifier)
+    with contextlib.ExitStack() as cleanup:
+        failing = True
+        try:
+            if sandbox.cluster_id:
+                cleanup.callback(_delete, sandbox, "cluster", lambda: client.delete_db_cluster(
+                    DBClusterIdentifier=identifier, SkipFinalSnapshot=True))
+                _create(sandbox, "cluster", restore_time, lambda: client.restore_db_cluster_to_point_in_time(
+                    **cluster_request(sandbox, restore_time))["DBCluster"].get("DBClusterArn", ""))
+                cleanup.callback(_delete, sandbox, "instance",
+                                 lambda: client.delete_db_instance(DBInstanceIdentifier=identifier))
+                _create(sandbox, "instance", restore_time,
+                        lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
+            else:
+                cleanup.callback(_delete, sandbox, "instance", lambda: client.delete_db_instance(
+                    DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True))
+                _create(sandbox, "instance", restore_time, lambda: client.restore_db_instance_to_point_in_time(
+                    **instance_request(sandbox, restore_time))["DBInstance"].get("DBInstanceArn", ""))
+            yield sandbox
+            failing = False
+        finally:
+            if failing:
+                try:  # a deletion error must not hide why the run failed: logged, the original error propagates
+                    cleanup.close()
+                except SandboxError:
+                    log.exception("store %s: deleting the RDS point-in-time sandbox failed after an earlier error",
+                                  settings.store)
+
+
+def _create(sandbox: RdsSandbox, what: str, restore_time: datetime, call: Callable[[], str]) -> None:
+    """aws_rds._create's twin for a point in time: the error names the origin, the moment and the PITR actions."""
+    try:
+        sandbox.arns[what] = call()
+    except (ClientError, BotoCoreError) as exc:
+        origin = f"{'cluster' if sandbox.snapshot.cluster else 'instance'} {sandbox.snapshot.source_id}"
+        raise SandboxError(
+            f"store {sandbox.settings.store}: cannot restore {origin} to {restore_time.isoformat()} into {what} "
+            f"{sandbox.instance_id}: {describe_error(exc)}",
+            hint=permission_hint(exc, PITR_ACTIONS) or "check stores.source.instance_class, subnet_group and "
+            "security_groups against the source's engine and VPC") from None
+
+
+def instance_request(sandbox: RdsSandbox, restore_time: datetime) -> dict[str, Any]:
+    """RestoreDBInstanceToPointInTime's parameters: private, single-AZ, unprotected, no backups of its own."""
+    params: dict[str, Any] = {
+        "SourceDBInstanceIdentifier": sandbox.snapshot.source_id, "TargetDBInstanceIdentifier": sandbox.instance_id,
+        "RestoreTime": restore_time, "PubliclyAccessible": False, "MultiAZ": False, "DeletionProtection": False,
+        "CopyTagsToSnapshot": False, "BackupRetentionPeriod": 0,
+        "Tags": sandbox_tags(sandbox.tag, sandbox.settings.store),
+    }
+    params.update(_placement(sandbox.settings, cluster=False))
+    return params
+
+
+def cluster_request(sandbox: RdsSandbox, restore_time: datetime) -> dict[str, Any]:
+    """RestoreDBClusterToPointInTime's parameters: a full copy (copy-on-write takes no RestoreToTime)."""
+    params: dict[str, Any] = {
+        "DBClusterIdentifier": sandbox.cluster_id, "SourceDBClusterIdentifier": sandbox.snapshot.source_id,
+        "RestoreType": "full-copy", "RestoreToTime": restore_time, "DeletionProtection": False,
+        "CopyTagsToSnapshot": False, "Tags": sandbox_tags(sandbox.tag, sandbox.settings.store),
+    }
+    params.update(_placement(sandbox.settings, cluster=True))
+    return params
