@@ -60,6 +60,11 @@ def mysql_source(mariadb: MysqlInstallation) -> Iterator[MysqlServer]:
         yield server
 
 
+# mysql_capture is taken at the fixed time FIXED, long before a snapshot a test makes now: an rds-snapshot source
+# pairs it by time only with a manifest_tolerance this wide.
+PAIRS_FIXED_CAPTURE = "3650d"
+
+
 @pytest.fixture(scope="session")
 def mysql_capture(mysql_source: MysqlServer, tmp_path_factory: pytest.TempPathFactory) -> MysqlCapture:
     dump, manifest = capture_mysql(source_dsn(mysql_source), tmp_path_factory.mktemp("mysql-capture"), now=FIXED)

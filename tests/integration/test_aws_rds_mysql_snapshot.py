@@ -16,7 +16,7 @@ import pytest
 from fixtures import mysql_demo
 from tests.aws_support import MotoServer, harness_leftovers
 from tests.conftest import failed
-from tests.mysql_support import MysqlCapture, source_dsn
+from tests.mysql_support import PAIRS_FIXED_CAPTURE, MysqlCapture, source_dsn
 from verifiers.errors import SandboxError
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
@@ -71,8 +71,6 @@ def aurora_mysql(request: pytest.FixtureRequest) -> Iterator[Production]:
         rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot)
     rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)
 
-
-PAIRS_FIXED_CAPTURE = "3650d"
 
 
 def plan_for(tmp_path: Path, prod: Production, manifest: Path, source: dict[str, object] | None = None, *,

@@ -17,7 +17,7 @@ from moto.rds.models import RDSBackend
 
 from tests.aws_support import MotoServer, harness_leftovers
 from tests.conftest import failed
-from tests.mysql_support import MysqlCapture
+from tests.mysql_support import PAIRS_FIXED_CAPTURE, MysqlCapture
 from verifiers.inventory import parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.stores.mysql.local_server import MysqlServer
@@ -66,7 +66,7 @@ def test_an_aurora_mysql_cluster_is_reset_and_logged_in_to_with_the_new_password
         tmp_path: Path, aws: MotoServer, aurora_mysql: str, mysql_capture: MysqlCapture, mysql_source: MysqlServer,
         applied: list[dict[str, Any]]) -> None:
     src = {"type": "rds-snapshot", "cluster": aurora_mysql, "include": "manual", "instance_class": "db.r6g.large",
-           "manifest": str(mysql_capture.manifest), "credentials": "reset",
+           "manifest": str(mysql_capture.manifest), "manifest_tolerance": PAIRS_FIXED_CAPTURE, "credentials": "reset",
            "endpoint_override": f"unix_socket={mysql_source.socket} database=shop"}
     store = {"name": "shop", "kind": "mysql", "rto": "15m", "rpo": "30d", "source": src}
     inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
