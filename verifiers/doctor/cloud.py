@@ -26,8 +26,10 @@ from verifiers.store_settings import AnySource, AwsSettings, S3BucketSource, S3S
 
 # source type -> the extra its SDK comes with; a type not listed (file) needs none
 SOURCE_EXTRAS = {"s3": "aws", "rds-snapshot": "aws", "s3-bucket": "aws", "dynamodb-backup": "aws",
-                 "gcs": "gcp", "gcs-bucket": "gcp", "azure-blob": "azure", "azure-container": "azure"}
-REGIONAL = frozenset({"rds-snapshot", "dynamodb-backup"})  # S3 answers without a region (us-east-1's endpoint)
+                 "aws-backup": "aws", "gcs": "gcp", "gcs-bucket": "gcp", "azure-blob": "azure",
+                 "azure-container": "azure"}
+# S3 answers without a region (us-east-1's endpoint)
+REGIONAL = frozenset({"rds-snapshot", "dynamodb-backup", "aws-backup"})
 PROBE_TIMEOUT = 5  # seconds per connect and per read; one attempt
 AWS_CREDENTIAL_HINT = ("configure AWS credentials: env AWS_PROFILE (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), "
                        "~/.aws/config, SSO, or an instance/task role (in CI: a role assumed with the OIDC token)")

@@ -25,7 +25,7 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSettings, restored_snapshot
 from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_snapshot import Snapshot
-from verifiers.store_settings import AnyStore, RdsSnapshotSource
+from verifiers.store_settings import AnyStore, AwsBackupSource, RdsSnapshotSource
 from verifiers.stores import registry
 from verifiers.stores.base import LIVE_REFERENCE, KindPlan, StorePlan, StoreVerification, not_restored
 from verifiers.stores.timeouts import restore_timed_out
@@ -46,6 +46,22 @@ ManifestT = TypeVar("ManifestT")
 
 def snapshot_of(located: Located) -> Snapshot:
     return Snapshot.from_details(located.details)
+
+
+def snapshot_source(store: AnyStore, located: Located) -> RdsSnapshotSource:
+    """The store's rds-snapshot source, or the one its aws-backup recovery point amounts to (an RDS / Aurora
+    recovery point is a DB snapshot: verifiers/sources/aws_backup.py)."""
+    if isinstance(store.source, RdsSnapshotSource):
+        return store.source
+    from verifiers.sources.aws_backup import RecoveryPoint, rds_source_of
+
+    assert isinstance(store.source, AwsBackupSource)  # the kinds that call this take no other service source
+    point = RecoveryPoint.from_details(located.details)
+    if point.resource_type not in ("RDS", "Aurora"):
+        raise SourceError(f"store {store.name}: recovery point {point.recovery_point_arn} is of {point.resource_type} "
+                          f"{point.resource_arn}; a {store.kind} store restores RDS and Aurora recovery points only",
+                          hint=f"point stores.source at the {store.kind} database's RDS instance or Aurora cluster")
+    return rds_source_of(store.source, point, store=store.name)
 
 
 def check_engine(store: AnyStore, snapshot: Snapshot) -> None:
@@ -100,12 +116,17 @@ def verify_snapshot(plan: StorePlan, source: RdsSnapshotSource, artifact: Artifa
     snapshot = snapshot_of(plan.located)
     result.checks.append(snapshot_check(snapshot, artifact))
     timeout = source.restore_timeout if source.restore_timeout is not None else store.restore_timeout
-    with rds_sandbox(store.name, source, snapshot, timer) as sandbox:
+    adopted = plan.located.details.get("adopted_arn", "")
+    opening = adopted_sandbox(plan, source, snapshot, timer) if adopted else rds_sandbox(store.name, source, snapshot,
+                                                                                         timer)
+    with opening as sandbox:
         result.sandbox = sandbox.info
         with timer.phase("restore"):
             for step in RESTORE_STEPS:
                 timer.not_measured(step, SNAPSHOT_NOT_SPLIT)
             ready = sandbox.wait_available(timeout)
+        if adopted:  # AWS Backup restored it before this run: its restore job's duration is the restore phase
+            timer.seconds["restore"] += float(plan.located.details.get("adopted_restore_seconds", 0.0))
             if ready.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
                 raise restore_timed_out(result, availability_check(ready), store=store.name,
                                         artifact_name=f"snapshot {snapshot.id}", tool="RDS", seconds=timeout,
@@ -130,6 +151,23 @@ def rds_sandbox(store: str, source: RdsSnapshotSource, snapshot: Snapshot, timer
                                   subnet_group=source.subnet_group, security_groups=tuple(source.security_groups))
     with timed_sandbox(restored_snapshot(client, snapshot, settings), timer, store=store,
                        what="deleting the RDS sandbox", close_failed_start=True) as sandbox:
+        yield sandbox
+
+
+@contextlib.contextmanager
+def adopted_sandbox(plan: StorePlan, source: RdsSnapshotSource, snapshot: Snapshot,
+                    timer: RestoreTimer) -> Iterator[RdsSandbox]:
+    """Restore testing: the instance AWS Backup restored, verified in place and left to AWS Backup to delete."""
+    from verifiers.aws import rds_client
+    from verifiers.sandboxes.aws_rds_adopted import adopted_instance
+
+    client = rds_client(snapshot.region or None, snapshot.endpoint_url or None)
+    settings = RdsSandboxSettings(store=plan.store.name, instance_class=source.instance_class,
+                                  subnet_group=source.subnet_group, security_groups=tuple(source.security_groups))
+    details = plan.located.details
+    with timed_sandbox(adopted_instance(client, snapshot, settings, resource_arn=details["adopted_arn"],
+                                        restore_job_id=details.get("restore_job_id", "")),
+                       timer, store=plan.store.name) as sandbox:
         yield sandbox
 
 

@@ -14,7 +14,7 @@ from verifiers.errors import ArtifactFormatError, NoSuitableServerError
 from verifiers.extras import needed_by
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
-from verifiers.store_settings import RdsSnapshotSource, StoreSettings
+from verifiers.store_settings import AwsBackupSource, RdsSnapshotSource, StoreSettings
 from verifiers.stores.base import (
     ENGINE_SPEC,
     LIVE_REFERENCE,
@@ -51,10 +51,11 @@ log = logging.getLogger(__name__)
 class PostgresKind:
     def plan(self, store: StoreSettings, located: Located) -> StorePlan:
         store = narrowed(store, PostgresStore)
-        if isinstance(store.source, RdsSnapshotSource):  # restored by AWS, not from a dump (see snapshot.py)
+        if isinstance(store.source, RdsSnapshotSource | AwsBackupSource):  # restored by AWS (see snapshot.py)
             with needed_by(f"store {store.name}: restoring an RDS snapshot"):
+                from verifiers.stores.aws_snapshot import snapshot_source
                 from verifiers.stores.postgres.snapshot import plan_snapshot
-            return plan_snapshot(store, store.source, located)
+            return plan_snapshot(store, snapshot_source(store, located), located)
         if located.manifest_path is None and store.live is not None:
             baseline = live.read_baseline(store, located.modified)
             return replace(restore_plan(store, located, PostgresPlan(store, baseline), live.plan_specs(store, baseline),
