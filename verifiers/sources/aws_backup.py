@@ -43,6 +43,7 @@ RESTORE_TEST_ACTIONS = "backup:DescribeRestoreJob and backup:PutRestoreValidatio
 RESTORE_ACTIONS = ("backup:StartRestoreJob, backup:DescribeRestoreJob, backup:GetRecoveryPointRestoreMetadata and "
                    "iam:PassRole on stores.source.iam_role_arn")
 COMPLETED = "COMPLETED"
+TESTING_JOB_HINT = f"check the job id ({RESTORE_JOB_ENV} / --aws-backup-restore-job) and the source's region"
 # The API documents no limit for ValidationStatusMessage; the console shows a line or two. Kept short on purpose.
 MESSAGE_LIMIT = 1000
 POLL_SECONDS = 30
@@ -214,12 +215,13 @@ def describe_recovery_point(client: BackupClient, source: AwsBackupSource, arn: 
     return _point(raw, source, client.meta.region_name)
 
 
-def describe_restore_job(client: BackupClient, job_id: str, *, store: str) -> RestoreJob:
+def describe_restore_job(client: BackupClient, job_id: str, *, store: str,
+                         hint: str = "run again; check the region") -> RestoreJob:
     try:
         raw = client.describe_restore_job(RestoreJobId=job_id)
     except (ClientError, BotoCoreError) as exc:
         raise _backup_error(store, f"cannot describe AWS Backup restore job {job_id}", exc, RESTORE_TEST_ACTIONS,
-                            f"check the job id ({RESTORE_JOB_ENV} / --aws-backup-restore-job) and region") from None
+                            hint) from None
     return RestoreJob(id=job_id, status=str(raw.get("Status", "")), status_message=str(raw.get("StatusMessage", "")),
                       recovery_point_arn=str(raw.get("RecoveryPointArn", "")),
                       source_resource_arn=str(raw.get("SourceResourceArn", "")),
@@ -238,7 +240,7 @@ def _job_resource_matches(source: AwsBackupSource, job: RestoreJob) -> bool:
 
 def adopted_point(client: BackupClient, source: AwsBackupSource, job_id: str, *, store: str) -> RecoveryPoint:
     """Restore testing: the recovery point the job restored, with the resource it created."""
-    job = describe_restore_job(client, job_id, store=store)
+    job = describe_restore_job(client, job_id, store=store, hint=TESTING_JOB_HINT)
     if not _job_resource_matches(source, job):
         raise SourceError(f"store {store}: AWS Backup restore job {job_id} restored {job.resource_type} "
                           f"{job.source_resource_arn or '(unknown)'}, not this store's {_resource(source)}",
@@ -417,7 +419,7 @@ def report_restore_test(source: AwsBackupSource, *, store: str, status: str, che
         return None
     client = backup_client(source.region, source.endpoint_url)
     try:
-        job = describe_restore_job(client, job_id, store=store)
+        job = describe_restore_job(client, job_id, store=store, hint=TESTING_JOB_HINT)
     except SourceError as exc:
         return {"phase": "teardown", "message": f"the verdict was not reported to AWS Backup: {exc.describe()}"}
     if not _job_resource_matches(source, job):

@@ -1,0 +1,353 @@
+"""The aws-backup source and AWS Backup restore testing.
+
+moto 5 implements no recovery points, restore jobs or PutRestoreValidationResult (moto/backup has plans, vaults,
+tags and report plans only), so every AWS Backup call here goes to botocore's Stubber with its exact parameters
+asserted, in order, and `assert_no_pending_responses` proves each expected call was made. Everything else is moto's
+server: the DynamoDB backups and tables, the RDS snapshots and instances, the S3 buckets. Where AWS Backup itself
+would restore (StartRestoreJob), an `after-call` hook on the stubbed client does what AWS Backup would do in moto
+(a table restored from the backup, a bucket filled from the source), so the harness's own path runs unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from tests.aws_support import REGION, MotoServer, harness_leftovers
+from tests.conftest import failed
+from verifiers.aws import SANDBOX_TAG, tag_dict
+from verifiers.inventory import parse_inventory
+from verifiers.runner import StoreOutcome, plan_store, run_store
+from verifiers.sources import aws_backup
+from verifiers.stores.dynamodb import backup_restore
+from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
+
+ACCOUNT = "123456789012"
+VAULT = "prod-vault"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/restoreproof-backup-restore"
+JOB = "restore-job-0001"
+NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+
+
+@dataclass
+class Backup:
+    """The stubbed AWS Backup client every module of the harness gets, and its Stubber."""
+
+    client: Any
+    stub: Stubber
+
+
+@pytest.fixture
+def backup(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backup]:
+    client = boto3.client("backup", region_name=REGION)
+    stub = Stubber(client)
+
+    def stubbed(region: str | None = None, endpoint_url: str | None = None) -> Any:
+        return client
+
+    monkeypatch.setattr(aws_backup, "backup_client", stubbed)
+    monkeypatch.setattr(backup_restore, "backup_client", stubbed)
+    monkeypatch.delenv(aws_backup.RESTORE_JOB_ENV, raising=False)
+    with stub:
+        yield Backup(client, stub)
+        stub.assert_no_pending_responses()
+
+
+def point(arn: str, resource_arn: str, resource_type: str, *, status: str = "COMPLETED",
+          age: timedelta = timedelta(hours=1)) -> dict[str, Any]:
+    return {"RecoveryPointArn": arn, "BackupVaultName": VAULT, "ResourceArn": resource_arn,
+            "ResourceType": resource_type, "Status": status, "CreationDate": NOW - age, "BackupSizeInBytes": 4096,
+            "IsEncrypted": True, "EncryptionKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/abc",
+            "ResourceName": resource_arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]}
+
+
+def listed(stub: Stubber, points: list[dict[str, Any]], **by: str) -> None:
+    stub.add_response("list_recovery_points_by_backup_vault", {"RecoveryPoints": points},
+                      {"BackupVaultName": VAULT, **by})
+
+
+def described(stub: Stubber, found: dict[str, Any]) -> None:
+    stub.add_response("describe_recovery_point", found,
+                      {"BackupVaultName": VAULT, "RecoveryPointArn": found["RecoveryPointArn"]})
+
+
+def restore_job(stub: Stubber, *, recovery_point: str, source: str, created: str, resource_type: str,
+                status: str = "COMPLETED") -> None:
+    stub.add_response("describe_restore_job", {
+        "RestoreJobId": JOB, "RecoveryPointArn": recovery_point, "SourceResourceArn": source,
+        "CreatedResourceArn": created, "ResourceType": resource_type, "Status": status,
+        "CreationDate": NOW, "CompletionDate": NOW + timedelta(minutes=7)}, {"RestoreJobId": JOB})
+
+
+def verdict(stub: Stubber, status: str, message: str) -> None:
+    stub.add_response("put_restore_validation_result", {},
+                      {"RestoreJobId": JOB, "ValidationStatus": status, "ValidationStatusMessage": message})
+
+
+def run(tmp_path: Path, kind: str, source: dict[str, object], **store: object) -> StoreOutcome:
+    entry = {"name": "orders", "kind": kind, "rto": "15m", "rpo": "30d",
+             "source": {"type": "aws-backup", "vault": VAULT, **source}, **store}
+    inventory = parse_inventory({"stores": [entry]}, tmp_path / "inventory.toml")
+    return run_store(plan_store(inventory.stores[0], inventory.base_dir))
+
+
+# --- DynamoDB -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def orders(aws: MotoServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = "orders-" + request.node.name.replace("_", "-")[5:40].strip("-")
+    table = boto3.resource("dynamodb").create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    with table.batch_writer() as batch:
+        for i in range(25):
+            batch.put_item(Item={"pk": f"order#{i}", "total": i * 3})
+    yield name
+    client = boto3.client("dynamodb")
+    for summary in client.list_backups(TableName=name)["BackupSummaries"]:
+        client.delete_backup(BackupArn=summary["BackupArn"])
+    client.delete_table(TableName=name)
+
+
+def table_arn(name: str) -> str:
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+
+def dynamodb_backup(table: str, tmp_path: Path) -> str:
+    """A manifest of the table beside the inventory, and a DynamoDB backup of it (what AWS Backup makes for a
+    table without advanced backups): its ARN."""
+    client = boto3.client("dynamodb")
+    save_manifest(capture_table(client, table), tmp_path / "orders.manifest.json")
+    return str(client.create_backup(TableName=table, BackupName="awsbackup-nightly")["BackupDetails"]["BackupArn"])
+
+
+def test_the_newest_completed_dynamodb_point_is_restored_verified_and_deleted(
+        tmp_path: Path, aws: MotoServer, backup: Backup, orders: str) -> None:
+    arn = dynamodb_backup(orders, tmp_path)
+    newest = point(arn, table_arn(orders), "DynamoDB", age=timedelta(hours=2))
+    older = point(f"{arn}-older", table_arn(orders), "DynamoDB", age=timedelta(days=1))
+    running = point(f"{arn}-running", table_arn(orders), "DynamoDB", status="CREATING", age=timedelta(minutes=5))
+    other = point(f"{arn}-other", table_arn("invoices"), "DynamoDB", age=timedelta(minutes=1))
+    listed(backup.stub, [older, running, newest, other], ByResourceType="DynamoDB")
+    described(backup.stub, newest)
+    outcome = run(tmp_path, "dynamodb", {"resource_type": "DynamoDB", "resource_name": orders,
+                                         "manifest": "orders.manifest.json"})
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    record = outcome.as_evidence()
+    assert record["artifact"]["path"] == arn
+    assert record["artifact"]["recovery_point_arn"] == arn
+    assert record["artifact"]["backup_vault"] == VAULT
+    assert record["artifact"]["protected_resource"] == f"DynamoDB {table_arn(orders)}"
+    assert record["artifact"]["backup_arn"] == arn  # restored as the DynamoDB backup it is
+    assert record["sandbox"]["table_name"].startswith("restoreproof-orders-")
+    assert {c.subject: c.observed for c in outcome.checks if c.check == "row_count"} == {orders: 25}
+    assert harness_leftovers(aws.url) == []
+
+
+def test_no_completed_point_fails_the_plan_naming_vault_resource_and_statuses(
+        tmp_path: Path, backup: Backup, orders: str) -> None:
+    arn = table_arn(orders)
+    listed(backup.stub, [point(f"{arn}/backup/1", arn, "DynamoDB", status="CREATING"),
+                         point(f"{arn}/backup/2", arn, "DynamoDB", status="PARTIAL"),
+                         point(f"{arn}/backup/3", arn, "DynamoDB", status="EXPIRED")], ByResourceArn=arn)
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": arn, "manifest": "orders.manifest.json"})
+    assert outcome.status == "error"
+    assert outcome.error is not None
+    assert outcome.error["message"].startswith(
+        f"store orders: backup vault {VAULT} (region {REGION}) has no COMPLETED recovery point of {arn}; "
+        "recovery points seen: 1 CREATING, 1 EXPIRED, 1 PARTIAL")
+
+
+def test_a_named_point_not_completed_fails_the_plan(tmp_path: Path, backup: Backup, orders: str) -> None:
+    arn = table_arn(orders)
+    creating = point(f"{arn}/backup/01", arn, "DynamoDB", status="CREATING")
+    described(backup.stub, creating)
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": arn, "recovery_point": creating["RecoveryPointArn"],
+                                         "manifest": "orders.manifest.json"})
+    assert outcome.error is not None
+    assert outcome.error["message"].startswith(
+        f"store orders: recovery point {arn}/backup/01 of {arn} in vault {VAULT} is 'CREATING', not COMPLETED")
+
+
+def test_missing_list_permission_is_named(tmp_path: Path, backup: Backup, orders: str) -> None:
+    backup.stub.add_client_error("list_recovery_points_by_backup_vault", "AccessDeniedException",
+                                 "not authorized", expected_params={"BackupVaultName": VAULT,
+                                                                    "ByResourceArn": table_arn(orders)})
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
+    assert outcome.error is not None
+    message = outcome.error["message"]
+    assert f"cannot list the recovery points of {table_arn(orders)} in backup vault {VAULT}" in message
+    assert "AccessDeniedException: not authorized" in message
+    assert "backup:ListRecoveryPointsByBackupVault and backup:DescribeRecoveryPoint" in message
+
+
+def advanced_point(orders: str) -> dict[str, Any]:
+    return point(f"arn:aws:backup:{REGION}:{ACCOUNT}:recovery-point:6d4c3e1f-0001", table_arn(orders), "DynamoDB")
+
+
+def test_an_aws_backup_managed_point_is_restored_with_start_restore_job_tagged_and_deleted(
+        tmp_path: Path, aws: MotoServer, backup: Backup, orders: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    native = dynamodb_backup(orders, tmp_path)
+    managed = advanced_point(orders)
+    target = "restoreproof-orders-0a1b2c3d"
+    monkeypatch.setattr(backup_restore, "sandbox_identifier", lambda store: target)
+
+    def aws_backup_restores(**kwargs: Any) -> None:  # what AWS Backup does for the job, done in moto
+        boto3.client("dynamodb").restore_table_from_backup(TargetTableName=target, BackupArn=native)
+
+    backup.client.meta.events.register("after-call.backup.StartRestoreJob", aws_backup_restores)
+    listed(backup.stub, [managed], ByResourceArn=table_arn(orders))
+    described(backup.stub, managed)
+    backup.stub.add_response("get_recovery_point_restore_metadata",
+                             {"RestoreMetadata": {"originalTableName": orders, "encryptionType": "Default"}},
+                             {"BackupVaultName": VAULT, "RecoveryPointArn": managed["RecoveryPointArn"]})
+    backup.stub.add_response("start_restore_job", {"RestoreJobId": JOB}, {
+        "RecoveryPointArn": managed["RecoveryPointArn"], "IamRoleArn": ROLE, "ResourceType": "DynamoDB",
+        "CopySourceTagsToRestoredResource": False,
+        "Metadata": {"originalTableName": orders, "encryptionType": "Default", "targetTableName": target}})
+    restore_job(backup.stub, recovery_point=managed["RecoveryPointArn"], source=table_arn(orders),
+                created=table_arn(target), resource_type="DynamoDB")  # the wait
+    restore_job(backup.stub, recovery_point=managed["RecoveryPointArn"], source=table_arn(orders),
+                created=table_arn(target), resource_type="DynamoDB")  # the job as it ended
+    restore_job(backup.stub, recovery_point=managed["RecoveryPointArn"], source=table_arn(orders),
+                created=table_arn(target), resource_type="DynamoDB")  # before deleting: the job has ended
+    tagged: list[dict[str, str]] = []
+    real_tags = backup_restore.sandbox_tags
+    monkeypatch.setattr(backup_restore, "sandbox_tags", lambda run, store: tagged.append(
+        tag_dict(real_tags(run, store))) or real_tags(run, store))
+    dynamodb = boto3.client("dynamodb")
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "iam_role_arn": ROLE,
+                                         "manifest": "orders.manifest.json"})
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    assert outcome.as_evidence()["sandbox"]["table_name"] == target
+    assert outcome.as_evidence()["artifact"]["recovery_point_arn"] == managed["RecoveryPointArn"]
+    assert [t[SANDBOX_TAG] for t in tagged] == [target]  # tagged once the job made it, so the janitor finds it
+    assert target not in dynamodb.list_tables()["TableNames"]  # deleted
+    assert harness_leftovers(aws.url) == []
+
+
+def test_an_aws_backup_managed_point_without_a_restore_role_fails_naming_the_setting(
+        tmp_path: Path, aws: MotoServer, backup: Backup, orders: str) -> None:
+    dynamodb_backup(orders, tmp_path)
+    managed = advanced_point(orders)
+    listed(backup.stub, [managed], ByResourceArn=table_arn(orders))
+    described(backup.stub, managed)
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
+    assert outcome.status == "error"
+    assert outcome.error is not None
+    assert "needs an IAM role for AWS Backup — set stores.source.iam_role_arn" in outcome.error["message"]
+    assert harness_leftovers(aws.url) == []
+
+
+# --- restore testing ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def restore_test(backup: Backup, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(aws_backup.RESTORE_JOB_ENV, JOB)
+
+
+@pytest.fixture
+def restored_by_aws_backup(aws: MotoServer, orders: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """The table a restore-testing job created from the table's DynamoDB backup: (backup ARN, table name)."""
+    native = dynamodb_backup(orders, tmp_path)
+    name = f"{orders}-restore-test"
+    boto3.client("dynamodb").restore_table_from_backup(TargetTableName=name, BackupArn=native)
+    yield native, name
+    boto3.client("dynamodb").delete_table(TableName=name)
+
+
+def adopting(stub: Stubber, orders: str, native: str, restored: str) -> None:
+    """The calls of a restore-testing run until the verdict: the job, its recovery point (plan, fetch), the job
+    again (whose store reports it)."""
+    found = point(native, table_arn(orders), "DynamoDB")
+    restore_job(stub, recovery_point=native, source=table_arn(orders), created=table_arn(restored),
+                resource_type="DynamoDB")
+    described(stub, found)
+    described(stub, found)
+    restore_job(stub, recovery_point=native, source=table_arn(orders), created=table_arn(restored),
+                resource_type="DynamoDB")
+
+
+@pytest.mark.usefixtures("restore_test")
+def test_restore_testing_verifies_the_restored_table_in_place_and_reports_successful(
+        tmp_path: Path, aws: MotoServer, backup: Backup, orders: str, restored_by_aws_backup: tuple[str, str]) -> None:
+    native, restored = restored_by_aws_backup
+    adopting(backup.stub, orders, native, restored)
+    verdict(backup.stub, "SUCCESSFUL", "restoreproof passed: 7 of 7 checks passed")
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    record = outcome.as_evidence()
+    assert record["sandbox"]["table_name"] == restored
+    assert record["sandbox"]["deleted_by"] == "AWS Backup (restore testing retention)"
+    assert record["artifact"]["restore_testing_job"] == JOB
+    assert record["artifact"]["adopted_resource"] == table_arn(restored)
+    assert record["rto"]["phases"]["restore"] >= 7 * 60  # the restore job's own duration
+    assert restored in boto3.client("dynamodb").list_tables()["TableNames"]  # left to AWS Backup
+    assert harness_leftovers(aws.url) == []
+
+
+@pytest.mark.usefixtures("restore_test")
+def test_restore_testing_reports_failed_with_the_failing_checks_named_never_their_values(
+        tmp_path: Path, backup: Backup, orders: str, restored_by_aws_backup: tuple[str, str]) -> None:
+    native, restored = restored_by_aws_backup
+    boto3.client("dynamodb").put_item(TableName=restored, Item={"pk": {"S": "order#3"}, "total": {"N": "999"}})
+    adopting(backup.stub, orders, native, restored)
+    verdict(backup.stub, "FAILED", f"restoreproof failed: 6 of 7 checks passed; failed: checksum {orders}")
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
+    assert set(failed(outcome)) == {f"checksum:{orders}"}
+
+
+@pytest.mark.usefixtures("restore_test")
+def test_restore_testing_reports_failed_when_the_plan_fails_after_adoption(
+        tmp_path: Path, backup: Backup, orders: str) -> None:
+    running = {"recovery_point": f"{table_arn(orders)}/backup/1", "source": table_arn(orders), "created": "",
+               "resource_type": "DynamoDB", "status": "RUNNING"}
+    restore_job(backup.stub, **running)
+    restore_job(backup.stub, **running)
+    message = (f"restoreproof error: 0 of 0 checks passed; error in fetch: store orders: AWS Backup restore job "
+               f"{JOB} is 'RUNNING', not COMPLETED with a restored resource — start the verification when the job "
+               "completed (the EventBridge rule in docs/aws-backup.md matches status COMPLETED)")
+    verdict(backup.stub, "FAILED", message)
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
+    assert outcome.status == "error"
+
+
+@pytest.mark.usefixtures("restore_test")
+def test_a_verdict_that_cannot_be_reported_is_an_error_naming_the_permission(
+        tmp_path: Path, backup: Backup, orders: str, restored_by_aws_backup: tuple[str, str]) -> None:
+    native, restored = restored_by_aws_backup
+    adopting(backup.stub, orders, native, restored)
+    backup.stub.add_client_error("put_restore_validation_result", "AccessDeniedException", "not authorized",
+                                 expected_params={"RestoreJobId": JOB, "ValidationStatus": "SUCCESSFUL",
+                                                  "ValidationStatusMessage": "restoreproof passed: 7 of 7 checks "
+                                                  "passed"})
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
+    assert outcome.status == "error"
+    assert outcome.error is not None
+    assert outcome.error["message"].startswith(
+        f"store orders: cannot report the verdict (SUCCESSFUL) to AWS Backup restore job {JOB}: "
+        "AccessDeniedException: not authorized — grant the harness's AWS identity backup:PutRestoreValidationResult")
+
+
+@pytest.mark.usefixtures("restore_test")
+def test_a_restore_job_of_another_resource_is_not_adopted_nor_reported(
+        tmp_path: Path, backup: Backup, orders: str) -> None:
+    other = {"recovery_point": f"{table_arn('invoices')}/backup/1", "source": table_arn("invoices"),
+             "created": table_arn("invoices-restored"), "resource_type": "DynamoDB"}
+    restore_job(backup.stub, **other)
+    restore_job(backup.stub, **other)  # the report step sees it is another store's job: no verdict
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
+    assert outcome.error is not None
+    assert outcome.error["message"].startswith(
+        f"store orders: AWS Backup restore job {JOB} restored DynamoDB {table_arn('invoices')}, not this store's "
+        f"{table_arn(orders)} — run only the store that protects that resource (`--store NAME`)")
