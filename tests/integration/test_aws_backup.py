@@ -22,7 +22,7 @@ from botocore.stub import Stubber
 
 from tests.aws_support import REGION, MotoServer, harness_leftovers
 from tests.conftest import failed
-from verifiers.aws import SANDBOX_TAG, tag_dict
+from verifiers.aws import SANDBOX_TAG, Tag, sandbox_tags, tag_dict
 from verifiers.inventory import parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.sources import aws_backup
@@ -221,9 +221,13 @@ def test_an_aws_backup_managed_point_is_restored_with_start_restore_job_tagged_a
     restore_job(backup.stub, recovery_point=managed["RecoveryPointArn"], source=table_arn(orders),
                 created=table_arn(target), resource_type="DynamoDB")  # before deleting: the job has ended
     tagged: list[dict[str, str]] = []
-    real_tags = backup_restore.sandbox_tags
-    monkeypatch.setattr(backup_restore, "sandbox_tags", lambda run, store: tagged.append(
-        tag_dict(real_tags(run, store))) or real_tags(run, store))
+
+    def tags_spy(run_id: str, store: str) -> list[Tag]:
+        tags = sandbox_tags(run_id, store)
+        tagged.append(tag_dict(tags))
+        return tags
+
+    monkeypatch.setattr(backup_restore, "sandbox_tags", tags_spy)
     dynamodb = boto3.client("dynamodb")
     outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "iam_role_arn": ROLE,
                                          "manifest": "orders.manifest.json"})
