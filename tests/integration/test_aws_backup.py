@@ -11,8 +11,7 @@ would restore (StartRestoreJob), an `after-call` hook on the stubbed client does
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,20 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tests.aws_backup_support import (  # noqa: F401  # backup_stub: the `backup` fixture
+    ACCOUNT,
+    JOB,
+    NOW,
+    ROLE,
+    VAULT,
+    Backup,
+    backup_stub,
+    described,
+    listed,
+    point,
+    restore_job,
+    verdict,
+)
 from tests.aws_support import REGION, MotoServer, harness_leftovers
 from tests.conftest import failed
 from verifiers.aws import SANDBOX_TAG, Tag, sandbox_tags, tag_dict
@@ -28,67 +41,6 @@ from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.sources import aws_backup
 from verifiers.stores.dynamodb import backup_restore
 from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
-
-ACCOUNT = "123456789012"
-VAULT = "prod-vault"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/restoreproof-backup-restore"
-JOB = "restore-job-0001"
-NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
-
-
-@dataclass
-class Backup:
-    """The stubbed AWS Backup client every module of the harness gets, and its Stubber."""
-
-    client: Any
-    stub: Stubber
-
-
-@pytest.fixture
-def backup(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backup]:
-    client = boto3.client("backup", region_name=REGION)
-    stub = Stubber(client)
-
-    def stubbed(region: str | None = None, endpoint_url: str | None = None) -> Any:
-        return client
-
-    monkeypatch.setattr(aws_backup, "backup_client", stubbed)
-    monkeypatch.setattr(backup_restore, "backup_client", stubbed)
-    monkeypatch.delenv(aws_backup.RESTORE_JOB_ENV, raising=False)
-    with stub:
-        yield Backup(client, stub)
-        stub.assert_no_pending_responses()
-
-
-def point(arn: str, resource_arn: str, resource_type: str, *, status: str = "COMPLETED",
-          age: timedelta = timedelta(hours=1)) -> dict[str, Any]:
-    return {"RecoveryPointArn": arn, "BackupVaultName": VAULT, "ResourceArn": resource_arn,
-            "ResourceType": resource_type, "Status": status, "CreationDate": NOW - age, "BackupSizeInBytes": 4096,
-            "IsEncrypted": True, "EncryptionKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/abc",
-            "ResourceName": resource_arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]}
-
-
-def listed(stub: Stubber, points: list[dict[str, Any]], **by: str) -> None:
-    stub.add_response("list_recovery_points_by_backup_vault", {"RecoveryPoints": points},
-                      {"BackupVaultName": VAULT, **by})
-
-
-def described(stub: Stubber, found: dict[str, Any]) -> None:
-    stub.add_response("describe_recovery_point", found,
-                      {"BackupVaultName": VAULT, "RecoveryPointArn": found["RecoveryPointArn"]})
-
-
-def restore_job(stub: Stubber, *, recovery_point: str, source: str, created: str, resource_type: str,
-                status: str = "COMPLETED") -> None:
-    stub.add_response("describe_restore_job", {
-        "RestoreJobId": JOB, "RecoveryPointArn": recovery_point, "SourceResourceArn": source,
-        "CreatedResourceArn": created, "ResourceType": resource_type, "Status": status,
-        "CreationDate": NOW, "CompletionDate": NOW + timedelta(minutes=7)}, {"RestoreJobId": JOB})
-
-
-def verdict(stub: Stubber, status: str, message: str) -> None:
-    stub.add_response("put_restore_validation_result", {},
-                      {"RestoreJobId": JOB, "ValidationStatus": status, "ValidationStatusMessage": message})
 
 
 def run(tmp_path: Path, kind: str, source: dict[str, object], **store: object) -> StoreOutcome:
