@@ -16,7 +16,9 @@ from botocore.stub import Stubber
 
 from tests.aws_support import REGION, MotoServer
 from verifiers.sources import aws_backup
-from verifiers.stores.dynamodb import backup_restore
+from verifiers.stores.dynamodb import backup_restore as dynamodb_backup_restore
+from verifiers.stores.s3 import backup_plan as s3_backup_plan
+from verifiers.stores.s3 import backup_restore as s3_backup_restore
 
 ACCOUNT = "123456789012"
 VAULT = "prod-vault"
@@ -42,8 +44,8 @@ def backup_stub(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ba
     def stubbed(region: str | None = None, endpoint_url: str | None = None) -> Any:
         return client
 
-    monkeypatch.setattr(aws_backup, "backup_client", stubbed)
-    monkeypatch.setattr(backup_restore, "backup_client", stubbed)
+    for module in (aws_backup, dynamodb_backup_restore, s3_backup_restore, s3_backup_plan):  # each imports it
+        monkeypatch.setattr(module, "backup_client", stubbed)
     monkeypatch.delenv(aws_backup.RESTORE_JOB_ENV, raising=False)
     with stub:
         yield Backup(client, stub)

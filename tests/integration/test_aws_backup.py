@@ -41,6 +41,9 @@ from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.sources import aws_backup
 from verifiers.stores.dynamodb import backup_restore
 from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
+from verifiers.stores.s3 import backup_restore as s3_backup_restore
+from verifiers.stores.s3.manifest import capture_bucket
+from verifiers.stores.s3.manifest import save_manifest as save_s3_manifest
 
 
 def run(tmp_path: Path, kind: str, source: dict[str, object], **store: object) -> StoreOutcome:
@@ -307,3 +310,122 @@ def test_a_restore_job_of_another_resource_is_not_adopted_nor_reported(
     assert outcome.error["message"].startswith(
         f"store orders: AWS Backup restore job {JOB} restored DynamoDB {table_arn('invoices')}, not this store's "
         f"{table_arn(orders)} — run only the store that protects that resource (`--store NAME`)")
+
+
+# --- S3 -------------------------------------------------------------------------------------------------------
+
+S3_TARGET = "restoreproof-orders-5e6f7a8b"
+
+
+@pytest.fixture
+def assets(aws: MotoServer, tmp_path: Path) -> Iterator[str]:
+    """A "production" bucket and its manifest beside the inventory."""
+    s3 = boto3.client("s3")
+    name = "prod-assets"
+    s3.create_bucket(Bucket=name)
+    for i in range(12):
+        s3.put_object(Bucket=name, Key=f"invoices/{i:03}.pdf", Body=f"invoice {i}".encode() * (i + 1))
+    save_s3_manifest(capture_bucket(s3, name, "invoices/"), tmp_path / "assets.manifest.json")
+    yield name
+    for obj in s3.list_objects_v2(Bucket=name).get("Contents", []):
+        s3.delete_object(Bucket=name, Key=obj["Key"])
+    s3.delete_bucket(Bucket=name)
+
+
+def bucket_point(name: str) -> dict[str, Any]:
+    return point(f"arn:aws:backup:{REGION}:{ACCOUNT}:recovery-point:continuous:{name}-5a1b", f"arn:aws:s3:::{name}",
+                 "S3")
+
+
+def s3_restore_calls(stub: Stubber, found: dict[str, Any], *, status: str = "COMPLETED") -> None:
+    """The AWS Backup calls of one restore into the temporary bucket, from the listing to the final check."""
+    listed(stub, [found], ByResourceArn=found["ResourceArn"])
+    described(stub, found)
+    stub.add_response("get_recovery_point_restore_metadata", {"RestoreMetadata": {"NewBucket": "true"}},
+                      {"BackupVaultName": VAULT, "RecoveryPointArn": found["RecoveryPointArn"]})
+    stub.add_response("start_restore_job", {"RestoreJobId": JOB}, {
+        "RecoveryPointArn": found["RecoveryPointArn"], "IamRoleArn": ROLE, "ResourceType": "S3",
+        "CopySourceTagsToRestoredResource": False,
+        "Metadata": {"NewBucket": "false", "DestinationBucketName": S3_TARGET}})
+    for _ in range(3):  # the wait, the job as it ended, the check before deleting the bucket
+        restore_job(stub, recovery_point=found["RecoveryPointArn"], source=found["ResourceArn"],
+                    created=f"arn:aws:s3:::{S3_TARGET}", resource_type="S3", status=status)
+
+
+def restores_bucket_in_moto(backup: Backup, source: str, seen_tags: dict[str, str]) -> None:
+    """What AWS Backup does for the job, done in moto: the source's objects written into the target bucket (which
+    the harness created, tagged, before it asked)."""
+    def restore(**kwargs: Any) -> None:
+        s3 = boto3.client("s3")
+        seen_tags.update(tag_dict(s3.get_bucket_tagging(Bucket=S3_TARGET)["TagSet"]))
+        for obj in s3.list_objects_v2(Bucket=source)["Contents"]:
+            s3.copy_object(Bucket=S3_TARGET, Key=obj["Key"], CopySource={"Bucket": source, "Key": obj["Key"]})
+
+    backup.client.meta.events.register("after-call.backup.StartRestoreJob", restore)
+
+
+def test_an_s3_point_is_restored_into_a_tagged_temporary_bucket_verified_and_deleted(
+        tmp_path: Path, aws: MotoServer, backup: Backup, assets: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(s3_backup_restore, "sandbox_identifier", lambda store: S3_TARGET)
+    found = bucket_point(assets)
+    s3_restore_calls(backup.stub, found)
+    tags: dict[str, str] = {}
+    restores_bucket_in_moto(backup, assets, tags)
+    outcome = run(tmp_path, "s3", {"resource_arn": f"arn:aws:s3:::{assets}", "iam_role_arn": ROLE,
+                                   "manifest": "assets.manifest.json"})
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    record = outcome.as_evidence()
+    assert record["sandbox"]["type"] == "aws-s3-bucket"
+    assert record["sandbox"]["bucket"] == S3_TARGET
+    assert {c.check: c.observed for c in outcome.checks if c.check in ("object_count", "restore")} == {
+        "object_count": 12, "restore": "COMPLETED"}
+    assert tags[SANDBOX_TAG] == S3_TARGET  # tagged before AWS Backup wrote into it: the janitor finds it
+    assert harness_leftovers(aws.url) == []  # emptied (every version) and deleted
+
+
+def test_a_restored_bucket_missing_an_object_fails_that_check(
+        tmp_path: Path, aws: MotoServer, backup: Backup, assets: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(s3_backup_restore, "sandbox_identifier", lambda store: S3_TARGET)
+    boto3.client("s3").delete_object(Bucket=assets, Key="invoices/004.pdf")  # gone before the backup
+    s3_restore_calls(backup.stub, bucket_point(assets))
+    restores_bucket_in_moto(backup, assets, {})
+    outcome = run(tmp_path, "s3", {"resource_arn": f"arn:aws:s3:::{assets}", "iam_role_arn": ROLE,
+                                   "manifest": "assets.manifest.json"})
+    assert set(failed(outcome)) == {f"object_count:{bucket_point(assets)['RecoveryPointArn']}", "objects:missing"}
+    assert harness_leftovers(aws.url) == []
+
+
+def test_a_failed_s3_restore_job_fails_the_restore_check_and_still_deletes_the_bucket(
+        tmp_path: Path, aws: MotoServer, backup: Backup, assets: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(s3_backup_restore, "sandbox_identifier", lambda store: S3_TARGET)
+    s3_restore_calls(backup.stub, bucket_point(assets), status="FAILED")
+    outcome = run(tmp_path, "s3", {"resource_arn": f"arn:aws:s3:::{assets}", "iam_role_arn": ROLE,
+                                   "manifest": "assets.manifest.json"})
+    assert outcome.status == "failed"
+    assert failed(outcome)["restore:restore"] == f"AWS Backup restore job {JOB} into s3://{S3_TARGET}: FAILED"
+    assert harness_leftovers(aws.url) == []
+
+
+@pytest.mark.usefixtures("restore_test")
+def test_restore_testing_verifies_the_restored_bucket_in_place(
+        tmp_path: Path, aws: MotoServer, backup: Backup, assets: str) -> None:
+    s3 = boto3.client("s3")
+    restored = "awsbackup-restore-test-assets"
+    s3.create_bucket(Bucket=restored)
+    for obj in s3.list_objects_v2(Bucket=assets)["Contents"]:
+        s3.copy_object(Bucket=restored, Key=obj["Key"], CopySource={"Bucket": assets, "Key": obj["Key"]})
+    found = bucket_point(assets)
+    job = {"recovery_point": found["RecoveryPointArn"], "source": found["ResourceArn"],
+           "created": f"arn:aws:s3:::{restored}", "resource_type": "S3"}
+    restore_job(backup.stub, **job)
+    described(backup.stub, found)
+    described(backup.stub, found)
+    restore_job(backup.stub, **job)
+    verdict(backup.stub, "SUCCESSFUL", "restoreproof passed: 7 of 7 checks passed")
+    outcome = run(tmp_path, "s3", {"resource_arn": f"arn:aws:s3:::{assets}", "manifest": "assets.manifest.json"})
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    assert outcome.as_evidence()["sandbox"]["deleted_by"] == "AWS Backup (restore testing retention)"
+    assert len(s3.list_objects_v2(Bucket=restored)["Contents"]) == 12  # left to AWS Backup
+    for obj in s3.list_objects_v2(Bucket=restored)["Contents"]:
+        s3.delete_object(Bucket=restored, Key=obj["Key"])
+    s3.delete_bucket(Bucket=restored)
