@@ -124,6 +124,7 @@ def test_restore_testing_verifies_the_restored_instance_in_place_and_reports_the
     assert record["sandbox"]["instance_id"] == restored_instance
     assert record["sandbox"]["deleted_by"] == "AWS Backup (restore testing retention)"
     assert record["artifact"]["restore_testing_job"] == JOB
+    assert record["rto"]["phases"]["restore"] >= 7 * 60  # the restore job's own duration, from its times
     total = len(outcome.checks)
     assert sent == [{"RestoreJobId": JOB, "ValidationStatus": "SUCCESSFUL",
                      "ValidationStatusMessage": f"restoreproof passed: {total} of {total} checks passed"}]

@@ -125,12 +125,12 @@ def verify_snapshot(plan: StorePlan, source: RdsSnapshotSource, artifact: Artifa
             for step in RESTORE_STEPS:
                 timer.not_measured(step, SNAPSHOT_NOT_SPLIT)
             ready = sandbox.wait_available(timeout)
-        if adopted:  # AWS Backup restored it before this run: its restore job's duration is the restore phase
-            timer.seconds["restore"] += float(plan.located.details.get("adopted_restore_seconds", 0.0))
             if ready.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
                 raise restore_timed_out(result, availability_check(ready), store=store.name,
                                         artifact_name=f"snapshot {snapshot.id}", tool="RDS", seconds=timeout,
                                         check_what="the restored instance's events in the RDS console")
+        if adopted:  # AWS Backup restored it before this run: its restore job's duration is the restore phase's
+            timer.seconds["restore"] += float(plan.located.details.get("adopted_restore_seconds", 0.0))
         result.checks.append(availability_check(ready))
         if not ready.ok:
             return not_restored(plan, result, "the snapshot was not restored")
