@@ -140,3 +140,12 @@ def test_doctor_shows_the_sources_credentials_and_requires_a_region(monkeypatch:
                                                    probe=False)}
     assert found["region"].detail == "eu-west-1 (from the inventory)"
     aws_findings.cache_clear()
+
+
+def test_the_documented_example_is_a_valid_inventory(tmp_path: Path) -> None:
+    import tomllib
+
+    page = (Path(__file__).parents[2] / "docs" / "aws-backup.md").read_text(encoding="utf-8")
+    example = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    [store] = parse_inventory(tomllib.loads(example), tmp_path / "inventory.toml").stores
+    assert store.source.type == "aws-backup" and store.kind == "postgres"
