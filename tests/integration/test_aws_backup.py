@@ -188,6 +188,8 @@ def test_an_aws_backup_managed_point_is_restored_with_start_restore_job_tagged_a
                                          "manifest": "orders.manifest.json"})
     assert outcome.status == "passed", failed(outcome) or outcome.error
     assert outcome.as_evidence()["sandbox"]["table_name"] == target
+    assert outcome.as_evidence()["sandbox"]["table_arn"] == table_arn(target)
+    assert outcome.as_evidence()["sandbox"]["restore_job"] == JOB
     assert outcome.as_evidence()["artifact"]["recovery_point_arn"] == managed["RecoveryPointArn"]
     assert [t[SANDBOX_TAG] for t in tagged] == [target]  # tagged once the job made it, so the janitor finds it
     assert target not in dynamodb.list_tables()["TableNames"]  # deleted

@@ -79,6 +79,12 @@ class BackupRestoredTable(RestoredTable):
     point: RecoveryPoint | None = None
     job_id: str = ""
 
+    @property
+    def info(self) -> SandboxInfo:
+        base = super().info
+        return SandboxInfo(type=base.type, engine=base.engine, version=base.version,
+                           details={**base.details, "restore_job": self.job_id})
+
     def wait_active(self, timeout: float) -> Availability:
         deadline = time.monotonic() + timeout
         job, timed_out = wait_restore_job(backup_client(self.backup.region or None, self.backup.endpoint_url or None),

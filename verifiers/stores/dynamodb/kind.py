@@ -92,6 +92,7 @@ class DynamoDbPlan(KindPlan):
             if not ready.ok:
                 return not_restored(plan, result, "the backup was not restored", restored)
             result.checks.append(restored)
+            result.sandbox = table.info  # a table AWS Backup's restore job created has its ARN only now
             with timer.phase("verify"):
                 try:
                     cut = manifest.facts.segments
