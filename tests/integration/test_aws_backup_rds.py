@@ -5,6 +5,7 @@ data plane; AWS Backup's calls are stubbed with their parameters asserted (see t
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,80 @@ def test_restore_testing_verifies_the_restored_instance_in_place_and_reports_the
     instances = boto3.client("rds").describe_db_instances()["DBInstances"]
     assert restored_instance in {i["DBInstanceIdentifier"] for i in instances}  # left to AWS Backup
     assert harness_leftovers(aws.url) == []
+
+
+@pytest.fixture
+def restored_cluster(aws: MotoServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An Aurora cluster a restore-testing job restored, without a DB instance yet (moto keeps a deleted cluster's
+    automated snapshot: never reuse a cluster name)."""
+    name = f"awsbackup-restore-test-{secrets.token_hex(4)}"
+    boto3.client("rds").create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql", EngineVersion="16.2",
+                                          MasterUsername="app", MasterUserPassword=PASSWORD)
+    yield name
+    rds = boto3.client("rds")
+    for member in rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0].get("DBClusterMembers", []):
+        rds.delete_db_instance(DBInstanceIdentifier=member["DBInstanceIdentifier"])
+    rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)
+
+
+@pytest.fixture
+def prod_cluster(aws: MotoServer, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    rds = boto3.client("rds")
+    name = "prod-" + request.node.name.replace("_", "-")[5:40].strip("-")
+    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql", EngineVersion="16.2",
+                          MasterUsername="app", MasterUserPassword=PASSWORD)
+    snapshot = f"awsbackup-job-{name[-8:].strip('-')}"
+    arn = rds.create_db_cluster_snapshot(DBClusterIdentifier=name, DBClusterSnapshotIdentifier=snapshot)[
+        "DBClusterSnapshot"]["DBClusterSnapshotArn"]
+    yield name, str(arn)
+    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot)
+    rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)
+
+
+def adopting_cluster(backup: Backup, prod: tuple[str, str], restored: str) -> None:
+    name, snapshot_arn = prod
+    cluster_arn = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:"
+    job = {"recovery_point": snapshot_arn, "source": cluster_arn + name, "created": cluster_arn + restored,
+           "resource_type": "Aurora"}
+    restore_job(backup.stub, **job)
+    described(backup.stub, point(snapshot_arn, cluster_arn + name, "Aurora"))
+    described(backup.stub, point(snapshot_arn, cluster_arn + name, "Aurora"))
+    restore_job(backup.stub, **job)
+
+
+@pytest.mark.postgres
+def test_restore_testing_measures_the_writer_of_the_aurora_cluster_aws_backup_restored(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod_cluster: tuple[str, str], restored_cluster: str,
+        demo_capture: Capture, source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(aws_backup.RESTORE_JOB_ENV, JOB)
+    boto3.client("rds").create_db_instance(DBInstanceIdentifier=f"{restored_cluster}-1", Engine="aurora-postgresql",
+                                           DBInstanceClass="db.r6g.large", DBClusterIdentifier=restored_cluster)
+    adopting_cluster(backup, prod_cluster, restored_cluster)
+    backup.stub.add_response("put_restore_validation_result", {})
+    outcome = verify(tmp_path, demo_capture, source_server,
+                     resource_arn=f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{prod_cluster[0]}")
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    sandbox = outcome.as_evidence()["sandbox"]
+    assert (sandbox["type"], sandbox["cluster_id"], sandbox["instance_id"]) == (
+        "aws-aurora", restored_cluster, f"{restored_cluster}-1")
+    assert harness_leftovers(aws.url) == []
+
+
+@pytest.mark.postgres
+def test_restore_testing_of_an_aurora_cluster_without_an_instance_fails_saying_so(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod_cluster: tuple[str, str], restored_cluster: str,
+        demo_capture: Capture, source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(aws_backup.RESTORE_JOB_ENV, JOB)
+    adopting_cluster(backup, prod_cluster, restored_cluster)
+    sent: list[dict[str, Any]] = []
+    backup.stub.add_response("put_restore_validation_result", {})
+    backup.client.meta.events.register("provide-client-params.backup.PutRestoreValidationResult",
+                                       lambda params, **kwargs: sent.append(dict(params)))
+    outcome = verify(tmp_path, demo_capture, source_server,
+                     resource_arn=f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{prod_cluster[0]}")
+    assert outcome.status == "error" and outcome.error is not None
+    assert f"Aurora cluster arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{restored_cluster}, restored by AWS Backup " \
+           f"restore job {JOB}, has no DB instance to measure" in outcome.error["message"]
+    [report] = sent
+    assert report["ValidationStatus"] == "FAILED"
+    assert "has no DB instance to measure" in report["ValidationStatusMessage"]
