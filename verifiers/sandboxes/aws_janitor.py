@@ -28,6 +28,7 @@ from verifiers.aws import (
 )
 from verifiers.durations import format_duration
 from verifiers.errors import SandboxError
+from verifiers.sandboxes.aws_bucket import delete_bucket
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -131,8 +132,6 @@ def delete(leftover: Leftover, rds: RDSClient, dynamodb: DynamoDBClient, s3: S3C
     elif leftover.kind == "rds cluster":
         rds.delete_db_cluster(DBClusterIdentifier=leftover.name, SkipFinalSnapshot=True)
     elif leftover.kind == "s3 bucket":
-        from verifiers.sandboxes.aws_bucket import delete_bucket
-
         delete_bucket(s3 or s3_client(), leftover.name, store=leftover.store or "?")
     else:
         dynamodb.delete_table(TableName=leftover.name)
