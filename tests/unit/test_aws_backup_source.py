@@ -149,3 +149,34 @@ def test_the_documented_example_is_a_valid_inventory(tmp_path: Path) -> None:
     example = page.split("```toml\n", 1)[1].split("```", 1)[0]
     [store] = parse_inventory(tomllib.loads(example), tmp_path / "inventory.toml").stores
     assert store.source.type == "aws-backup" and store.kind == "postgres"
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    (None, ("ok", "backup vault prod-vault: its recovery points can be listed")),
+    ("ResourceNotFoundException", ("fail", "backup vault prod-vault: no such vault")),
+    ("AccessDeniedException", ("fail", "backup vault prod-vault: ListRecoveryPointsByBackupVault refused: "
+                                       "AccessDeniedException: not authorized")),
+])
+def test_doctor_probes_the_vault_with_the_call_the_source_makes(
+        error: str | None, expected: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto has no recovery points: the probe's one call is stubbed, its parameters asserted."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from verifiers.doctor import cloud
+
+    client = boto3.client("backup", region_name="eu-west-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    params = {"BackupVaultName": VAULT, "MaxResults": 1}
+    with Stubber(client) as stub:
+        if error is None:
+            stub.add_response("list_recovery_points_by_backup_vault", {"RecoveryPoints": []}, params)
+        else:
+            stub.add_client_error("list_recovery_points_by_backup_vault", error, "not authorized",
+                                  expected_params=params)
+        monkeypatch.setattr(cloud, "backup_client_for_probe", lambda region, endpoint_url: client)
+        finding = cloud.backup_vault(VAULT, region="eu-west-1", endpoint_url=None)
+        stub.assert_no_pending_responses()
+    assert (finding.status, finding.detail) == expected
+    if error == "AccessDeniedException":
+        assert finding.hint is not None and "backup:ListRecoveryPointsByBackupVault" in finding.hint
