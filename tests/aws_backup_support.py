@@ -67,13 +67,14 @@ def listed(stub: Stubber, points: list[dict[str, Any]], **by: str) -> None:
 
 def described(stub: Stubber, found: dict[str, Any]) -> None:
     stub.add_response("describe_recovery_point", found,
-                      {"BackupVaultName": VAULT, "RecoveryPointArn": found["RecoveryPointArn"]})
+                      {"BackupVaultName": found["BackupVaultName"], "RecoveryPointArn": found["RecoveryPointArn"]})
 
 
 def restore_job(stub: Stubber, *, recovery_point: str, source: str, created: str, resource_type: str,
-                status: str = "COMPLETED") -> None:
+                status: str = "COMPLETED", vault: str = VAULT) -> None:
     stub.add_response("describe_restore_job", {
         "RestoreJobId": JOB, "RecoveryPointArn": recovery_point, "SourceResourceArn": source,
+        "BackupVaultArn": f"arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:{vault}",
         "CreatedResourceArn": created, "ResourceType": resource_type, "Status": status,
         "CreationDate": NOW, "CompletionDate": NOW + timedelta(minutes=7)}, {"RestoreJobId": JOB})
 

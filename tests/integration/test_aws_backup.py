@@ -258,6 +258,23 @@ def test_restore_testing_verifies_the_restored_table_in_place_and_reports_succes
 
 
 @pytest.mark.usefixtures("restore_test")
+def test_restore_testing_asks_for_the_recovery_point_in_the_jobs_own_vault(
+        tmp_path: Path, backup: Backup, orders: str, restored_by_aws_backup: tuple[str, str]) -> None:
+    native, restored = restored_by_aws_backup
+    found = {**point(native, table_arn(orders), "DynamoDB"), "BackupVaultName": "restore-testing-copies"}
+    job = {"recovery_point": native, "source": table_arn(orders), "created": table_arn(restored),
+           "resource_type": "DynamoDB", "vault": "restore-testing-copies"}
+    restore_job(backup.stub, **job)
+    described(backup.stub, found)  # asked in the job's vault, not the inventory's
+    described(backup.stub, found)  # and fetched from the vault it is in
+    restore_job(backup.stub, **job)
+    verdict(backup.stub, "SUCCESSFUL", "restoreproof passed: 7 of 7 checks passed")
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    assert outcome.as_evidence()["artifact"]["backup_vault"] == "restore-testing-copies"
+
+
+@pytest.mark.usefixtures("restore_test")
 def test_restore_testing_reports_failed_with_the_failing_checks_named_never_their_values(
         tmp_path: Path, backup: Backup, orders: str, restored_by_aws_backup: tuple[str, str]) -> None:
     native, restored = restored_by_aws_backup

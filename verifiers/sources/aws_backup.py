@@ -127,6 +127,7 @@ class RestoreJob:
     created_resource_arn: str
     resource_type: str
     seconds: float  # from creation to completion (0 while it runs)
+    vault: str  # the vault of its recovery point ("" when not said)
 
 
 def resource_name_of(arn: str) -> str:
@@ -204,12 +205,15 @@ def find_recovery_point(client: BackupClient, source: AwsBackupSource, *, store:
     return max(completed, key=lambda p: (p.point_created, p.recovery_point_arn))
 
 
-def describe_recovery_point(client: BackupClient, source: AwsBackupSource, arn: str, *, store: str) -> RecoveryPoint:
+def describe_recovery_point(client: BackupClient, source: AwsBackupSource, arn: str, *, store: str,
+                            vault: str = "") -> RecoveryPoint:
+    """The recovery point `arn` in `vault` (default: the source's)."""
+    vault = vault or source.vault
     try:
-        raw = client.describe_recovery_point(BackupVaultName=source.vault, RecoveryPointArn=arn)
+        raw = client.describe_recovery_point(BackupVaultName=vault, RecoveryPointArn=arn)
     except (ClientError, BotoCoreError) as exc:
         missing = isinstance(exc, ClientError) and error_code(exc) in _NOT_FOUND
-        raise _backup_error(store, f"cannot describe recovery point {arn} in backup vault {source.vault}", exc,
+        raise _backup_error(store, f"cannot describe recovery point {arn} in backup vault {vault}", exc,
                             DESCRIBE_ACTIONS, "it is not in that vault (or expired): fix stores.source.vault or "
                             'recovery_point, or use recovery_point = "latest"' if missing else "run again") from None
     return _point(raw, source, client.meta.region_name)
@@ -226,7 +230,8 @@ def describe_restore_job(client: BackupClient, job_id: str, *, store: str,
                       recovery_point_arn=str(raw.get("RecoveryPointArn", "")),
                       source_resource_arn=str(raw.get("SourceResourceArn", "")),
                       created_resource_arn=str(raw.get("CreatedResourceArn", "")),
-                      resource_type=str(raw.get("ResourceType", "")), seconds=_job_seconds(raw))
+                      resource_type=str(raw.get("ResourceType", "")), seconds=_job_seconds(raw),
+                      vault=resource_name_of(str(raw.get("BackupVaultArn", ""))))
 
 
 def _job_seconds(raw: Any) -> float:
@@ -250,7 +255,8 @@ def adopted_point(client: BackupClient, source: AwsBackupSource, job_id: str, *,
                           f"{f' ({job.status_message})' if job.status_message else ''}, not {COMPLETED} with a "
                           "restored resource", hint="start the verification when the job completed (the EventBridge "
                           "rule in docs/aws-backup.md matches status COMPLETED)")
-    point = describe_recovery_point(client, source, job.recovery_point_arn, store=store)
+    # a restore testing plan may take its recovery points from any vault: the job's is the one to ask
+    point = describe_recovery_point(client, source, job.recovery_point_arn, store=store, vault=job.vault)
     return RecoveryPoint(**{**asdict(point), "restore_job_id": job_id, "adopted_arn": job.created_resource_arn,
                             "adopted_restore_seconds": job.seconds})
 
