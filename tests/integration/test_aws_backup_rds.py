@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.rds.models import RDSBackend
 
 from tests.aws_backup_support import (  # noqa: F401  # backup_stub: the `backup` fixture
     ACCOUNT,
@@ -26,6 +27,7 @@ from tests.aws_backup_support import (  # noqa: F401  # backup_stub: the `backup
 )
 from tests.aws_support import REGION, MotoServer, harness_leftovers
 from tests.conftest import SOURCE_DB, Capture, failed
+from verifiers.aws import CREATED_TAG, SANDBOX_TAG, STORE_TAG, tag_dict
 from verifiers.inventory import parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.sources import aws_backup
@@ -66,8 +68,16 @@ def verify(tmp_path: Path, capture: Capture, server: PostgresServer, **source: o
 @pytest.mark.postgres
 def test_an_rds_recovery_point_is_restored_as_its_snapshot_verified_and_deleted(
         tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
-        source_server: PostgresServer) -> None:
+        source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
     name, snapshot_arn = prod
+    requests: list[tuple[str, dict[str, Any]]] = []
+    original = RDSBackend.restore_db_instance_from_db_snapshot
+
+    def spy(self: RDSBackend, from_snapshot_id: str, overrides: dict[str, Any]) -> Any:
+        requests.append((from_snapshot_id, overrides))
+        return original(self, from_snapshot_id, overrides)
+
+    monkeypatch.setattr(RDSBackend, "restore_db_instance_from_db_snapshot", spy)
     found = point(snapshot_arn, db_arn(name), "RDS")
     listed(backup.stub, [found], ByResourceType="RDS")
     described(backup.stub, found)
@@ -78,6 +88,10 @@ def test_an_rds_recovery_point_is_restored_as_its_snapshot_verified_and_deleted(
     assert record["artifact"]["snapshot_arn"] == snapshot_arn  # the snapshot the point names was restored
     assert record["sandbox"]["type"] == "aws-rds"
     assert record["sandbox"]["instance_arn"].startswith(f"arn:aws:rds:{REGION}:{ACCOUNT}:db:restoreproof-saas-")
+    [(snapshot_id, request)] = requests  # the snapshot the recovery point names, restored private and tagged
+    assert snapshot_id == snapshot_arn.rsplit(":snapshot:", 1)[1]
+    assert request["publicly_accessible"] is False and request["db_instance_class"] == "db.t4g.medium"
+    assert {SANDBOX_TAG, CREATED_TAG, STORE_TAG} <= set(tag_dict(request["tags"]))
     assert harness_leftovers(aws.url) == []
 
 
