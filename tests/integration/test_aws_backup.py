@@ -196,6 +196,40 @@ def test_an_aws_backup_managed_point_is_restored_with_start_restore_job_tagged_a
     assert harness_leftovers(aws.url) == []
 
 
+def test_a_restore_job_past_restore_timeout_is_an_error_and_its_table_is_deleted_once_the_job_ends(
+        tmp_path: Path, aws: MotoServer, backup: Backup, orders: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS Backup cannot stop a restore job: the teardown waits for it to end, then deletes what it made."""
+    native = dynamodb_backup(orders, tmp_path)
+    managed = advanced_point(orders)
+    target = "restoreproof-orders-9f8e7d6c"
+    monkeypatch.setattr(backup_restore, "sandbox_identifier", lambda store: target)
+    monkeypatch.setattr(aws_backup, "SETTLE_SECONDS", 5.0)
+    backup.client.meta.events.register(
+        "after-call.backup.StartRestoreJob",
+        lambda **kwargs: boto3.client("dynamodb").restore_table_from_backup(TargetTableName=target, BackupArn=native))
+    listed(backup.stub, [managed], ByResourceArn=table_arn(orders))
+    described(backup.stub, managed)
+    backup.stub.add_response("get_recovery_point_restore_metadata", {"RestoreMetadata": {}},
+                             {"BackupVaultName": VAULT, "RecoveryPointArn": managed["RecoveryPointArn"]})
+    backup.stub.add_response("start_restore_job", {"RestoreJobId": JOB}, {
+        "RecoveryPointArn": managed["RecoveryPointArn"], "IamRoleArn": ROLE, "ResourceType": "DynamoDB",
+        "CopySourceTagsToRestoredResource": False, "Metadata": {"targetTableName": target}})
+    job = {"recovery_point": managed["RecoveryPointArn"], "source": table_arn(orders), "created": "",
+           "resource_type": "DynamoDB"}
+    for status in ("RUNNING", "RUNNING", "RUNNING", "COMPLETED", "COMPLETED"):  # wait, its end; teardown's
+        restore_job(backup.stub, **job, status=status)
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "iam_role_arn": ROLE,
+                                         "manifest": "orders.manifest.json", "restore_timeout": "1s"})
+    assert outcome.status == "error" and outcome.error is not None
+    assert outcome.error["phase"] == "restore"
+    assert "did not finish restoring" in outcome.error["message"] and "within restore_timeout (1s)" in \
+        outcome.error["message"]
+    assert failed(outcome)["restore:restore"] == (f"AWS Backup restore job {JOB} did not complete within "
+                                                  "restore_timeout (1s); last status 'RUNNING'")
+    assert target not in boto3.client("dynamodb").list_tables()["TableNames"]
+    assert harness_leftovers(aws.url) == []
+
+
 def test_an_aws_backup_managed_point_without_a_restore_role_fails_naming_the_setting(
         tmp_path: Path, aws: MotoServer, backup: Backup, orders: str) -> None:
     dynamodb_backup(orders, tmp_path)

@@ -43,6 +43,8 @@ RESTORE_TEST_ACTIONS = "backup:DescribeRestoreJob and backup:PutRestoreValidatio
 RESTORE_ACTIONS = ("backup:StartRestoreJob, backup:DescribeRestoreJob, backup:GetRecoveryPointRestoreMetadata and "
                    "iam:PassRole on stores.source.iam_role_arn")
 COMPLETED = "COMPLETED"
+RUNNING = ("PENDING", "RUNNING")
+SETTLE_SECONDS = 1800.0  # how long a teardown waits for a restore job it must outlast
 TESTING_JOB_HINT = f"check the job id ({RESTORE_JOB_ENV} / --aws-backup-restore-job) and the source's region"
 # The API documents no limit for ValidationStatusMessage; the console shows a line or two. Kept short on purpose.
 MESSAGE_LIMIT = 1000
@@ -400,6 +402,15 @@ def wait_restore_job(client: BackupClient, job_id: str, timeout: float, *, store
             raise SourceError(f"store {store}: cannot watch AWS Backup restore job {job_id}: {exc}",
                               hint=f"grant {RESTORE_ACTIONS}") from None
     return describe_restore_job(client, job_id, store=store), timed_out
+
+
+def settled_restore_job(client: BackupClient, job_id: str, *, store: str) -> RestoreJob:
+    """The job once it ended, waiting up to SETTLE_SECONDS: what it restores into can be deleted only then (AWS
+    Backup has no call to stop a restore job). Still PENDING/RUNNING after that: the caller names what is left."""
+    job = describe_restore_job(client, job_id, store=store)
+    if job.status in RUNNING:
+        job, _ = wait_restore_job(client, job_id, SETTLE_SECONDS, store=store)
+    return job
 
 
 def validation_message(status: str, checks: Sequence[CheckResult], error: Mapping[str, str] | None) -> str:

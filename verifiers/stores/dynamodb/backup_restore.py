@@ -24,9 +24,10 @@ from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.aws_rds import Availability
 from verifiers.sources.aws_backup import (
+    RUNNING,
     RecoveryPoint,
-    describe_restore_job,
     resource_name_of,
+    settled_restore_job,
     start_restore_job,
     wait_restore_job,
 )
@@ -127,11 +128,12 @@ def backup_restored_table(client: DynamoDBClient, backup: Backup, store: str, po
 
 
 def _delete_after_job(table: BackupRestoredTable) -> None:
-    """Delete the table; while its restore job still runs, AWS Backup has yet to create it: say so, by name."""
+    """Delete the table once its restore job ended (AWS Backup may create it until then); a job still running
+    after the wait is named with the table to delete."""
     if table.job_id:
-        job = describe_restore_job(backup_client(table.backup.region or None, table.backup.endpoint_url or None),
-                                   table.job_id, store=table.store)
-        if job.status in ("PENDING", "RUNNING"):
+        job = settled_restore_job(backup_client(table.backup.region or None, table.backup.endpoint_url or None),
+                                  table.job_id, store=table.store)
+        if job.status in RUNNING:
             raise SandboxError(f"store {table.store}: AWS Backup restore job {table.job_id} is still {job.status}: "
                                f"table {table.name} will appear when it ends and could not be deleted now",
                                hint=f"delete it once the job ends (`aws dynamodb delete-table --table-name "

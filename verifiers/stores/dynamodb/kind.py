@@ -76,15 +76,17 @@ class DynamoDbPlan(KindPlan):
             result.checks.append(CheckResult(
                 "artifact", backup.name or backup.arn, True, "AVAILABLE", "AVAILABLE",
                 f"{backup.backup_type} backup {backup.arn} of table {backup.table}, taken {backup.created}"))
+        own = store.source.restore_timeout if isinstance(store.source, AwsBackupSource) else None
+        timeout = own if own is not None else store.restore_timeout
         with table_sandbox(store, backup, timer, plan.located.details) as table:
             result.sandbox = table.info
             with timer.phase("restore"):
-                ready = table.wait_active(store.restore_timeout)
+                ready = table.wait_active(timeout)
                 if ready.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
                     raise restore_timed_out(
                         result, CheckResult("restore", "restore", False, "timed out", "ACTIVE", ready.message),
                         store=store.name, artifact_name=f"backup {backup.name or backup.arn}", tool="DynamoDB",
-                        seconds=store.restore_timeout, check_what="the restored table in the DynamoDB console")
+                        seconds=timeout, check_what="the restored table in the DynamoDB console")
             if isinstance(table, AdoptedTable):  # AWS Backup restored it before this run: its job's time counts
                 timer.seconds["restore"] += table.restore_seconds
             restored = CheckResult("restore", "restore", ready.ok, "timed out" if ready.timed_out else ready.status,

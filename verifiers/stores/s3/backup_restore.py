@@ -31,7 +31,13 @@ from verifiers.aws import (
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.aws_bucket import BUCKET_ACTIONS, delete_bucket
-from verifiers.sources.aws_backup import RecoveryPoint, describe_restore_job, resource_name_of, start_restore_job
+from verifiers.sources.aws_backup import (
+    RUNNING,
+    RecoveryPoint,
+    resource_name_of,
+    settled_restore_job,
+    start_restore_job,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -115,11 +121,12 @@ def _create(restored: RestoredBucket) -> None:
 
 
 def _delete_after_job(restored: RestoredBucket, point: RecoveryPoint) -> None:
-    """Empty and delete the bucket; while AWS Backup still restores into it, say so by name instead."""
+    """Empty and delete the bucket once the restore job ended (AWS Backup writes into it until then); a job still
+    running after the wait is named with the bucket to delete."""
     if restored.job_id:
-        job = describe_restore_job(backup_client(point.region or None, point.endpoint_url or None), restored.job_id,
-                                   store=restored.store)
-        if job.status in ("PENDING", "RUNNING"):
+        job = settled_restore_job(backup_client(point.region or None, point.endpoint_url or None), restored.job_id,
+                                  store=restored.store)
+        if job.status in RUNNING:
             raise SandboxError(f"store {restored.store}: AWS Backup restore job {restored.job_id} still writes into "
                                f"the temporary bucket {restored.bucket}; it was not deleted",
                                hint="delete it once the job ends (`restoreproof janitor --delete --older-than 1s` "
