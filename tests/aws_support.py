@@ -21,7 +21,7 @@ class MotoServer:
 
 
 def harness_leftovers(url: str) -> list[str]:
-    """Every instance, cluster or table in the moto account that the harness made (by tag or by name)."""
+    """Every instance, cluster, table or bucket in the moto account that the harness made (by tag or by name)."""
     session = boto3.session.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
     rds = session.client("rds", endpoint_url=url)
     found = [f"instance {i['DBInstanceIdentifier']}" for i in rds.describe_db_instances()["DBInstances"]
@@ -33,6 +33,8 @@ def harness_leftovers(url: str) -> list[str]:
     dynamodb = session.client("dynamodb", endpoint_url=url)
     found += [f"table {name}" for name in dynamodb.list_tables()["TableNames"] if name.startswith("restoreproof-")]
     s3 = session.client("s3", endpoint_url=url)
+    buckets = [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
+    found += [f"bucket {name}" for name in buckets if name.startswith("restoreproof-")]
     for bucket in s3.list_buckets().get("Buckets", []):  # restore-by-copy scratch prefixes (default prefix)
         page = s3.list_object_versions(Bucket=bucket["Name"], Prefix="restoreproof-scratch/")
         found += [f"scratch object s3://{bucket['Name']}/{e['Key']}"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import botocore.loaders
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
+    from mypy_boto3_backup import BackupClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_rds import RDSClient
@@ -78,6 +79,10 @@ def ec2_client(region: str | None = None, endpoint_url: str | None = None) -> EC
 
 def dynamodb_client(region: str | None = None, endpoint_url: str | None = None) -> DynamoDBClient:
     return _session(region).client("dynamodb", endpoint_url=endpoint_url, config=_config())
+
+
+def backup_client(region: str | None = None, endpoint_url: str | None = None) -> BackupClient:
+    return _session(region).client("backup", endpoint_url=endpoint_url, config=_config())
 
 
 # boto3's managed transfers (s3transfer): a download at or above its threshold is ranged GETs in parallel; a copy

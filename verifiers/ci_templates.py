@@ -43,7 +43,7 @@ KIND_EXTRAS: dict[str, tuple[str, ...]] = {
 SOURCE_EXTRAS: dict[str, tuple[str, ...]] = {
     "file": (), "s3": ("aws",), "rds-snapshot": ("aws",), "s3-bucket": ("aws",), "dynamodb-backup": ("aws",),
     "gcs": ("gcp",), "gcs-bucket": ("gcp",), "azure-blob": ("azure",), "azure-container": ("azure",),
-    "cloudsql-backup": ("gcp",),
+    "cloudsql-backup": ("gcp",), "aws-backup": ("aws",),
 }
 # A manifest kept apart from the backup, fetched by its URL's scheme.
 MANIFEST_EXTRAS = {"s3://": "aws", "gs://": "gcp"}
@@ -53,7 +53,7 @@ MANIFEST_EXTRAS = {"s3://": "aws", "gs://": "gcp"}
 # distribution; a mongo store uses the job's service container. A store from an rds-snapshot
 # (cloudsql-backup) restores in RDS (Cloud SQL).
 EMBEDDED_NEEDED_BY = {"postgres": frozenset({"local", "docker", "external"}), "redis": frozenset({"local"})}
-SERVICE_SOURCES = frozenset({"rds-snapshot", "cloudsql-backup"})
+SERVICE_SOURCES = frozenset({"rds-snapshot", "cloudsql-backup", "aws-backup"})
 MONGO_URLS: dict[CiKind, str] = {"github": "mongodb://127.0.0.1:27017", "gitlab": "mongodb://mongo:27017"}
 _PLACEHOLDER = re.compile(r"@[A-Z][A-Z_]*@")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,8 @@ from verifiers.stores import registry
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 HYGIENE_SUITE = "hygiene"  # verifiers.compliance.suite.SUITE, named here so that --help imports nothing heavy
+# verifiers.sources.aws_backup.RESTORE_JOB_ENV, named here for the same reason
+AWS_BACKUP_RESTORE_JOB_ENV = "RESTOREPROOF_AWS_BACKUP_RESTORE_JOB"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("-q", "--quiet", action="count", default=0, help="less output: no progress (pytest's -q)")
     verify.add_argument("-v", "--verbose", action="count", default=0,
                         help="more output: a line per phase, every failed check (pytest's -v)")
+    verify.add_argument("--aws-backup-restore-job", metavar="ID", help="the run is for this AWS Backup "
+                        "restore-testing job: the aws-backup store of the resource it restored verifies that resource "
+                        "and reports the verdict to the job (docs/aws-backup.md; env "
+                        f"{AWS_BACKUP_RESTORE_JOB_ENV})")
     verify.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
 
     inventory = commands.add_parser("inventory", help="validate the inventory and show each store's newest backup")
@@ -161,6 +168,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"restoreproof: error: no store in {args.inventory} matched --suite {args.suite}",
               file=sys.stderr)
         return EXIT_USAGE
+    if args.aws_backup_restore_job:  # read by the aws-backup source, in this process and in pytest-xdist's workers
+        os.environ[AWS_BACKUP_RESTORE_JOB_ENV] = args.aws_backup_restore_job
     extra = [a for a in args.pytest_args if a != "--"]
     suite_module = "verifiers.hygiene_suite" if hygiene else "verifiers.all_suites"
     pytest_args = ["--pyargs", suite_module, "--inventory", str(args.inventory.resolve()),

@@ -23,7 +23,7 @@ from verifiers.redaction import redact_secrets
 from verifiers.sandboxes import SandboxRecord
 from verifiers.sources import Artifact, sha256_file
 from verifiers.sources.registry import source_for
-from verifiers.store_settings import AnyStore
+from verifiers.store_settings import AnyStore, AwsBackupSource
 from verifiers.stores.base import StorePlan, StoreVerification
 from verifiers.stores.registry import store_kind
 from verifiers.timing import PHASES, STEPS, RestoreTimer
@@ -127,8 +127,9 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
     down and the outcome comes back with `interrupted` set: the caller records it, then stops the run."""
     timer = RestoreTimer()
     if isinstance(plan, PlanFailure):
-        return StoreOutcome(store=plan.store, status="error", checks=[], timer=timer,
-                            error={"phase": plan.phase, "message": redact_secrets(plan.message)})
+        return _restore_test_reported(StoreOutcome(
+            store=plan.store, status="error", checks=[], timer=timer,
+            error={"phase": plan.phase, "message": redact_secrets(plan.message)}))
     store = plan.store
     result = StoreVerification()
     artifact: Artifact | None = None
@@ -163,10 +164,26 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
     found = [replace(c, message=redact_secrets(c.message)) for c in found]
     error = {k: redact_secrets(v) for k, v in error.items()} if error else None
     status = "error" if error else ("passed" if found and all(c.passed for c in found) else "failed")
-    return StoreOutcome(
+    return _restore_test_reported(StoreOutcome(
         store=store, status=status, checks=found, timer=timer, artifact=artifact,
         reference_time=plan.reference_time,
         sandbox=result.sandbox.record() if result.sandbox else None,
         error=error, rpo_seconds=rpo_seconds, planned=plan.specs, interrupted=interrupted,
         reference=plan.reference, manifest_sha256=plan.manifest_sha256,
-    )
+    ))
+
+
+def _restore_test_reported(outcome: StoreOutcome) -> StoreOutcome:
+    """A run for an AWS Backup restore-testing job reports the store's verdict to the job (docs/aws-backup.md);
+    a verdict that could not be reported makes the store an error naming why."""
+    if not isinstance(outcome.store.source, AwsBackupSource) or outcome.interrupted:
+        return outcome
+    from verifiers.sources.aws_backup import report_restore_test
+
+    failure = report_restore_test(outcome.store.source, store=outcome.store.name, status=outcome.status,
+                                  checks=outcome.checks, error=outcome.error)
+    if failure is None:
+        return outcome
+    if outcome.error:  # the error that ended the store stays first
+        failure = {**outcome.error, "message": f"{outcome.error['message']}; and {failure['message']}"}
+    return replace(outcome, status="error", error={k: redact_secrets(v) for k, v in failure.items()})

@@ -136,6 +136,47 @@ class RdsSnapshotSource(AwsSettings):
         return self
 
 
+AwsBackupResourceType = Literal["RDS", "Aurora", "DynamoDB", "S3"]
+
+
+class AwsBackupSource(AwsSettings):
+    """A recovery point in an AWS Backup vault (of an RDS instance, Aurora cluster, DynamoDB table or S3 bucket):
+    the newest COMPLETED one of the protected resource, or one by ARN. When the run was started for an AWS Backup
+    restore-testing job (`verify --aws-backup-restore-job`), the resource that job restored is verified instead,
+    and the verdict is reported back to AWS Backup (docs/aws-backup.md)."""
+
+    type: Literal["aws-backup"]
+    vault: str = Field(min_length=2, max_length=50, pattern=r"^[a-zA-Z0-9\-\_]{2,50}$",
+                       description="the backup vault whose recovery points to use")
+    resource_arn: str | None = Field(default=None, min_length=1, description="ARN of the protected resource")
+    resource_type: AwsBackupResourceType | None = Field(
+        default=None, description="with resource_name, instead of resource_arn: the protected resource's type")
+    resource_name: str | None = Field(default=None, min_length=1, description="with resource_type: the instance, "
+                                      "cluster, table or bucket name")
+    recovery_point: str = Field(default="latest", min_length=1, description='"latest" (newest COMPLETED) or a '
+                                "recovery point ARN")
+    manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or s3:// URL")
+    iam_role_arn: str | None = Field(default=None, description="role AWS Backup assumes for StartRestoreJob (S3 "
+                                     "and AWS-Backup-managed DynamoDB recovery points); needs iam:PassRole")
+    instance_class: str | None = Field(default=None, description="RDS/Aurora: DB instance class of the temporary "
+                                       "instance")
+    subnet_group: str | None = Field(default=None, description="RDS/Aurora: DB subnet group of the temporary instance")
+    security_groups: list[str] = Field(default_factory=list, description="RDS/Aurora: VPC security group ids")
+    database: str | None = Field(default=None, min_length=1, description="RDS/Aurora: database to verify")
+    endpoint_override: str | None = Field(default=None, description="RDS/Aurora: DSN to measure instead of the "
+                                          "restored instance's endpoint")
+    restore_timeout: Seconds | None = Field(default=None, description="default: the store's restore_timeout")
+
+    @model_validator(mode="after")
+    def _one_resource(self) -> AwsBackupSource:
+        by_name = self.resource_type is not None or self.resource_name is not None
+        if (self.resource_arn is None) == (not by_name):
+            raise ValueError("set either `resource_arn` or both `resource_type` and `resource_name`")
+        if by_name and (self.resource_type is None or self.resource_name is None):
+            raise ValueError("`resource_type` and `resource_name` go together")
+        return self
+
+
 class S3BucketSource(AwsSettings):
     """A bucket (or a prefix of one) itself: the copy to verify against the manifest captured from it."""
 
@@ -183,7 +224,8 @@ class DynamoDbBackupSource(AwsSettings):
 
 # every source type's model, written once: the inventory's union (by `type`), and what sources/registry.py takes
 AnySource = (FileSource | S3Source | RdsSnapshotSource | S3BucketSource | DynamoDbBackupSource | GcsSource
-             | AzureBlobSource | GcsBucketSource | AzureContainerSource | CloudSqlBackupSource)
+             | AzureBlobSource | GcsBucketSource | AzureContainerSource | CloudSqlBackupSource
+             | AwsBackupSource)
 Source = Annotated[AnySource, Field(discriminator="type")]
 
 

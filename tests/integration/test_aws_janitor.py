@@ -105,3 +105,26 @@ def test_unreachable_aws_is_an_error_exit(aws: MotoServer, capsys: pytest.Captur
 def test_bad_threshold_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["janitor", "--older-than", "soon"]) == 2
     assert "--older-than 'soon'" in capsys.readouterr().err
+
+
+def test_a_stale_tagged_bucket_is_emptied_of_every_version_and_deleted_others_are_kept(
+        aws: MotoServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """An AWS Backup S3 restore's temporary bucket (verifiers/stores/s3/backup_restore.py) left by a killed run."""
+    s3 = boto3.client("s3")
+    ID = secrets.token_hex(4)
+    stale, untagged = f"restoreproof-assets-{ID}", f"restoreproof-notes-{ID}"
+    for bucket in (stale, untagged, f"prod-assets-{ID}"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_tagging(Bucket=stale, Tagging={"TagSet": [dict(t) for t in sandbox_tags(stale, "assets", OLD)]})  # type: ignore[misc]
+    s3.put_bucket_versioning(Bucket=stale, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"v1", b"v2"):
+        s3.put_object(Bucket=stale, Key="invoices/1.pdf", Body=body)
+    s3.delete_object(Bucket=stale, Key="invoices/1.pdf")  # a delete marker too
+    assert main(["janitor", "--older-than", "1d", "--delete"]) == 0
+    out = capsys.readouterr().out
+    assert f"deleted: s3 bucket {stale} (arn:aws:s3:::{stale}) of store assets" in out
+    left = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert stale not in left
+    assert {untagged, f"prod-assets-{ID}"} <= left  # no harness tag: never touched
+    for bucket in (untagged, f"prod-assets-{ID}"):
+        s3.delete_bucket(Bucket=bucket)

@@ -48,5 +48,5 @@ def test_durations_defaults_and_limits_read_as_an_inventory_would_write_them() -
     assert "| `restore_timeout` | duration | `\"1h00m\"` |" in page
     assert "| `row_count_tolerance` | number (≥ 0.0, ≤ 1.0) | `0.0` |" in page
     assert "| `dsn` | string (secret) (length ≥ 1) | required |" in page
-    assert ("Default suite: `rds`. Source types: `azure-blob`, `cloudsql-backup`, `file`, `gcs`, `rds-snapshot`, "
-            "`s3`.") in page
+    assert ("Default suite: `rds`. Source types: `aws-backup`, `azure-blob`, `cloudsql-backup`, `file`, `gcs`, "
+            "`rds-snapshot`, `s3`.") in page

@@ -28,13 +28,14 @@ from verifiers.inventory_cloud import (
     GcsSource,
 )
 from verifiers.redaction import redact_secrets
-from verifiers.store_settings import AnySource, AwsSettings, S3BucketSource, S3Source
+from verifiers.store_settings import AnySource, AwsBackupSource, AwsSettings, S3BucketSource, S3Source
 
 # source type -> the extra its SDK comes with; a type not listed (file) needs none
 SOURCE_EXTRAS = {"s3": "aws", "rds-snapshot": "aws", "s3-bucket": "aws", "dynamodb-backup": "aws",
                  "gcs": "gcp", "gcs-bucket": "gcp", "azure-blob": "azure", "azure-container": "azure",
-                 "cloudsql-backup": "gcp"}
-REGIONAL = frozenset({"rds-snapshot", "dynamodb-backup"})  # S3 answers without a region (us-east-1's endpoint)
+                 "cloudsql-backup": "gcp", "aws-backup": "aws"}
+# S3 answers without a region (us-east-1's endpoint)
+REGIONAL = frozenset({"rds-snapshot", "dynamodb-backup", "aws-backup"})
 PROBE_TIMEOUT = 5  # seconds per connect and per read; one attempt
 AWS_CREDENTIAL_HINT = ("configure AWS credentials: env AWS_PROFILE (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), "
                        "~/.aws/config, SSO, or an instance/task role (in CI: a role assumed with the OIDC token)")
@@ -64,6 +65,8 @@ def source_findings(source: AnySource, *, probe: bool) -> list[Finding]:
             found.append(head_bucket(source.bucket, region=source.region, endpoint_url=source.endpoint_url,
                                      subject="bucket", what=f"s3://{source.bucket}", actions="s3:ListBucket",
                                      missing="check `bucket` on the source"))
+        if probe and isinstance(source, AwsBackupSource) and worst(found) != "fail":
+            found.append(backup_vault(source.vault, region=source.region, endpoint_url=source.endpoint_url))
         return found
     if isinstance(source, GcsSource | GcsBucketSource):
         return list(gcp_findings(source.project, probe=probe))
@@ -161,6 +164,36 @@ def head_bucket(bucket: str, *, region: str | None, endpoint_url: str | None, su
         return fail(subject, f"{what}: S3 does not answer: {redact_secrets(str(exc))}",
                     "check the network path to S3 (or the endpoint: AWS_ENDPOINT_URL, endpoint_url)")
     return ok(subject, f"{what}: the bucket answers (HeadBucket)")
+
+
+def backup_client_for_probe(region: str | None, endpoint_url: str | None) -> Any:
+    import boto3.session
+
+    return boto3.session.Session(region_name=region).client("backup", endpoint_url=_endpoint(endpoint_url),
+                                                            config=probe_config())
+
+
+def backup_vault(vault: str, *, region: str | None, endpoint_url: str | None) -> Finding:
+    """Whether AWS Backup lists the vault's recovery points to this identity (--probe only): the call the
+    aws-backup source makes, asking for one."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from verifiers.aws import describe_error, error_code
+
+    what = f"backup vault {vault}"
+    try:
+        backup_client_for_probe(region, endpoint_url).list_recovery_points_by_backup_vault(BackupVaultName=vault,
+                                                                                            MaxResults=1)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return fail("vault", f"{what}: no such vault", "check `vault` and `region` on the source")
+        return fail("vault", f"{what}: ListRecoveryPointsByBackupVault refused: {describe_error(exc)}",
+                    "grant the identity backup:ListRecoveryPointsByBackupVault and backup:DescribeRecoveryPoint "
+                    "(docs/aws-backup.md)")
+    except BotoCoreError as exc:
+        return fail("vault", f"{what}: AWS Backup does not answer: {redact_secrets(str(exc))}",
+                    "check the network path to AWS Backup (or the endpoint: AWS_ENDPOINT_URL, endpoint_url)")
+    return ok("vault", f"{what}: its recovery points can be listed")
 
 
 @functools.cache

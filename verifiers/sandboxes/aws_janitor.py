@@ -15,20 +15,34 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from verifiers.aws import CREATED_TAG, SANDBOX_TAG, STORE_TAG, describe_error, dynamodb_client, rds_client, tag_dict
+from verifiers.aws import (
+    CREATED_TAG,
+    SANDBOX_TAG,
+    STORE_TAG,
+    describe_error,
+    dynamodb_client,
+    error_code,
+    rds_client,
+    s3_client,
+    tag_dict,
+)
 from verifiers.durations import format_duration
+from verifiers.errors import SandboxError
+from verifiers.sandboxes.aws_bucket import delete_bucket
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_rds import RDSClient
+    from mypy_boto3_s3 import S3Client
 
-TABLE_PREFIX = "restoreproof-"  # the harness names its tables so; only those are asked for their tags
-_GONE = {"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "ResourceNotFoundException"}
+TABLE_PREFIX = "restoreproof-"  # the harness names its tables and buckets so; only those are asked for their tags
+_GONE = {"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "ResourceNotFoundException",
+         "NoSuchBucket"}
 
 
 @dataclass(frozen=True)
 class Leftover:
-    kind: str  # "rds instance" | "rds cluster" | "dynamodb table"
+    kind: str  # "rds instance" | "rds cluster" | "dynamodb table" | "s3 bucket"
     name: str
     arn: str
     store: str
@@ -92,7 +106,24 @@ def table_leftovers(client: DynamoDBClient) -> Iterator[Leftover]:
                                _created(tags, table.get("CreationDateTime")))
 
 
-def delete(leftover: Leftover, rds: RDSClient, dynamodb: DynamoDBClient) -> None:
+def bucket_leftovers(client: S3Client) -> Iterator[Leftover]:
+    """Buckets AWS Backup restored into (verifiers/stores/s3/backup_restore.py); a bucket without tags is not one."""
+    for bucket in client.list_buckets().get("Buckets", []):
+        name = bucket["Name"]
+        if not name.startswith(TABLE_PREFIX):
+            continue
+        try:
+            tags = tag_dict(client.get_bucket_tagging(Bucket=name).get("TagSet"))
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchTagSet", "NoSuchBucket"):
+                continue
+            raise
+        if SANDBOX_TAG in tags:
+            yield Leftover("s3 bucket", name, f"arn:aws:s3:::{name}", tags.get(STORE_TAG, ""),
+                           _created(tags, bucket.get("CreationDate")))
+
+
+def delete(leftover: Leftover, rds: RDSClient, dynamodb: DynamoDBClient, s3: S3Client | None = None) -> None:
     if leftover.kind == "rds instance" and leftover.cluster:
         rds.delete_db_instance(DBInstanceIdentifier=leftover.name)
     elif leftover.kind == "rds instance":
@@ -100,6 +131,8 @@ def delete(leftover: Leftover, rds: RDSClient, dynamodb: DynamoDBClient) -> None
                                DeleteAutomatedBackups=True)
     elif leftover.kind == "rds cluster":
         rds.delete_db_cluster(DBClusterIdentifier=leftover.name, SkipFinalSnapshot=True)
+    elif leftover.kind == "s3 bucket":
+        delete_bucket(s3 or s3_client(), leftover.name, store=leftover.store or "?")
     else:
         dynamodb.delete_table(TableName=leftover.name)
 
@@ -110,14 +143,18 @@ def sweep(*, older_than: float, delete_them: bool, region: str | None = None, en
     (instances before their clusters). Raises ClientError/BotoCoreError only if nothing could be listed."""
     now = now or datetime.now(UTC)
     rds, dynamodb = rds_client(region, endpoint_url), dynamodb_client(region, endpoint_url)
-    found = [*rds_leftovers(rds), *table_leftovers(dynamodb)]
+    s3 = s3_client(region, endpoint_url)
+    found = [*rds_leftovers(rds), *table_leftovers(dynamodb), *bucket_leftovers(s3)]
     stale = [f for f in found if (age := f.age(now)) is not None and age >= older_than]
     result = Sweep(stale=stale, recent=[f for f in found if f not in stale], deleted=[], errors=[])
     if not delete_them:
         return result
     for leftover in sorted(stale, key=lambda f: f.kind == "rds cluster"):
         try:
-            delete(leftover, rds, dynamodb)
+            delete(leftover, rds, dynamodb, s3)
+        except SandboxError as exc:
+            result.errors.append(f"{leftover.kind} {leftover.name}: {exc.describe()}")
+            continue
         except ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in _GONE:
                 result.deleted.append(leftover)
@@ -135,7 +172,7 @@ def sweep(*, older_than: float, delete_them: bool, region: str | None = None, en
 def run(args: Any) -> int:
     """Exit 0 when every stale sandbox was listed (dry run) or deleted; 2 on any AWS error."""
     from verifiers.durations import parse_duration
-    from verifiers.errors import RestoreproofError, SandboxError
+    from verifiers.errors import RestoreproofError
 
     try:
         older_than = parse_duration(args.older_than)
@@ -150,8 +187,9 @@ def run(args: Any) -> int:
 
         raise SandboxError(f"janitor: cannot list the sandboxes: {describe_error(exc)}",
                            hint=permission_hint(exc, "rds:DescribeDBInstances, rds:DescribeDBClusters, "
-                                                "dynamodb:ListTables, dynamodb:DescribeTable and "
-                                                "dynamodb:ListTagsOfResource")) from None
+                                                "dynamodb:ListTables, dynamodb:DescribeTable, "
+                                                "dynamodb:ListTagsOfResource, s3:ListAllMyBuckets and "
+                                                "s3:GetBucketTagging")) from None
     verb = "deleted" if args.delete else "would delete"
     for leftover in result.stale:
         if leftover in result.deleted or not args.delete:

@@ -41,6 +41,10 @@ def _load(source_type: str) -> Source:
         from verifiers.sources.dynamodb_backup import DynamoDbBackups
 
         return DynamoDbBackups()
+    if source_type == "aws-backup":
+        from verifiers.sources.aws_backup import AwsBackups
+
+        return AwsBackups()
     if source_type in ("gcs", "gcs-bucket"):
         from verifiers.sources.gcs import GcsBuckets, GcsObjects
 

@@ -35,7 +35,7 @@ from verifiers.sources import Artifact, Located
 from verifiers.sources.rds_point_in_time import POINT_IN_TIME
 from verifiers.sources.rds_snapshot import Snapshot
 from verifiers.sources.snapshot_manifests import DETAILS_KEY, Pairing
-from verifiers.store_settings import AnyStore, RdsSnapshotSource
+from verifiers.store_settings import AnyStore, AwsBackupSource, RdsSnapshotSource
 from verifiers.stores import registry
 from verifiers.stores.base import LIVE_REFERENCE, KindPlan, StorePlan, StoreVerification, not_restored
 from verifiers.stores.timeouts import restore_timed_out
@@ -56,6 +56,22 @@ ManifestT = TypeVar("ManifestT")
 
 def snapshot_of(located: Located) -> Snapshot:
     return Snapshot.from_details(located.details)
+
+
+def snapshot_source(store: AnyStore, located: Located) -> RdsSnapshotSource:
+    """The store's rds-snapshot source, or the one its aws-backup recovery point amounts to (an RDS / Aurora
+    recovery point is a DB snapshot: verifiers/sources/aws_backup.py)."""
+    if isinstance(store.source, RdsSnapshotSource):
+        return store.source
+    from verifiers.sources.aws_backup import RecoveryPoint, rds_source_of
+
+    assert isinstance(store.source, AwsBackupSource)  # the kinds that call this take no other service source
+    point = RecoveryPoint.from_details(located.details)
+    if point.resource_type not in ("RDS", "Aurora"):
+        raise SourceError(f"store {store.name}: recovery point {point.recovery_point_arn} is of {point.resource_type} "
+                          f"{point.resource_arn}; a {store.kind} store restores RDS and Aurora recovery points only",
+                          hint=f"point stores.source at the {store.kind} database's RDS instance or Aurora cluster")
+    return rds_source_of(store.source, point, store=store.name)
 
 
 def check_engine(store: AnyStore, snapshot: Snapshot) -> None:
@@ -124,9 +140,15 @@ def verify_snapshot(plan: StorePlan, source: RdsSnapshotSource, artifact: Artifa
     timeout = source.restore_timeout if source.restore_timeout is not None else store.restore_timeout
     network = network_settings(store.name, source, snapshot)
     mode = credentials_mode(source.credentials, endpoint_override=source.endpoint_override is not None)
-    with timer.phase("provision"):  # seconds, before AWS is asked to restore anything
-        report, placement = reachable_by_rules(network, source, snapshot)
-    with rds_sandbox(store.name, source, snapshot, timer) as sandbox:
+    adopted = plan.located.details.get("adopted_arn", "")
+    if adopted:  # restore testing: AWS Backup placed the instance by its plan; the TCP probe judges the path
+        report, placement = NetworkReport(ADOPTED_RULES), None
+        opening = adopted_sandbox(plan, source, snapshot, timer)
+    else:
+        with timer.phase("provision"):  # seconds, before AWS is asked to restore anything
+            report, placement = reachable_by_rules(network, source, snapshot)
+        opening = rds_sandbox(store.name, source, snapshot, timer)
+    with opening as sandbox:
         result.sandbox = with_access(sandbox.info, report, mode)
         with timer.phase("restore"):
             for step in RESTORE_STEPS:
@@ -136,6 +158,8 @@ def verify_snapshot(plan: StorePlan, source: RdsSnapshotSource, artifact: Artifa
                 raise restore_timed_out(result, availability_check(ready), store=store.name,
                                         artifact_name=f"snapshot {snapshot.id}", tool="RDS", seconds=timeout,
                                         check_what="the restored instance's events in the RDS console")
+        if adopted:  # AWS Backup restored it before this run: its restore job's duration is the restore phase's
+            timer.seconds["restore"] += float(plan.located.details.get("adopted_restore_seconds", 0.0))
         result.checks.append(availability_check(ready))
         if not ready.ok:
             return not_restored(plan, result, "the snapshot was not restored")
@@ -147,6 +171,10 @@ def verify_snapshot(plan: StorePlan, source: RdsSnapshotSource, artifact: Artifa
             judged = measure(sandbox, login)
     result.sandbox = with_access(sandbox.info, report, mode)  # with the ARNs of all it created, now deleted
     return judged
+
+
+ADOPTED_RULES = ("not made: AWS Backup's restore testing created the instance in its plan's subnets and security "
+                 "groups, not the source's")
 
 
 def network_settings(store: str, source: RdsSnapshotSource, snapshot: Snapshot) -> NetworkSettings:
@@ -191,6 +219,23 @@ def rds_sandbox(store: str, source: RdsSnapshotSource, snapshot: Snapshot, timer
                  if snapshot.snapshot_type == POINT_IN_TIME else restored_snapshot(client, snapshot, settings))
     with timed_sandbox(restoring, timer, store=store,
                        what="deleting the RDS sandbox", close_failed_start=True) as sandbox:
+        yield sandbox
+
+
+@contextlib.contextmanager
+def adopted_sandbox(plan: StorePlan, source: RdsSnapshotSource, snapshot: Snapshot,
+                    timer: RestoreTimer) -> Iterator[RdsSandbox]:
+    """Restore testing: the instance AWS Backup restored, verified in place and left to AWS Backup to delete."""
+    from verifiers.aws import rds_client
+    from verifiers.sandboxes.aws_rds_adopted import adopted_instance
+
+    client = rds_client(snapshot.region or None, snapshot.endpoint_url or None)
+    settings = RdsSandboxSettings(store=plan.store.name, instance_class=source.instance_class,
+                                  subnet_group=source.subnet_group, security_groups=tuple(source.security_groups))
+    details = plan.located.details
+    with timed_sandbox(adopted_instance(client, snapshot, settings, resource_arn=details["adopted_arn"],
+                                        restore_job_id=details.get("restore_job_id", "")),
+                       timer, store=plan.store.name) as sandbox:
         yield sandbox
 
 

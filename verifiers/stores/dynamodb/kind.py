@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,16 +18,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from verifiers import checks
 from verifiers.aws import describe_error, dynamodb_client, permission_hint
 from verifiers.checks import CheckResult, CheckSpec
-from verifiers.errors import SandboxError
+from verifiers.errors import ManifestError, SandboxError
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.sources.dynamodb_backup import Backup
-from verifiers.store_settings import StoreSettings
+from verifiers.store_settings import AwsBackupSource, StoreSettings
 from verifiers.stores import hash_ranges
 from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, narrowed, not_restored
 from verifiers.stores.dynamodb import self_test as dynamodb_self_test
+from verifiers.stores.dynamodb.backup_restore import AdoptedTable, table_opening
 from verifiers.stores.dynamodb.manifest import DynamoDbManifest, TableFacts, load_manifest, measure_table
-from verifiers.stores.dynamodb.sandbox import RESTORE_ACTIONS, RestoredTable, restored_table
+from verifiers.stores.dynamodb.sandbox import RESTORE_ACTIONS, RestoredTable
 from verifiers.stores.dynamodb.settings import DynamoDbStore
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RestoreTimer
@@ -39,8 +40,11 @@ KEY_HASH = "key-hash"  # a key may be personal data: a differing table is narrow
 class DynamoDbKind:
     def plan(self, store: StoreSettings, located: Located) -> StorePlan:
         store = narrowed(store, DynamoDbStore)
-        if located.manifest_path is None:
-            raise TypeError(f"store {store.name}: the dynamodb-backup source requires a manifest")
+        if located.manifest_path is None:  # the dynamodb-backup source requires one; aws-backup's is optional
+            raise ManifestError(f"store {store.name}: a dynamodb store needs a manifest to compare "
+                                f"{located.location} with",
+                                hint="capture one with `restoreproof capture dynamodb` when the backup is taken and "
+                                "set stores.source.manifest to its path or s3:// URL")
         manifest = load_manifest(located.manifest_path, store=store.name)
         table = manifest.table
         specs = [CheckSpec("artifact", Backup.from_details(located.details).name or located.location),
@@ -72,20 +76,25 @@ class DynamoDbPlan(KindPlan):
             result.checks.append(CheckResult(
                 "artifact", backup.name or backup.arn, True, "AVAILABLE", "AVAILABLE",
                 f"{backup.backup_type} backup {backup.arn} of table {backup.table}, taken {backup.created}"))
-        with table_sandbox(store, backup, timer) as table:
+        own = store.source.restore_timeout if isinstance(store.source, AwsBackupSource) else None
+        timeout = own if own is not None else store.restore_timeout
+        with table_sandbox(store, backup, timer, plan.located.details) as table:
             result.sandbox = table.info
             with timer.phase("restore"):
-                ready = table.wait_active(store.restore_timeout)
+                ready = table.wait_active(timeout)
                 if ready.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
                     raise restore_timed_out(
                         result, CheckResult("restore", "restore", False, "timed out", "ACTIVE", ready.message),
                         store=store.name, artifact_name=f"backup {backup.name or backup.arn}", tool="DynamoDB",
-                        seconds=store.restore_timeout, check_what="the restored table in the DynamoDB console")
+                        seconds=timeout, check_what="the restored table in the DynamoDB console")
+            if isinstance(table, AdoptedTable):  # AWS Backup restored it before this run: its job's time counts
+                timer.seconds["restore"] += table.restore_seconds
             restored = CheckResult("restore", "restore", ready.ok, "timed out" if ready.timed_out else ready.status,
                                    "ACTIVE", ready.message)
             if not ready.ok:
                 return not_restored(plan, result, "the backup was not restored", restored)
             result.checks.append(restored)
+            result.sandbox = table.info  # a table AWS Backup's restore job created has its ARN only now
             with timer.phase("verify"):
                 try:
                     cut = manifest.facts.segments
@@ -112,11 +121,13 @@ def judge(manifest: DynamoDbManifest, facts: TableFacts) -> list[CheckResult]:
 
 
 @contextlib.contextmanager
-def table_sandbox(store: DynamoDbStore, backup: Backup, timer: RestoreTimer) -> Iterator[RestoredTable]:
+def table_sandbox(store: DynamoDbStore, backup: Backup, timer: RestoreTimer,
+                  details: Mapping[str, str]) -> Iterator[RestoredTable]:
     """The restore request timed as provision, the deletion as teardown; deletion errors never hide the error
     that ended the run."""
     client = dynamodb_client(backup.region or None, backup.endpoint_url or None)
-    with timed_sandbox(restored_table(client, backup, store.name), timer, store=store.name,
+    role = store.source.iam_role_arn if isinstance(store.source, AwsBackupSource) else None
+    with timed_sandbox(table_opening(client, backup, store.name, details, role=role), timer, store=store.name,
                        what="deleting the temporary table", close_failed_start=True) as table:
         yield table
 

@@ -72,7 +72,7 @@ def restored_table(client: DynamoDBClient, backup: Backup, store: str) -> Iterat
     with contextlib.ExitStack() as cleanup:
         failing = True
         try:
-            cleanup.callback(_delete, table)
+            cleanup.callback(delete_table, table)
             try:
                 if backup.pitr:  # the recorded restore point, so evidence and restore agree on the moment
                     restored = client.restore_table_to_point_in_time(
@@ -97,7 +97,8 @@ def restored_table(client: DynamoDBClient, backup: Backup, store: str) -> Iterat
                     log.exception("store %s: deleting the temporary table failed after an earlier error", store)
 
 
-def _delete(table: RestoredTable) -> None:
+def delete_table(table: RestoredTable) -> None:
+    """Delete the temporary table (gone already is fine); a failure names it and the janitor."""
     try:
         table.client.delete_table(TableName=table.name)
     except ClientError as exc:

@@ -15,7 +15,7 @@ class DynamoDbStore(StoreSettings):
 
     DEFAULT_SUITE: ClassVar[str] = "dynamodb"
     FILE_SOURCES: ClassVar[frozenset[str]] = frozenset()
-    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"dynamodb-backup"})
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"dynamodb-backup", "aws-backup"})
     NO_SQL_ASSERTIONS: ClassVar[str | None] = "a dynamodb store"
     kind: Literal["dynamodb"]
     self_test: bool = Field(default=False, description="after the checks pass, prove they can fail: remove one item "

@@ -25,7 +25,7 @@ from verifiers.extras import needed_by
 from verifiers.inventory_cloud import CloudSqlBackupSource
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
-from verifiers.store_settings import RdsSnapshotSource, StoreSettings
+from verifiers.store_settings import AwsBackupSource, RdsSnapshotSource, StoreSettings
 from verifiers.stores.base import (
     ENGINE_SPEC,
     KindPlan,
@@ -67,10 +67,11 @@ log = logging.getLogger(__name__)
 class MysqlKind:
     def plan(self, store: StoreSettings, located: Located) -> StorePlan:
         store = narrowed(store, MysqlStore)
-        if isinstance(store.source, RdsSnapshotSource):  # restored by AWS, not from a dump (see snapshot.py)
+        if isinstance(store.source, RdsSnapshotSource | AwsBackupSource):  # restored by AWS (see snapshot.py)
             with needed_by(f"store {store.name}: restoring an RDS snapshot"):
+                from verifiers.stores.aws_snapshot import snapshot_source
                 from verifiers.stores.mysql.snapshot import plan_snapshot
-            return plan_snapshot(store, store.source, located)
+            return plan_snapshot(store, snapshot_source(store, located), located)
         if isinstance(store.source, CloudSqlBackupSource):  # restored by Cloud SQL (see cloudsql.py)
             with needed_by(f"store {store.name}: restoring a Cloud SQL backup"):
                 from verifiers.stores.mysql.cloudsql import plan_cloudsql

@@ -16,7 +16,7 @@ class MysqlStore(StoreSettings):
     an RDS MySQL / MariaDB or Aurora MySQL snapshot (`rds-snapshot`) with the manifest captured when it was taken."""
 
     DEFAULT_SUITE: ClassVar[str] = "mysql"
-    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot", "cloudsql-backup"})
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot", "cloudsql-backup", "aws-backup"})
     # "aurora" is Aurora MySQL 5.6 (before aurora-mysql); RDS for MariaDB restores into the same MariaDB/MySQL
     # measurement as a dump does
     RDS_ENGINES: ClassVar[tuple[str, ...]] = ("mysql", "aurora-mysql", "aurora", "mariadb")

@@ -45,7 +45,7 @@ class LiveReference(StrictModel):
 
 class PostgresStore(StoreSettings):
     DEFAULT_SUITE: ClassVar[str] = "rds"
-    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot", "cloudsql-backup"})
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot", "cloudsql-backup", "aws-backup"})
     RDS_ENGINES: ClassVar[tuple[str, ...]] = ("postgres", "aurora-postgresql")
     # judged in the sandbox by verifiers/stores/postgres/compliance.py
     COMPLIANCE: ClassVar[RestoredSupport] = RestoredSupport(frozenset({"canary", "gdpr", "migrate"}))

@@ -20,7 +20,7 @@ from verifiers.checks import CheckResult, CheckSpec
 from verifiers.sandboxes import timed_sandbox
 from verifiers.sources import Artifact, Located
 from verifiers.sources.s3 import source_error
-from verifiers.store_settings import S3BucketSource, StoreSettings
+from verifiers.store_settings import AwsBackupSource, S3BucketSource, StoreSettings
 from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, narrowed
 from verifiers.stores.bucket_compare import KINDS, changed_names, comparison_checks, comparison_specs
 from verifiers.stores.s3.copy_restore import scratch_copy
@@ -38,6 +38,10 @@ class S3Kind:
     def plan(self, store: StoreSettings, located: Located) -> StorePlan:
         store = narrowed(store, S3Store)
         source = store.source
+        if isinstance(source, AwsBackupSource):  # restored by AWS Backup into a temporary bucket (backup_plan.py)
+            from verifiers.stores.s3.backup_plan import plan_recovery_point
+
+            return plan_recovery_point(store, source, located)
         if not isinstance(source, S3BucketSource) or located.manifest_path is None:
             raise TypeError(f"store {store.name}: an s3 store's source is an s3-bucket, which requires a manifest")
         manifest: Reference

@@ -23,7 +23,7 @@ class S3Store(StoreSettings):
 
     DEFAULT_SUITE: ClassVar[str] = "s3"
     FILE_SOURCES: ClassVar[frozenset[str]] = frozenset()
-    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"s3-bucket"})
+    SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"s3-bucket", "aws-backup"})
     NO_SQL_ASSERTIONS: ClassVar[str | None] = "an s3 store"
     kind: Literal["s3"]
     sample: int = Field(default=10, ge=1, le=1000, description="key names listed per missing/extra/changed check")
