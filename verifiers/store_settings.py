@@ -62,17 +62,10 @@ class S3Source(AwsSettings):
 RdsSnapshotKind = Literal["automated", "manual", "aws-backup"]
 
 
-class RdsSnapshotSource(AwsSettings):
-    """An RDS instance or Aurora cluster snapshot, restored into a tagged temporary instance (or cluster plus
-    instance) that is deleted afterwards."""
+class RdsRestoreSettings(AwsSettings):
+    """How a temporary RDS instance (or Aurora cluster) is placed, reached and logged in to, and how long its
+    restore may take: the same for a snapshot, a point in time and an AWS Backup recovery point."""
 
-    type: Literal["rds-snapshot"]
-    instance: str | None = Field(default=None, description="DB instance identifier whose snapshots to use")
-    cluster: str | None = Field(default=None, description="Aurora DB cluster identifier whose snapshots to use")
-    snapshot: str = Field(default="latest", min_length=1, description='"latest" or a snapshot identifier/ARN')
-    include: Annotated[list[RdsSnapshotKind], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = Field(
-        default_factory=lambda: list[RdsSnapshotKind](["automated", "manual"]), min_length=1,
-        description="snapshot types to choose from")
     instance_class: str | None = Field(default=None, description="DB instance class of the temporary instance")
     subnet_group: str | None = None
     security_groups: list[str] = Field(default_factory=list, description="VPC security group ids")
@@ -96,8 +89,21 @@ class RdsSnapshotSource(AwsSettings):
     endpoint_override: str | None = Field(
         default=None, description="DSN to measure instead of the restored instance's endpoint (libpq for postgres, "
         "mysql://… for mysql)")
-    manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or s3:// URL")
     restore_timeout: Seconds | None = Field(default=None, description="default: the store's restore_timeout")
+
+
+class RdsSnapshotSource(RdsRestoreSettings):
+    """An RDS instance or Aurora cluster snapshot, restored into a tagged temporary instance (or cluster plus
+    instance) that is deleted afterwards."""
+
+    type: Literal["rds-snapshot"]
+    instance: str | None = Field(default=None, description="DB instance identifier whose snapshots to use")
+    cluster: str | None = Field(default=None, description="Aurora DB cluster identifier whose snapshots to use")
+    snapshot: str = Field(default="latest", min_length=1, description='"latest" or a snapshot identifier/ARN')
+    include: Annotated[list[RdsSnapshotKind], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = Field(
+        default_factory=lambda: list[RdsSnapshotKind](["automated", "manual"]), min_length=1,
+        description="snapshot types to choose from")
+    manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or s3:// URL")
     manifest_tolerance: Seconds = Field(
         default=3600.0, description="`manifest` a folder or s3:// prefix of many manifests: the one recording the "
         "snapshot's id, else the newest captured at most this long before the snapshot's creation (a single file "
@@ -139,7 +145,7 @@ class RdsSnapshotSource(AwsSettings):
 AwsBackupResourceType = Literal["RDS", "Aurora", "DynamoDB", "S3"]
 
 
-class AwsBackupSource(AwsSettings):
+class AwsBackupSource(RdsRestoreSettings):
     """A recovery point in an AWS Backup vault (of an RDS instance, Aurora cluster, DynamoDB table or S3 bucket):
     the newest COMPLETED one of the protected resource, or one by ARN. When the run was started for an AWS Backup
     restore-testing job (`verify --aws-backup-restore-job`), the resource that job restored is verified instead,
@@ -158,14 +164,6 @@ class AwsBackupSource(AwsSettings):
     manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or s3:// URL")
     iam_role_arn: str | None = Field(default=None, description="role AWS Backup assumes for StartRestoreJob (S3 "
                                      "and AWS-Backup-managed DynamoDB recovery points); needs iam:PassRole")
-    instance_class: str | None = Field(default=None, description="RDS/Aurora: DB instance class of the temporary "
-                                       "instance")
-    subnet_group: str | None = Field(default=None, description="RDS/Aurora: DB subnet group of the temporary instance")
-    security_groups: list[str] = Field(default_factory=list, description="RDS/Aurora: VPC security group ids")
-    database: str | None = Field(default=None, min_length=1, description="RDS/Aurora: database to verify")
-    endpoint_override: str | None = Field(default=None, description="RDS/Aurora: DSN to measure instead of the "
-                                          "restored instance's endpoint")
-    restore_timeout: Seconds | None = Field(default=None, description="default: the store's restore_timeout")
 
     @model_validator(mode="after")
     def _one_resource(self) -> AwsBackupSource:

@@ -67,6 +67,18 @@ def test_an_rds_point_is_its_snapshot_by_the_identifier_aws_backup_gave_it() -> 
     assert (rds.subnet_group, rds.security_groups) == ("private", ["sg-1"])
 
 
+def test_an_rds_point_is_reached_and_logged_in_to_as_the_source_says() -> None:
+    point = rds_point("arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1f2e3d4c",
+                      "arn:aws:rds:us-east-1:123456789012:db:prod", "RDS")
+    given = source(resource_type="RDS", resource_name="prod", region="eu-west-1", runner_security_group="sg-0abc",
+                   runner_cidr="10.0.8.0/24", reachability="warn", credentials="iam", iam_user="restoreproof",
+                   database="app", restore_timeout="45m")
+    rds = rds_source_of(given, point, store="saas")
+    assert (rds.region, rds.runner_security_group, str(rds.runner_cidr), rds.reachability) == (
+        "eu-west-1", "sg-0abc", "10.0.8.0/24", "warn")
+    assert (rds.credentials, rds.iam_user, rds.database, rds.restore_timeout) == ("iam", "restoreproof", "app", 2700)
+
+
 def test_an_aurora_point_is_its_cluster_snapshot_and_needs_an_instance_class() -> None:
     point = rds_point("arn:aws:rds:us-east-1:123456789012:cluster-snapshot:awsbackup:job-9a8b",
                       "arn:aws:rds:us-east-1:123456789012:cluster:ledger", "Aurora")

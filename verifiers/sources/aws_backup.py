@@ -32,7 +32,7 @@ from verifiers.errors import SourceError
 from verifiers.redaction import redact_secrets
 from verifiers.sources import Artifact, Located
 from verifiers.sources.s3 import manifest_file
-from verifiers.store_settings import AwsBackupSource, DynamoDbBackupSource, RdsSnapshotSource
+from verifiers.store_settings import AwsBackupSource, DynamoDbBackupSource, RdsRestoreSettings, RdsSnapshotSource
 
 if TYPE_CHECKING:
     from mypy_boto3_backup import BackupClient
@@ -272,13 +272,11 @@ def rds_source_of(source: AwsBackupSource, point: RecoveryPoint, *, store: str) 
         raise SourceError(f"store {store}: recovery point {point.recovery_point_arn} is of Aurora cluster "
                           f"{point.resource_arn}, restored as a cluster plus one DB instance",
                           hint="set stores.source.instance_class for that temporary DB instance")
+    restore = source.model_dump(include=set(RdsRestoreSettings.model_fields))  # placement, login, timeout
     return RdsSnapshotSource(
-        type="rds-snapshot", region=source.region, endpoint_url=source.endpoint_url,
-        instance=None if cluster else point.resource_name, cluster=point.resource_name if cluster else None,
-        snapshot=snapshot_id, include=["aws-backup"],
-        instance_class=source.instance_class,
-        subnet_group=source.subnet_group, security_groups=source.security_groups, database=source.database,
-        endpoint_override=source.endpoint_override, manifest=source.manifest, restore_timeout=source.restore_timeout)
+        type="rds-snapshot", **restore, instance=None if cluster else point.resource_name,
+        cluster=point.resource_name if cluster else None, snapshot=snapshot_id, include=["aws-backup"],
+        manifest=source.manifest)
 
 
 def _dynamodb_source_of(source: AwsBackupSource, point: RecoveryPoint) -> DynamoDbBackupSource:
