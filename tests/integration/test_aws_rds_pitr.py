@@ -381,6 +381,9 @@ def test_a_manifest_from_another_point_in_time_fails_without_restoring(
     assert problems["restore:restore"] == ("not restored: no manifest matches the snapshot, and its data checks would "
                                            "compare two moments")
     assert [c.check for c in outcome.checks] == ["artifact", "manifest", "restore", "rto", "rpo"]
+    rto = check(outcome, "rto")  # the seconds until it stopped are no recovery time
+    assert (rto.compared, rto.expected) == (False, None)
+    assert rto.message == "not compared: nothing was restored and verified, so no recovery was timed"
     assert harness_leftovers(aws.url) == []
 
 

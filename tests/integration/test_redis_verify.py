@@ -13,6 +13,7 @@ import redis
 
 from fixtures import redis_demo
 from tests.redis_support import RedisCapture, failed, manifest_claiming, redis_verify
+from verifiers.checks import CheckSpec
 from verifiers.stores.redis.installations import RedisInstallation
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]
@@ -91,6 +92,8 @@ def test_truncated_rdb_fails_the_restore_and_leaves_nothing(rdb_dir: Path, redis
     assert problems["digest:db0"] == "not verified: the RDB is damaged"
     assert [c.check for c in outcome.checks].count("engine") == 1  # judged before check-rdb, not again after
     assert outcome.sandbox is None  # no server was started on it
+    rto = outcome.result_for(CheckSpec("rto", "rto"))
+    assert rto is not None and not rto.compared  # a failed restore times no recovery
 
 
 def test_truncated_rdb_is_caught_by_its_sha256_first(rdb_dir: Path, redis_capture: RedisCapture) -> None:
