@@ -81,7 +81,7 @@ class CloudSqlBackupSource(StrictModel):
     endpoint_override: str | None = Field(
         default=None, description="DSN to measure instead of the restored instance (libpq for postgres, mysql://… "
         "for mysql), used with its own credentials, e.g. a tunnel")
-    manifest: str | None = Field(default=None, description="manifest path (relative to the inventory)")
+    manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or gs:// URL")
     restore_timeout: Seconds | None = Field(default=None, description="bounds each wait (create, restore, "
                                             "delete); default: the store's restore_timeout")
 

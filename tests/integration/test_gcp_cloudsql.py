@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from tests.cloud_support import GcsEmulator, gcs, gcs_emulator  # noqa: F401 - fixtures
 from tests.cloudsql_support import TEMPORARY_PUBLIC_IP, SqlAdminServer, sqladmin  # noqa: F401 - the fixture
 from tests.conftest import SOURCE_DB, Capture, failed
 from verifiers.cloudsql import LABEL_CREATED, LABEL_RUN, LABEL_STORE, LABEL_TEMPORARY
+from verifiers.gcp import gcs_client
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.stores.postgres.local_server import PostgresServer
@@ -124,6 +126,27 @@ def test_the_newest_successful_backup_is_restored_into_a_labelled_instance_verif
     assert "delete" in sandbox["operations"]
     assert {c["check"] for c in record["checks"]} >= {"artifact", "restore", "row_count", "checksum", "rto", "rpo"}
     assert password not in json.dumps(record) and password not in caplog.text
+
+
+@pytest.mark.postgres
+def test_a_manifest_kept_in_gcs_is_fetched_and_a_missing_one_named(
+        tmp_path: Path, production: SqlAdminServer, demo_capture: Capture, source_server: PostgresServer,
+        gcs: GcsEmulator) -> None:  # noqa: F811 - the fixture imported above
+    bucket = gcs_client().create_bucket("acme-manifests")
+    try:
+        bucket.blob("saas/" + demo_capture.manifest.name).upload_from_string(demo_capture.manifest.read_bytes())
+        url = f"gs://acme-manifests/saas/{demo_capture.manifest.name}"
+        outcome = verify(tmp_path, demo_capture, source_server, manifest=url)
+        assert outcome.status == "passed", failed(outcome) or outcome.error
+        assert outcome.reference == "manifest" and temporary(production) == []
+        missing = plan_failure(tmp_path, demo_capture, manifest="gs://acme-manifests/saas/none.manifest.json")
+        assert missing.message.startswith("store saas: ") and "gs://acme-manifests/saas/none.manifest.json" in (
+            missing.message), missing.message
+        assert len(production.fake.called("sql.instances.insert")) == 1  # the failed plan created nothing
+    finally:
+        for blob in bucket.list_blobs():
+            blob.delete()
+        bucket.delete()
 
 
 @pytest.mark.postgres

@@ -18,6 +18,7 @@ from verifiers.cloudsql import CloudSqlApiError, api_call, sqladmin_client
 from verifiers.errors import SourceError
 from verifiers.inventory_cloud import CloudSqlBackupSource
 from verifiers.sources import Artifact, Located
+from verifiers.sources.gcs import manifest_file
 
 if TYPE_CHECKING:
     from googleapiclient._apis.sqladmin.v1 import BackupRunsListResponseHttpRequest, SQLAdminResource
@@ -153,13 +154,11 @@ def _count(statuses: Any) -> list[tuple[str, int]]:
 
 
 def locate_manifest(source: CloudSqlBackupSource, *, base_dir: Path, store: str) -> Path | None:
+    """The manifest captured when the backup was taken: a path, or a gs:// URL (fetched, like a GCS source's)."""
     if source.manifest is None:
         return None
-    path = Path(source.manifest) if Path(source.manifest).is_absolute() else base_dir / source.manifest
-    if not path.exists():
-        raise SourceError(f"store {store}: manifest {path} (stores.source.manifest) does not exist",
-                          hint="capture one when the backup is taken (`restoreproof capture …`), or fix the path")
-    return path
+    return manifest_file(source.manifest, base_dir=base_dir, store=store, project=source.project,
+                         capture="restoreproof capture postgres|mysql … when the backup is taken")
 
 
 class CloudSqlBackups:

@@ -50,8 +50,10 @@ def download_manifest(client: Client, bucket: str, name: str, *, store: str) -> 
     return save_manifest_bytes(url, body)
 
 
-def manifest_file(manifest: str, *, base_dir: Path, store: str, project: str | None) -> Path:
-    """A manifest named in the inventory: a local path (relative to the inventory) or a gs:// URL, fetched."""
+def manifest_file(manifest: str, *, base_dir: Path, store: str, project: str | None,
+                  capture: str = "restoreproof capture gcs …") -> Path:
+    """A manifest named in the inventory: a local path (relative to the inventory) or a gs:// URL, fetched.
+    `capture` is the command that writes one, named when the file is missing."""
     if manifest.startswith("gs://"):
         try:
             bucket, name = parse_gs_url(manifest)
@@ -65,7 +67,7 @@ def manifest_file(manifest: str, *, base_dir: Path, store: str, project: str | N
     path = Path(manifest) if Path(manifest).is_absolute() else base_dir / manifest
     if not path.exists():
         raise SourceError(f"store {store}: manifest {path} (stores.source.manifest) does not exist",
-                          hint="capture one (`restoreproof capture gcs …`), or fix the path")
+                          hint=f"capture one (`{capture}`), or fix the path")
     return path
 
 
