@@ -184,13 +184,17 @@ def run_store(plan: StorePlan | PlanFailure, *, work_root: Path | None = None) -
 
 def _restore_test_reported(outcome: StoreOutcome) -> StoreOutcome:
     """A run for an AWS Backup restore-testing job reports the store's verdict to the job (docs/aws-backup.md);
-    a verdict that could not be reported makes the store an error naming why."""
-    if not isinstance(outcome.store.source, AwsBackupSource) or outcome.interrupted:
+    a verdict that could not be reported makes the store an error naming why. An interrupted run reports FAILED
+    (the job would otherwise show no verdict); a second Ctrl-C while it reports leaves the verdict unsent."""
+    if not isinstance(outcome.store.source, AwsBackupSource):
         return outcome
     from verifiers.sources.aws_backup import report_restore_test
 
-    failure = report_restore_test(outcome.store.source, store=outcome.store.name, status=outcome.status,
-                                  checks=outcome.checks, error=outcome.error)
+    try:
+        failure = report_restore_test(outcome.store.source, store=outcome.store.name, status=outcome.status,
+                                      checks=outcome.checks, error=outcome.error)
+    except KeyboardInterrupt:
+        return replace(outcome, interrupted=True)
     if failure is None:
         return outcome
     if outcome.error:  # the error that ended the store stays first

@@ -40,6 +40,7 @@ from verifiers.inventory import parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.sources import aws_backup
 from verifiers.stores.dynamodb import backup_restore
+from verifiers.stores.dynamodb import kind as dynamodb_kind
 from verifiers.stores.dynamodb.manifest import capture_table, save_manifest
 from verifiers.stores.s3 import backup_restore as s3_backup_restore
 from verifiers.stores.s3.manifest import capture_bucket
@@ -332,6 +333,24 @@ def test_restore_testing_reports_failed_when_the_plan_fails_after_adoption(
     verdict(backup.stub, "FAILED", message)
     outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
     assert outcome.status == "error"
+
+
+@pytest.mark.usefixtures("restore_test")
+def test_restore_testing_reports_failed_when_the_run_is_interrupted(
+        tmp_path: Path, backup: Backup, orders: str, restored_by_aws_backup: tuple[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    native, restored = restored_by_aws_backup
+    adopting(backup.stub, orders, native, restored)
+    verdict(backup.stub, "FAILED", "restoreproof error: 3 of 3 checks passed; error in verify: interrupted (Ctrl-C or "
+            "SIGTERM)")
+
+    def sigterm_while_measuring(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dynamodb_kind, "measure_table", sigterm_while_measuring)
+    outcome = run(tmp_path, "dynamodb", {"resource_arn": table_arn(orders), "manifest": "orders.manifest.json"})
+    assert outcome.interrupted and outcome.status == "error"
+    backup.stub.assert_no_pending_responses()  # the verdict was sent
 
 
 @pytest.mark.usefixtures("restore_test")
