@@ -28,6 +28,7 @@ from verifiers.aws import (
 )
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
+from verifiers.sandboxes.cleanup import cleanup_stack
 from verifiers.sources.rds_snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -128,31 +129,20 @@ def restored_snapshot(client: RDSClient, snapshot: Snapshot, settings: RdsSandbo
     identifier = sandbox_identifier(settings.store)
     sandbox = RdsSandbox(client, snapshot, settings, instance_id=identifier,
                          cluster_id=identifier if snapshot.cluster else None, tag=identifier)
-    with contextlib.ExitStack() as cleanup:
-        failing = True
-        try:
-            if sandbox.cluster_id:
-                cleanup.callback(_delete, sandbox, "cluster", lambda: client.delete_db_cluster(
-                    DBClusterIdentifier=identifier, SkipFinalSnapshot=True))
-                _create(sandbox, "cluster", lambda: _restore_cluster(sandbox)["DBCluster"].get("DBClusterArn", ""))
-                # An Aurora instance has no final snapshot or automated backups of its own: the cluster does.
-                cleanup.callback(_delete, sandbox, "instance",
-                                 lambda: client.delete_db_instance(DBInstanceIdentifier=identifier))
-                _create(sandbox, "instance", lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
-            else:
-                cleanup.callback(_delete, sandbox, "instance", lambda: client.delete_db_instance(
-                    DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True))
-                _create(sandbox, "instance", lambda: _restore_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
-            yield sandbox
-            failing = False
-        finally:
-            if failing:
-                # Deletion errors must not hide why the run failed: log them, the original error propagates.
-                try:
-                    cleanup.close()
-                except SandboxError:
-                    log.exception("store %s: deleting the RDS sandbox failed after an earlier error",
-                                  settings.store)
+    with cleanup_stack(log, settings.store, "the RDS sandbox") as cleanup:
+        if sandbox.cluster_id:
+            cleanup.callback(_delete, sandbox, "cluster", lambda: client.delete_db_cluster(
+                DBClusterIdentifier=identifier, SkipFinalSnapshot=True))
+            _create(sandbox, "cluster", lambda: _restore_cluster(sandbox)["DBCluster"].get("DBClusterArn", ""))
+            # An Aurora instance has no final snapshot or automated backups of its own: the cluster does.
+            cleanup.callback(_delete, sandbox, "instance",
+                             lambda: client.delete_db_instance(DBInstanceIdentifier=identifier))
+            _create(sandbox, "instance", lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
+        else:
+            cleanup.callback(_delete, sandbox, "instance", lambda: client.delete_db_instance(
+                DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True))
+            _create(sandbox, "instance", lambda: _restore_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
+        yield sandbox
 
 
 def _create(sandbox: RdsSandbox, what: str, call: Callable[[], str]) -> None:

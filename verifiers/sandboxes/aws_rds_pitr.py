@@ -25,6 +25,7 @@ from verifiers.sandboxes.aws_rds import (
     _delete,
     _placement,
 )
+from verifiers.sandboxes.cleanup import cleanup_stack
 from verifiers.sources.rds_snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -45,32 +46,22 @@ def restored_point_in_time(client: RDSClient, point: Snapshot, settings: RdsSand
     identifier = sandbox_identifier(settings.store)
     sandbox = RdsSandbox(client, point, settings, instance_id=identifier,
                          cluster_id=identifier if point.cluster else None, tag=identifier)
-    with contextlib.ExitStack() as cleanup:
-        failing = True
-        try:
-            if sandbox.cluster_id:
-                cleanup.callback(_delete, sandbox, "cluster", lambda: client.delete_db_cluster(
-                    DBClusterIdentifier=identifier, SkipFinalSnapshot=True))
-                _create(sandbox, "cluster", restore_time, lambda: client.restore_db_cluster_to_point_in_time(
-                    **cluster_request(sandbox, restore_time))["DBCluster"].get("DBClusterArn", ""))
-                cleanup.callback(_delete, sandbox, "instance",
-                                 lambda: client.delete_db_instance(DBInstanceIdentifier=identifier))
-                _create(sandbox, "instance", restore_time,
-                        lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
-            else:
-                cleanup.callback(_delete, sandbox, "instance", lambda: client.delete_db_instance(
-                    DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True))
-                _create(sandbox, "instance", restore_time, lambda: client.restore_db_instance_to_point_in_time(
-                    **instance_request(sandbox, restore_time))["DBInstance"].get("DBInstanceArn", ""))
-            yield sandbox
-            failing = False
-        finally:
-            if failing:
-                try:  # a deletion error must not hide why the run failed: logged, the original error propagates
-                    cleanup.close()
-                except SandboxError:
-                    log.exception("store %s: deleting the RDS point-in-time sandbox failed after an earlier error",
-                                  settings.store)
+    with cleanup_stack(log, settings.store, "the RDS point-in-time sandbox") as cleanup:
+        if sandbox.cluster_id:
+            cleanup.callback(_delete, sandbox, "cluster", lambda: client.delete_db_cluster(
+                DBClusterIdentifier=identifier, SkipFinalSnapshot=True))
+            _create(sandbox, "cluster", restore_time, lambda: client.restore_db_cluster_to_point_in_time(
+                **cluster_request(sandbox, restore_time))["DBCluster"].get("DBClusterArn", ""))
+            cleanup.callback(_delete, sandbox, "instance",
+                             lambda: client.delete_db_instance(DBInstanceIdentifier=identifier))
+            _create(sandbox, "instance", restore_time,
+                    lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
+        else:
+            cleanup.callback(_delete, sandbox, "instance", lambda: client.delete_db_instance(
+                DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True))
+            _create(sandbox, "instance", restore_time, lambda: client.restore_db_instance_to_point_in_time(
+                **instance_request(sandbox, restore_time))["DBInstance"].get("DBInstanceArn", ""))
+        yield sandbox
 
 
 def _create(sandbox: RdsSandbox, what: str, restore_time: datetime, call: Callable[[], str]) -> None:
