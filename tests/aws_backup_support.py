@@ -5,6 +5,7 @@ proves every expected call was made."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,3 +83,18 @@ def restore_job(stub: Stubber, *, recovery_point: str, source: str, created: str
 def verdict(stub: Stubber, status: str, message: str) -> None:
     stub.add_response("put_restore_validation_result", {},
                       {"RestoreJobId": JOB, "ValidationStatus": status, "ValidationStatusMessage": message})
+
+
+@contextlib.contextmanager
+def backed_up_cluster(name: str, *, engine: str, engine_version: str, user: str, password: str) -> Iterator[str]:
+    """A "production" Aurora cluster `name` and the cluster snapshot AWS Backup took of it (its ARN, yielded);
+    both deleted after."""
+    rds = boto3.client("rds")
+    rds.create_db_cluster(DBClusterIdentifier=name, Engine=engine, EngineVersion=engine_version,
+                          MasterUsername=user, MasterUserPassword=password)
+    snapshot = f"awsbackup-job-{name[-8:].strip('-')}"
+    arn = rds.create_db_cluster_snapshot(DBClusterIdentifier=name, DBClusterSnapshotIdentifier=snapshot)[
+        "DBClusterSnapshot"]["DBClusterSnapshotArn"]
+    yield str(arn)
+    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot)
+    rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)

@@ -24,7 +24,9 @@ from verifiers.inventory_cloud import (
     GcsBucketSource,
     GcsSource,
 )
+from verifiers.point_in_time import parse_restore_to
 from verifiers.setting_types import Cidr, Seconds, StrictModel
+from verifiers.sources.s3_versions import parse_as_of
 
 STORE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
@@ -125,8 +127,6 @@ class RdsSnapshotSource(RdsRestoreSettings):
 
     @model_validator(mode="after")
     def _point_in_time(self) -> RdsSnapshotSource:
-        from verifiers.point_in_time import parse_restore_to
-
         if self.restore_to is None:
             if self.restore_seed is not None:
                 raise ValueError('restore_seed applies only to restore_to = "random"')
@@ -189,8 +189,6 @@ class S3BucketSource(AwsSettings):
 
     @model_validator(mode="after")
     def _as_of(self) -> S3BucketSource:
-        from verifiers.sources.s3_versions import parse_as_of
-
         if self.as_of is not None:
             parse_as_of(self.as_of)  # raises ValueError naming the accepted forms
         return self

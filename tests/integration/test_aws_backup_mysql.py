@@ -9,12 +9,12 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.aws_backup_support import (  # noqa: F401  # backup_stub: the `backup` fixture
     ACCOUNT,
     Backup,
+    backed_up_cluster,
     backup_stub,
     described,
     listed,
@@ -33,15 +33,10 @@ pytestmark = [pytest.mark.mysql, pytest.mark.usefixtures("aws", "no_mysql_leftov
 @pytest.fixture
 def aurora_mysql(aws: MotoServer) -> Iterator[tuple[str, str]]:
     """A "production" Aurora MySQL cluster and the cluster snapshot AWS Backup took of it: (name, snapshot ARN)."""
-    rds, name = boto3.client("rds"), f"prod-shop-{secrets.token_hex(4)}"
-    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-mysql", EngineVersion="8.0.mysql_aurora.3.05.2",
-                          MasterUsername="admin", MasterUserPassword="not-a-real-password")
-    snapshot = f"awsbackup-job-{name[-8:]}"
-    arn = rds.create_db_cluster_snapshot(DBClusterIdentifier=name, DBClusterSnapshotIdentifier=snapshot)[
-        "DBClusterSnapshot"]["DBClusterSnapshotArn"]
-    yield name, str(arn)
-    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot)
-    rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)
+    name = f"prod-shop-{secrets.token_hex(4)}"
+    with backed_up_cluster(name, engine="aurora-mysql", engine_version="8.0.mysql_aurora.3.05.2", user="admin",
+                           password="not-a-real-password") as arn:
+        yield name, arn
 
 
 def test_an_aurora_mysql_point_restores_cluster_and_instance_verifies_and_deletes_both(

@@ -19,6 +19,7 @@ from tests.aws_backup_support import (  # noqa: F401  # backup_stub: the `backup
     JOB,
     VAULT,
     Backup,
+    backed_up_cluster,
     backup_stub,
     described,
     listed,
@@ -164,16 +165,10 @@ def restored_cluster(aws: MotoServer, request: pytest.FixtureRequest) -> Iterato
 
 @pytest.fixture
 def prod_cluster(aws: MotoServer, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    rds = boto3.client("rds")
     name = "prod-" + request.node.name.replace("_", "-")[5:40].strip("-")
-    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql", EngineVersion="16.2",
-                          MasterUsername="app", MasterUserPassword=PASSWORD)
-    snapshot = f"awsbackup-job-{name[-8:].strip('-')}"
-    arn = rds.create_db_cluster_snapshot(DBClusterIdentifier=name, DBClusterSnapshotIdentifier=snapshot)[
-        "DBClusterSnapshot"]["DBClusterSnapshotArn"]
-    yield name, str(arn)
-    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot)
-    rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)
+    with backed_up_cluster(name, engine="aurora-postgresql", engine_version="16.2", user="app",
+                           password=PASSWORD) as arn:
+        yield name, arn
 
 
 def adopting_cluster(backup: Backup, prod: tuple[str, str], restored: str) -> None:

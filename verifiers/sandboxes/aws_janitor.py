@@ -7,7 +7,6 @@ a resource of unknown age is listed but never deleted.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,13 +21,21 @@ from verifiers.aws import (
     describe_error,
     dynamodb_client,
     error_code,
+    permission_hint,
     rds_client,
     s3_client,
     tag_dict,
 )
-from verifiers.durations import format_duration
 from verifiers.errors import SandboxError
 from verifiers.sandboxes.aws_bucket import delete_bucket
+from verifiers.sandboxes.janitor_report import (
+    Sweep,
+    age_seconds,
+    by_age,
+    older_than_seconds,
+    print_report,
+    when_created,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,21 +57,11 @@ class Leftover:
     cluster: str | None = None  # the Aurora cluster an instance belongs to
 
     def age(self, now: datetime) -> float | None:
-        return None if self.created is None else (now - self.created).total_seconds()
+        return age_seconds(self.created, now)
 
     def describe(self, now: datetime) -> str:
-        age = self.age(now)
-        when = ("age unknown" if age is None or self.created is None
-                else f"created {self.created:%Y-%m-%dT%H:%M:%SZ}, {format_duration(age)} ago")
-        return f"{self.kind} {self.name} ({self.arn or 'no ARN'}) of store {self.store or '?'}, {when}"
-
-
-@dataclass
-class Sweep:
-    stale: list[Leftover]
-    recent: list[Leftover]
-    deleted: list[Leftover]
-    errors: list[str]
+        return (f"{self.kind} {self.name} ({self.arn or 'no ARN'}) of store {self.store or '?'}, "
+                f"{when_created(self.created, now)}")
 
 
 def _created(tags: dict[str, str], fallback: Any) -> datetime | None:
@@ -138,18 +135,16 @@ def delete(leftover: Leftover, rds: RDSClient, dynamodb: DynamoDBClient, s3: S3C
 
 
 def sweep(*, older_than: float, delete_them: bool, region: str | None = None, endpoint_url: str | None = None,
-          now: datetime | None = None, progress: Callable[[str], None] = lambda _line: None) -> Sweep:
+          now: datetime | None = None, progress: Callable[[str], None] = lambda _line: None) -> Sweep[Leftover]:
     """Find the harness's sandboxes; with `delete_them`, delete those older than `older_than` seconds
     (instances before their clusters). Raises ClientError/BotoCoreError only if nothing could be listed."""
     now = now or datetime.now(UTC)
     rds, dynamodb = rds_client(region, endpoint_url), dynamodb_client(region, endpoint_url)
     s3 = s3_client(region, endpoint_url)
-    found = [*rds_leftovers(rds), *table_leftovers(dynamodb), *bucket_leftovers(s3)]
-    stale = [f for f in found if (age := f.age(now)) is not None and age >= older_than]
-    result = Sweep(stale=stale, recent=[f for f in found if f not in stale], deleted=[], errors=[])
+    result = by_age([*rds_leftovers(rds), *table_leftovers(dynamodb), *bucket_leftovers(s3)], now, older_than)
     if not delete_them:
         return result
-    for leftover in sorted(stale, key=lambda f: f.kind == "rds cluster"):
+    for leftover in sorted(result.stale, key=lambda f: f.kind == "rds cluster"):
         try:
             delete(leftover, rds, dynamodb, s3)
         except SandboxError as exc:
@@ -171,37 +166,16 @@ def sweep(*, older_than: float, delete_them: bool, region: str | None = None, en
 
 def run(args: Any) -> int:
     """Exit 0 when every stale sandbox was listed (dry run) or deleted; 2 on any AWS error."""
-    from verifiers.durations import parse_duration
-    from verifiers.errors import RestoreproofError
-
-    try:
-        older_than = parse_duration(args.older_than)
-    except ValueError as exc:
-        raise RestoreproofError(f"--older-than {args.older_than!r}: {exc}", hint="e.g. 30m, 6h or 2d") from None
+    older_than = older_than_seconds(args.older_than)
     now = datetime.now(UTC)
     try:
         result = sweep(older_than=older_than, delete_them=args.delete, region=args.region,
                        endpoint_url=args.endpoint_url, now=now)
     except (ClientError, BotoCoreError) as exc:
-        from verifiers.aws import permission_hint
-
         raise SandboxError(f"janitor: cannot list the sandboxes: {describe_error(exc)}",
                            hint=permission_hint(exc, "rds:DescribeDBInstances, rds:DescribeDBClusters, "
                                                 "dynamodb:ListTables, dynamodb:DescribeTable, "
                                                 "dynamodb:ListTagsOfResource, s3:ListAllMyBuckets and "
                                                 "s3:GetBucketTagging")) from None
-    verb = "deleted" if args.delete else "would delete"
-    for leftover in result.stale:
-        if leftover in result.deleted or not args.delete:
-            print(f"{verb}: {leftover.describe(now)}")
-    for leftover in result.recent:
-        print(f"kept (newer than {format_duration(older_than)}): {leftover.describe(now)}")
-    for error in result.errors:
-        print(f"restoreproof: error: janitor could not delete {error}", file=sys.stderr)
-    summary = f"janitor: {len(result.stale)} sandbox(es) tagged {SANDBOX_TAG} older than {format_duration(older_than)}"
-    if not args.delete:
-        summary += "; dry run, nothing deleted (pass --delete to delete them)" if result.stale else ""
-    else:
-        summary += f"; {len(result.deleted)} deleted"
-    print(summary)
-    return 2 if result.errors else 0
+    return print_report(result, now=now, older_than=older_than, deleting=args.delete, could_not_delete=" ",
+                        found=f"sandbox(es) tagged {SANDBOX_TAG}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+from botocore.waiter import WaiterModel, create_waiter_with_client
 
 from verifiers.aws import describe_error, permission_hint, waiter_config
 from verifiers.errors import SandboxError
@@ -137,8 +138,6 @@ def _modify(sandbox: RdsSandbox, actions: str, **change: Any) -> None:
 
 
 def _wait(sandbox: RdsSandbox, name: str, timeout: float, what: str) -> None:
-    from botocore.waiter import WaiterModel, create_waiter_with_client
-
     waiter = create_waiter_with_client(name, WaiterModel(_WAITERS), sandbox.client)
     key = ("DBClusterIdentifier", sandbox.cluster_id) if sandbox.cluster_id else \
         ("DBInstanceIdentifier", sandbox.instance_id)

@@ -28,6 +28,7 @@ from verifiers.aws import (
 )
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
+from verifiers.sandboxes.cleanup import cleanup_stack
 from verifiers.sources.rds_snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -122,37 +123,41 @@ def _last_status(response: Any) -> str:
     return "unknown"
 
 
-@contextlib.contextmanager
-def restored_snapshot(client: RDSClient, snapshot: Snapshot, settings: RdsSandboxSettings) -> Iterator[RdsSandbox]:
+def restored_snapshot(client: RDSClient, snapshot: Snapshot,
+                      settings: RdsSandboxSettings) -> contextlib.AbstractContextManager[RdsSandbox]:
     """Start the restore (returns once AWS accepted it: wait with `wait_available`); delete on exit."""
+    return restored_sandbox(
+        client, snapshot, settings, what="the RDS sandbox", create=_create,
+        restore_cluster=lambda sandbox: _restore_cluster(sandbox)["DBCluster"].get("DBClusterArn", ""),
+        restore_instance=lambda sandbox: _restore_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
+
+
+@contextlib.contextmanager
+def restored_sandbox(client: RDSClient, origin: Snapshot, settings: RdsSandboxSettings, *, what: str,
+                     create: Callable[[RdsSandbox, str, Callable[[], str]], None],
+                     restore_cluster: Callable[[RdsSandbox], str],
+                     restore_instance: Callable[[RdsSandbox], str]) -> Iterator[RdsSandbox]:
+    """A temporary sandbox restored from `origin` (a snapshot, or a point in time: aws_rds_pitr.py): the cluster
+    (`restore_cluster`) then an instance in it, or the instance (`restore_instance`), each returning its ARN;
+    each deletion registered before its creation. `create` runs a restore call, turning its failure into the
+    SandboxError that names the origin; `what` names the sandbox when its deletion fails after an earlier error."""
     identifier = sandbox_identifier(settings.store)
-    sandbox = RdsSandbox(client, snapshot, settings, instance_id=identifier,
-                         cluster_id=identifier if snapshot.cluster else None, tag=identifier)
-    with contextlib.ExitStack() as cleanup:
-        failing = True
-        try:
-            if sandbox.cluster_id:
-                cleanup.callback(_delete, sandbox, "cluster", lambda: client.delete_db_cluster(
-                    DBClusterIdentifier=identifier, SkipFinalSnapshot=True))
-                _create(sandbox, "cluster", lambda: _restore_cluster(sandbox)["DBCluster"].get("DBClusterArn", ""))
-                # An Aurora instance has no final snapshot or automated backups of its own: the cluster does.
-                cleanup.callback(_delete, sandbox, "instance",
-                                 lambda: client.delete_db_instance(DBInstanceIdentifier=identifier))
-                _create(sandbox, "instance", lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
-            else:
-                cleanup.callback(_delete, sandbox, "instance", lambda: client.delete_db_instance(
-                    DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True))
-                _create(sandbox, "instance", lambda: _restore_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
-            yield sandbox
-            failing = False
-        finally:
-            if failing:
-                # Deletion errors must not hide why the run failed: log them, the original error propagates.
-                try:
-                    cleanup.close()
-                except SandboxError:
-                    log.exception("store %s: deleting the RDS sandbox failed after an earlier error",
-                                  settings.store)
+    sandbox = RdsSandbox(client, origin, settings, instance_id=identifier,
+                         cluster_id=identifier if origin.cluster else None, tag=identifier)
+    with cleanup_stack(log, settings.store, what) as cleanup:
+        if sandbox.cluster_id:
+            cleanup.callback(_delete, sandbox, "cluster", lambda: client.delete_db_cluster(
+                DBClusterIdentifier=identifier, SkipFinalSnapshot=True))
+            create(sandbox, "cluster", lambda: restore_cluster(sandbox))
+            # An Aurora instance has no final snapshot or automated backups of its own: the cluster does.
+            cleanup.callback(_delete, sandbox, "instance",
+                             lambda: client.delete_db_instance(DBInstanceIdentifier=identifier))
+            create(sandbox, "instance", lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
+        else:
+            cleanup.callback(_delete, sandbox, "instance", lambda: client.delete_db_instance(
+                DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True))
+            create(sandbox, "instance", lambda: restore_instance(sandbox))
+        yield sandbox
 
 
 def _create(sandbox: RdsSandbox, what: str, call: Callable[[], str]) -> None:

@@ -9,68 +9,41 @@ reference's `{restore_time}` condition name the very moment AWS restored to.
 from __future__ import annotations
 
 import contextlib
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from verifiers.aws import describe_error, permission_hint, sandbox_identifier, sandbox_tags
+from verifiers.aws import describe_error, permission_hint, sandbox_tags
 from verifiers.errors import SandboxError
 from verifiers.sandboxes.aws_rds import (
     RdsSandbox,
     RdsSandboxSettings,
-    _cluster_instance,
-    _delete,
     _placement,
+    restored_sandbox,
 )
 from verifiers.sources.rds_snapshot import Snapshot
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
 
-log = logging.getLogger(__name__)
-
 PITR_ACTIONS = ("rds:RestoreDBInstanceToPointInTime, rds:RestoreDBClusterToPointInTime, rds:CreateDBInstance, "
                 "rds:AddTagsToResource, rds:DescribeDBInstances, rds:DescribeDBClusters, rds:DeleteDBInstance, "
                 "rds:DeleteDBCluster")
 
 
-@contextlib.contextmanager
 def restored_point_in_time(client: RDSClient, point: Snapshot, settings: RdsSandboxSettings,
-                           restore_time: datetime) -> Iterator[RdsSandbox]:
+                           restore_time: datetime) -> contextlib.AbstractContextManager[RdsSandbox]:
     """Start the restore of `point` (its source_id is the instance or cluster) to `restore_time`; returns once
     AWS accepted it (wait with `wait_available`); deletes everything it created on exit."""
-    identifier = sandbox_identifier(settings.store)
-    sandbox = RdsSandbox(client, point, settings, instance_id=identifier,
-                         cluster_id=identifier if point.cluster else None, tag=identifier)
-    with contextlib.ExitStack() as cleanup:
-        failing = True
-        try:
-            if sandbox.cluster_id:
-                cleanup.callback(_delete, sandbox, "cluster", lambda: client.delete_db_cluster(
-                    DBClusterIdentifier=identifier, SkipFinalSnapshot=True))
-                _create(sandbox, "cluster", restore_time, lambda: client.restore_db_cluster_to_point_in_time(
-                    **cluster_request(sandbox, restore_time))["DBCluster"].get("DBClusterArn", ""))
-                cleanup.callback(_delete, sandbox, "instance",
-                                 lambda: client.delete_db_instance(DBInstanceIdentifier=identifier))
-                _create(sandbox, "instance", restore_time,
-                        lambda: _cluster_instance(sandbox)["DBInstance"].get("DBInstanceArn", ""))
-            else:
-                cleanup.callback(_delete, sandbox, "instance", lambda: client.delete_db_instance(
-                    DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True))
-                _create(sandbox, "instance", restore_time, lambda: client.restore_db_instance_to_point_in_time(
-                    **instance_request(sandbox, restore_time))["DBInstance"].get("DBInstanceArn", ""))
-            yield sandbox
-            failing = False
-        finally:
-            if failing:
-                try:  # a deletion error must not hide why the run failed: logged, the original error propagates
-                    cleanup.close()
-                except SandboxError:
-                    log.exception("store %s: deleting the RDS point-in-time sandbox failed after an earlier error",
-                                  settings.store)
+    return restored_sandbox(
+        client, point, settings, what="the RDS point-in-time sandbox",
+        create=lambda sandbox, what, call: _create(sandbox, what, restore_time, call),
+        restore_cluster=lambda sandbox: client.restore_db_cluster_to_point_in_time(
+            **cluster_request(sandbox, restore_time))["DBCluster"].get("DBClusterArn", ""),
+        restore_instance=lambda sandbox: client.restore_db_instance_to_point_in_time(
+            **instance_request(sandbox, restore_time))["DBInstance"].get("DBInstanceArn", ""))
 
 
 def _create(sandbox: RdsSandbox, what: str, restore_time: datetime, call: Callable[[], str]) -> None:

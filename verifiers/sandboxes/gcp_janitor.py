@@ -10,9 +10,8 @@ else the API's createTime; an instance of unknown age is listed but never delete
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,15 @@ from verifiers.cloudsql import (
     sqladmin_client,
     wait_operation,
 )
-from verifiers.durations import format_duration
+from verifiers.errors import RestoreproofError, SandboxError
+from verifiers.sandboxes.janitor_report import (
+    Sweep,
+    age_seconds,
+    by_age,
+    older_than_seconds,
+    print_report,
+    when_created,
+)
 
 if TYPE_CHECKING:
     from googleapiclient._apis.sqladmin.v1 import InstancesListResponseHttpRequest, SQLAdminResource
@@ -46,21 +53,11 @@ class Leftover:
     created: datetime | None
 
     def age(self, now: datetime) -> float | None:
-        return None if self.created is None else (now - self.created).total_seconds()
+        return age_seconds(self.created, now)
 
     def describe(self, now: datetime) -> str:
-        age = self.age(now)
-        when = ("age unknown" if age is None or self.created is None
-                else f"created {self.created:%Y-%m-%dT%H:%M:%SZ}, {format_duration(age)} ago")
-        return f"cloud sql instance {self.project}:{self.name} ({self.state}) of store {self.store or '?'}, {when}"
-
-
-@dataclass
-class Sweep:
-    stale: list[Leftover]
-    recent: list[Leftover]
-    deleted: list[Leftover] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+        return (f"cloud sql instance {self.project}:{self.name} ({self.state}) of store {self.store or '?'}, "
+                f"{when_created(self.created, now)}")
 
 
 def leftovers(client: SQLAdminResource, project: str) -> list[Leftover]:
@@ -83,16 +80,14 @@ def leftovers(client: SQLAdminResource, project: str) -> list[Leftover]:
 
 
 def sweep(client: SQLAdminResource, project: str, *, older_than: float, delete_them: bool,
-          now: datetime | None = None, progress: Callable[[str], None] = lambda _line: None) -> Sweep:
+          now: datetime | None = None, progress: Callable[[str], None] = lambda _line: None) -> Sweep[Leftover]:
     """Find the temporary instances; with `delete_them`, delete (and wait for) those older than `older_than`
     seconds. Raises CloudSqlApiError only if nothing could be listed."""
     now = now or datetime.now(UTC)
-    found = leftovers(client, project)
-    stale = [f for f in found if (age := f.age(now)) is not None and age >= older_than]
-    result = Sweep(stale=stale, recent=[f for f in found if f not in stale])
+    result = by_age(leftovers(client, project), now, older_than)
     if not delete_them:
         return result
-    for leftover in stale:
+    for leftover in result.stale:
         what = f"janitor: instances.delete {project}:{leftover.name}"
         try:
             operation = api_call(client.instances().delete(project=project, instance=leftover.name), what)
@@ -110,14 +105,7 @@ def sweep(client: SQLAdminResource, project: str, *, older_than: float, delete_t
 
 def run(args: Any) -> int:
     """Exit 0 when every stale instance was listed (dry run) or deleted; 2 on any API error."""
-    from verifiers.durations import parse_duration
-    from verifiers.errors import RestoreproofError, SandboxError
-
-    try:
-        older_than = parse_duration(args.older_than)
-    except ValueError as exc:
-        raise RestoreproofError(f"--older-than {args.older_than!r}: {exc}", hint="e.g. 30m, 6h or 2d") from None
-
+    older_than = older_than_seconds(args.older_than)
     project = args.gcp_project or os.environ.get(PROJECT_ENV)
     if not project:
         raise RestoreproofError("janitor --cloud gcp: no Google Cloud project",
@@ -129,19 +117,5 @@ def run(args: Any) -> int:
         raise SandboxError(f"janitor: cannot list the Cloud SQL instances of project {project}: {exc.message}",
                            hint=exc.hint or "grant the identity cloudsql.instances.list (and "
                            "cloudsql.instances.delete to --delete)") from None
-    verb = "deleted" if args.delete else "would delete"
-    for leftover in result.stale:
-        if leftover in result.deleted or not args.delete:
-            print(f"{verb}: {leftover.describe(now)}")
-    for leftover in result.recent:
-        print(f"kept (newer than {format_duration(older_than)}): {leftover.describe(now)}")
-    for error in result.errors:
-        print(f"restoreproof: error: janitor could not delete: {error}", file=sys.stderr)
-    summary = (f"janitor: {len(result.stale)} Cloud SQL instance(s) labelled {LABEL_TEMPORARY}=true in project "
-               f"{project} older than {format_duration(older_than)}")
-    if not args.delete:
-        summary += "; dry run, nothing deleted (pass --delete to delete them)" if result.stale else ""
-    else:
-        summary += f"; {len(result.deleted)} deleted"
-    print(summary)
-    return 2 if result.errors else 0
+    return print_report(result, now=now, older_than=older_than, deleting=args.delete, could_not_delete=": ",
+                        found=f"Cloud SQL instance(s) labelled {LABEL_TEMPORARY}=true in project {project}")

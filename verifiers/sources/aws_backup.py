@@ -25,12 +25,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+from botocore.waiter import WaiterModel, create_waiter_with_client
 
-from verifiers.aws import backup_client, describe_error, error_code, permission_hint, waiter_config
+from verifiers.aws import (
+    backup_client,
+    describe_error,
+    dynamodb_client,
+    error_code,
+    permission_hint,
+    rds_client,
+    waiter_config,
+)
 from verifiers.checks import CheckResult
 from verifiers.errors import SourceError
 from verifiers.redaction import redact_secrets
 from verifiers.sources import Artifact, Located
+from verifiers.sources.dynamodb_backup import Backup, DynamoDbBackups, find_backup
+from verifiers.sources.rds_snapshot import RdsSnapshots, find_snapshot
 from verifiers.sources.s3 import manifest_file
 from verifiers.store_settings import AwsBackupSource, DynamoDbBackupSource, RdsRestoreSettings, RdsSnapshotSource
 
@@ -324,18 +335,11 @@ class AwsBackups:
 def _resource_details(source: AwsBackupSource, point: RecoveryPoint, *, store: str) -> dict[str, str]:
     """The snapshot or backup a recovery point is, described as the rds-snapshot / dynamodb-backup sources do."""
     if point.resource_type in ("RDS", "Aurora"):
-        from verifiers.aws import rds_client
-        from verifiers.sources.rds_snapshot import find_snapshot
-
         rds = rds_source_of(source, point, store=store)
         snapshot = find_snapshot(rds_client(source.region, source.endpoint_url), rds, store=store)
         return snapshot.details()
     if point.resource_type == "DynamoDB":
-        from verifiers.sources.dynamodb_backup import Backup, find_backup
-
         if point.native_dynamodb_backup and not point.adopted_arn:
-            from verifiers.aws import dynamodb_client
-
             client = dynamodb_client(source.region, source.endpoint_url)
             return find_backup(client, _dynamodb_source_of(source, point), store=store).details()
         backup = Backup(arn=point.recovery_point_arn, name=resource_name_of(point.recovery_point_arn),
@@ -354,12 +358,8 @@ def _inner_artifact(located: Located, point: RecoveryPoint, *, store: str, work_
     if point.adopted_arn:  # restore testing: AWS Backup restored it already
         return None
     if point.resource_type in ("RDS", "Aurora"):
-        from verifiers.sources.rds_snapshot import RdsSnapshots
-
         return RdsSnapshots().fetch(located, store=store, work_dir=work_dir)
     if point.resource_type == "DynamoDB" and point.native_dynamodb_backup:
-        from verifiers.sources.dynamodb_backup import DynamoDbBackups
-
         return DynamoDbBackups().fetch(located, store=store, work_dir=work_dir)
     return None
 
@@ -388,8 +388,6 @@ def start_restore_job(client: BackupClient, point: RecoveryPoint, target: dict[s
 def wait_restore_job(client: BackupClient, job_id: str, timeout: float, *, store: str) -> tuple[RestoreJob, bool]:
     """Wait until the restore job ends (botocore's waiter, bounded by `timeout`); the job as last described,
     and whether the wait timed out."""
-    from botocore.waiter import WaiterModel, create_waiter_with_client
-
     waiter = create_waiter_with_client("RestoreJobDone", WaiterModel(_RESTORE_JOB_WAITER), client)
     timed_out = False
     try:

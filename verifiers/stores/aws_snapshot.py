@@ -30,8 +30,10 @@ from verifiers.sandboxes import SandboxInfo, timed_sandbox
 from verifiers.sandboxes.aws_login import Login, credentials_mode, log_in
 from verifiers.sandboxes.aws_network import NetworkReport, NetworkSettings, Placement, check_rules, probe_tcp
 from verifiers.sandboxes.aws_rds import Availability, RdsSandbox, RdsSandboxSettings, restored_snapshot
+from verifiers.sandboxes.aws_rds_adopted import adopted_instance
 from verifiers.sandboxes.aws_rds_pitr import restored_point_in_time
 from verifiers.sources import Artifact, Located
+from verifiers.sources.aws_backup import RecoveryPoint, rds_source_of
 from verifiers.sources.rds_point_in_time import POINT_IN_TIME
 from verifiers.sources.rds_snapshot import Snapshot
 from verifiers.sources.snapshot_manifests import DETAILS_KEY, Pairing
@@ -63,8 +65,6 @@ def snapshot_source(store: AnyStore, located: Located) -> RdsSnapshotSource:
     recovery point is a DB snapshot: verifiers/sources/aws_backup.py)."""
     if isinstance(store.source, RdsSnapshotSource):
         return store.source
-    from verifiers.sources.aws_backup import RecoveryPoint, rds_source_of
-
     assert isinstance(store.source, AwsBackupSource)  # the kinds that call this take no other service source
     point = RecoveryPoint.from_details(located.details)
     if point.resource_type not in ("RDS", "Aurora"):
@@ -227,7 +227,6 @@ def adopted_sandbox(plan: StorePlan, source: RdsSnapshotSource, snapshot: Snapsh
                     timer: RestoreTimer) -> Iterator[RdsSandbox]:
     """Restore testing: the instance AWS Backup restored, verified in place and left to AWS Backup to delete."""
     from verifiers.aws import rds_client
-    from verifiers.sandboxes.aws_rds_adopted import adopted_instance
 
     client = rds_client(snapshot.region or None, snapshot.endpoint_url or None)
     settings = RdsSandboxSettings(store=plan.store.name, instance_class=source.instance_class,

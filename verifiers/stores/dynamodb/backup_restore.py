@@ -23,6 +23,7 @@ from verifiers.aws import backup_client, describe_error, permission_hint, sandbo
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.aws_rds import Availability
+from verifiers.sandboxes.cleanup import cleanup_stack
 from verifiers.sources.aws_backup import (
     RUNNING,
     RecoveryPoint,
@@ -111,20 +112,11 @@ def backup_restored_table(client: DynamoDBClient, backup: Backup, store: str, po
                           role: str | None) -> Iterator[RestoredTable]:
     """StartRestoreJob into a table named like every sandbox table; its deletion is registered first."""
     table = BackupRestoredTable(client, backup, store, sandbox_identifier(store), point=point)
-    with contextlib.ExitStack() as cleanup:
-        failing = True
-        try:
-            cleanup.callback(_delete_after_job, table)
-            table.job_id = start_restore_job(backup_client(point.region or None, point.endpoint_url or None), point,
-                                             {"targetTableName": table.name}, role=role, store=store)
-            yield table
-            failing = False
-        finally:
-            if failing:
-                try:
-                    cleanup.close()
-                except SandboxError:
-                    log.exception("store %s: deleting the temporary table failed after an earlier error", store)
+    with cleanup_stack(log, store, "the temporary table") as cleanup:
+        cleanup.callback(_delete_after_job, table)
+        table.job_id = start_restore_job(backup_client(point.region or None, point.endpoint_url or None), point,
+                                         {"targetTableName": table.name}, role=role, store=store)
+        yield table
 
 
 def _delete_after_job(table: BackupRestoredTable) -> None:

@@ -23,6 +23,7 @@ from verifiers.aws import (
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.aws_rds import Availability
+from verifiers.sandboxes.cleanup import cleanup_stack
 from verifiers.sources.dynamodb_backup import Backup
 
 if TYPE_CHECKING:
@@ -69,32 +70,23 @@ class RestoredTable:
 @contextlib.contextmanager
 def restored_table(client: DynamoDBClient, backup: Backup, store: str) -> Iterator[RestoredTable]:
     table = RestoredTable(client, backup, store, sandbox_identifier(store))
-    with contextlib.ExitStack() as cleanup:
-        failing = True
+    with cleanup_stack(log, store, "the temporary table") as cleanup:
+        cleanup.callback(delete_table, table)
         try:
-            cleanup.callback(delete_table, table)
-            try:
-                if backup.pitr:  # the recorded restore point, so evidence and restore agree on the moment
-                    restored = client.restore_table_to_point_in_time(
-                        SourceTableName=backup.table, TargetTableName=table.name, RestoreDateTime=backup.created_at,
-                        BillingModeOverride="PAY_PER_REQUEST")
-                else:
-                    restored = client.restore_table_from_backup(TargetTableName=table.name, BackupArn=backup.arn,
-                                                                BillingModeOverride="PAY_PER_REQUEST")
-                table.arn = restored["TableDescription"].get("TableArn", "")
-                client.tag_resource(ResourceArn=table.arn, Tags=sandbox_tags(table.name, store))
-            except (ClientError, BotoCoreError) as exc:
-                raise SandboxError(
-                    f"store {store}: cannot restore {backup.arn} into table {table.name}: {describe_error(exc)}",
-                    hint=permission_hint(exc, RESTORE_ACTIONS)) from None
-            yield table
-            failing = False
-        finally:
-            if failing:
-                try:
-                    cleanup.close()
-                except SandboxError:
-                    log.exception("store %s: deleting the temporary table failed after an earlier error", store)
+            if backup.pitr:  # the recorded restore point, so evidence and restore agree on the moment
+                restored = client.restore_table_to_point_in_time(
+                    SourceTableName=backup.table, TargetTableName=table.name, RestoreDateTime=backup.created_at,
+                    BillingModeOverride="PAY_PER_REQUEST")
+            else:
+                restored = client.restore_table_from_backup(TargetTableName=table.name, BackupArn=backup.arn,
+                                                            BillingModeOverride="PAY_PER_REQUEST")
+            table.arn = restored["TableDescription"].get("TableArn", "")
+            client.tag_resource(ResourceArn=table.arn, Tags=sandbox_tags(table.name, store))
+        except (ClientError, BotoCoreError) as exc:
+            raise SandboxError(
+                f"store {store}: cannot restore {backup.arn} into table {table.name}: {describe_error(exc)}",
+                hint=permission_hint(exc, RESTORE_ACTIONS)) from None
+        yield table
 
 
 def delete_table(table: RestoredTable) -> None:

@@ -14,38 +14,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 from psycopg.conninfo import make_conninfo
 
-from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
-from verifiers.errors import SandboxError
+from verifiers.checks import CheckResult
 from verifiers.inventory_cloud import CloudSqlBackupSource
 from verifiers.sandboxes.cloudsql import CloudSqlSandbox, Login
 from verifiers.sources import Artifact, Located
 from verifiers.stores import cloudsql_backup
-from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, selected_tables
-from verifiers.stores.postgres import corruption
-from verifiers.stores.postgres.compare import judge, measure_conninfo, sample_plan
+from verifiers.stores.base import KindPlan, StorePlan, StoreVerification
+from verifiers.stores.postgres.compare import data_specs
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
-from verifiers.stores.postgres.restore import redact
+from verifiers.stores.postgres.service_restore import (
+    CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_DATABASE,
+    measure_restored,
+    probe_instance,
+)
 from verifiers.stores.postgres.settings import PostgresStore
 from verifiers.timing import RestoreTimer
 
-CONNECT_TIMEOUT_SECONDS = 30
-DEFAULT_DATABASE = "postgres"
-
 
 def plan_cloudsql(store: PostgresStore, source: CloudSqlBackupSource, located: Located) -> StorePlan:
-    def data_specs(manifest: PostgresManifest) -> list[CheckSpec]:
-        specs = [CheckSpec("tables", "tables")]
-        for table in selected_tables(store.tables, manifest.facts):
-            specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
-        specs.append(CheckSpec("schema", DATABASE_SUBJECT))
-        specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
-        return specs + ([corruption.SPEC] if store.amcheck else [])
-
     return cloudsql_backup.plan_backup(store, located, engine="postgres",
-                                       load=lambda path: load_manifest(path, store=store.name), data_specs=data_specs,
+                                       load=lambda path: load_manifest(path, store=store.name),
+                                       data_specs=lambda manifest: data_specs(store, manifest.facts),
                                        kind_plan=lambda manifest: PostgresCloudSqlPlan(store, source, manifest))
 
 
@@ -64,14 +56,7 @@ class PostgresCloudSqlPlan(KindPlan):
         def measure(_sandbox: CloudSqlSandbox, login: Login) -> list[CheckResult]:
             conninfo = data_plane(login, source)
             probe_connection(conninfo, store.name)
-            methods = {name: t.method for name, t in manifest.facts.tables.items()}
-            sampled = sample_plan(store, manifest.facts, artifact.manifest_path)
-            facts, assertion_results = measure_conninfo(conninfo, store, methods, manifest.facts, sampled=sampled,
-                                                        steps=timer)
-            judged = judge(store, manifest.facts, facts, sampled) + assertion_results
-            if store.amcheck:  # the backup's pages are production's: an index corrupted there is found here
-                judged.append(corruption.check_indexes(conninfo, budget=store.amcheck_budget, store=store.name))
-            return judged
+            return measure_restored(conninfo, store, manifest, artifact.manifest_path, timer)
 
         return cloudsql_backup.verify_backup(plan, source, artifact, timer, result, measure=measure)
 
@@ -87,8 +72,4 @@ def data_plane(login: Login, source: CloudSqlBackupSource) -> str:
 
 def probe_connection(conninfo: str, store: str) -> None:
     """Connect once before measuring, so an unreachable instance gets its own fix."""
-    try:
-        psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
-    except psycopg.Error as exc:
-        raise SandboxError(f"store {store}: cannot connect to the temporary Cloud SQL instance: "
-                           f"{redact(str(exc).strip())}", hint=cloudsql_backup.CONNECT_HINT) from None
+    probe_instance(conninfo, store, instance="the temporary Cloud SQL instance", hint=cloudsql_backup.CONNECT_HINT)

@@ -10,10 +10,11 @@ from typing import Any
 import psycopg
 
 from verifiers import checks
-from verifiers.checks import DATABASE_SUBJECT, CheckResult
+from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
 from verifiers.errors import SandboxError
 from verifiers.stores import key_ranges, sampling
 from verifiers.stores.base import selected_tables
+from verifiers.stores.postgres import corruption
 from verifiers.stores.postgres.checksum import Method, pin_session
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.manifest import load_manifest
@@ -25,6 +26,16 @@ from verifiers.stores.sampling import SampledTable
 from verifiers.timing import UNTIMED, StepClock
 
 ASSERTION_TIMEOUT_MS = 300_000
+
+
+def data_specs(store: PostgresStore, facts: DatabaseFacts) -> list[CheckSpec]:
+    """The checks of the restored data the manifest promises, whichever way it was restored."""
+    specs = [CheckSpec("tables", "tables")]
+    for table in selected_tables(store.tables, facts):
+        specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
+    specs.append(CheckSpec("schema", DATABASE_SUBJECT))
+    specs += [CheckSpec("sequence", name) for name in sorted(facts.sequences)]
+    return specs + ([corruption.SPEC] if store.amcheck else [])
 
 
 def measure_conninfo(conninfo: str, store: PostgresStore, methods: dict[str, Method],

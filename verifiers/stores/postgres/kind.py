@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
+from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import attach
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError
 from verifiers.extras import needed_by
@@ -27,12 +27,11 @@ from verifiers.stores.base import (
     narrowed,
     not_restored,
     restore_plan,
-    selected_tables,
 )
 from verifiers.stores.postgres import corruption, fidelity, live, self_test
 from verifiers.stores.postgres.archive import DumpHeader, major_of, read_header
 from verifiers.stores.postgres.checksum import Method
-from verifiers.stores.postgres.compare import judge, measure_conninfo, sample_plan
+from verifiers.stores.postgres.compare import data_specs, judge, measure_conninfo, sample_plan
 from verifiers.stores.postgres.compliance import RestoredPostgres
 from verifiers.stores.postgres.facts import DatabaseFacts
 from verifiers.stores.postgres.local_server import PgInstallation, choose_installation, find_installations
@@ -69,12 +68,7 @@ class PostgresKind:
                                "writes NAME-<stamp>.manifest.json next to the dump), or set `live` to compare with "
                                "the live database")
         manifest = load_manifest(path, store=store.name)
-        specs = [ENGINE_SPEC, CheckSpec("tables", "tables")]
-        for table in selected_tables(store.tables, manifest.facts):
-            specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
-        specs.append(CheckSpec("schema", DATABASE_SUBJECT))
-        specs += [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
-        specs += [corruption.SPEC] if store.amcheck else []
+        specs = [ENGINE_SPEC, *data_specs(store, manifest.facts)]
         specs += [CheckSpec("assertion", a.name) for a in store.assertions]
         specs += self_test.SPECS if store.self_test else ()
         return restore_plan(store, located, PostgresPlan(store, manifest), specs, reference_time=manifest.captured_at)

@@ -8,44 +8,37 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import psycopg
 from psycopg.conninfo import make_conninfo
 
-from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec
-from verifiers.errors import SandboxError
+from verifiers.checks import CheckResult, CheckSpec
 from verifiers.sandboxes.aws_login import Login, login_hint
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores import aws_snapshot
-from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, selected_tables
+from verifiers.stores.base import KindPlan, StorePlan, StoreVerification
 from verifiers.stores.postgres import corruption
-from verifiers.stores.postgres.compare import judge, measure_conninfo, sample_plan
-from verifiers.stores.postgres.live import LiveBaseline, read_baseline, verify_restored
+from verifiers.stores.postgres.compare import data_specs as manifest_data_specs
+from verifiers.stores.postgres.live import LiveBaseline, read_baseline
 from verifiers.stores.postgres.live import data_specs as live_data_specs
 from verifiers.stores.postgres.manifest import PostgresManifest, load_manifest
-from verifiers.stores.postgres.restore import redact
+from verifiers.stores.postgres.service_restore import (
+    CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_DATABASE,
+    measure_restored,
+    probe_instance,
+)
 from verifiers.stores.postgres.settings import PostgresStore
 from verifiers.timing import RestoreTimer
 
-CONNECT_TIMEOUT_SECONDS = 30
 ENVIRONMENT_HINT = "find the master password in PGPASSWORD or ~/.pgpass"
-DEFAULT_DATABASE = "postgres"
 
 
 def plan_snapshot(store: PostgresStore, source: RdsSnapshotSource, located: Located) -> StorePlan:
     def data_specs(manifest: PostgresManifest | LiveBaseline) -> list[CheckSpec]:
-        return reference_specs(manifest) + ([corruption.SPEC] if store.amcheck else [])
-
-    def reference_specs(manifest: PostgresManifest | LiveBaseline) -> list[CheckSpec]:
         if isinstance(manifest, LiveBaseline):
-            return live_data_specs(manifest)
-        specs = [CheckSpec("tables", "tables")]
-        for table in selected_tables(store.tables, manifest.facts):
-            specs += [CheckSpec("row_count", table), CheckSpec("checksum", table), CheckSpec("schema", table)]
-        specs.append(CheckSpec("schema", DATABASE_SUBJECT))
-        return specs + [CheckSpec("sequence", name) for name in sorted(manifest.facts.sequences)]
-
+            return live_data_specs(manifest) + ([corruption.SPEC] if store.amcheck else [])
+        return manifest_data_specs(store, manifest.facts)
 
     def load(path: Path) -> PostgresManifest | LiveBaseline:
         return load_manifest(path, store=store.name)
@@ -74,17 +67,7 @@ class PostgresSnapshotPlan(KindPlan):
         def measure(sandbox: RdsSandbox, login: Login) -> list[CheckResult]:
             conninfo = data_plane(sandbox, source, login)
             probe_connection(conninfo, store.name, login_hint(login, ENVIRONMENT_HINT))
-            if isinstance(manifest, LiveBaseline):
-                judged = verify_restored(conninfo, store, manifest, steps=timer)
-            else:
-                methods = {name: t.method for name, t in manifest.facts.tables.items()}
-                sampled = sample_plan(store, manifest.facts, artifact.manifest_path)
-                facts, assertion_results = measure_conninfo(conninfo, store, methods, manifest.facts,
-                                                            sampled=sampled, steps=timer)
-                judged = judge(store, manifest.facts, facts, sampled) + assertion_results
-            if store.amcheck:  # the snapshot's pages are production's: an index corrupted there is found here
-                judged.append(corruption.check_indexes(conninfo, budget=store.amcheck_budget, store=store.name))
-            return judged
+            return measure_restored(conninfo, store, manifest, artifact.manifest_path, timer)
 
         return aws_snapshot.verify_snapshot(plan, source, artifact, timer, result, measure=measure)
 
@@ -106,8 +89,5 @@ def data_plane(sandbox: RdsSandbox, source: RdsSnapshotSource, login: Login) -> 
 
 def probe_connection(conninfo: str, store: str, hint: str = ENVIRONMENT_HINT) -> None:
     """Connect once before measuring, so an unreachable instance or a refused login gets its own fix."""
-    try:
-        psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
-    except psycopg.Error as exc:
-        raise SandboxError(f"store {store}: cannot connect to the restored RDS instance: {redact(str(exc).strip())}",
-                           hint=f"{aws_snapshot.CONNECT_HINT}; {hint}") from None
+    probe_instance(conninfo, store, instance="the restored RDS instance",
+                   hint=f"{aws_snapshot.CONNECT_HINT}; {hint}")

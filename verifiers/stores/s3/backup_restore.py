@@ -31,6 +31,7 @@ from verifiers.aws import (
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
 from verifiers.sandboxes.aws_bucket import BUCKET_ACTIONS, delete_bucket
+from verifiers.sandboxes.cleanup import cleanup_stack
 from verifiers.sources.aws_backup import (
     RUNNING,
     RecoveryPoint,
@@ -86,22 +87,13 @@ def restored_bucket(client: S3Client, point: RecoveryPoint, store: str, *,
                     role: str | None) -> Iterator[RestoredBucket]:
     """Create the tagged bucket, start AWS Backup's restore into it (wait with `wait_restore_job`), delete on exit."""
     restored = RestoredBucket(client, store, sandbox_identifier(store), point.region)
-    with contextlib.ExitStack() as cleanup:
-        failing = True
-        try:
-            cleanup.callback(_delete_after_job, restored, point)
-            _create(restored)
-            restored.job_id = start_restore_job(
-                backup_client(point.region or None, point.endpoint_url or None), point,
-                {"DestinationBucketName": restored.bucket, "NewBucket": "false"}, role=role, store=store)
-            yield restored
-            failing = False
-        finally:
-            if failing:  # a deletion error must not hide the error that ended the run
-                try:
-                    cleanup.close()
-                except SandboxError:
-                    log.exception("store %s: deleting the temporary bucket failed after an earlier error", store)
+    with cleanup_stack(log, store, "the temporary bucket") as cleanup:
+        cleanup.callback(_delete_after_job, restored, point)
+        _create(restored)
+        restored.job_id = start_restore_job(
+            backup_client(point.region or None, point.endpoint_url or None), point,
+            {"DestinationBucketName": restored.bucket, "NewBucket": "false"}, role=role, store=store)
+        yield restored
 
 
 def _create(restored: RestoredBucket) -> None:

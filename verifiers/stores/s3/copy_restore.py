@@ -29,6 +29,7 @@ from verifiers.aws import (
 )
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo
+from verifiers.sandboxes.cleanup import cleanup_stack
 
 if TYPE_CHECKING:
     from boto3.s3.transfer import TransferConfig
@@ -128,16 +129,7 @@ def scratch_copy(client: S3Client, listing: Mapping[str, Mapping[str, Any]], *, 
     `transfer`: when a copy is multipart and in what parts (by default above 5 GiB, in 256 MiB parts)."""
     transfer = transfer or transfer_config(threshold=COPY_THRESHOLD, part=COPY_PART)
     scratch = ScratchCopy(client, store, source_bucket, source_prefix, bucket, run_prefix(base_prefix), transfer)
-    with contextlib.ExitStack() as cleanup:
+    with cleanup_stack(log, store, "the scratch prefix") as cleanup:
         cleanup.callback(scratch.delete)
-        failing = True
-        try:
-            scratch.copy(listing)
-            yield scratch
-            failing = False
-        finally:
-            if failing:  # a deletion error must not hide the error that ended the run
-                try:
-                    cleanup.close()
-                except SandboxError:
-                    log.exception("store %s: deleting the scratch prefix failed after an earlier error", store)
+        scratch.copy(listing)
+        yield scratch
