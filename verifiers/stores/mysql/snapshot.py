@@ -12,51 +12,41 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import os
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pymysql
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 from pymysql.optionfile import Parser
 
 from verifiers.checks import CheckResult
-from verifiers.errors import CaptureError, ManifestError, SandboxError, SourceError
+from verifiers.errors import SandboxError
 from verifiers.sandboxes.aws_login import Login, login_hint
 from verifiers.sandboxes.aws_rds import RdsSandbox
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import RdsSnapshotSource
 from verifiers.stores import aws_snapshot
 from verifiers.stores.base import KindPlan, StorePlan, StoreVerification
-from verifiers.stores.mysql import corruption
-from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
-from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
-from verifiers.stores.mysql.manifest import MysqlManifest, load_manifest
-from verifiers.stores.mysql.restore import redact
+from verifiers.stores.mysql.compare import data_specs
+from verifiers.stores.mysql.dsn import MysqlTarget
+from verifiers.stores.mysql.manifest import MysqlManifest
+from verifiers.stores.mysql.service_restore import (
+    connect_instance,
+    load_restored_manifest,
+    measure_restored,
+    override_target,
+)
 from verifiers.stores.mysql.settings import MysqlStore
 from verifiers.timing import RestoreTimer
 
-CONNECT_TIMEOUT_SECONDS = 30
 OPTION_FILE = "~/.my.cnf"
 LOGIN_HINT = "find the master password in MYSQL_PWD or ~/.my.cnf ([client] password=…)"
 
 
 def plan_snapshot(store: MysqlStore, source: RdsSnapshotSource, located: Located) -> StorePlan:
-    override_target(store, source)  # a bad DSN fails the plan, before AWS is asked to restore anything
-
-    def load(path: Path) -> MysqlManifest:
-        manifest = load_manifest(path, store=store.name)
-        if source.database is not None and source.database != manifest.database:
-            raise ManifestError(
-                f"store {store.name}: stores.source.database is {source.database!r} but manifest {path} was "
-                f"captured from database {manifest.database!r}",
-                hint="remove stores.source.database (a mysql store verifies the manifest's database) or point "
-                "stores.source.manifest at a capture of that database")
-        return manifest
-
-    return aws_snapshot.plan_snapshot(store, located, load=load,
+    override_target(store, source.endpoint_override)  # a bad DSN fails the plan, before AWS is asked to restore
+    return aws_snapshot.plan_snapshot(store, located,
+                                      load=lambda path: load_restored_manifest(path, store, source.database),
                                       data_specs=lambda manifest: data_specs(store, manifest.facts),
                                       kind_plan=lambda manifest: MysqlSnapshotPlan(store, source, manifest))
 
@@ -75,27 +65,9 @@ class MysqlSnapshotPlan(KindPlan):
 
         def measure(sandbox: RdsSandbox, login: Login) -> list[CheckResult]:
             target = data_plane(sandbox, store, source, manifest.database, login)
-            conn = connect_restored(target, store.name, login)
-            # The instance's accounts (every DEFINER among them) came back with the snapshot: create none.
-            facts, assertion_results = measure_connected(conn, store, manifest.database, create_definers=False,
-                                                         expected=manifest.facts, steps=timer)
-            judged = judge(store, manifest.facts, facts) + assertion_results
-            if store.check_table:  # the snapshot's pages are production's: a table corrupted there is found here
-                judged.append(corruption.check_tables(connect_restored(target, store.name, login),
-                                                      manifest.database,
-                                                      budget=store.check_table_budget, store=store.name))
-            return judged
+            return measure_restored(lambda: connect_restored(target, store.name, login), store, manifest, timer)
 
         return aws_snapshot.verify_snapshot(plan, source, artifact, timer, result, measure=measure)
-
-
-def override_target(store: MysqlStore, source: RdsSnapshotSource) -> MysqlTarget | None:
-    if source.endpoint_override is None:
-        return None
-    try:
-        return parse_dsn(source.endpoint_override, what=f"store {store.name}: stores.source.endpoint_override")
-    except CaptureError as exc:
-        raise SourceError(exc.message, hint=exc.hint) from None
 
 
 def data_plane(sandbox: RdsSandbox, store: MysqlStore, source: RdsSnapshotSource, database: str,
@@ -103,7 +75,7 @@ def data_plane(sandbox: RdsSandbox, store: MysqlStore, source: RdsSnapshotSource
     """Where to measure `database`: `endpoint_override` when set, else the restored instance's endpoint; as
     `login`'s user when it names one, else the snapshot's master user. The password is not kept in the target:
     `connect_restored` asks `login` for it per connection (an IAM token lives 15 minutes)."""
-    override = override_target(store, source)
+    override = override_target(store, source.endpoint_override)
     user = login.user if login is not None else None
     if override is not None:
         return dataclasses.replace(override, database=database, user=user or override.user)
@@ -112,24 +84,14 @@ def data_plane(sandbox: RdsSandbox, store: MysqlStore, source: RdsSnapshotSource
 
 
 def connect_restored(target: MysqlTarget, store: str, login: Login | None = None) -> Connection[Cursor]:
-    """Connect before measuring, so an unreachable instance or a refused login gets its own fix."""
-    kwargs: dict[str, Any] = {**target.connect_kwargs(), "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                              "autocommit": True}
-    if login is not None and login.secret is not None:
-        kwargs["password"] = login.secret()
-    if target.host and not target.unix_socket:
-        if "password" not in kwargs and target.password is None:
-            kwargs["password"] = _master_password(store)
-        if not target.ssl_ca:
-            kwargs["ssl"] = _encrypt_only()
-    try:
-        return pymysql.connect(**kwargs)
-    except pymysql.err.MySQLError as exc:
-        reason = str(exc.args[-1]) if exc.args else type(exc).__name__
-        raise SandboxError(f"store {store}: cannot connect to the restored RDS instance at {target.redacted()}: "
-                           f"{redact(reason.strip())}",
-                           hint=f"{aws_snapshot.CONNECT_HINT}; "
-                           f"{login_hint(login, LOGIN_HINT) if login else LOGIN_HINT}") from None
+    """Connect before measuring, so an unreachable instance or a refused login gets its own fix. The password:
+    `login`'s secret (a reset password, an IAM token), else the target's, else (to a host) MYSQL_PWD / ~/.my.cnf."""
+    password = login.secret() if login is not None and login.secret is not None else None
+    if password is None and target.host and not target.unix_socket and target.password is None:
+        password = _master_password(store)
+    return connect_instance(target, store, instance="the restored RDS instance", password=password,
+                            hint=f"{aws_snapshot.CONNECT_HINT}; "
+                            f"{login_hint(login, LOGIN_HINT) if login else LOGIN_HINT}")
 
 
 def _master_password(store: str) -> str:
@@ -149,11 +111,3 @@ def _master_password(store: str) -> str:
                            hint="fix it ([client] then password=…) or set MYSQL_PWD") from None
     return str(parser.get("client", "password")) if parser.has_option("client", "password") else ""
 
-
-def _encrypt_only() -> ssl.SSLContext:
-    """TLS without verifying the certificate, as libpq's sslmode=require does for the PostgreSQL path: RDS
-    certificates chain to the RDS CA, not the system's (set `?ssl_ca=` in endpoint_override to verify)."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
