@@ -90,7 +90,7 @@ def prod_cluster(request: pytest.FixtureRequest) -> Iterator[Origin]:
 
 
 def plan(tmp_path: Path, origin: Origin, restored: MysqlServer, *, live: dict[str, object] | None = None,
-         **source: object) -> Any:
+         settings: dict[str, object] | None = None, **source: object) -> Any:
     src: dict[str, object] = {"type": "rds-snapshot", origin.kind: origin.name, "instance_class": "db.t4g.medium",
                               "endpoint_override": source_dsn(restored), **source}
     if "restore_to" not in source:
@@ -98,14 +98,15 @@ def plan(tmp_path: Path, origin: Origin, restored: MysqlServer, *, live: dict[st
     store: dict[str, object] = {"name": "shop", "kind": "mysql", "rto": "15m", "rpo": "30d", "source": src}
     if live is not None:
         store["live"] = live
+    store.update(settings or {})
     inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
     return plan_store(inventory.stores[0], inventory.base_dir)
 
 
 def verify(tmp_path: Path, origin: Origin, restored: MysqlServer, stable: dict[str, str] | None = None,
-           **source: object) -> StoreOutcome:
+           settings: dict[str, object] | None = None, **source: object) -> StoreOutcome:
     planned = plan(tmp_path, origin, restored, live={"dsn_env": LIVE_ENV, "stable": STABLE if stable is None
-                                                     else stable}, **source)
+                                                     else stable}, settings=settings, **source)
     assert not isinstance(planned, PlanFailure), planned.message
     outcome: StoreOutcome = run_store(planned)
     return outcome
@@ -125,8 +126,11 @@ def no_secrets(outcome: StoreOutcome, mysql_source: MysqlServer) -> None:
 def test_a_snapshot_without_a_manifest_is_verified_against_the_live_database(
         tmp_path: Path, aws: MotoServer, prod: Origin, restored: MysqlServer, live_env: str,
         mysql_source: MysqlServer) -> None:
-    outcome = verify(tmp_path, prod, restored)
+    outcome = verify(tmp_path, prod, restored, settings={"check_table": True, "assertions": [
+        {"name": "accounts", "sql": "SELECT COUNT(*) FROM accounts", "expect": 20}]})
     assert outcome.status == "passed", failed(outcome) or outcome.error
+    assert check(outcome, "assertion", "accounts").observed == 20  # run on the restored database
+    assert check(outcome, "corruption", "tables").passed
     assert {c.subject for c in outcome.checks if c.check == "row_count"} == TABLES
     checksums = {c.subject: c for c in outcome.checks if c.check == "checksum"}
     assert set(checksums) == set(STABLE)  # only the stable tables are hashed
@@ -152,6 +156,16 @@ def test_a_schema_drift_fails_naming_the_table_and_column(
     assert set(problems) == {"schema:shop.users"}
     assert "extra" in problems["schema:shop.users"]
     no_secrets(outcome, mysql_source)
+    assert harness_leftovers(aws.url) == []
+
+
+def test_a_live_table_missing_from_the_restore_fails_naming_it(
+        tmp_path: Path, aws: MotoServer, prod: Origin, restored: MysqlServer, live_env: str) -> None:
+    client(restored, f"--database={SOURCE_DB}", "-e", "DROP TABLE settings")
+    outcome = verify(tmp_path, prod, restored)
+    problems = failed(outcome)
+    assert set(problems) == {"tables:tables", "row_count:shop.settings", "schema:shop.settings"}
+    assert "missing: shop.settings" in problems["tables:tables"]
     assert harness_leftovers(aws.url) == []
 
 

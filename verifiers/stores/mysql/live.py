@@ -207,12 +207,17 @@ def data_specs(store: MysqlStore, baseline: LiveBaseline) -> list[CheckSpec]:
 
 
 def measure(cur: Any, database: str, tables: tuple[str, ...], conditions: Mapping[str, str]) -> LiveFacts:
-    """Every base table's schema and the database's objects (catalog reads), then each of `tables` (those
-    present) one at a time in its own read-only transaction: its row count and, for a table with a condition,
-    the checksum of the rows the condition selects, in one scan. Only numbers leave the server."""
-    schemas = table_schemas(cur, database)
-    objects = database_objects(cur, database)
-    columns = table_columns(cur, database)
+    """Every base table's schema and the database's objects (catalog reads, in one read-only transaction), then
+    each of `tables` (those present) one at a time in its own read-only transaction: its row count and, for a
+    table with a condition, the checksum of the rows the condition selects, in one scan. Only numbers leave the
+    server."""
+    cur.execute("START TRANSACTION READ ONLY")
+    try:
+        schemas = table_schemas(cur, database)
+        objects = database_objects(cur, database)
+        columns = table_columns(cur, database)
+    finally:
+        cur.execute("ROLLBACK")
     measured: dict[str, LiveTable] = {}
     for table, schema in schemas.items():
         name = qualified(database, table)
