@@ -214,12 +214,23 @@ def test_a_condition_that_fails_on_the_restored_table_fails_its_checksum_only(
     assert harness_leftovers(aws.url) == []
 
 
+def test_a_condition_selecting_no_rows_is_not_compared_rather_than_passed(
+        tmp_path: Path, aws: MotoServer, prod: Origin, restored: MysqlServer, live_env: str) -> None:
+    outcome = verify(tmp_path, prod, restored, stable={**STABLE, "shop.orders": "placed_on < '1900-01-01'"})
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    orders = check(outcome, "checksum", "shop.orders")
+    assert not orders.compared and orders.expected is None
+    assert "its live.stable condition selects no rows, live or restored" in orders.message
+    assert check(outcome, "checksum", "shop.accounts").compared
+
+
 def test_a_missing_live_dsn_fails_the_plan_naming_the_variable(
         tmp_path: Path, prod: Origin, restored: MysqlServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(LIVE_ENV, raising=False)
     planned = plan(tmp_path, prod, restored, live={"dsn_env": LIVE_ENV})
     assert isinstance(planned, PlanFailure)
-    assert f"the live database's DSN is not set (env {LIVE_ENV})" in planned.message
+    assert f"the live database is the reference (a snapshot without a manifest, a point-in-time restore) and its " \
+           f"DSN is not set (env {LIVE_ENV})" in planned.message
     monkeypatch.setenv(LIVE_ENV, "mysql://app:Very-s3cret-pw@db.internal:notaport/shop")
     planned = plan(tmp_path, prod, restored, live={"dsn_env": LIVE_ENV})
     assert isinstance(planned, PlanFailure)

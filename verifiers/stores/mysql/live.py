@@ -88,6 +88,7 @@ class LiveTable:
     rows: int
     checksum: str | None  # over the rows of the table's stable condition; None: counted only
     schema_: dict[str, str]
+    selected: int | None = None  # how many rows the stable condition selected
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ def live_target(store: MysqlStore) -> MysqlTarget:
     live = _settings(store)
     dsn = os.environ.get(live.dsn_env, "").strip()
     if not dsn:
-        raise ManifestError(f"store {store.name}: the snapshot has no manifest and the live database's DSN is not "
-                            f"set (env {live.dsn_env})",
+        raise ManifestError(f"store {store.name}: the live database is the reference (a snapshot without a "
+                            f"manifest, a point-in-time restore) and its DSN is not set (env {live.dsn_env})",
                             hint=f"export {live.dsn_env}=mysql://USER:PASSWORD@HOST:PORT/DATABASE of the live "
                             "database or a read replica, or capture a manifest with the snapshot (`restoreproof "
                             "capture mysql`)")
@@ -227,19 +228,20 @@ def measure(cur: Any, database: str, tables: tuple[str, ...], conditions: Mappin
         condition = conditions.get(name)
         target = f"{quote_identifier(database)}.{quote_identifier(table)}"
         if condition is None:
-            sql = f"SELECT COUNT(*), NULL FROM {target}"  # noqa: S608 - quoted identifiers only
+            sql = f"SELECT COUNT(*), NULL, NULL FROM {target}"  # noqa: S608 - quoted identifiers only
         else:
             row_hash = row_hash_sql([(str(c[1]), str(c[3])) for c in columns.get(table, [])])
-            sql = (f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN ({condition}) THEN {row_hash} END), 0) "  # noqa: S608
-                   f"FROM {target}")
+            sql = (f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN ({condition}) THEN 1 END), 0), "  # noqa: S608
+                   f"COALESCE(SUM(CASE WHEN ({condition}) THEN {row_hash} END), 0) FROM {target}")
         cur.execute("START TRANSACTION READ ONLY")
         try:
             cur.execute(sql)
-            counted, total = cur.fetchone()
+            counted, selected, total = cur.fetchone()
         finally:
             cur.execute("ROLLBACK")
-        measured[name] = LiveTable(rows=int(counted), checksum=None if condition is None
-                                   else format_checksum(int(total)), schema_=schema)
+        measured[name] = LiveTable(rows=int(counted), schema_=schema,
+                                   checksum=None if condition is None else format_checksum(int(total)),
+                                   selected=None if condition is None else int(selected))
     return LiveFacts(tables=measured, objects=objects)
 
 
@@ -332,6 +334,9 @@ def judge_live(store: MysqlStore, baseline: LiveBaseline, live: LiveFacts, resto
             results.append(CheckResult("checksum", table, False, None, want.checksum if want else None,
                                        f"{table}: its live.stable condition does not work on the restored table "
                                        f"({unusable[table]}); see its schema check"))
+        elif table in baseline.checksummed and want and got and want.selected == 0 and got.selected == 0:
+            results.append(not_compared("checksum", table, got.checksum, f"{table}: its live.stable condition "
+                                        "selects no rows, live or restored, so no row was compared"))
         elif table in baseline.checksummed:
             results.append(checks.checksum(table, got.checksum if got else None,
                                            (want.checksum if want else None) or ""))
