@@ -20,7 +20,7 @@ import pytest
 from fixtures import mysql_demo
 from tests.aws_support import MotoServer, harness_leftovers
 from tests.conftest import failed
-from tests.mysql_support import SOURCE_DB, MysqlCapture, client, source_dsn
+from tests.mysql_support import SOURCE_DB, MysqlCapture, client, mysql_verify, source_dsn
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.stores.mysql.installations import MysqlInstallation
@@ -308,3 +308,46 @@ def test_the_restore_time_reaches_the_server_as_a_bound_session_variable(mysql_s
     value, selected = found
     assert value == "2026-12-01 03:04:05.678901"  # MariaDB keeps a DATETIME user variable as its text
     assert selected == literal[0]
+
+
+# --- a dump without a manifest (a `file` source), restored into a local sandbox ----------------------------------
+
+
+def dump_only(directory: Path, dump: Path) -> Path:
+    """`dump` alone in `directory` (no manifest beside it)."""
+    directory.mkdir(exist_ok=True)
+    (directory / dump.name).write_bytes(dump.read_bytes())
+    return directory
+
+
+def test_a_dump_without_a_manifest_is_verified_against_the_live_database(
+        tmp_path: Path, mysql_capture: MysqlCapture, live_env: str, mysql_source: MysqlServer) -> None:
+    directory = dump_only(tmp_path / "backups", mysql_capture.dump)
+    outcome = mysql_verify(directory, "shop-*.sql.gz", live={"dsn_env": LIVE_ENV, "stable": STABLE})
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    assert {c.subject for c in outcome.checks if c.check == "row_count"} == TABLES
+    assert {c.subject for c in outcome.checks if c.check == "checksum" and c.compared} == set(STABLE)
+    artifact = next(c for c in outcome.checks if c.check == "artifact")
+    assert not artifact.compared and "no manifest to compare it with" in artifact.message
+    assert outcome.as_evidence()["artifact"]["reference"] == "live database"
+    no_secrets(outcome, mysql_source)
+
+
+def test_a_dump_whose_stable_row_differs_from_live_fails_that_checksum(
+        tmp_path: Path, mysql_variant: Any, live_env: str) -> None:
+    dump = mysql_variant("UPDATE orders SET amount = amount + 1 WHERE id = 5")
+    directory = dump_only(tmp_path / "backups", dump)
+    outcome = mysql_verify(directory, "variant.sql.gz", live={"dsn_env": LIVE_ENV, "stable": STABLE})
+    assert set(failed(outcome)) == {"checksum:shop.orders"}
+
+
+def test_a_dump_without_a_manifest_or_live_fails_the_plan_saying_how(tmp_path: Path,
+                                                                      mysql_capture: MysqlCapture) -> None:
+    directory = dump_only(tmp_path / "backups", mysql_capture.dump)
+    store = {"name": "shop", "kind": "mysql", "rto": "15m", "rpo": "3650d",
+             "source": {"type": "file", "path": "shop-*.sql.gz"}}
+    inventory = parse_inventory({"stores": [store]}, directory / "inventory.toml")
+    planned = plan_store(inventory.stores[0], inventory.base_dir)
+    assert isinstance(planned, PlanFailure)
+    assert "no manifest beside" in planned.message and "or set `live` to compare with the live database" in \
+        planned.message

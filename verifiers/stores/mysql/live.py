@@ -29,6 +29,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -40,11 +41,13 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compa
 from verifiers.errors import CaptureError, ManifestError, RestoreproofError, SandboxError
 from verifiers.redaction import register_secret
 from verifiers.setting_types import BACKUP_TIME, RESTORE_TIME, LiveReference
+from verifiers.sources import Artifact
 from verifiers.stores.base import selected_tables
 from verifiers.stores.mysql import corruption
-from verifiers.stores.mysql.compare import run_assertion
+from verifiers.stores.mysql.compare import create_definer_accounts, run_assertion
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
 from verifiers.stores.mysql.measure import (
+    SCHEMA_SQL,
     TABLES_SQL,
     DefinitionUnreadable,
     database_objects,
@@ -53,6 +56,7 @@ from verifiers.stores.mysql.measure import (
     table_columns,
     table_schemas,
 )
+from verifiers.stores.mysql.network_server import MARKER_TABLE
 from verifiers.stores.mysql.restore import redact
 from verifiers.stores.mysql.rowhash import format_checksum, quote_identifier, row_hash_sql
 from verifiers.stores.mysql.service_restore import encrypt_only
@@ -81,6 +85,8 @@ class LiveBaseline:
     stable: dict[str, str]  # table -> condition, {backup_time} / {restore_time} as session variables
     checksummed: frozenset[str] = field(default_factory=frozenset)
     restore_time: datetime | None = None  # a point-in-time restore's moment: {restore_time} of the conditions
+    charset: str = "utf8mb4"  # the live database's defaults: a dump is restored into a database made with them
+    collation: str = "utf8mb4_general_ci"
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,12 @@ def read_baseline(store: MysqlStore, backup_time: datetime, *, point_in_time: bo
             cur.execute("START TRANSACTION READ ONLY")
             cur.execute(TABLES_SQL, (target.database,))
             names = [qualified(target.database, str(row[0])) for row in cur.fetchall()]
+            cur.execute(SCHEMA_SQL, (target.database,))
+            defaults = cur.fetchone()
             cur.execute("ROLLBACK")
+            if defaults is None:
+                raise ManifestError(f"store {store.name}: the live database (env {live.dsn_env}) has no database "
+                                    f"{target.database!r}", hint=f"point {live.dsn_env} at the store's database")
             unknown = sorted(set(conditions) - set(names))
             if unknown:
                 raise ManifestError(f"store {store.name}: live.stable names {', '.join(unknown)}, not a table of "
@@ -163,7 +174,7 @@ def read_baseline(store: MysqlStore, backup_time: datetime, *, point_in_time: bo
     selected = tuple(t for t in names if t in chosen)
     return LiveBaseline(dsn_env=live.dsn_env, database=target.database, captured_at=backup_time, tables=selected,
                         stable=conditions, checksummed=frozenset(conditions) & frozenset(selected),
-                        restore_time=restore_time)
+                        restore_time=restore_time, charset=str(defaults[0]), collation=str(defaults[1]))
 
 
 def _conditions(store: MysqlStore, live: LiveReference, restore_time: datetime | None) -> dict[str, str]:
@@ -265,20 +276,27 @@ def measure_live(store: MysqlStore, baseline: LiveBaseline) -> LiveFacts:
             conn.close()
 
 
-def verify_restored(connect: Connect, store: MysqlStore, baseline: LiveBaseline,
-                    steps: StepClock = UNTIMED) -> list[CheckResult]:
-    """Measure the restored database (a connection from `connect`) and the live one alike; the judged checks,
-    the assertions (on the restored database) and CHECK TABLE when the store asks for it. `steps` times the
-    restored database's first query (warm is not measured: see LIVE_NOT_WARM)."""
+def verify_restored(connect: Connect, store: MysqlStore, baseline: LiveBaseline, steps: StepClock = UNTIMED, *,
+                    restored_as: str | None = None, create_definers: bool = False) -> list[CheckResult]:
+    """Measure the restored database (a connection from `connect`; in `restored_as`, a scratch database of an
+    external server, when given) and the live one alike; the judged checks, the assertions (on the restored
+    database) and CHECK TABLE when the store asks for it. `steps` times the restored database's first query (warm
+    is not measured: see LIVE_NOT_WARM). `create_definers`: a local sandbox, where the DEFINER accounts of views
+    and routines are created first (as for a manifest)."""
+    database = restored_as or baseline.database
     conn = connect()
     try:
         with conn.cursor() as cur:
+            if create_definers:
+                create_definer_accounts(cur, database)
             set_session(cur, baseline.captured_at, baseline.restore_time)
-            cur.execute(TABLES_SQL, (baseline.database,))
+            cur.execute(TABLES_SQL, (database,))
             cur.fetchall()
             steps.lap("first_query")
-            usable, unusable = _conditions_on(cur, baseline)
-            restored = measure(cur, baseline.database, baseline.tables, usable)
+            usable, unusable = _conditions_on(cur, baseline, database)
+            restored = _renamed(measure(cur, database, _in(database, baseline.tables),
+                                        {_in(database, (t,))[0]: c for t, c in usable.items()}),
+                                database, baseline.database)
             steps.not_measured("warm", LIVE_NOT_WARM)
             assertion_results = [run_assertion(cur, a) for a in store.assertions]
     except DefinitionUnreadable as exc:
@@ -292,12 +310,43 @@ def verify_restored(connect: Connect, store: MysqlStore, baseline: LiveBaseline,
             conn.close()
     judged = judge_live(store, baseline, measure_live(store, baseline), restored, unusable) + assertion_results
     if store.check_table:  # the snapshot's pages are production's: a table corrupted there is found here
-        judged.append(corruption.check_tables(connect(), baseline.database, budget=store.check_table_budget,
-                                              store=store.name))
+        judged.append(corruption.check_tables(connect(), database, budget=store.check_table_budget,
+                                              store=store.name, shown_as=baseline.database))
     return judged
 
 
-def _conditions_on(cur: Any, baseline: LiveBaseline) -> tuple[dict[str, str], dict[str, str]]:
+def _in(database: str, tables: tuple[str, ...]) -> tuple[str, ...]:
+    """`tables` (database.table) named in `database` instead."""
+    return tuple(qualified(database, t.partition(".")[2]) for t in tables)
+
+
+def _renamed(facts: LiveFacts, measured_in: str, live: str) -> LiveFacts:
+    """Facts measured in a scratch database, named as in the live one, without the scratch server's marker
+    table. The scratch name is random (`restoreproof_scratch_<hex>`): it occurs only where it names it."""
+    if measured_in == live:
+        return facts
+
+    def name(text: str) -> str:
+        return text.replace(measured_in, live)
+
+    marker = qualified(live, MARKER_TABLE)
+    tables = {name(k): LiveTable(rows=v.rows, checksum=v.checksum, selected=v.selected,
+                                 schema_={name(a): name(b) for a, b in v.schema_.items()})
+              for k, v in facts.tables.items()}
+    return LiveFacts(tables={k: v for k, v in tables.items() if k != marker},
+                     objects={name(k): name(v) for k, v in facts.objects.items()})
+
+
+def artifact_check(artifact: Artifact) -> CheckResult:
+    """Without a manifest the dump's hash is recorded for the evidence, as not compared: nothing to compare it
+    with."""
+    file_name = Path(artifact.location).name
+    return not_compared("artifact", file_name, artifact.sha256,
+                        f"no manifest to compare it with (the live database is the reference); {file_name}: sha256 "
+                        f"recorded ({artifact.bytes} bytes)")
+
+
+def _conditions_on(cur: Any, baseline: LiveBaseline, database: str) -> tuple[dict[str, str], dict[str, str]]:
     """The stable conditions that plan on the restored database, and why each other one does not (a column the
     backup's table lacks, say): its checksum then fails with the reason instead of the whole store."""
     usable, unusable = {}, {}
@@ -305,7 +354,7 @@ def _conditions_on(cur: Any, baseline: LiveBaseline) -> tuple[dict[str, str], di
         if table not in baseline.checksummed:
             continue
         try:
-            explain(cur, table, condition)
+            explain(cur, _in(database, (table,))[0], condition)
             usable[table] = condition
         except pymysql.err.MySQLError as exc:
             if _client_side(exc):
