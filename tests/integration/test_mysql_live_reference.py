@@ -351,3 +351,18 @@ def test_a_dump_without_a_manifest_or_live_fails_the_plan_saying_how(tmp_path: P
     assert isinstance(planned, PlanFailure)
     assert "no manifest beside" in planned.message and "or set `live` to compare with the live database" in \
         planned.message
+
+
+def test_a_dump_restored_into_an_external_servers_scratch_database_is_judged_as_the_live_one(
+        tmp_path: Path, mysql_capture: MysqlCapture, restored_server: MysqlServer, live_env: str) -> None:
+    """The external sandbox (a server the harness did not start) restores into a random scratch database; its
+    facts are named as the live database's (foreign keys and views name the scratch database there)."""
+    directory = dump_only(tmp_path / "backups", mysql_capture.dump)
+    sandbox = {"type": "external", "allow_external": True,
+               "dsn": f"unix_socket={restored_server.socket} user=root password={restored_server.password} "
+               "database=mysql"}
+    outcome = mysql_verify(directory, "shop-*.sql.gz", sandbox=sandbox, live={"dsn_env": LIVE_ENV, "stable": STABLE})
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    assert outcome.sandbox is not None and str(outcome.sandbox["database"]).startswith("restoreproof_scratch_")
+    assert {c.subject for c in outcome.checks if c.check == "schema"} == TABLES | {"database"}
+    assert {c.subject for c in outcome.checks if c.check == "checksum" and c.compared} == set(STABLE)
