@@ -18,7 +18,15 @@ import boto3
 import pytest
 
 from fixtures import mysql_demo
-from tests.aws_support import MotoServer, harness_leftovers
+from tests.aws_backup_support import (  # noqa: F401  # backup_stub: the `backup` fixture
+    ACCOUNT,
+    Backup,
+    backup_stub,
+    described,
+    listed,
+    point,
+)
+from tests.aws_support import REGION, MotoServer, harness_leftovers
 from tests.conftest import failed
 from tests.mysql_support import SOURCE_DB, MysqlCapture, client, mysql_verify, source_dsn
 from verifiers.inventory import parse_inventory
@@ -308,6 +316,38 @@ def test_the_restore_time_reaches_the_server_as_a_bound_session_variable(mysql_s
     value, selected = found
     assert value == "2026-12-01 03:04:05.678901"  # MariaDB keeps a DATETIME user variable as its text
     assert selected == literal[0]
+
+
+def test_an_aws_backup_recovery_point_without_a_manifest_is_verified_against_the_live_database(
+        tmp_path: Path, aws: MotoServer, backup: Backup, restored: MysqlServer, live_env: str,
+        mysql_source: MysqlServer) -> None:
+    """AWS Backup's calls stubbed with their parameters asserted (tests/aws_backup_support.py says why)."""
+    rds = boto3.client("rds")
+    name = "prod-shop-live"
+    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-mysql", EngineVersion="8.0.mysql_aurora.3.05.2",
+                          MasterUsername="admin", MasterUserPassword=PASSWORD)
+    snapshot_arn = rds.create_db_cluster_snapshot(DBClusterIdentifier=name, DBClusterSnapshotIdentifier=(
+        "awsbackup-job-live"))["DBClusterSnapshot"]["DBClusterSnapshotArn"]
+    try:
+        found = point(snapshot_arn, f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{name}", "Aurora")
+        listed(backup.stub, [found], ByResourceType="Aurora")
+        described(backup.stub, found)
+        src = {"type": "aws-backup", "vault": "prod-vault", "resource_type": "Aurora", "resource_name": name,
+               "instance_class": "db.r6g.large", "endpoint_override": source_dsn(restored)}
+        store = {"name": "shop", "kind": "mysql", "rto": "15m", "rpo": "30d", "source": src,
+                 "live": {"dsn_env": LIVE_ENV, "stable": STABLE}}
+        inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
+        outcome = run_store(plan_store(inventory.stores[0], inventory.base_dir))
+    finally:
+        rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier="awsbackup-job-live")
+        rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    record = outcome.as_evidence()
+    assert record["artifact"]["recovery_point_arn"] == snapshot_arn
+    assert record["artifact"]["reference"] == "live database"
+    assert {c.subject for c in outcome.checks if c.check == "checksum" and c.compared} == set(STABLE)
+    no_secrets(outcome, mysql_source)
+    assert harness_leftovers(aws.url) == []
 
 
 # --- a dump without a manifest (a `file` source), restored into a local sandbox ----------------------------------
