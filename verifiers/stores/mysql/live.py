@@ -181,7 +181,8 @@ def _conditions(store: MysqlStore, live: LiveReference, restore_time: datetime |
     """The stable conditions with {backup_time} / {restore_time} as the session variables set_session sets."""
     if restore_time is None and any(RESTORE_TIME in condition for condition in live.stable.values()):
         raise ManifestError(f"store {store.name}: live.stable uses {RESTORE_TIME}, which only a point-in-time "
-                            "restore has", hint=f"use {BACKUP_TIME} for a snapshot, or set stores.source.restore_to")
+                            "restore has",
+                            hint=f"use {BACKUP_TIME} for a snapshot or dump, or set stores.source.restore_to")
     return {table: condition.replace(BACKUP_TIME, BACKUP_TIME_VARIABLE).replace(RESTORE_TIME, RESTORE_TIME_VARIABLE)
             for table, condition in live.stable.items()}
 
