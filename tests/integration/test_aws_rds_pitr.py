@@ -404,7 +404,7 @@ def test_a_named_snapshot_still_being_created_fails_naming_it_and_its_progress(
     assert harness_leftovers(aws.url) == []
 
 
-def test_a_mysql_store_cannot_restore_to_a_point_in_time_yet(tmp_path: Path, aws: MotoServer) -> None:
+def test_a_mysql_point_in_time_restore_needs_the_live_reference(tmp_path: Path, aws: MotoServer) -> None:
     rds = boto3.client("rds")
     rds.create_db_instance(DBInstanceIdentifier="shop-prod", Engine="mysql", DBInstanceClass="db.t4g.medium",
                            MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=20,
@@ -419,8 +419,8 @@ def test_a_mysql_store_cannot_restore_to_a_point_in_time_yet(tmp_path: Path, aws
     assert isinstance(plan, PlanFailure)
     assert plan.message.startswith(
         f"store shop: a point-in-time restore of arn:aws:rds:{REGION}:{ACCOUNT}:db:shop-prod at ")
-    assert "is verified against the live database, and a mysql store has no live reference yet" in plan.message
-    assert "remove stores.source.restore_to" in plan.message
+    assert "is verified against the live database, and a mysql store has no live reference" in plan.message
+    assert "set `live` on the store (its dsn_env and stable conditions with {restore_time})" in plan.message
     assert harness_leftovers(aws.url) == []
 
 

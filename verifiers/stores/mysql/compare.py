@@ -57,7 +57,7 @@ def measure_connected(conn: Connection[Cursor], store: MysqlStore, database: str
     try:
         with conn.cursor() as cur:
             if create_definers:
-                _create_definers(cur, database)
+                create_definer_accounts(cur, database)
             pin_session(cur)
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             facts = measure_database(cur, database, narrow_against=expected, captured_as=captured_as, steps=steps)
@@ -73,7 +73,7 @@ def measure_connected(conn: Connection[Cursor], store: MysqlStore, database: str
             conn.close()
 
 
-def _create_definers(cur: Any, database: str) -> None:
+def create_definer_accounts(cur: Any, database: str) -> None:
     """Production accounts named as DEFINER of views and routines do not exist in a sandbox: create them
     (locked, no password) with rights on the restored database, so views and routines can be used."""
     cur.execute(DEFINERS_SQL, {"db": database})

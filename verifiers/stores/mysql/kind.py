@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pymysql
@@ -28,6 +28,7 @@ from verifiers.sources import Artifact, Located
 from verifiers.store_settings import AwsBackupSource, RdsSnapshotSource, StoreSettings
 from verifiers.stores.base import (
     ENGINE_SPEC,
+    LIVE_REFERENCE,
     KindPlan,
     StorePlan,
     StoreVerification,
@@ -37,7 +38,7 @@ from verifiers.stores.base import (
     not_restored,
     restore_plan,
 )
-from verifiers.stores.mysql import corruption, fidelity
+from verifiers.stores.mysql import corruption, fidelity, live
 from verifiers.stores.mysql import self_test as mysql_self_test
 from verifiers.stores.mysql.archive import DumpHeader, read_header
 from verifiers.stores.mysql.compare import data_specs, judge, measure_connected
@@ -76,8 +77,15 @@ class MysqlKind:
             with needed_by(f"store {store.name}: restoring a Cloud SQL backup"):
                 from verifiers.stores.mysql.cloudsql import plan_cloudsql
             return plan_cloudsql(store, store.source, located)
+        if located.manifest_path is None and store.live is not None:  # the live database as the reference
+            baseline = live.read_baseline(store, located.modified)
+            return replace(restore_plan(store, located, MysqlPlan(store, baseline),
+                                        [ENGINE_SPEC, *live.data_specs(store, baseline),
+                                         *(CheckSpec("assertion", a.name) for a in store.assertions)],
+                                        reference_time=baseline.captured_at), reference=LIVE_REFERENCE)
         path = manifest_beside(store, located, capture_hint="capture backups with `restoreproof capture mysql` (it "
-                               "writes NAME-<stamp>.manifest.json next to the dump)")
+                               "writes NAME-<stamp>.manifest.json next to the dump), or set `live` to compare with "
+                               "the live database")
         manifest = load_manifest(path, store=store.name)
         return restore_plan(store, located, MysqlPlan(store, manifest),
                             [ENGINE_SPEC, *data_specs(store, manifest.facts),
@@ -88,22 +96,29 @@ class MysqlKind:
 
 @dataclass(frozen=True)
 class MysqlPlan(KindPlan):
-    """A mysqldump / mariadb-dump restored into a sandbox and compared with its manifest."""
+    """A mysqldump / mariadb-dump restored into a sandbox and compared with its manifest or (`live`) with the
+    live database."""
 
     store: MysqlStore
-    manifest: MysqlManifest
+    manifest: MysqlManifest | live.LiveBaseline
 
     def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                           result: StoreVerification) -> list[CheckResult]:
         store, manifest = self.store, self.manifest
         name = Path(artifact.location).name
-        result.checks.append(artifact_check(artifact, manifest.artifact))
+        if isinstance(manifest, live.LiveBaseline):
+            result.checks.append(live.artifact_check(artifact))
+            recorded, charset, collation = None, manifest.charset, manifest.collation
+        else:
+            result.checks.append(artifact_check(artifact, manifest.artifact))
+            recorded = manifest.source.server_version if manifest.source else None
+            charset, collation = manifest.facts.charset, manifest.facts.collation
         try:
             header = read_header(artifact.path)
         except ArtifactFormatError as exc:
             return not_restored(plan, result, "the artifact could not be restored",
                                not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
-        header = fidelity.with_recorded_source(header, manifest.source.server_version if manifest.source else None)
+        header = fidelity.with_recorded_source(header, recorded)
         exact = store.sandbox.version_match == "exact" and header.server_version is not None
         try:
             with timer.phase("provision"):
@@ -112,8 +127,7 @@ class MysqlPlan(KindPlan):
             return not_restored(plan, result, "no server here can restore this artifact", not_restorable(
                 "not restorable here", f"store {store.name}: {name} was dumped from {header.flavour} "
                 f"{header.server_version or header.distrib}; {exc.describe()}"))
-        with sandbox(store, installation, timer, header=header, charset=manifest.facts.charset,
-                     collation=manifest.facts.collation) as opened:
+        with sandbox(store, installation, timer, header=header, charset=charset, collation=collation) as opened:
             try:
                 server = with_client_for_target(opened, store)
             except NoSuitableServerError as exc:
@@ -133,8 +147,7 @@ class MysqlPlan(KindPlan):
                     "or docker sandbox"))
             with timer.phase("restore"):
                 if scratch is None:
-                    create_database(server, database, charset=manifest.facts.charset,
-                                    collation=manifest.facts.collation)
+                    create_database(server, database, charset=charset, collation=collation)
                 outcome = restore_dump(server, artifact.path, header, database=database,
                                        timeout=store.restore_timeout, work_dir=server.workdir, steps=timer)
                 if outcome.timed_out:  # an `error` in restore, not a verdict (verifiers/stores/timeouts.py)
@@ -142,19 +155,32 @@ class MysqlPlan(KindPlan):
                                             artifact_name=name, tool=outcome.tool, seconds=outcome.timeout_seconds)
             result.checks.append(restore_check(outcome, name))
             with timer.phase("verify"):
-                facts, assertion_results = measure_restored(server, store, database, manifest, steps=timer)
-                facts = as_captured(facts, scratch, manifest.database)
-                judged = judge(store, manifest.facts, facts) + assertion_results
-                if store.self_test:  # after the read-only measurement: each change is rolled back
-                    judged += mysql_self_test.run(connect_to(server, store, database), store, database,
-                                                  manifest.facts, judged, captured_as=manifest.database)
-                if store.check_table:  # after the read-only measurement, on a connection of its own
-                    judged.append(corruption.check_tables(
-                        connect_to(server, store, database), database, budget=store.check_table_budget,
-                        store=store.name, shown_as=manifest.database))
+                if isinstance(manifest, live.LiveBaseline):  # CHECK TABLE included; no self-test without facts
+                    judged = live.verify_restored(lambda: connect_to(server, store, database), store, manifest,
+                                                  steps=timer, restored_as=database,
+                                                  create_definers=not foreign(server))
+                else:
+                    judged = self.judge_manifest(server, database, scratch, manifest, timer)
             # after the read-only measurement: the GDPR erasure replay may write to the sandbox
             result.checks += attach.judge_restored(
                 plan, RestoredMysql(lambda: server.connect(database), database, store=store.name))
+        return judged
+
+
+    def judge_manifest(self, server: MysqlTarget, database: str, scratch: str | None, manifest: MysqlManifest,
+                       timer: RestoreTimer) -> list[CheckResult]:
+        """The restored database measured and judged against the manifest, self-test and CHECK TABLE after."""
+        store = self.store
+        facts, assertion_results = measure_restored(server, store, database, manifest, steps=timer)
+        facts = as_captured(facts, scratch, manifest.database)
+        judged = judge(store, manifest.facts, facts) + assertion_results
+        if store.self_test:  # after the read-only measurement: each change is rolled back
+            judged += mysql_self_test.run(connect_to(server, store, database), store, database,
+                                          manifest.facts, judged, captured_as=manifest.database)
+        if store.check_table:  # after the read-only measurement, on a connection of its own
+            judged.append(corruption.check_tables(
+                connect_to(server, store, database), database, budget=store.check_table_budget,
+                store=store.name, shown_as=manifest.database))
         return judged
 
 

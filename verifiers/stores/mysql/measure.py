@@ -222,6 +222,13 @@ def key_ranges(cur: Cursor, database: str, table: str, columns: Sequence[tuple[s
                                               for b, n, total in found_ranges}})
 
 
+def table_schemas(cur: Cursor, database: str) -> dict[str, dict[str, str]]:
+    """Each base table's schema (table, columns, indexes, constraints, triggers) as measure_database reads it,
+    without reading a row (the live reference, verifiers/stores/mysql/live.py)."""
+    cur.execute(TABLES_SQL, (database,))
+    return _table_schemas(cur, database, cur.fetchall(), _columns(cur, database))
+
+
 def table_columns(cur: Cursor, database: str) -> dict[str, list[tuple[Any, ...]]]:
     """Each table's COLUMNS_SQL rows, in ordinal order (the self-test re-checksums one table with them)."""
     return _columns(cur, database)

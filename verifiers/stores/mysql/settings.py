@@ -7,13 +7,14 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from verifiers.compliance.settings import RestoredSupport
-from verifiers.setting_types import Seconds
+from verifiers.setting_types import LiveReference, Seconds
 from verifiers.store_settings import StoreSettings, TableFilter
 
 
 class MysqlStore(StoreSettings):
     """MySQL, MariaDB, Aurora/RDS MySQL: a mysqldump / mariadb-dump SQL file (.sql, .sql.gz) and its manifest, or
-    an RDS MySQL / MariaDB or Aurora MySQL snapshot (`rds-snapshot`) with the manifest captured when it was taken."""
+    an RDS MySQL / MariaDB or Aurora MySQL snapshot (`rds-snapshot`) with the manifest captured when it was taken, or
+    (`live`) compared with the live database: an automated snapshot, a point-in-time restore."""
 
     DEFAULT_SUITE: ClassVar[str] = "mysql"
     SERVICE_SOURCES: ClassVar[frozenset[str]] = frozenset({"rds-snapshot", "cloudsql-backup", "aws-backup"})
@@ -35,6 +36,8 @@ class MysqlStore(StoreSettings):
                               "tables afresh")
     check_table_budget: Seconds = Field(default=600.0, description="time CHECK TABLE may take (looked at between "
                                         "tables); tables left unchecked make the check `not compared`")
+    live: LiveReference | None = Field(default=None, description="compare with the live database when the snapshot "
+                                       "has no manifest, and always for a point-in-time restore (restore_to)")
 
 
 SETTINGS = (MysqlStore,)

@@ -1,6 +1,7 @@
 """MySQL from an RDS MySQL / MariaDB or Aurora MySQL snapshot: restored by AWS into a temporary instance (the
 shared flow in verifiers/stores/aws_snapshot.py), then measured and judged exactly like a restored dump (same
-measure_connected, same judge) against the manifest `capture mysql` wrote when the snapshot was taken.
+measure_connected, same judge) against the manifest `capture mysql` wrote when the snapshot was taken; without a
+manifest, and always for a point-in-time restore (`restore_to`), against the live database (`live`, live.py).
 
 The data plane is the restored instance's endpoint as the snapshot's master user over TLS, the password from
 MYSQL_PWD or ~/.my.cnf (never the inventory); or `endpoint_override`, a MySQL DSN (a tunnel, or in the tests a
@@ -13,13 +14,14 @@ import configparser
 import dataclasses
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 from pymysql.optionfile import Parser
 
-from verifiers.checks import CheckResult
+from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import SandboxError
 from verifiers.sandboxes.aws_login import Login, login_hint
 from verifiers.sandboxes.aws_rds import RdsSandbox
@@ -29,6 +31,8 @@ from verifiers.stores import aws_snapshot
 from verifiers.stores.base import KindPlan, StorePlan, StoreVerification
 from verifiers.stores.mysql.compare import data_specs
 from verifiers.stores.mysql.dsn import MysqlTarget
+from verifiers.stores.mysql.live import LiveBaseline, read_baseline, verify_restored
+from verifiers.stores.mysql.live import data_specs as live_data_specs
 from verifiers.stores.mysql.manifest import MysqlManifest
 from verifiers.stores.mysql.service_restore import (
     connect_instance,
@@ -45,19 +49,33 @@ LOGIN_HINT = "find the master password in MYSQL_PWD or ~/.my.cnf ([client] passw
 
 def plan_snapshot(store: MysqlStore, source: RdsSnapshotSource, located: Located) -> StorePlan:
     override_target(store, source.endpoint_override)  # a bad DSN fails the plan, before AWS is asked to restore
-    return aws_snapshot.plan_snapshot(store, located,
-                                      load=lambda path: load_restored_manifest(path, store, source.database),
-                                      data_specs=lambda manifest: data_specs(store, manifest.facts),
-                                      kind_plan=lambda manifest: MysqlSnapshotPlan(store, source, manifest))
+
+    def load(path: Path) -> MysqlManifest | LiveBaseline:
+        return load_restored_manifest(path, store, source.database)
+
+    def specs(reference: MysqlManifest | LiveBaseline) -> list[CheckSpec]:
+        if isinstance(reference, LiveBaseline):
+            return live_data_specs(store, reference)
+        return data_specs(store, reference.facts)
+
+    def baseline(moment: datetime) -> MysqlManifest | LiveBaseline:
+        return read_baseline(store, moment, point_in_time=aws_snapshot.is_point_in_time(located),
+                             database=source.database)
+
+    return aws_snapshot.plan_snapshot(store, located, load=load, data_specs=specs,
+                                      kind_plan=lambda reference: MysqlSnapshotPlan(store, source, reference),
+                                      live=None if store.live is None else baseline,
+                                      live_hint=", or set `live` to compare with the live database")
 
 
 @dataclass(frozen=True)
 class MysqlSnapshotPlan(KindPlan):
-    """An RDS MySQL / MariaDB or Aurora MySQL snapshot restored by AWS, measured like a restored dump."""
+    """An RDS MySQL / MariaDB or Aurora MySQL snapshot restored by AWS, measured like a restored dump against its
+    manifest, or (`live`) against the live database."""
 
     store: MysqlStore
     source: RdsSnapshotSource
-    manifest: MysqlManifest
+    manifest: MysqlManifest | LiveBaseline
 
     def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
                           result: StoreVerification) -> list[CheckResult]:
@@ -65,6 +83,8 @@ class MysqlSnapshotPlan(KindPlan):
 
         def measure(sandbox: RdsSandbox, login: Login) -> list[CheckResult]:
             target = data_plane(sandbox, store, source, manifest.database, login)
+            if isinstance(manifest, LiveBaseline):
+                return verify_restored(lambda: connect_restored(target, store.name, login), store, manifest, timer)
             return measure_restored(lambda: connect_restored(target, store.name, login), store, manifest, timer)
 
         return aws_snapshot.verify_snapshot(plan, source, artifact, timer, result, measure=measure)

@@ -4,43 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from verifiers.compliance.settings import RestoredSupport
-from verifiers.setting_types import Seconds, StrictModel
+from verifiers.setting_types import BACKUP_TIME, RESTORE_TIME, LiveReference, Seconds
 from verifiers.store_settings import StoreSettings, TableFilter
 from verifiers.stores.sampling import SampleSettings
-
-BACKUP_TIME = "{backup_time}"
-RESTORE_TIME = "{restore_time}"  # a point-in-time restore's moment, bound (never formatted) by live.py
-
-
-class LiveReference(StrictModel):
-    """The live database as the reference for a backup that has no manifest (an automated RDS snapshot, a dump
-    another tool takes): row counts within a tolerance, checksums over rows that cannot have changed since the
-    backup, schema exact (verifiers/stores/postgres/live.py). A manifest beside the backup still wins."""
-
-    dsn_env: str = Field(min_length=1, description="env variable holding the live database's libpq DSN (a read "
-                         "replica is best); it is read in read-only transactions, one table at a time")
-    row_count_tolerance: float = Field(default=0.05, ge=0.0, le=1.0, description="allowed relative difference "
-                                       "of each table's row count from the live one's (0.05 = 5%)")
-    stable: dict[str, str] = Field(default_factory=dict, description='"schema.table" = SQL condition selecting rows '
-                                   "that cannot change after the backup, {backup_time} standing for its creation "
-                                   "time (e.g. \"created_at < {backup_time}\"), or {restore_time} the moment of a "
-                                   "point-in-time restore (restore_to); those rows are checksummed on both sides, "
-                                   "other tables are only counted")
-
-    @field_validator("stable")
-    @classmethod
-    def _qualified(cls, value: dict[str, str]) -> dict[str, str]:
-        for table, condition in value.items():
-            if "." not in table:
-                raise ValueError(f"{table!r}: name the table as schema.table (e.g. public.{table})")
-            if not condition.strip():
-                raise ValueError(f"{table}: the condition is empty; leave the table out to only count it")
-            if ";" in condition:
-                raise ValueError(f"{table}: a condition is one SQL expression, without ';'")
-        return value
 
 
 class PostgresStore(StoreSettings):
@@ -76,3 +45,4 @@ class PostgresStore(StoreSettings):
 
 
 SETTINGS = (PostgresStore,)
+__all__ = ["BACKUP_TIME", "RESTORE_TIME", "SETTINGS", "LiveReference", "PostgresStore"]
