@@ -217,7 +217,7 @@ def test_a_point_in_time_restore_needs_the_live_reference(tmp_path: Path, prod: 
                                                           source_server: PostgresServer) -> None:
     plan = run(tmp_path, prod, source_server, live=False, restore_to="latest")
     assert isinstance(plan, PlanFailure)
-    assert "is verified against the live database, and a postgres store has no live reference" in plan.message
+    assert "is verified against the live database, and store saas sets no `live`" in plan.message
     assert "set `live` on the store" in plan.message
 
 
@@ -419,7 +419,7 @@ def test_a_mysql_point_in_time_restore_needs_the_live_reference(tmp_path: Path, 
     assert isinstance(plan, PlanFailure)
     assert plan.message.startswith(
         f"store shop: a point-in-time restore of arn:aws:rds:{REGION}:{ACCOUNT}:db:shop-prod at ")
-    assert "is verified against the live database, and a mysql store has no live reference" in plan.message
+    assert "is verified against the live database, and store shop sets no `live`" in plan.message
     assert "set `live` on the store (its dsn_env and stable conditions with {restore_time})" in plan.message
     assert harness_leftovers(aws.url) == []
 

@@ -92,27 +92,26 @@ def check_engine(store: AnyStore, snapshot: Snapshot) -> None:
 
 def plan_snapshot(store: AnyStore, located: Located, *, load: Callable[[Path], ManifestT],
                   data_specs: Callable[[ManifestT], list[CheckSpec]], kind_plan: Callable[[ManifestT], KindPlan],
-                  live: Callable[[datetime], ManifestT] | None = None, live_hint: str = "") -> StorePlan:
+                  live: Callable[[datetime], ManifestT] | None = None) -> StorePlan:
     """The plan of a snapshot store: the snapshot, its restore, the kind's data checks from the manifest
     (`load` reads it, `data_specs` lists them, `kind_plan` makes the kind's plan of it), the assertions, RTO and
     RPO. Without a manifest, `live` (when the store compares with its live database) gives the reference, as of
-    the snapshot's creation; `live_hint` is how a kind that can compare with its live database says so when the
-    manifest is missing."""
+    the snapshot's creation."""
     snapshot = snapshot_of(located)
     check_engine(store, snapshot)
     pairing = pairing_of(located)
     if pairing is not None and not pairing.paired:
         return unpaired_plan(store, located, snapshot, pairing)
     if is_point_in_time(located):
-        return point_in_time_plan(store, located, data_specs=data_specs, kind_plan=kind_plan, live=live,
-                                  live_hint=live_hint)
+        return point_in_time_plan(store, located, data_specs=data_specs, kind_plan=kind_plan, live=live)
     if located.manifest_path is None and live is not None:
         manifest = live(snapshot.created_at)
     elif located.manifest_path is None:
         raise ManifestError(
             f"store {store.name}: an rds-snapshot source needs a manifest to compare {located.location} with",
             hint=f"capture one when the snapshot is taken (`restoreproof capture {store.kind} --dsn …` against the "
-            f"instance) and set stores.source.manifest to its path or s3:// URL{live_hint}",
+            "instance) and set stores.source.manifest to its path or s3:// URL, or set `live` to compare with the "
+            "live database",
         )
     else:
         manifest = load(located.manifest_path)
@@ -299,8 +298,8 @@ def is_point_in_time(located: Located) -> bool:
 
 
 def point_in_time_plan(store: AnyStore, located: Located, *, data_specs: Callable[[ManifestT], list[CheckSpec]],
-                       kind_plan: Callable[[ManifestT], KindPlan], live: Callable[[datetime], ManifestT] | None,
-                       live_hint: str) -> StorePlan:
+                       kind_plan: Callable[[ManifestT], KindPlan],
+                       live: Callable[[datetime], ManifestT] | None) -> StorePlan:
     """A point-in-time restore, compared with the live database as of the restore time (a manifest describes
     one capture, not an arbitrary moment). RPO is judged on the latest restorable time: the newest moment
     production can be recovered to; the chosen moment may be older on purpose (restore_to = "random")."""
@@ -308,11 +307,8 @@ def point_in_time_plan(store: AnyStore, located: Located, *, data_specs: Callabl
     if live is None:
         raise ManifestError(
             f"store {store.name}: a point-in-time restore of {located.location} is verified against the live "
-            f"database, and a {store.kind} store has no live reference"
-            + ("" if live_hint else " yet"),
-            hint="set `live` on the store (its dsn_env and stable conditions with {restore_time})" if live_hint
-            else "remove stores.source.restore_to and verify snapshots against the manifests of `restoreproof "
-            f"capture {store.kind}`")
+            f"database, and store {store.name} sets no `live`",
+            hint="set `live` on the store (its dsn_env and stable conditions with {restore_time})")
     baseline = live(snapshot.created_at)
     specs = [CheckSpec("artifact", snapshot.id), CheckSpec("pitr_lag", snapshot.source_id),
              CheckSpec("restore", "restore"), *data_specs(baseline)]

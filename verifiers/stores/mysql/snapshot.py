@@ -64,8 +64,7 @@ def plan_snapshot(store: MysqlStore, source: RdsSnapshotSource, located: Located
 
     return aws_snapshot.plan_snapshot(store, located, load=load, data_specs=specs,
                                       kind_plan=lambda reference: MysqlSnapshotPlan(store, source, reference),
-                                      live=None if store.live is None else baseline,
-                                      live_hint=", or set `live` to compare with the live database")
+                                      live=None if store.live is None else baseline)
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,7 @@ def plan_snapshot(store: PostgresStore, source: RdsSnapshotSource, located: Loca
 
     return aws_snapshot.plan_snapshot(store, located, load=load, data_specs=data_specs,
                                       kind_plan=lambda manifest: PostgresSnapshotPlan(store, source, manifest),
-                                      live=None if store.live is None else baseline,
-                                      live_hint=", or set `live` to compare with the live database")
+                                      live=None if store.live is None else baseline)
 
 
 @dataclass(frozen=True)
