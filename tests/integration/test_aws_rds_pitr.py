@@ -293,11 +293,15 @@ def test_an_instance_window_is_read_from_its_automated_backups() -> None:
     instance = {"DBInstanceIdentifier": "prod", "DBInstanceArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:prod",
                 "Engine": "postgres", "EngineVersion": "16.3", "BackupRetentionPeriod": 7,
                 "LatestRestorableTime": latest, "MasterUsername": "app", "AllocatedStorage": 100,
-                "Endpoint": {"Address": "prod.example", "Port": 5433}}
+                "Endpoint": {"Address": "prod.example", "Port": 5433}, "DbiResourceId": "db-THIS"}
+    # an earlier instance of the same name, deleted with its automated backups retained: not this one's window
+    earlier = {"DBInstanceIdentifier": "prod", "DbiResourceId": "db-EARLIER", "Status": "retained",
+               "RestoreWindow": {"EarliestTime": earliest - timedelta(days=30), "LatestTime": earliest}}
     with Stubber(client) as stub:
         stub.add_response("describe_db_instances", {"DBInstances": [instance]}, {"DBInstanceIdentifier": "prod"})
-        stub.add_response("describe_db_instance_automated_backups", {"DBInstanceAutomatedBackups": [
-            {"DBInstanceIdentifier": "prod", "RestoreWindow": {"EarliestTime": earliest, "LatestTime": latest}}]},
+        stub.add_response("describe_db_instance_automated_backups", {"DBInstanceAutomatedBackups": [earlier,
+            {"DBInstanceIdentifier": "prod", "DbiResourceId": "db-THIS", "Status": "active",
+             "RestoreWindow": {"EarliestTime": earliest, "LatestTime": latest}}]},
             {"DBInstanceIdentifier": "prod"})
         source = RdsSnapshotSource(type="rds-snapshot", instance="prod", restore_to="2026-12-01T00:00:00Z")
         located = locate_point_in_time(client, source, store="saas")

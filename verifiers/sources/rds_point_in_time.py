@@ -73,14 +73,18 @@ def _instance(client: RDSClient, name: str) -> tuple[Any, RestoreWindow]:
     if not raw.get("BackupRetentionPeriod") or not isinstance(latest, datetime):
         raise NoWindow(f"instance {name}", "its automated backups are off (BackupRetentionPeriod 0), so it has no "
                        "restore window")
+    # Retained automated backups of an earlier instance of the same name are listed too (their own DbiResourceId,
+    # status "retained"): this instance cannot restore into their window, so only its own count.
+    this = raw.get("DbiResourceId")
     backups = client.describe_db_instance_automated_backups(DBInstanceIdentifier=name)
     windows = [b["RestoreWindow"]["EarliestTime"] for b in backups.get("DBInstanceAutomatedBackups", [])
-               if isinstance(b.get("RestoreWindow", {}).get("EarliestTime"), datetime)]
+               if isinstance(b.get("RestoreWindow", {}).get("EarliestTime"), datetime)
+               and b.get("Status", "active") == "active" and b.get("DbiResourceId", this) == this]
     if not windows:  # no restore window reported: the oldest automated snapshot starts it
         pages = client.get_paginator("describe_db_snapshots").paginate(DBInstanceIdentifier=name,
                                                                        SnapshotType="automated")
         windows = [s["SnapshotCreateTime"] for page in pages for s in page.get("DBSnapshots", [])
-                   if isinstance(s.get("SnapshotCreateTime"), datetime)]
+                   if isinstance(s.get("SnapshotCreateTime"), datetime) and s.get("DbiResourceId", this) == this]
     if not windows:
         raise NoWindow(f"instance {name}", "it has no automated backup yet")
     return raw, RestoreWindow(min(windows).astimezone(UTC), latest.astimezone(UTC))
