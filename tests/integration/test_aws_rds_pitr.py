@@ -158,6 +158,9 @@ def test_an_instance_restored_to_a_random_time_is_verified_against_live_and_dele
     assert checksums["public.events"].compared and checksums["public.events"].passed
     assert not checksums["public.users"].compared
     assert "rows written after the restore time cannot be told apart" in checksums["public.users"].message
+    counts = [c for c in outcome.checks if c.check == "row_count"]  # live has every row written since that moment
+    assert counts and all(not c.compared and c.observed is not None for c in counts)
+    assert "the live count includes every row written after the restore time" in counts[0].message
     assert outcome.as_evidence()["sandbox"]["instance_arn"].startswith(
         f"arn:aws:rds:{REGION}:{ACCOUNT}:db:restoreproof-saas-")
     assert harness_leftovers(aws.url) == []

@@ -275,6 +275,8 @@ def test_an_instance_restored_to_a_point_in_time_is_verified_as_of_the_restore_t
     users = check(outcome, "checksum", "shop.users")
     assert not users.compared and users.passed
     assert "rows written after the restore time cannot be told apart" in users.message
+    count = check(outcome, "row_count", "shop.orders")  # the live count has every row written since that moment
+    assert not count.compared and "the live count includes every row written after" in count.message
     lag = check(outcome, "pitr_lag", prod.name)
     assert lag.passed and lag.expected == 30 * 86400
     artifact = outcome.as_evidence()["artifact"]

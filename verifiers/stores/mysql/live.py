@@ -43,6 +43,7 @@ from verifiers.redaction import register_secret
 from verifiers.setting_types import BACKUP_TIME, RESTORE_TIME, LiveReference
 from verifiers.sources import Artifact
 from verifiers.stores.base import selected_tables
+from verifiers.stores.live_reference import NOT_AS_OF_RESTORE, live_row_count
 from verifiers.stores.mysql import corruption
 from verifiers.stores.mysql.compare import create_definer_accounts, run_assertion
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
@@ -66,8 +67,6 @@ from verifiers.timing import UNTIMED, StepClock
 CONNECT_TIMEOUT_SECONDS = 30
 BACKUP_TIME_VARIABLE = "@restoreproof_backup_time"
 RESTORE_TIME_VARIABLE = "@restoreproof_restore_time"
-NOT_AS_OF_RESTORE = ("a point-in-time restore: without a live.stable condition the rows written after the restore "
-                     "time cannot be told apart from older ones")
 LIVE_NOT_WARM = ("the live reference checksums only the rows its stable conditions select and counts the rest, so "
                  "no measurement reads every row")
 CONDITION_HINT = ("a condition is a SQL expression over the table's columns, e.g. \"created_at < {backup_time}\"")
@@ -375,11 +374,8 @@ def judge_live(store: MysqlStore, baseline: LiveBaseline, live: LiveFacts, resto
     results = [checks.table_set(set(present), set(now_live))]
     for table in baseline.tables:
         got, want = restored.tables.get(table), live.tables.get(table)
-        if want is None:
-            results.append(CheckResult("row_count", table, False, got.rows if got else None, None,
-                                       f"{table} is no longer in the live database"))
-        else:
-            results.append(checks.row_count(table, got.rows if got else None, want.rows, tolerance))
+        results.append(live_row_count(table, got.rows if got else None, want.rows if want else None, tolerance,
+                                      point_in_time=baseline.restore_time is not None))
         if table in baseline.checksummed and table in unusable:
             results.append(CheckResult("checksum", table, False, None, want.checksum if want else None,
                                        f"{table}: its live.stable condition does not work on the restored table "

@@ -39,6 +39,7 @@ from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compa
 from verifiers.errors import ManifestError, SandboxError
 from verifiers.sources import Artifact
 from verifiers.stores.base import ENGINE_SPEC, selected_tables
+from verifiers.stores.live_reference import NOT_AS_OF_RESTORE, live_row_count
 from verifiers.stores.postgres import corruption
 from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
 from verifiers.stores.postgres.compare import measure_conninfo
@@ -51,8 +52,6 @@ from verifiers.timing import UNTIMED, StepClock
 CONNECT_TIMEOUT_SECONDS = 30
 RESTORE_TIME_SETTING = "restoreproof.restore_time"
 RESTORE_TIME_SQL = f"current_setting('{RESTORE_TIME_SETTING}')::timestamptz"
-NOT_AS_OF_RESTORE = ("a point-in-time restore: without a live.stable condition the rows written after the restore "
-                     "time cannot be told apart from older ones")
 
 
 @dataclass(frozen=True)
@@ -206,11 +205,8 @@ def judge_live(store: PostgresStore, baseline: LiveBaseline, live: DatabaseFacts
     results = [checks.table_set(set(present), set(now_live))]
     for table in baseline.tables:
         got, want = restored.tables.get(table), live.tables.get(table)
-        if want is None:
-            results.append(CheckResult("row_count", table, False, got.rows if got else None, None,
-                                       f"{table} is no longer in the live database"))
-        else:
-            results.append(checks.row_count(table, got.rows if got else None, want.rows, tolerance))
+        results.append(live_row_count(table, got.rows if got else None, want.rows if want else None, tolerance,
+                                      point_in_time=baseline.restore_time is not None))
         if table in baseline.checksummed and table in unusable:
             results.append(CheckResult("checksum", table, False, None, want.checksum if want else None,
                                        f"{table}: its live.stable condition does not work on the restored table "
