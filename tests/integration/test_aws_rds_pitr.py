@@ -370,6 +370,19 @@ def test_the_newest_capture_before_the_snapshot_within_the_tolerance_is_paired(
     assert "20m00s before the snapshot" in paired.message
 
 
+def test_a_folder_whose_one_manifest_is_unreadable_fails_the_manifest_check_naming_it(
+        tmp_path: Path, aws: MotoServer, prod: Origin, demo_capture: Capture, source_server: PostgresServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = Spy(monkeypatch).on("restore_db_instance_from_db_snapshot")
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    (folder / "cut.manifest.json").write_text('{"captured_at": "2026-12-0')  # a truncated upload
+    outcome = outcome_of(run(tmp_path, prod, source_server, live=False, include="manual", manifest=str(folder)))
+    assert outcome.status == "failed" and spy.calls == {}  # nothing was restored
+    problem = failed(outcome)[f"manifest:{prod.snapshot}"]
+    assert f"{folder / 'cut.manifest.json'} (not a readable manifest: JSONDecodeError)" in problem, problem
+
+
 def test_a_manifest_from_another_point_in_time_fails_without_restoring(
         tmp_path: Path, aws: MotoServer, prod: Origin, demo_capture: Capture, source_server: PostgresServer,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from verifiers.errors import SourceError
 from verifiers.sources import Artifact, Located
 from verifiers.sources.s3 import manifest_file
 from verifiers.sources.snapshot_manifests import DETAILS_KEY as PAIRING_KEY
-from verifiers.sources.snapshot_manifests import Pairing, manifest_candidates, pair
+from verifiers.sources.snapshot_manifests import Pairing, manifest_candidates, names_one_file, pair
 from verifiers.store_settings import RdsSnapshotSource
 
 if TYPE_CHECKING:
@@ -194,8 +194,8 @@ def pair_manifest(source: RdsSnapshotSource, snapshot: Snapshot, *, base_dir: Pa
         return None
     candidates = manifest_candidates(source.manifest, base_dir=base_dir, store=store, region=source.region,
                                      endpoint_url=source.endpoint_url)
-    if len(candidates) == 1 and candidates[0].problem:
-        return None  # one file that is no manifest: the kind's reader names what is wrong with it
+    if len(candidates) == 1 and candidates[0].problem and names_one_file(source.manifest, base_dir=base_dir):
+        return None  # the one file named is no manifest: the kind's reader names what is wrong with it
     return pair(candidates, snapshot_id=snapshot.id, snapshot_arn=snapshot.arn, created=snapshot.created_at,
                 tolerance=source.manifest_tolerance)
 

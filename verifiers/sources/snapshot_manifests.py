@@ -148,6 +148,14 @@ def manifest_candidates(manifest: str, *, base_dir: Path, store: str, region: st
     return [_read(str(path), path)]
 
 
+def names_one_file(manifest: str, *, base_dir: Path) -> bool:
+    """`manifest` names one file (an s3:// object ending .json, a local path that is no folder), not a folder or
+    prefix of candidates."""
+    if manifest.startswith("s3://"):
+        return manifest.partition("//")[2].partition("/")[2].endswith(".json")
+    return not (Path(manifest) if Path(manifest).is_absolute() else base_dir / manifest).is_dir()
+
+
 def _s3_candidates(client: S3Client, url: str, *, store: str) -> list[Candidate]:
     bucket, _, key = url.removeprefix("s3://").partition("/")
     if not bucket:
