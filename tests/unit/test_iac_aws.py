@@ -170,13 +170,28 @@ def test_restores_and_deletes_are_conditioned_on_the_harness_tag(written: Path) 
     assert all(a.split(":")[1].startswith(("Describe", "List")) for a in actions(read))
 
 
-def test_the_role_is_assumed_only_by_one_repositorys_oidc_tokens(written: Path) -> None:
-    resources = template(written)["Resources"]
+def github_environments() -> set[str]:
+    """The GitHub environments of the shipped workflows' jobs that assume the role (id-token: write)."""
+    found: set[str] = set()
+    for path in (ROOT / "verifiers" / "templates" / "init" / "github").glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            if job.get("permissions", {}).get("id-token") == "write":
+                found.add(job.get("environment", "(none)"))
+    return found
+
+
+def test_the_role_is_assumed_only_by_one_environments_oidc_tokens(written: Path) -> None:
+    """Not any workflow of the repository (`repo:OWNER/REPO:*`): the role reads production data."""
+    data = template(written)
+    resources = data["Resources"]
     [trust] = resources["RestoreRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert trust["Condition"] == {
-        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-        "StringLike": {"token.actions.githubusercontent.com:sub": {"Fn::Sub": "repo:${GitHubRepository}:*"}}}
+    assert trust["Condition"] == {"StringEquals": {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": {
+            "Fn::Sub": "repo:${GitHubRepository}:environment:${GitHubEnvironment}"}}}
+    # the default is the environment every job of the shipped workflows that asks for an OIDC token runs in
+    assert github_environments() == {data["Parameters"]["GitHubEnvironment"]["Default"]}
     assert resources["GitHubOidcProvider"]["Properties"]["Url"] == "https://token.actions.githubusercontent.com"
     assert not [name for name, r in resources.items() if r["Type"] in ("AWS::IAM::AccessKey", "AWS::IAM::User")]
 
