@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = "infra/restoreproof/aws-restoreproof.yml"
 # Point-in-time restores (another branch of issue 23 calls them): allowed under the same tag conditions.
 PITR_ACTIONS = {"rds:RestoreDBInstanceToPointInTime", "rds:RestoreDBClusterToPointInTime"}
+# The actions that create an instance or cluster (the harness's sandbox).
+CREATE_ACTIONS = {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance",
+                  *PITR_ACTIONS}
 BIN = Path(sys.executable).parent
+RDS_ARN = "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:"
 
 
 @pytest.fixture(scope="module")
@@ -149,13 +155,15 @@ def test_ec2_reads_of_the_reachability_check_are_allowed(written: Path) -> None:
 
 def test_restores_and_deletes_are_conditioned_on_the_harness_tag(written: Path) -> None:
     policy = statements(written)
-    restore = policy["RestoreOnlyIntoTaggedSandboxes"]
-    assert set(actions(restore)) >= {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot",
-                                     *PITR_ACTIONS}
+    restore = policy["CreateOnlyHarnessNamedSandboxes"]
+    assert set(actions(restore)) == CREATE_ACTIONS
     prefix = sandbox_identifier("saas").rsplit("-", 2)[0] + "-*"  # restoreproof-*: every name the harness makes
     assert restore["Condition"]["StringLike"] == {f"aws:RequestTag/{SANDBOX_TAG}": prefix}
     assert restore["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": [SANDBOX_TAG, CREATED_TAG,
                                                                                  STORE_TAG]}
+    for sid, statement in policy.items():
+        if set(actions(statement)) & CREATE_ACTIONS:
+            assert statement["Condition"] == restore["Condition"], sid
     tagging = policy["TagOnlyWhileCreatingSandboxes"]
     assert actions(tagging) == ["rds:AddTagsToResource"]
     assert tagging["Condition"] == restore["Condition"]
@@ -203,3 +211,55 @@ def test_the_sandbox_group_accepts_the_database_port_from_the_runner_group_only(
     assert ingress["FromPort"] == ingress["ToPort"] == {"Ref": "DatabasePort"}
     assert "CidrIp" not in ingress
     assert resources["SandboxSubnetGroup"]["Properties"]["SubnetIds"] == {"Ref": "SubnetIds"}
+
+
+@cache
+def rds_resource_types() -> dict[str, set[str]]:
+    """Action -> the RDS resource types it authorizes, from the service authorization reference as cfn-lint ships
+    it (data/AdditionalSpecs/Policies.json; it does not say which are required)."""
+    data = json.loads(files("cfnlint").joinpath("data", "AdditionalSpecs", "Policies.json").read_text())
+    return {f"rds:{name}": set(action.get("Resources", ())) for name, action in data["rds"]["Actions"].items()}
+
+
+def granted_resources(statement: dict[str, Any]) -> list[tuple[str, str]]:
+    """(resource type, name pattern) of each RDS ARN the statement names."""
+    found = []
+    for resource in statement["Resource"]:
+        arn = resource["Fn::Sub"] if isinstance(resource, dict) else resource
+        assert arn.startswith(RDS_ARN), arn
+        rest = arn.removeprefix(RDS_ARN)
+        kind, _, name = rest.partition(":")
+        found.append((kind, name))
+    return found
+
+
+def test_creates_name_only_the_harnesss_own_instances_and_clusters(written: Path) -> None:
+    """CreateDBInstance on `cluster:*` would let the role add an instance to a production Aurora cluster
+    (DBClusterIdentifier=prod): the new db / cluster resource is the harness's restoreproof-* only. The only
+    exception is the source of a point-in-time restore, granted to the point-in-time actions alone."""
+    prefix = sandbox_identifier("saas").rsplit("-", 2)[0] + "-*"
+    types = rds_resource_types()
+    reach: dict[str, set[str]] = {action: set() for action in CREATE_ACTIONS}
+    for sid, statement in statements(written).items():
+        granted = set(actions(statement)) & CREATE_ACTIONS
+        if not granted:
+            continue
+        for kind, name in granted_resources(statement):
+            assert any(kind in types[a.lower()] for a in granted), (sid, kind)  # authorizes something
+            for action in granted:
+                if kind in types[action.lower()]:
+                    reach[action].add(kind)
+            if kind in ("db", "cluster") and name != prefix:
+                assert granted <= PITR_ACTIONS, (sid, kind, name, granted)
+    # every resource type each action authorizes is granted (else RDS refuses it), but a retained automated
+    # backup's ARN, which the harness never restores from
+    for action, kinds in reach.items():
+        assert kinds == types[action.lower()] - {"auto-backup", "cluster-auto-backup"}, action
+    create = [s for s in statements(written).values() if "rds:CreateDBInstance" in actions(s)]
+    clusters = {name for s in create for kind, name in granted_resources(s) if kind == "cluster"}
+    assert clusters == {prefix}  # its own temporary Aurora cluster, and that one is granted
+
+
+def test_the_resource_type_reference_is_read() -> None:
+    """Guards the test above against an empty reference (which would pass anything)."""
+    assert rds_resource_types()["rds:createdbinstance"] >= {"cluster", "db", "subgrp"}
