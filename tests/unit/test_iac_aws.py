@@ -24,6 +24,7 @@ from botocore import xform_name
 from verifiers import __version__
 from verifiers.aws import CREATED_TAG, SANDBOX_TAG, STORE_TAG, sandbox_identifier
 from verifiers.cli import main
+from verifiers.sandboxes.aws_rds_adopted import RESTORE_TESTING_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = "infra/restoreproof/aws-restoreproof.yml"
@@ -49,9 +50,19 @@ def template(path: Path) -> dict[str, Any]:
     return data
 
 
-def statements(path: Path) -> dict[str, dict[str, Any]]:
+def statements(path: Path, *, restore_testing: bool = False) -> dict[str, dict[str, Any]]:
+    """The role's statements by Sid, as deployed with EnableRestoreTesting (its Fn::If resolved)."""
     [policy] = template(path)["Resources"]["RestoreRole"]["Properties"]["Policies"]
-    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    found = {}
+    for statement in policy["PolicyDocument"]["Statement"]:
+        if "Fn::If" in statement:
+            condition, yes, no = statement["Fn::If"]
+            assert condition == "RestoreTesting", condition
+            statement = yes if restore_testing else no
+            if statement == {"Ref": "AWS::NoValue"}:
+                continue
+        found[statement["Sid"]] = statement
+    return found
 
 
 def actions(statement: dict[str, Any]) -> list[str]:
@@ -263,3 +274,22 @@ def test_creates_name_only_the_harnesss_own_instances_and_clusters(written: Path
 def test_the_resource_type_reference_is_read() -> None:
     """Guards the test above against an empty reference (which would pass anything)."""
     assert rds_resource_types()["rds:createdbinstance"] >= {"cluster", "db", "subgrp"}
+
+
+def test_restore_testing_copies_are_modifiable_only_when_enabled_and_only_by_their_tag(written: Path) -> None:
+    """An instance AWS Backup restore testing restored is neither restoreproof-* nor tagged restoreproof:sandbox:
+    resetting its password needs ModifyDBInstance / ModifyDBCluster on it, granted only with EnableRestoreTesting
+    and only on resources carrying AWS Backup's restore-testing tag."""
+    data = template(written)
+    assert data["Parameters"]["EnableRestoreTesting"]["Default"] == "false"
+    assert data["Conditions"]["RestoreTesting"] == {"Fn::Equals": [{"Ref": "EnableRestoreTesting"}, "true"]}
+    sid = "ResetCredentialsOfRestoreTestingCopies"
+    assert sid not in statements(written)
+    enabled = statements(written, restore_testing=True)
+    assert set(enabled) - set(statements(written)) == {sid}
+    reset = enabled[sid]
+    assert set(actions(reset)) == {"rds:ModifyDBInstance", "rds:ModifyDBCluster"}
+    assert reset["Condition"] == {"Null": {f"aws:ResourceTag/{RESTORE_TESTING_TAG}": "false"}}
+    assert sorted(granted_resources(reset)) == [("cluster", "*"), ("db", "*")]
+    linted = cfn_lint(written)  # the Fn::If form is valid CloudFormation
+    assert linted.returncode == 0, linted.stdout + linted.stderr

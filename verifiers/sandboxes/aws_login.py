@@ -24,6 +24,7 @@ from botocore.waiter import WaiterModel, create_waiter_with_client
 from verifiers.aws import describe_error, permission_hint, waiter_config
 from verifiers.errors import SandboxError
 from verifiers.redaction import register_secret
+from verifiers.sandboxes.aws_rds_adopted import CREDENTIALS_HINT, AdoptedRdsSandbox
 
 if TYPE_CHECKING:
     from verifiers.sandboxes.aws_rds import RdsSandbox
@@ -130,11 +131,14 @@ def _modify(sandbox: RdsSandbox, actions: str, **change: Any) -> None:
                                               **change)
     except (ClientError, BotoCoreError) as exc:
         what = "cluster" if sandbox.cluster_id else "instance"
+        hint = permission_hint(exc, actions)
+        if hint and isinstance(sandbox, AdoptedRdsSandbox) and isinstance(exc, ClientError):
+            hint = CREDENTIALS_HINT
         raise SandboxError(
             f"store {sandbox.settings.store}: cannot set the credentials of the temporary RDS {what} "
             f"{sandbox.cluster_id or sandbox.instance_id}: {describe_error(exc)}",
-            hint=permission_hint(exc, actions) or "set stores.source.credentials = \"environment\" and give the "
-            "password in the environment, or check the instance in the RDS console") from None
+            hint=hint or "set stores.source.credentials = \"environment\" and give the password in the "
+            "environment, or check the instance in the RDS console") from None
 
 
 def _wait(sandbox: RdsSandbox, name: str, timeout: float, what: str) -> None:
