@@ -69,3 +69,12 @@ def test_a_refused_reset_of_the_harnesss_own_sandbox_keeps_the_plain_permission_
     hint = raised.value.hint or ""
     assert "rds:ModifyDBInstance / rds:ModifyDBCluster (MasterUserPassword)" in hint
     assert "EnableRestoreTesting" not in hint
+
+
+def test_iam_without_a_user_is_refused_before_anything_changes(stub: Stubber) -> None:
+    """The inventory refuses it (RdsRestoreSettings); a caller bypassing the inventory still gets no token minted
+    for a user the role may not connect as, and no request is sent (the Stubber has none queued)."""
+    own = "restoreproof-saas-1a2b3c4d"
+    sandbox = RdsSandbox(cast("RDSClient", stub.client), SNAPSHOT, SETTINGS, instance_id=own, cluster_id=None, tag=own)
+    with pytest.raises(SandboxError, match='credentials = "iam" without iam_user'):
+        log_in(sandbox, "iam", iam_user=None, timeout=60)

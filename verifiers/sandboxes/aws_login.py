@@ -4,8 +4,8 @@
   cluster) is reset to a random one (ModifyDBInstance / ModifyDBCluster, ApplyImmediately), generated here with
   `secrets`, held in memory only and registered with verifiers.redaction so no log, report or evidence shows it;
 - `iam`: IAM database authentication is enabled on the temporary instance and each connection gets a fresh
-  token (generate_db_auth_token, valid 15 minutes), over TLS; the database user must already be an IAM user
-  in production (PostgreSQL: GRANT rds_iam; MySQL: IDENTIFIED WITH AWSAuthenticationPlugin);
+  token (generate_db_auth_token, valid 15 minutes), over TLS, as `iam_user` (required: no default); that user
+  must already be an IAM user in production (PostgreSQL: GRANT rds_iam; MySQL: IDENTIFIED WITH AWSAuthenticationPlugin);
 - `environment`: libpq's / the MySQL client's own (PGPASSWORD, ~/.pgpass, MYSQL_PWD, ~/.my.cnf), or the DSN of
   endpoint_override (the default with it).
 """
@@ -100,7 +100,10 @@ def log_in(sandbox: RdsSandbox, mode: CredentialsMode, *, iam_user: str | None, 
     `timeout`, until RDS has applied the change."""
     if mode == "environment":
         return Login("environment", None)
-    user = sandbox.snapshot.master_username if mode == "reset" else (iam_user or sandbox.snapshot.master_username)
+    if mode == "iam" and not iam_user:  # the inventory requires it (store_settings.RdsRestoreSettings)
+        raise SandboxError(f"store {sandbox.settings.store}: credentials = \"iam\" without iam_user",
+                           hint="set stores.source.iam_user to the IAM database user the role may connect as")
+    user = sandbox.snapshot.master_username if mode == "reset" else str(iam_user)
     if mode == "reset":
         password = secrets.token_urlsafe(PASSWORD_BYTES)
         register_secret(password)  # before any call that could echo it
