@@ -84,14 +84,28 @@ class RdsRestoreSettings(AwsSettings):
         default=None, description="how the harness logs in: reset the master password to a random one held in "
         "memory, IAM database authentication, or the environment (PGPASSWORD, MYSQL_PWD, ~/.pgpass, ~/.my.cnf); "
         "default: environment with endpoint_override, else reset")
-    iam_user: str | None = Field(default=None, min_length=1, description="database user for credentials = \"iam\" "
-                                 "(granted rds_iam / AWSAuthenticationPlugin in production); default: the master user")
+    iam_user: str | None = Field(default=None, min_length=1, description="database user for credentials = \"iam\", "
+                                 "required with it (granted rds_iam / AWSAuthenticationPlugin in production; the "
+                                 "`restoreproof init --iac aws` role allows rds-db:connect as its IamDatabaseUser "
+                                 "parameter only, default restoreproof)")
     database: str | None = Field(default=None, min_length=1, description="database to verify on the instance; "
                                  "default: postgres (postgres stores), the manifest's database (mysql stores)")
     endpoint_override: str | None = Field(
         default=None, description="DSN to measure instead of the restored instance's endpoint (libpq for postgres, "
         "mysql://… for mysql)")
     restore_timeout: Seconds | None = Field(default=None, description="default: the store's restore_timeout")
+
+    @model_validator(mode="after")
+    def _iam_names_its_user(self) -> RdsRestoreSettings:
+        # No default: the master user is rarely an IAM database user, and the role the template writes may connect
+        # as one user only, so a default would mint a token the database refuses.
+        if self.credentials == "iam" and self.iam_user is None:
+            raise ValueError(
+                'credentials = "iam" needs `iam_user`: the database user to log in as (an IAM database user in '
+                "production: PostgreSQL GRANT rds_iam, MySQL IDENTIFIED WITH AWSAuthenticationPlugin), the one the "
+                "role may rds-db:connect as (the template of `restoreproof init --iac aws`: its IamDatabaseUser "
+                'parameter, default "restoreproof")')
+        return self
 
 
 class RdsSnapshotSource(RdsRestoreSettings):

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +24,17 @@ from botocore import xform_name
 from verifiers import __version__
 from verifiers.aws import CREATED_TAG, SANDBOX_TAG, STORE_TAG, sandbox_identifier
 from verifiers.cli import main
+from verifiers.sandboxes.aws_rds_adopted import RESTORE_TESTING_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = "infra/restoreproof/aws-restoreproof.yml"
 # Point-in-time restores (another branch of issue 23 calls them): allowed under the same tag conditions.
 PITR_ACTIONS = {"rds:RestoreDBInstanceToPointInTime", "rds:RestoreDBClusterToPointInTime"}
+# The actions that create an instance or cluster (the harness's sandbox).
+CREATE_ACTIONS = {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance",
+                  *PITR_ACTIONS}
 BIN = Path(sys.executable).parent
+RDS_ARN = "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:"
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +50,19 @@ def template(path: Path) -> dict[str, Any]:
     return data
 
 
-def statements(path: Path) -> dict[str, dict[str, Any]]:
+def statements(path: Path, *, restore_testing: bool = False) -> dict[str, dict[str, Any]]:
+    """The role's statements by Sid, as deployed with EnableRestoreTesting (its Fn::If resolved)."""
     [policy] = template(path)["Resources"]["RestoreRole"]["Properties"]["Policies"]
-    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    found = {}
+    for statement in policy["PolicyDocument"]["Statement"]:
+        if "Fn::If" in statement:
+            condition, yes, no = statement["Fn::If"]
+            assert condition == "RestoreTesting", condition
+            statement = yes if restore_testing else no
+            if statement == {"Ref": "AWS::NoValue"}:
+                continue
+        found[statement["Sid"]] = statement
+    return found
 
 
 def actions(statement: dict[str, Any]) -> list[str]:
@@ -149,13 +166,15 @@ def test_ec2_reads_of_the_reachability_check_are_allowed(written: Path) -> None:
 
 def test_restores_and_deletes_are_conditioned_on_the_harness_tag(written: Path) -> None:
     policy = statements(written)
-    restore = policy["RestoreOnlyIntoTaggedSandboxes"]
-    assert set(actions(restore)) >= {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot",
-                                     *PITR_ACTIONS}
+    restore = policy["CreateOnlyHarnessNamedSandboxes"]
+    assert set(actions(restore)) == CREATE_ACTIONS
     prefix = sandbox_identifier("saas").rsplit("-", 2)[0] + "-*"  # restoreproof-*: every name the harness makes
     assert restore["Condition"]["StringLike"] == {f"aws:RequestTag/{SANDBOX_TAG}": prefix}
     assert restore["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": [SANDBOX_TAG, CREATED_TAG,
                                                                                  STORE_TAG]}
+    for sid, statement in policy.items():
+        if set(actions(statement)) & CREATE_ACTIONS:
+            assert statement["Condition"] == restore["Condition"], sid
     tagging = policy["TagOnlyWhileCreatingSandboxes"]
     assert actions(tagging) == ["rds:AddTagsToResource"]
     assert tagging["Condition"] == restore["Condition"]
@@ -170,13 +189,28 @@ def test_restores_and_deletes_are_conditioned_on_the_harness_tag(written: Path) 
     assert all(a.split(":")[1].startswith(("Describe", "List")) for a in actions(read))
 
 
-def test_the_role_is_assumed_only_by_one_repositorys_oidc_tokens(written: Path) -> None:
-    resources = template(written)["Resources"]
+def github_environments() -> set[str]:
+    """The GitHub environments of the shipped workflows' jobs that assume the role (id-token: write)."""
+    found: set[str] = set()
+    for path in (ROOT / "verifiers" / "templates" / "init" / "github").glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            if job.get("permissions", {}).get("id-token") == "write":
+                found.add(job.get("environment", "(none)"))
+    return found
+
+
+def test_the_role_is_assumed_only_by_one_environments_oidc_tokens(written: Path) -> None:
+    """Not any workflow of the repository (`repo:OWNER/REPO:*`): the role reads production data."""
+    data = template(written)
+    resources = data["Resources"]
     [trust] = resources["RestoreRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert trust["Condition"] == {
-        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-        "StringLike": {"token.actions.githubusercontent.com:sub": {"Fn::Sub": "repo:${GitHubRepository}:*"}}}
+    assert trust["Condition"] == {"StringEquals": {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": {
+            "Fn::Sub": "repo:${GitHubRepository}:environment:${GitHubEnvironment}"}}}
+    # the default is the environment every job of the shipped workflows that asks for an OIDC token runs in
+    assert github_environments() == {data["Parameters"]["GitHubEnvironment"]["Default"]}
     assert resources["GitHubOidcProvider"]["Properties"]["Url"] == "https://token.actions.githubusercontent.com"
     assert not [name for name, r in resources.items() if r["Type"] in ("AWS::IAM::AccessKey", "AWS::IAM::User")]
 
@@ -188,3 +222,74 @@ def test_the_sandbox_group_accepts_the_database_port_from_the_runner_group_only(
     assert ingress["FromPort"] == ingress["ToPort"] == {"Ref": "DatabasePort"}
     assert "CidrIp" not in ingress
     assert resources["SandboxSubnetGroup"]["Properties"]["SubnetIds"] == {"Ref": "SubnetIds"}
+
+
+@cache
+def rds_resource_types() -> dict[str, set[str]]:
+    """Action -> the RDS resource types it authorizes, from the service authorization reference as cfn-lint ships
+    it (data/AdditionalSpecs/Policies.json; it does not say which are required)."""
+    data = json.loads(files("cfnlint").joinpath("data", "AdditionalSpecs", "Policies.json").read_text())
+    return {f"rds:{name}": set(action.get("Resources", ())) for name, action in data["rds"]["Actions"].items()}
+
+
+def granted_resources(statement: dict[str, Any]) -> list[tuple[str, str]]:
+    """(resource type, name pattern) of each RDS ARN the statement names."""
+    found = []
+    for resource in statement["Resource"]:
+        arn = resource["Fn::Sub"] if isinstance(resource, dict) else resource
+        assert arn.startswith(RDS_ARN), arn
+        rest = arn.removeprefix(RDS_ARN)
+        kind, _, name = rest.partition(":")
+        found.append((kind, name))
+    return found
+
+
+def test_creates_name_only_the_harnesss_own_instances_and_clusters(written: Path) -> None:
+    """CreateDBInstance on `cluster:*` would let the role add an instance to a production Aurora cluster
+    (DBClusterIdentifier=prod): the new db / cluster resource is the harness's restoreproof-* only. The only
+    exception is the source of a point-in-time restore, granted to the point-in-time actions alone."""
+    prefix = sandbox_identifier("saas").rsplit("-", 2)[0] + "-*"
+    types = rds_resource_types()
+    reach: dict[str, set[str]] = {action: set() for action in CREATE_ACTIONS}
+    for sid, statement in statements(written).items():
+        granted = set(actions(statement)) & CREATE_ACTIONS
+        if not granted:
+            continue
+        for kind, name in granted_resources(statement):
+            assert any(kind in types[a.lower()] for a in granted), (sid, kind)  # authorizes something
+            for action in granted:
+                if kind in types[action.lower()]:
+                    reach[action].add(kind)
+            if kind in ("db", "cluster") and name != prefix:
+                assert granted <= PITR_ACTIONS, (sid, kind, name, granted)
+    # every resource type each action authorizes is granted (else RDS refuses it), but a retained automated
+    # backup's ARN, which the harness never restores from
+    for action, kinds in reach.items():
+        assert kinds == types[action.lower()] - {"auto-backup", "cluster-auto-backup"}, action
+    create = [s for s in statements(written).values() if "rds:CreateDBInstance" in actions(s)]
+    clusters = {name for s in create for kind, name in granted_resources(s) if kind == "cluster"}
+    assert clusters == {prefix}  # its own temporary Aurora cluster, and that one is granted
+
+
+def test_the_resource_type_reference_is_read() -> None:
+    """Guards the test above against an empty reference (which would pass anything)."""
+    assert rds_resource_types()["rds:createdbinstance"] >= {"cluster", "db", "subgrp"}
+
+
+def test_restore_testing_copies_are_modifiable_only_when_enabled_and_only_by_their_tag(written: Path) -> None:
+    """An instance AWS Backup restore testing restored is neither restoreproof-* nor tagged restoreproof:sandbox:
+    resetting its password needs ModifyDBInstance / ModifyDBCluster on it, granted only with EnableRestoreTesting
+    and only on resources carrying AWS Backup's restore-testing tag."""
+    data = template(written)
+    assert data["Parameters"]["EnableRestoreTesting"]["Default"] == "false"
+    assert data["Conditions"]["RestoreTesting"] == {"Fn::Equals": [{"Ref": "EnableRestoreTesting"}, "true"]}
+    sid = "ResetCredentialsOfRestoreTestingCopies"
+    assert sid not in statements(written)
+    enabled = statements(written, restore_testing=True)
+    assert set(enabled) - set(statements(written)) == {sid}
+    reset = enabled[sid]
+    assert set(actions(reset)) == {"rds:ModifyDBInstance", "rds:ModifyDBCluster"}
+    assert reset["Condition"] == {"Null": {f"aws:ResourceTag/{RESTORE_TESTING_TAG}": "false"}}
+    assert sorted(granted_resources(reset)) == [("cluster", "*"), ("db", "*")]
+    linted = cfn_lint(written)  # the Fn::If form is valid CloudFormation
+    assert linted.returncode == 0, linted.stdout + linted.stderr

@@ -4,8 +4,8 @@
   cluster) is reset to a random one (ModifyDBInstance / ModifyDBCluster, ApplyImmediately), generated here with
   `secrets`, held in memory only and registered with verifiers.redaction so no log, report or evidence shows it;
 - `iam`: IAM database authentication is enabled on the temporary instance and each connection gets a fresh
-  token (generate_db_auth_token, valid 15 minutes), over TLS; the database user must already be an IAM user
-  in production (PostgreSQL: GRANT rds_iam; MySQL: IDENTIFIED WITH AWSAuthenticationPlugin);
+  token (generate_db_auth_token, valid 15 minutes), over TLS, as `iam_user` (required: no default); that user
+  must already be an IAM user in production (PostgreSQL: GRANT rds_iam; MySQL: IDENTIFIED WITH AWSAuthenticationPlugin);
 - `environment`: libpq's / the MySQL client's own (PGPASSWORD, ~/.pgpass, MYSQL_PWD, ~/.my.cnf), or the DSN of
   endpoint_override (the default with it).
 """
@@ -24,6 +24,7 @@ from botocore.waiter import WaiterModel, create_waiter_with_client
 from verifiers.aws import describe_error, permission_hint, waiter_config
 from verifiers.errors import SandboxError
 from verifiers.redaction import register_secret
+from verifiers.sandboxes.aws_rds_adopted import CREDENTIALS_HINT, AdoptedRdsSandbox
 
 if TYPE_CHECKING:
     from verifiers.sandboxes.aws_rds import RdsSandbox
@@ -99,7 +100,10 @@ def log_in(sandbox: RdsSandbox, mode: CredentialsMode, *, iam_user: str | None, 
     `timeout`, until RDS has applied the change."""
     if mode == "environment":
         return Login("environment", None)
-    user = sandbox.snapshot.master_username if mode == "reset" else (iam_user or sandbox.snapshot.master_username)
+    if mode == "iam" and not iam_user:  # the inventory requires it (store_settings.RdsRestoreSettings)
+        raise SandboxError(f"store {sandbox.settings.store}: credentials = \"iam\" without iam_user",
+                           hint="set stores.source.iam_user to the IAM database user the role may connect as")
+    user = sandbox.snapshot.master_username if mode == "reset" else str(iam_user)
     if mode == "reset":
         password = secrets.token_urlsafe(PASSWORD_BYTES)
         register_secret(password)  # before any call that could echo it
@@ -130,11 +134,14 @@ def _modify(sandbox: RdsSandbox, actions: str, **change: Any) -> None:
                                               **change)
     except (ClientError, BotoCoreError) as exc:
         what = "cluster" if sandbox.cluster_id else "instance"
+        hint = permission_hint(exc, actions)
+        if hint and isinstance(sandbox, AdoptedRdsSandbox) and isinstance(exc, ClientError):
+            hint = CREDENTIALS_HINT
         raise SandboxError(
             f"store {sandbox.settings.store}: cannot set the credentials of the temporary RDS {what} "
             f"{sandbox.cluster_id or sandbox.instance_id}: {describe_error(exc)}",
-            hint=permission_hint(exc, actions) or "set stores.source.credentials = \"environment\" and give the "
-            "password in the environment, or check the instance in the RDS console") from None
+            hint=hint or "set stores.source.credentials = \"environment\" and give the password in the "
+            "environment, or check the instance in the RDS console") from None
 
 
 def _wait(sandbox: RdsSandbox, name: str, timeout: float, what: str) -> None:

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
 
 DESCRIBE_ACTIONS = "rds:DescribeDBInstances and rds:DescribeDBClusters"
+RESTORE_TESTING_TAG = "awsbackup-restore-test"  # AWS Backup tags every resource its restore testing restored
+# Its copy is neither named restoreproof-* nor tagged restoreproof:sandbox, so the role's own modify rights miss it.
+CREDENTIALS_HINT = (
+    "AWS Backup restore testing restored this instance, so it is neither named restoreproof-* nor tagged "
+    "restoreproof:sandbox: grant the harness's identity rds:ModifyDBInstance / rds:ModifyDBCluster on resources "
+    f"tagged {RESTORE_TESTING_TAG} (the template of `restoreproof init --iac aws`: deploy it with "
+    "EnableRestoreTesting=true; docs/aws-backup.md), or set stores.source.credentials = \"environment\" and give "
+    "the password in the environment")
 
 
 @dataclass
