@@ -33,7 +33,6 @@ from verifiers.aws import (
     dynamodb_client,
     error_code,
     permission_hint,
-    rds_client,
     waiter_config,
 )
 from verifiers.checks import CheckResult
@@ -41,7 +40,7 @@ from verifiers.errors import SourceError
 from verifiers.redaction import redact_secrets
 from verifiers.sources import Artifact, Located
 from verifiers.sources.dynamodb_backup import Backup, DynamoDbBackups, find_backup
-from verifiers.sources.rds_snapshot import RdsSnapshots, find_snapshot
+from verifiers.sources.rds_snapshot import RdsSnapshots
 from verifiers.sources.s3 import manifest_file
 from verifiers.store_settings import AwsBackupSource, DynamoDbBackupSource, RdsRestoreSettings, RdsSnapshotSource
 
@@ -287,7 +286,7 @@ def rds_source_of(source: AwsBackupSource, point: RecoveryPoint, *, store: str) 
     return RdsSnapshotSource(
         type="rds-snapshot", **restore, instance=None if cluster else point.resource_name,
         cluster=point.resource_name if cluster else None, snapshot=snapshot_id, include=["aws-backup"],
-        manifest=source.manifest)
+        manifest=source.manifest, manifest_tolerance=source.manifest_tolerance)
 
 
 def _dynamodb_source_of(source: AwsBackupSource, point: RecoveryPoint) -> DynamoDbBackupSource:
@@ -302,9 +301,14 @@ class AwsBackups:
         job_id = restore_job_id()
         point = (adopted_point(client, source, job_id, store=store) if job_id
                  else find_recovery_point(client, source, store=store))
-        manifest = None if source.manifest is None else manifest_file(
-            source.manifest, base_dir=base_dir, store=store, region=source.region, endpoint_url=source.endpoint_url)
-        details = {**_resource_details(source, point, store=store), **point.details()}
+        if point.resource_type in ("RDS", "Aurora"):  # its snapshot, paired with its manifest as rds-snapshot's is
+            snapshot = RdsSnapshots().locate(rds_source_of(source, point, store=store), base_dir=base_dir,
+                                             store=store)
+            manifest, details = snapshot.manifest_path, {**snapshot.details, **point.details()}
+        else:
+            manifest = None if source.manifest is None else manifest_file(
+                source.manifest, base_dir=base_dir, store=store, region=source.region, endpoint_url=source.endpoint_url)
+            details = {**_resource_details(source, point, store=store), **point.details()}
         return Located(location=point.recovery_point_arn, path=Path(point.resource_name or "recovery-point"),
                        manifest_path=manifest, modified=point.created_at, details=details)
 
@@ -333,11 +337,7 @@ class AwsBackups:
 
 
 def _resource_details(source: AwsBackupSource, point: RecoveryPoint, *, store: str) -> dict[str, str]:
-    """The snapshot or backup a recovery point is, described as the rds-snapshot / dynamodb-backup sources do."""
-    if point.resource_type in ("RDS", "Aurora"):
-        rds = rds_source_of(source, point, store=store)
-        snapshot = find_snapshot(rds_client(source.region, source.endpoint_url), rds, store=store)
-        return snapshot.details()
+    """The backup a DynamoDB recovery point is, described as the dynamodb-backup source does; an S3 one's bucket."""
     if point.resource_type == "DynamoDB":
         if point.native_dynamodb_backup and not point.adopted_arn:
             client = dynamodb_client(source.region, source.endpoint_url)
