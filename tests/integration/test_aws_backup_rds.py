@@ -348,3 +348,78 @@ def test_restore_testing_of_an_unpaired_recovery_point_fails_the_manifest_check_
     assert not manifest_check_of(outcome).passed
     [report] = sent
     assert report["ValidationStatus"] == "FAILED" and "manifest" in report["ValidationStatusMessage"]
+
+
+def continuous_arn(name: str) -> str:
+    """A continuous backup's recovery point (AWS Backup's ARN for RDS's automated backups it manages)."""
+    return f"arn:aws:backup:{REGION}:{ACCOUNT}:recovery-point:continuous:db-{name[-12:]}-0f51c39b"
+
+
+@pytest.mark.postgres
+def test_latest_skips_a_newer_continuous_point_and_restores_the_newest_snapshot_backed_one(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
+        source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, snapshot_arn = prod
+    snapshot = point(snapshot_arn, db_arn(name), "RDS", age=timedelta(hours=5))
+    listed(backup.stub, [point(continuous_arn(name), db_arn(name), "RDS", age=timedelta(minutes=5)), snapshot],
+           ByResourceType="RDS")
+    described(backup.stub, snapshot)
+    seen = restores(monkeypatch)
+    outcome = verify(tmp_path, demo_capture, source_server, resource_type="RDS", resource_name=name)
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    assert outcome.as_evidence()["artifact"]["recovery_point_arn"] == snapshot_arn
+    assert seen == [snapshot_arn.rsplit(":snapshot:", 1)[1]]
+
+
+@pytest.mark.postgres
+def test_latest_with_only_continuous_points_names_them(
+        tmp_path: Path, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
+        source_server: PostgresServer) -> None:
+    name, _ = prod
+    listed(backup.stub, [point(continuous_arn(name), db_arn(name), "RDS")], ByResourceType="RDS")
+    outcome = verify(tmp_path, demo_capture, source_server, resource_type="RDS", resource_name=name)
+    assert outcome.error is not None
+    assert (f"has no COMPLETED snapshot-backed recovery point of RDS {name}; recovery points seen: 1 COMPLETED "
+            "continuous (point-in-time, skipped)") in outcome.error["message"]
+
+
+@pytest.mark.postgres
+def test_a_named_continuous_point_fails_the_plan_naming_its_type_and_the_fix(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
+        source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, _ = prod
+    continuous = point(continuous_arn(name), db_arn(name), "RDS")
+    described(backup.stub, continuous)
+    seen = restores(monkeypatch)
+    outcome = verify(tmp_path, demo_capture, source_server, resource_arn=db_arn(name),
+                     recovery_point=continuous_arn(name))
+    assert outcome.error is not None and outcome.error["phase"] == "fetch"
+    message = outcome.error["message"]
+    assert (f"recovery point {continuous_arn(name)} of RDS instance {db_arn(name)} is a continuous (point-in-time) "
+            "backup, not a DB snapshot") in message
+    assert "an rds-snapshot source with restore_to" in message
+    assert "DBSnapshot" not in message and seen == []  # no snapshot was looked up by the whole ARN
+
+
+@pytest.mark.postgres
+def test_restore_testing_of_a_continuous_point_fails_saying_why_and_reports_it(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], restored_instance: str,
+        demo_capture: Capture, source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(aws_backup.RESTORE_JOB_ENV, JOB)
+    name, _ = prod
+    job = {"recovery_point": continuous_arn(name), "source": db_arn(name), "created": db_arn(restored_instance),
+           "resource_type": "RDS"}
+    restore_job(backup.stub, **job)
+    described(backup.stub, point(continuous_arn(name), db_arn(name), "RDS"))
+    restore_job(backup.stub, **job)
+    backup.stub.add_response("put_restore_validation_result", {})
+    sent: list[dict[str, Any]] = []
+    backup.client.meta.events.register("provide-client-params.backup.PutRestoreValidationResult",
+                                       lambda params, **kwargs: sent.append(dict(params)))
+    outcome = verify(tmp_path, demo_capture, source_server, resource_arn=db_arn(name))
+    assert outcome.error is not None
+    assert (f"AWS Backup restore job {JOB} restored the continuous (point-in-time) recovery point "
+            f"{continuous_arn(name)}") in outcome.error["message"]
+    assert "RecoveryPointTypes" in outcome.error["message"]
+    [report] = sent
+    assert report["ValidationStatus"] == "FAILED" and "continuous" in report["ValidationStatusMessage"]
