@@ -25,7 +25,7 @@ from verifiers.inventory_cloud import (
     GcsSource,
 )
 from verifiers.point_in_time import parse_restore_to
-from verifiers.setting_types import Cidr, Seconds, StrictModel
+from verifiers.setting_types import MANIFEST_TOLERANCE, MANIFEST_TOLERANCE_HELP, Cidr, Seconds, StrictModel
 from verifiers.sources.s3_versions import parse_as_of
 
 STORE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -60,11 +60,6 @@ class S3Source(AwsSettings):
         default=None, description="manifest key; default: the artifact's key with .manifest.json for its suffix"
     )
 
-
-MANIFEST_TOLERANCE = 3600.0
-MANIFEST_TOLERANCE_HELP = (
-    "`manifest` a folder or s3:// prefix of many manifests: the one recording the snapshot's id, else the newest "
-    "captured at most this long before the snapshot's creation (a single file is checked alike)")
 
 RdsSnapshotKind = Literal["automated", "manual", "aws-backup"]
 
