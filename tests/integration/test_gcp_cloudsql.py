@@ -402,3 +402,30 @@ def test_a_manifest_from_another_time_fails_the_manifest_check_and_creates_no_in
     for blob in bucket.list_blobs():
         blob.delete()
     bucket.delete()
+
+
+@pytest.mark.postgres
+def test_a_gcs_prefix_of_manifests_pairs_the_one_captured_for_the_backup_run(
+        tmp_path: Path, production: SqlAdminServer, demo_capture: Capture, source_server: PostgresServer,
+        gcs: GcsEmulator) -> None:  # noqa: F811 - the fixture imported above
+    bucket = gcs_client().create_bucket("acme-manifest-history")
+    try:
+        for name, when in (("old", "2026-11-29T02:50:00+00:00"), ("paired", "2026-11-30T02:50:00+00:00"),
+                           ("after", "2026-11-30T03:10:00+00:00")):
+            body = captured(tmp_path, demo_capture, when, name=f"{name}.manifest.json").read_bytes()
+            bucket.blob(f"saas/{name}.manifest.json").upload_from_string(body)
+        bucket.blob("saas/saas.sql.gz").upload_from_string(b"not a manifest: not listed")
+        outcome = verify(tmp_path, demo_capture, source_server, manifest="gs://acme-manifest-history/saas/",
+                         manifest_tolerance="1h")
+        assert outcome.status == "passed", failed(outcome) or outcome.error
+        check = manifest_check_of(outcome)
+        assert check["observed"]["manifest"] == "gs://acme-manifest-history/saas/paired.manifest.json"
+        assert check["observed"]["paired_by"] == "capture time"
+        empty = verify(tmp_path, demo_capture, source_server, manifest="gs://acme-manifest-history/elsewhere/")
+        assert empty.status == "failed"
+        assert "the manifest location holds no *.manifest.json" in manifest_check_of(empty)["message"]
+        assert len(production.fake.called("sql.instances.insert")) == 1  # the unpaired run created no instance
+    finally:
+        for blob in bucket.list_blobs():
+            blob.delete()
+        bucket.delete()

@@ -18,7 +18,7 @@ from verifiers.cloudsql import CloudSqlApiError, api_call, sqladmin_client
 from verifiers.errors import SourceError
 from verifiers.inventory_cloud import CloudSqlBackupSource
 from verifiers.sources import Artifact, Located
-from verifiers.sources.gcs import manifest_file
+from verifiers.sources.gcs import manifest_file, manifest_objects
 from verifiers.sources.manifest_pairing import DETAILS_KEY, Pairing, local_candidates, pair, read_candidate
 
 if TYPE_CHECKING:
@@ -158,14 +158,14 @@ CAPTURE = "restoreproof capture postgres|mysql --snapshot-id RUN_ID … when the
 
 
 def pair_manifest(source: CloudSqlBackupSource, run: BackupRun, *, base_dir: Path, store: str) -> Pairing | None:
-    """The run's manifest among those `manifest` holds: a gs:// file (fetched, like a GCS source's), a local file
-    or folder; by the run's id, else by capture time (verifiers/sources/manifest_pairing.py). None: no manifest,
-    or one file that is no manifest (the kind's reader names what is wrong with it)."""
+    """The run's manifest among those `manifest` holds: a gs:// object or prefix (fetched, like a GCS source's),
+    a local file or folder; by the run's id, else by capture time (verifiers/sources/manifest_pairing.py). None:
+    no manifest, or one file that is no manifest (the kind's reader names what is wrong with it)."""
     if source.manifest is None:
         return None
     if source.manifest.startswith("gs://"):
-        candidates = [read_candidate(source.manifest, manifest_file(source.manifest, base_dir=base_dir, store=store,
-                                                                    project=source.project, capture=CAPTURE))]
+        candidates = [read_candidate(url, path) for url, path in
+                      manifest_objects(source.manifest, store=store, project=source.project)]
     else:
         path = Path(source.manifest)
         candidates = local_candidates(path if path.is_absolute() else base_dir / path, store=store)
