@@ -16,6 +16,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.aws_support import REGION, MotoServer
+from verifiers.sandboxes import aws_janitor
 from verifiers.sources import aws_backup
 from verifiers.stores.dynamodb import backup_restore as dynamodb_backup_restore
 from verifiers.stores.s3 import backup_plan as s3_backup_plan
@@ -45,7 +46,8 @@ def backup_stub(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ba
     def stubbed(region: str | None = None, endpoint_url: str | None = None) -> Any:
         return client
 
-    for module in (aws_backup, dynamodb_backup_restore, s3_backup_restore, s3_backup_plan):  # each imports it
+    for module in (aws_backup, dynamodb_backup_restore, s3_backup_restore, s3_backup_plan, aws_janitor):  # each
+        # imports it
         monkeypatch.setattr(module, "backup_client", stubbed)
     monkeypatch.delenv(aws_backup.RESTORE_JOB_ENV, raising=False)
     with stub:

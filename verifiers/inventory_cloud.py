@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from verifiers.setting_types import Seconds, StrictModel
+from verifiers.setting_types import MANIFEST_TOLERANCE, Seconds, StrictModel
 
 
 class GcsSource(StrictModel):
@@ -81,7 +81,12 @@ class CloudSqlBackupSource(StrictModel):
     endpoint_override: str | None = Field(
         default=None, description="DSN to measure instead of the restored instance (libpq for postgres, mysql://… "
         "for mysql), used with its own credentials, e.g. a tunnel")
-    manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or gs:// URL")
+    manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or gs:// URL: "
+                                 "a file, a folder or a gs:// prefix of manifests")
+    manifest_tolerance: Seconds = Field(
+        default=MANIFEST_TOLERANCE, description="`manifest` a folder or gs:// prefix of many manifests (a single "
+        "file is checked alike): the one recording the backup run's id (`capture --snapshot-id RUN_ID`), else the "
+        "newest captured at most this long before the run's start")
     restore_timeout: Seconds | None = Field(default=None, description="bounds each wait (create, restore, "
                                             "delete); default: the store's restore_timeout")
 

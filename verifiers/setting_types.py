@@ -69,3 +69,9 @@ class LiveReference(StrictModel):
             if ";" in condition:
                 raise ValueError(f"{table}: a condition is one SQL expression, without ';'")
         return value
+
+
+MANIFEST_TOLERANCE = 3600.0  # `manifest_tolerance`'s default, on each source that pairs a manifest with its snapshot
+MANIFEST_TOLERANCE_HELP = (
+    "`manifest` a folder or s3:// prefix of many manifests: the one recording the snapshot's id, else the newest "
+    "captured at most this long before the snapshot's creation (a single file is checked alike)")

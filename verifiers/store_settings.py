@@ -25,7 +25,7 @@ from verifiers.inventory_cloud import (
     GcsSource,
 )
 from verifiers.point_in_time import parse_restore_to
-from verifiers.setting_types import Cidr, Seconds, StrictModel
+from verifiers.setting_types import MANIFEST_TOLERANCE, MANIFEST_TOLERANCE_HELP, Cidr, Seconds, StrictModel
 from verifiers.sources.s3_versions import parse_as_of
 
 STORE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -120,10 +120,7 @@ class RdsSnapshotSource(RdsRestoreSettings):
         default_factory=lambda: list[RdsSnapshotKind](["automated", "manual"]), min_length=1,
         description="snapshot types to choose from")
     manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or s3:// URL")
-    manifest_tolerance: Seconds = Field(
-        default=3600.0, description="`manifest` a folder or s3:// prefix of many manifests: the one recording the "
-        "snapshot's id, else the newest captured at most this long before the snapshot's creation (a single file "
-        "is checked alike)")
+    manifest_tolerance: Seconds = Field(default=MANIFEST_TOLERANCE, description=MANIFEST_TOLERANCE_HELP)
     restore_to: str | None = Field(
         default=None, description='point-in-time restore of the instance or cluster: "latest", "random" (a time '
         "within the restore window) or an ISO 8601 time with a zone; verified against the live database. Unset: "
@@ -176,6 +173,8 @@ class AwsBackupSource(RdsRestoreSettings):
     recovery_point: str = Field(default="latest", min_length=1, description='"latest" (newest COMPLETED) or a '
                                 "recovery point ARN")
     manifest: str | None = Field(default=None, description="manifest path (relative to the inventory) or s3:// URL")
+    manifest_tolerance: Seconds = Field(default=MANIFEST_TOLERANCE, description=f"RDS and Aurora recovery points: "
+                                        f"{MANIFEST_TOLERANCE_HELP}; the snapshot is the one the point names")
     iam_role_arn: str | None = Field(default=None, description="role AWS Backup assumes for StartRestoreJob (S3 "
                                      "and AWS-Backup-managed DynamoDB recovery points); needs iam:PassRole")
 

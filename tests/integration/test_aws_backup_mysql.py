@@ -22,7 +22,7 @@ from tests.aws_backup_support import (  # noqa: F401  # backup_stub: the `backup
 )
 from tests.aws_support import REGION, MotoServer, harness_leftovers
 from tests.conftest import failed
-from tests.mysql_support import MysqlCapture, source_dsn
+from tests.mysql_support import PAIRS_FIXED_CAPTURE, MysqlCapture, source_dsn
 from verifiers.inventory import parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.stores.mysql.local_server import MysqlServer
@@ -49,6 +49,7 @@ def test_an_aurora_mysql_point_restores_cluster_and_instance_verifies_and_delete
     described(backup.stub, found)
     src = {"type": "aws-backup", "vault": "prod-vault", "resource_type": "Aurora", "resource_name": name,
            "instance_class": "db.r6g.large", "manifest": str(mysql_capture.manifest),
+           "manifest_tolerance": PAIRS_FIXED_CAPTURE,
            "endpoint_override": source_dsn(mysql_source)}
     store = {"name": "shop", "kind": "mysql", "rto": "15m", "rpo": "30d", "source": src}
     inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")

@@ -5,8 +5,10 @@ data plane; AWS Backup's calls are stubbed with their parameters asserted (see t
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,9 @@ from tests.aws_backup_support import (  # noqa: F401  # backup_stub: the `backup
 from tests.aws_support import REGION, MotoServer, harness_leftovers
 from tests.conftest import SOURCE_DB, Capture, failed
 from verifiers.aws import CREATED_TAG, SANDBOX_TAG, STORE_TAG, tag_dict
+from verifiers.checks import CheckResult
 from verifiers.inventory import parse_inventory
+from verifiers.manifests import MANIFEST_SUFFIX
 from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.sources import aws_backup
 from verifiers.stores.postgres.local_server import PostgresServer
@@ -218,3 +222,204 @@ def test_restore_testing_of_an_aurora_cluster_without_an_instance_fails_saying_s
     [report] = sent
     assert report["ValidationStatus"] == "FAILED"
     assert "has no DB instance to measure" in report["ValidationStatusMessage"]
+
+
+def manifests(tmp_path: Path, capture: Capture, *captures: tuple[str, datetime, str | None]) -> Path:
+    """A folder of copies of `capture`'s manifest, each (file stem, captured_at, snapshot_id) — the folder
+    `restoreproof capture --out` fills over time."""
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    raw = json.loads(capture.manifest.read_text(encoding="utf-8"))
+    for stem, captured, snapshot_id in captures:
+        (folder / f"{stem}{MANIFEST_SUFFIX}").write_text(json.dumps(
+            {**raw, "captured_at": captured.isoformat(), "snapshot_id": snapshot_id}), encoding="utf-8")
+    return folder
+
+
+def snapshot_created(snapshot_arn: str) -> datetime:
+    found = boto3.client("rds").describe_db_snapshots(DBSnapshotIdentifier=snapshot_arn.rsplit(":snapshot:", 1)[1])
+    return found["DBSnapshots"][0]["SnapshotCreateTime"].astimezone(UTC)
+
+
+def restores(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The snapshots moto is asked to restore, from now on."""
+    seen: list[str] = []
+    original = RDSBackend.restore_db_instance_from_db_snapshot
+
+    def spy(self: RDSBackend, from_snapshot_id: str, overrides: dict[str, Any]) -> Any:
+        seen.append(from_snapshot_id)
+        return original(self, from_snapshot_id, overrides)
+
+    monkeypatch.setattr(RDSBackend, "restore_db_instance_from_db_snapshot", spy)
+    return seen
+
+
+def manifest_check_of(outcome: StoreOutcome) -> CheckResult:
+    [check] = [c for c in outcome.checks if c.check == "manifest"]
+    return check
+
+
+def latest_point(backup: Backup, name: str, snapshot_arn: str) -> None:
+    found = point(snapshot_arn, db_arn(name), "RDS")
+    listed(backup.stub, [found], ByResourceType="RDS")
+    described(backup.stub, found)
+
+
+@pytest.mark.postgres
+def test_a_recovery_point_is_paired_with_the_newest_manifest_captured_before_its_snapshot(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
+        source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, snapshot_arn = prod
+    created = snapshot_created(snapshot_arn)
+    folder = manifests(tmp_path, demo_capture, ("older", created - timedelta(minutes=50), None),
+                       ("paired", created - timedelta(minutes=5), None),
+                       ("after", created + timedelta(minutes=5), None))
+    latest_point(backup, name, snapshot_arn)
+    seen = restores(monkeypatch)
+    outcome = verify(tmp_path, demo_capture, source_server, resource_type="RDS", resource_name=name,
+                     manifest=str(folder))
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    check = manifest_check_of(outcome)
+    assert check.passed and check.observed["paired_by"] == "capture time"
+    assert Path(check.observed["manifest"]).name == f"paired{MANIFEST_SUFFIX}"
+    snapshot_id = snapshot_arn.rsplit(":snapshot:", 1)[1]
+    assert check.subject == snapshot_id and f"snapshot {snapshot_id}" in check.message  # the evidence names both
+    assert seen == [snapshot_id]
+    assert harness_leftovers(aws.url) == []
+
+
+@pytest.mark.postgres
+def test_a_recovery_point_is_paired_with_the_manifest_recording_its_snapshot_arn(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
+        source_server: PostgresServer) -> None:
+    name, snapshot_arn = prod
+    created = snapshot_created(snapshot_arn)
+    folder = manifests(tmp_path, demo_capture, ("by-time", created - timedelta(minutes=5), None),
+                       ("by-id", created - timedelta(days=2), snapshot_arn))  # long before: the id decides
+    latest_point(backup, name, snapshot_arn)
+    outcome = verify(tmp_path, demo_capture, source_server, resource_type="RDS", resource_name=name,
+                     manifest=str(folder))
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    check = manifest_check_of(outcome)
+    assert check.observed["paired_by"] == "snapshot id"
+    assert Path(check.observed["manifest"]).name == f"by-id{MANIFEST_SUFFIX}"
+
+
+@pytest.mark.postgres
+def test_a_recovery_point_no_manifest_matches_fails_the_manifest_check_and_restores_nothing(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
+        source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, snapshot_arn = prod
+    created = snapshot_created(snapshot_arn)
+    folder = manifests(tmp_path, demo_capture, ("stale", created - timedelta(hours=3), None),
+                       ("other", created - timedelta(minutes=5), "awsbackup:job-of-another-snapshot"))
+    latest_point(backup, name, snapshot_arn)
+    seen = restores(monkeypatch)
+    outcome = verify(tmp_path, demo_capture, source_server, resource_type="RDS", resource_name=name,
+                     manifest=str(folder), manifest_tolerance="1h")
+    assert outcome.status == "failed"
+    check = manifest_check_of(outcome)
+    assert not check.passed and check.observed is None
+    assert check.message.startswith(f"no manifest matches snapshot {snapshot_arn.rsplit(':snapshot:', 1)[1]}")
+    assert f"stale{MANIFEST_SUFFIX}" in check.message  # the closest candidates are named
+    assert seen == []  # nothing restored
+    assert harness_leftovers(aws.url) == []
+
+
+@pytest.mark.postgres
+def test_restore_testing_of_an_unpaired_recovery_point_fails_the_manifest_check_and_reports_it(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], restored_instance: str,
+        demo_capture: Capture, source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(aws_backup.RESTORE_JOB_ENV, JOB)
+    name, snapshot_arn = prod
+    folder = manifests(tmp_path, demo_capture, ("stale", snapshot_created(snapshot_arn) - timedelta(hours=3), None))
+    job = {"recovery_point": snapshot_arn, "source": db_arn(name), "created": db_arn(restored_instance),
+           "resource_type": "RDS"}
+    restore_job(backup.stub, **job)
+    described(backup.stub, point(snapshot_arn, db_arn(name), "RDS"))
+    described(backup.stub, point(snapshot_arn, db_arn(name), "RDS"))
+    restore_job(backup.stub, **job)
+    backup.stub.add_response("put_restore_validation_result", {})
+    sent: list[dict[str, Any]] = []
+    backup.client.meta.events.register("provide-client-params.backup.PutRestoreValidationResult",
+                                       lambda params, **kwargs: sent.append(dict(params)))
+    outcome = verify(tmp_path, demo_capture, source_server, resource_arn=db_arn(name), manifest=str(folder))
+    assert outcome.status == "failed"
+    assert not manifest_check_of(outcome).passed
+    [report] = sent
+    assert report["ValidationStatus"] == "FAILED" and "manifest" in report["ValidationStatusMessage"]
+
+
+def continuous_arn(name: str) -> str:
+    """A continuous backup's recovery point (AWS Backup's ARN for RDS's automated backups it manages)."""
+    return f"arn:aws:backup:{REGION}:{ACCOUNT}:recovery-point:continuous:db-{name[-12:]}-0f51c39b"
+
+
+@pytest.mark.postgres
+def test_latest_skips_a_newer_continuous_point_and_restores_the_newest_snapshot_backed_one(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
+        source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, snapshot_arn = prod
+    snapshot = point(snapshot_arn, db_arn(name), "RDS", age=timedelta(hours=5))
+    listed(backup.stub, [point(continuous_arn(name), db_arn(name), "RDS", age=timedelta(minutes=5)), snapshot],
+           ByResourceType="RDS")
+    described(backup.stub, snapshot)
+    seen = restores(monkeypatch)
+    outcome = verify(tmp_path, demo_capture, source_server, resource_type="RDS", resource_name=name)
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    assert outcome.as_evidence()["artifact"]["recovery_point_arn"] == snapshot_arn
+    assert seen == [snapshot_arn.rsplit(":snapshot:", 1)[1]]
+
+
+@pytest.mark.postgres
+def test_latest_with_only_continuous_points_names_them(
+        tmp_path: Path, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
+        source_server: PostgresServer) -> None:
+    name, _ = prod
+    listed(backup.stub, [point(continuous_arn(name), db_arn(name), "RDS")], ByResourceType="RDS")
+    outcome = verify(tmp_path, demo_capture, source_server, resource_type="RDS", resource_name=name)
+    assert outcome.error is not None
+    assert (f"has no COMPLETED snapshot-backed recovery point of RDS {name}; recovery points seen: 1 COMPLETED "
+            "continuous (point-in-time, skipped)") in outcome.error["message"]
+
+
+@pytest.mark.postgres
+def test_a_named_continuous_point_fails_the_plan_naming_its_type_and_the_fix(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], demo_capture: Capture,
+        source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    name, _ = prod
+    continuous = point(continuous_arn(name), db_arn(name), "RDS")
+    described(backup.stub, continuous)
+    seen = restores(monkeypatch)
+    outcome = verify(tmp_path, demo_capture, source_server, resource_arn=db_arn(name),
+                     recovery_point=continuous_arn(name))
+    assert outcome.error is not None and outcome.error["phase"] == "fetch"
+    message = outcome.error["message"]
+    assert (f"recovery point {continuous_arn(name)} of RDS instance {db_arn(name)} is a continuous (point-in-time) "
+            "backup, not a DB snapshot") in message
+    assert "an rds-snapshot source with restore_to" in message
+    assert "DBSnapshot" not in message and seen == []  # no snapshot was looked up by the whole ARN
+
+
+@pytest.mark.postgres
+def test_restore_testing_of_a_continuous_point_fails_saying_why_and_reports_it(
+        tmp_path: Path, aws: MotoServer, backup: Backup, prod: tuple[str, str], restored_instance: str,
+        demo_capture: Capture, source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(aws_backup.RESTORE_JOB_ENV, JOB)
+    name, _ = prod
+    job = {"recovery_point": continuous_arn(name), "source": db_arn(name), "created": db_arn(restored_instance),
+           "resource_type": "RDS"}
+    restore_job(backup.stub, **job)
+    described(backup.stub, point(continuous_arn(name), db_arn(name), "RDS"))
+    restore_job(backup.stub, **job)
+    backup.stub.add_response("put_restore_validation_result", {})
+    sent: list[dict[str, Any]] = []
+    backup.client.meta.events.register("provide-client-params.backup.PutRestoreValidationResult",
+                                       lambda params, **kwargs: sent.append(dict(params)))
+    outcome = verify(tmp_path, demo_capture, source_server, resource_arn=db_arn(name))
+    assert outcome.error is not None
+    assert (f"AWS Backup restore job {JOB} restored the continuous (point-in-time) recovery point "
+            f"{continuous_arn(name)}") in outcome.error["message"]
+    assert "RecoveryPointTypes" in outcome.error["message"]
+    [report] = sent
+    assert report["ValidationStatus"] == "FAILED" and "continuous" in report["ValidationStatusMessage"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
+from tests.aws_backup_support import Backup, backup_stub  # noqa: F401  # backup_stub: the `backup` fixture
 from tests.aws_support import MotoServer, harness_leftovers
 from verifiers.aws import Tag, sandbox_tags
 from verifiers.cli import main
@@ -128,3 +130,73 @@ def test_a_stale_tagged_bucket_is_emptied_of_every_version_and_deleted_others_ar
     assert {untagged, f"prod-assets-{ID}"} <= left  # no harness tag: never touched
     for bucket in (untagged, f"prod-assets-{ID}"):
         s3.delete_bucket(Bucket=bucket)
+
+
+@pytest.fixture
+def untagged_table(aws: MotoServer) -> Iterator[tuple[str, str]]:
+    """A table AWS Backup restored for a run killed before the job completed: named by the harness, no tag yet
+    (verifiers/stores/dynamodb/backup_restore.py). (name, ARN); deleted after if the test did not."""
+    dynamodb = boto3.client("dynamodb")
+    name = f"restoreproof-orders-{secrets.token_hex(4)}"
+    arn = dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])["TableDescription"]["TableArn"]
+    time.sleep(1.1)  # older than --older-than 1s
+    yield name, arn
+    with contextlib.suppress(dynamodb.exceptions.ResourceNotFoundException):
+        dynamodb.delete_table(TableName=name)
+
+
+def restore_jobs(backup: Backup, *jobs: dict[str, object]) -> None:
+    """ListRestoreJobs (moto 5 has no restore jobs: stubbed, its parameters asserted)."""
+    backup.stub.add_response("list_restore_jobs", {"RestoreJobs": list(jobs)}, {"ByResourceType": "DynamoDB"})
+
+
+def tables() -> set[str]:
+    return set(boto3.client("dynamodb").list_tables()["TableNames"])
+
+
+def test_an_untagged_table_an_aws_backup_job_of_the_harness_restored_is_found_and_deleted(
+        aws: MotoServer, backup: Backup, untagged_table: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    name, arn = untagged_table
+    restore_jobs(backup, {"RestoreJobId": "job-6", "CreatedResourceArn": arn + "-other", "ResourceType": "DynamoDB"},
+                 {"RestoreJobId": "job-7", "CreatedResourceArn": arn, "ResourceType": "DynamoDB"})
+    assert main(["janitor", "--older-than", "1s"]) == 0
+    assert f"would delete: dynamodb table {name} ({arn}) of store orders, created " in capsys.readouterr().out
+    assert name in tables()
+    restore_jobs(backup, {"RestoreJobId": "job-7", "CreatedResourceArn": arn, "ResourceType": "DynamoDB"})
+    assert main(["janitor", "--older-than", "1s", "--delete"]) == 0
+    out = capsys.readouterr().out
+    assert f"deleted: dynamodb table {name} ({arn}) of store orders" in out
+    assert "; untagged: restored by AWS Backup job job-7" in out
+    assert name not in tables()
+
+
+@pytest.mark.parametrize("jobs", [
+    pytest.param([], id="no job restored it"),
+    pytest.param([{"RestoreJobId": "job-rt", "ResourceType": "DynamoDB", "CreatedBy": {
+        "RestoreTestingPlanArn": "arn:aws:backup:us-east-1:123456789012:restore-testing-plan:nightly-abc"}}],
+        id="a restore testing plan's job restored it")])
+def test_an_untagged_table_no_harness_job_confirms_is_named_and_kept(
+        aws: MotoServer, backup: Backup, untagged_table: tuple[str, str], jobs: list[dict[str, object]],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    name, arn = untagged_table
+    restore_jobs(backup, *[{**job, "CreatedResourceArn": arn} for job in jobs])
+    assert main(["janitor", "--older-than", "1s", "--delete"]) == 0
+    out = capsys.readouterr().out
+    assert f"not confirmed, not deleted: dynamodb table {name} ({arn}) has no restoreproof:sandbox tag and " in out
+    assert ("was restored by restore testing plan" if jobs else "no AWS Backup restore job created it") in out
+    assert f"\ndeleted: dynamodb table {name}" not in f"\n{out}"
+    assert name in tables()
+
+
+def test_without_permission_to_list_restore_jobs_the_untagged_table_is_named_and_kept(
+        aws: MotoServer, backup: Backup, untagged_table: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    name, _ = untagged_table
+    backup.stub.add_client_error("list_restore_jobs", "AccessDeniedException", "not authorized",
+                                 expected_params={"ByResourceType": "DynamoDB"})
+    assert main(["janitor", "--older-than", "1s", "--delete"]) == 2
+    err = capsys.readouterr().err
+    assert f"janitor could not delete dynamodb table(s) {name} without the restoreproof:sandbox tag" in err
+    assert "backup:ListRestoreJobs" in err
+    assert name in tables()

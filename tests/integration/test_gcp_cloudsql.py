@@ -26,9 +26,25 @@ PROJECT, SOURCE = "acme-prod", "prod-db"
 RUNNER_CIDR = "192.0.2.0/24"
 
 
+BEFORE_THE_RUNS = "2026-11-29T02:55:00+00:00"  # the fixture's runs start 2026-11-29T03:00Z and later
+
+
+def captured(tmp_path: Path, capture: Capture, captured_at: str = BEFORE_THE_RUNS, snapshot_id: str | None = None,
+             name: str = "", folder: str = "manifests") -> Path:
+    """A copy of `capture`'s manifest, captured at `captured_at` (recording `snapshot_id`): demo_capture was taken
+    now, after the fixture's backup runs, so it pairs with none of them by time."""
+    (tmp_path / folder).mkdir(exist_ok=True)
+    raw = json.loads(capture.manifest.read_text(encoding="utf-8"))
+    path = tmp_path / folder / (name or capture.manifest.name)
+    path.write_text(json.dumps({**raw, "captured_at": captured_at, "snapshot_id": snapshot_id}), encoding="utf-8")
+    return path
+
+
 def inventory(tmp_path: Path, capture: Capture, server: PostgresServer | None, **source: object) -> Any:
     src: dict[str, object] = {"type": "cloudsql-backup", "project": PROJECT, "instance": SOURCE,
-                              "manifest": str(capture.manifest), "authorized_networks": [RUNNER_CIDR],
+                              "manifest": str(captured(tmp_path, capture, folder="default")),
+                              "manifest_tolerance": "2d",
+                              "authorized_networks": [RUNNER_CIDR],
                               "endpoint_override": server.conninfo(SOURCE_DB) if server else "host=/nonexistent"}
     src.update(source)
     store = {"name": "saas", "kind": "postgres", "rto": "15m", "rpo": "30d", "source": src}
@@ -134,7 +150,8 @@ def test_a_manifest_kept_in_gcs_is_fetched_and_a_missing_one_named(
         gcs: GcsEmulator) -> None:  # noqa: F811 - the fixture imported above
     bucket = gcs_client().create_bucket("acme-manifests")
     try:
-        bucket.blob("saas/" + demo_capture.manifest.name).upload_from_string(demo_capture.manifest.read_bytes())
+        bucket.blob("saas/" + demo_capture.manifest.name).upload_from_string(
+            captured(tmp_path, demo_capture).read_bytes())
         url = f"gs://acme-manifests/saas/{demo_capture.manifest.name}"
         outcome = verify(tmp_path, demo_capture, source_server, manifest=url)
         assert outcome.status == "passed", failed(outcome) or outcome.error
@@ -334,3 +351,81 @@ def test_a_killed_run_leaves_an_instance_the_janitor_finds(
     assert main(["janitor", "--cloud", "gcp", "--gcp-project", PROJECT, "--older-than", "1s", "--delete"]) == 0
     assert f"deleted: cloud sql instance {PROJECT}:{left} (RUNNABLE) of store saas" in capsys.readouterr().out
     assert temporary(production) == []
+
+
+def manifest_check_of(outcome: StoreOutcome) -> dict[str, Any]:
+    [check] = [c for c in outcome.as_evidence()["checks"] if c["check"] == "manifest"]
+    return check  # type: ignore[no-any-return]
+
+
+@pytest.mark.postgres
+def test_a_folder_of_manifests_pairs_the_newest_captured_before_the_backup_run(
+        tmp_path: Path, production: SqlAdminServer, demo_capture: Capture, source_server: PostgresServer) -> None:
+    folder = captured(tmp_path, demo_capture, "2026-11-30T01:00:00+00:00", name="old.manifest.json").parent
+    captured(tmp_path, demo_capture, "2026-11-30T02:50:00+00:00", name="paired.manifest.json")
+    captured(tmp_path, demo_capture, "2026-11-30T03:10:00+00:00", name="after.manifest.json")
+    outcome = verify(tmp_path, demo_capture, source_server, manifest=str(folder), manifest_tolerance="1h")
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    check = manifest_check_of(outcome)
+    assert check["passed"] and check["observed"]["paired_by"] == "capture time"
+    assert Path(check["observed"]["manifest"]).name == "paired.manifest.json"
+    assert check["subject"] == "1002" and "1002" in check["message"]  # the evidence names the run and manifest
+
+
+@pytest.mark.postgres
+def test_a_manifest_recording_the_backup_run_id_is_paired_by_it(
+        tmp_path: Path, production: SqlAdminServer, demo_capture: Capture, source_server: PostgresServer) -> None:
+    folder = captured(tmp_path, demo_capture, "2026-11-30T02:55:00+00:00", name="by-time.manifest.json").parent
+    captured(tmp_path, demo_capture, "2026-11-20T00:00:00+00:00", snapshot_id="1001", name="run-1001.manifest.json")
+    outcome = verify(tmp_path, demo_capture, source_server, manifest=str(folder), backup="1001")
+    assert outcome.status == "passed", failed(outcome) or outcome.error
+    check = manifest_check_of(outcome)
+    assert check["observed"]["paired_by"] == "snapshot id"
+    assert Path(check["observed"]["manifest"]).name == "run-1001.manifest.json"
+
+
+@pytest.mark.postgres
+def test_a_manifest_from_another_time_fails_the_manifest_check_and_creates_no_instance(
+        tmp_path: Path, production: SqlAdminServer, demo_capture: Capture, source_server: PostgresServer,
+        gcs: GcsEmulator) -> None:  # noqa: F811 - the fixture imported above
+    stale = captured(tmp_path, demo_capture, "2026-11-29T02:55:00+00:00")  # a day before run 1002
+    for manifest in (str(stale), "gs://acme-manifests/saas/stale.manifest.json"):
+        bucket = gcs_client().lookup_bucket("acme-manifests") or gcs_client().create_bucket("acme-manifests")
+        bucket.blob("saas/stale.manifest.json").upload_from_string(stale.read_bytes())
+        outcome = verify(tmp_path, demo_capture, source_server, manifest=manifest, manifest_tolerance="1h")
+        assert outcome.status == "failed"
+        check = manifest_check_of(outcome)
+        assert not check["passed"]
+        assert check["message"].startswith("no manifest matches snapshot 1002 (created 2026-11-30T03:00:00+00:00)")
+        assert manifest in check["message"]  # the closest candidate, named
+    assert production.fake.called("sql.instances.insert") == []  # nothing was restored
+    for blob in bucket.list_blobs():
+        blob.delete()
+    bucket.delete()
+
+
+@pytest.mark.postgres
+def test_a_gcs_prefix_of_manifests_pairs_the_one_captured_for_the_backup_run(
+        tmp_path: Path, production: SqlAdminServer, demo_capture: Capture, source_server: PostgresServer,
+        gcs: GcsEmulator) -> None:  # noqa: F811 - the fixture imported above
+    bucket = gcs_client().create_bucket("acme-manifest-history")
+    try:
+        for name, when in (("old", "2026-11-29T02:50:00+00:00"), ("paired", "2026-11-30T02:50:00+00:00"),
+                           ("after", "2026-11-30T03:10:00+00:00")):
+            body = captured(tmp_path, demo_capture, when, name=f"{name}.manifest.json").read_bytes()
+            bucket.blob(f"saas/{name}.manifest.json").upload_from_string(body)
+        bucket.blob("saas/saas.sql.gz").upload_from_string(b"not a manifest: not listed")
+        outcome = verify(tmp_path, demo_capture, source_server, manifest="gs://acme-manifest-history/saas/",
+                         manifest_tolerance="1h")
+        assert outcome.status == "passed", failed(outcome) or outcome.error
+        check = manifest_check_of(outcome)
+        assert check["observed"]["manifest"] == "gs://acme-manifest-history/saas/paired.manifest.json"
+        assert check["observed"]["paired_by"] == "capture time"
+        empty = verify(tmp_path, demo_capture, source_server, manifest="gs://acme-manifest-history/elsewhere/")
+        assert empty.status == "failed"
+        assert "the manifest location holds no *.manifest.json" in manifest_check_of(empty)["message"]
+        assert len(production.fake.called("sql.instances.insert")) == 1  # the unpaired run created no instance
+    finally:
+        for blob in bucket.list_blobs():
+            blob.delete()
+        bucket.delete()

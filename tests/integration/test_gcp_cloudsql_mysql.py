@@ -12,7 +12,7 @@ import pytest
 from fixtures import mysql_demo
 from tests.cloudsql_support import TEMPORARY_PUBLIC_IP, SqlAdminServer, sqladmin  # noqa: F401 - the fixture
 from tests.conftest import failed
-from tests.mysql_support import MysqlCapture, source_dsn
+from tests.mysql_support import PAIRS_FIXED_CAPTURE, MysqlCapture, source_dsn
 from verifiers.inventory import parse_inventory
 from verifiers.inventory_cloud import CloudSqlBackupSource
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
@@ -27,7 +27,8 @@ TABLES = {f"shop.{t}" for t in mysql_demo.COUNTS}
 
 def plan_for(tmp_path: Path, capture: MysqlCapture, **source: object) -> StoreOutcome | PlanFailure:
     src: dict[str, object] = {"type": "cloudsql-backup", "project": PROJECT, "instance": SOURCE,
-                              "manifest": str(capture.manifest), "network": "projects/acme-prod/global/networks/ci",
+                              "manifest": str(capture.manifest), "manifest_tolerance": PAIRS_FIXED_CAPTURE,
+                              "network": "projects/acme-prod/global/networks/ci",
                               **source}
     store = {"name": "shop", "kind": "mysql", "rto": "15m", "rpo": "30d", "source": src}
     loaded = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")

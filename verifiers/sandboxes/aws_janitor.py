@@ -3,6 +3,12 @@ harness's tag, and delete those older than a threshold. Listing is the default; 
 
 Age comes from the `restoreproof:created-at` tag the harness writes, else the service's own creation time;
 a resource of unknown age is listed but never deleted.
+
+One kind of leftover carries no tag: a DynamoDB table AWS Backup restores for the harness (StartRestoreJob,
+verifiers/stores/dynamodb/backup_restore.py) is tagged only once the job completed, so a run killed meanwhile leaves
+a `restoreproof-<store>-<hex>` table without it. Such a table is a leftover only when an AWS Backup restore job
+confirms it (ListRestoreJobs: a DynamoDB job whose CreatedResourceArn is the table's ARN and that no restore
+testing plan created); one that cannot be confirmed is named and never deleted.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from verifiers.aws import (
     CREATED_TAG,
     SANDBOX_TAG,
     STORE_TAG,
+    backup_client,
     describe_error,
     dynamodb_client,
     error_code,
@@ -38,11 +45,13 @@ from verifiers.sandboxes.janitor_report import (
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_backup import BackupClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
 
 TABLE_PREFIX = "restoreproof-"  # the harness names its tables and buckets so; only those are asked for their tags
+CONFIRM_ACTIONS = "backup:ListRestoreJobs"
 _GONE = {"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "ResourceNotFoundException",
          "NoSuchBucket"}
 
@@ -55,13 +64,29 @@ class Leftover:
     store: str
     created: datetime | None
     cluster: str | None = None  # the Aurora cluster an instance belongs to
+    note: str = ""  # how a leftover without the harness's tag was confirmed as one
 
     def age(self, now: datetime) -> float | None:
         return age_seconds(self.created, now)
 
     def describe(self, now: datetime) -> str:
         return (f"{self.kind} {self.name} ({self.arn or 'no ARN'}) of store {self.store or '?'}, "
-                f"{when_created(self.created, now)}")
+                f"{when_created(self.created, now)}{f'; {self.note}' if self.note else ''}")
+
+
+@dataclass(frozen=True)
+class NamedTable:
+    """A table named with the harness's prefix, and its tags."""
+
+    name: str
+    arn: str
+    tags: dict[str, str]
+    created: Any  # DescribeTable's CreationDateTime
+
+    @property
+    def store(self) -> str:
+        """The store slug in `restoreproof-<store>-<hex>` (aws.sandbox_identifier)."""
+        return self.name.removeprefix(TABLE_PREFIX).rsplit("-", 1)[0]
 
 
 def _created(tags: dict[str, str], fallback: Any) -> datetime | None:
@@ -88,7 +113,7 @@ def rds_leftovers(client: RDSClient) -> Iterator[Leftover]:
                                tags.get(STORE_TAG, ""), _created(tags, cluster.get("ClusterCreateTime")))
 
 
-def table_leftovers(client: DynamoDBClient) -> Iterator[Leftover]:
+def harness_named_tables(client: DynamoDBClient) -> Iterator[NamedTable]:
     for page in client.get_paginator("list_tables").paginate():
         for name in page.get("TableNames", []):
             if not name.startswith(TABLE_PREFIX):
@@ -98,9 +123,36 @@ def table_leftovers(client: DynamoDBClient) -> Iterator[Leftover]:
                 continue
             arn = table.get("TableArn", "")
             tags = tag_dict(client.list_tags_of_resource(ResourceArn=arn).get("Tags"))
-            if SANDBOX_TAG in tags:
-                yield Leftover("dynamodb table", name, arn, tags.get(STORE_TAG, ""),
-                               _created(tags, table.get("CreationDateTime")))
+            yield NamedTable(name, arn, tags, table.get("CreationDateTime"))
+
+
+def table_leftovers(tables: list[NamedTable]) -> Iterator[Leftover]:
+    for table in tables:
+        if SANDBOX_TAG in table.tags:
+            yield Leftover("dynamodb table", table.name, table.arn, table.tags.get(STORE_TAG, ""),
+                           _created(table.tags, table.created))
+
+
+def confirm_untagged(client: BackupClient, tables: list[NamedTable]) -> tuple[list[Leftover], list[str]]:
+    """The untagged harness-named `tables` an AWS Backup restore job confirms as the harness's (leftovers), and a
+    line for each one it does not (never deleted). Raises ClientError/BotoCoreError when the jobs cannot be listed."""
+    jobs = [job for page in client.get_paginator("list_restore_jobs").paginate(ByResourceType="DynamoDB")
+            for job in page.get("RestoreJobs", [])]
+    confirmed: list[Leftover] = []
+    unconfirmed: list[str] = []
+    for table in tables:
+        restored = [job for job in jobs if job.get("CreatedResourceArn") == table.arn]
+        ours = [job for job in restored if not job.get("CreatedBy", {}).get("RestoreTestingPlanArn")]
+        if ours:
+            job_id = ours[0].get("RestoreJobId", "?")
+            confirmed.append(Leftover("dynamodb table", table.name, table.arn, table.store,
+                                      _created(table.tags, table.created),
+                                      note=f"untagged: restored by AWS Backup job {job_id}"))
+            continue
+        why = (f"was restored by restore testing plan {restored[0].get('CreatedBy', {}).get('RestoreTestingPlanArn')}"
+               " (AWS Backup deletes it)" if restored else "no AWS Backup restore job created it")
+        unconfirmed.append(f"dynamodb table {table.name} ({table.arn}) has no {SANDBOX_TAG} tag and {why}")
+    return confirmed, unconfirmed
 
 
 def bucket_leftovers(client: S3Client) -> Iterator[Leftover]:
@@ -141,7 +193,21 @@ def sweep(*, older_than: float, delete_them: bool, region: str | None = None, en
     now = now or datetime.now(UTC)
     rds, dynamodb = rds_client(region, endpoint_url), dynamodb_client(region, endpoint_url)
     s3 = s3_client(region, endpoint_url)
-    result = by_age([*rds_leftovers(rds), *table_leftovers(dynamodb), *bucket_leftovers(s3)], now, older_than)
+    tables = list(harness_named_tables(dynamodb))
+    untagged = [t for t in tables if SANDBOX_TAG not in t.tags]
+    confirmed, unconfirmed, problem = list[Leftover](), list[str](), ""
+    if untagged:
+        try:
+            confirmed, unconfirmed = confirm_untagged(backup_client(region, endpoint_url), untagged)
+        except (ClientError, BotoCoreError) as exc:
+            problem = (f"dynamodb table(s) {', '.join(t.name for t in untagged)} without the {SANDBOX_TAG} tag: "
+                       "cannot confirm an AWS Backup restore job of the harness made them, so none was deleted: "
+                       f"{describe_error(exc)}; {permission_hint(exc, CONFIRM_ACTIONS) or 'run again'}")
+    found = [*rds_leftovers(rds), *table_leftovers(tables), *confirmed, *bucket_leftovers(s3)]
+    result = by_age(found, now, older_than)
+    result.unconfirmed += unconfirmed
+    if problem:
+        result.errors.append(problem)
     if not delete_them:
         return result
     for leftover in sorted(result.stale, key=lambda f: f.kind == "rds cluster"):
@@ -178,4 +244,4 @@ def run(args: Any) -> int:
                                                 "dynamodb:ListTagsOfResource, s3:ListAllMyBuckets and "
                                                 "s3:GetBucketTagging")) from None
     return print_report(result, now=now, older_than=older_than, deleting=args.delete, could_not_delete=" ",
-                        found=f"sandbox(es) tagged {SANDBOX_TAG}")
+                        found=f"sandbox(es) tagged {SANDBOX_TAG} (or confirmed by AWS Backup)")

@@ -31,6 +31,7 @@ class Sweep(Generic[L]):
     recent: list[L]
     deleted: list[L] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)  # look like leftovers, not confirmed: never deleted
 
 
 def older_than_seconds(text: str) -> float:
@@ -68,6 +69,8 @@ def print_report(result: Sweep[L], *, now: datetime, older_than: float, deleting
             print(f"{verb}: {leftover.describe(now)}")
     for leftover in result.recent:
         print(f"kept (newer than {format_duration(older_than)}): {leftover.describe(now)}")
+    for line in result.unconfirmed:
+        print(f"not confirmed, not deleted: {line}")
     for error in result.errors:
         print(f"restoreproof: error: janitor could not delete{could_not_delete}{error}", file=sys.stderr)
     summary = f"janitor: {len(result.stale)} {found} older than {format_duration(older_than)}"

@@ -33,7 +33,6 @@ from verifiers.aws import (
     dynamodb_client,
     error_code,
     permission_hint,
-    rds_client,
     waiter_config,
 )
 from verifiers.checks import CheckResult
@@ -41,7 +40,7 @@ from verifiers.errors import SourceError
 from verifiers.redaction import redact_secrets
 from verifiers.sources import Artifact, Located
 from verifiers.sources.dynamodb_backup import Backup, DynamoDbBackups, find_backup
-from verifiers.sources.rds_snapshot import RdsSnapshots, find_snapshot
+from verifiers.sources.rds_snapshot import RdsSnapshots
 from verifiers.sources.s3 import manifest_file
 from verifiers.store_settings import AwsBackupSource, DynamoDbBackupSource, RdsRestoreSettings, RdsSnapshotSource
 
@@ -54,6 +53,10 @@ RESTORE_TEST_ACTIONS = "backup:DescribeRestoreJob and backup:PutRestoreValidatio
 RESTORE_ACTIONS = ("backup:StartRestoreJob, backup:DescribeRestoreJob, backup:GetRecoveryPointRestoreMetadata and "
                    "iam:PassRole on stores.source.iam_role_arn")
 COMPLETED = "COMPLETED"
+RDS_TYPES = ("RDS", "Aurora")
+CONTINUOUS_HINT = ('use recovery_point = "latest" (the newest snapshot-backed point), or, to restore to a point in '
+                   "time, an rds-snapshot source with restore_to (docs/aws.md): it restores the same continuous "
+                   "backups")
 RUNNING = ("PENDING", "RUNNING")
 SETTLE_SECONDS = 1800.0  # how long a teardown waits for a restore job it must outlast
 TESTING_JOB_HINT = f"check the job id ({RESTORE_JOB_ENV} / --aws-backup-restore-job) and the source's region"
@@ -100,6 +103,12 @@ class RecoveryPoint:
                 "point_encrypted", "point_kms_key")
         return hashlib.sha256(json.dumps({k: v for k, v in asdict(self).items() if k in keep},
                                          sort_keys=True).encode()).hexdigest()
+
+    @property
+    def continuous(self) -> bool:
+        """A continuous backup (point-in-time recovery), arn:aws:backup:…:recovery-point:continuous:db-… (or
+        cluster-…): RDS's automated backups under AWS Backup, not a DB snapshot."""
+        return ":recovery-point:continuous:" in self.recovery_point_arn
 
     @property
     def native_dynamodb_backup(self) -> bool:
@@ -207,12 +216,16 @@ def find_recovery_point(client: BackupClient, source: AwsBackupSource, *, store:
                             "check stores.source.vault and region (`aws backup list-backup-vaults`)" if missing
                             else "run again; check the region") from None
     of_resource = [p for p in found if _matches(source, p.resource_arn, p.resource_type, p.resource_name)]
-    completed = [p for p in of_resource if p.point_status == COMPLETED]
+    # an RDS / Aurora continuous point is no snapshot: "latest" is the newest snapshot-backed one
+    continuous = [p for p in of_resource if p.resource_type in RDS_TYPES and p.continuous]
+    completed = [p for p in of_resource if p.point_status == COMPLETED and p not in continuous]
     if not completed:
-        seen = Counter(p.point_status for p in of_resource)
+        seen = Counter(f"{p.point_status} continuous (point-in-time, skipped)" if p in continuous else p.point_status
+                       for p in of_resource)
         statuses = ", ".join(f"{n} {status}" for status, n in sorted(seen.items())) or "none at all"
         raise SourceError(f"store {store}: backup vault {source.vault} (region {region}) has no {COMPLETED} "
-                          f"recovery point of {_resource(source)}; recovery points seen: {statuses}",
+                          f"{'snapshot-backed ' if continuous else ''}recovery point of {_resource(source)}; "
+                          f"recovery points seen: {statuses}",
                           hint="check the backup plan's jobs (`aws backup list-backup-jobs`), stores.source.vault "
                           "and the resource; a point still CREATING is chosen once it is COMPLETED")
     return max(completed, key=lambda p: (p.point_created, p.recovery_point_arn))
@@ -276,7 +289,10 @@ def adopted_point(client: BackupClient, source: AwsBackupSource, job_id: str, *,
 
 def rds_source_of(source: AwsBackupSource, point: RecoveryPoint, *, store: str) -> RdsSnapshotSource:
     """The rds-snapshot source an RDS / Aurora recovery point amounts to: its snapshot, with the source's
-    restore settings (the postgres and mysql kinds restore and measure it as they do that source)."""
+    restore settings (the postgres and mysql kinds restore and measure it as they do that source). A continuous
+    point is no snapshot: it fails, naming the point type and the fix."""
+    if point.continuous:
+        raise continuous_point_error(point, store=store)
     snapshot_id = point.recovery_point_arn.split(":snapshot:", 1)[-1].split(":cluster-snapshot:", 1)[-1]
     cluster = point.resource_type == "Aurora" or ":cluster:" in point.resource_arn
     if cluster and source.instance_class is None:
@@ -287,7 +303,22 @@ def rds_source_of(source: AwsBackupSource, point: RecoveryPoint, *, store: str) 
     return RdsSnapshotSource(
         type="rds-snapshot", **restore, instance=None if cluster else point.resource_name,
         cluster=point.resource_name if cluster else None, snapshot=snapshot_id, include=["aws-backup"],
-        manifest=source.manifest)
+        manifest=source.manifest, manifest_tolerance=source.manifest_tolerance)
+
+
+def continuous_point_error(point: RecoveryPoint, *, store: str) -> SourceError:
+    kind = f"{'Aurora cluster' if point.resource_type == 'Aurora' else 'RDS instance'} {point.resource_arn}"
+    if point.restore_job_id:
+        return SourceError(
+            f"store {store}: AWS Backup restore job {point.restore_job_id} restored the continuous (point-in-time) "
+            f"recovery point {point.recovery_point_arn} of {kind}: the restore job does not say which moment the "
+            "restored instance holds, so no manifest can be paired with it and no RPO judged; nothing was verified",
+            hint="let the restore testing plan select SNAPSHOT recovery points only (RecoveryPointTypes), and verify "
+            "point-in-time restores with an rds-snapshot source and restore_to (docs/aws.md)")
+    return SourceError(
+        f"store {store}: recovery point {point.recovery_point_arn} of {kind} is a continuous (point-in-time) "
+        "backup, not a DB snapshot: the aws-backup source restores snapshot-backed RDS and Aurora recovery points",
+        hint=CONTINUOUS_HINT)
 
 
 def _dynamodb_source_of(source: AwsBackupSource, point: RecoveryPoint) -> DynamoDbBackupSource:
@@ -302,9 +333,14 @@ class AwsBackups:
         job_id = restore_job_id()
         point = (adopted_point(client, source, job_id, store=store) if job_id
                  else find_recovery_point(client, source, store=store))
-        manifest = None if source.manifest is None else manifest_file(
-            source.manifest, base_dir=base_dir, store=store, region=source.region, endpoint_url=source.endpoint_url)
-        details = {**_resource_details(source, point, store=store), **point.details()}
+        if point.resource_type in RDS_TYPES:  # its snapshot, paired with its manifest as rds-snapshot's is
+            snapshot = RdsSnapshots().locate(rds_source_of(source, point, store=store), base_dir=base_dir,
+                                             store=store)
+            manifest, details = snapshot.manifest_path, {**snapshot.details, **point.details()}
+        else:
+            manifest = None if source.manifest is None else manifest_file(
+                source.manifest, base_dir=base_dir, store=store, region=source.region, endpoint_url=source.endpoint_url)
+            details = {**_resource_details(source, point, store=store), **point.details()}
         return Located(location=point.recovery_point_arn, path=Path(point.resource_name or "recovery-point"),
                        manifest_path=manifest, modified=point.created_at, details=details)
 
@@ -333,11 +369,7 @@ class AwsBackups:
 
 
 def _resource_details(source: AwsBackupSource, point: RecoveryPoint, *, store: str) -> dict[str, str]:
-    """The snapshot or backup a recovery point is, described as the rds-snapshot / dynamodb-backup sources do."""
-    if point.resource_type in ("RDS", "Aurora"):
-        rds = rds_source_of(source, point, store=store)
-        snapshot = find_snapshot(rds_client(source.region, source.endpoint_url), rds, store=store)
-        return snapshot.details()
+    """The backup a DynamoDB recovery point is, described as the dynamodb-backup source does; an S3 one's bucket."""
     if point.resource_type == "DynamoDB":
         if point.native_dynamodb_backup and not point.adopted_arn:
             client = dynamodb_client(source.region, source.endpoint_url)
@@ -357,7 +389,7 @@ def _resource_details(source: AwsBackupSource, point: RecoveryPoint, *, store: s
 def _inner_artifact(located: Located, point: RecoveryPoint, *, store: str, work_dir: Path | None) -> Artifact | None:
     if point.adopted_arn:  # restore testing: AWS Backup restored it already
         return None
-    if point.resource_type in ("RDS", "Aurora"):
+    if point.resource_type in RDS_TYPES:
         return RdsSnapshots().fetch(located, store=store, work_dir=work_dir)
     if point.resource_type == "DynamoDB" and point.native_dynamodb_backup:
         return DynamoDbBackups().fetch(located, store=store, work_dir=work_dir)

@@ -18,7 +18,8 @@ from verifiers.cloudsql import CloudSqlApiError, api_call, sqladmin_client
 from verifiers.errors import SourceError
 from verifiers.inventory_cloud import CloudSqlBackupSource
 from verifiers.sources import Artifact, Located
-from verifiers.sources.gcs import manifest_file
+from verifiers.sources.gcs import manifest_file, manifest_objects
+from verifiers.sources.manifest_pairing import DETAILS_KEY, Pairing, local_candidates, pair, read_candidate
 
 if TYPE_CHECKING:
     from googleapiclient._apis.sqladmin.v1 import BackupRunsListResponseHttpRequest, SQLAdminResource
@@ -153,12 +154,25 @@ def _count(statuses: Any) -> list[tuple[str, int]]:
     return sorted(counts.items())
 
 
-def locate_manifest(source: CloudSqlBackupSource, *, base_dir: Path, store: str) -> Path | None:
-    """The manifest captured when the backup was taken: a path, or a gs:// URL (fetched, like a GCS source's)."""
+CAPTURE = "restoreproof capture postgres|mysql --snapshot-id RUN_ID … when the backup is taken"
+
+
+def pair_manifest(source: CloudSqlBackupSource, run: BackupRun, *, base_dir: Path, store: str) -> Pairing | None:
+    """The run's manifest among those `manifest` holds: a gs:// object or prefix (fetched, like a GCS source's),
+    a local file or folder; by the run's id, else by capture time (verifiers/sources/manifest_pairing.py). None:
+    no manifest, or one file that is no manifest (the kind's reader names what is wrong with it)."""
     if source.manifest is None:
         return None
-    return manifest_file(source.manifest, base_dir=base_dir, store=store, project=source.project,
-                         capture="restoreproof capture postgres|mysql … when the backup is taken")
+    if source.manifest.startswith("gs://"):
+        candidates = [read_candidate(url, path) for url, path in
+                      manifest_objects(source.manifest, store=store, project=source.project)]
+    else:
+        path = Path(source.manifest)
+        candidates = local_candidates(path if path.is_absolute() else base_dir / path, store=store)
+    if len(candidates) == 1 and candidates[0].problem:
+        return None
+    return pair(candidates, snapshot_id=run.id, snapshot_arn=run.name, created=run.created_at,
+                tolerance=source.manifest_tolerance)
 
 
 class CloudSqlBackups:
@@ -168,8 +182,17 @@ class CloudSqlBackups:
         except CloudSqlApiError as exc:
             raise SourceError(f"store {store}: {exc.message}", hint=exc.hint) from None
         run = find_backup(client, source, store=store)
-        return Located(location=run.name, path=Path(run.id), modified=run.created_at, details=run.details(),
-                       manifest_path=locate_manifest(source, base_dir=base_dir, store=store))
+        pairing = pair_manifest(source, run, base_dir=base_dir, store=store)
+        details = run.details()
+        manifest = None
+        if pairing is None and source.manifest is not None:  # one file that is no manifest: the kind names why
+            manifest = manifest_file(source.manifest, base_dir=base_dir, store=store, project=source.project,
+                                     capture=CAPTURE)
+        elif pairing is not None:  # unpaired: no manifest path, and the store fails the `manifest` check
+            details[DETAILS_KEY] = pairing.to_json()
+            manifest = Path(pairing.matched.path) if pairing.matched else None
+        return Located(location=run.name, path=Path(run.id), modified=run.created_at, details=details,
+                       manifest_path=manifest)
 
     def fetch(self, located: Located, *, store: str, work_dir: Path | None = None) -> Artifact:
         """Confirm the planned backup run is still there and SUCCESSFUL (it may have expired since)."""

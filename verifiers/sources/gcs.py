@@ -50,6 +50,24 @@ def download_manifest(client: Client, bucket: str, name: str, *, store: str) -> 
     return save_manifest_bytes(url, body)
 
 
+def manifest_objects(url: str, *, store: str, project: str | None) -> list[tuple[str, Path]]:
+    """The manifests at a gs:// URL, each (its URL, the local copy): one object (a name ending in .json), else
+    every *.manifest.json under the URL as a prefix (a folder ends in /)."""
+    bucket, _, prefix = url.removeprefix("gs://").partition("/")
+    if not url.startswith("gs://") or not bucket:
+        raise SourceError(f"store {store}: stores.source.manifest {url!r} is not a gs://BUCKET/OBJECT-or-PREFIX URL")
+    try:
+        client = gcs_client(project)
+        if prefix.endswith(".json"):
+            return [(url, download_manifest(client, bucket, prefix, store=store))]
+        names = sorted(str(b.name) for b in client.list_blobs(bucket, prefix=prefix or None)
+                       if str(b.name).endswith(MANIFEST_SUFFIX))
+    except gcs_errors() as exc:
+        raise gcs_error(store, f"cannot list the manifests under {url}", exc,
+                        missing_hint="check stores.source.manifest's bucket and prefix") from None
+    return [(gs_url(bucket, name), download_manifest(client, bucket, name, store=store)) for name in names]
+
+
 def manifest_file(manifest: str, *, base_dir: Path, store: str, project: str | None,
                   capture: str = "restoreproof capture gcs …") -> Path:
     """A manifest named in the inventory: a local path (relative to the inventory) or a gs:// URL, fetched.

@@ -34,12 +34,13 @@ from verifiers.sandboxes.aws_rds_adopted import adopted_instance
 from verifiers.sandboxes.aws_rds_pitr import restored_point_in_time
 from verifiers.sources import Artifact, Located
 from verifiers.sources.aws_backup import RecoveryPoint, rds_source_of
+from verifiers.sources.manifest_pairing import Pairing
 from verifiers.sources.rds_point_in_time import POINT_IN_TIME
 from verifiers.sources.rds_snapshot import Snapshot
-from verifiers.sources.snapshot_manifests import DETAILS_KEY, Pairing
 from verifiers.store_settings import AnyStore, AwsBackupSource, RdsSnapshotSource
 from verifiers.stores import registry
 from verifiers.stores.base import LIVE_REFERENCE, KindPlan, StorePlan, StoreVerification, not_restored
+from verifiers.stores.manifest_pairing import manifest_check, pairing_of
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RESTORE_STEPS, RestoreTimer
 
@@ -254,22 +255,6 @@ def snapshot_check(snapshot: Snapshot, artifact: Artifact) -> CheckResult:
 def availability_check(ready: Availability) -> CheckResult:
     observed = "timed out" if ready.timed_out else ready.status
     return CheckResult("restore", "restore", ready.ok, observed, "available", ready.message)
-
-
-def pairing_of(located: Located) -> Pairing | None:
-    """How the snapshot was paired with a manifest at locate time (None: the source names no manifest)."""
-    raw = located.details.get(DETAILS_KEY)
-    return Pairing.from_json(raw) if raw else None
-
-
-def manifest_check(pairing: Pairing) -> CheckResult:
-    """The snapshot and the manifest it was paired with (both named), or why none matches."""
-    matched = pairing.matched
-    observed = None if matched is None else {"manifest": matched.location, "captured_at": matched.captured_at,
-                                             "snapshot_id": matched.snapshot_id, "paired_by": pairing.how}
-    expected = {"snapshot_id": pairing.snapshot_id, "snapshot_created": pairing.snapshot_created,
-                "manifest_tolerance_seconds": pairing.tolerance}
-    return CheckResult("manifest", pairing.snapshot_id, pairing.paired, observed, expected, pairing.message())
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,8 +23,10 @@ from verifiers.sandboxes import timed_sandbox
 from verifiers.sandboxes.cloudsql import CloudSqlSandbox, CloudSqlSandboxSettings, Login, Restored, temporary_instance
 from verifiers.sources import Artifact, Located
 from verifiers.sources.cloudsql_backup import BackupRun
+from verifiers.sources.manifest_pairing import Pairing
 from verifiers.store_settings import AnyStore
 from verifiers.stores.base import KindPlan, StorePlan, StoreVerification, not_restored
+from verifiers.stores.manifest_pairing import manifest_check, pairing_of
 from verifiers.stores.timeouts import restore_timed_out
 from verifiers.timing import RESTORE_STEPS, RestoreTimer
 
@@ -60,13 +63,20 @@ def plan_backup(store: AnyStore, located: Located, *, engine: str, load: Callabl
     manifest (`load` reads it, `data_specs` lists them), the assertions, RTO and RPO."""
     backup = backup_of(located)
     check_engine(store, backup, engine)
+    pairing = pairing_of(located)
+    if pairing is not None and not pairing.paired:
+        unpaired = (CheckSpec("artifact", backup.id), CheckSpec("manifest", backup.id),
+                    CheckSpec("restore", "restore"), CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo"))
+        return StorePlan(store=store, located=located, specs=unpaired, reference_time=backup.created_at,
+                         kind_plan=UnpairedManifest(pairing))
     if located.manifest_path is None:
         raise ManifestError(
             f"store {store.name}: a cloudsql-backup source needs a manifest to compare {located.location} with",
             hint=f"capture one when the backup is taken (`restoreproof capture {store.kind} --dsn …` against the "
             "instance) and set stores.source.manifest to its path")
     manifest = load(located.manifest_path)
-    specs = [CheckSpec("artifact", backup.id), CheckSpec("restore", "restore"), *data_specs(manifest)]
+    specs = [CheckSpec("artifact", backup.id), *([CheckSpec("manifest", backup.id)] if pairing else []),
+             CheckSpec("restore", "restore"), *data_specs(manifest)]
     specs += [CheckSpec("assertion", a.name) for a in store.assertions]
     specs += [CheckSpec("rto", "rto"), CheckSpec("rpo", "rpo")]
     # RPO is the backup's age: the moment production data can be recovered to.
@@ -81,6 +91,9 @@ def verify_backup(plan: StorePlan, source: CloudSqlBackupSource, artifact: Artif
     store = plan.store
     backup = backup_of(plan.located)
     result.checks.append(backup_check(backup, artifact))
+    pairing = pairing_of(plan.located)
+    if pairing is not None:
+        result.checks.append(manifest_check(pairing))
     timeout = source.restore_timeout if source.restore_timeout is not None else store.restore_timeout
     settings = CloudSqlSandboxSettings(
         store=store.name, run_id=next((os.environ[v] for v in RUN_ID_ENV if os.environ.get(v)), "local"),
@@ -109,6 +122,20 @@ def verify_backup(plan: StorePlan, source: CloudSqlBackupSource, artifact: Artif
         result.sandbox = sandbox.info
     result.sandbox = sandbox.info  # with every operation, the deletion's too
     return judged
+
+
+@dataclass(frozen=True)
+class UnpairedManifest(KindPlan):
+    """No manifest matches the backup run: its `manifest` check fails, and nothing is restored."""
+
+    pairing: Pairing
+
+    def restore_and_judge(self, plan: StorePlan, artifact: Artifact, timer: RestoreTimer, work_dir: Path,
+                          result: StoreVerification) -> list[CheckResult]:
+        result.checks += [backup_check(backup_of(plan.located), artifact), manifest_check(self.pairing)]
+        return not_restored(plan, result, "no manifest matches the backup run", CheckResult(
+            "restore", "restore", False, "not restored", "done",
+            "not restored: no manifest matches the backup run, and its data checks would compare two moments"))
 
 
 def backup_check(backup: BackupRun, artifact: Artifact) -> CheckResult:

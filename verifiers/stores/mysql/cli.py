@@ -21,5 +21,5 @@ def add_capture_parsers(kinds: argparse._SubParsersAction[argparse.ArgumentParse
                     help="rows per key range whose checksum the manifest keeps, so that a restore which differs "
                     "is narrowed to the ranges that differ (default: 1000; at most 100,000 ranges per table)")
     my.add_argument("--snapshot-id", metavar="ID",
-                    help="the RDS / Aurora snapshot taken together with this capture, recorded in the manifest so "
-                    "an rds-snapshot source pairs them by identifier (else by capture time)")
+                    help="the RDS / Aurora snapshot (or Cloud SQL backup run id) taken together with this capture, "
+                    "recorded in the manifest so the source pairs them by identifier (else by capture time)")
