@@ -36,14 +36,13 @@ import pymysql
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
-from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compared
 from verifiers.errors import CaptureError, ManifestError, RestoreproofError, SandboxError
 from verifiers.redaction import register_secret
 from verifiers.setting_types import BACKUP_TIME, RESTORE_TIME, LiveReference
 from verifiers.sources import Artifact
 from verifiers.stores.base import selected_tables
-from verifiers.stores.live_reference import NOT_AS_OF_RESTORE, live_row_count
+from verifiers.stores.live_reference import judge_against_live
 from verifiers.stores.mysql import corruption
 from verifiers.stores.mysql.compare import create_definer_accounts, run_assertion
 from verifiers.stores.mysql.dsn import MysqlTarget, parse_dsn
@@ -366,31 +365,13 @@ def _conditions_on(cur: Any, baseline: LiveBaseline, database: str) -> tuple[dic
 def judge_live(store: MysqlStore, baseline: LiveBaseline, live: LiveFacts, restored: LiveFacts,
                unusable: Mapping[str, str] | None = None) -> list[CheckResult]:
     """One result per spec of data_specs (CHECK TABLE and assertions aside), the live facts standing where a
-    manifest's would."""
-    tolerance = _settings(store).row_count_tolerance
-    unusable = unusable or {}
-    present = selected_tables(store.tables, restored)
-    now_live = selected_tables(store.tables, live)
-    results = [checks.table_set(set(present), set(now_live))]
-    for table in baseline.tables:
-        got, want = restored.tables.get(table), live.tables.get(table)
-        results.append(live_row_count(table, got.rows if got else None, want.rows if want else None, tolerance,
-                                      point_in_time=baseline.restore_time is not None))
-        if table in baseline.checksummed and table in unusable:
-            results.append(CheckResult("checksum", table, False, None, want.checksum if want else None,
-                                       f"{table}: its live.stable condition does not work on the restored table "
-                                       f"({unusable[table]}); see its schema check"))
-        elif table in baseline.checksummed and want and got and want.selected == 0 and got.selected == 0:
-            results.append(not_compared("checksum", table, got.checksum, f"{table}: its live.stable condition "
-                                        "selects no rows, live or restored, so no row was compared"))
-        elif table in baseline.checksummed:
-            results.append(checks.checksum(table, got.checksum if got else None,
-                                           (want.checksum if want else None) or ""))
-        elif baseline.restore_time is not None:
-            results.append(not_compared("checksum", table, None, NOT_AS_OF_RESTORE))
-        results.append(checks.schema(table, got.schema_ if got else None, want.schema_ if want else {}))
-    results.append(checks.schema(DATABASE_SUBJECT, restored.objects, live.objects))
-    return results
+    manifest's would. A stable condition that selects no row on either side compared nothing: not compared."""
+    empty = {table: f"{table}: its live.stable condition selects no rows, live or restored, so no row was compared"
+             for table in baseline.checksummed
+             if (want := live.tables.get(table)) and (got := restored.tables.get(table))
+             and want.selected == 0 and got.selected == 0}
+    return judge_against_live(baseline, live, restored, tolerance=_settings(store).row_count_tolerance,
+                              patterns=store.tables, unusable=unusable or {}, compared_nothing=empty)
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,11 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from verifiers import checks
 from verifiers.checks import DATABASE_SUBJECT, CheckResult, CheckSpec, not_compared
 from verifiers.errors import ManifestError, SandboxError
 from verifiers.sources import Artifact
 from verifiers.stores.base import ENGINE_SPEC, selected_tables
-from verifiers.stores.live_reference import NOT_AS_OF_RESTORE, live_row_count
+from verifiers.stores.live_reference import judge_against_live
 from verifiers.stores.postgres import corruption
 from verifiers.stores.postgres.checksum import Method, hash_methods, pin_session
 from verifiers.stores.postgres.compare import measure_conninfo
@@ -198,26 +197,8 @@ def _conditions_on(conninfo: str, store: PostgresStore,
 def judge_live(store: PostgresStore, baseline: LiveBaseline, live: DatabaseFacts, restored: DatabaseFacts,
                unusable: Mapping[str, str] | None = None) -> list[CheckResult]:
     """One result per spec of data_specs (assertions aside), the live facts standing where a manifest's would."""
-    tolerance = _settings(store).row_count_tolerance
-    unusable = unusable or {}
-    present = selected_tables(store.tables, restored)
-    now_live = selected_tables(store.tables, live)
-    results = [checks.table_set(set(present), set(now_live))]
-    for table in baseline.tables:
-        got, want = restored.tables.get(table), live.tables.get(table)
-        results.append(live_row_count(table, got.rows if got else None, want.rows if want else None, tolerance,
-                                      point_in_time=baseline.restore_time is not None))
-        if table in baseline.checksummed and table in unusable:
-            results.append(CheckResult("checksum", table, False, None, want.checksum if want else None,
-                                       f"{table}: its live.stable condition does not work on the restored table "
-                                       f"({unusable[table]}); see its schema check"))
-        elif table in baseline.checksummed:
-            results.append(checks.checksum(table, got.checksum if got else None, want.checksum if want else ""))
-        elif baseline.restore_time is not None:
-            results.append(not_compared("checksum", table, None, NOT_AS_OF_RESTORE))
-        results.append(checks.schema(table, got.schema_ if got else None, want.schema_ if want else {}))
-    results.append(checks.schema(DATABASE_SUBJECT, restored.objects, live.objects))
-    return results
+    return judge_against_live(baseline, live, restored, tolerance=_settings(store).row_count_tolerance,
+                              patterns=store.tables, unusable=unusable or {})
 
 
 @dataclass(frozen=True)
