@@ -27,18 +27,12 @@ import boto3
 import pytest
 
 from tests.conftest import failed, real_accounts
+from tests.real_account.support import required_env as needed
 from verifiers.inventory import parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.sources.aws_backup import RESTORE_JOB_ENV
 
 pytestmark = pytest.mark.real_account
-
-
-def needed(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(f"set {name} (see this module's docstring) to run the AWS Backup real-account tests")
-    return value
 
 
 def verify(tmp_path: Path) -> StoreOutcome:

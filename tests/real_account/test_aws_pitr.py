@@ -16,23 +16,16 @@ sweeps one a killed run left. Environment (each required; a missing one fails na
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import failed
+from tests.real_account.support import required_env as env
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, plan_store, run_store
 
 pytestmark = pytest.mark.real_account
-
-
-def env(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        pytest.fail(f"set {name} to run tests/real_account/test_aws_pitr.py (see its docstring)")
-    return value
 
 
 def test_a_random_point_in_time_is_restored_verified_against_live_and_deleted(tmp_path: Path) -> None:

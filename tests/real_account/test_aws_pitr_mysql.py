@@ -24,17 +24,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import failed
+from tests.real_account.support import required_env as env
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, plan_store, run_store
 
 pytestmark = pytest.mark.real_account
-
-
-def env(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        pytest.fail(f"set {name} to run tests/real_account/test_aws_pitr_mysql.py (see its docstring)")
-    return value
 
 
 def test_a_random_point_in_time_of_a_mysql_instance_is_verified_against_live_and_deleted(tmp_path: Path) -> None:

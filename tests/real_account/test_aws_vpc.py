@@ -21,7 +21,6 @@ group without rules: beyond the stack's role, it needs ec2:CreateSecurityGroup a
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -30,19 +29,13 @@ import boto3
 import pytest
 
 from tests.conftest import real_accounts
+from tests.real_account.support import required_env as env
 from verifiers.aws import SANDBOX_TAG, tag_dict
 from verifiers.inventory import parse_inventory
 from verifiers.runner import StoreOutcome, plan_store, run_store
 
 __test__ = "aws" in real_accounts()  # RESTOREPROOF_REAL_ACCOUNT=gcp alone collects none of these
 pytestmark = pytest.mark.real_account
-
-
-def env(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        pytest.fail(f"set {name} (tests/real_account/test_aws_vpc.py's docstring says what it is)")
-    return value
 
 
 def verify(tmp_path: Path, **source: Any) -> StoreOutcome:

@@ -23,19 +23,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import failed, real_accounts
+from tests.real_account.support import required_env as env
 from verifiers.cloudsql import sqladmin_client
 from verifiers.inventory import parse_inventory
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.sandboxes.gcp_janitor import leftovers
 
 pytestmark = pytest.mark.real_account
-
-
-def env(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(f"{name} is not set (see this module's docstring)")
-    return value
 
 
 def run(tmp_path: Path, **extra: object) -> StoreOutcome:
