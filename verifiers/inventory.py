@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import Field, ValidationError
 
 from verifiers.compliance.settings import PLACE_TAGS
+from verifiers.discovery.settings import DeclaredStore, DiscoverySettings
 from verifiers.errors import EmptyInventoryError, InventoryError
 from verifiers.setting_types import StrictModel
 from verifiers.store_settings import AnyStore
@@ -27,6 +28,11 @@ else:  # every registered kind's model, told apart by `kind`
 
 class Inventory(StrictModel):
     stores: list[Store]
+    discovery: DiscoverySettings | None = Field(default=None, description="compare the inventory with the "
+                                                "production stores the cloud accounts hold "
+                                                "(docs/inventory-completeness.md)")
+    declared: list[DeclaredStore] = Field(default_factory=list, description="stores the harness cannot restore "
+                                          "(queues, SaaS, secrets, configuration): listed, never restored")
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path = Field(default=Path("inventory.toml"), exclude=True)
 
@@ -83,19 +89,20 @@ def parse_inventory(raw: dict[str, Any], path: Path) -> Inventory:
 def _across_stores(raw: dict[str, Any]) -> list[_Problem]:
     """Checks that span stores, made on the raw values: pydantic runs a model's own checks only after every
     field validated, which would hide these until the field errors are fixed."""
-    stores = raw.get("stores")
-    first: dict[str, int] = {}
+    first: dict[str, str] = {}
     problems: list[_Problem] = []
-    for index, store in enumerate(stores if isinstance(stores, list) else []):
-        name = store.get("name") if isinstance(store, dict) else None
-        if not isinstance(name, str):
-            continue
-        if name in first:
-            loc: tuple[int | str, ...] = ("stores", index, "name")
-            problems.append((loc, field_path(loc, raw), f"duplicate store name {name!r} (also stores[{first[name]}]); "
-                             "names must be unique"))
-        else:
-            first[name] = index
+    for table in ("stores", "declared"):
+        entries = raw.get(table)
+        for index, store in enumerate(entries if isinstance(entries, list) else []):
+            name = store.get("name") if isinstance(store, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                loc: tuple[int | str, ...] = (table, index, "name")
+                problems.append((loc, field_path(loc, raw), f"duplicate store name {name!r} (also {first[name]}); "
+                                 "names must be unique"))
+            else:
+                first[name] = f"{table}[{index}]"
     return problems
 
 
