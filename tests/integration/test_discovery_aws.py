@@ -3,16 +3,23 @@ cluster members and replication-group nodes folded into their cluster/group, and
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.aws_support import MotoServer
 from verifiers.discovery.aws import discover_aws
-from verifiers.discovery.settings import AwsDiscovery
+from verifiers.discovery.coverage import compare
+from verifiers.discovery.settings import AwsDiscovery, IgnoreEntry
+from verifiers.inventory import parse_inventory
 
 REGIONS = ("us-east-1", "eu-west-1")
 
@@ -23,10 +30,6 @@ class Account:
 
     prefix: str
     url: str
-
-
-def _client(service: str, region: str, url: str) -> object:
-    return boto3.session.Session(region_name=region).client(service, endpoint_url=url)  # type: ignore[call-overload]
 
 
 @pytest.fixture
@@ -99,3 +102,86 @@ def test_lists_every_service_in_both_regions(account: Account) -> None:
     assert by_ref[f"s3:{p}-assets"].id == f"arn:aws:s3:::{p}-assets"
     assert by_ref[f"elasticache:{p}-sessions"].id.startswith("arn:aws:elasticache:eu-west-1:")
     assert by_ref[f"dynamodb:{p}-events-us-east-1"].id.startswith("arn:aws:dynamodb:us-east-1:")
+
+
+def test_tags_must_all_match_and_names_filter(account: Account) -> None:
+    found = discover_aws(AwsDiscovery(regions=list(REGIONS), names=[f"{account.prefix}-*"], tags={"env": "prod"},
+                                      services=["dynamodb", "s3", "elasticache"]))
+    assert found.unknown == []
+    p = account.prefix
+    assert sorted(r.ref for r in found.resources) == sorted([
+        f"dynamodb:{p}-events-us-east-1", f"s3:{p}-assets", f"elasticache:{p}-sessions"])  # not staging, untagged
+    assert all(r.tags == {"env": "prod"} for r in found.resources)
+    only_rds = discover_aws(AwsDiscovery(regions=["eu-west-1"], names=[f"{account.prefix}-orders-*"],
+                                         services=["rds"]))
+    assert [r.ref for r in only_rds.resources] == [f"rds:{p}-orders-eu-west-1"]
+
+
+def test_the_comparison_with_stores_and_ignore_entries(account: Account) -> None:
+    p = account.prefix
+    inventory = parse_inventory({"stores": [
+        {"name": "orders", "kind": "postgres", "rto": "1h", "rpo": "1d",
+         "source": {"type": "rds-snapshot", "instance": f"{p}-orders-us-east-1"}},
+        {"name": "ledger", "kind": "postgres", "rto": "1h", "rpo": "1d",
+         "source": {"type": "rds-snapshot", "cluster": f"{p}-ledger", "instance_class": "db.r6g.large"}},
+        {"name": "events", "kind": "dynamodb", "rto": "1h", "rpo": "1d",
+         "source": {"type": "dynamodb-backup", "table": f"{p}-events-us-east-1", "manifest": "m.json"}},
+    ]}, Path("inv.toml"))
+    found = discover_aws(AwsDiscovery(regions=list(REGIONS), names=[f"{p}-*"]))
+    ignore = [IgnoreEntry(match=f"s3:{p}-logs", reason="access logs, rebuilt from the load balancer")]
+    coverage = compare(inventory.stores, [], ignore, found)
+    assert {c.resource.ref: c.stores for c in coverage.covered} == {
+        f"rds:{p}-orders-us-east-1": ("orders",), f"rds-cluster:{p}-ledger": ("ledger",),
+        f"dynamodb:{p}-events-us-east-1": ("events",)}
+    assert [(i.resource.ref, i.reason) for i in coverage.ignored] == [
+        (f"s3:{p}-logs", "access logs, rebuilt from the load balancer")]
+    assert sorted(r.ref for r in coverage.uncovered) == sorted([
+        f"rds:{p}-orders-eu-west-1", f"dynamodb:{p}-events-eu-west-1", f"s3:{p}-assets",
+        f"elasticache:{p}-sessions"])
+    assert not coverage.complete
+
+
+@pytest.fixture
+def restricted_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """A moto server of its own that checks IAM (INITIAL_NO_AUTH_ACTION_COUNT is read when moto is imported, so in
+    another process), and the credentials of a user allowed to list everything but RDS instances and ElastiCache."""
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}  # the 4 IAM calls below, then every call is checked
+    script = ("from moto.server import ThreadedMotoServer\nimport time\n"
+              "s = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\ns.start()\n"
+              "print(s.get_host_and_port()[1], flush=True)\ntime.sleep(3600)")
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              env=env, text=True)
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+        iam = boto3.client("iam", region_name="us-east-1", endpoint_url=url, aws_access_key_id="setup",
+                           aws_secret_access_key="setup")
+        iam.create_user(UserName="discovery")
+        allowed = ["rds:DescribeDBClusters", "dynamodb:ListTables", "dynamodb:DescribeTable", "s3:ListBuckets",
+                   "s3:ListAllMyBuckets", "s3:GetBucketLocation"]
+        policy = iam.create_policy(PolicyName="discovery", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": allowed, "Resource": "*"}]}))
+        iam.attach_user_policy(UserName="discovery", PolicyArn=policy["Policy"]["Arn"])
+        key = iam.create_access_key(UserName="discovery")["AccessKey"]
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+        yield url
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_denied_listing_is_unknown_with_the_missing_permission(restricted_identity: str) -> None:
+    found = discover_aws(AwsDiscovery(regions=["us-east-1", "eu-west-1"], endpoint_url=restricted_identity))
+    unknown = {(u.service, u.region): u for u in found.unknown}
+    assert sorted(unknown) == [("elasticache", "eu-west-1"), ("elasticache", "us-east-1"), ("rds", "eu-west-1"),
+                               ("rds", "us-east-1")]  # never "empty": dynamodb and s3 were listed, and are
+    assert unknown["rds", "eu-west-1"].permission == "rds:DescribeDBInstances"
+    assert unknown["elasticache", "us-east-1"].permission == "elasticache:DescribeReplicationGroups"
+    assert unknown["rds", "eu-west-1"].describe().startswith(
+        "aws rds in eu-west-1: unknown: permission rds:DescribeDBInstances is missing (AccessDenied: ")
+    assert found.resources == []
