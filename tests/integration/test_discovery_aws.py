@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from tests.aws_support import MotoServer
+from verifiers.cli import main
 from verifiers.discovery.aws import discover_aws
 from verifiers.discovery.coverage import compare
 from verifiers.discovery.settings import AwsDiscovery, IgnoreEntry
@@ -185,3 +186,80 @@ def test_a_denied_listing_is_unknown_with_the_missing_permission(restricted_iden
     assert unknown["rds", "eu-west-1"].describe().startswith(
         "aws rds in eu-west-1: unknown: permission rds:DescribeDBInstances is missing (AccessDenied: ")
     assert found.resources == []
+
+
+def _inventory(tmp_path: Path, prefix: str, extra: str = "") -> Path:
+    path = tmp_path / "inventory.toml"
+    path.write_text(f"""
+[[stores]]
+name = "orders"
+kind = "postgres"
+rto = "1h"
+rpo = "1d"
+owner = "orders-team"
+escalation = "#orders-oncall"
+data_type = "orders, customer addresses"
+estimated_size = "40 GB"
+source = {{ type = "rds-snapshot", instance = "{prefix}-orders-us-east-1" }}
+covers = ["rds-cluster:{prefix}-ledger"]
+
+[discovery.aws]
+regions = ["us-east-1"]
+services = ["rds", "s3"]
+names = ["{prefix}-*"]
+
+[[declared]]
+name = "stripe"
+type = "saas"
+backup_method = "Stripe keeps it; nightly export to S3"
+last_verified = 2026-11-02
+owner = "payments"
+{extra}""")
+    return path
+
+
+def test_inventory_discover_lists_the_gap_and_fails(account: Account, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    p = account.prefix
+    assert main(["inventory", "discover", "--inventory", str(_inventory(tmp_path, p))]) == 1
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines()]
+    assert "Covered (2):" in out
+    assert [f"rds:{p}-orders-us-east-1", "us-east-1", "orders"] in rows
+    assert [f"rds-cluster:{p}-ledger", "us-east-1", "orders"] in rows
+    assert "Uncovered (1): store not in inventory" in out and f"s3:{p}-assets" in out
+    assert "Declared (1): listed, never restored" in out and "stripe  saas" in out
+    assert "stripe (declared): escalation, data_type, estimated_size not recorded" in out
+    assert out.rstrip().endswith("inventory INCOMPLETE: 1 uncovered (3 production stores found, 2 covered, 0 ignored; "
+                                 "1 declared)")
+
+
+def test_inventory_discover_complete_once_ignored_as_json(account: Account, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    p = account.prefix
+    path = _inventory(tmp_path, p, f'[[discovery.ignore]]\nmatch = "s3:{p}-*"\nreason = "static assets, rebuilt '
+                                   'by the deploy"\n')
+    assert main(["inventory", "discover", "--inventory", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["complete"] is True
+    assert report["counts"] == {"discovered": 3, "covered": 2, "uncovered": 0, "ignored": 1, "unknown": 0,
+                                "declared": 1, "missing_sop": 1}
+    assert [(i["ref"], i["reason"]) for i in report["ignored"]] == [(f"s3:{p}-assets",
+                                                                    "static assets, rebuilt by the deploy")]
+    assert report["covered"][0]["stores"] == ["orders"]
+    assert report["declared"][0] == {"name": "stripe", "type": "saas", "backup_method": "Stripe keeps it; nightly "
+                                     "export to S3", "last_verified": "2026-11-02", "owner": "payments",
+                                     "escalation": None, "data_type": None, "estimated_size": None, "covers": []}
+
+
+def test_inventory_discover_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "inventory.toml"
+    path.write_text('[[stores]]\nname = "a"\nkind = "postgres"\nrto = "1h"\nrpo = "1d"\n'
+                    'source = { type = "file", path = "a.dump" }\n[[discovery.ignore]]\nmatch = "s3:x"\n')
+    assert main(["inventory", "discover", "--inventory", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"restoreproof: error: {path}: discovery.ignore[0].reason: required field is missing; add it")
+    path.write_text('[[stores]]\nname = "a"\nkind = "postgres"\nrto = "1h"\nrpo = "1d"\n'
+                    'source = { type = "file", path = "a.dump" }\n')
+    assert main(["inventory", "discover", "--inventory", str(path)]) == 2
+    assert "has no [discovery] table" in capsys.readouterr().err
