@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from verifiers.aws import ACCESS_DENIED, client, describe_error, error_code, tag_dict
+from verifiers.aws import ACCESS_DENIED, SANDBOX_TAG, client, describe_error, error_code, tag_dict
 from verifiers.discovery.resources import Discovered, Resource, Unknown, selected
 from verifiers.discovery.settings import AwsDiscovery, AwsService
 
@@ -97,13 +97,15 @@ def _rds(settings: AwsDiscovery, region: str | None) -> list[Resource]:
     found = []
     for cluster in _pages(rds, "describe_db_clusters", "rds:DescribeDBClusters", "DBClusters"):
         tags = tag_dict(cluster.get("TagList"))
+        if SANDBOX_TAG in tags:
+            continue  # a restore's temporary cluster, not production (`restoreproof janitor` sweeps leftovers)
         if _keep(settings, cluster["DBClusterIdentifier"], partial(dict, tags)) is not None:
             found.append(Resource("aws", "rds-cluster", cluster["DBClusterArn"], cluster["DBClusterIdentifier"],
                                   region, tags))
     for instance in _pages(rds, "describe_db_instances", "rds:DescribeDBInstances", "DBInstances"):
-        if instance.get("DBClusterIdentifier"):
-            continue  # the cluster's member: covered through its cluster
         tags = tag_dict(instance.get("TagList"))
+        if instance.get("DBClusterIdentifier") or SANDBOX_TAG in tags:
+            continue  # the cluster's member (covered through its cluster), or a restore's temporary instance
         if _keep(settings, instance["DBInstanceIdentifier"], partial(dict, tags)) is not None:
             found.append(Resource("aws", "rds", instance["DBInstanceArn"], instance["DBInstanceIdentifier"],
                                   region, tags))
