@@ -7,7 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from tests.alerts_support import evidence, store, write_run
 from tests.evidence_runs import at, make_run, restore_record
+from verifiers.cli import main
+from verifiers.discovery import run as discovery_run
 from verifiers.discovery.coverage import Coverage, compare
 from verifiers.discovery.resources import Discovered, Resource, Unknown
 from verifiers.discovery.run import coverage_checks
@@ -99,3 +104,27 @@ def test_an_index_without_discovery_has_no_coverage(tmp_path: Path) -> None:
     index = build_index(root, now=datetime(2026, 11, 1, tzinfo=UTC))
     assert index["kpis"]["inventory_coverage"] is None
     assert "Production stores not in the inventory" not in render_html(index)
+
+
+def test_discovery_that_fails_outright_is_a_failed_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(inventory: object) -> None:
+        raise KeyError("ARN")
+
+    monkeypatch.setattr(discovery_run, "inventory_coverage", broken)
+    result = discovery_run.run_coverage(parse_inventory(INVENTORY, Path("inv.toml")))
+    (check,) = result.checks
+    assert result.record is None
+    assert (check.subject, check.passed) == ("discovery", False)
+    assert check.detail.startswith("discovery failed: KeyError: 'ARN'; run `restoreproof inventory discover`")
+
+
+def test_the_job_summary_names_the_failed_run_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    record = evidence(store("orders"))
+    record["run"]["status"] = "failed"
+    record["run_checks"] = [c.as_evidence() for c in coverage_checks(_coverage("prod-orders", "prod-billing"))]
+    assert main(["summary", str(write_run(tmp_path, record))]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("| orders | ✅ passed | 4.13s / 15m00s | 2d4h / 30d0h | — |\n\nRun checks failed (2):\n\n"
+                        "- inventory incomplete: 1 uncovered, 0 unknown\n"
+                        "- store not in inventory: arn:aws:rds:eu-west-1:1:db:prod-billing — add a store that "
+                        "verifies it (or `covers` it), or a [[discovery.ignore]] entry with the reason\n")

@@ -11,6 +11,7 @@ from typing import Any
 from verifiers.discovery.coverage import Coverage
 from verifiers.discovery.discover import inventory_coverage
 from verifiers.inventory import Inventory
+from verifiers.redaction import redact_secrets
 from verifiers.run_checks import RunCheck
 
 CHECK = "coverage"
@@ -25,8 +26,15 @@ class RunCoverage:
 
 
 def run_coverage(inventory: Inventory) -> RunCoverage:
-    """One discovery for the run, compared with its inventory; nothing without `[discovery]`."""
-    coverage = inventory_coverage(inventory)
+    """One discovery for the run, compared with its inventory; nothing without `[discovery]`. Discovery that fails
+    outright (an answer of a shape not foreseen) is a failed check, so that the run's evidence is still written."""
+    try:
+        coverage = inventory_coverage(inventory)
+    except Exception as exc:  # recorded as a failed check, never passed over: see the docstring
+        detail = f"discovery failed: {type(exc).__name__}: {redact_secrets(str(exc))[:300]}; run `restoreproof " \
+                 "inventory discover` to see it, and report it if it is not a setup problem"
+        return RunCoverage(None, [RunCheck(CHECK, "discovery", False, observed={"listed": False},
+                                           expected={"listed": True}, detail=detail)])
     if coverage is None:
         return RunCoverage()
     return RunCoverage(coverage.as_dict(), coverage_checks(coverage))
