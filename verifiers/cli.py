@@ -217,8 +217,13 @@ def _inventory(args: argparse.Namespace) -> int:
         if not args.json:
             where = f"ERROR {row['error']}" if not row["ok"] else f"{row['backup']} — {row['checks']} checks"
             print(f"{store.name} ({store.kind}, suite {store.suite_name}): {where}")
+    declared = [{"name": d.name, "type": d.type, "backup_method": d.backup_method,
+                 "last_verified": d.last_verified.isoformat()} for d in inventory.declared]
     if args.json:
-        print(json.dumps({"inventory": str(args.inventory), "stores": rows}, indent=2))
+        print(json.dumps({"inventory": str(args.inventory), "stores": rows, "declared": declared}, indent=2))
+    for entry in [] if args.json else declared:
+        print(f"{entry['name']} (declared {entry['type']}, never restored): {entry['backup_method']} — last verified "
+              f"{entry['last_verified']}")
     return status
 
 

@@ -4,12 +4,14 @@ source where it names the resource."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from verifiers.cli import main
 from verifiers.discovery.coverage import compare, store_covers
 from verifiers.discovery.resources import Discovered, Resource, Unknown
 from verifiers.discovery.settings import missing_sop_fields
@@ -129,3 +131,18 @@ def test_an_ignore_entry_does_not_hide_a_covered_resource() -> None:
     assert [c.resource.name for c in coverage.covered] == ["prod-orders"]
     assert [i.resource.name for i in coverage.ignored] == ["prod-other"]
     assert coverage.complete
+
+
+def test_the_inventory_command_lists_declared_stores_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "inventory.toml"
+    path.write_text('[[stores]]\nname = "cache"\nkind = "redis"\nrto = "15m"\nrpo = "30d"\n'
+                    'source = { type = "file", path = "none-*.rdb" }\n\n[[declared]]\nname = "stripe"\ntype = "saas"\n'
+                    'backup_method = "nightly export"\nlast_verified = 2026-11-02\n')
+    assert main(["inventory", "--inventory", str(path)]) == 1  # the redis store has no backup
+    assert capsys.readouterr().out.splitlines()[-1] == ("stripe (declared saas, never restored): nightly export — "
+                                                        "last verified 2026-11-02")
+    assert main(["inventory", "--inventory", str(path), "--json"]) == 1
+    shown = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in shown["stores"]] == ["cache"]
+    assert shown["declared"] == [{"name": "stripe", "type": "saas", "backup_method": "nightly export",
+                                  "last_verified": "2026-11-02"}]
