@@ -140,6 +140,8 @@ def _s3(settings: AwsDiscovery, region: str | None) -> list[Resource]:
     found = []
     for bucket in _pages(s3, "list_buckets", "s3:ListAllMyBuckets", "Buckets"):
         name = bucket["Name"]
+        if not selected(name, {}, names=settings.names, required={}):
+            continue  # by name before any per-bucket call
         where = _calling("s3:GetBucketLocation", s3.get_bucket_location, Bucket=name)
         home = where.get("LocationConstraint") or "us-east-1"  # S3 answers None for us-east-1, EU for eu-west-1
         home = "eu-west-1" if home == "EU" else home

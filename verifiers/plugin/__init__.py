@@ -230,6 +230,8 @@ def _judge_run(session: pytest.Session) -> None:
     state = session.config.stash.get(RUN_KEY, None)
     if state is None or hasattr(session.config, "workerinput") or not state.outcomes or state.inventory is None:
         return
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        return  # stopped (Ctrl-C, SIGTERM): finish quickly; the run is not a full one anyway
     coverage = run_coverage(state.inventory)
     state.coverage = coverage.record
     state.run_checks += coverage.checks
