@@ -145,8 +145,9 @@ def test_the_comparison_with_stores_and_ignore_entries(account: Account) -> None
 @pytest.fixture
 def restricted_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     """A moto server of its own that checks IAM (INITIAL_NO_AUTH_ACTION_COUNT is read when moto is imported, so in
-    another process), and the credentials of a user allowed to list everything but RDS instances and ElastiCache."""
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}  # the 4 IAM calls below, then every call is checked
+    another process), one table in us-east-1, and the credentials of a user allowed to list everything but RDS
+    instances, ElastiCache and DynamoDB's DescribeTable."""
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "5"}  # the 5 set-up calls below, then every call is checked
     script = ("from moto.server import ThreadedMotoServer\nimport time\n"
               "s = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\ns.start()\n"
               "print(s.get_host_and_port()[1], flush=True)\ntime.sleep(3600)")
@@ -155,10 +156,15 @@ def restricted_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     try:
         assert server.stdout is not None
         url = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+        boto3.client("dynamodb", region_name="us-east-1", endpoint_url=url, aws_access_key_id="setup",
+                     aws_secret_access_key="setup").create_table(
+            TableName="orders-events", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
         iam = boto3.client("iam", region_name="us-east-1", endpoint_url=url, aws_access_key_id="setup",
                            aws_secret_access_key="setup")
         iam.create_user(UserName="discovery")
-        allowed = ["rds:DescribeDBClusters", "dynamodb:ListTables", "dynamodb:DescribeTable", "s3:ListBuckets",
+        allowed = ["rds:DescribeDBClusters", "dynamodb:ListTables", "s3:ListBuckets",
                    "s3:ListAllMyBuckets", "s3:GetBucketLocation"]
         policy = iam.create_policy(PolicyName="discovery", PolicyDocument=json.dumps({
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": allowed, "Resource": "*"}]}))
@@ -179,9 +185,12 @@ def restricted_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
 def test_a_denied_listing_is_unknown_with_the_missing_permission(restricted_identity: str) -> None:
     found = discover_aws(AwsDiscovery(regions=["us-east-1", "eu-west-1"], endpoint_url=restricted_identity))
     unknown = {(u.service, u.region): u for u in found.unknown}
-    assert sorted(unknown) == [("elasticache", "eu-west-1"), ("elasticache", "us-east-1"), ("rds", "eu-west-1"),
-                               ("rds", "us-east-1")]  # never "empty": dynamodb and s3 were listed, and are
+    assert sorted(unknown) == [("dynamodb", "us-east-1"), ("elasticache", "eu-west-1"), ("elasticache", "us-east-1"),
+                               ("rds", "eu-west-1"), ("rds", "us-east-1")]  # never "empty"
     assert unknown["rds", "eu-west-1"].permission == "rds:DescribeDBInstances"
+    # DynamoDB (as moto answers it) denies with a bare 403: still a denial, naming the call that needed it; eu-west-1
+    # has no table to describe, so its listing is complete (and empty)
+    assert unknown["dynamodb", "us-east-1"].permission == "dynamodb:DescribeTable"
     assert unknown["elasticache", "us-east-1"].permission == "elasticache:DescribeReplicationGroups"
     assert unknown["rds", "eu-west-1"].describe().startswith(
         "aws rds in eu-west-1: unknown: permission rds:DescribeDBInstances is missing (AccessDenied: ")
