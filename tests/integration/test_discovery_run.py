@@ -59,9 +59,10 @@ names = ["{prefix}-*"]
     return tmp_path
 
 
-def _run(project: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Path]:
+def _run(project: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Path]:
     result = subprocess.run([str(BIN / "pytest"), str(ROOT / "suites" / "redis"), "--inventory", "inventory.toml",
-                             "--reports-dir", "reports", "-p", "no:cacheprovider"], cwd=project, capture_output=True,
+                             "--reports-dir", "reports", "-p", "no:cacheprovider", *extra], cwd=project,
+                            capture_output=True,
                             text=True, timeout=300, check=False)
     (path,) = sorted((project / "reports").glob("*/*/evidence.json"))[-1:]
     record: dict[str, Any] = json.loads(path.read_text())
@@ -69,8 +70,11 @@ def _run(project: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any
     return result, record, path.parent
 
 
-def test_an_uncovered_store_fails_the_run(tmp_path: Path, redis_capture: RedisCapture, bucket: str) -> None:
-    result, record, run_dir = _run(_project(tmp_path, redis_capture, bucket))
+@pytest.mark.parametrize("extra", [(), ("-n", "2")], ids=["one process", "xdist"])
+def test_an_uncovered_store_fails_the_run(tmp_path: Path, redis_capture: RedisCapture, bucket: str,
+                                          extra: tuple[str, ...]) -> None:
+    """Discovery runs once, in the process that writes the evidence (with xdist: the controller)."""
+    result, record, run_dir = _run(_project(tmp_path, redis_capture, bucket), *extra)
     assert result.returncode == 1, result.stdout[-3000:]
     assert record["stores"][0]["status"] == "passed"  # the restore itself passed ...
     assert record["run"]["status"] == "failed"  # ... the run did not
