@@ -55,7 +55,9 @@ def test_the_demo_inventory_has_no_discovery_and_still_loads() -> None:
     ({"discovery": {"ignore": [{"match": "s3:x"}]}},
      "inv.toml: discovery.ignore[0].reason: required field is missing; add it"),
     ({"discovery": {"ignore": [{"match": "s3:x", "reason": "  "}]}},
-     "inv.toml: discovery.ignore[0].reason: is blank; say it"),
+     "inv.toml: discovery.ignore[0].reason: is blank; say why the resource needs no restore test"),
+    ({"discovery": {"ignore": [{"match": " ", "reason": "logs"}]}},
+     "inv.toml: discovery.ignore[0].match: is blank; write the resource's id (ARN), `<service>:<name>` or a glob"),
     ({"discovery": {"aws": {"regions": ["eu-west-1"], "services": ["sqs"]}}},
      "inv.toml: discovery.aws.services[0]: unsupported value 'sqs'; use one of 'rds', 'dynamodb', 's3' "
      "or 'elasticache'"),

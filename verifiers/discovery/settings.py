@@ -100,11 +100,18 @@ class IgnoreEntry(StrictModel):
     reason: str = Field(min_length=1, description="why it needs no restore test (e.g. \"access logs, rebuilt "
                         "from the load balancer\"); shown beside it")
 
-    @field_validator("reason", "match")
+    @field_validator("match")
     @classmethod
-    def _said(cls, value: str) -> str:
+    def _match_said(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("is blank; say it")
+            raise ValueError("is blank; write the resource's id (ARN), `<service>:<name>` or a glob over either")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_said(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is blank; say why the resource needs no restore test (every report shows it)")
         return value
 
 
