@@ -6,6 +6,7 @@ the run-level check valid against the evidence schema."""
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -151,3 +152,11 @@ def test_bad_response_settings_name_the_field(text: str, expected: str) -> None:
     with pytest.raises(AlertConfigError) as raised:
         config(text)
     assert expected in raised.value.message
+
+
+def test_the_documented_example_is_valid() -> None:
+    ci_page = (Path(__file__).resolve().parents[2] / "docs" / "ci.md").read_text()
+    (example,) = [block for block in re.findall(r"```toml\n(.*?)```", ci_page, re.DOTALL) if "[response]" in block]
+    settings = config(example).response
+    assert settings is not None and settings.pagerduty is not None and settings.opsgenie is not None
+    assert settings.pagerduty.title_match == "backup (failed|failure)"
