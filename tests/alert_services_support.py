@@ -2,9 +2,9 @@
 behaving as their documentation says for what `restoreproof alerts response` asks:
 
 - PagerDuty: `Authorization: Token token=KEY` and `Accept: application/vnd.pagerduty+json;version=2` (else 401 /
-  406); GET /incidents filters on creation by since/until and on service_ids[], pages by limit (at most 100,
-  else 400) and offset with `more`; GET /incidents/{id}/log_entries lists the incident's entries newest first,
-  paged alike.
+  406); GET /incidents filters on creation by since/until (both included) and on service_ids[], pages by limit
+  (at most 100, else 400) and offset with `more`; GET /incidents/{id}/log_entries lists the incident's entries
+  newest first, paged alike.
 - Opsgenie: `Authorization: GenieKey KEY` (else 401); GET /v2/alerts takes a search query (`tag:NAME`, optionally
   narrowed by `createdAt > MS` and `createdAt < MS`; anything else: 422, as a query Opsgenie cannot parse),
   sort=createdAt, order, limit (at most 100, else 422) and offset, and gives `paging.next` while more remain.
@@ -86,7 +86,8 @@ class FakePagerDuty:
         since = datetime.fromisoformat(query["since"][0])
         until = datetime.fromisoformat(query["until"][0])
         services = set(query.get("service_ids[]", []))
-        chosen = [i for i in sorted(self.incidents, key=lambda i: i.created) if since <= i.created < until
+        # both ends included: what PagerDuty does with an incident created at `until` is not documented
+        chosen = [i for i in sorted(self.incidents, key=lambda i: i.created) if since <= i.created <= until
                   and (not services or i.service in services)]
         shown: list[dict[str, Any]] = [
             {"id": i.id, "type": "incident", "title": i.title, "created_at": _iso(i.created),

@@ -251,3 +251,32 @@ def test_a_file_without_a_response_source_is_bad_input(tmp_path: Path, capsys: p
     assert main(["alerts", "response", "--alerts", str(path)]) == 2
     assert "response: no alert source to read — add a [response.pagerduty] or [response.opsgenie] table" in (
         capsys.readouterr().err)
+
+
+def test_a_year_is_read_in_windows_pagerduty_accepts(tmp_path: Path, server: AlertServer,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """PagerDuty's since..until spans at most six months: a year is asked in windows, each incident counted once."""
+    incidents = [PagerDutyIncident("J1", "Backup failed", datetime(2026, 1, 10, tzinfo=UTC), 5 * MIN),
+                 PagerDutyIncident("E1", "Backup failed", datetime(2026, 6, 30, tzinfo=UTC), 5 * MIN),  # on an edge
+                 PagerDutyIncident("D1", "Backup failed", datetime(2026, 12, 20, tzinfo=UTC), 90 * MIN)]
+    FakePagerDuty(PD_TOKEN, incidents).install(server)
+    config = write_config(tmp_path, server)
+    assert main(["alerts", "response", "--alerts", str(config), "--since", "2026-01-01", "--until",
+                 "2027-01-01"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1].startswith("alert response: 2 of 3 acknowledged within 1h00m")
+    windows = [(p.query["since"][0], p.query["until"][0]) for p in server.gets("/incidents")]
+    assert windows == [("2026-01-01T00:00:00Z", "2026-06-30T00:00:00Z"), ("2026-06-30T00:00:00Z",
+                                                                          "2026-12-27T00:00:00Z"),
+                       ("2026-12-27T00:00:00Z", "2027-01-01T00:00:00Z")]
+    assert len(server.gets("/incidents/E1/log_entries")) == 1  # listed by two windows, read and counted once
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_forbidden_key_is_named_too(tmp_path: Path, server: AlertServer, capsys: pytest.CaptureFixture[str],
+                                      status: int) -> None:
+    FakeOpsgenie(OG_KEY, server.url(), opsgenie_alerts()).install(server)
+    server.script("/v2/alerts", Reply(status, b'{"message": "Key has no access to the requested resource"}'))
+    assert response(write_config(tmp_path, server, sources="opsgenie")) == 2
+    err = capsys.readouterr().err
+    assert f"HTTP {status} " in err and "the key was refused — check that environment variable OPSGENIE_API_KEY" in err
+    assert len(server.gets("/v2/alerts")) == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from verifiers.alerts.config import PagerDutyResponseSource
@@ -22,6 +22,7 @@ from verifiers.alerts.response_http import ApiReader, Params, ResponseSourceErro
 
 SOURCE = "pagerduty"
 PAGE = 100  # the REST API's largest page
+WINDOW = timedelta(days=180)  # since..until may span at most six months
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 
 
@@ -35,19 +36,25 @@ def reader(source: PagerDutyResponseSource, token: str, policy: RetryPolicy, *,
 def read_incidents(api: ApiReader, source: PagerDutyResponseSource, since: datetime, until: datetime
                    ) -> list[AlertIncident]:
     """Every incident created in [since, until) of the configured services whose title matches, with its first
-    acknowledgement and resolution."""
+    acknowledgement and resolution. PagerDuty searches at most six months at once: a longer period is read in
+    windows of WINDOW."""
     title = re.compile(source.title_match, re.IGNORECASE) if source.title_match else None
-    params: list[tuple[str, str | int]] = [("since", _iso(since)), ("until", _iso(until)), ("time_zone", "UTC"),
-                                           ("sort_by", "created_at:asc")]
-    params += [("service_ids[]", service) for service in source.service_ids]
-    found = []
-    for incident in _pages(api, "/incidents", "incidents", params):
-        if title is not None and not title.search(str(incident.get("title") or "")):
-            continue
-        ident, created = _field(api, incident, "id"), _time(api, incident, "created_at")
-        acknowledged, resolved = _first_entries(api, ident)
-        found.append(AlertIncident(SOURCE, ident, created, acknowledged, resolved))
-    return found
+    found: dict[str, AlertIncident] = {}  # by id: an incident on a window's edge may be listed twice
+    start = since
+    while start < until:
+        end = min(until, start + WINDOW)
+        params: list[tuple[str, str | int]] = [("since", _iso(start)), ("until", _iso(end)), ("time_zone", "UTC"),
+                                               ("sort_by", "created_at:asc")]
+        params += [("service_ids[]", service) for service in source.service_ids]
+        for incident in _pages(api, "/incidents", "incidents", params):
+            if title is not None and not title.search(str(incident.get("title") or "")):
+                continue
+            ident, created = _field(api, incident, "id"), _time(api, incident, "created_at")
+            if ident not in found:
+                acknowledged, resolved = _first_entries(api, ident)
+                found[ident] = AlertIncident(SOURCE, ident, created, acknowledged, resolved)
+        start = end
+    return list(found.values())
 
 
 def _first_entries(api: ApiReader, incident_id: str) -> tuple[datetime | None, datetime | None]:
