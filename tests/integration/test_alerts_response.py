@@ -19,6 +19,7 @@ from verifiers.alerts.delivery import RetryPolicy
 from verifiers.alerts.response_http import ResponseSourceError
 from verifiers.alerts.response_read import read_response
 from verifiers.cli import main
+from verifiers.redaction import redact_secrets
 
 PD_TOKEN = "pd-rest-t0ken-5ecret"
 OG_KEY = "og-read-k3y-5ecret"
@@ -108,6 +109,7 @@ def test_pagerduty_pages_to_the_end_and_judges_each_incident(tmp_path: Path, ser
     assert "pagerduty:Q4: created 2026-11-02T18:00:00+00:00: acknowledged after 10m00s: within target" in lines
     assert not any(name in out for name in ("C1", "S1", "OCT"))
     assert PD_TOKEN not in out
+    assert redact_secrets(f"token {PD_TOKEN}", environ={}) == "token ***"  # registered: no log can show it
 
     pages = server.gets("/incidents")
     assert [(p.query["offset"], p.query["limit"]) for p in pages] == [(["0"], ["100"]), (["100"], ["100"])]
