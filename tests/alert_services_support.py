@@ -5,9 +5,9 @@ behaving as their documentation says for what `restoreproof alerts response` ask
   406); GET /incidents filters on creation by since/until (both included) and on service_ids[], pages by limit
   (at most 100, else 400) and offset with `more`; GET /incidents/{id}/log_entries lists the incident's entries
   newest first, paged alike.
-- Opsgenie: `Authorization: GenieKey KEY` (else 401); GET /v2/alerts takes a search query (`tag:NAME`, optionally
-  narrowed by `createdAt > MS` and `createdAt < MS`; anything else: 422, as a query Opsgenie cannot parse),
-  sort=createdAt, order, limit (at most 100, else 422) and offset, and gives `paging.next` while more remain.
+- Opsgenie: `Authorization: GenieKey KEY` (else 401); GET /v2/alerts takes a search query (`tag:NAME` here;
+  anything else: 422, as a query Opsgenie cannot parse), sort=createdAt, order (default desc), limit (at most
+  100, else 422) and offset, and gives `paging.next` while more remain.
 """
 
 from __future__ import annotations
@@ -152,17 +152,10 @@ class FakeOpsgenie:
 
     @staticmethod
     def _matcher(text: str) -> Any:
-        found = re.fullmatch(r"\(tag:(\S+)\)(?: AND createdAt > (\d+))?(?: AND createdAt < (\d+))?|tag:(\S+)", text)
+        found = re.fullmatch(r"tag:(\S+)", text)
         if not found:
             return None
-        tag = found.group(1) or found.group(4)
-        after = int(found.group(2)) if found.group(2) else None
-        before = int(found.group(3)) if found.group(3) else None
-
-        def matches(alert: OpsgenieAlert) -> bool:
-            ms = int(alert.created.timestamp() * 1000)
-            return (tag in alert.tags and (after is None or ms > after) and (before is None or ms < before))
-        return matches
+        return lambda alert: found.group(1) in alert.tags
 
     def _link(self, query: dict[str, list[str]], offset: int, limit: int) -> str:
         params = {name: values[0] for name, values in query.items()} | {"offset": str(offset), "limit": str(limit)}

@@ -185,7 +185,7 @@ class OpsgenieResponseSource(StrictModel):
 
     api_key_env: EnvName = Field(description="environment variable holding an Opsgenie API key with read access")
     query: str = Field(min_length=1, description="Opsgenie search query selecting the backup alerts, e.g. "
-                       "\"tag:backup\"; the period is added to it")
+                       "\"tag:backup\"; restoreproof applies the period")
     api_url: HttpUrl = Field(default=OPSGENIE_API_URL, description="the API's base URL; EU accounts: "
                              "https://api.eu.opsgenie.com")
 

@@ -1,10 +1,12 @@
 """Backup alerts from Opsgenie's Alert API and when each was first acknowledged.
 
-GET /v2/alerts with the configured search query and the period added to it (`createdAt` in epoch
-milliseconds), sorted by creation, limit 100, offset, until the answer's `paging.next` is absent. Each alert's
-`report.ackTime` is the milliseconds from its creation to its first acknowledgement (kept after an
-unacknowledge, so `acknowledged`, the current state, is not used) and `report.closeTime` to its closing.
-Offsets are counted here, not taken from `paging.next`: the key is sent only to the configured host.
+GET /v2/alerts with the configured search query, newest first (sort=createdAt, order=desc), limit 100, offset,
+until the answer's `paging.next` is absent or a page reaches back before the period. The period is applied here:
+only the documented list parameters are relied on, no date syntax in the query. An alert listed twice (offsets
+shift when one arrives while paging) is counted once. Each alert's `report.ackTime` is the milliseconds from its
+creation to its first acknowledgement (kept after an unacknowledge, so `acknowledged`, the current state, is not
+used) and `report.closeTime` to its closing. Offsets are counted here, not taken from `paging.next`: the key is
+sent only to the configured host.
 """
 
 from __future__ import annotations
@@ -30,27 +32,25 @@ def reader(source: OpsgenieResponseSource, key: str, policy: RetryPolicy, *,
                      policy, sleep)
 
 
-def period_query(query: str, since: datetime, until: datetime) -> str:
-    """`query` narrowed to alerts created in [since, until): createdAt compared in epoch milliseconds."""
-    return f"({query}) AND createdAt > {_ms(since) - 1} AND createdAt < {_ms(until)}"
-
-
 def read_alerts(api: ApiReader, source: OpsgenieResponseSource, since: datetime, until: datetime
                 ) -> list[AlertIncident]:
-    query = period_query(source.query, since, until)
-    found: list[AlertIncident] = []
+    """Every alert the query selects created in [since, until), with its first acknowledgement and closing."""
+    found: dict[str, AlertIncident] = {}
     offset = 0
     while True:
-        page = api.get("/v2/alerts", [("query", query), ("sort", "createdAt"), ("order", "asc"),
+        page = api.get("/v2/alerts", [("query", source.query), ("sort", "createdAt"), ("order", "desc"),
                                       ("limit", PAGE), ("offset", offset)])
         alerts = page.get("data")
         if not isinstance(alerts, list) or not all(isinstance(alert, dict) for alert in alerts):
             raise ResponseSourceError(f"Opsgenie API: GET {api.base_url}/v2/alerts: the answer has no `data` list")
-        found += [_incident(api, alert) for alert in alerts]
+        listed = [_incident(api, alert) for alert in alerts]
+        for incident in listed:
+            if since <= incident.created < until:
+                found.setdefault(incident.id, incident)
         paging = page.get("paging")
-        if not alerts or not (isinstance(paging, dict) and paging.get("next")):
-            return found
-        offset += len(alerts)
+        if not listed or not (isinstance(paging, dict) and paging.get("next")) or listed[-1].created < since:
+            return sorted(found.values(), key=lambda i: i.created)
+        offset += len(listed)
 
 
 def _incident(api: ApiReader, alert: dict[str, Any]) -> AlertIncident:
@@ -80,7 +80,3 @@ def _after(api: ApiReader, ident: str, created: datetime, report: dict[str, Any]
         raise ResponseSourceError(f"Opsgenie API ({api.base_url}): alert {ident}: `report.{name}` {value!r} is not "
                                   "a number of milliseconds")
     return created + timedelta(milliseconds=value)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
