@@ -37,8 +37,8 @@ class ApiReader:
 
     service: str  # PagerDuty | Opsgenie
     base_url: str
-    headers: Mapping[str, str]
-    key: str
+    headers: Mapping[str, str] = field(repr=False)  # carry the key: never in a repr
+    key: str = field(repr=False)
     key_env: str
     auth_fix: str
     policy: RetryPolicy
