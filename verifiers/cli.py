@@ -125,6 +125,10 @@ def _run(args: argparse.Namespace) -> int:
         from verifiers.alerts import commands as alert_commands
 
         return alert_commands.run(args)
+    if args.command == "alerts":
+        from verifiers.alerts import response_command
+
+        return response_command.run(args)
     if args.command == "canary":
         from verifiers.compliance import commands as compliance_commands
 
