@@ -72,8 +72,7 @@ def aws_backup(store: AnyStore, settings: SuccessRateSettings, period: Period) -
     client = backup_client(settings.region or (aws.region if aws else None),
                            settings.endpoint_url or (aws.endpoint_url if aws else None))
     jobs = list_backup_jobs(store.name, client, query)
-    if arn is None and backup_source is not None:
-        jobs = [j for j in jobs if resource_name_of(str(j.get("ResourceArn", ""))) == backup_source.resource_name]
+    jobs = [j for j in jobs if _of_resource(str(j.get("ResourceArn", "")), arn, backup_source)]
     completed: set[date] = set()
     statuses: dict[date, set[str]] = {}
     for job in jobs:
@@ -89,6 +88,12 @@ def aws_backup(store: AnyStore, settings: SuccessRateSettings, period: Period) -
     vault = f" in vault {settings.vault}" if settings.vault else ""
     return History(f"AWS Backup jobs of {resource}{vault}", frozenset(completed),
                    {d: "/".join(sorted(s)) for d, s in statuses.items()})
+
+
+def _of_resource(job_arn: str, arn: str | None, source: AwsBackupSource | None) -> bool:
+    if arn is not None:
+        return job_arn == arn
+    return source is not None and resource_name_of(job_arn) == source.resource_name
 
 
 def rds_automated(store: AnyStore, period: Period) -> History:
@@ -115,7 +120,7 @@ def rds_automated(store: AnyStore, period: Period) -> History:
                        disabled="automated backups are disabled (BackupRetentionPeriod 0)")
     bounds.append(Bound(period.last + timedelta(days=1 - kept),
                         f"automated snapshots are kept {kept} day{'s' if kept != 1 else ''} (BackupRetentionPeriod)"))
-    snapshots = rds_snapshots(source, store=store.name, kinds=("automated",))
+    snapshots = rds_snapshots(source, store=store.name, kinds=("automated",), client=client)
     return History(what, frozenset(s.created_at.astimezone(UTC).date() for s in snapshots), bounds=bounds)
 
 
