@@ -87,7 +87,7 @@ def test_aws_backup_names_the_missing_and_the_failed_days(backup: Stubber) -> No
     jobs = [job(d) for d in days if d not in (date(2026, 11, 10), date(2026, 11, 20), date(2026, 11, 25))]
     jobs += [job(date(2026, 11, 20), "FAILED"), job(date(2026, 11, 20), "EXPIRED", hour=9),
              job(date(2026, 11, 25), "FAILED"), job(date(2026, 11, 25), "COMPLETED", hour=5),  # a retry that made it
-             job(date(2026, 11, 10), "COMPLETED", resource=OTHER)]  # another resource's job, should the listing hold one
+             job(date(2026, 11, 10), "COMPLETED", resource=OTHER)]  # another resource's, should the listing hold one
     backup.add_response("list_backup_jobs", {"BackupJobs": jobs}, {**PERIOD, "ByResourceArn": ARN})
     result = judged(AWS_BACKUP, BY_ARN)
     assert not result.passed
@@ -159,8 +159,9 @@ def test_rds_a_month_of_automated_snapshots_with_one_day_missing(rds: Stubber) -
     result = judged({"type": "rds-snapshot", "instance": "app"})
     assert not result.passed
     assert result.observed == "29 of 30 scheduled backups completed (96.667 %)"
-    assert result.message == ("automated snapshots of instance app: 29 of 30 scheduled daily backups from 2026-11-06 to "
-                              "2026-12-05 completed (96.667 %); days without a completed backup: 2026-11-30 missing")
+    assert result.message == ("automated snapshots of instance app: 29 of 30 scheduled daily backups from 2026-11-06 "
+                              "to 2026-12-05 completed (96.667 %); days without a completed backup: 2026-11-30 "
+                              "missing")
 
 
 def test_rds_a_denied_describe_names_the_permission(rds: Stubber) -> None:
