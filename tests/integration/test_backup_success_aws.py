@@ -5,20 +5,27 @@ moto takes one automated snapshot when an instance is created (and none after), 
 time is the moment PITR was enabled: the history it holds is today's. So these tests judge it as a run on a later
 day would (`now` a day or more ahead), which makes today the period's last day or one of its days. A month of
 RDS history and AWS Backup jobs (moto has no ListBackupJobs) are in tests/unit/test_backup_success_units.py,
-through botocore's Stubber."""
+through botocore's Stubber. Last, `restoreproof verify --suite hygiene` end to end: the rate in evidence.json,
+report.html and the archive index."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 
 from tests.aws_support import MotoServer
 from verifiers.checks import CheckResult
+from verifiers.cli import main
 from verifiers.compliance.attach import judge_unrestored
 from verifiers.inventory import parse_inventory
 
@@ -161,3 +168,57 @@ def test_dynamodb_since_moves_the_start(tmp_path: Path, tables: None) -> None:
     result = success(tmp_path, table("bs-no-pitr"), kind="dynamodb", days_later=5, rate={"since": day(3)})
     assert result.observed == "0 of 2 scheduled backups completed (0.000 %)"
     assert f"counted from {day(3)}: the backups' start set in hygiene.success_rate.since" in result.message
+
+
+# `restoreproof verify --suite hygiene` in a subprocess whose hygiene suite judges as a run three days after the
+# stores were created would: moto's history is today's, and the period ends yesterday (a run today compares
+# nothing, which test_rds_nothing_scheduled_yet_is_not_compared shows)
+THREE_DAYS_LATER = """
+import sys
+from datetime import datetime, timedelta
+
+from verifiers.compliance import suite
+
+
+class ThreeDaysLater(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) + timedelta(days=3)
+
+
+suite.datetime = ThreeDaysLater
+from verifiers.cli import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_hygiene_suite_writes_the_rate_into_the_evidence_and_the_index(tmp_path: Path, instances: None,
+                                                                          tables: None) -> None:
+    (tmp_path / "inventory.toml").write_text(
+        '[[stores]]\nname = "orders-db"\nkind = "postgres"\nrto = "1h"\nrpo = "1d"\n'
+        '[stores.source]\ntype = "rds-snapshot"\ninstance = "bs-daily"\n'
+        '[stores.hygiene]\nrpo_gap = false\n[stores.hygiene.success_rate]\n'
+        '[[stores]]\nname = "carts"\nkind = "dynamodb"\nrto = "1h"\nrpo = "1d"\n'
+        '[stores.source]\ntype = "dynamodb-backup"\ntable = "bs-no-pitr"\nmanifest = "m.json"\n'
+        '[stores.hygiene]\nrpo_gap = false\n[stores.hygiene.success_rate]\ndays = 7\n')
+    result = subprocess.run([sys.executable, "-c", THREE_DAYS_LATER, "verify", "--suite", "hygiene"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert f"days without a completed backup: {day(1)} missing, {day(2)} missing" in result.stdout
+    (run,) = (tmp_path / "reports").glob("*/*")
+    evidence = json.loads((run / "evidence.json").read_text())
+    schema = json.loads(resources.files("verifiers.evidence").joinpath("schema/evidence.schema.json").read_text())
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(evidence)) == []
+    checks = {s["name"]: s["checks"] for s in evidence["stores"]}
+    assert [(c["check"], c["subject"], c["observed"]) for c in checks["orders-db"]] == [
+        ("backup_success", "rds-automated", "1 of 3 scheduled backups completed (33.333 %)")]
+    assert checks["carts"][0]["scheduled_backups"] == {
+        "schedule": "daily", "first_day": day(0), "last_day": day(2), "scheduled": 3, "completed": 0,
+        "missed": [{"day": day(i), "status": "missing"} for i in range(3)]}
+    assert "Backup success rate" in (run / "report.html").read_text()
+    assert main(["evidence", "index", str(tmp_path / "reports")]) == 0
+    kpi = json.loads((tmp_path / "reports" / "index.json").read_text())["kpis"]["backup_success_rate"]
+    assert (kpi["text"], kpi["meets_target"]) == ("1 of 6 scheduled backups completed (16.667 %)", False)
+    assert kpi["stores"]["orders-db"]["histories"][0]["missed"] == [f"{day(1)} missing", f"{day(2)} missing"]
+    assert "16.667 %" in (tmp_path / "reports" / "index.html").read_text()
