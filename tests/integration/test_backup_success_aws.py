@@ -127,6 +127,20 @@ def test_rds_weekly_schedule_counts_whole_weeks(tmp_path: Path, instances: None)
     assert f"week of {day(7)} missing" in result.message
 
 
+def test_aurora_cluster_automated_snapshots(tmp_path: Path, aws: MotoServer) -> None:
+    rds = boto3.client("rds")
+    rds.create_db_cluster(DBClusterIdentifier="bs-aurora", Engine="aurora-postgresql", MasterUsername="app",
+                          MasterUserPassword=PASSWORD, BackupRetentionPeriod=7)
+    try:
+        source = {"type": "rds-snapshot", "cluster": "bs-aurora", "instance_class": "db.r6g.large"}
+        result = success(tmp_path, source, days_later=2)
+        assert result.observed == "1 of 2 scheduled backups completed (50.000 %)"
+        assert result.message.startswith("automated snapshots of cluster bs-aurora: ")
+        assert f"{day(1)} missing (counted from {day(0)}: the cluster bs-aurora was created" in result.message
+    finally:
+        rds.delete_db_cluster(DBClusterIdentifier="bs-aurora", SkipFinalSnapshot=True)
+
+
 @pytest.fixture
 def tables(aws: MotoServer) -> Iterator[None]:
     ddb = boto3.client("dynamodb")

@@ -171,6 +171,29 @@ def test_rds_a_denied_describe_names_the_permission(rds: Stubber) -> None:
     assert not result.passed and "grant the harness's AWS identity rds:DescribeDBInstances" in result.message
 
 
+def test_dynamodb_the_days_before_the_earliest_restorable_time_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PITR re-enabled on 2026-11-20 10:00 of a table from 2025: the 14 days before it are missing."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    stub = Stubber(client)
+    monkeypatch.setattr(success_history, "dynamodb_client", lambda region, endpoint: client)
+    stub.add_response("describe_table", {"Table": {"TableName": "orders",
+                                                   "CreationDateTime": datetime(2025, 3, 1, tzinfo=UTC)}},
+                      {"TableName": "orders"})
+    stub.add_response("describe_continuous_backups", {"ContinuousBackupsDescription": {
+        "ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": {
+            "PointInTimeRecoveryStatus": "ENABLED", "RecoveryPeriodInDays": 35,
+            "EarliestRestorableDateTime": datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
+            "LatestRestorableDateTime": NOW - timedelta(minutes=5)}}}, {"TableName": "orders"})
+    with stub:
+        result = judged({"type": "dynamodb-backup", "table": "orders", "manifest": "m.json"}, kind="dynamodb")
+    stub.assert_no_pending_responses()
+    assert result.observed == "16 of 30 scheduled backups completed (53.333 %)"
+    assert result.message.startswith("continuous backups (PITR) of table orders, restorable from 2026-11-20T10:00Z "
+                                     "to 2026-12-06T02:55Z: 16 of 30")
+    assert result.message.endswith("days without a completed backup: " + ", ".join(
+        f"2026-11-{d:02d} missing" for d in range(6, 20)))
+
+
 @pytest.mark.parametrize(("source", "rate", "kind", "says"), [
     ({"type": "file", "path": "x"}, {}, "postgres", "hygiene.success_rate of a file source needs `history`"),
     ({"type": "file", "path": "x"}, {"history": ["aws-backup"]}, "postgres", "needs `resource_arn`"),

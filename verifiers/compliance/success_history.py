@@ -87,7 +87,7 @@ def aws_backup(store: AnyStore, settings: SuccessRateSettings, period: Period) -
             statuses.setdefault(day, set()).add(state)
     vault = f" in vault {settings.vault}" if settings.vault else ""
     return History(f"AWS Backup jobs of {resource}{vault}", frozenset(completed),
-                   {d: "/".join(sorted(s)) for d, s in statuses.items()})
+                   {d: frozenset(s) for d, s in statuses.items()})
 
 
 def _of_resource(job_arn: str, arn: str | None, source: AwsBackupSource | None) -> bool:

@@ -49,7 +49,7 @@ class History:
 
     what: str  # whose history: "AWS Backup jobs of arn:...", "automated snapshots of instance db1"
     completed: frozenset[date]
-    statuses: Mapping[date, str] = field(default_factory=dict)
+    statuses: Mapping[date, frozenset[str]] = field(default_factory=dict)
     bounds: Sequence[Bound] = ()
     disabled: str | None = None
 
@@ -82,7 +82,7 @@ def judge(history: History, settings: SuccessRateSettings, period: Period, *, su
         for first, last in scheduled:
             days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
             if not any(d in history.completed for d in days):
-                seen = sorted({history.statuses[d] for d in days if d in history.statuses})
+                seen = sorted(set().union(*(history.statuses.get(d, frozenset()) for d in days)))
                 missed.append(MissedBackup(first.isoformat(), "/".join(seen) or MISSING))
     completed = len(scheduled) - len(missed)
     rate = 100.0 * completed / len(scheduled)
