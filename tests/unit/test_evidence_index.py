@@ -255,8 +255,11 @@ def test_backup_success_rate_adds_up_each_stores_newest_counts(tmp_path: Path) -
         success_record("saas", 29, [{"day": "2026-02-14", "status": "missing"}]),
         success_record("billing", 30, [], history="aws-backup"), not_compared])
     schema = json.loads(resources.files("verifiers.evidence").joinpath("schema/evidence.schema.json").read_text())
-    assert list(jsonschema.Draft202012Validator(schema).iter_errors(
-        json.loads((newest / "evidence.json").read_text()))) == []
+    validator = jsonschema.Draft202012Validator(schema)
+    evidence = json.loads((newest / "evidence.json").read_text())
+    assert list(validator.iter_errors(evidence)) == []
+    evidence["stores"][0]["checks"][-1]["scheduled_backups"]["missed"] = [{"day": "2026-02-14"}]  # no status
+    assert [e.message for e in validator.iter_errors(evidence)] == ["'status' is a required property"]
     kpi = index_of(root)["kpis"]["backup_success_rate"]
     assert (kpi["scheduled"], kpi["completed"], kpi["rate_percent"], kpi["meets_target"]) == (60, 59, 98.333, False)
     assert kpi["text"] == "59 of 60 scheduled backups completed (98.333 %)"

@@ -77,13 +77,7 @@ def judge(history: History, settings: SuccessRateSettings, period: Period, *, su
         why = f"; {binding.reason}" if binding else ""
         return not_compared(CHECK, subject, None, f"{history.what}: no {settings.schedule} backup was scheduled from "
                             f"{span}{why}")
-    missed = [] if history.disabled is None else [MissedBackup(first.isoformat(), MISSING) for first, _ in scheduled]
-    if history.disabled is None:
-        for first, last in scheduled:
-            days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-            if not any(d in history.completed for d in days):
-                seen = sorted(set().union(*(history.statuses.get(d, frozenset()) for d in days)))
-                missed.append(MissedBackup(first.isoformat(), "/".join(seen) or MISSING))
+    missed = [m for m in (_missed(history, first, last) for first, last in scheduled) if m is not None]
     completed = len(scheduled) - len(missed)
     rate = 100.0 * completed / len(scheduled)
     observed = f"{completed} of {len(scheduled)} scheduled backups completed ({rate:.3f} %)"
@@ -101,6 +95,16 @@ def judge(history: History, settings: SuccessRateSettings, period: Period, *, su
         message += f" (counted from {binding.day.isoformat()}: {binding.reason})"
     return CheckResult(CHECK, subject, rate >= settings.target, observed, f"≥ {settings.target:g} %", message,
                        scheduled_backups=counted)
+
+
+def _missed(history: History, first: date, last: date) -> MissedBackup | None:
+    """The slot from `first` to `last` without a completed backup, with the statuses its backups had; None when
+    one completed."""
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    if history.disabled is None and any(d in history.completed for d in days):
+        return None
+    seen = sorted(set().union(*(history.statuses.get(d, frozenset()) for d in days)))
+    return MissedBackup(first.isoformat(), "/".join(seen) or MISSING)
 
 
 def _listed(missed: Sequence[MissedBackup], *, weekly: bool) -> str:
