@@ -98,4 +98,5 @@ def test_junk_services_are_inventory_errors_never_tracebacks(junk: Any) -> None:
     try:
         parse_inventory({"stores": STORES, "services": junk}, Path("inv.toml"))
     except InventoryError as exc:
-        assert all(line.startswith("inv.toml: services") for line in exc.describe().splitlines())
+        lines = exc.describe().splitlines()
+        assert all(line.startswith("inv.toml: services") for line in lines)
