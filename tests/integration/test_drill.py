@@ -17,6 +17,7 @@ import pytest
 
 from fixtures.saas_demo import MARKER
 from tests.conftest import Capture
+from tests.mysql_support import MysqlCapture
 from tests.redis_support import RedisCapture
 from verifiers.cli import main
 from verifiers.evidence import chain
@@ -51,10 +52,24 @@ rto = "{rto}"
 owner = "payments <team>"
 description = "the SaaS database and its session cache"
 
+[[stores]]
+name = "shop"
+kind = "mysql"
+rto = "15m"
+rpo = "30d"
+[stores.source]
+type = "file"
+path = "backups/shop/shop-*.sql.gz"
+
 [[services]]
 name = "reporting"
 stores = ["saas"]
 rto = "4h"
+
+[[services]]
+name = "platform"
+stores = ["saas", "cache", "shop"]
+rto = "1h"
 """
 
 
@@ -73,8 +88,8 @@ def write_inventory(project: Path, *, rto: str) -> None:
     (project / "inventory.toml").write_text(INVENTORY.replace("{rto}", rto))
 
 
-def drill(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "restoreproof"), "drill", "--service", "checkout", *args], cwd=project,
+def drill(project: Path, *args: str, service: str = "checkout") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "restoreproof"), "drill", "--service", service, *args], cwd=project,
                           capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -128,6 +143,30 @@ def test_a_drill_restores_the_services_stores_together_and_seals_its_report(proj
     assert MARKER not in page  # names, counts and durations: never row contents
 
 
+@pytest.mark.mysql
+@pytest.mark.usefixtures("no_mysql_leftovers")
+def test_three_kinds_of_store_are_restored_at_the_same_time_by_two_workers(project: Path,
+                                                                          mysql_capture: MysqlCapture) -> None:
+    (project / "backups" / "shop").mkdir()
+    for path in (mysql_capture.dump, mysql_capture.manifest):
+        shutil.copyfile(path, project / "backups" / "shop" / path.name)
+    result = drill(project, "--", "-n", "2", "-v", service="platform")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    _, evidence = only_run(project)
+    assert {s["name"]: s["status"] for s in evidence["stores"]} == {"saas": "passed", "cache": "passed",
+                                                                    "shop": "passed"}
+    record = evidence["run"]["drill"]
+    assert (record["mode"], record["workers"], record["stores"]) == ("parallel", 2, ["saas", "cache", "shop"])
+    assert record["service_rto_seconds"] == max(record["store_ready_seconds"].values())
+    assert set(record["store_ready_seconds"]) == {"saas", "cache", "shop"} and record["passed"] is True
+    workers: dict[str, set[str]] = {}  # `-v`: `[gw1] [ 40%] PASSED verifiers/all_suites.py::test_restore[shop:...]`
+    for match in re.finditer(r"^\[(gw\d)\] \[ *\d+%\] \w+ \S+\[(\w+):", result.stdout, re.MULTILINE):
+        workers.setdefault(match.group(2), set()).add(match.group(1))
+    assert set(workers) == {"saas", "cache", "shop"}
+    assert all(len(ran_on) == 1 for ran_on in workers.values())  # each store restored once, on one worker
+    assert set().union(*workers.values()) == {"gw0", "gw1"}  # and both workers restored at the same time
+
+
 def test_a_corrupt_backup_fails_the_drill_names_its_store_and_compares_no_service_rto(project: Path) -> None:
     dump = next((project / "backups" / "saas").glob("*.dump"))
     dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 3])  # a truncated dump
@@ -165,7 +204,7 @@ def test_an_unknown_service_is_bad_input_naming_the_services(project: Path, caps
     assert main(["drill", "--service", "payroll", "--inventory", inventory,
                  "--reports-dir", str(project / "reports")]) == 2
     assert capsys.readouterr().err.strip() == (f"restoreproof: error: {inventory}: no service named 'payroll' — its "
-                                               "services: checkout, reporting")
+                                               "services: checkout, reporting, platform")
     assert main(["drill", "--service", "checkout", "--inventory", inventory, "--findings-file",
                  str(project / "nope.md"), "--reports-dir", str(project / "reports")]) == 2
     assert f"findings file {project / 'nope.md'} does not exist" in capsys.readouterr().err
