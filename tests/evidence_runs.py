@@ -89,11 +89,13 @@ def drill_marker(service: str = "checkout", stores: Sequence[str] = ("saas",), *
 def make_run(root: Path, started: datetime, stores: Sequence[dict[str, Any]] = (),
              key: Ed25519PrivateKey | None = None, drill: dict[str, Any] | None = None) -> Path:
     """A run directory under ROOT/YYYY-MM/<run-id>/ with a report, a junit file and sealed evidence; with `drill`
-    (drill_marker's), a drill's run."""
+    (drill_marker's), a drill's run, with a drill.html."""
     run = RunInfo.new(root, now=started)
     run.directory.mkdir(parents=True)
     (run.directory / "report.html").write_text(f"<!DOCTYPE html><html><body>run {run.id}</body></html>\n")
     (run.directory / "junit.xml").write_text(f'<testsuites name="{run.id}"></testsuites>\n')
+    if drill is not None:
+        (run.directory / "drill.html").write_text(f"<!DOCTYPE html><html><body>drill {run.id}</body></html>\n")
     statuses = {s["status"] for s in stores}
     status = next((s for s in ("error", "failed", "passed") if s in statuses), "empty")
     record = {

@@ -60,6 +60,8 @@ def test_the_index_page_shows_the_quarterly_kpi_beside_the_monthly_one(root: Pat
                          ("DR drills", "3 of 4 quarters", "quarters without a passed drill: 2026-Q3")]
     q3 = re.search(r"<tr><th>2026-Q3</th>(.*?)</tr>", page)
     assert q3 is not None and "no drill passed" in q3.group(1) and "service RTO not compared" in q3.group(1)
+    august = next(r for r in index_of(root)["months"][7]["runs"] if r["drill"] is not None)
+    assert f"<a href='{august['path']}/drill.html'>checkout</a>: failed" in q3.group(1)  # its drill report
 
 
 def test_only_the_last_four_quarters_count_and_a_shorter_period_has_fewer(root: Path) -> None:

@@ -27,15 +27,17 @@ def _last_month(quarter: str) -> str:
     return f"{year}-{int(number) * 3:02d}"
 
 
-def drill_summary(run: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A run's drill as the index shows it (None: the run was no drill)."""
+def drill_summary(run: Mapping[str, Any], *, report: str | None = None) -> dict[str, Any] | None:
+    """A run's drill as the index shows it (None: the run was no drill); `report`: its drill.html, relative to the
+    index."""
     if not is_drill(run):
         return None
     drill = run["drill"]
     return {"service": drill.get("service"), "passed": drill.get("passed") is True,
             "service_rto_seconds": drill.get("service_rto_seconds"),
             "rto_target_seconds": drill.get("rto_target_seconds"),
-            "rto_status": (drill.get("rto") or {}).get("status"), "participants": len(drill.get("participants") or [])}
+            "rto_status": (drill.get("rto") or {}).get("status"), "participants": len(drill.get("participants") or []),
+            "report": report}
 
 
 def quarterly_drills(runs: Sequence[Mapping[str, Any]], period: Sequence[str]) -> dict[str, Any]:

@@ -123,7 +123,8 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
             "status": run.get("status", "unreadable"),
             "report": f"{record.rel}/report.html" if (record.directory / "report.html").is_file() else None,
             "verified": record.rel not in broken_runs,
-            "drill": drill_summary(run),
+            "drill": drill_summary(run, report=f"{record.rel}/drill.html"
+                                   if (record.directory / "drill.html").is_file() else None),
             "results": _store_results(record.directory.name, month, evidence),
         })
     if not runs:
