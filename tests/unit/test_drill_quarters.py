@@ -120,10 +120,12 @@ def test_the_drill_marker_passes_the_evidence_schema_and_a_wrong_one_does_not(
     assert "$.run.drill.mode: 'telepathic' is not one of ['parallel', 'sequential']" in capsys.readouterr().out
 
 
-def test_the_cli_index_writes_the_quarterly_kpi(root: Path, tmp_path: Path) -> None:
+def test_the_cli_index_writes_the_quarterly_kpi(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                ) -> None:
     copy = tmp_path / "reports"
     shutil.copytree(root, copy)
     assert main(["evidence", "index", str(copy), "--from", "2026-01", "--to", "2026-12"]) == 0
+    assert "DR drills: 3 of 4 quarters; without a passed drill: 2026-Q3" in capsys.readouterr().out
     index = json.loads((copy / "index.json").read_text())
     assert index["kpis"]["drills_quarterly"]["text"] == "3 of 4 quarters"
     assert "quarters without a passed drill: 2026-Q3" in (copy / "index.html").read_text()
