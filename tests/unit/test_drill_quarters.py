@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -120,12 +119,16 @@ def test_the_drill_marker_passes_the_evidence_schema_and_a_wrong_one_does_not(
     assert "$.run.drill.mode: 'telepathic' is not one of ['parallel', 'sequential']" in capsys.readouterr().out
 
 
-def test_the_cli_index_writes_the_quarterly_kpi(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                                ) -> None:
-    copy = tmp_path / "reports"
-    shutil.copytree(root, copy)
-    assert main(["evidence", "index", str(copy), "--from", "2026-01", "--to", "2026-12"]) == 0
+def test_the_index_of_an_archive_shows_the_quarterly_kpi(root: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    archive = tmp_path / "archive"
+    assert main(["evidence", "upload", str(root), str(archive)]) == 0
+    assert main(["evidence", "seal", str(archive)]) == 0
+    assert main(["evidence", "index", str(archive), "--from", "2026-01", "--to", "2026-12"]) == 0
     assert "DR drills: 3 of 4 quarters; without a passed drill: 2026-Q3" in capsys.readouterr().out
-    index = json.loads((copy / "index.json").read_text())
-    assert index["kpis"]["drills_quarterly"]["text"] == "3 of 4 quarters"
-    assert "quarters without a passed drill: 2026-Q3" in (copy / "index.html").read_text()
+    index = json.loads((archive / "index.json").read_text())
+    assert index["integrity"]["ok"] and index["kpis"]["drills_quarterly"]["missing_quarters"] == ["2026-Q3"]
+    page = (archive / "index.html").read_text()
+    assert "quarters without a passed drill: 2026-Q3" in page
+    assert all((archive / drill["report"]).is_file()  # the drill reports were archived with their runs
+               for row in index["kpis"]["drills_quarterly"]["per_quarter"] for drill in row["drills"])
