@@ -1,5 +1,5 @@
-"""`restoreproof`: capture a backup with its manifest, verify stores, inspect the inventory, check and archive
-the evidence (`restoreproof evidence verify|index|upload`).
+"""`restoreproof`: capture a backup with its manifest, verify stores, rehearse a service's recovery (`drill`),
+inspect the inventory, check and archive the evidence (`restoreproof evidence verify|index|upload`).
 
 Exit codes: 0 all passed; 1 a check failed or a store errored; 2 bad input (inventory, DSN, paths);
 130 interrupted.
@@ -59,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.add_argument("--json", action="store_true", help="print the stores as JSON (name, kind, suite, ok, "
                            "and the newest backup and its check count, or the error)")
 
-    from verifiers import ci_commands, init_command
+    from verifiers import ci_commands, drill_command, init_command
     from verifiers.alerts import commands as alert_commands
     from verifiers.evidence import commands as evidence_commands
 
+    drill_command.add_parser(commands)
     evidence_commands.add_parser(commands)
     # here, not in verifiers/sandboxes/aws_janitor.py: that module needs boto3 (the `aws` extra), --help does not
     janitor = commands.add_parser(
@@ -115,6 +116,10 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "verify":
         return _verify(args)
+    if args.command == "drill":
+        from verifiers import drill_command
+
+        return drill_command.run(args)
     if args.command == "evidence":
         from verifiers.evidence import commands as evidence_commands
 

@@ -62,7 +62,9 @@ def _iso(moment: datetime) -> str:
 
 
 def evidence_record(run: RunInfo, outcomes: Sequence[StoreOutcome], *, finished: datetime,
-                    project_dir: Path, provenance: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+                    project_dir: Path, provenance: Mapping[str, str | None] | None = None,
+                    drill: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`drill`: the run was a drill (verifiers/drill.py drill_record): recorded as `run.drill`."""
     return {
         "schema_version": EVIDENCE_SCHEMA_VERSION,
         "run": {
@@ -74,6 +76,7 @@ def evidence_record(run: RunInfo, outcomes: Sequence[StoreOutcome], *, finished:
             "host": platform.node(),
             "status": run_status(outcomes),
             **({"provenance": dict(provenance)} if provenance is not None else {}),
+            **({"drill": dict(drill)} if drill is not None else {}),
         },
         "stores": [o.as_evidence() for o in outcomes],
     }
@@ -90,11 +93,12 @@ def run_status(outcomes: Sequence[StoreOutcome]) -> str:
 
 def write_evidence(run: RunInfo, outcomes: Sequence[StoreOutcome], *, project_dir: Path,
                    signing_key: Ed25519PrivateKey | None = None,
-                   provenance: Mapping[str, str | None] | None = None) -> Path:
+                   provenance: Mapping[str, str | None] | None = None,
+                   drill: Mapping[str, Any] | None = None) -> Path:
     """Finalise the run: every other file of the run directory must be final by now (see verifiers/plugin/)."""
     run.directory.mkdir(parents=True, exist_ok=True)
     record = evidence_record(run, outcomes, finished=datetime.now(UTC), project_dir=project_dir,
-                             provenance=provenance)
+                             provenance=provenance, drill=drill)
     return finalise_run(run.directory, record, signing_key=signing_key)
 
 

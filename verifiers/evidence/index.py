@@ -12,7 +12,9 @@ inventory's, when given, plus every store in the runs) has a completed restore t
 without one is marked "no restore". The period runs from the first run's month (or --from) to the month before
 today, or to the newest run's month when later (or --to); months with no run count. The backup success rate
 adds up, across stores, the scheduled and completed backups of each store's newest `backup_success` counts in
-the period (the hygiene check reads them from the provider's history), against the SOP's 99.9 %.
+the period (the hygiene check reads them from the provider's history), against the SOP's 99.9 %. DR drills
+have their own quarterly KPI (drill_quarters.py): the last four quarters of the period, each with a passed drill
+or named.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from verifiers.atomic import write_text_atomically
 from verifiers.durations import format_duration
 from verifiers.errors import EvidenceError
 from verifiers.evidence import chain, soc2
+from verifiers.evidence.drill_quarters import drill_summary, missing_text, quarterly_drills
 from verifiers.evidence.result_kinds import ResultKind, result_kind
 
 INDEX_SCHEMA_VERSION = 2  # 2: only restores count as restore tests; hygiene, not restored and drills apart
@@ -126,6 +129,8 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
             "status": run.get("status", "unreadable"),
             "report": f"{record.rel}/report.html" if (record.directory / "report.html").is_file() else None,
             "verified": record.rel not in broken_runs,
+            "drill": drill_summary(run, report=f"{record.rel}/drill.html"
+                                   if (record.directory / "drill.html").is_file() else None),
             "results": _store_results(record.directory.name, month, evidence),
         })
     if not runs:
@@ -162,6 +167,7 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
             "hygiene_checks": _tally(results, "hygiene"),
             "not_restored": _tally(results, "not restored"),
             "drills": _tally(results, "drill"),
+            "drills_quarterly": quarterly_drills(runs, period),
             "worst_rto": {n: s["worst_rto"] for n, s in per_store.items()},
             "stores_never_tested": [n for n, s in per_store.items() if not s["months_tested"]],
         },
@@ -313,8 +319,9 @@ def _kpi_cards(index: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ("Restore success rate", _percent(rate["rate"]), rate_note),
         ("Stores never restored", str(len(kpis["stores_never_tested"])), never),
     ]
+    cards.insert(1, _drill_card(kpis["drills_quarterly"]))
     cards.append(_backup_success_card(kpis["backup_success_rate"]))
-    for key, label in (("hygiene_checks", "Hygiene checks (no restore)"), ("drills", "Drills")):
+    for key, label in (("hygiene_checks", "Hygiene checks (no restore)"), ("drills", "Store results in drills")):
         tally = kpis[key]
         if tally["results"]:
             cards.append((label, str(tally["results"]), f"{tally['passed']} of {tally['results']} passed; counted "
@@ -336,6 +343,11 @@ def _backup_success_card(kpi: Mapping[str, Any]) -> tuple[str, str, str]:
         more = f" and {len(missed) - MISSED_LISTED} more" if len(missed) > MISSED_LISTED else ""
         note += "; missed: " + ", ".join(missed[:MISSED_LISTED]) + more
     return "Backup success rate", f"{kpi['rate_percent']:.3f} %", note
+
+
+def _drill_card(quarterly: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The quarterly DR-drill KPI, beside the monthly restore one."""
+    return ("DR drills", quarterly["text"], f"quarters without a passed drill: {missing_text(quarterly)}")
 
 
 def _percent(rate: float | None) -> str:

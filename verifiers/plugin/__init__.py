@@ -208,7 +208,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
         return result
     try:
         path = write_evidence(state.run, list(state.outcomes.values()), project_dir=state.project_dir,
-                              signing_key=state.signing_key, provenance=state.provenance)
+                              signing_key=state.signing_key, provenance=state.provenance, drill=state.drill)
     except (EvidenceError, OSError) as exc:
         detail = exc.describe() if isinstance(exc, EvidenceError) else f"{exc.strerror}: {exc.filename}"
         sys.stderr.write(f"restoreproof: error: run {state.run.id} was not sealed: {detail} — fix it and run "

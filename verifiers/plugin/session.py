@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,6 +101,7 @@ class RestoreRun:
     collected: bool = False
     signing_key: signing.PrivateKey | None = None
     progress: ProgressReporter = field(default_factory=NullProgress)
+    drill: dict[str, Any] | None = None  # a drill's record (verifiers/plugin/drill.py): evidence.json's run.drill
 
     @cached_property
     def provenance(self) -> dict[str, str | None]:
