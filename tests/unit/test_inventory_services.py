@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifiers.errors import InventoryError
@@ -89,11 +89,16 @@ def test_an_unknown_service_names_the_services_there_are() -> None:
         empty.service("checkout")
 
 
+# Small values: what matters is their types and shapes, and big ones made input generation slow enough to fail
+# Hypothesis's health check now and then.
+SMALL_TEXT = st.text(max_size=8)
 SERVICE_JUNK = st.dictionaries(st.sampled_from(["name", "stores", "rto", "owner"]),
-                               st.one_of(st.integers(), st.text(), st.none(), st.lists(st.text() | st.integers())))
+                               st.one_of(st.integers(), SMALL_TEXT, st.none(),
+                                         st.lists(SMALL_TEXT | st.integers(), max_size=4)))
 
 
-@given(st.none() | st.integers() | st.lists(st.none()) | st.lists(SERVICE_JUNK))
+@settings(max_examples=60, deadline=None)
+@given(st.none() | st.integers() | st.lists(st.none(), max_size=3) | st.lists(SERVICE_JUNK, max_size=4))
 def test_junk_services_are_inventory_errors_never_tracebacks(junk: Any) -> None:
     try:
         parse_inventory({"stores": STORES, "services": junk}, Path("inv.toml"))
