@@ -1,16 +1,18 @@
-"""For the alert tests: a local HTTP server that records every request and answers from a script, and
-evidence records built by hand in the shape the harness writes (verifiers/evidence/schema/evidence.schema.json)."""
+"""For the alert tests: a local HTTP server that records every request and answers from a script (POSTs) or
+from a route (GETs, e.g. the fake PagerDuty and Opsgenie APIs of tests/alert_services_support.py), and evidence
+records built by hand in the shape the harness writes (verifiers/evidence/schema/evidence.schema.json)."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 RUN_ID = "20261103T061700Z-a1b2c3"
 
@@ -33,11 +35,26 @@ class Received:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    @property
+    def route(self) -> str:
+        """The path without its query string."""
+        return urlsplit(self.path).path
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        """The query string's parameters, each with every value given (`service_ids[]` may repeat)."""
+        return parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+
+
+Route = Callable[[Received], Reply]
+
 
 @dataclass
 class AlertServer:
     """A ThreadingHTTPServer on 127.0.0.1 (port 0) recording requests; each path answers from its script, then
-    200. A held reply waits for `release` (set when the server stops), so no test waits on a clock."""
+    200. A held reply waits for `release` (set when the server stops), so no test waits on a clock. A GET is
+    answered from its route's script (keyed by the path without its query: injected failures first), then by the
+    route whose prefix matches its path, else 404."""
 
     host: str = ""
     port: int = 0
@@ -46,6 +63,7 @@ class AlertServer:
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     handler_errors: list[str] = field(default_factory=list)
+    routes: dict[str, Route] = field(default_factory=dict)
 
     def url(self, path: str = "") -> str:
         return f"http://{self.host}:{self.port}{path}"
@@ -64,13 +82,39 @@ class AlertServer:
             queue = self.scripts.get(request.path)
             return queue.pop(0) if queue else Reply()
 
+    def route(self, prefix: str, answer: Route) -> None:
+        """GETs whose path starts with `prefix` are answered by `answer` (the longest matching prefix wins)."""
+        with self.lock:
+            self.routes[prefix] = answer
+
+    def gets(self, route: str) -> list[Received]:
+        """The GETs received for `route` (the path without its query), in order."""
+        with self.lock:
+            return [r for r in self.received if r.method == "GET" and r.route == route]
+
+    def answer_get(self, request: Received) -> Reply:
+        with self.lock:
+            self.received.append(request)
+            queue = self.scripts.get(request.route)
+            if queue:
+                return queue.pop(0)
+            matching = sorted((p for p in self.routes if request.route.startswith(p)), key=len, reverse=True)
+            answer = self.routes[matching[0]] if matching else None
+        return answer(request) if answer else Reply(404, b'{"message": "no such route"}')
+
 
 def _handler(state: AlertServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             request = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            reply = state.next_reply(request)
+            self._reply(state.next_reply(request))
+
+        def do_GET(self) -> None:
+            request = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, b"")
+            self._reply(state.answer_get(request))
+
+        def _reply(self, reply: Reply) -> None:
             if reply.hold:
                 state.release.wait(timeout=30)
             self.send_response(reply.status)

@@ -13,7 +13,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from verifiers.drill import DrillPlan, drill_record
 from verifiers.evidence import EVIDENCE_SCHEMA_VERSION, SCHEMA_PATH, RunInfo, finalise_run
+from verifiers.services import Service
 
 
 def store_record(name: str = "saas", status: str = "passed", rto: float | None = 12.5,
@@ -72,19 +74,35 @@ def hygiene_record(name: str = "saas", status: str = "passed") -> dict[str, Any]
     }
 
 
+def drill_marker(service: str = "checkout", stores: Sequence[str] = ("saas",), *, passed: bool = True,
+                 started: datetime | None = None, rto: float = 3600.0) -> dict[str, Any]:
+    """A drill's `run.drill` as verifiers.drill.drill_record writes it: every store verified a minute in, or (not
+    `passed`) the first store failed, so the service RTO was not compared."""
+    plan = DrillPlan(service=Service(name=service, stores=list(stores), rto=rto), participants=("Ada Lovelace (IC)",),
+                     findings=("the runbook's step 3 is out of date",),
+                     started=started or datetime(2026, 1, 1, tzinfo=UTC), started_monotonic=0.0)
+    statuses = {name: "passed" if passed or i else "failed" for i, name in enumerate(stores)}
+    return drill_record(plan, statuses, dict.fromkeys(stores, 60.0), elapsed_seconds=90.0, mode="sequential",
+                        workers=1)
+
+
 def make_run(root: Path, started: datetime, stores: Sequence[dict[str, Any]] = (),
-             key: Ed25519PrivateKey | None = None) -> Path:
-    """A run directory under ROOT/YYYY-MM/<run-id>/ with a report, a junit file and sealed evidence."""
+             key: Ed25519PrivateKey | None = None, drill: dict[str, Any] | None = None) -> Path:
+    """A run directory under ROOT/YYYY-MM/<run-id>/ with a report, a junit file and sealed evidence; with `drill`
+    (drill_marker's), a drill's run, with a drill.html."""
     run = RunInfo.new(root, now=started)
     run.directory.mkdir(parents=True)
     (run.directory / "report.html").write_text(f"<!DOCTYPE html><html><body>run {run.id}</body></html>\n")
     (run.directory / "junit.xml").write_text(f'<testsuites name="{run.id}"></testsuites>\n')
+    if drill is not None:
+        (run.directory / "drill.html").write_text(f"<!DOCTYPE html><html><body>drill {run.id}</body></html>\n")
     statuses = {s["status"] for s in stores}
     status = next((s for s in ("error", "failed", "passed") if s in statuses), "empty")
     record = {
         "schema_version": EVIDENCE_SCHEMA_VERSION,
         "run": {"id": run.id, "started": _iso(started), "finished": _iso(started + timedelta(seconds=30)),
-                "tool_version": "0.1.0", "git_commit": None, "host": "ci", "status": status},
+                "tool_version": "0.1.0", "git_commit": None, "host": "ci", "status": status,
+                **({"drill": drill} if drill is not None else {})},
         "stores": list(stores),
     }
     finalise_run(run.directory, record, signing_key=key)

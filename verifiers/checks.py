@@ -38,7 +38,7 @@ PLAIN_NAMES = {
     "Point-in-time recovery lag", "corruption": "Corruption check", "self_test": "Self-test: the checks can fail",
     "canary": "Canary row", "gdpr": "Erasures hold", "migrate": "Migrations apply", "encryption": "Encryption",
     "retention": "Retention", "copy": "Off-site copy", "manual_copy": "Manual copy", "bucket": "Bucket access",
-    "backup_jobs": "Backup jobs", "manifest": "Manifest of this snapshot",
+    "backup_jobs": "Backup jobs", "manifest": "Manifest of this snapshot", "backup_success": "Backup success rate",
 }
 
 
@@ -63,6 +63,26 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
+class MissedBackup:
+    day: str  # ISO date: the day, or a weekly schedule's first day
+    status: str  # "missing" (no backup), or the status of the one that did not complete (FAILED, EXPIRED, ...)
+
+
+@dataclass(frozen=True)
+class ScheduledBackups:
+    """What a backup success rate is counted from (the backup_success check), for the index to add up: the days
+    (or weeks) from `first_day` to `last_day` a backup was scheduled, how many have a completed one, and those
+    without, oldest first."""
+
+    schedule: str  # daily | weekly
+    first_day: str
+    last_day: str
+    scheduled: int
+    completed: int
+    missed: tuple[MissedBackup, ...]
+
+
+@dataclass(frozen=True)
 class CheckResult:
     check: str
     subject: str
@@ -71,13 +91,17 @@ class CheckResult:
     expected: Any
     message: str
     compared: bool = True  # False: observed only, nothing to compare it with (the message says why)
+    scheduled_backups: ScheduledBackups | None = None  # backup_success only: the counts behind the rate
 
     @property
     def spec(self) -> CheckSpec:
         return CheckSpec(self.check, self.subject)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        if self.scheduled_backups is None:
+            del found["scheduled_backups"]  # evidence written before the field, and every other check, lack it
+        return found
 
 
 def not_compared(check: str, subject: str, observed: Any, reason: str) -> CheckResult:

@@ -1,5 +1,5 @@
-"""`restoreproof`: capture a backup with its manifest, verify stores, inspect the inventory, check and archive
-the evidence (`restoreproof evidence verify|index|upload`).
+"""`restoreproof`: capture a backup with its manifest, verify stores, rehearse a service's recovery (`drill`),
+inspect the inventory, check and archive the evidence (`restoreproof evidence verify|index|upload`).
 
 Exit codes: 0 all passed; 1 a check failed or a store errored; 2 bad input (inventory, DSN, paths);
 130 interrupted.
@@ -66,10 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--json", action="store_true", help="print the comparison as JSON (what evidence.json's "
                           "`coverage` holds, with the inventory's path)")
 
-    from verifiers import ci_commands, init_command
+    from verifiers import ci_commands, drill_command, init_command
     from verifiers.alerts import commands as alert_commands
     from verifiers.evidence import commands as evidence_commands
 
+    drill_command.add_parser(commands)
     evidence_commands.add_parser(commands)
     # here, not in verifiers/sandboxes/aws_janitor.py: that module needs boto3 (the `aws` extra), --help does not
     janitor = commands.add_parser(
@@ -122,6 +123,10 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "verify":
         return _verify(args)
+    if args.command == "drill":
+        from verifiers import drill_command
+
+        return drill_command.run(args)
     if args.command == "evidence":
         from verifiers.evidence import commands as evidence_commands
 
@@ -132,6 +137,10 @@ def _run(args: argparse.Namespace) -> int:
         from verifiers.alerts import commands as alert_commands
 
         return alert_commands.run(args)
+    if args.command == "alerts":
+        from verifiers.alerts import response_command
+
+        return response_command.run(args)
     if args.command == "canary":
         from verifiers.compliance import commands as compliance_commands
 

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 from verifiers.compliance.settings import PLACE_TAGS
 from verifiers.discovery.settings import DeclaredStore, DiscoverySettings
 from verifiers.errors import EmptyInventoryError, InventoryError
+from verifiers.services import Service, find_service, service_problems
 from verifiers.setting_types import StrictModel
 from verifiers.store_settings import AnyStore
 from verifiers.stores.registry import settings_models
@@ -33,6 +34,8 @@ class Inventory(StrictModel):
                                                 "(docs/inventory-completeness.md)")
     declared: list[DeclaredStore] = Field(default_factory=list, description="stores the harness cannot restore "
                                           "(queues, SaaS, secrets, configuration): listed, never restored")
+    services: list[Service] = Field(default_factory=list, description="the services: each the stores a recovery "
+                                    "restores together, with its service-level RTO, for drills (docs/drills.md)")
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path = Field(default=Path("inventory.toml"), exclude=True)
 
@@ -47,6 +50,10 @@ class Inventory(StrictModel):
                 )
             chosen = [s for s in chosen if s.name in names]
         return chosen
+
+    def service(self, name: str) -> Service:
+        """The service named `name`; InventoryError naming the inventory's services when there is none."""
+        return find_service(self.services, name, where=str(self.path))
 
 
 def load_inventory(path: Path) -> Inventory:
@@ -80,6 +87,7 @@ def parse_inventory(raw: dict[str, Any], path: Path) -> Inventory:
     except ValidationError as exc:
         problems = [(err["loc"], _where(err, raw), _explain(err)) for err in exc.errors()]
     problems += _across_stores(raw)
+    problems += [(loc, field_path(loc, raw), what) for loc, what in service_problems(raw)]
     if problems:
         problems.sort(key=lambda problem: _store_index(problem[0]))  # stable: pydantic's order within a store
         raise InventoryError("\n".join(f"{path}: {where}: {what}" for _, where, what in problems))
@@ -107,7 +115,9 @@ def _across_stores(raw: dict[str, Any]) -> list[_Problem]:
 
 
 def _store_index(loc: tuple[int | str, ...]) -> int:
-    """The store a problem is in, -1 for one outside the stores."""
+    """The store a problem is in, -1 for one outside the stores and the services, which come after the stores."""
+    if loc and loc[0] == "services":
+        return 1 << 30
     return loc[1] if len(loc) > 1 and loc[0] == "stores" and isinstance(loc[1], int) else -1
 
 

@@ -99,7 +99,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     ('[[channels]]\ntype = "slack"\nurl_env = "A"\nchanel = "#ops"\n', "channels[0].chanel: unknown field"),
     ('[[channels]]\ntype = "slack"\nurl_env = "A"\n[[channels]]\ntype = "slack"\nurl_env = "B"\n',
      "(top level): two channels are called slack: give each a distinct `name`"),
-    ("channels = []\n", "channels: List should have at least 1 item"),
+    ("channels = []\n", "channels: no channel is configured; add (or uncomment) a [[channels]] table"),
+    ('[delivery]\nattempts = 2\n', "channels: no channel is configured"),
     ("[[channels]\n", "not valid TOML"),
 ])
 def test_errors_name_the_file_and_field(tmp_path: Path, text: str, expected: str) -> None:

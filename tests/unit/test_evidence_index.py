@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.evidence_runs import at, hygiene_record, make_run, restore_record, store_record
@@ -224,3 +226,54 @@ def test_index_html_escapes_what_the_runs_say(tmp_path: Path) -> None:
     assert "<script" not in page
     assert "<th>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;co</th>" in page
     assert page.count("<svg") == 1 and "<title>2026-03: 30.0s (" in page
+
+
+def success_record(name: str, completed: int, missed: list[dict[str, str]], *,
+                   history: str = "rds-automated") -> dict[str, Any]:
+    """A hygiene result with a backup_success check, as verifiers/compliance/success_rate.py writes it."""
+    record = hygiene_record(name, "passed" if not missed else "failed")
+    scheduled = completed + len(missed)
+    record["checks"].append({
+        "check": "backup_success", "subject": history, "passed": not missed,
+        "observed": f"{completed} of {scheduled} scheduled backups completed", "expected": "≥ 99.9 %",
+        "message": "...", "compared": True,
+        "scheduled_backups": {"schedule": "daily", "first_day": "2026-02-01", "last_day": "2026-03-02",
+                              "scheduled": scheduled, "completed": completed, "missed": missed}})
+    return record
+
+
+def test_backup_success_rate_adds_up_each_stores_newest_counts(tmp_path: Path) -> None:
+    """saas's older 30 of 30 gives way to its newer 29 of 30; billing's 30 of 30 joins it: 59 of 60, below
+    99.9 %, the missed day named; a not-compared backup_success (nothing scheduled) counts nothing."""
+    root = tmp_path / "reports"
+    make_run(root, at(2026, 2, 3), [success_record("saas", 30, [])])
+    not_compared = hygiene_record("ledger")
+    not_compared["checks"].append({"check": "backup_success", "subject": "dynamodb-pitr", "passed": True,
+                                   "observed": None, "expected": None, "compared": False,
+                                   "message": "not compared: no daily backup was scheduled"})
+    newest = make_run(root, at(2026, 3, 3), [
+        success_record("saas", 29, [{"day": "2026-02-14", "status": "missing"}]),
+        success_record("billing", 30, [], history="aws-backup"), not_compared])
+    schema = json.loads(resources.files("verifiers.evidence").joinpath("schema/evidence.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    evidence = json.loads((newest / "evidence.json").read_text())
+    assert list(validator.iter_errors(evidence)) == []
+    evidence["stores"][0]["checks"][-1]["scheduled_backups"]["missed"] = [{"day": "2026-02-14"}]  # no status
+    assert [e.message for e in validator.iter_errors(evidence)] == ["'status' is a required property"]
+    kpi = index_of(root)["kpis"]["backup_success_rate"]
+    assert (kpi["scheduled"], kpi["completed"], kpi["rate_percent"], kpi["meets_target"]) == (60, 59, 98.333, False)
+    assert kpi["text"] == "59 of 60 scheduled backups completed (98.333 %)"
+    assert sorted(kpi["stores"]) == ["billing", "saas"]
+    assert kpi["stores"]["saas"]["histories"] == [{
+        "history": "rds-automated", "first_day": "2026-02-01", "last_day": "2026-03-02", "scheduled": 30,
+        "completed": 29, "missed": ["2026-02-14 missing"]}]
+    assert main(["evidence", "index", str(root), "--to", "2026-03"]) == 0
+    html = (root / "index.html").read_text()
+    assert "Backup success rate" in html and "98.333 %" in html
+    assert "BELOW the target ≥ 99.9 %; missed: saas (rds-automated) 2026-02-14 missing" in html
+
+
+def test_backup_success_rate_without_counts_is_not_measured(root: Path) -> None:
+    kpi = index_of(root)["kpis"]["backup_success_rate"]
+    assert (kpi["scheduled"], kpi["rate_percent"], kpi["meets_target"], kpi["stores"]) == (0, None, None, {})
+    assert kpi["text"] == "not measured: no store has backup_success counts in the period"

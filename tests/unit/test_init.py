@@ -186,7 +186,7 @@ def test_each_inventory_example_validates_once_uncommented(tmp_path: Path) -> No
 def test_each_alert_channel_validates_once_uncommented(tmp_path: Path) -> None:
     text = starter("alerts.toml")
     blocks = example_blocks(text)
-    delivery, channels = blocks[0], blocks[1:]
+    delivery, channels, response = blocks[0], blocks[1:-1], blocks[-1]
     assert "[delivery]" in delivery and len(channels) == 4
     types = set()
     for block in channels:
@@ -195,7 +195,15 @@ def test_each_alert_channel_validates_once_uncommented(tmp_path: Path) -> None:
         assert all(name.endswith(("_URL", "_KEY")) for name in channel.secret_envs())  # by env var name only
         types.add(channel.type)
     assert types == {"slack", "pagerduty", "opsgenie", "webhook"}
-    assert len(parse_alert_config(tomllib.loads(uncomment(text)), tmp_path / "alerts.toml").channels) == 4
+    everything = parse_alert_config(tomllib.loads(uncomment(text)), tmp_path / "alerts.toml")
+    assert len(everything.channels) == 4 and everything.response is not None
+    # the [response] example: both sources, read keys by variable name, not the channels' keys
+    settings = parse_alert_config(tomllib.loads(uncomment(response)), tmp_path / "alerts.toml",
+                                  channels_required=False).response
+    assert settings is not None and settings.pagerduty is not None and settings.opsgenie is not None
+    assert (settings.target, settings.share, settings.period) == (3600.0, 100.0, 30 * 86400.0)
+    assert (settings.pagerduty.token_env, settings.opsgenie.api_key_env) == ("PAGERDUTY_API_TOKEN",
+                                                                            "OPSGENIE_READ_API_KEY")
     assert tomllib.loads(text) == {}  # as written: valid TOML, every channel still commented
 
 

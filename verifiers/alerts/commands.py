@@ -22,7 +22,12 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def add_parser(commands: Any) -> None:
-    """Add `notify` to the CLI's subcommands (`commands` is argparse's subparsers action)."""
+    """Add `notify` and `alerts` to the CLI's subcommands (`commands` is argparse's subparsers action)."""
+    from verifiers.alerts import response_command
+
+    alerts = commands.add_parser("alerts", help="read the alert services: how fast backup alerts were acknowledged "
+                                 "(alerts response)")
+    response_command.add_parser(alerts.add_subparsers(dest="alerts_command", required=True, metavar="COMMAND"))
     notify = commands.add_parser(
         "notify", help="alert Slack, PagerDuty, Opsgenie or a webhook about a run's failed stores (and resolve the "
                        "incidents of stores that passed)")

@@ -3,10 +3,14 @@ file and the field path (`channels[1].routing_key_env`).
 
 No secret is ever in this file: each channel names the environment variable holding its webhook URL, routing
 key or API key (`url_env = "SLACK_WEBHOOK_URL"`), read only when sending.
+
+An optional `[response]` table says where `restoreproof alerts response` reads how fast backup alerts were
+acknowledged (PagerDuty's REST API, Opsgenie's Alert API) and the target it judges them against.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +23,7 @@ from verifiers.inventory import field_path
 from verifiers.setting_types import Seconds, StrictModel
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+PAGERDUTY_API_URL = "https://api.pagerduty.com"  # the REST API (reading incidents), not the Events API
 OPSGENIE_API_URL = "https://api.opsgenie.com"  # EU accounts: https://api.eu.opsgenie.com
 CHANNEL_TYPES = ("slack", "pagerduty", "opsgenie", "webhook")
 
@@ -146,9 +151,70 @@ class WebhookChannel(_Channel):
 Channel = Annotated[SlackChannel | PagerDutyChannel | OpsgenieChannel | WebhookChannel, Field(discriminator="type")]
 
 
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+    return value
+
+
+class PagerDutyResponseSource(StrictModel):
+    """Incidents from PagerDuty's REST API v2 (GET /incidents, then each incident's log entries for its first
+    acknowledgement). Needs a REST API key (read-only is enough), not the Events API routing key."""
+
+    token_env: EnvName = Field(description="environment variable holding a PagerDuty REST API key (a read-only "
+                               "key is enough; not the Events API routing key)")
+    service_ids: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="only incidents of these services (e.g. the backup jobs' service); "
+        "default: every service the key can see")
+    title_match: Annotated[str, Field(min_length=1), AfterValidator(_regex)] | None = Field(
+        default=None, description="only incidents whose title matches this regular expression "
+        "(case-insensitive), e.g. \"backup (failed|failure)\"; default: every incident of those services")
+    api_url: HttpUrl = Field(default=PAGERDUTY_API_URL, description="the REST API's base URL")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret(cls, data: Any) -> Any:
+        return _refuse_secrets(data, {"token": "token_env", "api_key": "token_env"})
+
+
+class OpsgenieResponseSource(StrictModel):
+    """Alerts from Opsgenie's Alert API (GET /v2/alerts): `acknowledged` and `report.ackTime` give the time to
+    acknowledge."""
+
+    api_key_env: EnvName = Field(description="environment variable holding an Opsgenie API key with read access")
+    query: str = Field(min_length=1, description="Opsgenie search query selecting the backup alerts, e.g. "
+                       "\"tag:backup\"; restoreproof applies the period")
+    api_url: HttpUrl = Field(default=OPSGENIE_API_URL, description="the API's base URL; EU accounts: "
+                             "https://api.eu.opsgenie.com")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret(cls, data: Any) -> Any:
+        return _refuse_secrets(data, {"api_key": "api_key_env"})
+
+
+class ResponseSettings(StrictModel):
+    """How fast backup alerts must be acknowledged: `share` percent of the incidents created in the period within
+    `target` of their creation. An incident never acknowledged is not within target."""
+
+    target: Seconds = Field(default=3600.0, gt=0, description="time to acknowledge an incident must stay within "
+                            "(e.g. \"PT1H\", \"1h\")")
+    share: float = Field(default=100.0, gt=0, le=100, description="percent of the period's incidents that must be "
+                         "acknowledged within target")
+    period: Seconds = Field(default=30 * 86400.0, gt=0, description="how far back to look when --since is not "
+                            "given (e.g. \"P30D\")")
+    resolve_counts: bool = Field(default=True, description="an incident resolved without being acknowledged counts "
+                                 "as answered when it was resolved (false: as never acknowledged)")
+    pagerduty: PagerDutyResponseSource | None = None
+    opsgenie: OpsgenieResponseSource | None = None
+
+
 class AlertConfig(StrictModel):
     delivery: Delivery = Delivery()
-    channels: list[Channel] = Field(min_length=1)
+    channels: list[Channel] = Field(default_factory=list)
+    response: ResponseSettings | None = None
 
     @model_validator(mode="after")
     def _labels_unique(self) -> AlertConfig:
@@ -159,7 +225,8 @@ class AlertConfig(StrictModel):
         return self
 
 
-def load_alert_config(path: Path) -> AlertConfig:
+def load_alert_config(path: Path, *, channels_required: bool = True) -> AlertConfig:
+    """alerts.toml, validated; `channels_required` (sending alerts) refuses a file without a channel."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -169,15 +236,20 @@ def load_alert_config(path: Path) -> AlertConfig:
         raise AlertConfigError(f"alert configuration {path} cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise AlertConfigError(f"{path}: not valid TOML: {exc}", hint="fix the syntax at that line") from None
-    return parse_alert_config(raw, path)
+    return parse_alert_config(raw, path, channels_required=channels_required)
 
 
-def parse_alert_config(raw: dict[str, Any], path: Path) -> AlertConfig:
+def parse_alert_config(raw: dict[str, Any], path: Path, *, channels_required: bool = True) -> AlertConfig:
     try:
-        return AlertConfig.model_validate(raw)
+        config = AlertConfig.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{path}: {_where(err, raw)}: {_explain(err)}" for err in exc.errors()]
         raise AlertConfigError("\n".join(lines)) from None
+    if channels_required and not config.channels:
+        # a file with only [response] is enough to read alert response times, never to send alerts
+        raise AlertConfigError(f"{path}: channels: no channel is configured; add (or uncomment) a [[channels]] "
+                               "table")
+    return config
 
 
 def _where(err: Any, raw: Any) -> str:

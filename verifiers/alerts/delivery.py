@@ -120,7 +120,7 @@ def deliver(request: OutboundRequest, policy: RetryPolicy, *, sleep: Sleep = tim
     """Send `request` until it is accepted, a final answer comes, or the attempts are used up (urllib3's Retry)."""
     retry = policy.retry(sleep)
     headers = {"Content-Type": "application/json", "User-Agent": f"restoreproof/{__version__}", **request.headers}
-    with _pool_for(request.url) as pool:
+    with pool_for(request.url) as pool:
         try:
             # The URL's scheme is http(s), checked when the channel was configured (config.py, secret_url above).
             response = pool.request("POST", request.url, body=json.dumps(request.body).encode(), headers=headers,
@@ -162,7 +162,7 @@ class _PacedRetry(Retry):
             self.wait(seconds)
 
 
-def _pool_for(url: str) -> urllib3.PoolManager:
+def pool_for(url: str) -> urllib3.PoolManager:
     """A pool through the environment's proxy for this URL (http_proxy, https_proxy, no_proxy), if it names one."""
     parts = urlsplit(url)
     proxy = urllib.request.getproxies().get(parts.scheme)

@@ -8,6 +8,8 @@ check of the store, judged with observed vs expected:
 - retention: backups are kept at least `retention_days` (RDS retention period, S3 lifecycle rules, files kept)
 - bucket: every S3 bucket holding backups has versioning, default encryption and public access blocked
 - backup_jobs: AWS Backup jobs over the last N days completed at least `target` percent of the time
+- backup_success: of the backups scheduled over the last N days, the share that completed, from the provider's own
+  history, naming the days without one (verifiers/compliance/success_history.py)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.checks import CheckResult, CheckSpec
+from verifiers.compliance import success_history
 from verifiers.compliance.aws_points import aws_error, rds_snapshots
 from verifiers.compliance.recovery_points import file_points
 from verifiers.compliance.settings import HygieneSettings
@@ -51,6 +54,7 @@ def judge(store: AnyStore, spec: CheckSpec, now: datetime, base_dir: Path) -> Ch
         "retention": lambda: retention(store, settings, now, base_dir),
         "bucket": lambda: bucket(store, spec.subject),
         "backup_jobs": lambda: backup_jobs(store, settings, now),
+        "backup_success": lambda: success_history.judge(store, spec.subject, now),
     }
     return judges[spec.check]()
 
@@ -262,12 +266,7 @@ def backup_jobs(store: AnyStore, settings: HygieneSettings, now: datetime) -> Ch
         query["ByBackupVaultName"] = jobs_settings.vault
     if jobs_settings.resource_arn:
         query["ByResourceArn"] = jobs_settings.resource_arn
-
-    def listing() -> list[Any]:
-        return [j for page in client.get_paginator("list_backup_jobs").paginate(**query)
-                for j in page.get("BackupJobs", [])]
-
-    jobs = _call(store.name, "cannot list the AWS Backup jobs", "backup:ListBackupJobs", listing)
+    jobs = success_history.list_backup_jobs(store.name, client, query)
     return judge_jobs(jobs, target=jobs_settings.target, days=jobs_settings.days)
 
 

@@ -4,6 +4,7 @@ backup services' APIs): named here without any SDK, so that planning a run needs
 from __future__ import annotations
 
 from verifiers.checks import CheckSpec
+from verifiers.compliance.settings import histories
 from verifiers.store_settings import AnyStore, S3Source
 
 BUCKET_ASPECTS = ("versioning", "encryption", "public access")
@@ -25,6 +26,8 @@ def specs(store: AnyStore) -> list[CheckSpec]:
     out += [CheckSpec("bucket", f"{b} {aspect}") for b in buckets(store) for aspect in BUCKET_ASPECTS]
     if settings.backup_jobs is not None:
         out.append(CheckSpec("backup_jobs", "backup_jobs"))
+    if settings.success_rate is not None:
+        out += [CheckSpec("backup_success", h) for h in histories(store.source.type, settings.success_rate)]
     return out
 
 

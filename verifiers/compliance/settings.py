@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from datetime import date
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -36,6 +37,31 @@ class BackupJobSettings(StrictModel):
     endpoint_url: str | None = None
 
 
+BackupHistory = Literal["aws-backup", "rds-automated", "dynamodb-pitr"]
+
+
+class SuccessRateSettings(StrictModel):
+    """The share of the backups scheduled over the last `days` whole days (UTC) that completed, read from the
+    provider's own history (verifiers/compliance/success_rate.py): AWS Backup jobs of the resource, RDS / Aurora
+    automated snapshots, DynamoDB continuous backups (PITR); the days without a completed backup are named."""
+
+    days: int = Field(default=30, ge=1, le=366, description="the period: this many whole days (UTC) before today")
+    target: float = Field(default=99.9, gt=0, le=100, description="percent of scheduled backups that completed")
+    schedule: Literal["daily", "weekly"] = Field(default="daily", description="one backup expected per day, or per "
+                                                 "7 days counted back from yesterday")
+    since: date | None = Field(default=None, description="the first day a backup was scheduled (e.g. when the backup "
+                               "plan began): earlier days are not counted")
+    history: list[BackupHistory] | None = Field(
+        default=None, min_length=1, description="the histories to read, each judged apart; default by source: "
+        "aws-backup -> aws-backup, rds-snapshot -> rds-automated, dynamodb-backup -> dynamodb-pitr")
+    resource_arn: str | None = Field(default=None, min_length=1, description="aws-backup history: the protected "
+                                     "resource (default: an aws-backup source's)")
+    vault: str | None = Field(default=None, description="aws-backup history: only jobs of this backup vault")
+    region: str | None = Field(default=None, description="aws-backup history: AWS Backup's region (default: the "
+                               "source's)")
+    endpoint_url: str | None = Field(default=None, description="aws-backup history: AWS Backup's API endpoint")
+
+
 class HygieneSettings(StrictModel):
     """[stores.hygiene]: checks of how the backups are kept, read from the backup service's APIs (no restore)."""
 
@@ -51,8 +77,39 @@ class HygieneSettings(StrictModel):
     buckets: list[str] | None = Field(default=None, description="S3 buckets holding backups (default: an s3 "
                                       "source's bucket): versioning, default encryption, public access blocked")
     backup_jobs: BackupJobSettings | None = None
+    success_rate: SuccessRateSettings | None = Field(default=None, description="backup success rate over the "
+                                                     "scheduled days, from the provider's history")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+DEFAULT_HISTORY: dict[str, BackupHistory] = {"aws-backup": "aws-backup", "rds-snapshot": "rds-automated",
+                                              "dynamodb-backup": "dynamodb-pitr"}
+HISTORY_SOURCES: dict[BackupHistory, tuple[str, ...]] = {"rds-automated": ("rds-snapshot",),
+                                                         "dynamodb-pitr": ("dynamodb-backup",)}
+
+
+def histories(source_type: str, settings: SuccessRateSettings) -> list[BackupHistory]:
+    """The histories a store's success rate is read from: the configured ones, or its source's."""
+    if settings.history is not None:
+        return list(dict.fromkeys(settings.history))
+    default = DEFAULT_HISTORY.get(source_type)
+    return [default] if default else []
+
+
+def success_rate_misfit(source_type: str, settings: SuccessRateSettings) -> str | None:
+    found = histories(source_type, settings)
+    if not found:
+        return (f"hygiene.success_rate of a {source_type} source needs `history` (e.g. [\"aws-backup\"] with "
+                "`resource_arn`): only AWS Backup, RDS and DynamoDB keep a backup history to read")
+    for history in found:
+        sources = HISTORY_SOURCES.get(history)
+        if sources and source_type not in sources:
+            return f"hygiene.success_rate history {history} applies to {', '.join(sources)} sources, not {source_type}"
+    if "aws-backup" in found and source_type != "aws-backup" and settings.resource_arn is None:
+        return (f"hygiene.success_rate history aws-backup of a {source_type} source needs `resource_arn`: the "
+                "protected resource whose AWS Backup jobs to read")
+    return None
 
 
 class SqlPlace(StrictModel):
@@ -196,6 +253,10 @@ def _hygiene_misfit(source_type: str, hygiene: HygieneSettings) -> str | None:
     for enabled, sources, name in rules:
         if enabled and source_type not in sources:
             return f"{name} applies to {', '.join(sources)} sources, not {source_type}"
+    if hygiene.success_rate is not None:
+        problem = success_rate_misfit(source_type, hygiene.success_rate)
+        if problem:
+            return problem
     if hygiene.copy_ is not None and source_type == "s3" and hygiene.copy_.bucket is None:
         return "hygiene.copy of an s3 source needs `bucket`: the replica bucket in that region"
     return None

@@ -64,9 +64,11 @@ def _iso(moment: datetime) -> str:
 
 def evidence_record(run: RunInfo, outcomes: Sequence[StoreOutcome], *, finished: datetime,
                     project_dir: Path, provenance: Mapping[str, str | None] | None = None,
-                    run_checks: Sequence[RunCheck] = (), coverage: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The record; `run_checks` (checks about the run as a whole, verifiers/run_checks.py) and `coverage` (the
-    inventory against discovery) only when given, so runs without them read as before."""
+                    drill: Mapping[str, Any] | None = None, run_checks: Sequence[RunCheck] = (),
+                    coverage: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`drill`: the run was a drill (verifiers/drill.py drill_record): recorded as `run.drill`. `run_checks` (checks
+    about the run as a whole, verifiers/run_checks.py) and `coverage` (the inventory against discovery) only when
+    given, so runs without them read as before."""
     return {
         "schema_version": EVIDENCE_SCHEMA_VERSION,
         "run": {
@@ -78,6 +80,7 @@ def evidence_record(run: RunInfo, outcomes: Sequence[StoreOutcome], *, finished:
             "host": platform.node(),
             "status": run_status(outcomes, run_checks),
             **({"provenance": dict(provenance)} if provenance is not None else {}),
+            **({"drill": dict(drill)} if drill is not None else {}),
         },
         "stores": [o.as_evidence() for o in outcomes],
         **({"run_checks": [c.as_evidence() for c in run_checks]} if run_checks else {}),
@@ -97,12 +100,13 @@ def run_status(outcomes: Sequence[StoreOutcome], run_checks: Sequence[RunCheck] 
 
 def write_evidence(run: RunInfo, outcomes: Sequence[StoreOutcome], *, project_dir: Path,
                    signing_key: Ed25519PrivateKey | None = None,
-                   provenance: Mapping[str, str | None] | None = None, run_checks: Sequence[RunCheck] = (),
+                   provenance: Mapping[str, str | None] | None = None,
+                   drill: Mapping[str, Any] | None = None, run_checks: Sequence[RunCheck] = (),
                    coverage: Mapping[str, Any] | None = None) -> Path:
     """Finalise the run: every other file of the run directory must be final by now (see verifiers/plugin/)."""
     run.directory.mkdir(parents=True, exist_ok=True)
     record = evidence_record(run, outcomes, finished=datetime.now(UTC), project_dir=project_dir,
-                             provenance=provenance, run_checks=run_checks, coverage=coverage)
+                             provenance=provenance, drill=drill, run_checks=run_checks, coverage=coverage)
     return finalise_run(run.directory, record, signing_key=signing_key)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS, KEY_ENV
+from verifiers.evidence.drill_quarters import missing_text
 
 if TYPE_CHECKING:
     from verifiers.evidence.chain import Problem
@@ -287,6 +288,8 @@ def _index_summary(index: dict[str, Any]) -> int:
           f"{kpis['restore_test_completion']['text']}; success rate "
           f"{'-' if rate is None else f'{rate * 100:.0f}%'}; never tested: "
           f"{', '.join(kpis['stores_never_tested']) or 'none'}")
+    drills = kpis["drills_quarterly"]
+    print(f"DR drills: {drills['text']}; without a passed drill: {missing_text(drills)}")
     if not index["integrity"]["ok"]:
         print(f"FAILED: the archive does not verify: first broken link: {index['integrity']['first_broken']}")
         return EXIT_FAILED

@@ -10,7 +10,11 @@ counted apart and never make a month complete. A restore test is *completed* whe
 or failed; an `error` is a test that did not complete). A month is *complete* when every store (the
 inventory's, when given, plus every store in the runs) has a completed restore test in it; a store's month
 without one is marked "no restore". The period runs from the first run's month (or --from) to the month before
-today, or to the newest run's month when later (or --to); months with no run count.
+today, or to the newest run's month when later (or --to); months with no run count. The backup success rate
+adds up, across stores, the scheduled and completed backups of each store's newest `backup_success` counts in
+the period (the hygiene check reads them from the provider's history), against the SOP's 99.9 %. DR drills
+have their own quarterly KPI (drill_quarters.py): the last four quarters of the period, each with a passed drill
+or named.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from verifiers.atomic import write_text_atomically
 from verifiers.durations import format_duration
 from verifiers.errors import EvidenceError
 from verifiers.evidence import chain, soc2
+from verifiers.evidence.drill_quarters import drill_summary, missing_text, quarterly_drills
 from verifiers.evidence.result_kinds import ResultKind, result_kind
 
 INDEX_SCHEMA_VERSION = 2  # 2: only restores count as restore tests; hygiene, not restored and drills apart
@@ -79,6 +84,7 @@ class StoreResult:
     not_compared: tuple[str, ...] = ()  # checks that compared nothing: they claim no SOC 2 criterion
     phases: Mapping[str, float] = field(default_factory=dict)  # the RTO by phase (rto.phases)
     steps: Mapping[str, float] = field(default_factory=dict)  # the steps inside them (rto.steps), where timed
+    scheduled_backups: tuple[Mapping[str, Any], ...] = ()  # backup_success counts, each with its check's subject
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "status": self.status, "rto_seconds": self.rto_seconds,
@@ -99,6 +105,8 @@ def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list
             not_compared=tuple(f"{c.get('check')}:{c.get('subject')}" for c in checks if c.get("compared") is False),
             phases={str(k): float(v) for k, v in (rto.get("phases") or {}).items() if isinstance(v, int | float)},
             steps={str(k): float(v) for k, v in (rto.get("steps") or {}).items() if isinstance(v, int | float)},
+            scheduled_backups=tuple({"subject": c.get("subject"), **c["scheduled_backups"]} for c in checks
+                                    if c.get("check") == "backup_success" and c.get("scheduled_backups")),
         ))
     return results
 
@@ -121,6 +129,8 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
             "status": run.get("status", "unreadable"),
             "report": f"{record.rel}/report.html" if (record.directory / "report.html").is_file() else None,
             "verified": record.rel not in broken_runs,
+            "drill": drill_summary(run, report=f"{record.rel}/drill.html"
+                                   if (record.directory / "drill.html").is_file() else None),
             "results": _store_results(record.directory.name, month, evidence),
         })
     if not runs:
@@ -153,9 +163,11 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
                 "text": f"{len(complete)} of {len(period)} months",
             },
             "restore_success_rate": _rate(restores),
+            "backup_success_rate": backup_success_rate(results),
             "hygiene_checks": _tally(results, "hygiene"),
             "not_restored": _tally(results, "not restored"),
             "drills": _tally(results, "drill"),
+            "drills_quarterly": quarterly_drills(runs, period),
             "worst_rto": {n: s["worst_rto"] for n, s in per_store.items()},
             "stores_never_tested": [n for n, s in per_store.items() if not s["months_tested"]],
             "inventory_coverage": newest_coverage(report.runs),
@@ -210,6 +222,33 @@ def _rate(restores: Sequence[StoreResult]) -> dict[str, Any]:
     """The restore success rate: `tests` counts restores only."""
     passed = sum(r.status == "passed" for r in restores)
     return {"passed": passed, "tests": len(restores), "rate": round(passed / len(restores), 4) if restores else None}
+
+
+BACKUP_SUCCESS_TARGET = 99.9  # percent: the SOP's backup success rate
+
+
+def backup_success_rate(results: Sequence[StoreResult]) -> dict[str, Any]:
+    """The backup success rate across stores: each store's newest backup_success counts (results are oldest
+    first), their scheduled and completed backups added up, against BACKUP_SUCCESS_TARGET; the missed days named
+    per store and history."""
+    newest = {r.name: r for r in results if r.scheduled_backups}
+    stores: dict[str, Any] = {}
+    for name, result in sorted(newest.items()):
+        stores[name] = {"run": result.run, "histories": [
+            {"history": c["subject"], "first_day": c["first_day"], "last_day": c["last_day"],
+             "scheduled": c["scheduled"], "completed": c["completed"],
+             "missed": [f"{m['day']} {m['status']}" for m in c["missed"]]} for c in result.scheduled_backups]}
+    histories = [h for s in stores.values() for h in s["histories"]]
+    scheduled, completed = sum(h["scheduled"] for h in histories), sum(h["completed"] for h in histories)
+    rate = 100.0 * completed / scheduled if scheduled else None
+    meets = None if rate is None else rate >= BACKUP_SUCCESS_TARGET
+    return {
+        "scheduled": scheduled, "completed": completed, "rate_percent": None if rate is None else round(rate, 3),
+        "target_percent": BACKUP_SUCCESS_TARGET, "meets_target": meets,
+        "text": f"{completed} of {scheduled} scheduled backups completed ({rate:.3f} %)" if rate is not None else
+                "not measured: no store has backup_success counts in the period",
+        "stores": stores,
+    }
 
 
 def _tally(results: Sequence[StoreResult], kind: ResultKind) -> dict[str, Any]:
@@ -312,12 +351,35 @@ def _kpi_cards(index: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ("Restore success rate", _percent(rate["rate"]), rate_note),
         ("Stores never restored", str(len(kpis["stores_never_tested"])), never),
     ]
-    for key, label in (("hygiene_checks", "Hygiene checks (no restore)"), ("drills", "Drills")):
+    cards.insert(1, _drill_card(kpis["drills_quarterly"]))
+    cards.append(_backup_success_card(kpis["backup_success_rate"]))
+    for key, label in (("hygiene_checks", "Hygiene checks (no restore)"), ("drills", "Store results in drills")):
         tally = kpis[key]
         if tally["results"]:
             cards.append((label, str(tally["results"]), f"{tally['passed']} of {tally['results']} passed; counted "
                           "apart from the restore tests"))
     return cards + _coverage_card(kpis.get("inventory_coverage"))
+
+
+MISSED_LISTED = 10  # missed days the index card names
+
+
+def _backup_success_card(kpi: Mapping[str, Any]) -> tuple[str, str, str]:
+    if kpi["rate_percent"] is None:
+        return "Backup success rate", "-", kpi["text"]
+    missed = [f"{name} ({h['history']}) {day}" for name, s in kpi["stores"].items() for h in s["histories"]
+              for day in h["missed"]]
+    note = f"{kpi['text']} across {len(kpi['stores'])} store{'s' if len(kpi['stores']) != 1 else ''}, " \
+           f"{'meets' if kpi['meets_target'] else 'BELOW'} the target ≥ {kpi['target_percent']:g} %"
+    if missed:
+        more = f" and {len(missed) - MISSED_LISTED} more" if len(missed) > MISSED_LISTED else ""
+        note += "; missed: " + ", ".join(missed[:MISSED_LISTED]) + more
+    return "Backup success rate", f"{kpi['rate_percent']:.3f} %", note
+
+
+def _drill_card(quarterly: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The quarterly DR-drill KPI, beside the monthly restore one."""
+    return ("DR drills", quarterly["text"], f"quarters without a passed drill: {missing_text(quarterly)}")
 
 
 def _percent(rate: float | None) -> str:

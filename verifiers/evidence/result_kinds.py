@@ -1,4 +1,5 @@
-"""What one store's result in evidence.json is evidence of: a restore test, hygiene only, or a drill.
+"""What one store's result in evidence.json is evidence of: a restore test, hygiene only, or a drill (every store
+of a run whose `run.drill` is set).
 
 Only a result whose backup was restored is a restore test: the backup SOP's KPIs (monthly completion, success
 rate) count those alone, and a restore writes a `restore` check. A hygiene-only result (suite `hygiene`: RPO
@@ -28,11 +29,9 @@ def run_restored(evidence: Mapping[str, Any]) -> bool:
 
 
 def is_drill(run: Mapping[str, Any]) -> bool:
-    """Hook: the run was a drill (a rehearsal, counted apart from the scheduled restore tests).
-
-    evidence.json has no marker for it yet (the schema's `run` admits no kind or trigger field), so no run is
-    a drill today; once the run records one, decide it here and the index and freshness check follow."""
-    return False
+    """The run was a drill (`restoreproof drill`, docs/drills.md): a rehearsal of a service's recovery, counted
+    apart from the scheduled restore tests. Its evidence says so in `run.drill`."""
+    return isinstance(run.get("drill"), Mapping)
 
 
 def result_kind(run: Mapping[str, Any], store: Mapping[str, Any]) -> ResultKind:

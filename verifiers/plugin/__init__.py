@@ -212,7 +212,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
         return result
     try:
         path = write_evidence(state.run, list(state.outcomes.values()), project_dir=state.project_dir,
-                              signing_key=state.signing_key, provenance=state.provenance,
+                              signing_key=state.signing_key, provenance=state.provenance, drill=state.drill,
                               run_checks=state.run_checks, coverage=state.coverage)
     except (EvidenceError, OSError) as exc:
         detail = exc.describe() if isinstance(exc, EvidenceError) else f"{exc.strerror}: {exc.filename}"

@@ -104,6 +104,7 @@ class RestoreRun:
     progress: ProgressReporter = field(default_factory=NullProgress)
     run_checks: list[RunCheck] = field(default_factory=list)  # about the run as a whole (verifiers/run_checks.py)
     coverage: dict[str, Any] | None = None  # the inventory against discovery, with `[discovery]`
+    drill: dict[str, Any] | None = None  # a drill's record (verifiers/plugin/drill.py): evidence.json's run.drill
 
     @cached_property
     def provenance(self) -> dict[str, str | None]:

@@ -1,0 +1,211 @@
+"""The backup success rate (hygiene check `backup_success`) over a month of provider history, through the real
+boto3 clients and paginators with botocore's Stubber asserting each call's exact parameters: AWS Backup jobs
+(moto has no ListBackupJobs) and a month of RDS automated snapshots (moto takes one, at the instance's creation;
+tests/integration/test_backup_success_aws.py judges that one against moto's server). Also the inventory's refusal
+of histories a store cannot have, and a denied call naming the permission."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from verifiers.checks import CheckResult
+from verifiers.compliance import success_history
+from verifiers.compliance.attach import judge_unrestored
+from verifiers.errors import InventoryError
+from verifiers.inventory import parse_inventory
+
+NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)  # the period: 2026-11-06 .. 2026-12-05
+FIRST, LAST = date(2026, 11, 6), date(2026, 12, 5)
+ARN = "arn:aws:rds:us-east-1:123456789012:db:app"
+OTHER = "arn:aws:rds:us-east-1:123456789012:db:other"
+PERIOD = {"ByCreatedAfter": datetime(2026, 11, 6, tzinfo=UTC), "ByCreatedBefore": datetime(2026, 12, 6, tzinfo=UTC)}
+
+
+def month() -> list[date]:
+    return [FIRST + timedelta(days=i) for i in range(30)]
+
+
+def job(day: date, state: str = "COMPLETED", resource: str = ARN, hour: int = 3) -> dict[str, Any]:
+    return {"BackupJobId": f"job-{day.isoformat()}-{hour}-{state}", "State": state, "ResourceArn": resource,
+            "CreationDate": datetime(day.year, day.month, day.day, hour, 5, tzinfo=UTC)}
+
+
+def judged(source: dict[str, Any], rate: dict[str, Any] | None = None, kind: str = "postgres") -> CheckResult:
+    store = {"name": "app", "kind": kind, "rto": "1h", "rpo": "1d", "source": source,
+             "hygiene": {"rpo_gap": False, "success_rate": rate or {}}}
+    (result,) = judge_unrestored(parse_inventory({"stores": [store]}, Path("/inv/inventory.toml")).stores[0],
+                                 Path("."), now=NOW)
+    return result
+
+
+@pytest.fixture
+def backup(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+    client = boto3.client("backup", region_name="us-east-1")
+    stub = Stubber(client)
+    monkeypatch.setattr(success_history, "backup_client", lambda region, endpoint: client)
+    with stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def rds(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+    client = boto3.client("rds", region_name="us-east-1")
+    stub = Stubber(client)
+    monkeypatch.setattr(success_history, "rds_client", lambda region, endpoint: client)
+    with stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+AWS_BACKUP = {"type": "file", "path": "x.dump"}
+BY_ARN = {"history": ["aws-backup"], "resource_arn": ARN}
+
+
+def test_aws_backup_a_completed_job_every_day_passes_across_pages(backup: Stubber) -> None:
+    jobs = [job(d) for d in month()]
+    backup.add_response("list_backup_jobs", {"BackupJobs": jobs[:20], "NextToken": "page-2"},
+                        {**PERIOD, "ByResourceArn": ARN, "ByBackupVaultName": "prod"})
+    backup.add_response("list_backup_jobs", {"BackupJobs": jobs[20:]},
+                        {**PERIOD, "ByResourceArn": ARN, "ByBackupVaultName": "prod", "NextToken": "page-2"})
+    result = judged(AWS_BACKUP, {**BY_ARN, "vault": "prod"})
+    assert result.passed, result.message
+    assert (result.observed, result.expected) == ("30 of 30 scheduled backups completed (100.000 %)", "≥ 99.9 %")
+    assert result.message == (f"AWS Backup jobs of {ARN} in vault prod: 30 of 30 scheduled daily backups from "
+                              "2026-11-06 to 2026-12-05 completed (100.000 %)")
+
+
+def test_aws_backup_names_the_missing_and_the_failed_days(backup: Stubber) -> None:
+    days = month()
+    jobs = [job(d) for d in days if d not in (date(2026, 11, 10), date(2026, 11, 20), date(2026, 11, 25))]
+    jobs += [job(date(2026, 11, 20), "FAILED"), job(date(2026, 11, 20), "EXPIRED", hour=9),
+             job(date(2026, 11, 25), "FAILED"), job(date(2026, 11, 25), "COMPLETED", hour=5),  # a retry that made it
+             job(date(2026, 11, 10), "COMPLETED", resource=OTHER)]  # another resource's, should the listing hold one
+    backup.add_response("list_backup_jobs", {"BackupJobs": jobs}, {**PERIOD, "ByResourceArn": ARN})
+    result = judged(AWS_BACKUP, BY_ARN)
+    assert not result.passed
+    assert result.observed == "28 of 30 scheduled backups completed (93.333 %)"
+    assert result.message.endswith("; days without a completed backup: 2026-11-10 missing, 2026-11-20 EXPIRED/FAILED")
+    counted = result.scheduled_backups
+    assert counted is not None and (counted.first_day, counted.last_day, counted.scheduled, counted.completed) == (
+        "2026-11-06", "2026-12-05", 30, 28)
+    assert [(m.day, m.status) for m in counted.missed] == [("2026-11-10", "missing"), ("2026-11-20", "EXPIRED/FAILED")]
+
+
+def test_aws_backup_source_by_name_reads_its_resource_type_and_keeps_its_own_jobs(backup: Stubber) -> None:
+    jobs = [job(d, resource=OTHER) for d in month()] + [job(d) for d in month()[1:]]
+    backup.add_response("list_backup_jobs", {"BackupJobs": jobs}, {**PERIOD, "ByResourceType": "RDS"})
+    source = {"type": "aws-backup", "vault": "prod", "resource_type": "RDS", "resource_name": "app"}
+    result = judged(source)
+    assert result.observed == "29 of 30 scheduled backups completed (96.667 %)"
+    assert result.message.startswith("AWS Backup jobs of RDS app: ")
+    assert result.message.endswith("days without a completed backup: 2026-11-06 missing")
+
+
+def test_aws_backup_since_and_a_long_list_of_missing_days(backup: Stubber) -> None:
+    backup.add_response("list_backup_jobs", {"BackupJobs": []}, {**PERIOD, "ByResourceArn": ARN})
+    result = judged(AWS_BACKUP, {**BY_ARN, "since": "2026-11-09"})
+    assert result.observed == "0 of 27 scheduled backups completed (0.000 %)"
+    assert "2026-11-09 missing, 2026-11-10 missing" in result.message
+    assert "2026-11-28 missing and 7 more (counted from 2026-11-09: the backups' start set in " \
+           "hygiene.success_rate.since)" in result.message  # 20 named in the message
+    assert result.scheduled_backups is not None and len(result.scheduled_backups.missed) == 27  # all in evidence
+
+
+def test_aws_backup_weekly(backup: Stubber) -> None:
+    # weeks counted back from 2026-12-05: 11-29..12-05, 11-22..28, 11-15..21, 11-08..14 (11-06 and 11-07 apart)
+    jobs = [job(date(2026, 12, 1)), job(date(2026, 11, 16)), job(date(2026, 11, 9), "FAILED"),
+            job(date(2026, 11, 7))]  # before the first whole week: not counted
+    backup.add_response("list_backup_jobs", {"BackupJobs": jobs}, {**PERIOD, "ByResourceArn": ARN})
+    result = judged(AWS_BACKUP, {**BY_ARN, "schedule": "weekly"})
+    assert result.observed == "2 of 4 scheduled backups completed (50.000 %)"
+    assert result.message.endswith("weeks without a completed backup: week of 2026-11-08 FAILED, "
+                                   "week of 2026-11-22 missing")
+
+
+def test_a_denied_call_names_the_permission(backup: Stubber) -> None:
+    backup.add_client_error("list_backup_jobs", service_error_code="AccessDeniedException", http_status_code=403,
+                            service_message="not authorized", expected_params={**PERIOD, "ByResourceArn": ARN})
+    result = judged(AWS_BACKUP, BY_ARN)
+    assert not result.passed and result.message.startswith("not judged: store app: cannot list the AWS Backup jobs")
+    assert "grant the harness's AWS identity backup:ListBackupJobs" in result.message
+
+
+def snapshot(day: date) -> dict[str, Any]:
+    return {"DBSnapshotIdentifier": f"rds:app-{day.isoformat()}-04-10", "DBInstanceIdentifier": "app",
+            "SnapshotType": "automated", "Status": "available", "Engine": "postgres",
+            "SnapshotCreateTime": datetime(day.year, day.month, day.day, 4, 10, tzinfo=UTC)}
+
+
+def instance(retention: int, created: datetime = datetime(2025, 1, 1, tzinfo=UTC)) -> dict[str, Any]:
+    return {"DBInstances": [{"DBInstanceIdentifier": "app", "BackupRetentionPeriod": retention,
+                             "InstanceCreateTime": created}]}
+
+
+def test_rds_a_month_of_automated_snapshots_with_one_day_missing(rds: Stubber) -> None:
+    rds.add_response("describe_db_instances", instance(35), {"DBInstanceIdentifier": "app"})
+    kept = [snapshot(d) for d in month() if d != date(2026, 11, 30)]
+    rds.add_response("describe_db_snapshots", {"DBSnapshots": kept[:10], "Marker": "m"},
+                     {"DBInstanceIdentifier": "app", "SnapshotType": "automated"})
+    rds.add_response("describe_db_snapshots", {"DBSnapshots": kept[10:]},
+                     {"DBInstanceIdentifier": "app", "SnapshotType": "automated", "Marker": "m"})
+    result = judged({"type": "rds-snapshot", "instance": "app"})
+    assert not result.passed
+    assert result.observed == "29 of 30 scheduled backups completed (96.667 %)"
+    assert result.message == ("automated snapshots of instance app: 29 of 30 scheduled daily backups from 2026-11-06 "
+                              "to 2026-12-05 completed (96.667 %); days without a completed backup: 2026-11-30 "
+                              "missing")
+
+
+def test_rds_a_denied_describe_names_the_permission(rds: Stubber) -> None:
+    rds.add_client_error("describe_db_instances", service_error_code="AccessDenied", http_status_code=403,
+                         expected_params={"DBInstanceIdentifier": "app"})
+    result = judged({"type": "rds-snapshot", "instance": "app"})
+    assert not result.passed and "grant the harness's AWS identity rds:DescribeDBInstances" in result.message
+
+
+def test_dynamodb_the_days_before_the_earliest_restorable_time_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PITR re-enabled on 2026-11-20 10:00 of a table from 2025: the 14 days before it are missing."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    stub = Stubber(client)
+    monkeypatch.setattr(success_history, "dynamodb_client", lambda region, endpoint: client)
+    stub.add_response("describe_table", {"Table": {"TableName": "orders",
+                                                   "CreationDateTime": datetime(2025, 3, 1, tzinfo=UTC)}},
+                      {"TableName": "orders"})
+    stub.add_response("describe_continuous_backups", {"ContinuousBackupsDescription": {
+        "ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": {
+            "PointInTimeRecoveryStatus": "ENABLED", "RecoveryPeriodInDays": 35,
+            "EarliestRestorableDateTime": datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
+            "LatestRestorableDateTime": NOW - timedelta(minutes=5)}}}, {"TableName": "orders"})
+    with stub:
+        result = judged({"type": "dynamodb-backup", "table": "orders", "manifest": "m.json"}, kind="dynamodb")
+    stub.assert_no_pending_responses()
+    assert result.observed == "16 of 30 scheduled backups completed (53.333 %)"
+    assert result.message.startswith("continuous backups (PITR) of table orders, restorable from 2026-11-20T10:00Z "
+                                     "to 2026-12-06T02:55Z: 16 of 30")
+    assert result.message.endswith("days without a completed backup: " + ", ".join(
+        f"2026-11-{d:02d} missing" for d in range(6, 20)))
+
+
+@pytest.mark.parametrize(("source", "rate", "kind", "says"), [
+    ({"type": "file", "path": "x"}, {}, "postgres", "hygiene.success_rate of a file source needs `history`"),
+    ({"type": "file", "path": "x"}, {"history": ["aws-backup"]}, "postgres", "needs `resource_arn`"),
+    ({"type": "rds-snapshot", "instance": "db"}, {"history": ["dynamodb-pitr"]}, "postgres",
+     "history dynamodb-pitr applies to dynamodb-backup sources, not rds-snapshot"),
+    ({"type": "rds-snapshot", "instance": "db"}, {"schedule": "hourly"}, "postgres", "schedule"),
+    ({"type": "rds-snapshot", "instance": "db"}, {"days": 0}, "postgres", "days"),
+])
+def test_inventory_refuses_a_history_the_store_cannot_have(source: dict[str, Any], rate: dict[str, Any], kind: str,
+                                                           says: str) -> None:
+    store = {"name": "app", "kind": kind, "rto": "1h", "rpo": "1d", "source": source,
+             "hygiene": {"rpo_gap": False, "success_rate": rate}}
+    with pytest.raises(InventoryError) as caught:
+        parse_inventory({"stores": [store]}, Path("/inv/inventory.toml"))
+    assert says in str(caught.value)
