@@ -11,6 +11,7 @@ import pytest
 
 from tests.alerts_support import evidence, store, write_run
 from tests.evidence_runs import at, make_run, restore_record
+from verifiers.alerts.payload import store_alerts
 from verifiers.cli import main
 from verifiers.discovery import run as discovery_run
 from verifiers.discovery.coverage import Coverage, compare
@@ -21,6 +22,7 @@ from verifiers.evidence.conformance import evidence_problems
 from verifiers.evidence.index import build_index, render_html
 from verifiers.inventory import parse_inventory
 from verifiers.run_checks import RunCheck, failed
+from verifiers.run_record import load_run
 
 INVENTORY = {
     "stores": [{"name": "orders", "kind": "postgres", "rto": "1h", "rpo": "1d",
@@ -128,3 +130,20 @@ def test_the_job_summary_names_the_failed_run_checks(tmp_path: Path, capsys: pyt
                         "- inventory incomplete: 1 uncovered, 0 unknown\n"
                         "- store not in inventory: arn:aws:rds:eu-west-1:1:db:prod-billing — add a store that "
                         "verifies it (or `covers` it), or a [[discovery.ignore]] entry with the reason\n")
+
+
+def test_notify_alerts_on_a_failed_run_check_and_resolves_it(tmp_path: Path) -> None:
+    record = evidence(store("orders"))
+    record["run_checks"] = [c.as_evidence() for c in coverage_checks(_coverage("prod-orders", "prod-billing"))]
+    alerts = store_alerts(load_run(write_run(tmp_path / "failed", record)), None)
+    assert [(a.store.name, a.action) for a in alerts] == [("orders", "resolve"), ("run:coverage", "trigger")]
+    coverage = alerts[1]
+    assert coverage.headline == "run:coverage: restore verification failed (2 of 2 checks failed)"
+    assert coverage.problems()[1] == ("coverage arn:aws:rds:eu-west-1:1:db:prod-billing: store not in inventory: "
+                                      "arn:aws:rds:eu-west-1:1:db:prod-billing — add a store that verifies it (or "
+                                      "`covers` it), or a [[discovery.ignore]] entry with the reason")
+    record["run_checks"] = [c.as_evidence() for c in coverage_checks(_coverage("prod-orders"))]
+    record["run"]["id"] = "20261104T061700Z-000002"
+    (_, resolved) = store_alerts(load_run(write_run(tmp_path / "fixed", record)), None)
+    assert (resolved.store.name, resolved.action, resolved.dedup_key) == ("run:coverage", "resolve",
+                                                                         coverage.dedup_key)
