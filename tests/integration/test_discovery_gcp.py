@@ -53,3 +53,11 @@ def test_gcs_buckets_by_name(gcs: GcsEmulator) -> None:  # noqa: F811 - the fixt
     finally:
         for name in ("assets", "backups"):
             client.bucket(f"{prefix}-{name}").delete()
+
+
+def test_an_unknown_gcp_service_names_its_project(sqladmin: SqlAdminServer) -> None:  # noqa: F811 - the fixture
+    sqladmin.fake.fail_http["sql.instances.list"] = (403, "The client is not authorized to make this request.")
+    (unknown,) = discover_gcp(GcpDiscovery(projects=["acme-prod"], services=["cloudsql"])).unknown
+    assert unknown.describe().startswith("gcp cloudsql in project acme-prod: unknown: permission "
+                                         "cloudsql.instances.list is missing (discovery: instances.list in project "
+                                         "acme-prod: HTTP 403")

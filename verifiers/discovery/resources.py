@@ -43,13 +43,14 @@ class Unknown:
 
     cloud: Cloud
     service: str
-    region: str | None  # None: the service is global (S3's bucket list) or the whole project
+    region: str | None  # AWS: the region (None: S3's global bucket list); GCP: the project
     reason: str
     permission: str | None = None  # the IAM permission that was denied, when that is why
 
     @property
     def where(self) -> str:
-        return f"{self.cloud} {self.service}" + (f" in {self.region}" if self.region else "")
+        place = f" in project {self.region}" if self.cloud == "gcp" else f" in {self.region}"
+        return f"{self.cloud} {self.service}" + (place if self.region else "")
 
     def describe(self) -> str:
         if self.permission:
