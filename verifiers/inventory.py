@@ -115,9 +115,12 @@ def _across_stores(raw: dict[str, Any]) -> list[_Problem]:
 
 
 def _store_index(loc: tuple[int | str, ...]) -> int:
-    """The store a problem is in, -1 for one outside the stores and the services, which come after the stores."""
+    """The store a problem is in, -1 for one outside the stores, the declared stores and the services, which come
+    after the stores, in that order."""
     if loc and loc[0] == "services":
         return 1 << 30
+    if loc and loc[0] == "declared":
+        return 1 << 29
     return loc[1] if len(loc) > 1 and loc[0] == "stores" and isinstance(loc[1], int) else -1
 
 

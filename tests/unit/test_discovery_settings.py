@@ -148,3 +148,10 @@ def test_the_inventory_command_lists_declared_stores_apart(tmp_path: Path, capsy
     assert [s["name"] for s in shown["stores"]] == ["cache"]
     assert shown["declared"] == [{"name": "stripe", "type": "saas", "backup_method": "nightly export",
                                   "last_verified": "2026-11-02"}]
+
+
+def test_every_problem_at_once_stores_first_then_declared() -> None:
+    text = problems({"stores": [{**STORE, "rto": "soon"}], "declared": [{**DECLARED, "type": "crm"}],
+                     "discovery": {"ignore": [{"match": "s3:x"}]}})
+    assert [line.split(": ")[1] for line in text.split(" — ")[0].splitlines()] == [
+        "discovery.ignore[0].reason", "stores[0].rto", "declared[0].type"]
