@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field, ValidationError
 
+from verifiers.compliance.configuration_policy import ConfigurationPolicy
 from verifiers.compliance.settings import PLACE_TAGS
 from verifiers.errors import EmptyInventoryError, InventoryError
 from verifiers.setting_types import StrictModel
@@ -27,6 +28,10 @@ else:  # every registered kind's model, told apart by `kind`
 
 class Inventory(StrictModel):
     stores: list[Store]
+    policy: ConfigurationPolicy | None = Field(default=None, description="backup-configuration rules for every "
+                                               "store with a file, s3, rds-snapshot or dynamodb-backup source; a "
+                                               "store's [stores.hygiene.configuration] overrides them rule by rule "
+                                               "(docs/configuration-evidence.md)")
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path = Field(default=Path("inventory.toml"), exclude=True)
 

@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
+from verifiers.compliance.configuration_policy import CONFIGURATION_SOURCES, ConfigurationPolicy
 from verifiers.setting_types import Seconds, StrictModel
 
 SUBJECT_PLACEHOLDER = "{subject}"
@@ -51,6 +52,9 @@ class HygieneSettings(StrictModel):
     buckets: list[str] | None = Field(default=None, description="S3 buckets holding backups (default: an s3 "
                                       "source's bucket): versioning, default encryption, public access blocked")
     backup_jobs: BackupJobSettings | None = None
+    configuration: ConfigurationPolicy | None = Field(default=None, description="record the backup configuration "
+                                                      "(docs/configuration-evidence.md) and judge it by these rules, "
+                                                      "over the inventory's [policy]")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -192,6 +196,7 @@ def _hygiene_misfit(source_type: str, hygiene: HygieneSettings) -> str | None:
         (hygiene.copy_ is not None, ("rds-snapshot", "s3"), "hygiene.copy"),
         (hygiene.require_manual, ("rds-snapshot",), "hygiene.require_manual"),
         (hygiene.retention_days is not None, ("rds-snapshot", "s3", "file"), "hygiene.retention_days"),
+        (hygiene.configuration is not None, CONFIGURATION_SOURCES, "hygiene.configuration"),
     ]
     for enabled, sources, name in rules:
         if enabled and source_type not in sources:
