@@ -21,8 +21,9 @@ CONFIGURATION_SOURCES = ("rds-snapshot", "dynamodb-backup", "s3", "file")  # who
 
 
 class ConfigurationPolicy(StrictModel):
-    """What the backup configuration must be; each rule set is one check (`configuration <rule>`) with the fact
-    observed and the rule expected. Unset rules are not judged (the configuration is still recorded)."""
+    """What the backup configuration must be; each rule that requires something is one check (`configuration
+    <rule>`) with the fact observed and the rule expected. A rule unset, or set to false, is not judged (false in a
+    store opts it out of the inventory's [policy]); the configuration is recorded all the same."""
 
     min_retention_days: int | None = Field(default=None, ge=1, le=36500,
                                            description="backups are kept at least this many days (RDS retention "
