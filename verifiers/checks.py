@@ -38,7 +38,7 @@ PLAIN_NAMES = {
     "Point-in-time recovery lag", "corruption": "Corruption check", "self_test": "Self-test: the checks can fail",
     "canary": "Canary row", "gdpr": "Erasures hold", "migrate": "Migrations apply", "encryption": "Encryption",
     "retention": "Retention", "copy": "Off-site copy", "manual_copy": "Manual copy", "bucket": "Bucket access",
-    "backup_jobs": "Backup jobs", "manifest": "Manifest of this snapshot",
+    "backup_jobs": "Backup jobs", "manifest": "Manifest of this snapshot", "configuration": "Backup configuration",
 }
 
 

@@ -68,6 +68,10 @@ def test_a_shortened_retention_is_shown_against_last_months_record(tmp_path: Pat
                                 cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
         verified = subprocess.run([str(BIN / "restoreproof"), "evidence", "verify", "reports"], cwd=tmp_path,
                                   capture_output=True, text=True, timeout=60, check=False)
+        # as a CI job runs it: a fresh reports directory, earlier runs from a copy of the archive
+        ci_job = subprocess.run([str(BIN / "restoreproof"), "verify", "--suite", "hygiene", "--reports-dir", "job",
+                                 "--history", "reports", "-q"], cwd=tmp_path, capture_output=True, text=True,
+                                timeout=120, check=False)
     finally:
         rds.delete_db_instance(DBInstanceIdentifier="cfg-billing", SkipFinalSnapshot=True,
                                DeleteAutomatedBackups=True)
@@ -93,3 +97,7 @@ def test_a_shortened_retention_is_shown_against_last_months_record(tmp_path: Pat
     report = (this_run / "report.html").read_text()
     assert f"since run {first_record['run']['id']} ({a_month_ago:%Y-%m}): retention 35 → 7 days" in report
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert ci_job.returncode == 1, ci_job.stdout[-3000:] + ci_job.stderr[-2000:]
+    (job_run,) = (tmp_path / "job").glob("*/*")
+    assert json.loads((job_run / "evidence.json").read_text())["stores"][0]["configuration"]["previous"] == \
+        block["previous"]

@@ -79,6 +79,9 @@ MAPPING: tuple[CriteriaMapping, ...] = (
                     "block public access"),
     CriteriaMapping("backup_jobs", ("A1.2",), "backup operation is monitored: the AWS Backup job success rate "
                     "meets its target, failed jobs listed"),
+    CriteriaMapping("configuration", ("A1.2",), "the backup configuration read from the provider meets the policy: "
+                    "retention, encryption and key, a copy elsewhere, point-in-time recovery, backups surviving the "
+                    "deletion of the database, deletion protection"),
     CriteriaMapping("canary", ("A1.3",), "the restored backup holds the newest canary written before it: it is "
                     "from the right database and as fresh as it claims"),
     CriteriaMapping("gdpr", ("P4.3",), "GDPR Art. 17: subjects erased before the backup are not in it; those "
