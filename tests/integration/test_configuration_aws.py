@@ -16,9 +16,10 @@ from typing import Any
 import boto3
 import pytest
 from moto.core.exceptions import JsonRESTError
+from moto.core.models import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend
 from moto.rds.exceptions import RDSClientError
-from moto.rds.models import RDSBackend
+from moto.rds.models import RDSBackend, rds_backends
 
 from tests.aws_support import MotoServer
 from verifiers.checks import CheckResult
@@ -92,6 +93,38 @@ def test_a_manual_snapshot_survives_deletion_and_a_store_rule_overrides_the_poli
     assert set(checks) == {"retention", "encryption", "pitr", "survives_deletion"}  # deletion_protection opted out
     assert checks["retention"].passed and checks["survives_deletion"].passed
     assert not checks["encryption"].passed and "not with alias/other" in checks["encryption"].message
+
+
+def test_rds_copies_by_backup_replication_and_by_snapshot_copies(tmp_path: Path, instance: str) -> None:
+    """moto has no StartDBInstanceAutomatedBackupsReplication: the replication is set on moto's own record of the
+    instance, which DescribeDBInstances then reports over HTTP as AWS does. The snapshot copy in us-west-2 is a
+    snapshot of the same instance identifier there (moto cannot copy a snapshot across regions)."""
+    _, bare = recorded(tmp_path, {"type": "rds-snapshot", "instance": instance}, policy={"copy": True})
+    assert not bare["copy"].passed and bare["copy"].observed == []
+    db = rds_backends[ACCOUNT_ID]["us-east-1"].databases[instance]
+    db.db_instance_automated_backups_replications = [  # type: ignore[attr-defined]  # a field moto never sets
+        {"DBInstanceAutomatedBackupsArn": f"arn:aws:rds:eu-west-1:{ACCOUNT_ID}:auto-backup:ab-cfg"}]
+    dr = boto3.client("rds", region_name="us-west-2")
+    dr.create_db_instance(DBInstanceIdentifier=instance, BackupRetentionPeriod=1, **INSTANCE)
+    dr.create_db_snapshot(DBInstanceIdentifier=instance, DBSnapshotIdentifier="cfg-app-copy")
+    try:
+        found, checks = recorded(tmp_path, {"type": "rds-snapshot", "instance": instance}, policy={"copy": True})
+        store = {"name": "app", "kind": "postgres", "rto": "1h", "rpo": "1d",
+                 "source": {"type": "rds-snapshot", "instance": instance},
+                 "hygiene": {"rpo_gap": False, "copy": {"region": "us-west-2"}, "configuration": {"copy": True}}}
+        inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
+        with_copies = configuration_facts.record(inventory.stores[0], None, tmp_path, datetime.now(UTC), None)
+    finally:
+        dr.delete_db_snapshot(DBSnapshotIdentifier="cfg-app-copy")
+        dr.delete_db_instance(DBInstanceIdentifier=instance, SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
+    assert found.block is not None and found.block["facts"]["copy_to"] == [
+        "automated backups replicated to eu-west-1"]
+    assert checks["copy"].passed
+    assert with_copies.block is not None
+    copies = with_copies.block["facts"]["copy_to"]
+    assert copies[0] == "automated backups replicated to eu-west-1"
+    assert copies[1].startswith("snapshot copy in us-west-2, the newest of ")
+    assert with_copies.checks[0].passed
 
 
 def test_aurora_cluster_configuration(tmp_path: Path, aws: MotoServer) -> None:

@@ -125,8 +125,8 @@ def test_a_file_sources_retention_is_the_age_of_the_oldest_kept_file(tmp_path: P
     assert not empty.checks[0].passed
 
 
-def with_configuration(retention: int) -> dict[str, Any]:
-    record = hygiene_record("app")
+def with_configuration(retention: int, name: str = "app") -> dict[str, Any]:
+    record = hygiene_record(name)
     record["configuration"] = {"source": "file", "facts": {"retention_days": retention}, "notes": {}, "unknown": {},
                                "previous": None}
     return record
@@ -134,7 +134,7 @@ def with_configuration(retention: int) -> dict[str, Any]:
 
 def test_the_earlier_record_is_the_newest_sealed_run_of_an_earlier_month(tmp_path: Path) -> None:
     root = tmp_path / "reports"
-    make_run(root, at(2026, 10), [with_configuration(60)])
+    make_run(root, at(2026, 10), [with_configuration(60), with_configuration(90, "other")])
     make_run(root, at(2026, 11, day=2), [with_configuration(35)])
     tampered = make_run(root, at(2026, 11, day=20), [with_configuration(21)])
     make_run(root, at(2026, 12, day=1), [with_configuration(7)])  # this month: not an earlier month
@@ -146,6 +146,8 @@ def test_the_earlier_record_is_the_newest_sealed_run_of_an_earlier_month(tmp_pat
     assert earlier.run == json.loads((root / "2026-11").glob("20261102*/evidence.json").__next__().read_text())[
         "run"]["id"]
     assert earlier_configurations(tmp_path / "no-reports-yet", NOW) == {}
+    assert earlier_configurations(root, NOW)["other"].month == "2026-10"
+    assert set(earlier_configurations(root, NOW, stores=["app"])) == {"app"}  # found in November: October not read
 
 
 def test_the_report_table_shows_facts_unknowns_and_changes() -> None:

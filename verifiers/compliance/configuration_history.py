@@ -4,7 +4,7 @@ readers `evidence freshness` and `evidence trend` use (verifiers/evidence/freshn
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,14 +13,18 @@ from verifiers.compliance.configuration import Earlier
 from verifiers.evidence.freshness import run_directories, sealed_evidence
 
 
-def earlier_configurations(root: Path, before: datetime) -> dict[str, Earlier]:
+def earlier_configurations(root: Path, before: datetime, *, stores: Collection[str] | None = None
+                           ) -> dict[str, Earlier]:
     """By store name, the newest configuration recorded in a month before `before`'s month (UTC); a root that
-    does not exist yet (the first run) has none."""
+    does not exist yet (the first run) has none. With `stores`, reading stops once each of them is found (a
+    years-long archive is not read to its start every run)."""
     if not root.is_dir():
         return {}
     month = f"{before.astimezone(UTC):%Y-%m}"
     found: dict[str, Earlier] = {}
     for rel, directory in run_directories(root):  # newest first
+        if stores is not None and set(stores) <= set(found):
+            break
         run_month = rel.removeprefix("runs/").partition("/")[0]
         if run_month >= month:
             continue

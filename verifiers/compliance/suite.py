@@ -67,7 +67,8 @@ def _earlier(state: RestoreRun) -> dict[str, Earlier]:
     """The configurations earlier months recorded, by store, read once per run."""
     if state.earlier_configurations is None:
         root = state.settings.history or state.settings.reports_dir
-        state.earlier_configurations = earlier_configurations(root, state.run.started)
+        names = [s.name for s in state.load().stores]
+        state.earlier_configurations = earlier_configurations(root, state.run.started, stores=names)
     return state.earlier_configurations
 
 
