@@ -21,6 +21,7 @@ from verifiers.compliance.configuration_history import earlier_configurations
 from verifiers.compliance.configuration_policy import ConfigurationPolicy
 from verifiers.errors import InventoryError
 from verifiers.evidence.configuration_html import configuration_html
+from verifiers.evidence.conformance import evidence_problems
 from verifiers.inventory import parse_inventory
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
@@ -162,3 +163,25 @@ def test_the_report_table_shows_facts_unknowns_and_changes() -> None:
     assert "no earlier record" in html
     assert "<strong>since run r1 (2026-11): retention 35 → 7 days</strong>" in html
     assert configuration_html([]) == ""
+
+
+def test_the_block_is_valid_evidence_and_the_schema_stays_closed() -> None:
+    record = hygiene_record("app")
+    block = Configuration("rds-snapshot", {"retention_days": Fact(7), "copy_to": Fact(("replicated to eu-west-1",)),
+                                           "pitr": Fact.not_read("AccessDenied")}).as_evidence(None)
+    good = {**record, "configuration": {**block, "previous": {
+        "run": "20261103T020000Z-a1b2c3", "month": "2026-11",
+        "changes": [{"fact": "retention_days", "was": 35, "now": 7}]}}}
+    assert evidence_problems("2026-12/run", run_with(good)) == []
+    assert evidence_problems("2026-12/run", run_with(record)) == []  # optional: older evidence has none
+    bad = {**record, "configuration": {**block, "facts": {"retention": 7}}}  # not a fact name
+    [problem] = evidence_problems("2026-12/run", run_with(bad))
+    assert "$.stores[0].configuration.facts: 'retention' is not one of" in str(problem)
+
+
+def run_with(store_record: dict[str, Any]) -> dict[str, Any]:
+    return {"schema_version": 2,
+            "run": {"id": "20261206T120000Z-abcdef", "started": "2026-12-06T12:00:00Z",
+                    "finished": "2026-12-06T12:00:30Z", "tool_version": "0.1.0", "git_commit": None, "host": "ci",
+                    "status": "passed"},
+            "stores": [store_record], "chain": {"sequence": 1, "previous": None, "signature": None}}
