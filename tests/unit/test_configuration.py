@@ -103,6 +103,8 @@ def test_changes_read_as_people_say_them() -> None:
     assert [c.describe() for c in found] == ["retention 35 → 7 days", "copies to us-west-2 → none",
                                              "point-in-time recovery on → unknown"]
     assert Change("deletion_protection", True, False).describe() == "deletion protection on → off"
+    assert Change("retention_days", 35, None).describe() == "retention 35 days → no expiry"
+    assert Change("retention_days", "unknown", 7).describe() == "retention unknown → 7 days"
     assert describe_changes(None) == "no earlier record"
     assert describe_changes({"run": "r1", "month": "2026-11", "changes": []}) == "no change since run r1 (2026-11)"
 

@@ -56,9 +56,11 @@ class Change:
     now: Any
 
     def describe(self) -> str:
-        """`retention 35 → 7 days`."""
+        """`retention 35 → 7 days`, `retention 35 days → no expiry`, `encryption on → off`."""
         label, unit = FACT_LABELS.get(self.fact, (self.fact.replace("_", " "), ""))
-        return f"{label} {shown(self.was)} → {shown(self.now)}{unit if self.now != UNKNOWN else ''}"
+        if _number(self.was) and _number(self.now):
+            return f"{label} {self.was} → {self.now}{unit}"
+        return f"{label} {shown_fact(self.fact, self.was)} → {shown_fact(self.fact, self.now)}"
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,18 @@ def shown(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "none"
     return str(value)
+
+
+def shown_fact(fact: str, value: Any) -> str:
+    """A fact's value as people read it: with its unit, `no expiry` for a retention nothing limits."""
+    if fact == "retention_days" and value is None:
+        return "no expiry"
+    unit = FACT_LABELS.get(fact, ("", ""))[1]
+    return shown(value) + (unit if _number(value) else "")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def changes(was: Mapping[str, Any], now: Mapping[str, Any]) -> list[Change]:

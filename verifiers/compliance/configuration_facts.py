@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from verifiers.checks import CheckResult, CheckSpec, not_compared
+from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import configuration
 from verifiers.compliance.configuration import Configuration, Earlier, Fact
 from verifiers.compliance.configuration_policy import CONFIGURATION_SOURCES, ConfigurationPolicy
@@ -71,10 +71,6 @@ def record(store: AnyStore, defaults: ConfigurationPolicy | None, base_dir: Path
     policy = policy_of(store, defaults)
     if policy is None:
         return Recorded(None, [])
-    if store.source.type not in CONFIGURATION_SOURCES:
-        return Recorded(None, [not_compared(s.check, s.subject, None, f"the backup configuration of "
-                                            f"{store.source.type} sources is not read")
-                               for s in configuration.specs(policy)])
     try:
         found = read_facts(store, base_dir, now)
     except RestoreproofError as exc:  # the cloud extra is missing: nothing could be read

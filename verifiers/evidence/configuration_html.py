@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from verifiers.compliance.configuration import FACT_LABELS, UNKNOWN, describe_changes, shown
+from verifiers.compliance.configuration import FACT_LABELS, UNKNOWN, describe_changes, shown_fact
 
 
 def configuration_html(blocks: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
@@ -32,12 +32,11 @@ def _row(name: str, block: Mapping[str, Any]) -> str:
 
 
 def _fact(fact: str, value: Any, block: Mapping[str, Any]) -> str:
-    label, unit = FACT_LABELS.get(fact, (fact.replace("_", " "), ""))
+    label = FACT_LABELS.get(fact, (fact.replace("_", " "), ""))[0]
     why = block.get("unknown", {}).get(fact)
     if why is not None:
         text = f"{UNKNOWN}<div class='rp-dim'>{escape(why)}</div>"
     else:
         note = block.get("notes", {}).get(fact)
-        text = escape(shown(value) + (unit if value is not None else "")) + (
-            f"<div class='rp-dim'>{escape(note)}</div>" if note else "")
+        text = escape(shown_fact(fact, value)) + (f"<div class='rp-dim'>{escape(note)}</div>" if note else "")
     return f"<dt>{escape(label)}</dt><dd>{text}</dd>"
