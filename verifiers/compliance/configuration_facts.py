@@ -23,7 +23,7 @@ from verifiers.store_settings import AnyStore, DynamoDbBackupSource, FileSource,
 class Recorded:
     """What a run records of a store's configuration: the evidence block and the policy's checks."""
 
-    block: dict[str, Any] | None  # None: not read (a source type whose configuration is not read)
+    block: dict[str, Any] | None  # None: not read (no policy covers the store, or the cloud extra is missing)
     checks: list[CheckResult]
 
 

@@ -53,8 +53,9 @@ def outcome(state: RestoreRun, name: str) -> StoreOutcome:
         store = inventory.select(names=[name])[0]
         now = datetime.now(UTC)
         found = judge_unrestored(store, inventory.base_dir, now=now)
+        covered = configuration_facts.policy_of(store, inventory.policy) is not None
         recorded = configuration_facts.record(store, inventory.policy, inventory.base_dir, now,
-                                              _earlier(state).get(store.name))
+                                              _earlier(state).get(store.name) if covered else None)
         found += recorded.checks
         status = "passed" if all(c.passed for c in found) else "failed"
         state.outcomes[key] = StoreOutcome(store=store, status=status, checks=found, timer=RestoreTimer(),
@@ -67,7 +68,8 @@ def _earlier(state: RestoreRun) -> dict[str, Earlier]:
     """The configurations earlier months recorded, by store, read once per run."""
     if state.earlier_configurations is None:
         root = state.settings.history or state.settings.reports_dir
-        names = [s.name for s in state.load().stores]
+        inventory = state.load()
+        names = [s.name for s in inventory.stores if configuration_facts.policy_of(s, inventory.policy) is not None]
         state.earlier_configurations = earlier_configurations(root, state.run.started, stores=names)
     return state.earlier_configurations
 
