@@ -39,6 +39,7 @@ PLAIN_NAMES = {
     "canary": "Canary row", "gdpr": "Erasures hold", "migrate": "Migrations apply", "encryption": "Encryption",
     "retention": "Retention", "copy": "Off-site copy", "manual_copy": "Manual copy", "bucket": "Bucket access",
     "backup_jobs": "Backup jobs", "manifest": "Manifest of this snapshot", "backup_success": "Backup success rate",
+    "configuration": "Backup configuration",
 }
 
 

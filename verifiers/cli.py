@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR",
                         help="where each run writes its report.html, junit.xml and signed evidence.json "
                         "(default: reports)")
+    verify.add_argument("--history", type=Path, metavar="DIR",
+                        help="earlier runs (a reports directory or a local copy of the archive) to show each store's "
+                        "backup-configuration change since an earlier month (default: --reports-dir)")
     verify.add_argument("-q", "--quiet", action="count", default=0, help="less output: no progress (pytest's -q)")
     verify.add_argument("-v", "--verbose", action="count", default=0,
                         help="more output: a line per phase, every failed check (pytest's -v)")
@@ -192,6 +195,8 @@ def _verify(args: argparse.Namespace) -> int:
                    "--reports-dir", str(args.reports_dir.resolve()), "-p", "no:cacheprovider", *extra]
     if args.suite:
         pytest_args += ["--suite", args.suite]
+    if args.history is not None:
+        pytest_args += ["--history", str(args.history.resolve())]
     pytest_args += ["-q"] * args.quiet + ["-v"] * args.verbose
     for store in args.store:
         pytest_args += ["--store", store]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field, ValidationError
 
+from verifiers.compliance.configuration_policy import ConfigurationPolicy
 from verifiers.compliance.settings import PLACE_TAGS
 from verifiers.discovery.settings import DeclaredStore, DiscoverySettings
 from verifiers.errors import EmptyInventoryError, InventoryError
@@ -36,6 +37,10 @@ class Inventory(StrictModel):
                                           "(queues, SaaS, secrets, configuration): listed, never restored")
     services: list[Service] = Field(default_factory=list, description="the services: each the stores a recovery "
                                     "restores together, with its service-level RTO, for drills (docs/drills.md)")
+    policy: ConfigurationPolicy | None = Field(default=None, description="backup-configuration rules for every "
+                                               "store with a file, s3, rds-snapshot or dynamodb-backup source; a "
+                                               "store's [stores.hygiene.configuration] overrides them rule by rule "
+                                               "(docs/configuration-evidence.md)")
     base_dir: Path = Field(default=Path("."), exclude=True)
     path: Path = Field(default=Path("inventory.toml"), exclude=True)
 

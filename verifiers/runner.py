@@ -56,6 +56,7 @@ class StoreOutcome:
     suite: str | None = None  # the suite that judged it, when not the store's own (e.g. hygiene)
     reference: str | None = None  # what the data was compared with: "manifest" or LIVE_REFERENCE
     manifest_sha256: str | None = None
+    configuration: dict[str, Any] | None = None  # the backup configuration (compliance/configuration.py), if read
 
     def result_for(self, spec: CheckSpec) -> CheckResult | None:
         for result in self.checks:
@@ -97,6 +98,7 @@ class StoreOutcome:
                     "target_seconds": self.store.rpo},
             "checks": [c.as_dict() for c in self.checks],
             "error": self.error,
+            **({"configuration": self.configuration} if self.configuration is not None else {}),
         }
 
 

@@ -75,8 +75,8 @@ def rds(instance: str) -> dict[str, Any]:
 def test_rds_every_day_since_the_creation_has_its_automated_snapshot(tmp_path: Path, instances: None) -> None:
     result = success(tmp_path, rds("bs-daily"), days_later=1)
     assert result.passed and result.compared, result.message
-    assert result.observed == "1 of 1 scheduled backups completed (100.000 %)"
-    assert result.expected == "≥ 99.9 %"
+    assert result.observed == {"completed": 1, "scheduled": 1, "percent": 100.0}
+    assert result.expected == {"min_percent": 99.9}
     assert f"counted from {day(0)}: the instance bs-daily was created {day(0)}" in result.message
     counted = result.scheduled_backups
     assert counted is not None and (counted.scheduled, counted.completed, counted.missed) == (1, 1, ())
@@ -85,7 +85,7 @@ def test_rds_every_day_since_the_creation_has_its_automated_snapshot(tmp_path: P
 def test_rds_a_day_without_an_automated_snapshot_is_named(tmp_path: Path, instances: None) -> None:
     result = success(tmp_path, rds("bs-daily"), days_later=3)
     assert not result.passed
-    assert result.observed == "1 of 3 scheduled backups completed (33.333 %)"
+    assert result.observed == {"completed": 1, "scheduled": 3, "percent": 33.333}
     assert f"days without a completed backup: {day(1)} missing, {day(2)} missing" in result.message
     assert result.scheduled_backups is not None
     assert [(m.day, m.status) for m in result.scheduled_backups.missed] == [(day(1), "missing"), (day(2), "missing")]
@@ -94,7 +94,7 @@ def test_rds_a_day_without_an_automated_snapshot_is_named(tmp_path: Path, instan
 def test_rds_retention_bounds_the_days_counted(tmp_path: Path, instances: None) -> None:
     """Ten days on, a 7-day retention shows the last 7 days only: the creation day's snapshot is gone."""
     result = success(tmp_path, rds("bs-daily"), days_later=10)
-    assert result.observed == "0 of 7 scheduled backups completed (0.000 %)"
+    assert result.observed == {"completed": 0, "scheduled": 7, "percent": 0.0}
     assert f"counted from {day(3)}: automated snapshots are kept 7 days (BackupRetentionPeriod)" in result.message
 
 
@@ -102,7 +102,7 @@ def test_rds_retention_zero_is_every_day_missing(tmp_path: Path, instances: None
     """moto takes an automated snapshot even at retention 0; AWS takes none: the setting decides."""
     result = success(tmp_path, rds("bs-off"), days_later=2)
     assert not result.passed
-    assert result.observed == "0 of 2 scheduled backups completed (0.000 %)"
+    assert result.observed == {"completed": 0, "scheduled": 2, "percent": 0.0}
     assert result.message.startswith("automated snapshots of instance bs-off: automated backups are disabled "
                                      "(BackupRetentionPeriod 0): none of the 2 scheduled daily backups")
 
@@ -123,7 +123,7 @@ def test_rds_weekly_schedule_counts_whole_weeks(tmp_path: Path, instances: None)
     result = success(tmp_path, rds("bs-daily"), days_later=14, rate={"schedule": "weekly"})
     # weeks counted back from the day before: the last one only; the one before it begins before the oldest day a
     # 7-day retention shows
-    assert result.observed == "0 of 1 scheduled backups completed (0.000 %)"
+    assert result.observed == {"completed": 0, "scheduled": 1, "percent": 0.0}
     assert f"week of {day(7)} missing" in result.message
 
 
@@ -134,7 +134,7 @@ def test_aurora_cluster_automated_snapshots(tmp_path: Path, aws: MotoServer) -> 
     try:
         source = {"type": "rds-snapshot", "cluster": "bs-aurora", "instance_class": "db.r6g.large"}
         result = success(tmp_path, source, days_later=2)
-        assert result.observed == "1 of 2 scheduled backups completed (50.000 %)"
+        assert result.observed == {"completed": 1, "scheduled": 2, "percent": 50.0}
         assert result.message.startswith("automated snapshots of cluster bs-aurora: ")
         assert f"{day(1)} missing (counted from {day(0)}: the cluster bs-aurora was created" in result.message
     finally:
@@ -162,11 +162,11 @@ def table(name: str) -> dict[str, Any]:
 def test_dynamodb_pitr_covers_the_days_it_can_restore(tmp_path: Path, tables: None) -> None:
     covered = success(tmp_path, table("bs-pitr"), kind="dynamodb", days_later=1)
     assert covered.passed, covered.message
-    assert covered.observed == "1 of 1 scheduled backups completed (100.000 %)"
+    assert covered.observed == {"completed": 1, "scheduled": 1, "percent": 100.0}
     assert covered.message.startswith(f"continuous backups (PITR) of table bs-pitr, restorable from {day(0)}T")
     # moto's latest restorable time stays at the moment PITR was enabled: the days after it are not restorable
     later = success(tmp_path, table("bs-pitr"), kind="dynamodb", days_later=3)
-    assert later.observed == "1 of 3 scheduled backups completed (33.333 %)"
+    assert later.observed == {"completed": 1, "scheduled": 3, "percent": 33.333}
     assert f"{day(1)} missing, {day(2)} missing" in later.message
 
 
@@ -180,7 +180,7 @@ def test_dynamodb_pitr_disabled_is_every_day_missing(tmp_path: Path, tables: Non
 
 def test_dynamodb_since_moves_the_start(tmp_path: Path, tables: None) -> None:
     result = success(tmp_path, table("bs-no-pitr"), kind="dynamodb", days_later=5, rate={"since": day(3)})
-    assert result.observed == "0 of 2 scheduled backups completed (0.000 %)"
+    assert result.observed == {"completed": 0, "scheduled": 2, "percent": 0.0}
     assert f"counted from {day(3)}: the backups' start set in hygiene.success_rate.since" in result.message
 
 
@@ -226,7 +226,7 @@ def test_the_hygiene_suite_writes_the_rate_into_the_evidence_and_the_index(tmp_p
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(evidence)) == []
     checks = {s["name"]: s["checks"] for s in evidence["stores"]}
     assert [(c["check"], c["subject"], c["observed"]) for c in checks["orders-db"]] == [
-        ("backup_success", "rds-automated", "1 of 3 scheduled backups completed (33.333 %)")]
+        ("backup_success", "rds-automated", {"completed": 1, "scheduled": 3, "percent": 33.333})]
     assert checks["carts"][0]["scheduled_backups"] == {
         "schedule": "daily", "first_day": day(0), "last_day": day(2), "scheduled": 3, "completed": 0,
         "missed": [{"day": day(i), "status": "missing"} for i in range(3)]}

@@ -77,7 +77,8 @@ def test_aws_backup_a_completed_job_every_day_passes_across_pages(backup: Stubbe
                         {**PERIOD, "ByResourceArn": ARN, "ByBackupVaultName": "prod", "NextToken": "page-2"})
     result = judged(AWS_BACKUP, {**BY_ARN, "vault": "prod"})
     assert result.passed, result.message
-    assert (result.observed, result.expected) == ("30 of 30 scheduled backups completed (100.000 %)", "≥ 99.9 %")
+    assert (result.observed, result.expected) == ({"completed": 30, "scheduled": 30, "percent": 100.0},
+                                                {"min_percent": 99.9})
     assert result.message == (f"AWS Backup jobs of {ARN} in vault prod: 30 of 30 scheduled daily backups from "
                               "2026-11-06 to 2026-12-05 completed (100.000 %)")
 
@@ -91,7 +92,7 @@ def test_aws_backup_names_the_missing_and_the_failed_days(backup: Stubber) -> No
     backup.add_response("list_backup_jobs", {"BackupJobs": jobs}, {**PERIOD, "ByResourceArn": ARN})
     result = judged(AWS_BACKUP, BY_ARN)
     assert not result.passed
-    assert result.observed == "28 of 30 scheduled backups completed (93.333 %)"
+    assert result.observed == {"completed": 28, "scheduled": 30, "percent": 93.333}
     assert result.message.endswith("; days without a completed backup: 2026-11-10 missing, 2026-11-20 EXPIRED/FAILED")
     counted = result.scheduled_backups
     assert counted is not None and (counted.first_day, counted.last_day, counted.scheduled, counted.completed) == (
@@ -104,7 +105,7 @@ def test_aws_backup_source_by_name_reads_its_resource_type_and_keeps_its_own_job
     backup.add_response("list_backup_jobs", {"BackupJobs": jobs}, {**PERIOD, "ByResourceType": "RDS"})
     source = {"type": "aws-backup", "vault": "prod", "resource_type": "RDS", "resource_name": "app"}
     result = judged(source)
-    assert result.observed == "29 of 30 scheduled backups completed (96.667 %)"
+    assert result.observed == {"completed": 29, "scheduled": 30, "percent": 96.667}
     assert result.message.startswith("AWS Backup jobs of RDS app: ")
     assert result.message.endswith("days without a completed backup: 2026-11-06 missing")
 
@@ -112,7 +113,7 @@ def test_aws_backup_source_by_name_reads_its_resource_type_and_keeps_its_own_job
 def test_aws_backup_since_and_a_long_list_of_missing_days(backup: Stubber) -> None:
     backup.add_response("list_backup_jobs", {"BackupJobs": []}, {**PERIOD, "ByResourceArn": ARN})
     result = judged(AWS_BACKUP, {**BY_ARN, "since": "2026-11-09"})
-    assert result.observed == "0 of 27 scheduled backups completed (0.000 %)"
+    assert result.observed == {"completed": 0, "scheduled": 27, "percent": 0.0}
     assert "2026-11-09 missing, 2026-11-10 missing" in result.message
     assert "2026-11-28 missing and 7 more (counted from 2026-11-09: the backups' start set in " \
            "hygiene.success_rate.since)" in result.message  # 20 named in the message
@@ -125,7 +126,7 @@ def test_aws_backup_weekly(backup: Stubber) -> None:
             job(date(2026, 11, 7))]  # before the first whole week: not counted
     backup.add_response("list_backup_jobs", {"BackupJobs": jobs}, {**PERIOD, "ByResourceArn": ARN})
     result = judged(AWS_BACKUP, {**BY_ARN, "schedule": "weekly"})
-    assert result.observed == "2 of 4 scheduled backups completed (50.000 %)"
+    assert result.observed == {"completed": 2, "scheduled": 4, "percent": 50.0}
     assert result.message.endswith("weeks without a completed backup: week of 2026-11-08 FAILED, "
                                    "week of 2026-11-22 missing")
 
@@ -158,7 +159,7 @@ def test_rds_a_month_of_automated_snapshots_with_one_day_missing(rds: Stubber) -
                      {"DBInstanceIdentifier": "app", "SnapshotType": "automated", "Marker": "m"})
     result = judged({"type": "rds-snapshot", "instance": "app"})
     assert not result.passed
-    assert result.observed == "29 of 30 scheduled backups completed (96.667 %)"
+    assert result.observed == {"completed": 29, "scheduled": 30, "percent": 96.667}
     assert result.message == ("automated snapshots of instance app: 29 of 30 scheduled daily backups from 2026-11-06 "
                               "to 2026-12-05 completed (96.667 %); days without a completed backup: 2026-11-30 "
                               "missing")
@@ -187,7 +188,7 @@ def test_dynamodb_the_days_before_the_earliest_restorable_time_are_missing(monke
     with stub:
         result = judged({"type": "dynamodb-backup", "table": "orders", "manifest": "m.json"}, kind="dynamodb")
     stub.assert_no_pending_responses()
-    assert result.observed == "16 of 30 scheduled backups completed (53.333 %)"
+    assert result.observed == {"completed": 16, "scheduled": 30, "percent": 53.333}
     assert result.message.startswith("continuous backups (PITR) of table orders, restorable from 2026-11-20T10:00Z "
                                      "to 2026-12-06T02:55Z: 16 of 30")
     assert result.message.endswith("days without a completed backup: " + ", ".join(

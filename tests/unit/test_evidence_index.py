@@ -235,7 +235,8 @@ def success_record(name: str, completed: int, missed: list[dict[str, str]], *,
     scheduled = completed + len(missed)
     record["checks"].append({
         "check": "backup_success", "subject": history, "passed": not missed,
-        "observed": f"{completed} of {scheduled} scheduled backups completed", "expected": "≥ 99.9 %",
+        "observed": {"completed": completed, "scheduled": scheduled, "percent": round(100 * completed / scheduled, 3)},
+        "expected": {"min_percent": 99.9},
         "message": "...", "compared": True,
         "scheduled_backups": {"schedule": "daily", "first_day": "2026-02-01", "last_day": "2026-03-02",
                               "scheduled": scheduled, "completed": completed, "missed": missed}})

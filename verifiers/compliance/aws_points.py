@@ -81,9 +81,7 @@ def latest_restorable(source: RdsSnapshotSource | DynamoDbBackupSource, *, store
             when = _utc(instance.get("LatestRestorableTime")) if instance.get("BackupRetentionPeriod") else None
             return when, f"instance {source.instance}"
         if isinstance(source, DynamoDbBackupSource):
-            ddb = dynamodb_client(source.region, source.endpoint_url)
-            described = ddb.describe_continuous_backups(TableName=source.table)["ContinuousBackupsDescription"]
-            pitr = described.get("PointInTimeRecoveryDescription", {})
+            pitr = dynamodb_pitr(source, store=store)
             enabled = pitr.get("PointInTimeRecoveryStatus") == "ENABLED"
             return (_utc(pitr.get("LatestRestorableDateTime")) if enabled else None), f"table {source.table}"
     except (ClientError, BotoCoreError) as exc:
@@ -91,6 +89,26 @@ def latest_restorable(source: RdsSnapshotSource | DynamoDbBackupSource, *, store
                         "rds:DescribeDBInstances, rds:DescribeDBClusters or dynamodb:DescribeContinuousBackups") \
             from None
     raise AssertionError(source)  # the types above are all there are
+
+def dynamodb_pitr(source: DynamoDbBackupSource, *, store: str) -> Any:
+    """The table's PointInTimeRecoveryDescription (status, restorable window, recovery period)."""
+    client = dynamodb_client(source.region, source.endpoint_url)
+    try:
+        described = client.describe_continuous_backups(TableName=source.table)["ContinuousBackupsDescription"]
+    except (ClientError, BotoCoreError) as exc:
+        raise aws_error(store, f"cannot read the continuous backups of table {source.table}", exc,
+                        "dynamodb:DescribeContinuousBackups") from None
+    return described.get("PointInTimeRecoveryDescription", {})
+
+
+def dynamodb_table(source: DynamoDbBackupSource, *, store: str) -> Any:
+    """The table as DescribeTable reports it (SSEDescription, DeletionProtectionEnabled, Replicas)."""
+    client = dynamodb_client(source.region, source.endpoint_url)
+    try:
+        return client.describe_table(TableName=source.table)["Table"]
+    except (ClientError, BotoCoreError) as exc:
+        raise aws_error(store, f"cannot describe table {source.table}", exc, "dynamodb:DescribeTable") from None
+
 
 def _utc(value: Any) -> datetime | None:
     return value.astimezone(UTC) if isinstance(value, datetime) else None

@@ -25,8 +25,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import success_history
 from verifiers.compliance.aws_points import aws_error, rds_snapshots
+from verifiers.compliance.configuration import kms_matches
 from verifiers.compliance.recovery_points import file_points
-from verifiers.compliance.settings import HygieneSettings
+from verifiers.compliance.settings import CopySettings, HygieneSettings
 from verifiers.durations import format_duration
 from verifiers.errors import SourceError
 from verifiers.manifests import MANIFEST_SUFFIX
@@ -59,17 +60,12 @@ def judge(store: AnyStore, spec: CheckSpec, now: datetime, base_dir: Path) -> Ch
     return judges[spec.check]()
 
 
-def _kms_matches(wanted: str, found: str) -> bool:
-    """A key id, key ARN or alias as configured against the id or ARN AWS reports."""
-    return bool(found) and (wanted == found or found.endswith("/" + wanted) or wanted.endswith("/" + found))
-
-
 def _encryption_result(what: str, encrypted: bool, key: str, wanted: str | None) -> CheckResult:
     expected = f"encrypted with {wanted}" if wanted else "encrypted"
     observed = f"encrypted with {key or 'the default key'}" if encrypted else "not encrypted"
     if not encrypted:
         return CheckResult("encryption", "encryption", False, observed, expected, f"{what} is NOT encrypted at rest")
-    if wanted and not _kms_matches(wanted, key):
+    if wanted and not kms_matches(wanted, key):
         return CheckResult("encryption", "encryption", False, observed, expected,
                            f"{what} is encrypted with {key or 'the default key'}, not with {wanted}")
     return CheckResult("encryption", "encryption", True, observed, expected, f"{what} is {observed}")
@@ -124,23 +120,7 @@ def _dynamodb_encryption(store: AnyStore, source: DynamoDbBackupSource, settings
 def copy(store: AnyStore, settings: HygieneSettings, now: datetime) -> CheckResult:
     target = settings.copy_
     assert target is not None
-    source = store.source
-    assert isinstance(source, RdsSnapshotSource | S3Source)  # the inventory allows `copy` on these only
-    endpoint = target.endpoint_url or source.endpoint_url
-    session = _assumed(store.name, target.role_arn, target.region, endpoint) if target.role_arn else None
-    where = target.region + (f", account {target.role_arn.split(':')[4]}" if target.role_arn else "")
-    if isinstance(source, RdsSnapshotSource):
-        client = session.client("rds", endpoint_url=endpoint) if session else None
-        found = rds_snapshots(source, store=store.name, kinds=("manual", "automated", "aws-backup"),
-                              region=target.region, endpoint_url=target.endpoint_url, client=client)
-        newest = max((s.created_at for s in found), default=None)
-        what = f"snapshot copy in {where}"
-    else:
-        assert isinstance(source, S3Source) and target.bucket is not None
-        client = session.client("s3", endpoint_url=endpoint) if session else _s3(target.region, endpoint)
-        key = _newest_key(client, target.bucket, source.prefix, source.pattern, store=store.name)
-        newest = key[1] if key else None
-        what = f"copy in s3://{target.bucket}/{source.prefix} ({where})"
+    newest, what = newest_copy(store, target)
     if newest is None:
         return CheckResult("copy", target.region, False, None, round(store.rpo, 3),
                            f"no {what}: a regional outage would take every backup with it")
@@ -151,11 +131,28 @@ def copy(store: AnyStore, settings: HygieneSettings, now: datetime) -> CheckResu
                        f"{format_duration(store.rpo)}")
 
 
+def newest_copy(store: AnyStore, target: CopySettings) -> tuple[datetime | None, str]:
+    """When the newest copy in `target` was made (None: there is none), and what a copy there is called."""
+    source = store.source
+    assert isinstance(source, RdsSnapshotSource | S3Source)  # the inventory allows `copy` on these only
+    endpoint = target.endpoint_url or source.endpoint_url
+    session = _assumed(store.name, target.role_arn, target.region, endpoint) if target.role_arn else None
+    where = target.region + (f", account {target.role_arn.split(':')[4]}" if target.role_arn else "")
+    if isinstance(source, RdsSnapshotSource):
+        client = session.client("rds", endpoint_url=endpoint) if session else None
+        found = rds_snapshots(source, store=store.name, kinds=("manual", "automated", "aws-backup"),
+                              region=target.region, endpoint_url=target.endpoint_url, client=client)
+        return max((s.created_at for s in found), default=None), f"snapshot copy in {where}"
+    assert target.bucket is not None
+    client = session.client("s3", endpoint_url=endpoint) if session else _s3(target.region, endpoint)
+    key = _newest_key(client, target.bucket, source.prefix, source.pattern, store=store.name)
+    return (key[1] if key else None), f"copy in s3://{target.bucket}/{source.prefix} ({where})"
+
+
 def manual_copy(store: AnyStore) -> CheckResult:
     source = store.source
     assert isinstance(source, RdsSnapshotSource)
-    kept = rds_snapshots(source, store=store.name, kinds=("manual", "aws-backup"))
-    automated = rds_snapshots(source, store=store.name, kinds=("automated",))
+    kept, automated = kept_snapshots(store.name, source)
     if not kept:
         return CheckResult("manual_copy", "manual_copy", False, 0, ">= 1",
                            f"only automated snapshots ({len(automated)}): they are deleted with the instance; take a "
@@ -165,23 +162,18 @@ def manual_copy(store: AnyStore) -> CheckResult:
                        f"{len(kept)} manual/AWS Backup snapshots, the newest {newest.id} of {newest.created}")
 
 
+def kept_snapshots(store: str, source: RdsSnapshotSource) -> tuple[list[Any], list[Any]]:
+    """The manual and AWS Backup snapshots (they outlive the instance), and the automated ones (they do not)."""
+    return (rds_snapshots(source, store=store, kinds=("manual", "aws-backup")),
+            rds_snapshots(source, store=store, kinds=("automated",)))
+
+
 def retention(store: AnyStore, settings: HygieneSettings, now: datetime, base_dir: Path) -> CheckResult:
     days = settings.retention_days
     assert days is not None
     source = store.source
     if isinstance(source, RdsSnapshotSource):
-        from verifiers.aws import rds_client
-
-        client = rds_client(source.region, source.endpoint_url)
-        if source.cluster:
-            cluster = source.cluster
-            raw = _call(store.name, f"cannot describe cluster {cluster}", "rds:DescribeDBClusters",
-                        lambda: client.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0])
-        else:
-            raw = _call(store.name, f"cannot describe instance {source.instance}", "rds:DescribeDBInstances",
-                        lambda: client.describe_db_instances(DBInstanceIdentifier=str(source.instance))[
-                            "DBInstances"][0])
-        kept = int(raw.get("BackupRetentionPeriod") or 0)
+        kept = int(describe_origin(store.name, source).get("BackupRetentionPeriod") or 0)
         return CheckResult("retention", "retention", kept >= days, f"{kept} days", f">= {days} days",
                            f"automated backups are kept {kept} days; at least {days} required")
     if isinstance(source, S3Source):
@@ -195,7 +187,21 @@ def retention(store: AnyStore, settings: HygieneSettings, now: datetime, base_di
                        + ("" if passed else " (a rotation deletes them sooner, or backups began recently)"))
 
 
-def _lifecycle(store: AnyStore, source: S3Source, days: int) -> CheckResult:
+def describe_origin(store: str, source: RdsSnapshotSource) -> Any:
+    """The source's instance or cluster as DescribeDBInstances / DescribeDBClusters report it."""
+    from verifiers.aws import rds_client
+
+    client = rds_client(source.region, source.endpoint_url)
+    if source.cluster:
+        cluster = source.cluster
+        return _call(store, f"cannot describe cluster {cluster}", "rds:DescribeDBClusters",
+                     lambda: client.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0])
+    return _call(store, f"cannot describe instance {source.instance}", "rds:DescribeDBInstances",
+                 lambda: client.describe_db_instances(DBInstanceIdentifier=str(source.instance))["DBInstances"][0])
+
+
+def lifecycle_expiries(store: str, source: S3Source) -> list[tuple[str, int]]:
+    """Each enabled lifecycle expiry of the bucket that reaches the source's prefix: (what, days)."""
     client = _s3(source.region, source.endpoint_url)
 
     def rules() -> list[Any]:
@@ -206,9 +212,9 @@ def _lifecycle(store: AnyStore, source: S3Source, days: int) -> CheckResult:
                 return []
             raise
 
-    found = _call(store.name, f"cannot read the lifecycle rules of {source.bucket}", "s3:GetLifecycleConfiguration",
+    found = _call(store, f"cannot read the lifecycle rules of {source.bucket}", "s3:GetLifecycleConfiguration",
                   rules)
-    short = []
+    out: list[tuple[str, int]] = []
     for rule in found:
         prefix = str(rule.get("Filter", {}).get("Prefix", rule.get("Prefix", "")))
         overlaps = source.prefix.startswith(prefix) or prefix.startswith(source.prefix)
@@ -216,9 +222,12 @@ def _lifecycle(store: AnyStore, source: S3Source, days: int) -> CheckResult:
             continue
         expiries = (("expires", rule.get("Expiration", {}).get("Days")),
                     ("expires old versions", rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays")))
-        for label, value in expiries:
-            if value is not None and int(value) < days:
-                short.append(f"rule {rule.get('ID', '?')} {label} after {value} days")
+        out += [(f"rule {rule.get('ID', '?')} {label}", int(value)) for label, value in expiries if value is not None]
+    return out
+
+
+def _lifecycle(store: AnyStore, source: S3Source, days: int) -> CheckResult:
+    short = [f"{what} after {value} days" for what, value in lifecycle_expiries(store.name, source) if value < days]
     if short:
         return CheckResult("retention", "retention", False, short, f">= {days} days",
                            f"s3://{source.bucket}/{source.prefix}: " + "; ".join(short) + f" (< {days} days)")
@@ -238,12 +247,7 @@ def bucket(store: AnyStore, subject: str) -> CheckResult:
                            f"s3://{name}: versioning {status}" + ("" if status == "Enabled" else
                                                                  ": a deleted or overwritten backup is gone for good"))
     if aspect == "encryption":
-        algorithms = _optional(store.name, name, "encryption", "s3:GetEncryptionConfiguration",
-                               "ServerSideEncryptionConfigurationNotFoundError",
-                               lambda: [r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in
-                                        client.get_bucket_encryption(Bucket=name)
-                                        ["ServerSideEncryptionConfiguration"]["Rules"]
-                                        if "ApplyServerSideEncryptionByDefault" in r])
+        algorithms = [r["SSEAlgorithm"] for r in default_encryption(store.name, client, name)]
         shown = ", ".join(algorithms or []) or "none"
         return CheckResult("bucket", subject, bool(algorithms), shown, "a default encryption rule",
                            f"s3://{name}: default encryption {shown}")
@@ -255,6 +259,34 @@ def bucket(store: AnyStore, subject: str) -> CheckResult:
     return CheckResult("bucket", subject, not off, "all blocked" if not off else [f"{f} off" for f in off],
                        "all four settings on",
                        f"s3://{name}: public access " + ("blocked" if not off else "NOT blocked: " + ", ".join(off)))
+
+
+def default_encryption(store: str, client: Any, name: str) -> list[Any]:
+    """The bucket's default encryption rules (ApplyServerSideEncryptionByDefault: SSEAlgorithm, KMSMasterKeyID);
+    none when it has no default encryption configured."""
+    found = _optional(store, name, "encryption", "s3:GetEncryptionConfiguration",
+                      "ServerSideEncryptionConfigurationNotFoundError",
+                      lambda: [r["ApplyServerSideEncryptionByDefault"] for r in
+                               client.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+                               if "ApplyServerSideEncryptionByDefault" in r])
+    return list(found or [])
+
+
+def replication_destinations(store: str, client: Any, name: str, prefix: str) -> list[str]:
+    """Where the bucket's enabled replication rules reaching `prefix` copy to: the destination bucket ARN, and
+    its account when the rule names one; none when the bucket has no replication configured."""
+    config = _optional(store, name, "replication configuration", "s3:GetReplicationConfiguration",
+                       "ReplicationConfigurationNotFoundError",
+                       lambda: client.get_bucket_replication(Bucket=name)["ReplicationConfiguration"])
+    out: list[str] = []
+    for rule in (config or {}).get("Rules", []):
+        ruled = str(rule.get("Filter", {}).get("Prefix", rule.get("Prefix", "")))
+        if rule.get("Status") != "Enabled" or not (prefix.startswith(ruled) or ruled.startswith(prefix)):
+            continue
+        destination = rule.get("Destination", {})
+        account = f" (account {destination['Account']})" if destination.get("Account") else ""
+        out.append(f"{destination.get('Bucket', '?')}{account}")
+    return out
 
 
 def backup_jobs(store: AnyStore, settings: HygieneSettings, now: datetime) -> CheckResult:

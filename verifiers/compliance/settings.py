@@ -9,6 +9,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
+from verifiers.compliance.configuration_policy import CONFIGURATION_SOURCES, ConfigurationPolicy
 from verifiers.setting_types import Seconds, StrictModel
 
 SUBJECT_PLACEHOLDER = "{subject}"
@@ -79,6 +80,9 @@ class HygieneSettings(StrictModel):
     backup_jobs: BackupJobSettings | None = None
     success_rate: SuccessRateSettings | None = Field(default=None, description="backup success rate over the "
                                                      "scheduled days, from the provider's history")
+    configuration: ConfigurationPolicy | None = Field(default=None, description="record the backup configuration "
+                                                      "(docs/configuration-evidence.md) and judge it by these rules, "
+                                                      "over the inventory's [policy]")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -249,6 +253,7 @@ def _hygiene_misfit(source_type: str, hygiene: HygieneSettings) -> str | None:
         (hygiene.copy_ is not None, ("rds-snapshot", "s3"), "hygiene.copy"),
         (hygiene.require_manual, ("rds-snapshot",), "hygiene.require_manual"),
         (hygiene.retention_days is not None, ("rds-snapshot", "s3", "file"), "hygiene.retention_days"),
+        (hygiene.configuration is not None, CONFIGURATION_SOURCES, "hygiene.configuration"),
     ]
     for enabled, sources, name in rules:
         if enabled and source_type not in sources:

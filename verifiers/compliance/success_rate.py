@@ -80,7 +80,7 @@ def judge(history: History, settings: SuccessRateSettings, period: Period, *, su
     missed = [m for m in (_missed(history, first, last) for first, last in scheduled) if m is not None]
     completed = len(scheduled) - len(missed)
     rate = 100.0 * completed / len(scheduled)
-    observed = f"{completed} of {len(scheduled)} scheduled backups completed ({rate:.3f} %)"
+    observed = {"completed": completed, "scheduled": len(scheduled), "percent": round(rate, 3)}
     counted = ScheduledBackups(schedule=settings.schedule, first_day=scheduled[0][0].isoformat(),
                                last_day=period.last.isoformat(), scheduled=len(scheduled), completed=completed,
                                missed=tuple(missed))
@@ -93,7 +93,7 @@ def judge(history: History, settings: SuccessRateSettings, period: Period, *, su
         message += f"; {unit}s without a completed backup: " + _listed(missed, weekly=unit == "week")
     if binding:
         message += f" (counted from {binding.day.isoformat()}: {binding.reason})"
-    return CheckResult(CHECK, subject, rate >= settings.target, observed, f"≥ {settings.target:g} %", message,
+    return CheckResult(CHECK, subject, rate >= settings.target, observed, {"min_percent": settings.target}, message,
                        scheduled_backups=counted)
 
 

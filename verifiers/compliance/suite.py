@@ -1,6 +1,11 @@
 """`pytest suites/hygiene`: the checks read from the backup services' APIs (RPO gaps, PITR lag, encryption,
 copies, retention, buckets, AWS Backup jobs) for every store with [stores.hygiene], without restoring anything:
-cheap enough to run daily. Each store's result is recorded in the run's evidence with suite "hygiene"."""
+cheap enough to run daily. Each store's result is recorded in the run's evidence with suite "hygiene".
+
+The suite also records each store's backup configuration where a policy asks for it ([policy], or
+[stores.hygiene.configuration]): the facts, the policy's checks, and the change since an earlier month's record
+(read from --history, default the reports directory). Restore suites do not read it: one reading per run is the
+hygiene suite's, which needs no restore (docs/configuration-evidence.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,10 @@ from datetime import UTC, datetime
 import pytest
 
 from verifiers.checks import CheckSpec
+from verifiers.compliance import configuration_facts
 from verifiers.compliance.attach import judge_unrestored, unrestored_specs
+from verifiers.compliance.configuration import Earlier
+from verifiers.compliance.configuration_history import earlier_configurations
 from verifiers.errors import InventoryError
 from verifiers.plugin import _record_properties
 from verifiers.plugin.session import CHECK_KEY, RUN_KEY, CheckParam, RestoreCheck, RestoreRun
@@ -33,7 +41,8 @@ def parametrize(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(exc.describe()) from None
     if state.settings.suite not in (None, SUITE):
         stores = []
-    params = [CheckParam(s.name, spec) for s in stores for spec in unrestored_specs(s)]
+    params = [CheckParam(s.name, spec) for s in stores
+              for spec in unrestored_specs(s) + configuration_facts.specs(s, inventory.policy)]
     metafunc.parametrize("hygiene_check", params, ids=[p.id for p in params], indirect=True)
 
 
@@ -42,11 +51,27 @@ def outcome(state: RestoreRun, name: str) -> StoreOutcome:
     if key not in state.outcomes:
         inventory = state.load()
         store = inventory.select(names=[name])[0]
-        found = judge_unrestored(store, inventory.base_dir, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        found = judge_unrestored(store, inventory.base_dir, now=now)
+        covered = configuration_facts.policy_of(store, inventory.policy) is not None
+        recorded = configuration_facts.record(store, inventory.policy, inventory.base_dir, now,
+                                              _earlier(state).get(store.name) if covered else None)
+        found += recorded.checks
         status = "passed" if all(c.passed for c in found) else "failed"
         state.outcomes[key] = StoreOutcome(store=store, status=status, checks=found, timer=RestoreTimer(),
-                                           planned=tuple(CheckSpec(c.check, c.subject) for c in found), suite=SUITE)
+                                           planned=tuple(CheckSpec(c.check, c.subject) for c in found), suite=SUITE,
+                                           configuration=recorded.block)
     return state.outcomes[key]
+
+
+def _earlier(state: RestoreRun) -> dict[str, Earlier]:
+    """The configurations earlier months recorded, by store, read once per run."""
+    if state.earlier_configurations is None:
+        root = state.settings.history or state.settings.reports_dir
+        inventory = state.load()
+        names = [s.name for s in inventory.stores if configuration_facts.policy_of(s, inventory.policy) is not None]
+        state.earlier_configurations = earlier_configurations(root, state.run.started, stores=names)
+    return state.earlier_configurations
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from typing import Any
 from verifiers.checks import CheckResult, plain_name
 from verifiers.durations import format_duration
 from verifiers.evidence import soc2
+from verifiers.evidence.configuration_html import configuration_html
 from verifiers.run_checks import RunCheck
 from verifiers.runner import StoreOutcome
 from verifiers.terminal_summary import check_counts
@@ -48,6 +49,7 @@ def summary_html(outcomes: Sequence[StoreOutcome], provenance: Mapping[str, str 
         f"{_verdict(outcomes)}{provenance_html(provenance or {})}"
         f"<table id='restoreproof-stores' class='rp-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
         f"<div class='rp-charts'>{charts}</div>"
+        f"{configuration_html([(o.store.name, o.configuration) for o in outcomes if o.configuration is not None])}"
         "<p class='rp-note'>Every value here is a count, checksum, name or duration: row contents are never "
         "recorded. Expand a row of the results table below for what each check observed and expected.</p>"
         "</section>"

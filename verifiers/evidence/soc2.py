@@ -82,6 +82,9 @@ MAPPING: tuple[CriteriaMapping, ...] = (
     CriteriaMapping("backup_success", ("A1.2",), "backup operation is monitored: the share of the scheduled "
                     "backups that completed over the period, read from the provider's own history, meets its target; "
                     "the days without one are named"),
+    CriteriaMapping("configuration", ("A1.2",), "the backup configuration read from the provider meets the policy: "
+                    "retention, encryption and key, a copy elsewhere, point-in-time recovery, backups surviving the "
+                    "deletion of the database, deletion protection"),
     CriteriaMapping("canary", ("A1.3",), "the restored backup holds the newest canary written before it: it is "
                     "from the right database and as fresh as it claims"),
     CriteriaMapping("gdpr", ("P4.3",), "GDPR Art. 17: subjects erased before the backup are not in it; those "

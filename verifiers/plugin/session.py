@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from verifiers.checks import CheckSpec
+from verifiers.compliance.configuration import Earlier
 from verifiers.evidence import KEY_ENV, RunInfo, git_commit, signing
 from verifiers.evidence.provenance import provenance
 from verifiers.inventory import Inventory, load_inventory
@@ -26,6 +27,9 @@ from verifiers.stores.base import StorePlan
 OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("inventory", "restoreproof_inventory", "inventory.toml", "inventory file listing the stores to verify"),
     ("reports_dir", "restoreproof_reports_dir", "reports", "where run evidence goes: REPORTS/YYYY-MM/<run-id>/"),
+    ("history", "restoreproof_history", None,
+     "where earlier runs are read to show each store's backup-configuration change since an earlier month: a "
+     "reports directory or a local copy of the archive (default: the reports directory)"),
     ("suite", "restoreproof_suite", None, "only stores of this suite (e.g. rds)"),
     ("work_dir", "restoreproof_work_dir", None, "where sandboxes keep their data (default: the system temp dir)"),
     ("progress", "restoreproof_progress", "auto",
@@ -52,6 +56,7 @@ class Settings:
     sandbox_mode: str | None = None
     sandbox: str | None = None  # --sandbox: overrides every file-restored store's sandbox type
     allow_external: bool = False  # --allow-external-sandbox
+    history: Path | None = None  # --history: earlier runs, for the configuration's change (default: reports_dir)
 
     @classmethod
     def resolve(cls, config: pytest.Config) -> Settings:
@@ -86,6 +91,7 @@ class Settings:
             sandbox_mode=value("sandbox_mode", "restoreproof_sandbox_mode", None),
             sandbox=config.getoption("sandbox", None),
             allow_external=bool(config.getoption("allow_external_sandbox", False)),
+            history=path("history", "restoreproof_history", None, here),
         )
 
 
@@ -105,6 +111,7 @@ class RestoreRun:
     run_checks: list[RunCheck] = field(default_factory=list)  # about the run as a whole (verifiers/run_checks.py)
     coverage: dict[str, Any] | None = None  # the inventory against discovery, with `[discovery]`
     drill: dict[str, Any] | None = None  # a drill's record (verifiers/plugin/drill.py): evidence.json's run.drill
+    earlier_configurations: dict[str, Earlier] | None = None  # read once by the hygiene suite (compliance/suite.py)
 
     @cached_property
     def provenance(self) -> dict[str, str | None]:

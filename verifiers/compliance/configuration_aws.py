@@ -1,0 +1,140 @@
+"""The backup configuration of a store with an AWS source, read from the provider APIs (the `aws` extra) with the
+readers the hygiene checks use (hygiene.py, aws_points.py): RDS instance or Aurora cluster, DynamoDB table, S3
+bucket. Each fact is read on its own: a call that fails makes its facts UNKNOWN with the reason (a denied call
+names the permission to grant), the others are still read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from verifiers.aws import s3_client
+from verifiers.compliance import hygiene
+from verifiers.compliance.aws_points import dynamodb_pitr, dynamodb_points, dynamodb_table
+from verifiers.compliance.configuration import Fact
+from verifiers.errors import RestoreproofError
+from verifiers.store_settings import AnyStore, DynamoDbBackupSource, RdsSnapshotSource, S3Source
+
+DYNAMODB_PITR_DAYS = 35  # a table's recovery period when DescribeContinuousBackups does not report one
+
+
+def _facts(read: Callable[[], Mapping[str, Fact]], names: tuple[str, ...]) -> dict[str, Fact]:
+    """The facts one reading gives, or each of `names` UNKNOWN with why the reading failed."""
+    try:
+        return dict(read())
+    except RestoreproofError as exc:
+        return {name: Fact.not_read(exc.describe()) for name in names}
+
+
+def rds_facts(store: AnyStore, source: RdsSnapshotSource) -> dict[str, Fact]:
+    origin = f"cluster {source.cluster}" if source.cluster else f"instance {source.instance}"
+
+    def described() -> dict[str, Fact]:
+        raw = hygiene.describe_origin(store.name, source)
+        days = int(raw.get("BackupRetentionPeriod") or 0)
+        replicated = sorted({str(r.get("DBInstanceAutomatedBackupsArn", "")).split(":")[3]
+                             for r in raw.get("DBInstanceAutomatedBackupsReplications") or []
+                             if str(r.get("DBInstanceAutomatedBackupsArn", "")).count(":") >= 4})
+        return {
+            "retention_days": Fact(days, note=f"automated backups of {origin}"),
+            "encrypted": Fact(bool(raw.get("StorageEncrypted")), note=f"storage of {origin} (its snapshots inherit "
+                              "it)"),
+            "kms_key": Fact(str(raw.get("KmsKeyId") or "") or None),
+            "pitr": Fact(days > 0, note="automated backups on" if days else "automated backups off (retention 0)"),
+            "deletion_protection": Fact(bool(raw.get("DeletionProtection"))),
+            "replicated_to": Fact(tuple(f"automated backups replicated to {r}" for r in replicated)),
+        }
+
+    facts = _facts(described, ("retention_days", "encrypted", "kms_key", "pitr", "deletion_protection",
+                               "replicated_to"))
+    facts["copy_to"] = _copy_to(store, facts.pop("replicated_to"))
+    facts["survives_deletion"] = _facts(lambda: {"survives_deletion": _rds_kept(store, source)},
+                                        ("survives_deletion",))["survives_deletion"]
+    return facts
+
+
+def _rds_kept(store: AnyStore, source: RdsSnapshotSource) -> Fact:
+    kept, automated = hygiene.kept_snapshots(store.name, source)
+    if kept:
+        newest = max(kept, key=lambda s: s.created)
+        return Fact(True, note=f"{len(kept)} manual or AWS Backup snapshots, the newest {newest.id}: they are kept "
+                    "when the instance is deleted")
+    return Fact(False, note=f"only automated snapshots ({len(automated)}): they are deleted with the instance, unless "
+                "it is deleted with DeleteAutomatedBackups=false (chosen at deletion, not a setting)")
+
+
+def _copy_to(store: AnyStore, replicated: Fact) -> Fact:
+    """The copies found: RDS automated backup replication or S3 replication (`replicated`), and copies in the
+    region of [stores.hygiene.copy] when it is set."""
+    if replicated.unknown:
+        return replicated
+    found = list(replicated.value) if isinstance(replicated.value, tuple) else []
+    target = store.hygiene.copy_ if store.hygiene is not None else None
+    if target is None:
+        return Fact(tuple(found), note="other copies are looked for only where [stores.hygiene.copy] says (not set)")
+    try:
+        newest, what = hygiene.newest_copy(store, target)
+    except RestoreproofError as exc:
+        return Fact.not_read(exc.describe())
+    return Fact(tuple(found + ([f"{what}, the newest of {newest:%Y-%m-%d %H:%M}Z"] if newest else [])),
+                note=None if newest else f"no {what}")
+
+
+def dynamodb_facts(store: AnyStore, source: DynamoDbBackupSource) -> dict[str, Fact]:
+    def table() -> dict[str, Fact]:
+        raw = dynamodb_table(source, store=store.name)
+        sse = raw.get("SSEDescription") or {}
+        # DynamoDB always encrypts at rest: without an SSEDescription it is with an AWS owned key.
+        return {"encrypted": Fact(True, note="DynamoDB encrypts every table at rest"),
+                "kms_key": Fact(str(sse.get("KMSMasterKeyArn") or "") or None),
+                "deletion_protection": Fact(bool(raw.get("DeletionProtectionEnabled")))}
+
+    def continuous() -> dict[str, Fact]:
+        pitr = dynamodb_pitr(source, store=store.name)
+        if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
+            return {"pitr": Fact(False), "retention_days": Fact(None, note="no point-in-time window; on-demand "
+                                                                 "backups are kept until deleted")}
+        days = int(pitr.get("RecoveryPeriodInDays") or DYNAMODB_PITR_DAYS)
+        return {"pitr": Fact(True), "retention_days": Fact(days, note="point-in-time recovery window")}
+
+    def backups() -> dict[str, Fact]:
+        count = len(dynamodb_points(source, store=store.name))
+        return {"survives_deletion": Fact(count > 0, note=f"{count} on-demand or AWS Backup backups: they outlive "
+                                          "the table" if count else "no on-demand backup: deleting the table leaves "
+                                          "only the 35-day system backup PITR makes, if PITR is on")}
+
+    facts = _facts(table, ("encrypted", "kms_key", "deletion_protection"))
+    facts.update(_facts(continuous, ("pitr", "retention_days")))
+    facts.update(_facts(backups, ("survives_deletion",)))
+    facts["copy_to"] = Fact.not_read("copies of DynamoDB backups to another region or account are made by AWS Backup "
+                                     "copy rules, which restoreproof does not read")
+    return facts
+
+
+def s3_facts(store: AnyStore, source: S3Source) -> dict[str, Fact]:
+    client = s3_client(source.region, source.endpoint_url)
+
+    def lifecycle() -> dict[str, Fact]:
+        expiries = hygiene.lifecycle_expiries(store.name, source)
+        if not expiries:
+            return {"retention_days": Fact(None, note=f"no lifecycle rule expires s3://{source.bucket}/"
+                                           f"{source.prefix}")}
+        what, days = min(expiries, key=lambda e: e[1])
+        return {"retention_days": Fact(days, note=f"{what} after {days} days")}
+
+    def encryption() -> dict[str, Fact]:
+        rules: list[Any] = hygiene.default_encryption(store.name, client, source.bucket)
+        if not rules:
+            return {"encrypted": Fact(False, note="no default encryption rule on the bucket"),
+                    "kms_key": Fact(None)}
+        return {"encrypted": Fact(True, note="bucket default: " + ", ".join(str(r["SSEAlgorithm"]) for r in rules)),
+                "kms_key": Fact(next((str(r["KMSMasterKeyID"]) for r in rules if r.get("KMSMasterKeyID")), None))}
+
+    def replication() -> dict[str, Fact]:
+        found = hygiene.replication_destinations(store.name, client, source.bucket, source.prefix)
+        return {"replicated_to": Fact(tuple(f"replication to {d}" for d in found))}
+
+    facts = _facts(lifecycle, ("retention_days",))
+    facts.update(_facts(encryption, ("encrypted", "kms_key")))
+    facts["copy_to"] = _copy_to(store, _facts(replication, ("replicated_to",))["replicated_to"])
+    return facts
