@@ -64,6 +64,11 @@ def _session(region: str | None) -> boto3.session.Session:
     return boto3.session.Session(botocore_session=core, region_name=region)
 
 
+def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
+    """A client of a service the harness has no typed helper for (discovery lists ElastiCache, for one)."""
+    return _session(region).client(service, endpoint_url=endpoint_url, config=_config())  # type: ignore[call-overload]
+
+
 def s3_client(region: str | None = None, endpoint_url: str | None = None) -> S3Client:
     return _session(region).client("s3", endpoint_url=endpoint_url, config=_config())
 

@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_inventory(inventory)
     inventory.add_argument("--json", action="store_true", help="print the stores as JSON (name, kind, suite, ok, "
                            "and the newest backup and its check count, or the error)")
+    discover = inventory.add_subparsers(dest="inventory_command", metavar="SUBCOMMAND").add_parser(
+        "discover", help="list the cloud accounts' production stores (the inventory's [discovery]) and compare them "
+        "with the inventory: covered, uncovered, ignored, unknown (a permission missing), declared; exit 1 when a "
+        "store is uncovered or a service unknown (docs/inventory-completeness.md)")
+    add_inventory(discover)
+    discover.add_argument("--json", action="store_true", help="print the comparison as JSON (what evidence.json's "
+                          "`coverage` holds, with the inventory's path)")
 
     from verifiers import ci_commands, drill_command, init_command
     from verifiers.alerts import commands as alert_commands
@@ -202,6 +209,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _inventory(args: argparse.Namespace) -> int:
+    if getattr(args, "inventory_command", None) == "discover":
+        from verifiers.discovery import command as discover_command
+
+        return discover_command.run(args)
     from verifiers.inventory import load_inventory
     from verifiers.runner import PlanFailure, plan_store
 
@@ -220,8 +231,13 @@ def _inventory(args: argparse.Namespace) -> int:
         if not args.json:
             where = f"ERROR {row['error']}" if not row["ok"] else f"{row['backup']} — {row['checks']} checks"
             print(f"{store.name} ({store.kind}, suite {store.suite_name}): {where}")
+    declared = [{"name": d.name, "type": d.type, "backup_method": d.backup_method,
+                 "last_verified": d.last_verified.isoformat()} for d in inventory.declared]
     if args.json:
-        print(json.dumps({"inventory": str(args.inventory), "stores": rows}, indent=2))
+        print(json.dumps({"inventory": str(args.inventory), "stores": rows, "declared": declared}, indent=2))
+    for entry in [] if args.json else declared:
+        print(f"{entry['name']} (declared {entry['type']}, never restored): {entry['backup_method']} — last verified "
+              f"{entry['last_verified']}")
     return status
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 
 from verifiers.compliance.configuration_policy import ConfigurationPolicy
 from verifiers.compliance.settings import PLACE_TAGS
+from verifiers.discovery.settings import DeclaredStore, DiscoverySettings
 from verifiers.errors import EmptyInventoryError, InventoryError
 from verifiers.services import Service, find_service, service_problems
 from verifiers.setting_types import StrictModel
@@ -29,6 +30,11 @@ else:  # every registered kind's model, told apart by `kind`
 
 class Inventory(StrictModel):
     stores: list[Store]
+    discovery: DiscoverySettings | None = Field(default=None, description="compare the inventory with the "
+                                                "production stores the cloud accounts hold "
+                                                "(docs/inventory-completeness.md)")
+    declared: list[DeclaredStore] = Field(default_factory=list, description="stores the harness cannot restore "
+                                          "(queues, SaaS, secrets, configuration): listed, never restored")
     services: list[Service] = Field(default_factory=list, description="the services: each the stores a recovery "
                                     "restores together, with its service-level RTO, for drills (docs/drills.md)")
     policy: ConfigurationPolicy | None = Field(default=None, description="backup-configuration rules for every "
@@ -96,26 +102,30 @@ def parse_inventory(raw: dict[str, Any], path: Path) -> Inventory:
 def _across_stores(raw: dict[str, Any]) -> list[_Problem]:
     """Checks that span stores, made on the raw values: pydantic runs a model's own checks only after every
     field validated, which would hide these until the field errors are fixed."""
-    stores = raw.get("stores")
-    first: dict[str, int] = {}
+    first: dict[str, str] = {}
     problems: list[_Problem] = []
-    for index, store in enumerate(stores if isinstance(stores, list) else []):
-        name = store.get("name") if isinstance(store, dict) else None
-        if not isinstance(name, str):
-            continue
-        if name in first:
-            loc: tuple[int | str, ...] = ("stores", index, "name")
-            problems.append((loc, field_path(loc, raw), f"duplicate store name {name!r} (also stores[{first[name]}]); "
-                             "names must be unique"))
-        else:
-            first[name] = index
+    for table in ("stores", "declared"):
+        entries = raw.get(table)
+        for index, store in enumerate(entries if isinstance(entries, list) else []):
+            name = store.get("name") if isinstance(store, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                loc: tuple[int | str, ...] = (table, index, "name")
+                problems.append((loc, field_path(loc, raw), f"duplicate store name {name!r} (also {first[name]}); "
+                                 "names must be unique"))
+            else:
+                first[name] = f"{table}[{index}]"
     return problems
 
 
 def _store_index(loc: tuple[int | str, ...]) -> int:
-    """The store a problem is in, -1 for one outside the stores and the services, which come after the stores."""
+    """The store a problem is in, -1 for one outside the stores, the declared stores and the services, which come
+    after the stores, in that order."""
     if loc and loc[0] == "services":
         return 1 << 30
+    if loc and loc[0] == "declared":
+        return 1 << 29
     return loc[1] if len(loc) > 1 and loc[0] == "stores" and isinstance(loc[1], int) else -1
 
 

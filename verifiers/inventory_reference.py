@@ -98,6 +98,7 @@ def _section(model: type[BaseModel], *, top: bool) -> str:
 def _title(model: type[BaseModel]) -> str:
     kind = model.model_fields.get("kind") or model.model_fields.get("type")
     tag = get_args(kind.annotation) if kind is not None and get_origin(kind.annotation) is Literal else ()
+    tag = tag if len(tag) == 1 else ()  # a tag is one value; a `type` of several (DeclaredStore's) is a field
     return f"{model.__name__} (`{'type' if 'type' in model.model_fields else 'kind'} = \"{tag[0]}\"`)" if tag \
         else model.__name__
 

@@ -91,9 +91,23 @@ class RunHeader(_Record):
         return f"{started.astimezone(UTC):%Y-%m}"
 
 
+class RunCheckRecord(_Record):
+    """A check about the run as a whole (evidence.json's run_checks: inventory coverage, ...)."""
+
+    check: str
+    subject: str
+    passed: bool | None = None  # None: not compared
+    detail: str = ""
+
+
 class RunRecord(_Record):
     run: RunHeader
     stores: list[StoreRecord]
+    run_checks: list[RunCheckRecord] = Field(default_factory=list)  # absent in runs without any
+
+    @property
+    def failed_run_checks(self) -> list[RunCheckRecord]:
+        return [c for c in self.run_checks if c.passed is False]
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,21 @@ def markdown_summary(loaded: LoadedRun, *, report_url: str | None = None) -> str
     where = f" · [report]({report_url})" if report_url else ""
     lines += [f"Run `{run.id}` · {passed} of {len(stores)} stores passed{where}", ""]
     if not stores:
-        return "\n".join([*lines, "No store was verified."]) + "\n"
+        return "\n".join([*lines, "No store was verified.", *_run_check_lines(loaded)]) + "\n"
     lines += ["| Store | Status | RTO / target | RPO / target | Failed checks |", "|---|---|---|---|---|"]
     lines += [_row(store) for store in stores]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_run_check_lines(loaded)]) + "\n"
+
+
+def _run_check_lines(loaded: LoadedRun) -> list[str]:
+    """The failed checks about the run as a whole (a store not in the inventory), after the table."""
+    failed = loaded.record.failed_run_checks
+    if not failed:
+        return []
+    shown = [f"- {_cell(c.detail or c.subject)}" for c in failed[:MAX_PROBLEMS]]
+    if len(failed) > MAX_PROBLEMS:
+        shown.append(f"- … and {len(failed) - MAX_PROBLEMS} more")
+    return ["", f"Run checks failed ({len(failed)}):", "", *shown]
 
 
 def _row(store: StoreRecord) -> str:

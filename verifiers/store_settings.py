@@ -17,6 +17,7 @@ from verifiers.compliance.settings import (
     RestoredSupport,
     misfit,
 )
+from verifiers.discovery.settings import COVERS_HELP, DATA_TYPE, ESCALATION, ESTIMATED_SIZE, OWNER
 from verifiers.inventory_cloud import (
     AzureBlobSource,
     AzureContainerSource,
@@ -363,6 +364,11 @@ class StoreSettings(StrictModel):
                                           "backup, proving its age")
     migrate: MigrateSettings | None = Field(default=None, description="the application's migrations run on the "
                                             "restored database")
+    covers: list[str] = Field(default_factory=list, description=COVERS_HELP)
+    owner: str | None = OWNER
+    escalation: str | None = ESCALATION
+    data_type: str | None = DATA_TYPE
+    estimated_size: str | None = ESTIMATED_SIZE
 
     @property
     def suite_name(self) -> str:

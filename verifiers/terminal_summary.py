@@ -13,6 +13,7 @@ from pathlib import PurePath
 
 from verifiers.checks import CheckResult
 from verifiers.durations import format_duration
+from verifiers.run_checks import RunCheck
 from verifiers.runner import StoreOutcome
 from verifiers.timing import PHASES, STEPS
 
@@ -46,6 +47,15 @@ def summary_lines(outcomes: Sequence[StoreOutcome], *, verbosity: int = 0) -> li
     lines.append(Line(f"{len(outcomes)} store{'s' if len(outcomes) != 1 else ''}: "
                       + ", ".join(f"{n} {status}" for status, n in counts.items() if n)))
     return lines
+
+
+RUN_CHECK_COLOURS = {"passed": "green", "failed": "red", "not compared": "yellow"}
+
+
+def run_check_lines(checks: Sequence[RunCheck]) -> list[Line]:
+    """The checks about the run as a whole (inventory coverage): one line each, `coverage inventory: FAILED — …`."""
+    return [Line(f"{c.check} {_first_line(c.subject, 80)}: {c.status.upper()} — {_first_line(c.detail)}",
+                 RUN_CHECK_COLOURS[c.status]) for c in checks]
 
 
 def _row(outcome: StoreOutcome, *, phases: bool) -> list[str]:

@@ -166,10 +166,13 @@ def test_each_inventory_example_validates_once_uncommented(tmp_path: Path) -> No
     blocks = example_blocks(text)
     assert len(blocks) >= len(registry.kinds())
     for block in blocks:
+        if "[[stores]]" not in block:  # [discovery], its ignore entries, [[declared]]: beside a store
+            block = blocks[0] + "\n\n" + block
         inventory = parse_inventory(tomllib.loads(uncomment(block)), tmp_path / "inventory.toml")
         assert len(inventory.stores) == 1, block
     everything = parse_inventory(tomllib.loads(uncomment(text)), tmp_path / "inventory.toml")
     assert {store.kind for store in everything.stores} == set(registry.kinds())
+    assert everything.discovery is not None and everything.discovery.ignore and everything.declared
     # as written: valid TOML, and the inventory check says what to do (no store uncommented yet)
     (tmp_path / "inventory.toml").write_text(text)
     with pytest.raises(EmptyInventoryError, match=r"inventory.toml: lists no store yet"):

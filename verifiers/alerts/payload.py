@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from verifiers.run_record import LoadedRun, Measured, RunHeader, StoreError, StoreRecord
+from verifiers.run_record import CheckRecord, LoadedRun, Measured, RunHeader, StoreError, StoreRecord
 
 Action = Literal["trigger", "resolve"]
 # a store's result, no restore test for longer than allowed, or a store's restore slower than it used to be
@@ -133,9 +133,32 @@ def previous_month(month: str) -> str:
 
 
 def store_alerts(loaded: LoadedRun, report_url: str | None) -> list[StoreAlert]:
+    """An alert per store of the run, then one per kind of run-level check (run_check_alerts)."""
     run = loaded.record.run
-    return [StoreAlert(run, store, loaded.raw_store(i), loaded.raw["run"], report_url)
-            for i, store in enumerate(loaded.record.stores)]
+    return [*(StoreAlert(run, store, loaded.raw_store(i), loaded.raw["run"], report_url)
+              for i, store in enumerate(loaded.record.stores)), *run_check_alerts(loaded, report_url)]
+
+
+RUN_CHECK_PREFIX = "run:"  # `run:coverage`: no store is named so (store names hold no `:`)
+
+
+def run_check_alerts(loaded: LoadedRun, report_url: str | None) -> list[StoreAlert]:
+    """A pseudo-store per kind of run-level check (evidence.json's run_checks; `run:coverage` for inventory
+    coverage): failed when one of them failed, with each failure's detail as a problem ("store not in inventory:
+    …"), else passed, which resolves it. A check that compared nothing is left out."""
+    by_check: dict[str, list[CheckRecord]] = {}
+    for check in loaded.record.run_checks:
+        if check.passed is not None:
+            by_check.setdefault(check.check, []).append(
+                CheckRecord(check=check.check, subject=check.subject, passed=check.passed, message=check.detail))
+    alerts = []
+    for name, checks in by_check.items():
+        store = StoreRecord(name=RUN_CHECK_PREFIX + name, checks=checks,
+                            status="passed" if all(c.passed for c in checks) else "failed")
+        record: dict[str, Any] = {"name": store.name, "status": store.status,
+                                  "run_checks": [c.model_dump() for c in loaded.record.run_checks if c.check == name]}
+        alerts.append(StoreAlert(loaded.record.run, store, record, loaded.raw["run"], report_url))
+    return alerts
 
 
 def stand_in_alert(name: str, *, month: str, problem: str | None, report_url: str | None) -> StoreAlert:

@@ -29,6 +29,7 @@ __all__ = ["DEFAULT_RETENTION_DAYS", "EVIDENCE_SCHEMA_VERSION", "KEY_ENV", "SCHE
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from verifiers.run_checks import RunCheck
     from verifiers.runner import StoreOutcome
 
 EVIDENCE_SCHEMA_VERSION = 2
@@ -63,8 +64,11 @@ def _iso(moment: datetime) -> str:
 
 def evidence_record(run: RunInfo, outcomes: Sequence[StoreOutcome], *, finished: datetime,
                     project_dir: Path, provenance: Mapping[str, str | None] | None = None,
-                    drill: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """`drill`: the run was a drill (verifiers/drill.py drill_record): recorded as `run.drill`."""
+                    drill: Mapping[str, Any] | None = None, run_checks: Sequence[RunCheck] = (),
+                    coverage: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`drill`: the run was a drill (verifiers/drill.py drill_record): recorded as `run.drill`. `run_checks` (checks
+    about the run as a whole, verifiers/run_checks.py) and `coverage` (the inventory against discovery) only when
+    given, so runs without them read as before."""
     return {
         "schema_version": EVIDENCE_SCHEMA_VERSION,
         "run": {
@@ -74,19 +78,22 @@ def evidence_record(run: RunInfo, outcomes: Sequence[StoreOutcome], *, finished:
             "tool_version": __version__,
             "git_commit": git_commit(project_dir),
             "host": platform.node(),
-            "status": run_status(outcomes),
+            "status": run_status(outcomes, run_checks),
             **({"provenance": dict(provenance)} if provenance is not None else {}),
             **({"drill": dict(drill)} if drill is not None else {}),
         },
         "stores": [o.as_evidence() for o in outcomes],
+        **({"run_checks": [c.as_evidence() for c in run_checks]} if run_checks else {}),
+        **({"coverage": dict(coverage)} if coverage is not None else {}),
     }
 
 
-def run_status(outcomes: Sequence[StoreOutcome]) -> str:
+def run_status(outcomes: Sequence[StoreOutcome], run_checks: Sequence[RunCheck] = ()) -> str:
+    """error > failed > passed; a failed run check (an uncovered store) fails the run, even one with no store."""
     statuses = {o.status for o in outcomes}
     if "error" in statuses:
         return "error"
-    if "failed" in statuses:
+    if "failed" in statuses or any(c.passed is False for c in run_checks):
         return "failed"
     return "passed" if statuses else "empty"
 
@@ -94,11 +101,12 @@ def run_status(outcomes: Sequence[StoreOutcome]) -> str:
 def write_evidence(run: RunInfo, outcomes: Sequence[StoreOutcome], *, project_dir: Path,
                    signing_key: Ed25519PrivateKey | None = None,
                    provenance: Mapping[str, str | None] | None = None,
-                   drill: Mapping[str, Any] | None = None) -> Path:
+                   drill: Mapping[str, Any] | None = None, run_checks: Sequence[RunCheck] = (),
+                   coverage: Mapping[str, Any] | None = None) -> Path:
     """Finalise the run: every other file of the run directory must be final by now (see verifiers/plugin/)."""
     run.directory.mkdir(parents=True, exist_ok=True)
     record = evidence_record(run, outcomes, finished=datetime.now(UTC), project_dir=project_dir,
-                             provenance=provenance, drill=drill)
+                             provenance=provenance, drill=drill, run_checks=run_checks, coverage=coverage)
     return finalise_run(run.directory, record, signing_key=signing_key)
 
 

@@ -170,12 +170,44 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
             "drills_quarterly": quarterly_drills(runs, period),
             "worst_rto": {n: s["worst_rto"] for n, s in per_store.items()},
             "stores_never_tested": [n for n, s in per_store.items() if not s["months_tested"]],
+            "inventory_coverage": newest_coverage(report.runs),
         },
         "stores": {n: {k: v for k, v in s.items() if k != "months_tested_list"} for n, s in per_store.items()},
         "months": [_month_entry(m, [r for r in in_period if r["month"] == m], names) for m in period],
         "soc2": {"criteria": soc2.CRITERIA, "checks": soc2.mapping_records(),
                  "not_compared": _not_compared_counts(results)},
     }
+
+
+def newest_coverage(runs: Sequence[chain.RunRecord]) -> dict[str, Any] | None:
+    """The newest run's inventory coverage (evidence.json's `coverage`, with `[discovery]`): what is uncovered or
+    unknown, and the declared stores, counted apart from the restorable ones (never restore tests). None when no
+    run recorded one."""
+    for record in reversed(runs):  # oldest first
+        evidence = record.evidence or {}
+        coverage = evidence.get("coverage")
+        if isinstance(coverage, dict):
+            counts = coverage.get("counts") or {}
+            return {"run": record.directory.name, "complete": bool(coverage.get("complete")),
+                    "uncovered": counts.get("uncovered", 0), "unknown": counts.get("unknown", 0),
+                    "covered": counts.get("covered", 0), "ignored": counts.get("ignored", 0),
+                    "uncovered_ids": [str(r.get("id")) for r in coverage.get("uncovered") or []],
+                    "declared": sorted(str(d.get("name")) for d in coverage.get("declared") or [])}
+    return None
+
+
+def _coverage_card(coverage: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
+    """The newest run's inventory coverage and the declared stores, as KPI cards (none without discovery)."""
+    if coverage is None:
+        return []
+    gaps = ", ".join(coverage["uncovered_ids"][:5]) + (" …" if len(coverage["uncovered_ids"]) > 5 else "")
+    note = f"run {coverage['run']}: {coverage['covered']} covered, {coverage['ignored']} ignored"
+    note += f", {coverage['unknown']} services unknown" if coverage["unknown"] else ""
+    note += f"; not in the inventory: {gaps}" if gaps else ""
+    declared = coverage["declared"]
+    return [("Production stores not in the inventory", str(coverage["uncovered"]), note),
+            ("Declared stores (not restorable)", str(len(declared)), (", ".join(declared) or "none")
+             + "; counted apart from the restore tests")]
 
 
 def _not_compared_counts(results: Sequence[StoreResult]) -> dict[str, int]:
@@ -326,7 +358,7 @@ def _kpi_cards(index: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         if tally["results"]:
             cards.append((label, str(tally["results"]), f"{tally['passed']} of {tally['results']} passed; counted "
                           "apart from the restore tests"))
-    return cards
+    return cards + _coverage_card(kpis.get("inventory_coverage"))
 
 
 MISSED_LISTED = 10  # missed days the index card names

@@ -14,10 +14,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from verifiers.checks import CheckResult
+from verifiers.checks import CheckResult, plain_name
 from verifiers.durations import format_duration
 from verifiers.evidence import soc2
 from verifiers.evidence.configuration_html import configuration_html
+from verifiers.run_checks import RunCheck
 from verifiers.runner import StoreOutcome
 from verifiers.terminal_summary import check_counts
 from verifiers.timing import PHASES, RTO_PHASES, STEPS
@@ -53,6 +54,21 @@ def summary_html(outcomes: Sequence[StoreOutcome], provenance: Mapping[str, str 
         "recorded. Expand a row of the results table below for what each check observed and expected.</p>"
         "</section>"
     )
+
+
+def run_checks_html(checks: Sequence[RunCheck]) -> str:
+    """The checks about the run as a whole (inventory coverage), a row each: what, about what, the verdict and
+    why; a check that compared nothing says "Not compared"."""
+    shown = {"passed": "Passed", "failed": "Failed", "not compared": "Not compared"}
+    rows = "".join(f"<tr class='rp-{c.status.replace(' ', '-')}'><td>{escape(plain_name(c.check))}</td>"
+                   f"<td>{escape(c.subject)}</td><td>{shown[c.status]}</td><td>{escape(c.detail)}</td></tr>"
+                   for c in checks)
+    failures = sum(c.passed is False for c in checks)
+    verdict = (f"<p class='rp-verdict rp-failed'>Run NOT passed: {failures} of {len(checks)} run checks failed.</p>"
+               if failures else "")
+    return (f"<section id='restoreproof-run-checks' class='rp'><h2>Run checks</h2>{verdict}"
+            "<table class='rp-table'><thead><tr><th>Check</th><th>Subject</th><th>Result</th><th>Detail</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table></section>")
 
 
 PROVENANCE_LABELS = (("repository", "Repository"), ("commit", "Commit"), ("run_url", "CI run"),

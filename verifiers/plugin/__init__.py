@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from verifiers.checks import CheckSpec, plain_name
+from verifiers.discovery.run import run_coverage
 from verifiers.errors import EvidenceError, InventoryError
 from verifiers.evidence import RunInfo, report_html, signing, write_evidence
 from verifiers.plugin import distributed, progress_display
@@ -40,8 +41,9 @@ from verifiers.plugin.session import (
     Settings,
 )
 from verifiers.redaction import redact_log_records
+from verifiers.run_checks import failed
 from verifiers.runner import PlanFailure, StoreOutcome
-from verifiers.terminal_summary import summary_lines
+from verifiers.terminal_summary import run_check_lines, summary_lines
 
 # What suites and tests import from here (the plugin is the module users name); defined in verifiers.plugin.session.
 __all__ = ["ALL_SUITES", "CHECK_KEY", "RUN_KEY", "CheckParam", "RestoreCheck", "RestoreRun", "Settings"]
@@ -199,7 +201,9 @@ def _record_properties(node: pytest.Item, outcome: StoreOutcome, check: RestoreC
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None]:
     """Finalise the run once every report file is final: pytest-html and junitxml write theirs in their own
     pytest_sessionfinish, which this (innermost) wrapper's code after `yield` follows; the terminal summary
-    comes after it. Only the controlling process finalises (xdist workers have no run state)."""
+    comes after it. Only the controlling process finalises (xdist workers have no run state). The run-level checks
+    (inventory coverage) are made before `yield`, so that report.html's summary shows them."""
+    _judge_run(session)
     result = yield
     state = session.config.stash.get(RUN_KEY, None)
     if hasattr(session.config, "workerinput"):
@@ -208,7 +212,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
         return result
     try:
         path = write_evidence(state.run, list(state.outcomes.values()), project_dir=state.project_dir,
-                              signing_key=state.signing_key, provenance=state.provenance, drill=state.drill)
+                              signing_key=state.signing_key, provenance=state.provenance, drill=state.drill,
+                              run_checks=state.run_checks, coverage=state.coverage)
     except (EvidenceError, OSError) as exc:
         detail = exc.describe() if isinstance(exc, EvidenceError) else f"{exc.strerror}: {exc.filename}"
         sys.stderr.write(f"restoreproof: error: run {state.run.id} was not sealed: {detail} — fix it and run "
@@ -219,6 +224,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
     return result
 
 
+def _judge_run(session: pytest.Session) -> None:
+    """The run-level checks, once, in the controlling process of a run that restored: inventory coverage (one
+    discovery, with `[discovery]`). A failed one fails the run: its status in the evidence, and the exit code."""
+    state = session.config.stash.get(RUN_KEY, None)
+    if state is None or hasattr(session.config, "workerinput") or not state.outcomes or state.inventory is None:
+        return
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        return  # stopped (Ctrl-C, SIGTERM): finish quickly; the run is not a full one anyway
+    coverage = run_coverage(state.inventory)
+    state.coverage = coverage.record
+    state.run_checks += coverage.checks
+    if failed(state.run_checks) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(RUN_KEY, None)
     if state is None or not state.outcomes:
@@ -226,6 +246,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr = terminalreporter
     tr.section("restoreproof")
     for line in summary_lines(list(state.outcomes.values()), verbosity=config.get_verbosity()):
+        tr.write_line(line.text, **({line.colour: True} if line.colour else {}))
+    for line in run_check_lines(state.run_checks):
         tr.write_line(line.text, **({line.colour: True} if line.colour else {}))
     tr.write_line(f"evidence: {_shown(state.run.directory, config)}")
     if (state.run.directory / "SHA256SUMS").is_file():
@@ -265,6 +287,8 @@ class HtmlSummary:
         block = report_html.summary_html(list(self.state.outcomes.values()), self.state.provenance)
         if block:
             prefix.append(block)
+        if self.state.run_checks:
+            prefix.append(report_html.run_checks_html(self.state.run_checks))
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells[2:2] = ['<th class="sortable" data-column-type="store">Store</th>',

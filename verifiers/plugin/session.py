@@ -19,6 +19,7 @@ from verifiers.evidence.provenance import provenance
 from verifiers.inventory import Inventory, load_inventory
 from verifiers.plugin.progress_display import MODES as PROGRESS_MODES
 from verifiers.progress import NullProgress, ProgressReporter, reporting
+from verifiers.run_checks import RunCheck
 from verifiers.runner import PlanFailure, StoreOutcome, plan_store, run_store
 from verifiers.sandboxes.selection import apply_overrides
 from verifiers.stores.base import StorePlan
@@ -107,6 +108,8 @@ class RestoreRun:
     collected: bool = False
     signing_key: signing.PrivateKey | None = None
     progress: ProgressReporter = field(default_factory=NullProgress)
+    run_checks: list[RunCheck] = field(default_factory=list)  # about the run as a whole (verifiers/run_checks.py)
+    coverage: dict[str, Any] | None = None  # the inventory against discovery, with `[discovery]`
     drill: dict[str, Any] | None = None  # a drill's record (verifiers/plugin/drill.py): evidence.json's run.drill
     earlier_configurations: dict[str, Earlier] | None = None  # read once by the hygiene suite (compliance/suite.py)
 

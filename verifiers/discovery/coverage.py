@@ -1,0 +1,127 @@
+"""The inventory against what discovery found: each production resource is covered (by which stores), ignored
+(with its reason) or uncovered; the services discovery could not list are unknown; declared stores and the stores
+whose SOP record is incomplete are listed beside. Complete means nothing uncovered and nothing unknown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from verifiers.discovery.resources import Discovered, Resource, Unknown
+from verifiers.discovery.settings import DeclaredStore, IgnoreEntry, missing_sop_fields
+from verifiers.inventory_cloud import CloudSqlBackupSource, GcsBucketSource
+from verifiers.store_settings import (
+    AnyStore,
+    AwsBackupSource,
+    DynamoDbBackupSource,
+    RdsSnapshotSource,
+    S3BucketSource,
+)
+
+_BACKUP_TYPES = {"RDS": "rds", "Aurora": "rds-cluster", "DynamoDB": "dynamodb", "S3": "s3"}
+
+
+def store_covers(store: AnyStore) -> list[str]:
+    """What a store's backups protect: the resource its source names, and its `covers` entries."""
+    source = store.source
+    derived: list[str] = []
+    if isinstance(source, RdsSnapshotSource):
+        derived = [f"rds:{source.instance}" if source.instance else f"rds-cluster:{source.cluster}"]
+    elif isinstance(source, AwsBackupSource):
+        derived = [source.resource_arn] if source.resource_arn else [
+            f"{_BACKUP_TYPES[str(source.resource_type)]}:{source.resource_name}"]
+    elif isinstance(source, DynamoDbBackupSource):
+        derived = [f"dynamodb:{source.table}"]
+    elif isinstance(source, S3BucketSource):
+        derived = [f"s3:{source.bucket}"]
+    elif isinstance(source, CloudSqlBackupSource):
+        derived = [f"cloudsql:{source.project}/{source.instance}"]
+    elif isinstance(source, GcsBucketSource):
+        derived = [f"gcs:{source.bucket}"]
+    return [*derived, *store.covers]
+
+
+@dataclass(frozen=True)
+class Covered:
+    resource: Resource
+    stores: tuple[str, ...]  # the stores (or declared stores) whose backups protect it
+
+
+@dataclass(frozen=True)
+class Ignored:
+    resource: Resource
+    match: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class MissingSop:
+    store: str
+    fields: tuple[str, ...]
+    declared: bool = False
+
+
+@dataclass(frozen=True)
+class Coverage:
+    covered: list[Covered] = field(default_factory=list)
+    uncovered: list[Resource] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)
+    declared: list[DeclaredStore] = field(default_factory=list)
+    missing_sop: list[MissingSop] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.uncovered and not self.unknown
+
+    def counts(self) -> dict[str, int]:
+        return {"discovered": len(self.covered) + len(self.uncovered) + len(self.ignored),
+                "covered": len(self.covered), "uncovered": len(self.uncovered), "ignored": len(self.ignored),
+                "unknown": len(self.unknown), "declared": len(self.declared), "missing_sop": len(self.missing_sop)}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The comparison as evidence.json's `coverage` and `inventory discover --json` write it (stable keys)."""
+        return {
+            "complete": self.complete,
+            "counts": self.counts(),
+            "covered": [{**c.resource.as_dict(), "stores": list(c.stores)} for c in self.covered],
+            "uncovered": [r.as_dict() for r in self.uncovered],
+            "ignored": [{**i.resource.as_dict(), "match": i.match, "reason": i.reason} for i in self.ignored],
+            "unknown": [u.as_dict() for u in self.unknown],
+            "declared": [_declared(d) for d in self.declared],
+            "missing_sop": [{"store": m.store, "declared": m.declared, "fields": list(m.fields)}
+                            for m in self.missing_sop],
+        }
+
+
+def _declared(store: DeclaredStore) -> dict[str, Any]:
+    return {"name": store.name, "type": store.type, "backup_method": store.backup_method,
+            "last_verified": store.last_verified.isoformat(), "owner": store.owner, "escalation": store.escalation,
+            "data_type": store.data_type, "estimated_size": store.estimated_size, "covers": list(store.covers)}
+
+
+def compare(stores: Sequence[AnyStore], declared: Sequence[DeclaredStore], ignore: Sequence[IgnoreEntry],
+            discovered: Discovered) -> Coverage:
+    """Each discovered resource against the stores' (and declared stores') covers, then the ignore entries: a
+    resource a store covers is covered even when an ignore entry matches it too."""
+    claims = [(store.name, store_covers(store)) for store in stores]
+    claims += [(store.name, list(store.covers)) for store in declared]
+    coverage = Coverage(unknown=list(discovered.unknown), declared=list(declared),
+                        missing_sop=_missing_sop(stores, declared))
+    for resource in sorted(discovered.resources, key=lambda r: (r.cloud, r.service, r.region or "", r.id)):
+        by = tuple(name for name, patterns in claims if any(resource.matches(p) for p in patterns))
+        entry = next((e for e in ignore if resource.matches(e.match)), None)
+        if by:
+            coverage.covered.append(Covered(resource, by))
+        elif entry is not None:
+            coverage.ignored.append(Ignored(resource, entry.match, entry.reason))
+        else:
+            coverage.uncovered.append(resource)
+    return coverage
+
+
+def _missing_sop(stores: Sequence[AnyStore], declared: Sequence[DeclaredStore]) -> list[MissingSop]:
+    missing = [MissingSop(s.name, tuple(missing_sop_fields(s))) for s in stores]
+    missing += [MissingSop(d.name, tuple(missing_sop_fields(d)), declared=True) for d in declared]
+    return [m for m in missing if m.fields]
