@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--history", type=Path, metavar="DIR",
                         help="earlier runs (a reports directory or a local copy of the archive) to show each store's "
                         "backup-configuration change since an earlier month (default: --reports-dir)")
+    verify.add_argument("--alert-response", type=Path, metavar="ALERTS_TOML",
+                        help="alerts.toml whose [response] table names PagerDuty/Opsgenie: the run also records the "
+                        "share of the period's backup alerts acknowledged within the target, as a run check "
+                        "(docs/ci.md: Alert response time)")
     verify.add_argument("-q", "--quiet", action="count", default=0, help="less output: no progress (pytest's -q)")
     verify.add_argument("-v", "--verbose", action="count", default=0,
                         help="more output: a line per phase, every failed check (pytest's -v)")
@@ -197,6 +201,8 @@ def _verify(args: argparse.Namespace) -> int:
         pytest_args += ["--suite", args.suite]
     if args.history is not None:
         pytest_args += ["--history", str(args.history.resolve())]
+    if args.alert_response is not None:
+        pytest_args += ["--alert-response", str(args.alert_response.resolve())]
     pytest_args += ["-q"] * args.quiet + ["-v"] * args.verbose
     for store in args.store:
         pytest_args += ["--store", store]

@@ -22,7 +22,7 @@ SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 UNTIL = datetime(2026, 12, 1, tzinfo=UTC)
 AS_OF = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-CHECK_SCHEMA = {"$defs": json.loads(SCHEMA_PATH.read_text())["$defs"], "$ref": "#/$defs/check"}
+CHECK_SCHEMA = {"$defs": json.loads(SCHEMA_PATH.read_text())["$defs"], "$ref": "#/$defs/run_check"}
 
 
 def incident(n: int, ack: timedelta | None, resolved: timedelta | None = None, *,
@@ -87,24 +87,24 @@ def test_nothing_to_judge_is_not_compared(sources: tuple[str, ...], incidents: l
     report = judge(incidents, sources=sources)
     assert (report.passed, report.share, report.not_compared) == (None, None, reason)
     check = response_check(report)
-    assert (check.compared, check.passed, check.expected) == (False, True, None)
-    assert check.message == f"not compared: {reason}"
-    jsonschema.validate(check.as_dict(), CHECK_SCHEMA)
+    assert (check.status, check.passed, check.expected) == ("not compared", None, None)
+    assert check.detail == f"not compared: {reason}"
+    jsonschema.validate(check.as_evidence(), CHECK_SCHEMA)
 
 
 def test_the_check_carries_counts_share_and_slow_incidents() -> None:
     failed = response_check(judge([incident(1, timedelta(minutes=10)), incident(2, 2 * HOUR), incident(3, None)]))
-    assert (failed.check, failed.subject, failed.passed, failed.compared) == ("alert_response", "backup alerts",
-                                                                             False, True)
+    assert (failed.check, failed.subject, failed.passed, failed.status) == ("alert_response", "backup alerts",
+                                                                           False, "failed")
     assert failed.observed == {"incidents": 3, "within_target": 1, "share_percent": 33.33,
                                "slow": [["pagerduty:Q3", None], ["pagerduty:Q2", 7200]]}
     assert failed.expected == {"within_seconds": 3600.0, "share_percent": 100.0}
-    assert failed.message == ("1 of 3 acknowledged within 1h00m (33.3%), target 100% within 1h00m: NOT met; slow: "
+    assert failed.detail == ("1 of 3 acknowledged within 1h00m (33.3%), target 100% within 1h00m: NOT met; slow: "
                               "pagerduty:Q3 (never), pagerduty:Q2 (2h00m)")
-    jsonschema.validate(failed.as_dict(), CHECK_SCHEMA)
+    jsonschema.validate(failed.as_evidence(), CHECK_SCHEMA)
     passed = response_check(judge([incident(1, timedelta(minutes=10))]))
     assert (passed.passed, passed.observed) == (True, {"incidents": 1, "within_target": 1, "share_percent": 100.0})
-    jsonschema.validate(passed.as_dict(), CHECK_SCHEMA)
+    jsonschema.validate(passed.as_evidence(), CHECK_SCHEMA)
 
 
 # --- settings ---------------------------------------------------------------------------------------------------

@@ -147,3 +147,34 @@ def test_notify_alerts_on_a_failed_run_check_and_resolves_it(tmp_path: Path) -> 
     (_, resolved) = store_alerts(load_run(write_run(tmp_path / "fixed", record)), None)
     assert (resolved.store.name, resolved.action, resolved.dedup_key) == ("run:coverage", "resolve",
                                                                          coverage.dedup_key)
+
+
+def test_the_index_shows_the_newest_alert_response(tmp_path: Path) -> None:
+    """The newest run that recorded the alert-response KPI (--alert-response) gives the index's card; a later
+    run without it does not hide it."""
+    root = tmp_path / "reports"
+    for day, check in ((3, RunCheck("alert_response", "backup alerts", True,
+                                    {"incidents": 2, "within_target": 2, "share_percent": 100.0},
+                                    {"within_seconds": 3600.0, "share_percent": 100.0}, "2 of 2 within 1h00m")),
+                       (10, RunCheck("alert_response", "backup alerts", False,
+                                     {"incidents": 4, "within_target": 3, "share_percent": 75.0,
+                                      "slow": [["pagerduty:Q9", None]]},
+                                     {"within_seconds": 3600.0, "share_percent": 100.0},
+                                     "3 of 4 within 1h00m: NOT met; slow: pagerduty:Q9 (never)"))):
+        run = RunInfo.new(root, now=at(2026, 11, day))
+        run.directory.mkdir(parents=True)
+        record = evidence_record(run, [], finished=at(2026, 11, day, 3), project_dir=tmp_path, run_checks=[check])
+        record["stores"] = [restore_record("orders")]
+        finalise_run(run.directory, record)
+        newest = run.id
+    make_run(root, at(2026, 11, 20), [restore_record("orders")])
+    index = build_index(root, stores=["orders"], now=datetime(2026, 12, 1, tzinfo=UTC))
+    kpi = index["kpis"]["alert_response"]
+    assert (kpi["run"], kpi["passed"], kpi["observed"]["share_percent"]) == (newest, False, 75.0)
+    html = render_html(index)
+    assert "Backup alerts acknowledged within target" in html and "slow: pagerduty:Q9 (never)" in html
+    other = tmp_path / "without"
+    make_run(other, at(2026, 11, 3), [restore_record("orders")])
+    without = build_index(other, now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert without["kpis"]["alert_response"] is None
+    assert "Backup alerts acknowledged within target" not in render_html(without)

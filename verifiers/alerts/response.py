@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from verifiers.checks import CheckResult
 from verifiers.durations import format_duration
+from verifiers.run_checks import ALERT_RESPONSE_CHECK, RunCheck
 
-CHECK = "alert_response"
+CHECK = ALERT_RESPONSE_CHECK
 SUBJECT = "backup alerts"
 
 
@@ -153,11 +153,10 @@ def _judge(incident: AlertIncident, as_of: datetime, target: float, resolve_coun
     return JudgedIncident(incident, None, "never", False)
 
 
-def response_check(report: ResponseReport) -> CheckResult:
-    """The KPI as a run-level check (`alert_response`, subject `backup alerts`): observed the counts, the share
-    and the slow incidents ([id, seconds], null: never acknowledged); expected the target. Not compared
-    (compared false, as verifiers.checks.not_compared) when no source is configured or the period had no
-    incident."""
+def response_check(report: ResponseReport) -> RunCheck:
+    """The KPI as a run-level check (`alert_response`, subject `backup alerts`; verifiers/run_checks.py): observed
+    the counts, the share and the slow incidents ([id, seconds], null: never acknowledged); expected the target.
+    Not compared (passed None) when no source is configured or the period had no incident."""
     observed: dict[str, Any] = {"incidents": len(report.counted), "within_target": report.within_target,
                                 "share_percent": None if report.share is None else round(report.share, 2)}
     if report.slow:
@@ -166,14 +165,13 @@ def response_check(report: ResponseReport) -> CheckResult:
         observed["pending"] = len(report.pending)
     passed = report.passed
     if passed is None:
-        return CheckResult(CHECK, SUBJECT, True, observed, None, f"not compared: {report.not_compared}",
-                           compared=False)
+        return RunCheck(CHECK, SUBJECT, None, observed, None, f"not compared: {report.not_compared}")
     expected = {"within_seconds": report.target_seconds, "share_percent": report.target_share}
     message = report.summary().removeprefix("alert response: ")
     if report.slow:
         message += "; slow: " + ", ".join(_slow(j) for j in report.slow[:10]) + (
             f" and {len(report.slow) - 10} more" if len(report.slow) > 10 else "")
-    return CheckResult(CHECK, SUBJECT, passed, observed, expected, message)
+    return RunCheck(CHECK, SUBJECT, passed, observed, expected, message)
 
 
 def _slow(judged: JudgedIncident) -> str:

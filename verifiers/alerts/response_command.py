@@ -32,16 +32,13 @@ def add_parser(alerts: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from verifiers.alerts.config import AlertConfigError, load_alert_config
+    from verifiers.alerts.config import AlertConfigError
     from verifiers.alerts.notify import retry_policy
     from verifiers.alerts.response_read import read_response
+    from verifiers.alerts.response_run import load
 
-    config = load_alert_config(args.alerts, channels_required=False)
-    settings = config.response
-    if settings is None or (settings.pagerduty is None and settings.opsgenie is None):
-        raise AlertConfigError(f"{args.alerts}: response: no alert source to read",
-                               hint="add a [response.pagerduty] or [response.opsgenie] table (docs/ci.md: Alert "
-                                    "response time)")
+    response = load(args.alerts)
+    config, settings = response.config, response.settings
     now = datetime.now(UTC)
     until = _moment(args.until, "--until") if args.until else now
     since = _moment(args.since, "--since") if args.since else until - timedelta(seconds=settings.period)

@@ -36,6 +36,7 @@ from verifiers.errors import EvidenceError
 from verifiers.evidence import chain, soc2
 from verifiers.evidence.drill_quarters import drill_summary, missing_text, quarterly_drills
 from verifiers.evidence.result_kinds import ResultKind, result_kind
+from verifiers.run_checks import ALERT_RESPONSE_CHECK
 
 INDEX_SCHEMA_VERSION = 2  # 2: only restores count as restore tests; hygiene, not restored and drills apart
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -171,6 +172,7 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
             "worst_rto": {n: s["worst_rto"] for n, s in per_store.items()},
             "stores_never_tested": [n for n, s in per_store.items() if not s["months_tested"]],
             "inventory_coverage": newest_coverage(report.runs),
+            "alert_response": newest_alert_response(report.runs),
         },
         "stores": {n: {k: v for k, v in s.items() if k != "months_tested_list"} for n, s in per_store.items()},
         "months": [_month_entry(m, [r for r in in_period if r["month"] == m], names) for m in period],
@@ -194,6 +196,28 @@ def newest_coverage(runs: Sequence[chain.RunRecord]) -> dict[str, Any] | None:
                     "uncovered_ids": [str(r.get("id")) for r in coverage.get("uncovered") or []],
                     "declared": sorted(str(d.get("name")) for d in coverage.get("declared") or [])}
     return None
+
+
+def newest_alert_response(runs: Sequence[chain.RunRecord]) -> dict[str, Any] | None:
+    """The newest run's backup-alert response KPI (its `alert_response` run check, recorded with
+    --alert-response): the share of the period's backup alerts acknowledged within the target. None when no run
+    recorded one."""
+    for record in reversed(runs):  # oldest first
+        for check in (record.evidence or {}).get("run_checks") or []:
+            if isinstance(check, dict) and check.get("check") == ALERT_RESPONSE_CHECK:
+                return {"run": record.directory.name, "passed": check.get("passed"),
+                        "observed": check.get("observed"), "expected": check.get("expected"),
+                        "detail": str(check.get("detail") or "")}
+    return None
+
+
+def _alert_response_card(kpi: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
+    if kpi is None:
+        return []
+    observed = kpi["observed"] if isinstance(kpi["observed"], dict) else {}
+    share = observed.get("share_percent")
+    value = "not compared" if kpi["passed"] is None else "unknown" if share is None else f"{share:g} %"
+    return [("Backup alerts acknowledged within target", value, f"run {kpi['run']}: {kpi['detail']}")]
 
 
 def _coverage_card(coverage: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
@@ -358,7 +382,7 @@ def _kpi_cards(index: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         if tally["results"]:
             cards.append((label, str(tally["results"]), f"{tally['passed']} of {tally['results']} passed; counted "
                           "apart from the restore tests"))
-    return cards + _coverage_card(kpis.get("inventory_coverage"))
+    return cards + _coverage_card(kpis.get("inventory_coverage")) + _alert_response_card(kpis.get("alert_response"))
 
 
 MISSED_LISTED = 10  # missed days the index card names

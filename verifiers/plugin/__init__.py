@@ -19,15 +19,17 @@ import os
 import signal
 import sys
 from collections.abc import Generator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pytest
 
+from verifiers.alerts import response_run as alert_response_run
 from verifiers.checks import CheckSpec, plain_name
 from verifiers.discovery.run import run_coverage
-from verifiers.errors import EvidenceError, InventoryError
+from verifiers.errors import EvidenceError, InventoryError, RestoreproofError
 from verifiers.evidence import RunInfo, report_html, signing, write_evidence
 from verifiers.plugin import distributed, progress_display
 from verifiers.plugin.session import (
@@ -88,6 +90,11 @@ def pytest_configure(config: pytest.Config) -> None:
         state.load()  # a bad inventory is a usage error, before any report file exists
     except InventoryError as exc:
         raise pytest.UsageError(exc.describe()) from None
+    if settings.alert_response is not None:
+        try:
+            state.alert_response = alert_response_run.load(settings.alert_response)
+        except RestoreproofError as exc:
+            raise pytest.UsageError(exc.describe()) from None
     if settings.signing_key is not None:
         try:
             state.signing_key = signing.load_private_key(settings.signing_key)
@@ -226,7 +233,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
 
 def _judge_run(session: pytest.Session) -> None:
     """The run-level checks, once, in the controlling process of a run that restored: inventory coverage (one
-    discovery, with `[discovery]`). A failed one fails the run: its status in the evidence, and the exit code."""
+    discovery, with `[discovery]`) and the alert-response KPI (with --alert-response). A failed one fails the
+    run: its status in the evidence, and the exit code."""
     state = session.config.stash.get(RUN_KEY, None)
     if state is None or hasattr(session.config, "workerinput") or not state.outcomes or state.inventory is None:
         return
@@ -235,6 +243,8 @@ def _judge_run(session: pytest.Session) -> None:
     coverage = run_coverage(state.inventory)
     state.coverage = coverage.record
     state.run_checks += coverage.checks
+    if state.alert_response is not None:
+        state.run_checks.append(alert_response_run.judge(state.alert_response, datetime.now(UTC)))
     if failed(state.run_checks) and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

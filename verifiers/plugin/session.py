@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from verifiers.alerts.response_run import AlertResponse
 from verifiers.checks import CheckSpec
 from verifiers.compliance.configuration import Earlier
 from verifiers.evidence import KEY_ENV, RunInfo, git_commit, signing
@@ -30,6 +31,9 @@ OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("history", "restoreproof_history", None,
      "where earlier runs are read to show each store's backup-configuration change since an earlier month: a "
      "reports directory or a local copy of the archive (default: the reports directory)"),
+    ("alert_response", "restoreproof_alert_response", None,
+     "alerts.toml whose [response] table names PagerDuty/Opsgenie: the run records the share of the period's backup "
+     "alerts acknowledged within the target as a run check (docs/ci.md: Alert response time)"),
     ("suite", "restoreproof_suite", None, "only stores of this suite (e.g. rds)"),
     ("work_dir", "restoreproof_work_dir", None, "where sandboxes keep their data (default: the system temp dir)"),
     ("progress", "restoreproof_progress", "auto",
@@ -57,6 +61,7 @@ class Settings:
     sandbox: str | None = None  # --sandbox: overrides every file-restored store's sandbox type
     allow_external: bool = False  # --allow-external-sandbox
     history: Path | None = None  # --history: earlier runs, for the configuration's change (default: reports_dir)
+    alert_response: Path | None = None  # --alert-response: alerts.toml with [response], judged once per run
 
     @classmethod
     def resolve(cls, config: pytest.Config) -> Settings:
@@ -92,6 +97,7 @@ class Settings:
             sandbox=config.getoption("sandbox", None),
             allow_external=bool(config.getoption("allow_external_sandbox", False)),
             history=path("history", "restoreproof_history", None, here),
+            alert_response=path("alert_response", "restoreproof_alert_response", None, here),
         )
 
 
@@ -112,6 +118,7 @@ class RestoreRun:
     coverage: dict[str, Any] | None = None  # the inventory against discovery, with `[discovery]`
     drill: dict[str, Any] | None = None  # a drill's record (verifiers/plugin/drill.py): evidence.json's run.drill
     earlier_configurations: dict[str, Earlier] | None = None  # read once by the hygiene suite (compliance/suite.py)
+    alert_response: AlertResponse | None = None  # with --alert-response: read at configure, judged at the end
 
     @cached_property
     def provenance(self) -> dict[str, str | None]:
