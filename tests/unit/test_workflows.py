@@ -9,8 +9,12 @@ and the project's own CI keeps the privilege its disk-full tests need."""
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -370,3 +374,57 @@ def test_the_starter_inventory_has_an_example_of_every_kind(gitlab: dict[str, Pa
     kinds = {match for block in example_blocks(text) for match in re.findall(r'^kind = "([^"]+)"', uncomment(block),
                                                                           re.MULTILINE)}
     assert kinds == set(registry.kinds())
+
+
+def calls_of(script: str, env: dict[str, str], tmp_path: Path, shell: str) -> list[list[str]]:
+    """Each `restoreproof` command line the script runs, with a restoreproof on PATH that records its arguments
+    (as JSON lines) and succeeds."""
+    fake = tmp_path / "bin" / "restoreproof"
+    fake.parent.mkdir(exist_ok=True)
+    log = tmp_path / "calls.jsonl"
+    log.unlink(missing_ok=True)
+    fake.write_text(f'#!{sys.executable}\nimport json, sys\nwith open({str(log)!r}, "a") as f:\n'
+                    '    f.write(json.dumps(sys.argv[1:]) + "\\n")\n')
+    fake.chmod(0o755)
+    result = subprocess.run([shell, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PATH": f"{fake.parent}:{os.environ['PATH']}", **env}, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_the_hygiene_job_reads_last_months_configuration_from_the_archive(github: dict[str, Path],
+                                                                         gitlab: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    """Each matrix job starts with a fresh reports/: the hygiene job (planned by `suites --with-hygiene`) passes
+    the archive as --history, so its configuration evidence shows the change since last month; the restore
+    suites' jobs do not read it. The scripts are run, as the CI runs them, with a restoreproof that records."""
+    workflow = load(github["restore-verification.yml"])
+    plan = "\n".join(step.get("run", "") for step in workflow["jobs"]["plan"]["steps"])
+    assert "--with-hygiene" in plan
+    (verify_step,) = [step["run"] for step in workflow["jobs"]["verify"]["steps"]
+                      if step.get("name") == "Restore and verify"]
+    base = {"INVENTORY": "inventory.toml", "STORE": "", "ARCHIVE": "s3://evidence/prod"}
+    assert calls_of(verify_step, {**base, "SUITE": "hygiene"}, tmp_path, "bash") == [
+        ["verify", "--inventory", "inventory.toml", "--suite", "hygiene", "--reports-dir", "reports",
+         "--history", "s3://evidence/prod"]]
+    assert calls_of(verify_step, {**base, "SUITE": "rds", "STORE": "billing"}, tmp_path, "bash") == [
+        ["verify", "--inventory", "inventory.toml", "--suite", "rds", "--reports-dir", "reports",
+         "--store", "billing"]]
+
+    template = load(gitlab[GITLAB_FILE])
+    assert "--with-hygiene" in template["restore-verification-plan"]["script"][0]
+    job = "\n".join(template[".restoreproof-verify"]["script"])
+    env = {"RESTOREPROOF_INVENTORY": "inventory.toml", "RESTOREPROOF_ALERTS_CONFIG": "alerts.toml",
+           "CI_JOB_URL": "https://gitlab.example/job/1"}
+    verifies = [c for c in calls_of(job, {**env, "RESTOREPROOF_JOB_SUITE": "hygiene",
+                                          "RESTOREPROOF_EVIDENCE_ARCHIVE": "git:restore-evidence"}, tmp_path, "sh")
+                if c[0] == "verify"]
+    assert verifies == [["verify", "--inventory", "inventory.toml", "--suite", "hygiene", "--reports-dir",
+                         "reports", "--history", "git:restore-evidence"]]
+    # no archive configured: nothing to read (the run says "no earlier record"), and no archive is invented
+    verifies = [c for c in calls_of(job, {**env, "RESTOREPROOF_JOB_SUITE": "hygiene"}, tmp_path, "sh")
+                if c[0] == "verify"]
+    assert verifies == [["verify", "--inventory", "inventory.toml", "--suite", "hygiene", "--reports-dir",
+                         "reports"]]
+    build_parser().parse_args([*verifies[0], "--history", "s3://evidence/prod"])  # the flag exists
+    build_parser().parse_args(["suites", "--with-hygiene"])
