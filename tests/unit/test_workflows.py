@@ -67,7 +67,8 @@ def gitlab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def workflows(github: dict[str, Path]) -> list[Path]:
-    return [OWN_CI, github["restore-verification.yml"], github["restore-evidence-freshness.yml"]]
+    return [OWN_CI, github["restore-verification.yml"], github["restore-evidence-freshness.yml"],
+            github["restore-drill.yml"]]
 
 
 def test_github_workflows_lint_clean(github: dict[str, Path]) -> None:
@@ -289,6 +290,7 @@ def test_every_restoreproof_command_called_exists(github: dict[str, Path], gitla
     assert text.count('doctor --probe --inventory "$') == 2  # before each suite's restore, on both CIs
     build_parser().parse_args(["doctor", "--probe", "--inventory", "inventory.toml"])  # the flags exist
     assert text.count("verify --inventory") == 2  # `verify` goes through an argument list (--store only if given)
+    assert text.count("(drill --inventory") == 1  # and `drill` (restore-drill.yml)
     assert called | {"verify"} <= set(subcommands.choices)
 
 
@@ -428,3 +430,44 @@ def test_the_hygiene_job_reads_last_months_configuration_from_the_archive(github
                          "reports"]]
     build_parser().parse_args([*verifies[0], "--history", "s3://evidence/prod"])  # the flag exists
     build_parser().parse_args(["suites", "--with-hygiene"])
+
+
+def test_the_drill_workflow_runs_a_drill_by_hand_and_archives_it(github: dict[str, Path], tmp_path: Path) -> None:
+    """restore-drill.yml: started by hand with the service, participants and findings (semicolon-separated, each
+    passed as typed, trimmed, through the environment: never spliced into the script); the sealed run goes to the
+    monthly workflow's archive, which is then sealed, indexed and verified."""
+    workflow = load(github["restore-drill.yml"])
+    assert set(on(workflow)) == {"workflow_dispatch"}
+    inputs = on(workflow)["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"service", "participants", "findings"} and inputs["service"]["required"] is True
+    assert workflow["env"]["ARCHIVE"] == load(github["restore-verification.yml"])["env"]["ARCHIVE"]
+    job = workflow["jobs"]["drill"]
+    assert job["permissions"] == {"id-token": "write", "contents": "write"}
+    assert job["env"] == {"SERVICE": "${{ inputs.service }}", "PARTICIPANTS": "${{ inputs.participants }}",
+                          "FINDINGS": "${{ inputs.findings }}"}
+    assert all("${{ inputs." not in step.get("run", "") for step in job["steps"])
+    steps = {step.get("uses", "").split("@")[0] or step["name"]: step for step in job["steps"]}
+    drill = next(step["run"] for name, step in steps.items() if str(name).startswith("Drill"))
+    env = {"INVENTORY": "inventory.toml", "SERVICE": "checkout",
+           "PARTICIPANTS": " Ada Lovelace (incident commander);Grace Hopper (DBA) ;; ",
+           "FINDINGS": "the runbook's cache step is out of date; $(touch pwned) `id` stays text"}
+    (called,) = calls_of(drill, env, tmp_path, "bash")
+    assert called == ["drill", "--inventory", "inventory.toml", "--service", "checkout", "--reports-dir", "reports",
+                      "--participant", "Ada Lovelace (incident commander)", "--participant", "Grace Hopper (DBA)",
+                      "--finding", "the runbook's cache step is out of date",
+                      "--finding", "$(touch pwned) `id` stays text"]
+    assert not (tmp_path / "pwned").exists()
+    build_parser().parse_args(called)  # the flags exist
+    (called,) = calls_of(drill, {**env, "PARTICIPANTS": "", "FINDINGS": ""}, tmp_path, "bash")
+    assert called == ["drill", "--inventory", "inventory.toml", "--service", "checkout", "--reports-dir", "reports"]
+    archive = next(step for name, step in steps.items() if str(name).startswith("Upload the drill"))
+    assert archive["if"].startswith("always()")
+    calls = calls_of(archive["run"], {"ARCHIVE": "git:restore-evidence", "INVENTORY": "inventory.toml",
+                                      "RESTOREPROOF_SIGNING_KEY": "/tmp/signing.pem"}, tmp_path, "bash")
+    assert calls == [["evidence", "upload", "reports", "git:restore-evidence"],
+                     ["evidence", "seal", "git:restore-evidence", "--signing-key", "/tmp/signing.pem"],
+                     ["evidence", "index", "git:restore-evidence", "--inventory", "inventory.toml"],
+                     ["evidence", "verify", "git:restore-evidence", "--signing-key", "/tmp/signing.pem"]]
+    for call in calls:
+        build_parser().parse_args(call)
+    assert steps["actions/upload-artifact"]["with"]["path"] == "reports/"
