@@ -268,7 +268,7 @@ def gitlab_scripts(template: dict[Any, Any]) -> Iterator[tuple[str, str]]:
 def test_gitlab_scripts_pass_shellcheck(gitlab: dict[str, Path], tmp_path: Path) -> None:
     found = dict(gitlab_scripts(load(gitlab[GITLAB_FILE])))
     assert set(found) == {".restoreproof", "restore-verification-plan", ".restoreproof-verify",
-                          "restore-evidence-seal"}
+                          "restore-evidence-seal", "restore-drill"}
     for name, script in found.items():
         result = shellcheck(script, tmp_path)
         assert result.returncode == 0, f"{name}: {result.stdout}"
@@ -290,7 +290,8 @@ def test_every_restoreproof_command_called_exists(github: dict[str, Path], gitla
     assert text.count('doctor --probe --inventory "$') == 2  # before each suite's restore, on both CIs
     build_parser().parse_args(["doctor", "--probe", "--inventory", "inventory.toml"])  # the flags exist
     assert text.count("verify --inventory") == 2  # `verify` goes through an argument list (--store only if given)
-    assert text.count("(drill --inventory") == 1  # and `drill` (restore-drill.yml)
+    assert text.count("(drill --inventory") == 1  # and `drill` (restore-drill.yml; GitLab: `set -- drill`)
+    assert text.count("set -- drill --inventory") == 1
     assert called | {"verify"} <= set(subcommands.choices)
 
 
@@ -471,3 +472,28 @@ def test_the_drill_workflow_runs_a_drill_by_hand_and_archives_it(github: dict[st
     for call in calls:
         build_parser().parse_args(call)
     assert steps["actions/upload-artifact"]["with"]["path"] == "reports/"
+
+
+def test_gitlab_runs_a_drill_by_hand_instead_of_the_suites(gitlab: dict[str, Path], tmp_path: Path) -> None:
+    """A manual pipeline with RESTOREPROOF_DRILL_SERVICE runs `restore-drill` and not the suites' plan and trigger;
+    the drill's run goes to the archive and the .post seal job (web runs: always) seals it. The script is run with
+    a restoreproof that records, inputs with blanks and shell syntax passed as typed."""
+    template = load(gitlab[GITLAB_FILE])
+    never = {"if": "$RESTOREPROOF_DRILL_SERVICE", "when": "never"}
+    for name in ("restore-verification-plan", "restore-verification"):
+        assert template[name]["rules"][0] == never, name
+    drill = template["restore-drill"]
+    assert drill["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "web" && $RESTOREPROOF_DRILL_SERVICE'}]
+    assert drill["artifacts"]["when"] == "always" and drill["artifacts"]["paths"] == ["reports/"]
+    assert {"if": '$CI_PIPELINE_SOURCE == "web"', "when": "always"} in template["restore-evidence-seal"]["rules"]
+    env = {"RESTOREPROOF_INVENTORY": "inventory.toml", "RESTOREPROOF_DRILL_SERVICE": "checkout",
+           "RESTOREPROOF_DRILL_PARTICIPANTS": " Ada Lovelace (incident commander);Grace Hopper (DBA) ;; ",
+           "RESTOREPROOF_DRILL_FINDINGS": "the runbook's cache step is out of date; $(touch pwned) * stays text",
+           "RESTOREPROOF_EVIDENCE_ARCHIVE": "s3://evidence/prod", "CI_JOB_URL": "https://gitlab.example/job/1"}
+    calls = calls_of("\n".join(drill["script"]), env, tmp_path, "sh")
+    assert [c for c in calls if c[0] in ("drill", "evidence")] == [
+        ["drill", "--inventory", "inventory.toml", "--service", "checkout", "--reports-dir", "reports",
+         "--participant", "Ada Lovelace (incident commander)", "--participant", "Grace Hopper (DBA)",
+         "--finding", "the runbook's cache step is out of date", "--finding", "$(touch pwned) * stays text"],
+        ["evidence", "upload", "reports", "s3://evidence/prod"]]
+    assert not (tmp_path / "pwned").exists()
