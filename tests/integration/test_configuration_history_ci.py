@@ -13,6 +13,7 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import jsonschema
@@ -24,6 +25,7 @@ from tests.integration.test_configuration_history import INVENTORY, last_months_
 from verifiers.compliance.configuration_history import archived_configurations
 from verifiers.evidence import chain
 from verifiers.evidence.archive import LocalArchive
+from verifiers.evidence.archive_s3 import S3Archive
 
 BIN = Path(sys.executable).parent
 
@@ -118,26 +120,28 @@ def test_an_archive_that_cannot_be_read_stops_the_run(kind: str, named: str, fix
     assert not list((tmp_path / "job").glob("*/*/evidence.json"))  # no run recorded as if nothing were earlier
 
 
-def test_only_the_runs_needed_are_fetched(tmp_path: Path, billing_db: object, monkeypatch: pytest.MonkeyPatch
-                                          ) -> None:
+@pytest.mark.parametrize("kind", ["dir", "s3"])
+def test_only_the_runs_needed_are_fetched(kind: str, tmp_path: Path, billing_db: object,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Newest first, stopping at the newest earlier month's run with the store's record: older runs, this month's
     and the other files of a run (report.html, junit.xml) are not fetched."""
     (tmp_path / "inventory.toml").write_text(INVENTORY)
     now = datetime.now(UTC)
-    archive = str(tmp_path / "archive")
+    archive = archive_of_kind(kind, tmp_path)
     made = []
     for n, when in enumerate((now - timedelta(days=62), now - timedelta(days=31), now)):
         _, path = last_months_run(tmp_path / "inventory.toml", tmp_path / f"job-{n}", when)
         made.append(path.parent)
         assert restoreproof(tmp_path, "evidence", "upload", f"job-{n}", archive).returncode == 0
     fetched: list[str] = []
-    real_fetch = LocalArchive.fetch
+    kept = S3Archive if kind == "s3" else LocalArchive
+    real_fetch = kept.fetch
 
-    def spy(self: LocalArchive, paths: list[str], into: Path) -> None:
+    def spy(self: Any, paths: list[str], into: Path) -> None:
         fetched.extend(paths)
         real_fetch(self, paths, into)
 
-    monkeypatch.setattr(LocalArchive, "fetch", spy)
+    monkeypatch.setattr(kept, "fetch", spy)
 
     found = archived_configurations(archive, now, stores=["billing"])
 
