@@ -28,6 +28,7 @@ from verifiers.evidence.archive import LocalArchive
 from verifiers.evidence.archive_s3 import S3Archive
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def restoreproof(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -87,6 +88,30 @@ def test_next_months_job_shows_the_change_from_the_archive(kind: str, tmp_path: 
     # and this month's run goes to the archive beside last month's, as the workflow's next step does
     again = restoreproof(tmp_path, "evidence", "upload", "job-2", archive)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.parametrize("kind", ["dir", "s3"])
+def test_the_pytest_option_reads_the_archive_too(kind: str, tmp_path: Path, billing_db: object) -> None:
+    """`pytest suites/hygiene --history ARCHIVE`, as a team's own pytest job runs it: an archive URL as given, a
+    folder relative to where pytest starts."""
+    archive = archive_of_kind(kind, tmp_path)
+    (tmp_path / "inventory.toml").write_text(INVENTORY)
+    a_month_ago = datetime.now(UTC) - timedelta(days=31)
+    _, first_path = last_months_run(tmp_path / "inventory.toml", tmp_path / "job-1", a_month_ago)
+    assert restoreproof(tmp_path, "evidence", "upload", "job-1", archive).returncode == 0
+    boto3.client("rds").modify_db_instance(DBInstanceIdentifier="cfg-billing", BackupRetentionPeriod=7,
+                                           ApplyImmediately=True)
+    given = "archive" if kind == "dir" else archive  # relative: tmp_path / "archive"
+
+    job = subprocess.run([str(BIN / "pytest"), str(ROOT / "suites" / "hygiene"), "--inventory", "inventory.toml",
+                          "--reports-dir", "job-2", "--history", given, "-p", "no:cacheprovider", "-q"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+
+    assert job.returncode == 1, job.stdout[-3000:] + job.stderr[-2000:]
+    (run,) = (tmp_path / "job-2").glob("*/*")
+    previous = json.loads((run / "evidence.json").read_text())["stores"][0]["configuration"]["previous"]
+    assert previous == {"run": json.loads(first_path.read_text())["run"]["id"], "month": f"{a_month_ago:%Y-%m}",
+                        "changes": [{"fact": "retention_days", "was": 35, "now": 7}]}
 
 
 def test_the_first_month_has_no_earlier_record_in_an_archive_not_made_yet(tmp_path: Path, billing_db: object) -> None:
