@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 RUN_STATUSES = ("passed", "failed", "not compared")
+COVERAGE_CHECK = "coverage"  # verifiers/discovery/run.py records it; the archive index reads it
 ALERT_RESPONSE_CHECK = "alert_response"  # verifiers/alerts/response_run.py records it; the archive index reads it
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from verifiers.discovery.coverage import Coverage
 
 NOT_RECORDED = "not recorded"
+FOUND_NOTHING = "discovery found no production store; check [discovery] regions/names/tags"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
@@ -17,6 +18,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = " 
 
 
 def verdict(coverage: Coverage) -> str:
+    if coverage.found_nothing:
+        return f"inventory NOT COMPARED: {FOUND_NOTHING}"
     if coverage.complete:
         return f"inventory complete: {_counted(coverage)}"
     gaps = [f"{n} {what}" for what, n in (("uncovered", len(coverage.uncovered)), ("unknown", len(coverage.unknown)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from verifiers.setting_types import StrictModel
 
@@ -122,6 +122,13 @@ class DiscoverySettings(StrictModel):
     gcp: GcpDiscovery | None = Field(default=None, description="Google Cloud: projects, services, filters")
     ignore: list[IgnoreEntry] = Field(default_factory=list, description="resources found but knowingly not "
                                       "verified, each with its reason")
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> DiscoverySettings:
+        if self.aws is None and self.gcp is None:
+            raise ValueError("names no cloud to look in, so nothing would be compared; add [discovery.aws] "
+                             "(regions, filters) or [discovery.gcp] (projects, filters), or remove [discovery]")
+        return self
 
 
 class DeclaredStore(StrictModel):
