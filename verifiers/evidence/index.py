@@ -36,7 +36,7 @@ from verifiers.errors import EvidenceError
 from verifiers.evidence import chain, soc2
 from verifiers.evidence.drill_quarters import drill_summary, missing_text, quarterly_drills
 from verifiers.evidence.result_kinds import ResultKind, result_kind
-from verifiers.run_checks import ALERT_RESPONSE_CHECK
+from verifiers.run_checks import ALERT_RESPONSE_CHECK, COVERAGE_CHECK
 
 INDEX_SCHEMA_VERSION = 2  # 2: only restores count as restore tests; hygiene, not restored and drills apart
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -187,8 +187,9 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
 
 def newest_coverage(runs: Sequence[chain.RunRecord]) -> dict[str, Any] | None:
     """The newest run's inventory coverage (evidence.json's `coverage`, with `[discovery]`): what is uncovered or
-    unknown, and the declared stores, counted apart from the restorable ones (never restore tests). None when no
-    run recorded one."""
+    unknown, and the declared stores, counted apart from the restorable ones (never restore tests). The newest run
+    with a coverage run check decides: when its discovery failed outright it recorded no `coverage` block, and the
+    card says so (`failed`) rather than show an older run's. None when no run compared its inventory."""
     for record in reversed(runs):  # oldest first
         evidence = record.evidence or {}
         coverage = evidence.get("coverage")
@@ -199,6 +200,11 @@ def newest_coverage(runs: Sequence[chain.RunRecord]) -> dict[str, Any] | None:
                     "covered": counts.get("covered", 0), "ignored": counts.get("ignored", 0),
                     "uncovered_ids": [str(r.get("id")) for r in coverage.get("uncovered") or []],
                     "declared": sorted(str(d.get("name")) for d in coverage.get("declared") or [])}
+        checks = [c for c in evidence.get("run_checks") or []
+                  if isinstance(c, dict) and c.get("check") == COVERAGE_CHECK]
+        if checks:  # a coverage check without a block: discovery failed outright
+            return {"run": record.directory.name, "complete": False,
+                    "failed": "; ".join(str(c.get("detail") or "") for c in checks)}
     return None
 
 
@@ -228,6 +234,9 @@ def _coverage_card(coverage: Mapping[str, Any] | None) -> list[tuple[str, str, s
     """The newest run's inventory coverage and the declared stores, as KPI cards (none without discovery)."""
     if coverage is None:
         return []
+    if "failed" in coverage:
+        return [("Production stores not in the inventory", "unknown",
+                 f"discovery failed in run {coverage['run']}: {coverage['failed'].removeprefix('discovery failed: ')}")]
     gaps = ", ".join(coverage["uncovered_ids"][:5]) + (" …" if len(coverage["uncovered_ids"]) > 5 else "")
     note = f"run {coverage['run']}: {coverage['covered']} covered, {coverage['ignored']} ignored"
     note += f", {coverage['unknown']} services unknown" if coverage["unknown"] else ""
