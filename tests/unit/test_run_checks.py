@@ -238,3 +238,18 @@ def test_the_index_says_discovery_failed_rather_than_show_an_older_runs_coverage
     assert ("<div class='dim'>Production stores not in the inventory</div><div class='value'>unknown</div>"
             f"<div class='dim'>discovery failed in run {run.id}: KeyError: &#39;ARN&#39;;") in html
     assert "Declared stores (not restorable)" not in html  # the older run's card is not shown
+
+
+def test_the_index_says_not_compared_when_the_newest_discovery_found_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "reports"
+    run = RunInfo.new(root, now=at(2026, 11, 3))
+    run.directory.mkdir(parents=True)
+    coverage = _coverage()
+    record = evidence_record(run, [], finished=at(2026, 11, 3, 3), project_dir=tmp_path,
+                             run_checks=coverage_checks(coverage), coverage=coverage.as_dict())
+    record["stores"] = [restore_record("orders")]
+    finalise_run(run.directory, record)
+    html = render_html(build_index(root, stores=["orders"], now=datetime(2026, 12, 1, tzinfo=UTC)))
+    assert ("<div class='dim'>Production stores not in the inventory</div><div class='value'>not compared</div>"
+            f"<div class='dim'>run {run.id}: discovery found no production store; check [discovery] "
+            "regions/names/tags</div>") in html

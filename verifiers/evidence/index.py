@@ -231,20 +231,26 @@ def _alert_response_card(kpi: Mapping[str, Any] | None) -> list[tuple[str, str, 
 
 
 def _coverage_card(coverage: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
-    """The newest run's inventory coverage and the declared stores, as KPI cards (none without discovery)."""
+    """The newest run's inventory coverage and the declared stores, as KPI cards (none without discovery): "unknown"
+    when that run's discovery failed outright, "not compared" when it found no production store."""
     if coverage is None:
         return []
+    label = "Production stores not in the inventory"
     if "failed" in coverage:
-        return [("Production stores not in the inventory", "unknown",
-                 f"discovery failed in run {coverage['run']}: {coverage['failed'].removeprefix('discovery failed: ')}")]
-    gaps = ", ".join(coverage["uncovered_ids"][:5]) + (" …" if len(coverage["uncovered_ids"]) > 5 else "")
-    note = f"run {coverage['run']}: {coverage['covered']} covered, {coverage['ignored']} ignored"
-    note += f", {coverage['unknown']} services unknown" if coverage["unknown"] else ""
-    note += f"; not in the inventory: {gaps}" if gaps else ""
+        return [(label, "unknown", f"discovery failed in run {coverage['run']}: "
+                 f"{coverage['failed'].removeprefix('discovery failed: ')}")]
+    if not (coverage["uncovered"] or coverage["unknown"] or coverage["covered"] or coverage["ignored"]):
+        card = (label, "not compared", f"run {coverage['run']}: discovery found no production store; check "
+                "[discovery] regions/names/tags")
+    else:
+        gaps = ", ".join(coverage["uncovered_ids"][:5]) + (" …" if len(coverage["uncovered_ids"]) > 5 else "")
+        note = f"run {coverage['run']}: {coverage['covered']} covered, {coverage['ignored']} ignored"
+        note += f", {coverage['unknown']} services unknown" if coverage["unknown"] else ""
+        note += f"; not in the inventory: {gaps}" if gaps else ""
+        card = (label, str(coverage["uncovered"]), note)
     declared = coverage["declared"]
-    return [("Production stores not in the inventory", str(coverage["uncovered"]), note),
-            ("Declared stores (not restorable)", str(len(declared)), (", ".join(declared) or "none")
-             + "; counted apart from the restore tests")]
+    return [card, ("Declared stores (not restorable)", str(len(declared)), (", ".join(declared) or "none")
+                   + "; counted apart from the restore tests")]
 
 
 def _not_compared_counts(results: Sequence[StoreResult]) -> dict[str, int]:
