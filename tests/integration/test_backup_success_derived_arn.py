@@ -106,6 +106,13 @@ def test_an_s3_bucket_s_arn_is_its_name(tmp_path: Path, backup: Stubber) -> None
     assert result.message.startswith(f"AWS Backup jobs of {arn}: 0 of 3 scheduled")
 
 
+def test_an_s3_bucket_in_a_china_region_is_in_its_partition(tmp_path: Path, backup: Stubber) -> None:
+    arn = "arn:aws-cn:s3:::sr-backups"
+    backup.add_response("list_backup_jobs", jobs_of(arn), {**PERIOD, "ByResourceArn": arn})
+    result = judged(tmp_path, {"type": "s3", "bucket": "sr-backups", "region": "cn-north-1"}, "postgres")
+    assert result.passed and result.message.startswith(f"AWS Backup jobs of {arn}: 3 of 3")
+
+
 def test_resource_arn_overrides_the_derived_one(tmp_path: Path, backup: Stubber) -> None:
     arn = "arn:aws:rds:us-east-1:123456789012:db:elsewhere"  # no instance sr-missing exists: none is described
     backup.add_response("list_backup_jobs", jobs_of(arn), {**PERIOD, "ByResourceArn": arn})

@@ -1,12 +1,14 @@
 """The ARN and tags of the resource a store's AWS source backs up (the `aws` extra), for the AWS Backup APIs that
 name resources by ARN: an RDS instance's DBInstanceArn or an Aurora cluster's DBClusterArn (DescribeDBInstances /
-DescribeDBClusters), a DynamoDB table's TableArn (DescribeTable), an S3 bucket's arn:aws:s3:::BUCKET. A denied
-describe raises SourceError naming the permission."""
+DescribeDBClusters), a DynamoDB table's TableArn (DescribeTable), an S3 bucket's arn:aws:s3:::BUCKET (in its
+region's partition: arn:aws-cn:s3:::BUCKET in a China region). A denied describe raises SourceError naming the
+permission."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import boto3.session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.aws import dynamodb_client, s3_client
@@ -28,7 +30,12 @@ def resource_arn(store: str, source: ArnSource) -> str:
         return str(raw["DBClusterArn"] if source.cluster else raw["DBInstanceArn"])
     if isinstance(source, DynamoDbBackupSource):
         return str(dynamodb_table(source, store=store)["TableArn"])
-    return f"arn:aws:s3:::{source.bucket}"
+    return f"arn:{_partition(source.region)}:s3:::{source.bucket}"
+
+
+def _partition(region: str | None) -> str:
+    """aws, aws-cn, aws-us-gov, ... of the source's region (aws when the inventory names none)."""
+    return boto3.session.Session().get_partition_for_region(region) if region else "aws"
 
 
 def resource_tags(store: str, source: ArnSource, arn: str) -> dict[str, str]:
