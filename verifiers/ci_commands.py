@@ -2,7 +2,10 @@
 
 - `restoreproof summary RUN` prints a run's per-store table as Markdown (append it to $GITHUB_STEP_SUMMARY);
 - `restoreproof suites` prints the inventory's suites as JSON, one matrix job per suite (GitHub's matrix), or as
-  GitLab's child pipeline with a job per suite (`--format gitlab-pipeline`, verifiers/gitlab_pipeline.py).
+  GitLab's child pipeline with a job per suite (`--format gitlab-pipeline`, verifiers/gitlab_pipeline.py); with
+  `--with-hygiene`, plus the hygiene suite when it has a check for a store chosen (its backup hygiene and backup
+  configuration evidence, read from the APIs without a restore: the monthly workflow's job for it reads the
+  earlier months from the archive, `verify --suite hygiene --history ARCHIVE`).
 
 Exit codes: 0 printed; 2 bad input (no evidence, bad inventory, nothing matched), reported by verifiers.cli.
 """
@@ -12,11 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifiers.cli_options import add_inventory
 from verifiers.errors import InventoryError
+from verifiers.evidence.result_kinds import HYGIENE_SUITE
 from verifiers.gitlab_pipeline import CiFileError, child_pipeline, runner_tags, service_image
+
+if TYPE_CHECKING:
+    from verifiers.inventory import Inventory
+    from verifiers.store_settings import AnyStore
 
 EXIT_OK = 0
 
@@ -35,6 +43,9 @@ def add_parsers(commands: Any) -> None:
     add_inventory(suites)
     suites.add_argument("--suite", default="", help="only this suite; empty: every suite")
     suites.add_argument("--store", default="", help="only the suite of this store; empty: every store")
+    suites.add_argument("--with-hygiene", action="store_true",
+                        help="also the hygiene suite (backup hygiene and configuration evidence, no restore) when "
+                             "it has a check for a store chosen; --suite hygiene then chooses it alone")
     suites.add_argument("--format", choices=("json", "gitlab-pipeline"), default="json",
                         help="json: a list of suite names (default); gitlab-pipeline: the child pipeline's YAML, "
                              "the --gitlab-ci-file followed by one job per suite extending its .restoreproof-verify")
@@ -55,6 +66,14 @@ def run(args: argparse.Namespace) -> int:
     return _suites(args)
 
 
+def _hygiene_checks(inventory: Inventory, stores: list[AnyStore]) -> bool:
+    """Whether the hygiene suite checks something of these stores (what it parametrizes, compliance/suite.py)."""
+    from verifiers.compliance import configuration_facts
+    from verifiers.compliance.attach import unrestored_specs
+
+    return any(unrestored_specs(s) or configuration_facts.specs(s, inventory.policy) for s in stores)
+
+
 def _summary(args: argparse.Namespace) -> int:
     from verifiers.run_record import load_run
     from verifiers.run_summary import markdown_summary
@@ -67,13 +86,17 @@ def _suites(args: argparse.Namespace) -> int:
     from verifiers.inventory import load_inventory
 
     inventory = load_inventory(args.inventory)
-    stores = inventory.select(suite=args.suite or None, names=[args.store] if args.store else [])
-    if not stores:
+    hygiene_only = args.with_hygiene and args.suite == HYGIENE_SUITE
+    stores = inventory.select(suite=None if hygiene_only else args.suite or None,
+                              names=[args.store] if args.store else [])
+    suites = [] if hygiene_only else sorted({s.suite_name for s in stores})
+    if args.with_hygiene and (hygiene_only or not args.suite) and _hygiene_checks(inventory, stores):
+        suites.append(HYGIENE_SUITE)
+    if not suites:
         wanted = " and ".join(f"{flag} {value}" for flag, value in (("--suite", args.suite), ("--store", args.store))
                               if value)
         raise InventoryError(f"{args.inventory}: " + (f"no store matches {wanted}" if wanted else "lists no store"),
                              hint="known suites: " + ", ".join(sorted({s.suite_name for s in inventory.stores})))
-    suites = sorted({s.suite_name for s in stores})
     if args.format == "json":
         print(json.dumps(suites))
         return EXIT_OK

@@ -127,7 +127,7 @@ def starter_files(ci: CiKind, requirement: Requirement) -> list[StarterFile]:
                 StarterFile(ALERTS, render("alerts.toml", values))]
     if ci == "github":
         starters += [StarterFile(GITHUB_WORKFLOWS / name, render(f"github/{name}", values))
-                     for name in ("restore-verification.yml", "restore-evidence-freshness.yml")]
+                     for name in ("restore-verification.yml", "restore-evidence-freshness.yml", "restore-drill.yml")]
     else:
         starters += [StarterFile(GITLAB_CI_FILE, render("gitlab/restore-verification.yml", values)),
                      StarterFile(GITLAB_ROOT_FILE, gitlab_root_file())]

@@ -17,6 +17,7 @@ from pathlib import Path
 from verifiers import __version__
 from verifiers.cli_options import add_inventory
 from verifiers.errors import RestoreproofError
+from verifiers.evidence.archives import is_remote
 from verifiers.extras import needed_by
 from verifiers.redaction import redact_log_records, redact_secrets
 from verifiers.stores import registry
@@ -45,9 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--reports-dir", type=Path, default=Path("reports"), metavar="DIR",
                         help="where each run writes its report.html, junit.xml and signed evidence.json "
                         "(default: reports)")
-    verify.add_argument("--history", type=Path, metavar="DIR",
-                        help="earlier runs (a reports directory or a local copy of the archive) to show each store's "
-                        "backup-configuration change since an earlier month (default: --reports-dir)")
+    verify.add_argument("--history", metavar="ARCHIVE_OR_DIR",
+                        help="earlier runs, to show each store's backup-configuration change since an earlier month: "
+                        "a reports directory or the archive runs are uploaded to (a directory, s3://BUCKET[/PREFIX] "
+                        "with env AWS_ENDPOINT_URL, git:BRANCH, git+REMOTE#BRANCH; default: --reports-dir)")
     verify.add_argument("--alert-response", type=Path, metavar="ALERTS_TOML",
                         help="alerts.toml whose [response] table names PagerDuty/Opsgenie: the run also records the "
                         "share of the period's backup alerts acknowledged within the target, as a run check "
@@ -202,7 +204,7 @@ def _verify(args: argparse.Namespace) -> int:
     if args.suite:
         pytest_args += ["--suite", args.suite]
     if args.history is not None:
-        pytest_args += ["--history", str(args.history.resolve())]
+        pytest_args += ["--history", args.history if is_remote(args.history) else str(Path(args.history).resolve())]
     if args.alert_response is not None:
         pytest_args += ["--alert-response", str(args.alert_response.resolve())]
     pytest_args += ["-q"] * args.quiet + ["-v"] * args.verbose

@@ -1,7 +1,8 @@
 """`restoreproof init [--ci github|gitlab] [--dir DIR]`: start using restoreproof in a repository.
 
 Writes a starter inventory.toml (every store kind as a commented example), alerts.toml (every channel, commented)
-and the monthly CI files (GitHub: .github/workflows/restore-verification.yml and restore-evidence-freshness.yml;
+and the CI files (GitHub: .github/workflows/restore-verification.yml, restore-evidence-freshness.yml and
+restore-drill.yml, the quarterly DR drill run by hand;
 GitLab: .gitlab/ci/restore-verification.yml, plus a .gitlab-ci.yml including it when the project has none);
 with `--iac aws`, infra/restoreproof/aws-restoreproof.yml (CloudFormation: the runner's security group, the one
 the temporary RDS instances accept it through, a DB subnet group and the OIDC-assumed least-privilege role). A

@@ -18,7 +18,7 @@ from tests.evidence_runs import at, hygiene_record, make_run, restore_record, st
 from verifiers.cli import main
 from verifiers.errors import EvidenceError
 from verifiers.evidence import chain
-from verifiers.evidence.index import build_index, month_range
+from verifiers.evidence.index import build_index, month_range, render_html
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +278,27 @@ def test_backup_success_rate_without_counts_is_not_measured(root: Path) -> None:
     kpi = index_of(root)["kpis"]["backup_success_rate"]
     assert (kpi["scheduled"], kpi["rate_percent"], kpi["meets_target"], kpi["stores"]) == (0, None, None, {})
     assert kpi["text"] == "not measured: no store has backup_success counts in the period"
+
+
+def test_the_oldest_backup_restored_is_judged_against_each_stores_rpo(tmp_path: Path) -> None:
+    """The SOP's "RPO ≤ 1 h for the primary database", as the restore tests measured it: per store, the oldest
+    backup restored in the period against its target, and a card naming the stores over it. A hygiene result's
+    backup age is not a restore test's and does not count."""
+    root = tmp_path / "reports"
+    fresh, stale = restore_record("orders"), restore_record("orders")
+    fresh["rpo"] = {"seconds": 1800.0, "target_seconds": 3600.0}
+    stale["rpo"] = {"seconds": 5400.0, "target_seconds": 3600.0}
+    cache = restore_record("cache")
+    cache["rpo"] = {"seconds": 600.0, "target_seconds": 86400.0}
+    hygiene = hygiene_record("cache")
+    hygiene["rpo"] = {"seconds": 999999.0, "target_seconds": 86400.0}
+    make_run(root, at(2026, 10, 3), [fresh, cache])
+    make_run(root, at(2026, 11, 3), [stale])
+    make_run(root, at(2026, 11, 4), [hygiene])
+    index = build_index(root, now=datetime(2026, 12, 1, tzinfo=UTC))
+    orders, cached = index["stores"]["orders"]["worst_rpo"], index["stores"]["cache"]["worst_rpo"]
+    assert (orders["seconds"], orders["target_seconds"], orders["month"], orders["within_target"]) == (
+        5400.0, 3600.0, "2026-11", False)
+    assert (cached["seconds"], cached["within_target"]) == (600.0, True)
+    html = render_html(index)
+    assert "Stores over their RPO" in html and "orders (1h30m &gt; 1h00m, " in html

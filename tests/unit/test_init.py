@@ -31,7 +31,7 @@ from verifiers.store_settings import AnySource
 from verifiers.stores import registry
 
 GITHUB_FILES = ["inventory.toml", "alerts.toml", ".github/workflows/restore-verification.yml",
-                ".github/workflows/restore-evidence-freshness.yml"]
+                ".github/workflows/restore-evidence-freshness.yml", ".github/workflows/restore-drill.yml"]
 GITLAB_FILES = ["inventory.toml", "alerts.toml", ".gitlab/ci/restore-verification.yml", ".gitlab-ci.yml"]
 
 
@@ -290,6 +290,6 @@ def test_the_templates_are_package_data() -> None:
     globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["verifiers"]
     templates = [p.relative_to(root / "verifiers") for p in (root / "verifiers" / "templates").rglob("*")
                  if p.is_file()]
-    assert len(templates) == 6
+    assert len(templates) == 7
     assert [str(t) for t in templates if not any(t.match(glob) and len(t.parts) == len(Path(glob).parts)
                                                   for glob in globs)] == []

@@ -100,3 +100,42 @@ def test_suites_nothing_matched_is_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert main(["suites", "--inventory", str(tmp_path / "inventory.toml"), "--suite", "redis",
                  "--store", "app"]) == 2
     assert "no store matches --suite redis and --store app — known suites: rds, redis" in capsys.readouterr().err
+
+
+HYGIENE = """
+[[stores]]
+name = "billing"
+kind = "postgres"
+rto = "15m"
+rpo = "1d"
+source = { type = "file", path = "billing-*.dump" }
+[stores.hygiene.configuration]
+min_retention_days = 14
+"""
+
+
+@pytest.mark.parametrize(("inventory", "args", "suites"), [
+    (INVENTORY, ["--with-hygiene"], ["rds", "redis"]),  # no store has a hygiene check: no empty hygiene job
+    (INVENTORY + HYGIENE.replace("billing", "ledger"), ["--with-hygiene"], ["rds", "redis", "hygiene"]),
+    (INVENTORY + HYGIENE.replace("billing", "ledger"), [], ["rds", "redis"]),  # only when asked
+    (INVENTORY + HYGIENE.replace("billing", "ledger"), ["--with-hygiene", "--suite", "redis"], ["redis"]),
+    (INVENTORY + HYGIENE.replace("billing", "ledger"), ["--with-hygiene", "--suite", "hygiene"], ["hygiene"]),
+    (INVENTORY + HYGIENE.replace("billing", "ledger"), ["--with-hygiene", "--store", "ledger"], ["rds", "hygiene"]),
+    (INVENTORY + HYGIENE.replace("billing", "ledger"), ["--with-hygiene", "--store", "app"], ["rds"]),
+    ("[policy]\nmin_retention_days = 14\n" + INVENTORY, ["--with-hygiene"], ["rds", "redis", "hygiene"]),
+])
+def test_suites_with_the_hygiene_job(tmp_path: Path, capsys: pytest.CaptureFixture[str], inventory: str,
+                                     args: list[str], suites: list[str]) -> None:
+    """The monthly workflow's hygiene job (the backup configuration evidence, compared with the archive's earlier
+    months) is planned only where the hygiene suite checks a store chosen."""
+    (tmp_path / "inventory.toml").write_text(inventory)
+    assert main(["suites", "--inventory", str(tmp_path / "inventory.toml"), *args]) == 0
+    assert json.loads(capsys.readouterr().out) == suites
+
+
+def test_suites_hygiene_alone_without_a_hygiene_check_is_exit_2(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "inventory.toml").write_text(INVENTORY)
+    assert main(["suites", "--inventory", str(tmp_path / "inventory.toml"), "--with-hygiene", "--suite",
+                 "hygiene"]) == 2
+    assert "no store matches --suite hygiene" in capsys.readouterr().err

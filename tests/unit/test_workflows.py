@@ -9,8 +9,12 @@ and the project's own CI keeps the privilege its disk-full tests need."""
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,7 +67,8 @@ def gitlab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def workflows(github: dict[str, Path]) -> list[Path]:
-    return [OWN_CI, github["restore-verification.yml"], github["restore-evidence-freshness.yml"]]
+    return [OWN_CI, github["restore-verification.yml"], github["restore-evidence-freshness.yml"],
+            github["restore-drill.yml"]]
 
 
 def test_github_workflows_lint_clean(github: dict[str, Path]) -> None:
@@ -263,7 +268,7 @@ def gitlab_scripts(template: dict[Any, Any]) -> Iterator[tuple[str, str]]:
 def test_gitlab_scripts_pass_shellcheck(gitlab: dict[str, Path], tmp_path: Path) -> None:
     found = dict(gitlab_scripts(load(gitlab[GITLAB_FILE])))
     assert set(found) == {".restoreproof", "restore-verification-plan", ".restoreproof-verify",
-                          "restore-evidence-seal"}
+                          "restore-evidence-seal", "restore-drill"}
     for name, script in found.items():
         result = shellcheck(script, tmp_path)
         assert result.returncode == 0, f"{name}: {result.stdout}"
@@ -285,6 +290,8 @@ def test_every_restoreproof_command_called_exists(github: dict[str, Path], gitla
     assert text.count('doctor --probe --inventory "$') == 2  # before each suite's restore, on both CIs
     build_parser().parse_args(["doctor", "--probe", "--inventory", "inventory.toml"])  # the flags exist
     assert text.count("verify --inventory") == 2  # `verify` goes through an argument list (--store only if given)
+    assert text.count("(drill --inventory") == 1  # and `drill` (restore-drill.yml; GitLab: `set -- drill`)
+    assert text.count("set -- drill --inventory") == 1
     assert called | {"verify"} <= set(subcommands.choices)
 
 
@@ -370,3 +377,154 @@ def test_the_starter_inventory_has_an_example_of_every_kind(gitlab: dict[str, Pa
     kinds = {match for block in example_blocks(text) for match in re.findall(r'^kind = "([^"]+)"', uncomment(block),
                                                                           re.MULTILINE)}
     assert kinds == set(registry.kinds())
+
+
+def calls_of(script: str, env: dict[str, str], tmp_path: Path, shell: str) -> list[list[str]]:
+    """Each `restoreproof` command line the script runs, with a restoreproof on PATH that records its arguments
+    (as JSON lines) and succeeds."""
+    fake = tmp_path / "bin" / "restoreproof"
+    fake.parent.mkdir(exist_ok=True)
+    log = tmp_path / "calls.jsonl"
+    log.unlink(missing_ok=True)
+    fake.write_text(f'#!{sys.executable}\nimport json, sys\nwith open({str(log)!r}, "a") as f:\n'
+                    '    f.write(json.dumps(sys.argv[1:]) + "\\n")\n')
+    fake.chmod(0o755)
+    result = subprocess.run([shell, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PATH": f"{fake.parent}:{os.environ['PATH']}", **env}, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_the_hygiene_job_reads_last_months_configuration_from_the_archive(github: dict[str, Path],
+                                                                         gitlab: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    """Each matrix job starts with a fresh reports/: the hygiene job (planned by `suites --with-hygiene`) passes
+    the archive as --history, so its configuration evidence shows the change since last month; the restore
+    suites' jobs do not read it. The scripts are run, as the CI runs them, with a restoreproof that records."""
+    workflow = load(github["restore-verification.yml"])
+    plan = "\n".join(step.get("run", "") for step in workflow["jobs"]["plan"]["steps"])
+    assert "--with-hygiene" in plan
+    (verify_step,) = [step["run"] for step in workflow["jobs"]["verify"]["steps"]
+                      if step.get("name") == "Restore and verify"]
+    base = {"INVENTORY": "inventory.toml", "STORE": "", "ARCHIVE": "s3://evidence/prod"}
+    assert calls_of(verify_step, {**base, "SUITE": "hygiene"}, tmp_path, "bash") == [
+        ["verify", "--inventory", "inventory.toml", "--suite", "hygiene", "--reports-dir", "reports",
+         "--history", "s3://evidence/prod"]]
+    assert calls_of(verify_step, {**base, "SUITE": "rds", "STORE": "billing"}, tmp_path, "bash") == [
+        ["verify", "--inventory", "inventory.toml", "--suite", "rds", "--reports-dir", "reports",
+         "--store", "billing"]]
+
+    template = load(gitlab[GITLAB_FILE])
+    assert "--with-hygiene" in template["restore-verification-plan"]["script"][0]
+    job = "\n".join(template[".restoreproof-verify"]["script"])
+    env = {"RESTOREPROOF_INVENTORY": "inventory.toml", "RESTOREPROOF_ALERTS_CONFIG": "alerts.toml",
+           "CI_JOB_URL": "https://gitlab.example/job/1"}
+    verifies = [c for c in calls_of(job, {**env, "RESTOREPROOF_JOB_SUITE": "hygiene",
+                                          "RESTOREPROOF_EVIDENCE_ARCHIVE": "git:restore-evidence"}, tmp_path, "sh")
+                if c[0] == "verify"]
+    assert verifies == [["verify", "--inventory", "inventory.toml", "--suite", "hygiene", "--reports-dir",
+                         "reports", "--history", "git:restore-evidence"]]
+    # no archive configured: nothing to read (the run says "no earlier record"), and no archive is invented
+    verifies = [c for c in calls_of(job, {**env, "RESTOREPROOF_JOB_SUITE": "hygiene"}, tmp_path, "sh")
+                if c[0] == "verify"]
+    assert verifies == [["verify", "--inventory", "inventory.toml", "--suite", "hygiene", "--reports-dir",
+                         "reports"]]
+    build_parser().parse_args([*verifies[0], "--history", "s3://evidence/prod"])  # the flag exists
+    build_parser().parse_args(["suites", "--with-hygiene"])
+
+
+def test_the_hygiene_job_records_the_alert_response_where_alerts_toml_asks(github: dict[str, Path],
+                                                                         gitlab: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    """With a [response] table in alerts.toml, the hygiene job (only it: once a month) passes --alert-response;
+    without one, or in a restore suite's job, it does not. The scripts are run with a restoreproof that records."""
+    workflow = load(github["restore-verification.yml"])
+    (step,) = [s for s in workflow["jobs"]["verify"]["steps"] if s.get("name") == "Restore and verify"]
+    assert step["env"]["PAGERDUTY_API_TOKEN"] == "${{ secrets.PAGERDUTY_API_TOKEN }}"
+    template = load(gitlab[GITLAB_FILE])
+    job = "\n".join(template[".restoreproof-verify"]["script"])
+    base = {"INVENTORY": "inventory.toml", "STORE": "", "ARCHIVE": "", "ALERTS_CONFIG": "alerts.toml"}
+    gl_env = {"RESTOREPROOF_INVENTORY": "inventory.toml", "RESTOREPROOF_ALERTS_CONFIG": "alerts.toml",
+              "CI_JOB_URL": "https://gitlab.example/job/1"}
+
+    def verifies(suite: str) -> tuple[list[list[str]], list[list[str]]]:
+        github_calls = calls_of(step["run"], {**base, "SUITE": suite}, tmp_path, "bash")
+        gitlab_calls = calls_of(job, {**gl_env, "RESTOREPROOF_JOB_SUITE": suite}, tmp_path, "sh")
+        return github_calls, [c for c in gitlab_calls if c[0] == "verify"]
+
+    hygiene = ["verify", "--inventory", "inventory.toml", "--suite", "hygiene", "--reports-dir", "reports"]
+    (tmp_path / "alerts.toml").write_text('[[channels]]\ntype = "slack"\nwebhook_url_env = "SLACK"\n')
+    assert verifies("hygiene") == ([hygiene], [hygiene])  # channels only: nothing to read
+    (tmp_path / "alerts.toml").write_text('[response]\ntarget = "PT1H"\n[response.pagerduty]\n'
+                                          'token_env = "PAGERDUTY_API_TOKEN"\n')
+    with_kpi = [*hygiene, "--alert-response", "alerts.toml"]
+    assert verifies("hygiene") == ([with_kpi], [with_kpi])
+    rds = ["verify", "--inventory", "inventory.toml", "--suite", "rds", "--reports-dir", "reports"]
+    assert verifies("rds") == ([rds], [rds])
+    build_parser().parse_args(with_kpi)  # the flag exists
+
+
+def test_the_drill_workflow_runs_a_drill_by_hand_and_archives_it(github: dict[str, Path], tmp_path: Path) -> None:
+    """restore-drill.yml: started by hand with the service, participants and findings (semicolon-separated, each
+    passed as typed, trimmed, through the environment: never spliced into the script); the sealed run goes to the
+    monthly workflow's archive, which is then sealed, indexed and verified."""
+    workflow = load(github["restore-drill.yml"])
+    assert set(on(workflow)) == {"workflow_dispatch"}
+    inputs = on(workflow)["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"service", "participants", "findings"} and inputs["service"]["required"] is True
+    assert workflow["env"]["ARCHIVE"] == load(github["restore-verification.yml"])["env"]["ARCHIVE"]
+    job = workflow["jobs"]["drill"]
+    assert job["permissions"] == {"id-token": "write", "contents": "write"}
+    assert job["env"] == {"SERVICE": "${{ inputs.service }}", "PARTICIPANTS": "${{ inputs.participants }}",
+                          "FINDINGS": "${{ inputs.findings }}"}
+    assert all("${{ inputs." not in step.get("run", "") for step in job["steps"])
+    steps = {step.get("uses", "").split("@")[0] or step["name"]: step for step in job["steps"]}
+    drill = next(step["run"] for name, step in steps.items() if str(name).startswith("Drill"))
+    env = {"INVENTORY": "inventory.toml", "SERVICE": "checkout",
+           "PARTICIPANTS": " Ada Lovelace (incident commander);Grace Hopper (DBA) ;; ",
+           "FINDINGS": "the runbook's cache step is out of date; $(touch pwned) `id` stays text"}
+    (called,) = calls_of(drill, env, tmp_path, "bash")
+    assert called == ["drill", "--inventory", "inventory.toml", "--service", "checkout", "--reports-dir", "reports",
+                      "--participant", "Ada Lovelace (incident commander)", "--participant", "Grace Hopper (DBA)",
+                      "--finding", "the runbook's cache step is out of date",
+                      "--finding", "$(touch pwned) `id` stays text"]
+    assert not (tmp_path / "pwned").exists()
+    build_parser().parse_args(called)  # the flags exist
+    (called,) = calls_of(drill, {**env, "PARTICIPANTS": "", "FINDINGS": ""}, tmp_path, "bash")
+    assert called == ["drill", "--inventory", "inventory.toml", "--service", "checkout", "--reports-dir", "reports"]
+    archive = next(step for name, step in steps.items() if str(name).startswith("Upload the drill"))
+    assert archive["if"].startswith("always()")
+    calls = calls_of(archive["run"], {"ARCHIVE": "git:restore-evidence", "INVENTORY": "inventory.toml",
+                                      "RESTOREPROOF_SIGNING_KEY": "/tmp/signing.pem"}, tmp_path, "bash")
+    assert calls == [["evidence", "upload", "reports", "git:restore-evidence"],
+                     ["evidence", "seal", "git:restore-evidence", "--signing-key", "/tmp/signing.pem"],
+                     ["evidence", "index", "git:restore-evidence", "--inventory", "inventory.toml"],
+                     ["evidence", "verify", "git:restore-evidence", "--signing-key", "/tmp/signing.pem"]]
+    for call in calls:
+        build_parser().parse_args(call)
+    assert steps["actions/upload-artifact"]["with"]["path"] == "reports/"
+
+
+def test_gitlab_runs_a_drill_by_hand_instead_of_the_suites(gitlab: dict[str, Path], tmp_path: Path) -> None:
+    """A manual pipeline with RESTOREPROOF_DRILL_SERVICE runs `restore-drill` and not the suites' plan and trigger;
+    the drill's run goes to the archive and the .post seal job (web runs: always) seals it. The script is run with
+    a restoreproof that records, inputs with blanks and shell syntax passed as typed."""
+    template = load(gitlab[GITLAB_FILE])
+    never = {"if": "$RESTOREPROOF_DRILL_SERVICE", "when": "never"}
+    for name in ("restore-verification-plan", "restore-verification"):
+        assert template[name]["rules"][0] == never, name
+    drill = template["restore-drill"]
+    assert drill["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "web" && $RESTOREPROOF_DRILL_SERVICE'}]
+    assert drill["artifacts"]["when"] == "always" and drill["artifacts"]["paths"] == ["reports/"]
+    assert {"if": '$CI_PIPELINE_SOURCE == "web"', "when": "always"} in template["restore-evidence-seal"]["rules"]
+    env = {"RESTOREPROOF_INVENTORY": "inventory.toml", "RESTOREPROOF_DRILL_SERVICE": "checkout",
+           "RESTOREPROOF_DRILL_PARTICIPANTS": " Ada Lovelace (incident commander);Grace Hopper (DBA) ;; ",
+           "RESTOREPROOF_DRILL_FINDINGS": "the runbook's cache step is out of date; $(touch pwned) * stays text",
+           "RESTOREPROOF_EVIDENCE_ARCHIVE": "s3://evidence/prod", "CI_JOB_URL": "https://gitlab.example/job/1"}
+    calls = calls_of("\n".join(drill["script"]), env, tmp_path, "sh")
+    assert [c for c in calls if c[0] in ("drill", "evidence")] == [
+        ["drill", "--inventory", "inventory.toml", "--service", "checkout", "--reports-dir", "reports",
+         "--participant", "Ada Lovelace (incident commander)", "--participant", "Grace Hopper (DBA)",
+         "--finding", "the runbook's cache step is out of date", "--finding", "$(touch pwned) * stays text"],
+        ["evidence", "upload", "reports", "s3://evidence/prod"]]
+    assert not (tmp_path / "pwned").exists()

@@ -4,7 +4,9 @@ cheap enough to run daily. Each store's result is recorded in the run's evidence
 
 The suite also records each store's backup configuration where a policy asks for it ([policy], or
 [stores.hygiene.configuration]): the facts, the policy's checks, and the change since an earlier month's record
-(read from --history, default the reports directory). Restore suites do not read it: one reading per run is the
+(read from --history — a reports directory or the ARCHIVE runs are uploaded to, read when the session starts,
+verifiers/plugin/__init__.py, so that one that cannot be read is a usage error naming it — default the reports
+directory). Restore suites do not read it: one reading per run is the
 hygiene suite's, which needs no restore (docs/configuration-evidence.md)."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from verifiers.checks import CheckSpec
 from verifiers.compliance import configuration_facts
 from verifiers.compliance.attach import judge_unrestored, unrestored_specs
 from verifiers.compliance.configuration import Earlier
-from verifiers.compliance.configuration_history import earlier_configurations
+from verifiers.compliance.configuration_history import recorded_before
 from verifiers.errors import InventoryError
 from verifiers.plugin import _record_properties
 from verifiers.plugin.session import CHECK_KEY, RUN_KEY, CheckParam, RestoreCheck, RestoreRun
@@ -67,10 +69,9 @@ def outcome(state: RestoreRun, name: str) -> StoreOutcome:
 def _earlier(state: RestoreRun) -> dict[str, Earlier]:
     """The configurations earlier months recorded, by store, read once per run."""
     if state.earlier_configurations is None:
-        root = state.settings.history or state.settings.reports_dir
-        inventory = state.load()
-        names = [s.name for s in inventory.stores if configuration_facts.policy_of(s, inventory.policy) is not None]
-        state.earlier_configurations = earlier_configurations(root, state.run.started, stores=names)
+        state.earlier_configurations = recorded_before(state.load(), state.run.started,
+                                                       history=state.settings.history,
+                                                       reports_dir=state.settings.reports_dir)
     return state.earlier_configurations
 
 

@@ -10,6 +10,10 @@ Every kind offers two operations: `mirror` copies the whole archive into an empt
 seal and index work on that copy), and `publish` creates files only where absent — an identical file already
 there is fine, a different one is a conflict, never an overwrite. Two seals racing for the same entry number
 therefore cannot both land: the loser sees the conflict, mirrors again and retries or stops.
+
+A folder and an S3 archive also read selectively (SelectiveArchive: `paths`, then `fetch` of a few of them), for a
+reader that needs only some runs' files (an earlier month's configuration, verifiers/compliance/
+configuration_history.py); a git archive's branch tip is fetched whole by git anyway, so it is mirrored.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from verifiers.errors import EvidenceError
 
@@ -79,6 +83,19 @@ class Archive(Protocol):
         ...
 
 
+@runtime_checkable
+class SelectiveArchive(Archive, Protocol):
+    """An archive that lists its files and copies only some of them."""
+
+    def paths(self) -> list[str]:
+        """Every file's archive path (POSIX, relative); an archive not created yet has none."""
+        ...
+
+    def fetch(self, paths: Collection[str], into: Path) -> None:
+        """Copy these archive paths into the directory `into`, at the same relative paths."""
+        ...
+
+
 class LocalArchive:
     """A directory (a mounted share, a backup volume): files created with an exclusive link, so two writers
     of the same path cannot both succeed."""
@@ -93,7 +110,29 @@ class LocalArchive:
             # copy failed the mirror (a seal racing another one), and a killed writer's would read as a file
             # added to the evidence.
             shutil.copytree(self.root, into, dirs_exist_ok=True, ignore=shutil.ignore_patterns(f"{STAGING_PREFIX}*"))
-        elif not self.root.parent.is_dir():  # a new archive is made on first upload, in a directory that exists
+        else:
+            self._check_reachable()
+
+    def paths(self) -> list[str]:
+        self._check_reachable()
+        if not self.root.is_dir():
+            return []
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
+                      if p.is_file() and not p.name.startswith(STAGING_PREFIX))
+
+    def fetch(self, paths: Collection[str], into: Path) -> None:
+        for rel in paths:
+            target = into / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.copyfile(self.root / rel, target)
+            except OSError as exc:
+                raise EvidenceError(f"archive {self.url}: cannot read {rel}: {exc}",
+                                    hint="check the path and its permissions") from None
+
+    def _check_reachable(self) -> None:
+        if not self.root.is_dir() and not self.root.parent.is_dir():
+            # a new archive is made on first upload, in a directory that exists
             raise EvidenceError(f"archive {self.url}: no such directory, nor its parent",
                                 hint="check the path, or create the directory (an empty one is an empty archive)")
 

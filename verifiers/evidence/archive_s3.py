@@ -5,7 +5,8 @@ retention in compliance mode when the bucket has Object Lock enabled (verifiers/
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,18 +31,32 @@ class S3Archive:
         self.retention_days = retention_days
 
     def mirror(self, into: Path) -> None:
-        prefix = self.location.key("") + "/" if self.location.prefix else ""
-        try:
+        self.fetch(self.paths(), into)
+
+    def paths(self) -> list[str]:
+        found = []
+        with self._reading():
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.location.bucket,
-                                                                               Prefix=prefix):
-                for item in page.get("Contents", []):
-                    rel = item["Key"][len(prefix):]
-                    if not rel or rel.endswith("/"):
-                        continue
-                    target = into / rel
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    body = self.client.get_object(Bucket=self.location.bucket, Key=item["Key"])["Body"].read()
-                    target.write_bytes(body)
+                                                                               Prefix=self._prefix):
+                found += [item["Key"][len(self._prefix):] for item in page.get("Contents", [])]
+        return [rel for rel in found if rel and not rel.endswith("/")]
+
+    def fetch(self, paths: Collection[str], into: Path) -> None:
+        with self._reading():
+            for rel in paths:
+                target = into / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.client.get_object(Bucket=self.location.bucket,
+                                                          Key=self._prefix + rel)["Body"].read())
+
+    @property
+    def _prefix(self) -> str:
+        return self.location.key("") + "/" if self.location.prefix else ""
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
         except (ClientError, BotoCoreError) as exc:
             raise EvidenceError(f"archive {self.url}: cannot be read: {exc}",
                                 hint="check the bucket, the credentials (s3:ListBucket, s3:GetObject) and "

@@ -86,6 +86,8 @@ class StoreResult:
     phases: Mapping[str, float] = field(default_factory=dict)  # the RTO by phase (rto.phases)
     steps: Mapping[str, float] = field(default_factory=dict)  # the steps inside them (rto.steps), where timed
     scheduled_backups: tuple[Mapping[str, Any], ...] = ()  # backup_success counts, each with its check's subject
+    rpo_seconds: float | None = None  # the backup's age when the run began (rpo.seconds)
+    rpo_target_seconds: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "status": self.status, "rto_seconds": self.rto_seconds,
@@ -97,6 +99,7 @@ def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list
     results = []
     for store in evidence.get("stores") or []:
         rto = store.get("rto") or {}
+        rpo = store.get("rpo") or {}
         checks = store.get("checks") or []
         results.append(StoreResult(
             run=run_id, month=month, name=str(store.get("name")), status=str(store.get("status")),
@@ -108,6 +111,7 @@ def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list
             steps={str(k): float(v) for k, v in (rto.get("steps") or {}).items() if isinstance(v, int | float)},
             scheduled_backups=tuple({"subject": c.get("subject"), **c["scheduled_backups"]} for c in checks
                                     if c.get("check") == "backup_success" and c.get("scheduled_backups")),
+            rpo_seconds=rpo.get("seconds"), rpo_target_seconds=rpo.get("target_seconds"),
         ))
     return results
 
@@ -311,7 +315,20 @@ def _store_kpis(name: str, results: Sequence[StoreResult], period: Sequence[str]
             "within_target": (worst.rto_seconds or 0.0) <= (worst.rto_target_seconds or float("inf")),
         },
         "rto_trend": trend,
+        "worst_rpo": _worst_rpo(restores),
     }
+
+
+def _worst_rpo(restores: Sequence[StoreResult]) -> dict[str, Any] | None:
+    """The oldest backup a restore test of the period restored (the backup's age when its run began) against the
+    store's RPO target: the SOP's "RPO ≤ 1 h for the primary database", as measured, store by store."""
+    measured = [r for r in restores if r.rpo_seconds is not None]
+    worst = max(measured, key=lambda r: r.rpo_seconds or 0.0, default=None)
+    if worst is None or worst.rpo_seconds is None:
+        return None
+    target = worst.rpo_target_seconds
+    return {"seconds": worst.rpo_seconds, "target_seconds": target, "run": worst.run, "month": worst.month,
+            "within_target": None if target is None else worst.rpo_seconds <= target}
 
 
 def _month_entry(month: str, runs: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, Any]:
@@ -375,6 +392,12 @@ def _kpi_cards(index: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ("Restore success rate", _percent(rate["rate"]), rate_note),
         ("Stores never restored", str(len(kpis["stores_never_tested"])), never),
     ]
+    over = [f"{n} ({format_duration(w['seconds'])} > {format_duration(w['target_seconds'])}, {w['run']})"
+            for n, s in index["stores"].items() if (w := s.get("worst_rpo")) and w["within_target"] is False]
+    measured = sum(1 for s in index["stores"].values() if s.get("worst_rpo"))
+    if measured:
+        cards.append(("Stores over their RPO", str(len(over)), "; ".join(over) or
+                      f"every restored backup of {measured} store{'s' if measured != 1 else ''} was within its RPO"))
     cards.insert(1, _drill_card(kpis["drills_quarterly"]))
     cards.append(_backup_success_card(kpis["backup_success_rate"]))
     for key, label in (("hygiene_checks", "Hygiene checks (no restore)"), ("drills", "Store results in drills")):

@@ -28,9 +28,11 @@ import pytest
 
 from verifiers.alerts import response_run as alert_response_run
 from verifiers.checks import CheckSpec, plain_name
+from verifiers.compliance.configuration_history import recorded_before
 from verifiers.discovery.run import run_coverage
 from verifiers.errors import EvidenceError, InventoryError, RestoreproofError
 from verifiers.evidence import RunInfo, report_html, signing, write_evidence
+from verifiers.evidence.result_kinds import HYGIENE_SUITE
 from verifiers.plugin import distributed, progress_display
 from verifiers.plugin.session import (
     ALL_SUITES,
@@ -100,6 +102,12 @@ def pytest_configure(config: pytest.Config) -> None:
             state.signing_key = signing.load_private_key(settings.signing_key)
         except EvidenceError as exc:
             raise pytest.UsageError(exc.describe()) from None
+    if settings.history is not None and settings.suite in (None, HYGIENE_SUITE):
+        try:  # an archive that cannot be read is named now, before any report file exists
+            state.earlier_configurations = recorded_before(state.load(), state.run.started,
+                                                           history=settings.history, reports_dir=settings.reports_dir)
+        except EvidenceError as exc:
+            raise pytest.UsageError(f"--history: {exc.describe()}") from None
     config.stash[RUN_KEY] = state
     # Reports go into the run directory unless the user named other paths.
     if getattr(config.option, "htmlpath", "missing") is None:

@@ -16,6 +16,7 @@ from verifiers.alerts.response_run import AlertResponse
 from verifiers.checks import CheckSpec
 from verifiers.compliance.configuration import Earlier
 from verifiers.evidence import KEY_ENV, RunInfo, git_commit, signing
+from verifiers.evidence.archives import is_remote
 from verifiers.evidence.provenance import provenance
 from verifiers.inventory import Inventory, load_inventory
 from verifiers.plugin.progress_display import MODES as PROGRESS_MODES
@@ -30,7 +31,8 @@ OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
     ("reports_dir", "restoreproof_reports_dir", "reports", "where run evidence goes: REPORTS/YYYY-MM/<run-id>/"),
     ("history", "restoreproof_history", None,
      "where earlier runs are read to show each store's backup-configuration change since an earlier month: a "
-     "reports directory or a local copy of the archive (default: the reports directory)"),
+     "reports directory or the ARCHIVE runs are uploaded to (a folder, s3://BUCKET[/PREFIX], git:BRANCH or "
+     "git+REMOTE#BRANCH; default: the reports directory)"),
     ("alert_response", "restoreproof_alert_response", None,
      "alerts.toml whose [response] table names PagerDuty/Opsgenie: the run records the share of the period's backup "
      "alerts acknowledged within the target as a run check (docs/ci.md: Alert response time)"),
@@ -60,7 +62,8 @@ class Settings:
     sandbox_mode: str | None = None
     sandbox: str | None = None  # --sandbox: overrides every file-restored store's sandbox type
     allow_external: bool = False  # --allow-external-sandbox
-    history: Path | None = None  # --history: earlier runs, for the configuration's change (default: reports_dir)
+    history: str | None = None  # --history: earlier runs (a folder's absolute path or an archive URL), for the
+    # configuration's change (default: reports_dir)
     alert_response: Path | None = None  # --alert-response: alerts.toml with [response], judged once per run
 
     @classmethod
@@ -96,9 +99,16 @@ class Settings:
             sandbox_mode=value("sandbox_mode", "restoreproof_sandbox_mode", None),
             sandbox=config.getoption("sandbox", None),
             allow_external=bool(config.getoption("allow_external_sandbox", False)),
-            history=path("history", "restoreproof_history", None, here),
+            history=history(value("history", "restoreproof_history", None), here),
             alert_response=path("alert_response", "restoreproof_alert_response", None, here),
         )
+
+
+def history(given: str | None, base: Path) -> str | None:
+    """--history: an archive URL as given, a folder made absolute (relative to where pytest was started)."""
+    if given is None or is_remote(given):
+        return given
+    return str(Path(given) if Path(given).is_absolute() else base / given)
 
 
 @dataclass
