@@ -243,6 +243,7 @@ def test_a_denied_describe_is_unknown_naming_the_permission(tmp_path: Path, inst
     assert set(unknown) == {"retention_days", "encrypted", "kms_key", "pitr", "deletion_protection", "copy_to"}
     assert all("AccessDenied" in why and "grant the harness's AWS identity rds:DescribeDBInstances" in why
                for why in unknown.values()), unknown
+    assert unknown["copy_to"] == unknown["retention_days"]  # the replication's and the AWS Backup plans' reading alike
     assert found.block["facts"]["retention_days"] == "unknown"
     assert found.block["facts"]["survives_deletion"] is False  # read with another call, still known
     for rule in ("retention", "pitr", "deletion_protection"):

@@ -186,6 +186,30 @@ def test_a_denied_plan_listing_makes_only_the_copy_unknown(tmp_path: Path, backu
     assert (checks["copy"].passed, checks["copy"].observed) == (False, "unknown")
 
 
+def test_a_copy_by_replication_stays_known_when_the_plans_cannot_be_read(
+        tmp_path: Path, backup: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(backend: BackupBackend, *args: Any, **kwargs: Any) -> Any:
+        raise JsonRESTError("AccessDeniedException", "not authorized to perform: backup:ListBackupPlans")
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="bp-replicated")
+    s3.put_bucket_versioning(Bucket="bp-replicated", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(Bucket="bp-replicated", ReplicationConfiguration={
+        "Role": f"arn:aws:iam::{ACCOUNT}:role/replication", "Rules": [
+            {"ID": "dr", "Status": "Enabled", "Priority": 1, "Filter": {"Prefix": ""},
+             "DeleteMarkerReplication": {"Status": "Disabled"}, "Destination": {"Bucket": "arn:aws:s3:::bp-dr"}}]})
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(BackupBackend, "list_backup_plans", denied)
+            found, checks = recorded(tmp_path, {"type": "s3", "bucket": "bp-replicated"}, "postgres")
+    finally:
+        s3.delete_bucket_replication(Bucket="bp-replicated")
+        s3.delete_bucket(Bucket="bp-replicated")
+    assert found.block is not None and found.block["facts"]["copy_to"] == ["replication to arn:aws:s3:::bp-dr"]
+    assert "copy_to" not in found.block["unknown"] and checks["copy"].passed
+    assert "not read: store app: cannot list the AWS Backup plans" in found.block["notes"]["copy_to"]
+
+
 def test_a_denied_selection_names_its_permission(tmp_path: Path, backup: tuple[Any, Stubber], table: str) -> None:
     served, stub = backup
     gold = plan(served, "bp-denied", ("daily", [DR_REGION]))

@@ -101,6 +101,7 @@ def _copy_to(store: AnyStore, replicated: Fact | None, planned: Fact) -> Fact:
                 found.append(f"{what}, the newest of {newest:%Y-%m-%d %H:%M}Z")
             else:
                 notes.append(f"no {what}")
+    failed = list(dict.fromkeys(failed))  # a denied describe fails the replication and the plans' reading alike
     if failed and not found:
         return Fact.not_read("; ".join(failed))
     notes += [f"not read: {why}" for why in failed]
