@@ -35,6 +35,28 @@ class RedisCapture:
     manifest: Path
 
 
+CACHE_STORE = """
+[[stores]]
+name = "cache"
+kind = "redis"
+rto = "5m"
+rpo = "30d"
+keys = [{ pattern = "session:*", min = 1 }]
+source = { type = "file", path = "backups/cache-*.rdb" }
+"""
+
+
+def cache_project(directory: Path, capture: RedisCapture, inventory_extra: str = "") -> Path:
+    """A project folder as a user has it: the captured RDB and its manifest in backups/, and inventory.toml with
+    the store `cache` (CACHE_STORE) plus `inventory_extra`."""
+    backups = directory / "backups"
+    backups.mkdir(exist_ok=True)
+    for path in (capture.rdb, capture.manifest):
+        (backups / path.name).write_bytes(path.read_bytes())
+    (directory / "inventory.toml").write_text(CACHE_STORE + inventory_extra)
+    return directory
+
+
 @pytest.fixture(scope="session")
 def redis_servers() -> tuple[RedisInstallation, ...]:
     found = find_installations(None, None)

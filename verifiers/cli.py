@@ -63,10 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{AWS_BACKUP_RESTORE_JOB_ENV})")
     verify.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
 
-    inventory = commands.add_parser("inventory", help="validate the inventory and show each store's newest backup")
+    inventory = commands.add_parser("inventory", help="validate the inventory and show each store's newest backup, "
+                                    "the declared stores and the services")
     add_inventory(inventory)
     inventory.add_argument("--json", action="store_true", help="print the stores as JSON (name, kind, suite, ok, "
-                           "and the newest backup and its check count, or the error)")
+                           "and the newest backup and its check count, or the error), the declared stores and the "
+                           "services")
     discover = inventory.add_subparsers(dest="inventory_command", metavar="SUBCOMMAND").add_parser(
         "discover", help="list the cloud accounts' production stores (the inventory's [discovery]) and compare them "
         "with the inventory: covered, uncovered, ignored, unknown (a permission missing), declared; exit 1 when a "
@@ -223,6 +225,7 @@ def _inventory(args: argparse.Namespace) -> int:
         return discover_command.run(args)
     from verifiers.inventory import load_inventory
     from verifiers.runner import PlanFailure, plan_store
+    from verifiers.services import listed, listed_line
 
     inventory = load_inventory(args.inventory)
     status = EXIT_OK
@@ -242,10 +245,14 @@ def _inventory(args: argparse.Namespace) -> int:
     declared = [{"name": d.name, "type": d.type, "backup_method": d.backup_method,
                  "last_verified": d.last_verified.isoformat()} for d in inventory.declared]
     if args.json:
-        print(json.dumps({"inventory": str(args.inventory), "stores": rows, "declared": declared}, indent=2))
-    for entry in [] if args.json else declared:
+        print(json.dumps({"inventory": str(args.inventory), "stores": rows, "declared": declared,
+                          "services": [listed(s) for s in inventory.services]}, indent=2))
+        return status
+    for entry in declared:
         print(f"{entry['name']} (declared {entry['type']}, never restored): {entry['backup_method']} — last verified "
               f"{entry['last_verified']}")
+    for service in inventory.services:
+        print(listed_line(service))
     return status
 
 

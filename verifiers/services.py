@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from verifiers.durations import format_duration
 from verifiers.errors import InventoryError
 from verifiers.setting_types import Seconds, StrictModel
 from verifiers.store_settings import STORE_NAME_PATTERN
@@ -81,3 +82,16 @@ def find_service(services: Sequence[Service], name: str, *, where: str) -> Servi
     raise InventoryError(f"{where}: no service named {name!r}",
                          hint=f"its services: {known}" if known else "it lists no service yet: add a [[services]] "
                          "table naming the stores the service needs (docs/drills.md)")
+
+
+def listed(service: Service) -> dict[str, Any]:
+    """The service as `restoreproof inventory --json` lists it (the RTO in seconds)."""
+    return {"name": service.name, "stores": list(service.stores), "rto_seconds": service.rto,
+            "owner": service.owner, "description": service.description}
+
+
+def listed_line(service: Service) -> str:
+    """The service as `restoreproof inventory` prints it: `checkout (service, RTO 4h00m, owner payments): orders,
+    cache`."""
+    owner = f", owner {service.owner}" if service.owner else ""
+    return f"{service.name} (service, RTO {format_duration(service.rto)}{owner}): {', '.join(service.stores)}"

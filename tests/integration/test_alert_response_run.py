@@ -20,7 +20,7 @@ import pytest
 
 from tests.alert_services_support import FakePagerDuty, PagerDutyIncident
 from tests.alerts_support import AlertServer, alert_server
-from tests.redis_support import RedisCapture
+from tests.redis_support import RedisCapture, cache_project
 from verifiers.evidence.chain import Problem
 from verifiers.evidence.conformance import evidence_problems
 
@@ -40,21 +40,8 @@ def pagerduty() -> Iterator[tuple[AlertServer, FakePagerDuty]]:
 
 
 def _project(tmp_path: Path, capture: RedisCapture, alerts: str) -> Path:
-    backups = tmp_path / "backups"
-    backups.mkdir()
-    for path in (capture.rdb, capture.manifest):
-        (backups / path.name).write_bytes(path.read_bytes())
-    (tmp_path / "inventory.toml").write_text("""
-[[stores]]
-name = "cache"
-kind = "redis"
-rto = "5m"
-rpo = "30d"
-keys = [{ pattern = "session:*", min = 1 }]
-source = { type = "file", path = "backups/cache-*.rdb" }
-""")
     (tmp_path / "alerts.toml").write_text(alerts)
-    return tmp_path
+    return cache_project(tmp_path, capture)
 
 
 def _alerts(server: AlertServer) -> str:

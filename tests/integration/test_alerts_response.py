@@ -100,13 +100,14 @@ def test_pagerduty_pages_to_the_end_and_judges_each_incident(tmp_path: Path, ser
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert len(lines) == 131  # 130 incidents (the filters left out the other title, service and month) + the KPI
-    assert lines[-1] == ("alert response: 128 of 130 acknowledged within 1h00m (98.5%), target 100% within 1h00m: "
+    assert lines[-1] == ("alert response: 127 of 130 acknowledged within 1h00m (97.7%), target 100% within 1h00m: "
                          "NOT met")
     assert "pagerduty:Q0: created 2026-11-02T06:00:00+00:00: acknowledged after 10m00s: within target" in lines
     assert "pagerduty:Q1: created 2026-11-02T09:00:00+00:00: acknowledged after 2h00m: NOT within target" in lines
     assert "pagerduty:Q2: created 2026-11-02T12:00:00+00:00: never acknowledged: NOT within target" in lines
-    assert ("pagerduty:Q3: created 2026-11-02T15:00:00+00:00: resolved after 20m00s, never acknowledged: within "
-            "target") in lines
+    # resolved without an acknowledgement (by default): nobody's response
+    assert ("pagerduty:Q3: created 2026-11-02T15:00:00+00:00: never acknowledged (resolved without "
+            "acknowledgement): NOT within target") in lines
     # the first acknowledgement, found on the log entries' last page, not the later one on the first
     assert "pagerduty:Q4: created 2026-11-02T18:00:00+00:00: acknowledged after 10m00s: within target" in lines
     assert not any(name in out for name in ("C1", "S1", "OCT"))
@@ -127,10 +128,11 @@ def test_pagerduty_pages_to_the_end_and_judges_each_incident(tmp_path: Path, ser
 def test_the_target_share_decides_the_exit_code(tmp_path: Path, server: AlertServer,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     FakePagerDuty(PD_TOKEN, pagerduty_incidents()).install(server)
-    assert response(write_config(tmp_path, server, share=98)) == 0
+    # a resolution without an acknowledgement counted as answered when resolved (opted in): 128 of 130
+    assert response(write_config(tmp_path, server, share=98, extra="resolve_counts = true")) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("target 98% within 1h00m: met")
-    # a resolution without an acknowledgement counted as never acknowledged: 127 of 130, under 98%
-    assert response(write_config(tmp_path, server, share=98, extra="resolve_counts = false")) == 1
+    # by default it counts as never acknowledged: 127 of 130, under 98%
+    assert response(write_config(tmp_path, server, share=98)) == 1
     out = capsys.readouterr().out
     assert "pagerduty:Q3: created 2026-11-02T15:00:00+00:00: never acknowledged (resolved without " \
            "acknowledgement): NOT within target" in out
@@ -141,7 +143,8 @@ def test_opsgenie_pages_with_its_query_and_reads_the_ack_time(tmp_path: Path, se
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     FakeOpsgenie(OG_KEY, server.url(), opsgenie_alerts()).install(server)
 
-    assert response(write_config(tmp_path, server, sources="opsgenie"), "--json") == 1
+    # resolve_counts on: a closing without an acknowledgement counts, at report.closeTime
+    assert response(write_config(tmp_path, server, sources="opsgenie", extra="resolve_counts = true"), "--json") == 1
     report = json.loads(capsys.readouterr().out)
     assert (report["counted"], report["within_target"], report["passed"]) == (130, 128, False)
     assert report["sources"] == ["opsgenie"]

@@ -222,9 +222,10 @@ def test_dynamodb_pitr_on_and_off(tmp_path: Path, aws: MotoServer) -> None:
     assert on_checks["pitr"].passed and not off_checks["pitr"].passed
     assert "point-in-time recovery is OFF" in off_checks["pitr"].message
     assert on_checks["survives_deletion"].passed and not off_checks["survives_deletion"].passed
-    # no reader for AWS Backup copy rules: unknown, and the rule fails saying so
-    assert on.block["facts"]["copy_to"] == "unknown" and "AWS Backup copy rules" in on.block["unknown"]["copy_to"]
-    assert not on_checks["copy"].passed and on_checks["copy"].observed == "unknown"
+    # no AWS Backup plan copies it (moto lists none): no copy, and the rule fails saying so
+    assert on.block["facts"]["copy_to"] == [] and "copy_to" not in on.block["unknown"]
+    assert not on_checks["copy"].passed and on_checks["copy"].observed == []
+    assert "no copy in another region or account is configured" in on_checks["copy"].message
 
 
 # moto warns that AWS models no AccessDenied shape for RDS; the reply is still the error AWS sends
@@ -242,6 +243,7 @@ def test_a_denied_describe_is_unknown_naming_the_permission(tmp_path: Path, inst
     assert set(unknown) == {"retention_days", "encrypted", "kms_key", "pitr", "deletion_protection", "copy_to"}
     assert all("AccessDenied" in why and "grant the harness's AWS identity rds:DescribeDBInstances" in why
                for why in unknown.values()), unknown
+    assert unknown["copy_to"] == unknown["retention_days"]  # the replication's and the AWS Backup plans' reading alike
     assert found.block["facts"]["retention_days"] == "unknown"
     assert found.block["facts"]["survives_deletion"] is False  # read with another call, still known
     for rule in ("retention", "pitr", "deletion_protection"):
@@ -267,7 +269,7 @@ def test_a_denied_dynamodb_call_leaves_the_other_facts_read(tmp_path: Path, aws:
     finally:
         ddb.delete_table(TableName="cfg-denied")
     assert found.block is not None
-    assert set(found.block["unknown"]) == {"pitr", "retention_days", "copy_to"}
+    assert set(found.block["unknown"]) == {"pitr", "retention_days"}
     assert "dynamodb:DescribeContinuousBackups" in found.block["unknown"]["pitr"]
     assert found.block["facts"]["encrypted"] is True and checks["encryption"].passed
     assert not checks["pitr"].passed and "dynamodb:DescribeContinuousBackups" in checks["pitr"].message

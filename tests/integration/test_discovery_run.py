@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from tests.aws_support import MotoServer
-from tests.redis_support import RedisCapture
+from tests.redis_support import RedisCapture, cache_project
 from verifiers.evidence.chain import Problem
 from verifiers.evidence.conformance import evidence_problems
 
@@ -37,26 +37,13 @@ def bucket(aws: MotoServer) -> Iterator[str]:
 
 
 def _project(tmp_path: Path, capture: RedisCapture, bucket: str, extra: str = "") -> Path:
-    backups = tmp_path / "backups"
-    backups.mkdir(exist_ok=True)
-    for path in (capture.rdb, capture.manifest):
-        (backups / path.name).write_bytes(path.read_bytes())
     prefix = bucket.split("-")[0]
-    (tmp_path / "inventory.toml").write_text(f"""
-[[stores]]
-name = "cache"
-kind = "redis"
-rto = "5m"
-rpo = "30d"
-keys = [{{ pattern = "session:*", min = 1 }}]
-source = {{ type = "file", path = "backups/cache-*.rdb" }}
-
+    return cache_project(tmp_path, capture, f"""
 [discovery.aws]
 regions = ["us-east-1"]
 services = ["s3"]
 names = ["{prefix}-*"]
 {extra}""")
-    return tmp_path
 
 
 def _run(project: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Path]:

@@ -14,32 +14,16 @@ import jsonschema
 import pytest
 
 from fixtures.redis_demo import MARKER
-from tests.redis_support import RedisCapture
+from tests.redis_support import RedisCapture, cache_project
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("no_redis_leftovers")]
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-INVENTORY = """
-[[stores]]
-name = "cache"
-kind = "redis"
-rto = "5m"
-rpo = "30d"
-keys = [{ pattern = "session:*", min = 1 }]
-[stores.source]
-type = "file"
-path = "backups/cache-*.rdb"
-"""
 
 
 @pytest.fixture
 def project(tmp_path: Path, redis_capture: RedisCapture) -> Path:
-    backups = tmp_path / "backups"
-    backups.mkdir()
-    for path in (redis_capture.rdb, redis_capture.manifest):
-        (backups / path.name).write_bytes(path.read_bytes())
-    (tmp_path / "inventory.toml").write_text(INVENTORY)
-    return tmp_path
+    return cache_project(tmp_path, redis_capture)
 
 
 def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -32,7 +32,7 @@ def incident(n: int, ack: timedelta | None, resolved: timedelta | None = None, *
                          None if resolved is None else at + resolved)
 
 
-def judge(incidents: list[AlertIncident], *, share: float = 100.0, resolve_counts: bool = True,
+def judge(incidents: list[AlertIncident], *, share: float = 100.0, resolve_counts: bool = False,
           sources: tuple[str, ...] = ("pagerduty",)) -> ResponseReport:
     return judge_response(incidents, since=SINCE, until=UNTIL, as_of=AS_OF, target_seconds=3600.0,
                           target_share=share, sources=sources, resolve_counts=resolve_counts)
@@ -51,9 +51,9 @@ def test_ten_minutes_two_hours_and_never() -> None:
 
 def test_resolved_without_acknowledgement_counts_as_configured() -> None:
     quick, slow = incident(1, None, timedelta(minutes=20)), incident(2, None, 3 * HOUR)
-    counted = judge([quick, slow])
+    counted = judge([quick, slow], resolve_counts=True)
     assert [(j.by, j.within) for j in counted.incidents] == [("resolved", True), ("resolved", False)]
-    strict = judge([quick, slow], resolve_counts=False)
+    strict = judge([quick, slow])  # the default: an auto-resolve is nobody's response
     assert [(j.by, j.within, j.seconds) for j in strict.incidents] == [("never", False, None), ("never", False, None)]
     assert "never acknowledged (resolved without acknowledgement): NOT within target" in strict.incidents[0].describe()
 
@@ -117,7 +117,7 @@ def test_response_settings_and_their_defaults() -> None:
     settings = config('[response.pagerduty]\ntoken_env = "PD_TOKEN"\n').response
     assert settings is not None and settings.pagerduty is not None and settings.opsgenie is None
     assert (settings.target, settings.share, settings.period, settings.resolve_counts) == (3600.0, 100.0,
-                                                                                          2592000.0, True)
+                                                                                          2592000.0, False)
     assert (settings.pagerduty.api_url, settings.pagerduty.service_ids, settings.pagerduty.title_match) == (
         "https://api.pagerduty.com", [], None)
     full = config('[response]\ntarget = "PT30M"\nshare = 95\nperiod = "P7D"\n[response.opsgenie]\n'

@@ -16,7 +16,7 @@ import pytest
 from botocore.stub import Stubber
 
 from verifiers.checks import CheckResult
-from verifiers.compliance import success_history
+from verifiers.compliance import aws_points, success_history
 from verifiers.compliance.attach import judge_unrestored
 from verifiers.errors import InventoryError
 from verifiers.inventory import parse_inventory
@@ -197,7 +197,8 @@ def test_dynamodb_the_days_before_the_earliest_restorable_time_are_missing(monke
 
 @pytest.mark.parametrize(("source", "rate", "kind", "says"), [
     ({"type": "file", "path": "x"}, {}, "postgres", "hygiene.success_rate of a file source needs `history`"),
-    ({"type": "file", "path": "x"}, {"history": ["aws-backup"]}, "postgres", "needs `resource_arn`"),
+    ({"type": "file", "path": "x"}, {"history": ["aws-backup"]}, "postgres", "needs `resource_arn`: the protected "
+     "resource whose AWS Backup jobs to read (derived only for rds-snapshot, dynamodb-backup, s3, s3-bucket sources)"),
     ({"type": "rds-snapshot", "instance": "db"}, {"history": ["dynamodb-pitr"]}, "postgres",
      "history dynamodb-pitr applies to dynamodb-backup sources, not rds-snapshot"),
     ({"type": "rds-snapshot", "instance": "db"}, {"schedule": "hourly"}, "postgres", "schedule"),
@@ -210,3 +211,38 @@ def test_inventory_refuses_a_history_the_store_cannot_have(source: dict[str, Any
     with pytest.raises(InventoryError) as caught:
         parse_inventory({"stores": [store]}, Path("/inv/inventory.toml"))
     assert says in str(caught.value)
+
+
+@pytest.mark.parametrize(("source", "operation", "action"), [
+    ({"type": "rds-snapshot", "instance": "app"}, "describe_db_instances", "rds:DescribeDBInstances"),
+    ({"type": "rds-snapshot", "cluster": "app", "instance_class": "db.r6g.large"}, "describe_db_clusters",
+     "rds:DescribeDBClusters"),
+])
+def test_aws_backup_history_a_denied_describe_of_the_resource_names_the_permission(
+        monkeypatch: pytest.MonkeyPatch, source: dict[str, Any], operation: str, action: str) -> None:
+    """No resource_arn: the ARN is described, and a denial says which permission; no job is listed."""
+    client = boto3.client("rds", region_name="us-east-1")
+    stub = Stubber(client)
+    monkeypatch.setattr(aws_points, "rds_client", lambda region, endpoint: client)
+    key = "DBClusterIdentifier" if "cluster" in source else "DBInstanceIdentifier"
+    stub.add_client_error(operation, service_error_code="AccessDenied", http_status_code=403,
+                          expected_params={key: "app"})
+    with stub:
+        result = judged(source, {"history": ["aws-backup"]})
+    stub.assert_no_pending_responses()
+    assert not result.passed and result.message.startswith("not judged: store app: cannot describe ")
+    assert f"grant the harness's AWS identity {action}" in result.message
+
+
+def test_aws_backup_history_a_denied_describe_table_names_the_permission(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    stub = Stubber(client)
+    monkeypatch.setattr(aws_points, "dynamodb_client", lambda region, endpoint: client)
+    stub.add_client_error("describe_table", service_error_code="AccessDeniedException", http_status_code=400,
+                          expected_params={"TableName": "orders"})
+    with stub:
+        result = judged({"type": "dynamodb-backup", "table": "orders", "manifest": "m.json"},
+                        {"history": ["aws-backup"]}, kind="dynamodb")
+    stub.assert_no_pending_responses()
+    assert not result.passed and "cannot describe table orders" in result.message
+    assert "grant the harness's AWS identity dynamodb:DescribeTable" in result.message

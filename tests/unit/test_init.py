@@ -165,14 +165,18 @@ def test_each_inventory_example_validates_once_uncommented(tmp_path: Path) -> No
     text = starter("inventory.toml").replace("@MONGO_URL@", "mongodb://127.0.0.1:27017")
     blocks = example_blocks(text)
     assert len(blocks) >= len(registry.kinds())
+    stores = [block for block in blocks if "[[stores]]" in block]
     for block in blocks:
-        if "[[stores]]" not in block:  # [discovery], its ignore entries, [[declared]]: beside a store
-            block = blocks[0] + "\n\n" + block
+        # [discovery], its ignore entries, [[declared]]: beside a store; [[services]]: beside the stores it names
+        beside = stores if "[[services]]" in block else stores[:1]
+        if "[[stores]]" not in block:
+            block = "\n\n".join([*beside, block])
         inventory = parse_inventory(tomllib.loads(uncomment(block)), tmp_path / "inventory.toml")
-        assert len(inventory.stores) == 1, block
+        assert len(inventory.stores) == (len(beside) if "[[services]]" in block else 1), block
     everything = parse_inventory(tomllib.loads(uncomment(text)), tmp_path / "inventory.toml")
     assert {store.kind for store in everything.stores} == set(registry.kinds())
     assert everything.discovery is not None and everything.discovery.ignore and everything.declared
+    assert [(s.name, s.stores) for s in everything.services] == [("checkout", ["app-db", "orders-rds"])]
     # as written: valid TOML, and the inventory check says what to do (no store uncommented yet)
     (tmp_path / "inventory.toml").write_text(text)
     with pytest.raises(EmptyInventoryError, match=r"inventory.toml: lists no store yet"):

@@ -3,6 +3,7 @@ inventory error naming the service, the store and the fix, reported with the sto
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from verifiers.cli import main
 from verifiers.errors import InventoryError
 from verifiers.inventory import parse_inventory
 
@@ -105,3 +107,49 @@ def test_junk_services_are_inventory_errors_never_tracebacks(junk: Any) -> None:
     except InventoryError as exc:
         lines = exc.describe().splitlines()
         assert all(line.startswith("inv.toml: services") for line in lines)
+
+
+INVENTORY = """
+[[stores]]
+name = "orders"
+kind = "postgres"
+rto = "1h"
+rpo = "1d"
+source = { type = "file", path = "orders-*.dump" }
+
+[[stores]]
+name = "sessions"
+kind = "redis"
+rto = "15m"
+rpo = "1d"
+source = { type = "file", path = "sessions-*.rdb" }
+
+[[services]]
+name = "checkout"
+stores = ["orders", "sessions"]
+rto = "4h"
+owner = "payments"
+
+[[services]]
+name = "reporting"
+stores = ["orders"]
+rto = "PT90M"
+"""
+
+
+def test_the_inventory_command_lists_the_services_with_their_stores_and_rto(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "inventory.toml"
+    path.write_text(INVENTORY)
+    assert main(["inventory", "--inventory", str(path)]) == 1  # the stores have no backup: listed all the same
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" (")[0] for line in lines] == ["orders", "sessions", "checkout", "reporting"]
+    assert lines[2:] == ["checkout (service, RTO 4h00m, owner payments): orders, sessions",
+                         "reporting (service, RTO 1h30m): orders"]
+    assert main(["inventory", "--inventory", str(path), "--json"]) == 1
+    shown = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in shown["stores"]] == ["orders", "sessions"]
+    assert shown["services"] == [
+        {"name": "checkout", "stores": ["orders", "sessions"], "rto_seconds": 14400.0, "owner": "payments",
+         "description": None},
+        {"name": "reporting", "stores": ["orders"], "rto_seconds": 5400.0, "owner": None, "description": None}]

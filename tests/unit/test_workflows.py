@@ -433,6 +433,37 @@ def test_the_hygiene_job_reads_last_months_configuration_from_the_archive(github
     build_parser().parse_args(["suites", "--with-hygiene"])
 
 
+def test_the_hygiene_job_records_the_alert_response_where_alerts_toml_asks(github: dict[str, Path],
+                                                                         gitlab: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    """With a [response] table in alerts.toml, the hygiene job (only it: once a month) passes --alert-response;
+    without one, or in a restore suite's job, it does not. The scripts are run with a restoreproof that records."""
+    workflow = load(github["restore-verification.yml"])
+    (step,) = [s for s in workflow["jobs"]["verify"]["steps"] if s.get("name") == "Restore and verify"]
+    assert step["env"]["PAGERDUTY_API_TOKEN"] == "${{ secrets.PAGERDUTY_API_TOKEN }}"
+    template = load(gitlab[GITLAB_FILE])
+    job = "\n".join(template[".restoreproof-verify"]["script"])
+    base = {"INVENTORY": "inventory.toml", "STORE": "", "ARCHIVE": "", "ALERTS_CONFIG": "alerts.toml"}
+    gl_env = {"RESTOREPROOF_INVENTORY": "inventory.toml", "RESTOREPROOF_ALERTS_CONFIG": "alerts.toml",
+              "CI_JOB_URL": "https://gitlab.example/job/1"}
+
+    def verifies(suite: str) -> tuple[list[list[str]], list[list[str]]]:
+        github_calls = calls_of(step["run"], {**base, "SUITE": suite}, tmp_path, "bash")
+        gitlab_calls = calls_of(job, {**gl_env, "RESTOREPROOF_JOB_SUITE": suite}, tmp_path, "sh")
+        return github_calls, [c for c in gitlab_calls if c[0] == "verify"]
+
+    hygiene = ["verify", "--inventory", "inventory.toml", "--suite", "hygiene", "--reports-dir", "reports"]
+    (tmp_path / "alerts.toml").write_text('[[channels]]\ntype = "slack"\nwebhook_url_env = "SLACK"\n')
+    assert verifies("hygiene") == ([hygiene], [hygiene])  # channels only: nothing to read
+    (tmp_path / "alerts.toml").write_text('[response]\ntarget = "PT1H"\n[response.pagerduty]\n'
+                                          'token_env = "PAGERDUTY_API_TOKEN"\n')
+    with_kpi = [*hygiene, "--alert-response", "alerts.toml"]
+    assert verifies("hygiene") == ([with_kpi], [with_kpi])
+    rds = ["verify", "--inventory", "inventory.toml", "--suite", "rds", "--reports-dir", "reports"]
+    assert verifies("rds") == ([rds], [rds])
+    build_parser().parse_args(with_kpi)  # the flag exists
+
+
 def test_the_drill_workflow_runs_a_drill_by_hand_and_archives_it(github: dict[str, Path], tmp_path: Path) -> None:
     """restore-drill.yml: started by hand with the service, participants and findings (semicolon-separated, each
     passed as typed, trimmed, through the environment: never spliced into the script); the sealed run goes to the

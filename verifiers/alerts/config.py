@@ -203,10 +203,11 @@ class ResponseSettings(StrictModel):
                             "(e.g. \"PT1H\", \"1h\")")
     share: float = Field(default=100.0, gt=0, le=100, description="percent of the period's incidents that must be "
                          "acknowledged within target")
-    period: Seconds = Field(default=30 * 86400.0, gt=0, description="how far back to look when --since is not "
-                            "given (e.g. \"P30D\")")
-    resolve_counts: bool = Field(default=True, description="an incident resolved without being acknowledged counts "
-                                 "as answered when it was resolved (false: as never acknowledged)")
+    period: Seconds = Field(default=30 * 86400.0, gt=0, description="how far back to look: `alerts response` "
+                            "without --since, and every run with --alert-response (e.g. \"P30D\")")
+    resolve_counts: bool = Field(default=False, description="an incident resolved without being acknowledged "
+                                 "counts as answered when it was resolved (default false: as never acknowledged, "
+                                 "since an integration's auto-resolve is nobody's response)")
     pagerduty: PagerDutyResponseSource | None = None
     opsgenie: OpsgenieResponseSource | None = None
 

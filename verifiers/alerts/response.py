@@ -3,9 +3,10 @@ acknowledged, judged against a target time and share ("95% acknowledged within 1
 
 Decisions, as docs/ci.md (Alert response time) states them:
 - an incident never acknowledged is NOT within target;
-- an incident resolved without an acknowledgement counts as answered when it was resolved (a responder may
-  resolve without acknowledging; PagerDuty stops paging either way), unless `resolve_counts` is off, when it
-  counts as never acknowledged; either way its line says so;
+- an incident resolved without an acknowledgement counts as never acknowledged: the integration that raised it
+  may have resolved it itself (a retried backup job that succeeded), which is nobody's response; with
+  `resolve_counts` on, a team whose responders resolve without acknowledging counts it as answered when it was
+  resolved; either way its line says so;
 - an incident not yet acknowledged that is still younger than the target when read is pending: it is listed and
   not counted, since it may yet be answered in time;
 - no source configured, or no incident in the period: not compared, with the reason (never a pass).
@@ -127,7 +128,7 @@ class ResponseReport:
 
 def judge_response(incidents: Sequence[AlertIncident], *, since: datetime, until: datetime, as_of: datetime,
                    target_seconds: float, target_share: float, sources: Sequence[str],
-                   resolve_counts: bool = True) -> ResponseReport:
+                   resolve_counts: bool = False) -> ResponseReport:
     """The KPI over the incidents created in [since, until) (others are ignored), read at `as_of`."""
     chosen = sorted((i for i in incidents if since <= i.created < until), key=lambda i: (i.created, i.key))
     judged = tuple(_judge(i, as_of, target_seconds, resolve_counts) for i in chosen)

@@ -101,6 +101,19 @@ def dynamodb_pitr(source: DynamoDbBackupSource, *, store: str) -> Any:
     return described.get("PointInTimeRecoveryDescription", {})
 
 
+def rds_origin(source: RdsSnapshotSource, *, store: str) -> Any:
+    """The source's instance or cluster as DescribeDBInstances / DescribeDBClusters report it."""
+    client = rds_client(source.region, source.endpoint_url)
+    try:
+        if source.cluster:
+            return client.describe_db_clusters(DBClusterIdentifier=source.cluster)["DBClusters"][0]
+        return client.describe_db_instances(DBInstanceIdentifier=str(source.instance))["DBInstances"][0]
+    except (ClientError, BotoCoreError) as exc:
+        origin, action = (f"cluster {source.cluster}", "rds:DescribeDBClusters") if source.cluster else (
+            f"instance {source.instance}", "rds:DescribeDBInstances")
+        raise aws_error(store, f"cannot describe {origin}", exc, action) from None
+
+
 def dynamodb_table(source: DynamoDbBackupSource, *, store: str) -> Any:
     """The table as DescribeTable reports it (SSEDescription, DeletionProtectionEnabled, Replicas)."""
     client = dynamodb_client(source.region, source.endpoint_url)

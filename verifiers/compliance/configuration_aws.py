@@ -1,15 +1,16 @@
 """The backup configuration of a store with an AWS source, read from the provider APIs (the `aws` extra) with the
 readers the hygiene checks use (hygiene.py, aws_points.py): RDS instance or Aurora cluster, DynamoDB table, S3
-bucket. Each fact is read on its own: a call that fails makes its facts UNKNOWN with the reason (a denied call
-names the permission to grant), the others are still read."""
+bucket; for each, the copies AWS Backup plans make of it (backup_plans.py). Each fact is read on its own: a call
+that fails makes its facts UNKNOWN with the reason (a denied call names the permission to grant), the others are
+still read."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from verifiers.aws import s3_client
-from verifiers.compliance import hygiene
+from verifiers.aws import backup_client, s3_client
+from verifiers.compliance import backup_plans, hygiene, resource_arns
 from verifiers.compliance.aws_points import dynamodb_pitr, dynamodb_points, dynamodb_table
 from verifiers.compliance.configuration import Fact
 from verifiers.errors import RestoreproofError
@@ -47,7 +48,7 @@ def rds_facts(store: AnyStore, source: RdsSnapshotSource) -> dict[str, Fact]:
 
     facts = _facts(described, ("retention_days", "encrypted", "kms_key", "pitr", "deletion_protection",
                                "replicated_to"))
-    facts["copy_to"] = _copy_to(store, facts.pop("replicated_to"))
+    facts["copy_to"] = _copy_to(store, facts.pop("replicated_to"), planned_copies(store, source))
     facts["survives_deletion"] = _facts(lambda: {"survives_deletion": _rds_kept(store, source)},
                                         ("survives_deletion",))["survives_deletion"]
     return facts
@@ -63,21 +64,48 @@ def _rds_kept(store: AnyStore, source: RdsSnapshotSource) -> Fact:
                 "it is deleted with DeleteAutomatedBackups=false (chosen at deletion, not a setting)")
 
 
-def _copy_to(store: AnyStore, replicated: Fact) -> Fact:
-    """The copies found: RDS automated backup replication or S3 replication (`replicated`), and copies in the
-    region of [stores.hygiene.copy] when it is set."""
-    if replicated.unknown:
-        return replicated
-    found = list(replicated.value) if isinstance(replicated.value, tuple) else []
+def planned_copies(store: AnyStore, source: resource_arns.ArnSource) -> Fact:
+    """The copies to another region or account that AWS Backup plans assigning the source's resource make
+    (backup_plans.py), each naming its plan, rule and destination vault."""
+    def read() -> dict[str, Fact]:
+        arn = resource_arns.resource_arn(store.name, source)
+        copies = backup_plans.plan_copies(store.name, backup_client(source.region, source.endpoint_url), arn,
+                                          lambda: resource_arns.resource_tags(store.name, source, arn))
+        return {"planned": Fact(tuple(c.describe() for c in copies))}
+
+    return _facts(read, ("planned",))["planned"]
+
+
+def _copy_to(store: AnyStore, replicated: Fact | None, planned: Fact) -> Fact:
+    """The copies found: RDS automated backup replication or S3 replication (`replicated`), AWS Backup plans' copy
+    rules (`planned`), and copies in the region of [stores.hygiene.copy] when it is set. A copy found is known
+    even when another reading failed (said in the note); none found while a reading failed is UNKNOWN."""
+    found: list[str] = []
+    failed: list[str] = []
+    notes: list[str] = []
+    for part in (p for p in (replicated, planned) if p is not None):
+        if part.unknown:
+            failed.append(part.unknown)
+        elif isinstance(part.value, tuple):
+            found += part.value
     target = store.hygiene.copy_ if store.hygiene is not None else None
-    if target is None:
-        return Fact(tuple(found), note="other copies are looked for only where [stores.hygiene.copy] says (not set)")
-    try:
-        newest, what = hygiene.newest_copy(store, target)
-    except RestoreproofError as exc:
-        return Fact.not_read(exc.describe())
-    return Fact(tuple(found + ([f"{what}, the newest of {newest:%Y-%m-%d %H:%M}Z"] if newest else [])),
-                note=None if newest else f"no {what}")
+    if replicated is not None and target is None:  # RDS and S3 only take [stores.hygiene.copy]
+        notes.append("other copies are looked for only where [stores.hygiene.copy] says (not set)")
+    elif target is not None:
+        try:
+            newest, what = hygiene.newest_copy(store, target)
+        except RestoreproofError as exc:
+            failed.append(exc.describe())
+        else:
+            if newest:
+                found.append(f"{what}, the newest of {newest:%Y-%m-%d %H:%M}Z")
+            else:
+                notes.append(f"no {what}")
+    failed = list(dict.fromkeys(failed))  # a denied describe fails the replication and the plans' reading alike
+    if failed and not found:
+        return Fact.not_read("; ".join(failed))
+    notes += [f"not read: {why}" for why in failed]
+    return Fact(tuple(found), note="; ".join(notes) or None)
 
 
 def dynamodb_facts(store: AnyStore, source: DynamoDbBackupSource) -> dict[str, Fact]:
@@ -106,8 +134,7 @@ def dynamodb_facts(store: AnyStore, source: DynamoDbBackupSource) -> dict[str, F
     facts = _facts(table, ("encrypted", "kms_key", "deletion_protection"))
     facts.update(_facts(continuous, ("pitr", "retention_days")))
     facts.update(_facts(backups, ("survives_deletion",)))
-    facts["copy_to"] = Fact.not_read("copies of DynamoDB backups to another region or account are made by AWS Backup "
-                                     "copy rules, which restoreproof does not read")
+    facts["copy_to"] = _copy_to(store, None, planned_copies(store, source))
     return facts
 
 
@@ -136,5 +163,6 @@ def s3_facts(store: AnyStore, source: S3Source) -> dict[str, Fact]:
 
     facts = _facts(lifecycle, ("retention_days",))
     facts.update(_facts(encryption, ("encrypted", "kms_key")))
-    facts["copy_to"] = _copy_to(store, _facts(replication, ("replicated_to",))["replicated_to"])
+    facts["copy_to"] = _copy_to(store, _facts(replication, ("replicated_to",))["replicated_to"],
+                                planned_copies(store, source))
     return facts

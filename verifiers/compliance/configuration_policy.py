@@ -33,7 +33,7 @@ class ConfigurationPolicy(StrictModel):
                                 "encryption")
     copy_: bool | None = Field(default=None, alias="copy", description="a copy is configured in another region or "
                                "account (RDS automated backup replication or snapshot copies in hygiene.copy; S3 "
-                               "replication)")
+                               "replication; AWS Backup plans' copy rules)")
     pitr: bool | None = Field(default=None, description="point-in-time recovery is enabled (RDS/Aurora automated "
                               "backups, DynamoDB continuous backups)")
     survives_deletion: bool | None = Field(default=None, description="backups outlive the deletion of the instance "

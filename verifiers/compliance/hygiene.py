@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import success_history
-from verifiers.compliance.aws_points import aws_error, rds_snapshots
+from verifiers.compliance.aws_points import aws_error, rds_origin, rds_snapshots
 from verifiers.compliance.configuration import kms_matches
 from verifiers.compliance.recovery_points import file_points
 from verifiers.compliance.settings import CopySettings, HygieneSettings
@@ -189,15 +189,7 @@ def retention(store: AnyStore, settings: HygieneSettings, now: datetime, base_di
 
 def describe_origin(store: str, source: RdsSnapshotSource) -> Any:
     """The source's instance or cluster as DescribeDBInstances / DescribeDBClusters report it."""
-    from verifiers.aws import rds_client
-
-    client = rds_client(source.region, source.endpoint_url)
-    if source.cluster:
-        cluster = source.cluster
-        return _call(store, f"cannot describe cluster {cluster}", "rds:DescribeDBClusters",
-                     lambda: client.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0])
-    return _call(store, f"cannot describe instance {source.instance}", "rds:DescribeDBInstances",
-                 lambda: client.describe_db_instances(DBInstanceIdentifier=str(source.instance))["DBInstances"][0])
+    return rds_origin(source, store=store)
 
 
 def lifecycle_expiries(store: str, source: S3Source) -> list[tuple[str, int]]:

@@ -56,7 +56,9 @@ class SuccessRateSettings(StrictModel):
         default=None, min_length=1, description="the histories to read, each judged apart; default by source: "
         "aws-backup -> aws-backup, rds-snapshot -> rds-automated, dynamodb-backup -> dynamodb-pitr")
     resource_arn: str | None = Field(default=None, min_length=1, description="aws-backup history: the protected "
-                                     "resource (default: an aws-backup source's)")
+                                     "resource (default: an aws-backup source's; of an rds-snapshot, "
+                                     "dynamodb-backup, s3 or s3-bucket source, its instance's, cluster's, table's "
+                                     "or bucket's ARN, read from AWS)")
     vault: str | None = Field(default=None, description="aws-backup history: only jobs of this backup vault")
     region: str | None = Field(default=None, description="aws-backup history: AWS Backup's region (default: the "
                                "source's)")
@@ -89,6 +91,8 @@ class HygieneSettings(StrictModel):
 
 DEFAULT_HISTORY: dict[str, BackupHistory] = {"aws-backup": "aws-backup", "rds-snapshot": "rds-automated",
                                               "dynamodb-backup": "dynamodb-pitr"}
+# sources whose resource's ARN is derived (verifiers/compliance/resource_arns.py), so aws-backup needs no resource_arn
+ARN_SOURCES = ("rds-snapshot", "dynamodb-backup", "s3", "s3-bucket")
 HISTORY_SOURCES: dict[BackupHistory, tuple[str, ...]] = {"rds-automated": ("rds-snapshot",),
                                                          "dynamodb-pitr": ("dynamodb-backup",)}
 
@@ -110,9 +114,10 @@ def success_rate_misfit(source_type: str, settings: SuccessRateSettings) -> str 
         sources = HISTORY_SOURCES.get(history)
         if sources and source_type not in sources:
             return f"hygiene.success_rate history {history} applies to {', '.join(sources)} sources, not {source_type}"
-    if "aws-backup" in found and source_type != "aws-backup" and settings.resource_arn is None:
+    if "aws-backup" in found and source_type not in ("aws-backup", *ARN_SOURCES) and settings.resource_arn is None:
         return (f"hygiene.success_rate history aws-backup of a {source_type} source needs `resource_arn`: the "
-                "protected resource whose AWS Backup jobs to read")
+                "protected resource whose AWS Backup jobs to read (derived only for "
+                f"{', '.join(ARN_SOURCES)} sources)")
     return None
 
 

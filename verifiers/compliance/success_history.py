@@ -3,6 +3,8 @@
 
 - aws-backup: the resource's AWS Backup jobs (ListBackupJobs), by the day each was created: a COMPLETED job
   completes its day; a day with none names the status of its jobs (FAILED, EXPIRED, RUNNING, ...), or is missing.
+  The resource is `resource_arn`, an aws-backup source's, or the ARN of the instance, cluster, table or bucket
+  an rds-snapshot, dynamodb-backup, s3 or s3-bucket source backs up (resource_arns.py).
 - rds-automated: the instance's or cluster's available automated snapshots, by the day each was taken (manual and
   AWS Backup snapshots do not count); none is kept before the creation or beyond BackupRetentionPeriod days, and a
   retention of 0 means automated backups are disabled.
@@ -21,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.aws import backup_client, dynamodb_client, rds_client
 from verifiers.checks import CheckResult
-from verifiers.compliance import success_rate
+from verifiers.compliance import resource_arns, success_rate
 from verifiers.compliance.aws_points import aws_error, rds_snapshots
 from verifiers.compliance.settings import SuccessRateSettings
 from verifiers.compliance.success_rate import Bound, History, Period
@@ -59,6 +61,9 @@ def aws_backup(store: AnyStore, settings: SuccessRateSettings, period: Period) -
     aws = source if isinstance(source, AwsSettings) else None
     backup_source = source if isinstance(source, AwsBackupSource) else None
     arn = settings.resource_arn or (backup_source.resource_arn if backup_source else None)
+    derivable = resource_arns.of_source(source)
+    if arn is None and derivable is not None:
+        arn = resource_arns.resource_arn(store.name, derivable)
     query: dict[str, Any] = {"ByCreatedAfter": _midnight(period.first),
                              "ByCreatedBefore": _midnight(period.last + timedelta(days=1))}
     if arn is not None:

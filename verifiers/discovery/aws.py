@@ -6,7 +6,8 @@ that belongs to a replication group is the group's. Tags: RDS returns them with 
 they are read per resource only when `tags` filters, so discovery needs no tag permission otherwise.
 
 A call that is denied (or cannot reach the API) makes that service in that region *unknown*, naming the IAM
-permission it needed; it is never taken for an empty list.
+permission it needed; it is never taken for an empty list. Every permission named here is in permissions.py
+(tests/unit/test_discovery_permissions.py checks it).
 """
 
 from __future__ import annotations
@@ -21,15 +22,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from verifiers.aws import ACCESS_DENIED, SANDBOX_TAG, client, describe_error, error_code, tag_dict
 from verifiers.discovery.resources import Discovered, Resource, Unknown, filter_tags, selected
 from verifiers.discovery.settings import AwsDiscovery, AwsService
-
-# The IAM actions discovery calls, by service: what docs/inventory-completeness.md lists and a denial names.
-PERMISSIONS: dict[AwsService, tuple[str, ...]] = {
-    "rds": ("rds:DescribeDBInstances", "rds:DescribeDBClusters"),
-    "dynamodb": ("dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:ListTagsOfResource (with tags)"),
-    "s3": ("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging (with tags)"),
-    "elasticache": ("elasticache:DescribeReplicationGroups", "elasticache:DescribeCacheClusters",
-                    "elasticache:ListTagsForResource (with tags)"),
-}
 
 
 class ListingFailed(Exception):

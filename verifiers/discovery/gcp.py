@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from google.api_core.exceptions import Forbidden, Unauthorized
 
 from verifiers.cloudsql import LABEL_TEMPORARY, CloudSqlApiError, api_call, sqladmin_client
+from verifiers.discovery.permissions import GCP_PERMISSIONS
 from verifiers.discovery.resources import Discovered, Resource, Unknown, filter_tags, selected
 from verifiers.discovery.settings import GcpDiscovery
 from verifiers.gcp import gcs_client, gcs_errors
@@ -19,7 +20,6 @@ from verifiers.gcp import gcs_client, gcs_errors
 if TYPE_CHECKING:
     from googleapiclient._apis.sqladmin.v1.schemas import InstancesListResponse
 
-PERMISSIONS = {"cloudsql": "cloudsql.instances.list", "gcs": "storage.buckets.list"}
 LIST_PAGE = 500
 
 
@@ -30,14 +30,14 @@ def discover_gcp(settings: GcpDiscovery) -> Discovered:
             try:
                 found.resources += _cloudsql(settings, project)
             except CloudSqlApiError as exc:
-                permission = PERMISSIONS["cloudsql"] if exc.status in (401, 403) else None
+                permission = GCP_PERMISSIONS["cloudsql"] if exc.status in (401, 403) else None
                 found.unknown.append(Unknown("gcp", "cloudsql", project, exc.message, permission))
         if "gcs" in settings.services:
             try:
                 found.resources += _gcs(settings, project)
             except gcs_errors() as exc:
                 found.unknown.append(Unknown("gcp", "gcs", project, _short(exc),
-                                             PERMISSIONS["gcs"] if _denied(exc) else None))
+                                             GCP_PERMISSIONS["gcs"] if _denied(exc) else None))
     return found
 
 

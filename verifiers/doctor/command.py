@@ -1,11 +1,13 @@
 """`restoreproof doctor`: what this machine can verify, and why not where it cannot.
 
-Four parts, each asked where it lives: every registered store kind's servers and client tools (its package's
+Five parts, each asked where it lives: every registered store kind's servers and client tools (its package's
 doctor.py, through the registry: this module knows no kind), the sandbox types every kind shares (a Docker
 engine), each inventory store (its kind's extra, its source's SDK, credentials and region, and a server for its
-sandbox, the kind's answer), and the evidence archive and signing key. No server is started; a version is read
-with `--version`, a local backup's header by opening it. The verdict is the stores': exit 1 names each store that
-cannot be verified here, and a configured archive or key that cannot be used; what no store needs is a warning."""
+sandbox, the kind's answer), the evidence archive and signing key, and the inventory's `[discovery]`
+(verifiers/doctor/discovery.py). No server is started; a version is read with `--version`, a local backup's header
+by opening it; no cloud API is called without `--probe`. The verdict is the stores': exit 1 names each store that
+cannot be verified here, a configured archive or key that cannot be used, and a discovery that cannot list a
+service; what no store needs is a warning."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from verifiers.diagnosis import Finding, KindDoctor, fail, ok, warn
 from verifiers.doctor import cloud, evidence
+from verifiers.doctor.discovery import discovery_findings
 from verifiers.doctor.report import render_text
 from verifiers.doctor.results import Diagnosis, KindReport, StoreReport
 from verifiers.errors import EmptyInventoryError, SourceError
@@ -53,7 +56,8 @@ def diagnose(*, inventory_path: Path | None, archive: str | None, signing_key: P
     return Diagnosis(kinds=kinds, sandboxes=machine_docker, inventory=inventory.path if inventory else None,
                      stores=stores, archive=tuple(evidence.archive_findings(
                          archive or os.environ.get(ARCHIVE_ENV), probe=probe)),
-                     signing_key=evidence.signing_key_finding(signing_key), probe=probe)
+                     signing_key=evidence.signing_key_finding(signing_key), probe=probe,
+                     discovery=tuple(discovery_findings(inventory.discovery if inventory else None, probe=probe)))
 
 
 def _inventory(path: Path | None) -> Inventory | None:

@@ -39,6 +39,10 @@ def render_text(diagnosis: Diagnosis) -> str:
             lines.append(f"  {MARK[store.status]:<5}{store.name} ({store.kind}, suite {store.suite})")
             for finding in store.findings:
                 lines += _line("         ", finding)
+    if diagnosis.discovery:
+        lines += ["", "Discovery"]
+        for finding in diagnosis.discovery:
+            lines += _line("  ", finding)
     lines += ["", "Evidence"]
     for finding in (*diagnosis.archive, diagnosis.signing_key):
         lines += _line("  ", finding)
@@ -54,6 +58,8 @@ def _verdict(diagnosis: Diagnosis) -> str:
         parts.append(f"{len(failed)} of {len(diagnosis.stores)} stores cannot be verified here: {', '.join(failed)}")
     if evidence:
         parts.append(f"the configured {' and '.join(dict.fromkeys(evidence))} cannot be used")
+    if diagnosis.discovery_fails:
+        parts.append("discovery cannot list every configured service (every run's coverage check would fail)")
     if parts:
         return "FAIL: " + "; ".join(parts)
     if diagnosis.inventory is None or not diagnosis.stores:

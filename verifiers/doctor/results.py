@@ -1,6 +1,6 @@
 """What `restoreproof doctor` found, as one value: each store kind, the shared sandboxes, each inventory store,
-the archive and the signing key; and the verdict (exit 1 when a store cannot be verified here, or the configured
-archive or signing key cannot be used)."""
+the archive and the signing key, the inventory's discovery; and the verdict (exit 1 when a store cannot be verified
+here, the configured archive or signing key cannot be used, or discovery cannot list a service)."""
 
 from __future__ import annotations
 
@@ -79,6 +79,12 @@ class Diagnosis:
     archive: tuple[Finding, ...]
     signing_key: Finding
     probe: bool
+    discovery: tuple[Finding, ...] = ()  # none: the inventory has no [discovery]
+
+    @property
+    def discovery_fails(self) -> bool:
+        """A configured discovery that cannot list everything here: every run's coverage check would fail."""
+        return worst(self.discovery) == "fail" if self.discovery else False
 
     @property
     def cannot_verify(self) -> list[str]:
@@ -87,7 +93,7 @@ class Diagnosis:
     @property
     def exit_code(self) -> int:
         unusable = worst([*self.archive, self.signing_key]) == "fail"
-        return EXIT_FAILED if self.cannot_verify or unusable else EXIT_OK
+        return EXIT_FAILED if self.cannot_verify or unusable or self.discovery_fails else EXIT_OK
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.exit_code == EXIT_OK, "exit_code": self.exit_code, "restoreproof": __version__,
@@ -96,4 +102,5 @@ class Diagnosis:
                 "sandboxes": [f.as_dict() for f in self.sandboxes],
                 "inventory": str(self.inventory) if self.inventory else None,
                 "stores": [s.as_dict() for s in self.stores], "cannot_verify": self.cannot_verify,
-                "archive": [f.as_dict() for f in self.archive], "signing_key": self.signing_key.as_dict()}
+                "archive": [f.as_dict() for f in self.archive], "signing_key": self.signing_key.as_dict(),
+                "discovery": [f.as_dict() for f in self.discovery] if self.discovery else None}
