@@ -19,11 +19,12 @@ GCP_SERVICES: tuple[GcpService, ...] = ("cloudsql", "gcs")
 DeclaredType = Literal["queue", "saas", "secrets", "config", "other"]
 SOP_FIELDS = ("owner", "escalation", "data_type", "estimated_size")
 
-COVERS_HELP = ("the cloud resources this store's backups protect, when its source does not say (an id/ARN, "
-               "`<service>:<name>` such as rds:orders, rds-cluster:orders, dynamodb:orders, s3:assets, "
-               "elasticache:sessions, cloudsql:PROJECT/INSTANCE, gcs:bucket, or a glob over either); rds-snapshot, "
-               "aws-backup, dynamodb-backup, s3-bucket, cloudsql-backup and gcs-bucket sources cover their own "
-               "resource without it (docs/inventory-completeness.md)")
+COVERS_HELP = ("the cloud resources this store's backups protect, when its source does not say: an id/ARN, an ARN "
+               "glob (arn:aws:rds:eu-west-1:*:db:orders: one region), or `<service>:<name>` (rds:orders, "
+               "rds-cluster:orders, dynamodb:orders, s3:assets, elasticache:sessions, cloudsql:PROJECT/INSTANCE, "
+               "gcs:bucket, or a glob; matches that name in every region); rds-snapshot, aws-backup, "
+               "dynamodb-backup, s3-bucket, cloudsql-backup and gcs-bucket sources cover their own resource, in "
+               "their region, without it (docs/inventory-completeness.md)")
 
 
 # The SOP's per-store record, on every store (store_settings.StoreSettings) and every declared store: optional,
