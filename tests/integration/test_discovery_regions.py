@@ -160,6 +160,9 @@ reason = "the eu-west-1 orders: a test of this fixture, not of replicas"
     (covered,) = report["covered"]
     assert (covered["id"], covered["stores"], covered["replicas"]) == (source_arn, ["orders"], sorted([ro_arn, dr_arn]))
     assert report["uncovered"] == [] and report["counts"]["discovered"] == 2
+    assert main(["inventory", "discover", "--inventory", str(tmp_path / "inventory.toml")]) == 0
+    out = capsys.readouterr().out
+    assert f"  {dr_arn} -> rds:{prefix}-orders (us-east-1)" in out and f"  {ro_arn} -> rds:{prefix}-orders" in out
     # the source left out (by name): each replica stands alone, compared by itself, and is uncovered
     code, report = _discover(_inventory(tmp_path, prefix, stores.split("[[discovery.ignore]]")[0],
                                         names=f"{prefix}-orders-*"), capsys)

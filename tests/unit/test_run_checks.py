@@ -253,3 +253,19 @@ def test_the_index_says_not_compared_when_the_newest_discovery_found_nothing(tmp
     assert ("<div class='dim'>Production stores not in the inventory</div><div class='value'>not compared</div>"
             f"<div class='dim'>run {run.id}: discovery found no production store; check [discovery] "
             "regions/names/tags</div>") in html
+
+
+def test_folded_replicas_and_a_not_compared_coverage_fit_the_schema(tmp_path: Path) -> None:
+    run = RunInfo.new(tmp_path / "reports", now=at(2026, 11, 3))
+    replica = "arn:aws:rds:us-east-1:1:db:prod-orders-ro"
+    source = Resource("aws", "rds", "arn:aws:rds:eu-west-1:1:db:prod-orders", "prod-orders", "eu-west-1",
+                      {"env": "prod"}, replicas=(replica,))
+    inventory = parse_inventory(INVENTORY, Path("inv.toml"))
+    for coverage in (compare(inventory.stores, [], [], Discovered([source])), _coverage()):
+        record = evidence_record(run, [], finished=datetime.now(UTC), project_dir=tmp_path,
+                                 run_checks=coverage_checks(coverage), coverage=coverage.as_dict())
+        sealed = {**record, "chain": {"sequence": 1, "previous": None, "signature": None}}
+        assert evidence_problems("run", sealed) == []
+    assert record["run_checks"][0]["passed"] is None  # the second: nothing found
+    covered = compare(inventory.stores, [], [], Discovered([source])).as_dict()["covered"]
+    assert covered[0]["replicas"] == [replica] and covered[0]["tags"] == {"env": "prod"}

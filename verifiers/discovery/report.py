@@ -47,6 +47,11 @@ def human_report(coverage: Coverage) -> list[str]:
         lines += [f"Ignored ({len(coverage.ignored)}):"]
         lines += table(("resource", "region", "reason"), [(i.resource.ref, i.resource.region or "-", i.reason)
                                                           for i in coverage.ignored])
+    folded = [r for r in [*(c.resource for c in coverage.covered), *coverage.uncovered,
+                          *(i.resource for i in coverage.ignored)] if r.replicas]
+    if folded:
+        lines += ["Read replicas folded into their source (compared with it):"]
+        lines += [f"  {replica} -> {r.ref} ({r.region or '-'})" for r in folded for replica in r.replicas]
     if coverage.unknown:
         lines += [f"Unknown ({len(coverage.unknown)}): not listed, so not known to be empty"]
         lines += [f"  {u.describe()}" for u in coverage.unknown]
