@@ -203,3 +203,18 @@ def test_every_problem_at_once_stores_first_then_declared() -> None:
                      "discovery": {"ignore": [{"match": "s3:x"}]}})
     assert [line.split(": ")[1] for line in text.split(" — ")[0].splitlines()] == [
         "discovery.ignore[0].reason", "stores[0].rto", "declared[0].type"]
+
+
+def test_a_replica_of_a_replica_folds_into_the_top_source_and_an_orphan_stands_alone() -> None:
+    from verifiers.discovery.aws import fold_replicas  # boto3: the aws extra
+
+    def rds(name: str, region: str = "eu-west-1", of: str | None = None) -> Resource:
+        return Resource("aws", "rds", f"arn:aws:rds:{region}:1:db:{name}", name, region,
+                        replica_of=None if of is None else f"arn:aws:rds:eu-west-1:1:db:{of}")
+
+    folded = fold_replicas([rds("orders"), rds("orders-ro", of="orders"), rds("orders-ro2", of="orders-ro"),
+                            rds("orders-dr", "us-east-1", of="orders"), rds("billing-ro", of="billing")])
+    assert [(r.name, r.replicas) for r in folded] == [
+        ("orders", ("arn:aws:rds:eu-west-1:1:db:orders-ro", "arn:aws:rds:eu-west-1:1:db:orders-ro2",
+                    "arn:aws:rds:us-east-1:1:db:orders-dr")),
+        ("billing-ro", ())]  # its source was not discovered: compared by itself

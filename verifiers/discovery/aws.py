@@ -128,9 +128,10 @@ def fold_replicas(resources: list[Resource]) -> list[Resource]:
     by_id = {r.id: r for r in resources}
     folded: dict[str, list[str]] = {}
     for resource in resources:
-        root = resource
-        while root.replica_of in by_id and root.replica_of != resource.id:  # a replica of a replica: to the top
+        root, seen = resource, {resource.id}
+        while root.replica_of in by_id and root.replica_of not in seen:  # a replica of a replica: to the top
             root = by_id[root.replica_of]
+            seen.add(root.id)
         if root is not resource:
             folded.setdefault(root.id, []).append(resource.id)
     return [replace(r, replicas=tuple(sorted(folded.get(r.id, [])))) for r in resources

@@ -1,6 +1,7 @@
 """The inventory against what discovery found: each production resource is covered (by which stores), ignored
 (with its reason) or uncovered; the services discovery could not list are unknown; declared stores and the stores
-whose SOP record is incomplete are listed beside. Complete means nothing uncovered and nothing unknown."""
+whose SOP record is incomplete are listed beside. Complete means something was found, nothing is uncovered
+and nothing unknown; a discovery that found nothing compared nothing."""
 
 from __future__ import annotations
 
