@@ -132,7 +132,7 @@ def test_a_drill_restores_the_services_stores_together_and_seals_its_report(proj
     (check,) = [c for c in evidence["run_checks"] if c["check"] == "drill"]  # the drill's verdict is the run's
     assert (check["subject"], check["passed"], evidence["run"]["status"]) == ("checkout", True, "passed")
     assert check["observed"] == {"service_rto_seconds": record["service_rto_seconds"], "stores_passed": 2,
-                                 "stores": 2, "not_recovered": []}
+                                 "stores": 2}
     assert check["expected"] == {"rto_target_seconds": 3600.0}
 
     assert {"drill.html", "evidence.json", "report.html", "junit.xml"} <= sealed_files(run_dir)
@@ -198,8 +198,12 @@ def test_a_corrupt_backup_fails_the_drill_names_its_store_and_compares_no_servic
     assert "id='verdict'>FAILED: service RTO not compared (target 1h00m)</p>" in page
     assert "within the target" not in page
     (check,) = [c for c in evidence["run_checks"] if c["check"] == "drill"]
-    assert (check["passed"], check["observed"]["stores_passed"], check["observed"]["not_recovered"]) == (None, 1,
-                                                                                                      ["saas"])
+    assert (check["passed"], check["observed"]) == (None, {"service_rto_seconds": None, "stores_passed": 1,
+                                                           "stores": 2})
+    assert f"not recovered (saas {statuses['saas']})" in check["detail"]
+    verified = subprocess.run([str(BIN / "restoreproof"), "evidence", "verify", "reports"], cwd=project,
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert "every evidence.json matches the evidence schema" in verified.stdout, verified.stdout
     assert evidence["run"]["status"] == statuses["saas"]  # failed or error: never passed
     assert re.search(r"^drill checkout: NOT COMPARED — DR drill of service checkout: not compared", result.stdout,
                      re.MULTILINE), result.stdout[-3000:]

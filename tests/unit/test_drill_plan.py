@@ -3,14 +3,17 @@ store passed; people's text is kept as typed but one line each; how many workers
 
 from __future__ import annotations
 
+import json
 from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from verifiers.drill import DrillInputError, DrillPlan, drill_record, findings_from_text, judge_service_rto, people_text
 from verifiers.drill_command import workers_for
-from verifiers.evidence import run_status
+from verifiers.evidence import SCHEMA_PATH, run_status
 from verifiers.services import Service
 
 PLAN = DrillPlan(service=Service(name="checkout", stores=["saas", "cache", "shop"], rto=600.0),
@@ -47,7 +50,7 @@ def test_a_store_not_recovered_leaves_the_service_rto_not_compared(statuses: dic
     assert evidence["rto"]["status"] == "not compared"
     check = record.as_run_check()  # compared nothing: never a pass, and the run's status follows its stores
     assert (check.check, check.subject, check.passed, check.status) == ("drill", "checkout", None, "not compared")
-    assert check.observed["service_rto_seconds"] is None and named.split()[0] in check.observed["not_recovered"]
+    assert check.observed == {"service_rto_seconds": None, "stores_passed": 2, "stores": 3}
     assert check.detail.startswith(f"DR drill of service checkout: not compared: the service was not recovered "
                                    f"({named})")
 
@@ -71,7 +74,7 @@ def test_the_record_holds_the_drill() -> None:
 def test_the_drills_verdict_is_a_run_check_that_a_missed_rto_fails() -> None:
     met = drill_record(PLAN, ALL_PASSED, READY, elapsed_seconds=415.5, mode="parallel", workers=2).as_run_check()
     assert (met.check, met.subject, met.passed) == ("drill", "checkout", True)
-    assert met.observed == {"service_rto_seconds": 410.25, "stores_passed": 3, "stores": 3, "not_recovered": []}
+    assert met.observed == {"service_rto_seconds": 410.25, "stores_passed": 3, "stores": 3}
     assert met.expected == {"rto_target_seconds": 600.0}
     missed_record = drill_record(PLAN, ALL_PASSED, {**READY, "cache": 601.0}, elapsed_seconds=605.0,
                                  mode="sequential", workers=1)
@@ -81,6 +84,22 @@ def test_the_drills_verdict_is_a_run_check_that_a_missed_rto_fails() -> None:
     assert missed.detail == ("DR drill of service checkout: every store verified 10m01s after the drill started: over "
                              "the service's target 10m00s")
     assert run_status([], [missed]) == "failed"  # the run's status (and so its exit code, summary, notify) follows
+
+
+@pytest.mark.parametrize("statuses", [ALL_PASSED, {**ALL_PASSED, "shop": "failed"}])
+def test_the_run_check_and_the_record_match_the_evidence_schema(statuses: dict[str, str]) -> None:
+    record = drill_record(PLAN, statuses, READY, elapsed_seconds=415.5, mode="parallel", workers=2)
+    schema = json.loads(SCHEMA_PATH.read_text())
+    for value, definition in ((record.as_run_check().as_evidence(), "run_check"), (record.as_evidence(), "drill")):
+        problems = list(Draft202012Validator({"$defs": schema["$defs"], **_definition(schema, definition)})
+                        .iter_errors(value))
+        assert not problems, [p.message for p in problems]
+
+
+def _definition(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    if name in schema["$defs"]:
+        return dict(schema["$defs"][name])
+    return dict(schema["properties"]["run"]["properties"][name])
 
 
 def test_the_drill_record_is_frozen() -> None:
