@@ -83,7 +83,7 @@ def drill_marker(service: str = "checkout", stores: Sequence[str] = ("saas",), *
                      started=started or datetime(2026, 1, 1, tzinfo=UTC), started_monotonic=0.0)
     statuses = {name: "passed" if passed or i else "failed" for i, name in enumerate(stores)}
     return drill_record(plan, statuses, dict.fromkeys(stores, 60.0), elapsed_seconds=90.0, mode="sequential",
-                        workers=1)
+                        workers=1).as_evidence()
 
 
 def make_run(root: Path, started: datetime, stores: Sequence[dict[str, Any]] = (),

@@ -5,7 +5,7 @@ The service RTO is the wall time from the drill's start until every store of the
 store's result known, on the drill's own monotonic clock). It is judged only when every store passed: a store
 that failed or errored was not recovered, so the service was not, and its RTO is "not compared", never met.
 
-This module is the plan and the judgement (plain data); verifiers/plugin/drill.py times a run with it and
+This module is the plan, the judgement and the record (plain data); verifiers/plugin/drill.py times a run with it and
 verifiers/evidence/drill_report.py writes the drill report.
 """
 
@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from verifiers.durations import format_duration
 from verifiers.errors import RestoreproofError
+from verifiers.run_checks import DRILL_CHECK, RunCheck
 from verifiers.services import Service
 
 RtoStatus = Literal["met", "missed", "not compared"]
@@ -100,28 +101,73 @@ def judge_service_rto(plan: DrillPlan, statuses: Mapping[str, str], ready: Mappi
                       f"started: {words} the service's target {format_duration(target)}")
 
 
+@dataclass(frozen=True)
+class DrillRecord:
+    """A drill once run: what evidence.json holds as `run.drill` (as_evidence) and the run-level check that makes
+    its verdict the run's (as_run_check): a failed drill fails the run, as a failed store does."""
+
+    service: Service
+    participants: tuple[str, ...]
+    findings: tuple[str, ...]
+    started: datetime
+    finished: datetime
+    mode: Mode
+    workers: int
+    store_ready_seconds: Mapping[str, float]  # the service's stores with a result, in the service's order
+    statuses: Mapping[str, str]  # each store's result (passed, failed, error, ...), as judged
+    rto: ServiceRto
+
+    @property
+    def passed(self) -> bool:
+        """Every store passed and the service RTO was met."""
+        return self.rto.status == "met"
+
+    @property
+    def stores_passed(self) -> int:
+        return sum(self.statuses.get(s) == "passed" for s in self.service.stores)
+
+    def as_evidence(self) -> dict[str, Any]:
+        """evidence.json's `run.drill` (its schema: verifiers/evidence/schema/evidence.schema.json)."""
+        service = self.service
+        return {
+            "service": service.name,
+            "owner": service.owner,
+            "description": service.description,
+            "stores": list(service.stores),
+            "participants": list(self.participants),
+            "findings": list(self.findings),
+            "started": _iso(self.started),
+            "finished": _iso(self.finished),
+            "mode": self.mode,
+            "workers": self.workers,
+            "store_ready_seconds": {s: round(v, 3) for s, v in self.store_ready_seconds.items()},
+            "service_rto_seconds": None if self.rto.seconds is None else round(self.rto.seconds, 3),
+            "rto_target_seconds": self.rto.target_seconds,
+            "rto": {"status": self.rto.status, "message": self.rto.message},
+            "passed": self.passed,
+        }
+
+    def as_run_check(self) -> RunCheck:
+        """The drill's verdict as a run-level check `drill` about the service: passed when the RTO was met, failed
+        when missed, not compared (None) when a store was not recovered or not timed."""
+        verdict = {"met": True, "missed": False, "not compared": None}[self.rto.status]
+        # counts only (the evidence schema's `value`): the stores not recovered are named in the detail
+        observed = {"service_rto_seconds": None if self.rto.seconds is None else round(self.rto.seconds, 3),
+                    "stores_passed": self.stores_passed, "stores": len(self.service.stores)}
+        return RunCheck(DRILL_CHECK, self.service.name, verdict, observed,
+                        {"rto_target_seconds": self.rto.target_seconds},
+                        f"DR drill of service {self.service.name}: {self.rto.message}")
+
+
 def drill_record(plan: DrillPlan, statuses: Mapping[str, str], ready: Mapping[str, float], *,
-                 elapsed_seconds: float, mode: Mode, workers: int) -> dict[str, Any]:
-    """evidence.json's `run.drill` (its schema: verifiers/evidence/schema/evidence.schema.json)."""
-    rto = judge_service_rto(plan, statuses, ready)
-    service = plan.service
-    return {
-        "service": service.name,
-        "owner": service.owner,
-        "description": service.description,
-        "stores": list(service.stores),
-        "participants": list(plan.participants),
-        "findings": list(plan.findings),
-        "started": _iso(plan.started),
-        "finished": _iso(plan.started + timedelta(seconds=elapsed_seconds)),
-        "mode": mode,
-        "workers": workers,
-        "store_ready_seconds": {s: round(ready[s], 3) for s in service.stores if s in ready},
-        "service_rto_seconds": None if rto.seconds is None else round(rto.seconds, 3),
-        "rto_target_seconds": rto.target_seconds,
-        "rto": {"status": rto.status, "message": rto.message},
-        "passed": rto.status == "met",
-    }
+                 elapsed_seconds: float, mode: Mode, workers: int) -> DrillRecord:
+    """The drill's record once its stores have results: the service RTO judged (judge_service_rto)."""
+    stores = plan.service.stores
+    return DrillRecord(service=plan.service, participants=plan.participants, findings=plan.findings,
+                       started=plan.started, finished=plan.started + timedelta(seconds=elapsed_seconds), mode=mode,
+                       workers=workers, store_ready_seconds={s: ready[s] for s in stores if s in ready},
+                       statuses={s: statuses[s] for s in stores if s in statuses},
+                       rto=judge_service_rto(plan, statuses, ready))
 
 
 def _iso(moment: datetime) -> str:

@@ -5,8 +5,12 @@ core (else one after another), and the service RTO is measured on this command's
 start until every store was verified, against the service's `rto`. The run's evidence holds the drill (run.drill)
 and the run directory a drill.html, both sealed.
 
-Exit codes: 0 every store passed and the service RTO was met; 1 a store failed or errored, or the RTO was missed;
-2 bad input (an unknown service, a findings file that cannot be read); 130 interrupted.
+The exit code is the run's verdict, as `verify`'s: 0 every store passed, the service RTO was met and every other run
+check passed; 1 the run failed: a store failed or errored, the drill did not pass (its run check `drill`: the
+service RTO missed, or not compared), or another run check failed (with `[discovery]`, a store not in the
+inventory: run.drill.passed is then true, the drill's own verdict, while run.status, run_checks, drill.html and
+this code say the run failed and why); 2 bad input (an unknown service, a findings file that cannot be read); 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if code == pytest.ExitCode.USAGE_ERROR:
         return EXIT_USAGE
-    passed = code == pytest.ExitCode.OK and recorder.record is not None and recorder.record["passed"]
+    passed = code == pytest.ExitCode.OK and recorder.record is not None and recorder.record.passed
     return EXIT_OK if passed else EXIT_FAILED
 
 

@@ -1,6 +1,6 @@
-"""Checks about a run as a whole rather than one store (inventory coverage; the alert-response KPI later): each a
-`RunCheck` with the shape of a store's check (observed against expected), recorded in evidence.json's
-`run_checks`, shown in the report's and the terminal's summary, and failing the run when one fails.
+"""Checks about a run as a whole rather than one store (inventory coverage, the alert-response KPI, a DR drill's
+verdict): each a `RunCheck` with the shape of a store's check (observed against expected), recorded in
+evidence.json's `run_checks`, shown in the report's and the terminal's summary, and failing the run when one fails.
 
 `passed` None is a check that compared nothing; its `detail` says why. It is never counted as a pass.
 """
@@ -13,12 +13,13 @@ from typing import Any
 
 RUN_STATUSES = ("passed", "failed", "not compared")
 COVERAGE_CHECK = "coverage"  # verifiers/discovery/run.py records it; the archive index reads it
+DRILL_CHECK = "drill"  # verifiers/drill.py DrillRecord.as_run_check: a DR drill's verdict about its service
 ALERT_RESPONSE_CHECK = "alert_response"  # verifiers/alerts/response_run.py records it; the archive index reads it
 
 
 @dataclass(frozen=True)
 class RunCheck:
-    check: str  # what is checked: "coverage", "alert_response"
+    check: str  # what is checked: "coverage", "alert_response", "drill"
     subject: str  # what about: a resource id, a service in a region, "inventory"
     passed: bool | None  # None: not compared (detail says why)
     observed: Any  # data (counts, names), never a display string of it, never row contents or secrets

@@ -19,8 +19,10 @@ from fixtures.saas_demo import MARKER
 from tests.conftest import Capture
 from tests.mysql_support import MysqlCapture
 from tests.redis_support import RedisCapture
+from verifiers.alerts.payload import store_alerts
 from verifiers.cli import main
 from verifiers.evidence import chain
+from verifiers.run_record import load_run
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.usefixtures("no_leftovers", "no_redis_leftovers")]
 BIN = Path(sys.executable).parent
@@ -127,6 +129,11 @@ def test_a_drill_restores_the_services_stores_together_and_seals_its_report(proj
     assert all(ready[s["name"]] >= s["rto"]["seconds"] for s in evidence["stores"])
     assert (record["rto"]["status"], record["passed"]) == ("met", True)
     assert f"service RTO: {record['rto']['message']}" in result.stdout
+    (check,) = [c for c in evidence["run_checks"] if c["check"] == "drill"]  # the drill's verdict is the run's
+    assert (check["subject"], check["passed"], evidence["run"]["status"]) == ("checkout", True, "passed")
+    assert check["observed"] == {"service_rto_seconds": record["service_rto_seconds"], "stores_passed": 2,
+                                 "stores": 2}
+    assert check["expected"] == {"rto_target_seconds": 3600.0}
 
     assert {"drill.html", "evidence.json", "report.html", "junit.xml"} <= sealed_files(run_dir)
     verified = subprocess.run([str(BIN / "restoreproof"), "evidence", "verify", "reports"], cwd=project,
@@ -140,6 +147,11 @@ def test_a_drill_restores_the_services_stores_together_and_seals_its_report(proj
     assert "in parallel (2 pytest-xdist workers)" in page and evidence["run"]["id"] in page
     for store in ("saas", "cache"):
         assert re.search(rf"<tr><td>{store}</td><td>\w+</td><td class='passed'>passed</td>", page), store
+    for store in evidence["stores"]:  # under which conditions each restore time was measured
+        sandbox = store["sandbox"]
+        assert f"<td class='conditions'>{sandbox['type']} sandbox, {sandbox['engine']} {sandbox['version']}<br>" in page
+    saas_sandbox = next(s["sandbox"] for s in evidence["stores"] if s["name"] == "saas")
+    assert saas_sandbox["mode"] in ("fast", "production-like") and f"{saas_sandbox['mode']} mode (" in page
     assert MARKER not in page  # names, counts and durations: never row contents
 
 
@@ -185,17 +197,45 @@ def test_a_corrupt_backup_fails_the_drill_names_its_store_and_compares_no_servic
     page = (run_dir / "drill.html").read_text()
     assert "id='verdict'>FAILED: service RTO not compared (target 1h00m)</p>" in page
     assert "within the target" not in page
+    (check,) = [c for c in evidence["run_checks"] if c["check"] == "drill"]
+    assert (check["passed"], check["observed"]) == (None, {"service_rto_seconds": None, "stores_passed": 1,
+                                                           "stores": 2})
+    assert f"not recovered (saas {statuses['saas']})" in check["detail"]
+    verified = subprocess.run([str(BIN / "restoreproof"), "evidence", "verify", "reports"], cwd=project,
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert "every evidence.json matches the evidence schema" in verified.stdout, verified.stdout
+    assert evidence["run"]["status"] == statuses["saas"]  # failed or error: never passed
+    assert re.search(r"^drill checkout: NOT COMPARED — DR drill of service checkout: not compared", result.stdout,
+                     re.MULTILINE), result.stdout[-3000:]
 
 
-def test_a_service_rto_over_its_target_fails_the_drill_though_every_store_passed(project: Path) -> None:
+def test_a_service_rto_over_its_target_fails_the_run_though_every_store_passed(project: Path) -> None:
+    """A missed service RTO is a failed run check `drill`: the run's status, exit code, terminal, report.html, the
+    job summary and notify all say failed, not only drill.html."""
     write_inventory(project, rto="0.01s")  # no restore of a real server is this quick
     result = drill(project)
     assert result.returncode == 1, result.stdout[-3000:]
-    _, evidence = only_run(project)
-    assert {s["status"] for s in evidence["stores"]} == {"passed"} and evidence["run"]["status"] == "passed"
+    run_dir, evidence = only_run(project)
+    assert {s["status"] for s in evidence["stores"]} == {"passed"} and evidence["run"]["status"] == "failed"
     record = evidence["run"]["drill"]
     assert (record["passed"], record["rto"]["status"]) == (False, "missed")
     assert record["service_rto_seconds"] > record["rto_target_seconds"]
+    (check,) = [c for c in evidence["run_checks"] if c["check"] == "drill"]
+    assert (check["subject"], check["passed"], check["expected"]) == ("checkout", False, {"rto_target_seconds": 0.01})
+    assert check["observed"]["service_rto_seconds"] == record["service_rto_seconds"]
+    assert check["detail"] == f"DR drill of service checkout: {record['rto']['message']}"
+    assert re.search(r"^drill checkout: FAILED — DR drill of service checkout: every store verified .* over the "
+                     r"service's target 0\.01s", result.stdout, re.MULTILINE), result.stdout[-3000:]
+    report = (run_dir / "report.html").read_text()
+    assert "Run NOT passed: 1 of 1 run checks failed." in report and "DR drill of service checkout" in report
+    summary = subprocess.run([str(BIN / "restoreproof"), "summary", str(run_dir)], cwd=project, capture_output=True,
+                             text=True, timeout=120, check=False)
+    assert "### Restore verification: ❌ failed" in summary.stdout, summary.stdout + summary.stderr
+    assert "Run checks failed (1):" in summary.stdout and "- DR drill of service checkout: every store" in \
+        summary.stdout
+    alerts = {a.store.name: a for a in store_alerts(load_run(run_dir), None)}  # what `restoreproof notify` sends
+    assert alerts["run:drill"].store.status == "failed"
+    assert alerts["run:drill"].store.problems() == [f"drill checkout: {check['detail']}"]
 
 
 def test_an_unknown_service_is_bad_input_naming_the_services(project: Path, capsys: pytest.CaptureFixture[str]

@@ -3,12 +3,17 @@ store passed; people's text is kept as typed but one line each; how many workers
 
 from __future__ import annotations
 
+import json
+from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from verifiers.drill import DrillInputError, DrillPlan, drill_record, findings_from_text, judge_service_rto, people_text
 from verifiers.drill_command import workers_for
+from verifiers.evidence import SCHEMA_PATH, run_status
 from verifiers.services import Service
 
 PLAN = DrillPlan(service=Service(name="checkout", stores=["saas", "cache", "shop"], rto=600.0),
@@ -40,8 +45,14 @@ def test_a_store_not_recovered_leaves_the_service_rto_not_compared(statuses: dic
     assert (rto.status, rto.seconds) == ("not compared", None)
     assert rto.message.startswith(f"not compared: the service was not recovered ({named})")
     record = drill_record(PLAN, statuses, READY, elapsed_seconds=500.0, mode="parallel", workers=3)
-    assert record["passed"] is False and record["service_rto_seconds"] is None
-    assert record["rto"]["status"] == "not compared"
+    evidence = record.as_evidence()
+    assert record.passed is False and evidence["passed"] is False and evidence["service_rto_seconds"] is None
+    assert evidence["rto"]["status"] == "not compared"
+    check = record.as_run_check()  # compared nothing: never a pass, and the run's status follows its stores
+    assert (check.check, check.subject, check.passed, check.status) == ("drill", "checkout", None, "not compared")
+    assert check.observed == {"service_rto_seconds": None, "stores_passed": 2, "stores": 3}
+    assert check.detail.startswith(f"DR drill of service checkout: not compared: the service was not recovered "
+                                   f"({named})")
 
 
 def test_a_store_without_a_time_is_not_compared() -> None:
@@ -51,13 +62,50 @@ def test_a_store_without_a_time_is_not_compared() -> None:
 
 
 def test_the_record_holds_the_drill() -> None:
-    record = drill_record(PLAN, ALL_PASSED, READY, elapsed_seconds=415.5, mode="parallel", workers=2)
+    record = drill_record(PLAN, ALL_PASSED, READY, elapsed_seconds=415.5, mode="parallel", workers=2).as_evidence()
     assert record == {
         "service": "checkout", "owner": None, "description": None, "stores": ["saas", "cache", "shop"],
         "participants": ["Ada (IC)"], "findings": [], "started": "2026-12-06T20:00:00Z",
         "finished": "2026-12-06T20:06:55.500000Z", "mode": "parallel", "workers": 2,
         "store_ready_seconds": {"saas": 240.0, "cache": 30.5, "shop": 410.25}, "service_rto_seconds": 410.25,
         "rto_target_seconds": 600.0, "rto": {"status": "met", "message": record["rto"]["message"]}, "passed": True}
+
+
+def test_the_drills_verdict_is_a_run_check_that_a_missed_rto_fails() -> None:
+    met = drill_record(PLAN, ALL_PASSED, READY, elapsed_seconds=415.5, mode="parallel", workers=2).as_run_check()
+    assert (met.check, met.subject, met.passed) == ("drill", "checkout", True)
+    assert met.observed == {"service_rto_seconds": 410.25, "stores_passed": 3, "stores": 3}
+    assert met.expected == {"rto_target_seconds": 600.0}
+    missed_record = drill_record(PLAN, ALL_PASSED, {**READY, "cache": 601.0}, elapsed_seconds=605.0,
+                                 mode="sequential", workers=1)
+    missed = missed_record.as_run_check()
+    assert (missed_record.passed, missed.passed, missed.status) == (False, False, "failed")
+    assert missed.observed["service_rto_seconds"] == 601.0 and missed.observed["stores_passed"] == 3
+    assert missed.detail == ("DR drill of service checkout: every store verified 10m01s after the drill started: over "
+                             "the service's target 10m00s")
+    assert run_status([], [missed]) == "failed"  # the run's status (and so its exit code, summary, notify) follows
+
+
+@pytest.mark.parametrize("statuses", [ALL_PASSED, {**ALL_PASSED, "shop": "failed"}])
+def test_the_run_check_and_the_record_match_the_evidence_schema(statuses: dict[str, str]) -> None:
+    record = drill_record(PLAN, statuses, READY, elapsed_seconds=415.5, mode="parallel", workers=2)
+    schema = json.loads(SCHEMA_PATH.read_text())
+    for value, definition in ((record.as_run_check().as_evidence(), "run_check"), (record.as_evidence(), "drill")):
+        problems = list(Draft202012Validator({"$defs": schema["$defs"], **_definition(schema, definition)})
+                        .iter_errors(value))
+        assert not problems, [p.message for p in problems]
+
+
+def _definition(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    if name in schema["$defs"]:
+        return dict(schema["$defs"][name])
+    return dict(schema["properties"]["run"]["properties"][name])
+
+
+def test_the_drill_record_is_frozen() -> None:
+    record = drill_record(PLAN, ALL_PASSED, READY, elapsed_seconds=415.5, mode="parallel", workers=2)
+    with pytest.raises(FrozenInstanceError):
+        record.workers = 3  # type: ignore[misc]
 
 
 def test_people_text_is_kept_as_typed_one_line_each() -> None:

@@ -1,6 +1,8 @@
 """Drills in the evidence: a run with run.drill is a drill (result_kinds.is_drill), counted apart from the restore
-tests (the monthly KPI, the success rate, freshness); the index's quarterly KPI counts the last four quarters of
-its period with a passed drill and names the others; the marker passes the evidence schema."""
+tests (the monthly KPI, the success rate, freshness); the index's quarterly KPI counts, of the last four quarters up
+to its period's end (always four), those with a passed drill and names the others (a quarter before the archive's
+first run too), shows which services each quarter drilled and, with the inventory, names the services not drilled;
+the marker passes the evidence schema."""
 
 from __future__ import annotations
 
@@ -19,6 +21,35 @@ from verifiers.evidence.index import build_index, render_html
 from verifiers.evidence.result_kinds import is_drill, result_kind, run_restored
 
 NOW = datetime(2027, 1, 20, tzinfo=UTC)
+INVENTORY = """
+[[stores]]
+name = "saas"
+kind = "postgres"
+rto = "15m"
+rpo = "1d"
+[stores.source]
+type = "file"
+path = "backups/saas-*.dump"
+
+[[stores]]
+name = "cache"
+kind = "redis"
+rto = "5m"
+rpo = "1d"
+[stores.source]
+type = "file"
+path = "backups/cache-*.rdb"
+
+[[services]]
+name = "checkout"
+stores = ["saas", "cache"]
+rto = "4h"
+
+[[services]]
+name = "billing"
+stores = ["saas"]
+rto = "1h"
+"""
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +94,61 @@ def test_the_index_page_shows_the_quarterly_kpi_beside_the_monthly_one(root: Pat
     assert f"<a href='{august['path']}/drill.html'>checkout</a>: failed" in q3.group(1)  # its drill report
 
 
-def test_only_the_last_four_quarters_count_and_a_shorter_period_has_fewer(root: Path) -> None:
-    assert index_of(root, first="2026-04", last="2026-09")["kpis"]["drills_quarterly"]["text"] == "1 of 2 quarters"
+def test_always_the_last_four_quarters_and_a_shorter_period_still_has_four(root: Path) -> None:
+    kpi = index_of(root, first="2026-04", last="2026-09")["kpis"]["drills_quarterly"]
+    assert [row["quarter"] for row in kpi["per_quarter"]] == ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    assert kpi["text"] == "2 of 4 quarters"  # 2026-Q1's drill counts: it is in the last four quarters
+    assert kpi["missing_quarters"] == ["2025-Q4", "2026-Q3"] and kpi["before_first_run"] == ["2025-Q4"]
     # a year and a month: 2026-Q1 falls out of the window of four
     kpi = index_of(root, first="2026-01", last="2027-01")["kpis"]["drills_quarterly"]
     assert [row["quarter"] for row in kpi["per_quarter"]] == ["2026-Q2", "2026-Q3", "2026-Q4", "2027-Q1"]
     assert kpi["missing_quarters"] == ["2026-Q3", "2027-Q1"] and kpi["in_progress"] == ["2027-Q1"]
+
+
+def test_a_young_archive_names_the_quarters_before_its_first_run_as_missing(tmp_path: Path) -> None:
+    """One drill, in the archive's first month: one of four quarters, never "1 of 1"."""
+    root = tmp_path / "reports"
+    make_run(root, at(2026, 11, 20), [restore_record("saas")], drill=drill_marker(started=at(2026, 11, 20)))
+    index = index_of(root, now=datetime(2026, 12, 10, tzinfo=UTC))
+    kpi = index["kpis"]["drills_quarterly"]
+    assert (kpi["text"], kpi["quarters"]) == ("1 of 4 quarters", 4)
+    assert kpi["missing_quarters"] == kpi["before_first_run"] == ["2026-Q1", "2026-Q2", "2026-Q3"]
+    assert [row["status"] for row in kpi["per_quarter"]] == ["no drill", "no drill", "no drill", "passed"]
+    page = render_html(index)
+    assert ("quarters without a passed drill: 2026-Q1 (before the archive&#39;s first run), 2026-Q2 (before the "
+            "archive&#39;s first run), 2026-Q3 (before the archive&#39;s first run)") in page
+    assert "<tr><th>2026-Q2 <span class='dim'>(before the archive's first run)</span></th>" in page
+
+
+def test_each_quarter_shows_which_services_were_drilled_and_the_inventorys_undrilled_ones_are_named(
+        tmp_path: Path) -> None:
+    """Two quarters drilled checkout, one drilled search and failed; billing was never drilled: the quarterly count
+    is of quarters (3 of 4), and the services with no passed drill in the year are named apart."""
+    root = tmp_path / "reports"
+    for month, service, passed in ((2, "checkout", True), (5, "checkout", True), (8, "search", False),
+                                   (11, "checkout", True)):
+        make_run(root, at(2026, month, 20), [restore_record("saas")],
+                 drill=drill_marker(service, passed=passed, started=at(2026, month, 20)))
+    index = index_of(root, first="2026-01", last="2026-12", services=["checkout", "search", "billing"])
+    kpi = index["kpis"]["drills_quarterly"]
+    assert kpi["text"] == "3 of 4 quarters"
+    assert [(r["services_drilled"], r["services_passed"]) for r in kpi["per_quarter"]] == [
+        (["checkout"], ["checkout"]), (["checkout"], ["checkout"]), (["search"], []), (["checkout"], ["checkout"])]
+    assert (kpi["services_not_drilled"], kpi["services_without_passed_drill"]) == (["billing"], ["search"])
+    page = render_html(index)
+    cards = dict((label, (value, note)) for label, value, note in re.findall(
+        r"<div class='kpi'><div class='dim'>(.*?)</div><div class='value'>(.*?)</div><div class='dim'>(.*?)</div>",
+        page))
+    assert cards["DR drills"][0] == "3 of 4 quarters"
+    assert cards["Services without a passed drill in the last four quarters"] == (
+        "2", "not drilled: billing; drilled, never passed: search")
+    assert "<td class='services-drilled'>search (not passed)</td>" in page
+    assert "<b>not drilled: billing</b>; <b>drilled, never passed: search</b>" in page
+    # without the inventory no service is named: not compared, and said so
+    bare = index_of(root, first="2026-01", last="2026-12")
+    assert bare["kpis"]["drills_quarterly"]["services_not_drilled"] is None
+    assert "Services not drilled: not compared (no inventory given" in render_html(bare)
+    assert "Services without a passed drill" not in render_html(bare)
 
 
 def test_a_quarter_still_in_progress_is_named_so(root: Path) -> None:
@@ -132,3 +212,10 @@ def test_the_index_of_an_archive_shows_the_quarterly_kpi(root: Path, tmp_path: P
     assert "quarters without a passed drill: 2026-Q3" in page
     assert all((archive / drill["report"]).is_file()  # the drill reports were archived with their runs
                for row in index["kpis"]["drills_quarterly"]["per_quarter"] for drill in row["drills"])
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text(INVENTORY)
+    assert main(["evidence", "index", str(archive), "--from", "2026-01", "--to", "2026-12",
+                 "--inventory", str(inventory)]) == 0
+    assert "services in the last four quarters: not drilled: billing" in capsys.readouterr().out
+    kpi = json.loads((archive / "index.json").read_text())["kpis"]["drills_quarterly"]
+    assert (kpi["services"], kpi["services_not_drilled"]) == (["checkout", "billing"], ["billing"])

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifiers.evidence.defaults import DEFAULT_RETENTION_DAYS, KEY_ENV
-from verifiers.evidence.drill_quarters import missing_text
+from verifiers.evidence.drill_quarters import missing_text, services_text
 
 if TYPE_CHECKING:
     from verifiers.evidence.chain import Problem
@@ -56,7 +56,8 @@ def add_parser(commands: Any) -> None:
     index.add_argument("reports_dir", metavar="ARCHIVE_OR_REPORTS_DIR", help=WHERE_RUNS_ARE)
     index.add_argument("--endpoint-url", help="S3 endpoint of an s3:// archive (default: env AWS_ENDPOINT_URL)")
     index.add_argument("--inventory", type=Path, help="inventory whose stores are due every month (so a store "
-                                                      "never tested is listed)")
+                                                      "never tested is listed) and whose services are due a drill "
+                                                      "every year (so a service not drilled is named)")
     index.add_argument("--from", dest="first", metavar="YYYY-MM", help="first month (default: the first run's)")
     index.add_argument("--to", dest="last", metavar="YYYY-MM",
                        help="last month (default: last month, or the newest run's month when later)")
@@ -250,22 +251,25 @@ def _verify_archive(args: argparse.Namespace, trusted: Any) -> int:
 
 def _index(args: argparse.Namespace) -> int:
     stores: list[str] = []
+    services: list[str] | None = None  # without the inventory, no service is named as not drilled
     if args.inventory is not None:
         from verifiers.inventory import load_inventory
 
-        stores = [s.name for s in load_inventory(args.inventory).stores]
+        inventory = load_inventory(args.inventory)
+        stores = [s.name for s in inventory.stores]
+        services = [s.name for s in inventory.services]
     if _is_archive(args.reports_dir):
-        return _index_archive(args, stores)
+        return _index_archive(args, stores, services)
     from verifiers.evidence.index import build_index, write_index
 
     root = Path(args.reports_dir)
-    index = build_index(root, stores=stores, first=args.first, last=args.last)
+    index = build_index(root, stores=stores, first=args.first, last=args.last, services=services)
     json_path, html_path = write_index(root, index)
     print(f"index: {html_path} and {json_path.name}")
     return _index_summary(index)
 
 
-def _index_archive(args: argparse.Namespace, stores: list[str]) -> int:
+def _index_archive(args: argparse.Namespace, stores: list[str], services: list[str] | None) -> int:
     """The index of an archive, built on a mirror of it and published into it (the only files ever replaced)."""
     from verifiers.evidence.archives import mirrored, open_archive
     from verifiers.evidence.index import build_index, write_index
@@ -274,7 +278,8 @@ def _index_archive(args: argparse.Namespace, stores: list[str]) -> int:
     archive = open_archive(args.reports_dir, endpoint_url=args.endpoint_url)
     with mirrored(archive) as there:
         report = verify_archive(there)
-        index = build_index(there, stores=stores, first=args.first, last=args.last, report=report.as_chain_report())
+        index = build_index(there, stores=stores, first=args.first, last=args.last, report=report.as_chain_report(),
+                            services=services)
         json_path, html_path = write_index(there, index)
         archive.publish({"index.json": json_path, "index.html": html_path}, message="evidence: index")
     print(f"index: {archive.url}/index.html and index.json")
@@ -290,6 +295,8 @@ def _index_summary(index: dict[str, Any]) -> int:
           f"{', '.join(kpis['stores_never_tested']) or 'none'}")
     drills = kpis["drills_quarterly"]
     print(f"DR drills: {drills['text']}; without a passed drill: {missing_text(drills)}")
+    if (services := services_text(drills)) is not None:
+        print(f"services in the last four quarters: {services}")
     if not index["integrity"]["ok"]:
         print(f"FAILED: the archive does not verify: first broken link: {index['integrity']['first_broken']}")
         return EXIT_FAILED

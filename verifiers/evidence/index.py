@@ -34,7 +34,7 @@ from verifiers.atomic import write_text_atomically
 from verifiers.durations import format_duration
 from verifiers.errors import EvidenceError
 from verifiers.evidence import chain, soc2
-from verifiers.evidence.drill_quarters import drill_summary, missing_text, quarterly_drills
+from verifiers.evidence.drill_quarters import drill_summary, missing_text, quarterly_drills, services_text
 from verifiers.evidence.result_kinds import ResultKind, result_kind
 from verifiers.run_checks import ALERT_RESPONSE_CHECK, COVERAGE_CHECK
 
@@ -117,8 +117,10 @@ def _store_results(run_id: str, month: str, evidence: Mapping[str, Any]) -> list
 
 
 def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = None, last: str | None = None,
-                now: datetime | None = None, report: chain.ChainReport | None = None) -> dict[str, Any]:
-    """index.json's content. `stores`: every store that should be tested (the inventory's). `report`: a
+                now: datetime | None = None, report: chain.ChainReport | None = None,
+                services: Sequence[str] | None = None) -> dict[str, Any]:
+    """index.json's content. `stores`: every store that should be tested (the inventory's). `services`: every
+    service that should be drilled (the inventory's; None: not known, so none is named as not drilled). `report`: a
     verification of `root` made elsewhere (an archive's, its problem paths relative to `root`); by default the
     reports root's own (chain.verify_reports)."""
     report = report if report is not None else chain.verify_reports(root)
@@ -172,7 +174,7 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
             "hygiene_checks": _tally(results, "hygiene"),
             "not_restored": _tally(results, "not restored"),
             "drills": _tally(results, "drill"),
-            "drills_quarterly": quarterly_drills(runs, period),
+            "drills_quarterly": quarterly_drills(runs, period, services=services),
             "worst_rto": {n: s["worst_rto"] for n, s in per_store.items()},
             "stores_never_tested": [n for n, s in per_store.items() if not s["months_tested"]],
             "inventory_coverage": newest_coverage(report.runs),
@@ -413,7 +415,7 @@ def _kpi_cards(index: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     if measured:
         cards.append(("Stores over their RPO", str(len(over)), "; ".join(over) or
                       f"every restored backup of {measured} store{'s' if measured != 1 else ''} was within its RPO"))
-    cards.insert(1, _drill_card(kpis["drills_quarterly"]))
+    cards[1:1] = [_drill_card(kpis["drills_quarterly"]), *_undrilled_card(kpis["drills_quarterly"])]
     cards.append(_backup_success_card(kpis["backup_success_rate"]))
     for key, label in (("hygiene_checks", "Hygiene checks (no restore)"), ("drills", "Store results in drills")):
         tally = kpis[key]
@@ -442,6 +444,16 @@ def _backup_success_card(kpi: Mapping[str, Any]) -> tuple[str, str, str]:
 def _drill_card(quarterly: Mapping[str, Any]) -> tuple[str, str, str]:
     """The quarterly DR-drill KPI, beside the monthly restore one."""
     return ("DR drills", quarterly["text"], f"quarters without a passed drill: {missing_text(quarterly)}")
+
+
+def _undrilled_card(quarterly: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The inventory's services not drilled in the last four quarters, apart from the quarterly count (none
+    without the inventory)."""
+    text = services_text(quarterly)
+    if text is None:
+        return []
+    undrilled = len(quarterly["services_not_drilled"]) + len(quarterly["services_without_passed_drill"])
+    return [("Services without a passed drill in the last four quarters", str(undrilled), text)]
 
 
 def _percent(rate: float | None) -> str:

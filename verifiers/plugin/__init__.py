@@ -227,7 +227,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[
         return result
     try:
         path = write_evidence(state.run, list(state.outcomes.values()), project_dir=state.project_dir,
-                              signing_key=state.signing_key, provenance=state.provenance, drill=state.drill,
+                              signing_key=state.signing_key, provenance=state.provenance,
+                              drill=state.drill.as_evidence() if state.drill else None,
                               run_checks=state.run_checks, coverage=state.coverage)
     except (EvidenceError, OSError) as exc:
         detail = exc.describe() if isinstance(exc, EvidenceError) else f"{exc.strerror}: {exc.filename}"

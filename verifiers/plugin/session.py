@@ -15,6 +15,7 @@ import pytest
 from verifiers.alerts.response_run import AlertResponse
 from verifiers.checks import CheckSpec
 from verifiers.compliance.configuration import Earlier
+from verifiers.drill import DrillRecord
 from verifiers.evidence import KEY_ENV, RunInfo, git_commit, signing
 from verifiers.evidence.archives import is_remote
 from verifiers.evidence.provenance import provenance
@@ -126,7 +127,7 @@ class RestoreRun:
     progress: ProgressReporter = field(default_factory=NullProgress)
     run_checks: list[RunCheck] = field(default_factory=list)  # about the run as a whole (verifiers/run_checks.py)
     coverage: dict[str, Any] | None = None  # the inventory against discovery, with `[discovery]`
-    drill: dict[str, Any] | None = None  # a drill's record (verifiers/plugin/drill.py): evidence.json's run.drill
+    drill: DrillRecord | None = None  # a drill's record (verifiers/plugin/drill.py): evidence.json's run.drill
     earlier_configurations: dict[str, Earlier] | None = None  # read once by the hygiene suite (compliance/suite.py)
     alert_response: AlertResponse | None = None  # with --alert-response: read at configure, judged at the end
 
