@@ -64,6 +64,11 @@ def _session(region: str | None) -> boto3.session.Session:
     return boto3.session.Session(botocore_session=core, region_name=region)
 
 
+def config_region() -> str | None:
+    """The region the standard AWS config chain names (env AWS_REGION/AWS_DEFAULT_REGION, the profile), if any."""
+    return _session(None).region_name
+
+
 def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
     """A client of a service the harness has no typed helper for (discovery lists ElastiCache, for one)."""
     return _session(region).client(service, endpoint_url=endpoint_url, config=_config())  # type: ignore[call-overload]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 RUN_STATUSES = ("passed", "failed", "not compared")
+COVERAGE_CHECK = "coverage"  # verifiers/discovery/run.py records it; the archive index reads it
 DRILL_CHECK = "drill"  # verifiers/drill.py DrillRecord.as_run_check: a DR drill's verdict about its service
 ALERT_RESPONSE_CHECK = "alert_response"  # verifiers/alerts/response_run.py records it; the archive index reads it
 

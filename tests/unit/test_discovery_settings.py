@@ -43,7 +43,8 @@ def test_a_full_discovery_inventory_loads() -> None:
     store = inventory.stores[0]
     assert store.owner == "orders-team"
     assert missing_sop_fields(store) == ["escalation", "data_type", "estimated_size"]
-    assert store_covers(store) == ["rds:prod-orders", "s3:prod-orders-files"]
+    assert store_covers(store) == ["arn:aws*:rds:*:*:db:prod-orders", "s3:prod-orders-files"]  # region unknown
+    assert store_covers(store, "eu-west-1") == ["arn:aws*:rds:eu-west-1:*:db:prod-orders", "s3:prod-orders-files"]
 
 
 def test_the_demo_inventory_has_no_discovery_and_still_loads() -> None:
@@ -62,6 +63,9 @@ def test_the_demo_inventory_has_no_discovery_and_still_loads() -> None:
      "inv.toml: discovery.aws.services[0]: unsupported value 'sqs'; use one of 'rds', 'dynamodb', 's3' "
      "or 'elasticache'"),
     ({"discovery": {"aws": {"services": ["rds"]}}}, "inv.toml: discovery.aws.regions: required field is missing"),
+    ({"discovery": {"ignore": [{"match": "s3:x", "reason": "logs"}]}},
+     "inv.toml: discovery: names no cloud to look in, so nothing would be compared; add [discovery.aws] (regions, "
+     "filters) or [discovery.gcp] (projects, filters), or remove [discovery]"),
     ({"discovery": {"aws": {"regions": ["eu-west-1"], "tag": {"env": "prod"}}}},
      "inv.toml: discovery.aws.tag: unknown field; check its spelling"),
     ({"discovery": {"gcp": {"projects": []}}}, "inv.toml: discovery.gcp.projects: List should have at least 1 item"),
@@ -84,20 +88,63 @@ def test_a_store_sop_field_cannot_be_empty() -> None:
 
 
 @pytest.mark.parametrize(("source", "covers"), [
-    ({"type": "rds-snapshot", "cluster": "ledger", "instance_class": "db.r6g.large"}, ["rds-cluster:ledger"]),
+    ({"type": "rds-snapshot", "cluster": "ledger", "instance_class": "db.r6g.large"},
+     ["arn:aws*:rds:us-east-1:*:cluster:ledger"]),
+    ({"type": "rds-snapshot", "instance": "orders", "region": "eu-west-1"}, ["arn:aws*:rds:eu-west-1:*:db:orders"]),
     ({"type": "aws-backup", "vault": "main", "resource_type": "DynamoDB", "resource_name": "events"},
-     ["dynamodb:events"]),
+     ["arn:aws*:dynamodb:us-east-1:*:table/events"]),
+    ({"type": "aws-backup", "vault": "main", "resource_type": "Aurora", "resource_name": "ledger",
+      "region": "eu-west-1"}, ["arn:aws*:rds:eu-west-1:*:cluster:ledger"]),
+    ({"type": "aws-backup", "vault": "main", "resource_type": "S3", "resource_name": "assets"}, ["s3:assets"]),
     ({"type": "aws-backup", "vault": "main", "resource_arn": "arn:aws:rds:eu-west-1:1:db:orders"},
      ["arn:aws:rds:eu-west-1:1:db:orders"]),
+    ({"type": "dynamodb-backup", "table": "carts", "manifest": "m.json", "region": "eu-west-1", "kind": "dynamodb"},
+     ["arn:aws*:dynamodb:eu-west-1:*:table/carts"]),
+    ({"type": "s3-bucket", "bucket": "assets", "manifest": "m.json", "region": "eu-west-1", "kind": "s3"},
+     ["s3:assets"]),  # bucket names are global
+    ({"type": "cloudsql-backup", "project": "acme-prod", "instance": "orders", "authorized_networks": ["192.0.2.1/32"]},
+     ["cloudsql:acme-prod/orders"]),
     ({"type": "file", "path": "x.dump"}, []),  # a dump file names no cloud resource: `covers` says
 ])
-def test_covers_are_derived_from_the_source(source: dict[str, Any], covers: list[str]) -> None:
-    store = parse_inventory({"stores": [{**STORE, "source": source}]}, Path("inv.toml")).stores[0]
-    assert store_covers(store) == covers
+def test_covers_are_derived_from_the_source_in_its_region(source: dict[str, Any], covers: list[str]) -> None:
+    """The source's `region`, else the AWS config chain's (here us-east-1): never any region."""
+    kind = {"kind": source.pop("kind")} if "kind" in source else {}
+    store = parse_inventory({"stores": [{**STORE, **kind, "source": source}]}, Path("inv.toml")).stores[0]
+    assert store_covers(store, "us-east-1") == covers
 
 
-def _resource(service: str, name: str) -> Resource:
-    return Resource("aws", service, f"arn:aws:{service}:eu-west-1:1:{name}", name, "eu-west-1")
+def test_the_same_name_in_another_region_is_not_covered() -> None:
+    """The reviewer's case: two `orders` in two regions, one store for the eu-west-1 one."""
+    inventory = parse_inventory({"stores": [{**STORE, "source": {"type": "rds-snapshot", "instance": "prod-orders",
+                                                                 "region": "eu-west-1"}},
+                                            {**STORE, "name": "events", "source": {
+                                                "type": "aws-backup", "vault": "main", "resource_type": "DynamoDB",
+                                                "resource_name": "events"}}]}, Path("inv.toml"))
+    found = Discovered([_resource("rds", "prod-orders"), _resource("rds", "prod-orders", "us-east-1"),
+                        _resource("dynamodb", "events"), _resource("dynamodb", "events", "us-east-1")])
+    coverage = compare(inventory.stores, [], [], found, default_region="us-east-1")
+    assert sorted((c.resource.id, c.stores) for c in coverage.covered) == [
+        ("arn:aws:dynamodb:us-east-1:1:table/events", ("events",)),
+        ("arn:aws:rds:eu-west-1:1:db:prod-orders", ("orders",))]
+    assert sorted(r.id for r in coverage.uncovered) == ["arn:aws:dynamodb:eu-west-1:1:table/events",
+                                                        "arn:aws:rds:us-east-1:1:db:prod-orders"]
+    assert not coverage.complete
+
+
+def test_user_written_covers_by_name_match_every_region_and_an_arn_glob_one() -> None:
+    inventory = parse_inventory({"stores": [
+        {**STORE, "name": "a", "source": {"type": "file", "path": "x"}, "covers": ["rds:prod-orders"]},
+        {**STORE, "name": "b", "source": {"type": "file", "path": "y"},
+         "covers": ["arn:aws:rds:us-east-1:*:db:prod-orders"]}]}, Path("inv.toml"))
+    found = Discovered([_resource("rds", "prod-orders"), _resource("rds", "prod-orders", "us-east-1")])
+    coverage = compare(inventory.stores, [], [], found, default_region="us-east-1")
+    assert sorted((c.resource.region, c.stores) for c in coverage.covered) == [
+        ("eu-west-1", ("a",)), ("us-east-1", ("a", "b"))]
+
+
+def _resource(service: str, name: str, region: str = "eu-west-1") -> Resource:
+    kind = {"rds": "db:", "dynamodb": "table/"}.get(service, "")
+    return Resource("aws", service, f"arn:aws:{service}:{region}:1:{kind}{name}", name, region)
 
 
 def test_compare_sorts_every_resource_into_covered_ignored_or_uncovered() -> None:
@@ -125,7 +172,8 @@ def test_compare_sorts_every_resource_into_covered_ignored_or_uncovered() -> Non
 
 
 def test_an_ignore_entry_does_not_hide_a_covered_resource() -> None:
-    inventory = parse_inventory({"stores": [STORE], "discovery": {"ignore": [{"match": "rds:*", "reason": "x"}]}},
+    inventory = parse_inventory({"stores": [STORE], "discovery": {"aws": {"regions": ["eu-west-1"]},
+                                                                  "ignore": [{"match": "rds:*", "reason": "x"}]}},
                                 Path("inv.toml"))
     assert inventory.discovery is not None
     coverage = compare(inventory.stores, [], inventory.discovery.ignore,
@@ -155,3 +203,18 @@ def test_every_problem_at_once_stores_first_then_declared() -> None:
                      "discovery": {"ignore": [{"match": "s3:x"}]}})
     assert [line.split(": ")[1] for line in text.split(" — ")[0].splitlines()] == [
         "discovery.ignore[0].reason", "stores[0].rto", "declared[0].type"]
+
+
+def test_a_replica_of_a_replica_folds_into_the_top_source_and_an_orphan_stands_alone() -> None:
+    from verifiers.discovery.aws import fold_replicas  # boto3: the aws extra
+
+    def rds(name: str, region: str = "eu-west-1", of: str | None = None) -> Resource:
+        return Resource("aws", "rds", f"arn:aws:rds:{region}:1:db:{name}", name, region,
+                        replica_of=None if of is None else f"arn:aws:rds:eu-west-1:1:db:{of}")
+
+    folded = fold_replicas([rds("orders"), rds("orders-ro", of="orders"), rds("orders-ro2", of="orders-ro"),
+                            rds("orders-dr", "us-east-1", of="orders"), rds("billing-ro", of="billing")])
+    assert [(r.name, r.replicas) for r in folded] == [
+        ("orders", ("arn:aws:rds:eu-west-1:1:db:orders-ro", "arn:aws:rds:eu-west-1:1:db:orders-ro2",
+                    "arn:aws:rds:us-east-1:1:db:orders-dr")),
+        ("billing-ro", ())]  # its source was not discovered: compared by itself

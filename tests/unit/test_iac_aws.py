@@ -156,6 +156,59 @@ def test_every_rds_call_of_the_harness_is_allowed_and_nothing_more(written: Path
     assert writes >= PITR_ACTIONS
 
 
+# The other services whose reads inventory discovery (verifiers/discovery) and the hygiene and configuration
+# evidence (verifiers/compliance) make; where IAM names the action otherwise than the API operation, by its name.
+READ_SERVICES = ("dynamodb", "s3", "elasticache", "backup")
+READ_FOLDERS = ("discovery", "compliance")
+READ_PREFIXES = ("Describe", "List", "Get", "Head")
+IAM_NAMES = {"s3:ListBuckets": "s3:ListAllMyBuckets", "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
+             "s3:GetBucketReplication": "s3:GetReplicationConfiguration",
+             "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+             "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock", "s3:HeadObject": "s3:GetObject",
+             "s3:ListObjectsV2": "s3:ListBucket"}
+# Reads of a backup's own objects (an S3 dump source's): granted on the backup buckets by whoever knows them,
+# never on every bucket of the account, so not in the shipped role (the template says so).
+OBJECT_READS = {"s3:GetObject", "s3:ListBucket"}
+
+
+def called_read_actions() -> set[str]:
+    """The read-only actions of READ_SERVICES the discovery and compliance code names: client method calls and
+    paginator names, as IAM spells them."""
+    session = botocore.session.get_session()
+    found: set[str] = set()
+    for service in READ_SERVICES:
+        model = session.get_service_model(service)
+        operations = {xform_name(op): op for op in model.operation_names if op.startswith(READ_PREFIXES)}
+        for path in (p for folder in READ_FOLDERS for p in (ROOT / "verifiers" / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                name = node.attr if isinstance(node, ast.Attribute) else node.value if isinstance(
+                    node, ast.Constant) and isinstance(node.value, str) else None
+                if name in operations:
+                    action = f"{service}:{operations[name]}"
+                    found.add(IAM_NAMES.get(action, action))
+    return found
+
+
+def test_every_discovery_and_hygiene_read_is_allowed_and_nothing_more(written: Path) -> None:
+    called = called_read_actions()
+    # the derivation found the calls (not an empty set that would pass anything)
+    assert {"dynamodb:ListTables", "dynamodb:DescribeContinuousBackups", "s3:ListAllMyBuckets",
+            "s3:GetEncryptionConfiguration", "elasticache:DescribeReplicationGroups", "backup:ListBackupJobs",
+            "backup:GetBackupSelection", "s3:GetObject"} <= called
+    policy = statements(written)
+    granted = [a for s in policy.values() for a in actions(s)]
+    assert sorted(a for a in called - OBJECT_READS if not allowed(a, granted)) == []
+    assert not [a for a in OBJECT_READS if allowed(a, granted)]  # never on every bucket
+    reads = actions(policy["DiscoveryAndHygieneReads"])
+    assert set(reads) == called - OBJECT_READS  # nothing the code does not call
+    assert all("*" not in a and a.split(":")[1].startswith(("Describe", "List", "Get")) for a in reads)
+    assert policy["DiscoveryAndHygieneReads"]["Effect"] == "Allow" and "Condition" not in policy[
+        "DiscoveryAndHygieneReads"]
+    # RDS's reads (discovery's DescribeDBInstances/DescribeDBClusters, hygiene's automated backups) are rds:Describe*
+    assert {"rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:DescribeDBInstanceAutomatedBackups"} <= {
+        a for a in called_rds_actions() if allowed(a, granted)}
+
+
 def test_ec2_reads_of_the_reachability_check_are_allowed(written: Path) -> None:
     source = (ROOT / "verifiers" / "sandboxes" / "aws_network.py").read_text()
     ec2 = botocore.session.get_session().get_service_model("ec2")

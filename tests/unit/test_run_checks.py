@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -178,3 +179,93 @@ def test_the_index_shows_the_newest_alert_response(tmp_path: Path) -> None:
     without = build_index(other, now=datetime(2026, 12, 1, tzinfo=UTC))
     assert without["kpis"]["alert_response"] is None
     assert "Backup alerts acknowledged within target" not in render_html(without)
+
+
+def test_discovery_that_found_nothing_is_not_compared_and_no_pass() -> None:
+    """Filters that match nothing (a wrong region, name or tag) must not read as a complete inventory."""
+    coverage = _coverage()
+    assert coverage.found_nothing and not coverage.complete
+    assert coverage.as_dict()["complete"] is False
+    (check,) = coverage_checks(coverage)
+    assert (check.subject, check.passed, check.status) == ("inventory", None, "not compared")
+    assert check.detail == ("not compared: discovery found no production store; check [discovery] "
+                            "regions/names/tags")
+    assert failed([check]) == [] and run_status([], [check]) == "empty"
+    # one service unknown is not "nothing found": it fails as before
+    (check, unknown) = coverage_checks(_coverage(unknown=(DENIED,)))
+    assert (check.passed, unknown.passed) == (False, False)
+
+
+def test_the_command_says_not_compared_when_discovery_found_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from verifiers.discovery import discover
+
+    monkeypatch.setattr(discover, "discover", lambda settings: Discovered())
+    path = tmp_path / "inv.toml"
+    path.write_text('[[stores]]\nname = "a"\nkind = "postgres"\nrto = "1h"\nrpo = "1d"\n'
+                    'source = { type = "file", path = "a.dump" }\n[discovery.aws]\nregions = ["eu-west-1"]\n')
+    assert main(["inventory", "discover", "--inventory", str(path)]) == 1
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        "inventory NOT COMPARED: discovery found no production store; check [discovery] regions/names/tags")
+
+
+def test_the_index_says_discovery_failed_rather_than_show_an_older_runs_coverage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "reports"
+    block: dict[str, Any] | None
+    for day, result in ((3, None), (4, "failed")):
+        run = RunInfo.new(root, now=at(2026, 11, day))
+        run.directory.mkdir(parents=True)
+        if result is None:  # the older run compared: nothing uncovered
+            coverage = _coverage("prod-orders")
+            checks, block = coverage_checks(coverage), coverage.as_dict()
+        else:  # the newer run's discovery raised: a failed check, no block
+            def broken(inventory: object) -> None:
+                raise KeyError("ARN")
+
+            monkeypatch.setattr(discovery_run, "inventory_coverage", broken)
+            outcome = discovery_run.run_coverage(parse_inventory(INVENTORY, Path("inv.toml")))
+            checks, block = outcome.checks, outcome.record
+        record = evidence_record(run, [], finished=at(2026, 11, day, 3), project_dir=tmp_path, run_checks=checks,
+                                 coverage=block)
+        record["stores"] = [restore_record("orders")]
+        finalise_run(run.directory, record)
+    index = build_index(root, stores=["orders"], now=datetime(2026, 12, 1, tzinfo=UTC))
+    kpi = index["kpis"]["inventory_coverage"]
+    assert kpi["run"] == run.id and kpi["complete"] is False
+    assert kpi["failed"].startswith("discovery failed: KeyError: 'ARN'")
+    html = render_html(index)
+    assert ("<div class='dim'>Production stores not in the inventory</div><div class='value'>unknown</div>"
+            f"<div class='dim'>discovery failed in run {run.id}: KeyError: &#39;ARN&#39;;") in html
+    assert "Declared stores (not restorable)" not in html  # the older run's card is not shown
+
+
+def test_the_index_says_not_compared_when_the_newest_discovery_found_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "reports"
+    run = RunInfo.new(root, now=at(2026, 11, 3))
+    run.directory.mkdir(parents=True)
+    coverage = _coverage()
+    record = evidence_record(run, [], finished=at(2026, 11, 3, 3), project_dir=tmp_path,
+                             run_checks=coverage_checks(coverage), coverage=coverage.as_dict())
+    record["stores"] = [restore_record("orders")]
+    finalise_run(run.directory, record)
+    html = render_html(build_index(root, stores=["orders"], now=datetime(2026, 12, 1, tzinfo=UTC)))
+    assert ("<div class='dim'>Production stores not in the inventory</div><div class='value'>not compared</div>"
+            f"<div class='dim'>run {run.id}: discovery found no production store; check [discovery] "
+            "regions/names/tags</div>") in html
+
+
+def test_folded_replicas_and_a_not_compared_coverage_fit_the_schema(tmp_path: Path) -> None:
+    run = RunInfo.new(tmp_path / "reports", now=at(2026, 11, 3))
+    replica = "arn:aws:rds:us-east-1:1:db:prod-orders-ro"
+    source = Resource("aws", "rds", "arn:aws:rds:eu-west-1:1:db:prod-orders", "prod-orders", "eu-west-1",
+                      {"env": "prod"}, replicas=(replica,))
+    inventory = parse_inventory(INVENTORY, Path("inv.toml"))
+    for coverage in (compare(inventory.stores, [], [], Discovered([source])), _coverage()):
+        record = evidence_record(run, [], finished=datetime.now(UTC), project_dir=tmp_path,
+                                 run_checks=coverage_checks(coverage), coverage=coverage.as_dict())
+        sealed = {**record, "chain": {"sequence": 1, "previous": None, "signature": None}}
+        assert evidence_problems("run", sealed) == []
+    assert record["run_checks"][0]["passed"] is None  # the second: nothing found
+    covered = compare(inventory.stores, [], [], Discovered([source])).as_dict()["covered"]
+    assert covered[0]["replicas"] == [replica] and covered[0]["tags"] == {"env": "prod"}

@@ -13,13 +13,14 @@ permission it needed; it is never taken for an empty list. Every permission name
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.aws import ACCESS_DENIED, SANDBOX_TAG, client, describe_error, error_code, tag_dict
-from verifiers.discovery.resources import Discovered, Resource, Unknown, selected
+from verifiers.discovery.resources import Discovered, Resource, Unknown, filter_tags, selected
 from verifiers.discovery.settings import AwsDiscovery, AwsService
 
 
@@ -71,17 +72,19 @@ def discover_aws(settings: AwsDiscovery) -> Discovered:
                 found.resources += LISTERS[service](settings, region)
             except ListingFailed as exc:
                 found.unknown.append(Unknown("aws", service, region, str(exc), exc.permission))
+    found.resources = fold_replicas(found.resources)
     return found
 
 
 def _keep(settings: AwsDiscovery, name: str, tags: Callable[[], dict[str, str]]) -> dict[str, str] | None:
-    """The resource's tags when the filters keep it, else None; tags are read only when a tag filter needs them."""
+    """The tags the filters used (filter_tags) when they keep the resource, else None; tags are read only when a
+    tag filter needs them."""
     if not selected(name, {}, names=settings.names, required={}):
         return None
     if not settings.tags:
         return {}
     read = tags()
-    return read if selected(name, read, names=[], required=settings.tags) else None
+    return filter_tags(read, settings.tags) if selected(name, read, names=[], required=settings.tags) else None
 
 
 def _rds(settings: AwsDiscovery, region: str | None) -> list[Resource]:
@@ -91,17 +94,48 @@ def _rds(settings: AwsDiscovery, region: str | None) -> list[Resource]:
         tags = tag_dict(cluster.get("TagList"))
         if SANDBOX_TAG in tags:
             continue  # a restore's temporary cluster, not production (`restoreproof janitor` sweeps leftovers)
-        if _keep(settings, cluster["DBClusterIdentifier"], partial(dict, tags)) is not None:
+        kept = _keep(settings, cluster["DBClusterIdentifier"], partial(dict, tags))
+        if kept is not None:
             found.append(Resource("aws", "rds-cluster", cluster["DBClusterArn"], cluster["DBClusterIdentifier"],
-                                  region, tags))
+                                  region, kept))
     for instance in _pages(rds, "describe_db_instances", "rds:DescribeDBInstances", "DBInstances"):
         tags = tag_dict(instance.get("TagList"))
         if instance.get("DBClusterIdentifier") or SANDBOX_TAG in tags:
             continue  # the cluster's member (covered through its cluster), or a restore's temporary instance
-        if _keep(settings, instance["DBInstanceIdentifier"], partial(dict, tags)) is not None:
+        kept = _keep(settings, instance["DBInstanceIdentifier"], partial(dict, tags))
+        if kept is not None:
             found.append(Resource("aws", "rds", instance["DBInstanceArn"], instance["DBInstanceIdentifier"],
-                                  region, tags))
+                                  region, kept, replica_of=_replica_source(instance)))
     return found
+
+
+def _replica_source(instance: Any) -> str | None:
+    """A read replica's source instance, as an ARN: RDS names a source in the same region by its identifier and
+    one in another region by its ARN."""
+    source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
+    if not source:
+        return None
+    if source.startswith("arn:"):
+        return str(source)
+    arn = str(instance["DBInstanceArn"])
+    return arn[:arn.rindex(":db:")] + f":db:{source}"
+
+
+def fold_replicas(resources: list[Resource]) -> list[Resource]:
+    """RDS read replicas folded into their source instance, as cluster members are into their cluster: covering
+    the source covers them, and the source records which (`replicas`). A replica whose source was not discovered
+    (another region not listed, filtered out, or gone) stands alone, so that it is compared by itself."""
+    by_id = {r.id: r for r in resources}
+    folded: dict[str, list[str]] = {}
+    for resource in resources:
+        root, seen = resource, {resource.id}
+        while root.replica_of in by_id and root.replica_of not in seen:  # a replica of a replica: to the top
+            root = by_id[root.replica_of]
+            seen.add(root.id)
+        if root is not resource:
+            folded.setdefault(root.id, []).append(resource.id)
+    return [replace(r, replicas=tuple(sorted(folded.get(r.id, [])))) for r in resources
+            if r.replica_of not in by_id]
 
 
 def _dynamodb(settings: AwsDiscovery, region: str | None) -> list[Resource]:

@@ -1,6 +1,7 @@
 """The inventory against what discovery found: each production resource is covered (by which stores), ignored
 (with its reason) or uncovered; the services discovery could not list are unknown; declared stores and the stores
-whose SOP record is incomplete are listed beside. Complete means nothing uncovered and nothing unknown."""
+whose SOP record is incomplete are listed beside. Complete means something was found, nothing is uncovered
+and nothing unknown; a discovery that found nothing compared nothing."""
 
 from __future__ import annotations
 
@@ -19,20 +20,33 @@ from verifiers.store_settings import (
     S3BucketSource,
 )
 
-_BACKUP_TYPES = {"RDS": "rds", "Aurora": "rds-cluster", "DynamoDB": "dynamodb", "S3": "s3"}
+# AWS Backup's resource types by name: the ARN pattern of the resource, in its region (the account left open)
+_BACKUP_ARNS = {"RDS": "arn:aws*:rds:{region}:*:db:{name}", "Aurora": "arn:aws*:rds:{region}:*:cluster:{name}",
+                "DynamoDB": "arn:aws*:dynamodb:{region}:*:table/{name}"}
+ANY_REGION = "*"
 
 
-def store_covers(store: AnyStore) -> list[str]:
-    """What a store's backups protect: the resource its source names, and its `covers` entries."""
+def store_covers(store: AnyStore, default_region: str | None = None) -> list[str]:
+    """What a store's backups protect: the resource its source names, and its `covers` entries. An AWS source
+    names its resource in one region — its `region`, else `default_region` (the AWS config chain's, which the
+    restore would use too) — so the pattern is the resource's ARN in that region: an `orders` in another region
+    is not covered. S3 bucket and GCS bucket names are global; Cloud SQL names its project. Only when no region
+    is known at all (the restore could not run either) does the pattern leave the region open."""
     source = store.source
     derived: list[str] = []
-    if isinstance(source, RdsSnapshotSource):
-        derived = [f"rds:{source.instance}" if source.instance else f"rds-cluster:{source.cluster}"]
-    elif isinstance(source, AwsBackupSource):
-        derived = [source.resource_arn] if source.resource_arn else [
-            f"{_BACKUP_TYPES[str(source.resource_type)]}:{source.resource_name}"]
-    elif isinstance(source, DynamoDbBackupSource):
-        derived = [f"dynamodb:{source.table}"]
+    if isinstance(source, RdsSnapshotSource | AwsBackupSource | DynamoDbBackupSource):
+        region = source.region or default_region or ANY_REGION
+        if isinstance(source, RdsSnapshotSource):
+            derived = [_BACKUP_ARNS["RDS"].format(region=region, name=source.instance) if source.instance else
+                       _BACKUP_ARNS["Aurora"].format(region=region, name=source.cluster)]
+        elif isinstance(source, DynamoDbBackupSource):
+            derived = [_BACKUP_ARNS["DynamoDB"].format(region=region, name=source.table)]
+        elif source.resource_arn:
+            derived = [source.resource_arn]
+        elif source.resource_type == "S3":
+            derived = [f"s3:{source.resource_name}"]
+        else:
+            derived = [_BACKUP_ARNS[str(source.resource_type)].format(region=region, name=source.resource_name)]
     elif isinstance(source, S3BucketSource):
         derived = [f"s3:{source.bucket}"]
     elif isinstance(source, CloudSqlBackupSource):
@@ -72,8 +86,15 @@ class Coverage:
     missing_sop: list[MissingSop] = field(default_factory=list)
 
     @property
+    def found_nothing(self) -> bool:
+        """Discovery listed everything it was asked to and found no production store: filters that match nothing
+        (a wrong region, name or tag) look like this, so the comparison compared nothing."""
+        return not (self.covered or self.uncovered or self.ignored or self.unknown)
+
+    @property
     def complete(self) -> bool:
-        return not self.uncovered and not self.unknown
+        """Something was compared, and nothing is uncovered or unknown."""
+        return not self.found_nothing and not self.uncovered and not self.unknown
 
     def counts(self) -> dict[str, int]:
         return {"discovered": len(self.covered) + len(self.uncovered) + len(self.ignored),
@@ -102,10 +123,11 @@ def _declared(store: DeclaredStore) -> dict[str, Any]:
 
 
 def compare(stores: Sequence[AnyStore], declared: Sequence[DeclaredStore], ignore: Sequence[IgnoreEntry],
-            discovered: Discovered) -> Coverage:
+            discovered: Discovered, default_region: str | None = None) -> Coverage:
     """Each discovered resource against the stores' (and declared stores') covers, then the ignore entries: a
-    resource a store covers is covered even when an ignore entry matches it too."""
-    claims = [(store.name, store_covers(store)) for store in stores]
+    resource a store covers is covered even when an ignore entry matches it too. `default_region`: the region of
+    AWS sources that name none (the AWS config chain's)."""
+    claims = [(store.name, store_covers(store, default_region)) for store in stores]
     claims += [(store.name, list(store.covers)) for store in declared]
     coverage = Coverage(unknown=list(discovered.unknown), declared=list(declared),
                         missing_sop=_missing_sop(stores, declared))

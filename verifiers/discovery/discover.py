@@ -32,9 +32,21 @@ def discover(settings: DiscoverySettings) -> Discovered:
     return found
 
 
+def default_region(settings: DiscoverySettings) -> str | None:
+    """The AWS config chain's region, which AWS sources without `region` restore from; None without AWS."""
+    if settings.aws is None:
+        return None
+    try:
+        from verifiers.aws import config_region  # boto3: the `aws` extra
+    except ImportError:
+        return None  # discover() records AWS as unknown
+    return config_region()
+
+
 def inventory_coverage(inventory: Inventory) -> Coverage | None:
     """The inventory against a fresh discovery; None when it has no `[discovery]`."""
     if inventory.discovery is None:
         return None
     found = discover(inventory.discovery)
-    return compare(inventory.stores, inventory.declared, inventory.discovery.ignore, found)
+    return compare(inventory.stores, inventory.declared, inventory.discovery.ignore, found,
+                   default_region(inventory.discovery))

@@ -13,7 +13,7 @@ from google.api_core.exceptions import Forbidden, Unauthorized
 
 from verifiers.cloudsql import LABEL_TEMPORARY, CloudSqlApiError, api_call, sqladmin_client
 from verifiers.discovery.permissions import GCP_PERMISSIONS
-from verifiers.discovery.resources import Discovered, Resource, Unknown, selected
+from verifiers.discovery.resources import Discovered, Resource, Unknown, filter_tags, selected
 from verifiers.discovery.settings import GcpDiscovery
 from verifiers.gcp import gcs_client, gcs_errors
 
@@ -55,7 +55,8 @@ def _cloudsql(settings: GcpDiscovery, project: str) -> list[Resource]:
                 continue  # a restore's temporary instance, not production (the janitor sweeps leftovers)
             if selected(name, labels, names=settings.names, required=settings.labels):
                 found.append(Resource("gcp", "cloudsql", f"projects/{project}/instances/{name}", name,
-                                      item.get("region"), labels, ref_name=f"{project}/{name}"))
+                                      item.get("region"), filter_tags(labels, settings.labels),
+                                      ref_name=f"{project}/{name}"))
         request = instances.list_next(request, page)
     return found
 
@@ -66,7 +67,8 @@ def _gcs(settings: GcpDiscovery, project: str) -> list[Resource]:
         labels = {str(k): str(v) for k, v in (bucket.labels or {}).items()}
         if selected(bucket.name, labels, names=settings.names, required=settings.labels):
             location = str(bucket.location).lower() if bucket.location else None
-            found.append(Resource("gcp", "gcs", f"gs://{bucket.name}", bucket.name, location, labels))
+            found.append(Resource("gcp", "gcs", f"gs://{bucket.name}", bucket.name, location,
+                                  filter_tags(labels, settings.labels)))
     return found
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from verifiers.discovery.coverage import Coverage
 
 NOT_RECORDED = "not recorded"
+FOUND_NOTHING = "discovery found no production store; check [discovery] regions/names/tags"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
@@ -17,6 +18,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = " 
 
 
 def verdict(coverage: Coverage) -> str:
+    if coverage.found_nothing:
+        return f"inventory NOT COMPARED: {FOUND_NOTHING}"
     if coverage.complete:
         return f"inventory complete: {_counted(coverage)}"
     gaps = [f"{n} {what}" for what, n in (("uncovered", len(coverage.uncovered)), ("unknown", len(coverage.unknown)))
@@ -44,6 +47,11 @@ def human_report(coverage: Coverage) -> list[str]:
         lines += [f"Ignored ({len(coverage.ignored)}):"]
         lines += table(("resource", "region", "reason"), [(i.resource.ref, i.resource.region or "-", i.reason)
                                                           for i in coverage.ignored])
+    folded = [r for r in [*(c.resource for c in coverage.covered), *coverage.uncovered,
+                          *(i.resource for i in coverage.ignored)] if r.replicas]
+    if folded:
+        lines += ["Read replicas folded into their source (compared with it):"]
+        lines += [f"  {replica} -> {r.ref} ({r.region or '-'})" for r in folded for replica in r.replicas]
     if coverage.unknown:
         lines += [f"Unknown ({len(coverage.unknown)}): not listed, so not known to be empty"]
         lines += [f"  {u.describe()}" for u in coverage.unknown]

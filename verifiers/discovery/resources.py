@@ -20,8 +20,10 @@ class Resource:
     id: str  # stable: the ARN (AWS), projects/P/instances/I (Cloud SQL), gs://bucket (GCS)
     name: str
     region: str | None
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)  # only the tags the filters used (filter_tags)
     ref_name: str | None = None  # the name in `ref` when it is not `name` (Cloud SQL: PROJECT/INSTANCE)
+    replica_of: str | None = None  # an RDS read replica: its source instance's ARN
+    replicas: tuple[str, ...] = ()  # the ids of the read replicas folded into this resource (aws.fold_replicas)
 
     @property
     def ref(self) -> str:
@@ -33,8 +35,9 @@ class Resource:
         return fnmatchcase(self.id, pattern) or fnmatchcase(self.ref, pattern)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"cloud": self.cloud, "service": self.service, "id": self.id, "ref": self.ref, "name": self.name,
-                "region": self.region, "tags": dict(sorted(self.tags.items()))}
+        record = {"cloud": self.cloud, "service": self.service, "id": self.id, "ref": self.ref, "name": self.name,
+                  "region": self.region, "tags": dict(sorted(self.tags.items()))}
+        return {**record, "replicas": list(self.replicas)} if self.replicas else record
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,12 @@ class Discovered:
     def extend(self, other: Discovered) -> None:
         self.resources += other.resources
         self.unknown += other.unknown
+
+
+def filter_tags(tags: Mapping[str, str], required: Mapping[str, str]) -> dict[str, str]:
+    """The tags a resource is recorded with: only those the filters asked for. Other tags never reach the evidence
+    (people put emails, ticket links and worse in tag values)."""
+    return {key: tags[key] for key in required if key in tags}
 
 
 def selected(name: str, tags: Mapping[str, str], *, names: list[str], required: Mapping[str, str]) -> bool:

@@ -10,11 +10,12 @@ from typing import Any
 
 from verifiers.discovery.coverage import Coverage
 from verifiers.discovery.discover import inventory_coverage
+from verifiers.discovery.report import FOUND_NOTHING
 from verifiers.inventory import Inventory
 from verifiers.redaction import redact_secrets
-from verifiers.run_checks import RunCheck
+from verifiers.run_checks import COVERAGE_CHECK, RunCheck
 
-CHECK = "coverage"
+CHECK = COVERAGE_CHECK
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ def run_coverage(inventory: Inventory) -> RunCoverage:
 
 def coverage_checks(coverage: Coverage) -> list[RunCheck]:
     counts = coverage.counts()
+    if coverage.found_nothing:
+        return [RunCheck(CHECK, "inventory", None, observed=counts, expected={"discovered_at_least": 1},
+                         detail=f"not compared: {FOUND_NOTHING}")]
     gaps = {"uncovered": counts["uncovered"], "unknown": counts["unknown"]}
     checks = [RunCheck(CHECK, "inventory", coverage.complete, observed=counts, expected={"uncovered": 0, "unknown": 0},
                        detail="every production store found is in the inventory or ignored with a reason"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from verifiers.setting_types import StrictModel
 
@@ -19,11 +19,12 @@ GCP_SERVICES: tuple[GcpService, ...] = ("cloudsql", "gcs")
 DeclaredType = Literal["queue", "saas", "secrets", "config", "other"]
 SOP_FIELDS = ("owner", "escalation", "data_type", "estimated_size")
 
-COVERS_HELP = ("the cloud resources this store's backups protect, when its source does not say (an id/ARN, "
-               "`<service>:<name>` such as rds:orders, rds-cluster:orders, dynamodb:orders, s3:assets, "
-               "elasticache:sessions, cloudsql:PROJECT/INSTANCE, gcs:bucket, or a glob over either); rds-snapshot, "
-               "aws-backup, dynamodb-backup, s3-bucket, cloudsql-backup and gcs-bucket sources cover their own "
-               "resource without it (docs/inventory-completeness.md)")
+COVERS_HELP = ("the cloud resources this store's backups protect, when its source does not say: an id/ARN, an ARN "
+               "glob (arn:aws:rds:eu-west-1:*:db:orders: one region), or `<service>:<name>` (rds:orders, "
+               "rds-cluster:orders, dynamodb:orders, s3:assets, elasticache:sessions, cloudsql:PROJECT/INSTANCE, "
+               "gcs:bucket, or a glob; matches that name in every region); rds-snapshot, aws-backup, "
+               "dynamodb-backup, s3-bucket, cloudsql-backup and gcs-bucket sources cover their own resource, in "
+               "their region, without it (docs/inventory-completeness.md)")
 
 
 # The SOP's per-store record, on every store (store_settings.StoreSettings) and every declared store: optional,
@@ -122,6 +123,13 @@ class DiscoverySettings(StrictModel):
     gcp: GcpDiscovery | None = Field(default=None, description="Google Cloud: projects, services, filters")
     ignore: list[IgnoreEntry] = Field(default_factory=list, description="resources found but knowingly not "
                                       "verified, each with its reason")
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> DiscoverySettings:
+        if self.aws is None and self.gcp is None:
+            raise ValueError("names no cloud to look in, so nothing would be compared; add [discovery.aws] "
+                             "(regions, filters) or [discovery.gcp] (projects, filters), or remove [discovery]")
+        return self
 
 
 class DeclaredStore(StrictModel):

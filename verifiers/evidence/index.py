@@ -36,7 +36,7 @@ from verifiers.errors import EvidenceError
 from verifiers.evidence import chain, soc2
 from verifiers.evidence.drill_quarters import drill_summary, missing_text, quarterly_drills, services_text
 from verifiers.evidence.result_kinds import ResultKind, result_kind
-from verifiers.run_checks import ALERT_RESPONSE_CHECK
+from verifiers.run_checks import ALERT_RESPONSE_CHECK, COVERAGE_CHECK
 
 INDEX_SCHEMA_VERSION = 2  # 2: only restores count as restore tests; hygiene, not restored and drills apart
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -189,8 +189,9 @@ def build_index(root: Path, *, stores: Iterable[str] = (), first: str | None = N
 
 def newest_coverage(runs: Sequence[chain.RunRecord]) -> dict[str, Any] | None:
     """The newest run's inventory coverage (evidence.json's `coverage`, with `[discovery]`): what is uncovered or
-    unknown, and the declared stores, counted apart from the restorable ones (never restore tests). None when no
-    run recorded one."""
+    unknown, and the declared stores, counted apart from the restorable ones (never restore tests). The newest run
+    with a coverage run check decides: when its discovery failed outright it recorded no `coverage` block, and the
+    card says so (`failed`) rather than show an older run's. None when no run compared its inventory."""
     for record in reversed(runs):  # oldest first
         evidence = record.evidence or {}
         coverage = evidence.get("coverage")
@@ -201,6 +202,11 @@ def newest_coverage(runs: Sequence[chain.RunRecord]) -> dict[str, Any] | None:
                     "covered": counts.get("covered", 0), "ignored": counts.get("ignored", 0),
                     "uncovered_ids": [str(r.get("id")) for r in coverage.get("uncovered") or []],
                     "declared": sorted(str(d.get("name")) for d in coverage.get("declared") or [])}
+        checks = [c for c in evidence.get("run_checks") or []
+                  if isinstance(c, dict) and c.get("check") == COVERAGE_CHECK]
+        if checks:  # a coverage check without a block: discovery failed outright
+            return {"run": record.directory.name, "complete": False,
+                    "failed": "; ".join(str(c.get("detail") or "") for c in checks)}
     return None
 
 
@@ -227,17 +233,26 @@ def _alert_response_card(kpi: Mapping[str, Any] | None) -> list[tuple[str, str, 
 
 
 def _coverage_card(coverage: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
-    """The newest run's inventory coverage and the declared stores, as KPI cards (none without discovery)."""
+    """The newest run's inventory coverage and the declared stores, as KPI cards (none without discovery): "unknown"
+    when that run's discovery failed outright, "not compared" when it found no production store."""
     if coverage is None:
         return []
-    gaps = ", ".join(coverage["uncovered_ids"][:5]) + (" …" if len(coverage["uncovered_ids"]) > 5 else "")
-    note = f"run {coverage['run']}: {coverage['covered']} covered, {coverage['ignored']} ignored"
-    note += f", {coverage['unknown']} services unknown" if coverage["unknown"] else ""
-    note += f"; not in the inventory: {gaps}" if gaps else ""
+    label = "Production stores not in the inventory"
+    if "failed" in coverage:
+        return [(label, "unknown", f"discovery failed in run {coverage['run']}: "
+                 f"{coverage['failed'].removeprefix('discovery failed: ')}")]
+    if not (coverage["uncovered"] or coverage["unknown"] or coverage["covered"] or coverage["ignored"]):
+        card = (label, "not compared", f"run {coverage['run']}: discovery found no production store; check "
+                "[discovery] regions/names/tags")
+    else:
+        gaps = ", ".join(coverage["uncovered_ids"][:5]) + (" …" if len(coverage["uncovered_ids"]) > 5 else "")
+        note = f"run {coverage['run']}: {coverage['covered']} covered, {coverage['ignored']} ignored"
+        note += f", {coverage['unknown']} services unknown" if coverage["unknown"] else ""
+        note += f"; not in the inventory: {gaps}" if gaps else ""
+        card = (label, str(coverage["uncovered"]), note)
     declared = coverage["declared"]
-    return [("Production stores not in the inventory", str(coverage["uncovered"]), note),
-            ("Declared stores (not restorable)", str(len(declared)), (", ".join(declared) or "none")
-             + "; counted apart from the restore tests")]
+    return [card, ("Declared stores (not restorable)", str(len(declared)), (", ".join(declared) or "none")
+                   + "; counted apart from the restore tests")]
 
 
 def _not_compared_counts(results: Sequence[StoreResult]) -> dict[str, int]:
