@@ -5,7 +5,7 @@ verifiers/compliance/recovery_points.py judges them; it imports this module only
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -129,3 +129,11 @@ def _utc(value: Any) -> datetime | None:
 def aws_error(store: str, what: str, exc: ClientError | BotoCoreError, actions: str) -> SourceError:
     return SourceError(f"store {store}: {what}: {describe_error(exc)}",
                        hint=permission_hint(exc, actions) or "check the source's region and names in the inventory")
+
+
+def aws_call(store: str, what: str, actions: str, fn: Callable[[], Any]) -> Any:
+    """fn's answer; an AWS error becomes aws_error's SourceError naming the store, what failed and `actions`."""
+    try:
+        return fn()
+    except (ClientError, BotoCoreError) as exc:
+        raise aws_error(store, what, exc, actions) from None
