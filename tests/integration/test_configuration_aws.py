@@ -216,7 +216,7 @@ def test_dynamodb_pitr_on_and_off(tmp_path: Path, aws: MotoServer) -> None:
                                                                 "deletion_protection": True, "survives_deletion": True,
                                                                 "encrypted": True}
     assert {k: off.block["facts"][k] for k in ("pitr", "retention_days", "deletion_protection",
-                                               "survives_deletion")} == {"pitr": False, "retention_days": None,
+                                               "survives_deletion")} == {"pitr": False, "retention_days": 0,
                                                                          "deletion_protection": False,
                                                                          "survives_deletion": False}
     assert on_checks["pitr"].passed and not off_checks["pitr"].passed
@@ -226,6 +226,37 @@ def test_dynamodb_pitr_on_and_off(tmp_path: Path, aws: MotoServer) -> None:
     assert on.block["facts"]["copy_to"] == [] and "copy_to" not in on.block["unknown"]
     assert not on_checks["copy"].passed and on_checks["copy"].observed == []
     assert "no copy in another region or account is configured" in on_checks["copy"].message
+
+
+def test_dynamodb_retention_with_pitr_off_is_its_on_demand_backups(tmp_path: Path, aws: MotoServer) -> None:
+    """PITR off: no continuous backup is kept, so a min_retention_days rule fails (0 days) unless on-demand backups
+    exist: those never expire (no expiry, as an S3 prefix without a lifecycle rule)."""
+    ddb = boto3.client("dynamodb")
+    for name in ("cfg-bare", "cfg-kept"):
+        ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+    try:
+        ddb.create_backup(TableName="cfg-kept", BackupName="kept-1")
+        source = {"type": "dynamodb-backup", "table": "cfg-bare", "manifest": "m.json"}
+        bare, bare_checks = recorded(tmp_path, source, policy={"min_retention_days": 14}, kind="dynamodb")
+        kept, kept_checks = recorded(tmp_path, {**source, "table": "cfg-kept"}, policy={"min_retention_days": 14},
+                                     kind="dynamodb")
+    finally:
+        for backup in ddb.list_backups(TableName="cfg-kept")["BackupSummaries"]:
+            ddb.delete_backup(BackupArn=backup["BackupArn"])
+        for name in ("cfg-bare", "cfg-kept"):
+            ddb.delete_table(TableName=name)
+    assert bare.block is not None and kept.block is not None
+    assert (bare.block["facts"]["pitr"], bare.block["facts"]["retention_days"]) == (False, 0)
+    assert bare.block["notes"]["retention_days"] == "point-in-time recovery off and no on-demand backup: no backup " \
+                                                    "is kept"
+    assert not bare_checks["retention"].passed
+    assert "retention is 0 days; the policy requires at least 14 days (TOO SHORT)" in bare_checks["retention"].message
+    assert (kept.block["facts"]["pitr"], kept.block["facts"]["retention_days"]) == (False, None)
+    assert kept_checks["retention"].passed, kept_checks["retention"].message
+    assert "1 on-demand backup, kept until deleted (on-demand backups do not expire)" in \
+        kept_checks["retention"].message
 
 
 # moto warns that AWS models no AccessDenied shape for RDS; the reply is still the error AWS sends

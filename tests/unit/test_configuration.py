@@ -15,7 +15,7 @@ import pytest
 
 from tests.evidence_runs import at, hygiene_record, make_run
 from verifiers.checks import CheckSpec
-from verifiers.compliance import configuration, configuration_facts
+from verifiers.compliance import configuration, configuration_aws, configuration_facts
 from verifiers.compliance.configuration import Change, Configuration, Fact, changes, describe_changes
 from verifiers.compliance.configuration_history import earlier_configurations
 from verifiers.compliance.configuration_policy import ConfigurationPolicy
@@ -187,3 +187,21 @@ def run_with(store_record: dict[str, Any]) -> dict[str, Any]:
                     "finished": "2026-12-06T12:00:30Z", "tool_version": "0.1.0", "git_commit": None, "host": "ci",
                     "status": "passed"},
             "stores": [store_record], "chain": {"sequence": 1, "previous": None, "signature": None}}
+
+
+@pytest.mark.parametrize(("types", "value", "says"), [
+    (Fact(("USER", "AWS_BACKUP")), None, "1 on-demand backup, kept until deleted"),
+    (Fact(("AWS_BACKUP", "AWS_BACKUP")), "unknown", "the table's 2 backups are AWS Backup's: they expire by the "
+     "backup plan's lifecycle, which is not read here"),
+    (Fact(()), 0, "no on-demand backup: no backup is kept"),
+    (Fact.not_read("AccessDenied dynamodb:ListBackups"), "unknown", "could not be listed: AccessDenied "
+     "dynamodb:ListBackups"),
+])
+def test_dynamodb_retention_with_pitr_off_is_what_its_backups_keep(types: Fact, value: Any, says: str) -> None:
+    """PITR off: on-demand backups never expire; AWS Backup's expire by a lifecycle not read; none keeps 0 days.
+    Only the first passes a min_retention_days rule."""
+    retention = configuration_aws.on_demand_retention(types)
+    assert retention.value == value and says in (retention.note or retention.unknown or "")
+    [check] = configuration.judge(ConfigurationPolicy(min_retention_days=7),
+                                  Configuration("dynamodb-backup", {"retention_days": retention}))
+    assert check.passed is (value is None), check.message

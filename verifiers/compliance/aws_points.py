@@ -59,11 +59,16 @@ def rds_snapshots(source: RdsSnapshotSource, *, store: str, kinds: Sequence[str]
     return [s for s in found if s.status == "available"]
 
 def dynamodb_points(source: DynamoDbBackupSource, *, store: str) -> list[datetime]:
+    return [b["BackupCreationDateTime"].astimezone(UTC) for b in dynamodb_backups(source, store=store)]
+
+
+def dynamodb_backups(source: DynamoDbBackupSource, *, store: str) -> list[Any]:
+    """The table's available backups as ListBackups summarises them (BackupType USER: on-demand, AWS_BACKUP:
+    made by AWS Backup, SYSTEM), of every type."""
     client = dynamodb_client(source.region, source.endpoint_url)
     try:
         pages = client.get_paginator("list_backups").paginate(TableName=source.table, BackupType="ALL")
-        return [b["BackupCreationDateTime"].astimezone(UTC) for page in pages for b in page.get("BackupSummaries", [])
-                if b.get("BackupStatus") == "AVAILABLE"]
+        return [b for page in pages for b in page.get("BackupSummaries", []) if b.get("BackupStatus") == "AVAILABLE"]
     except (ClientError, BotoCoreError) as exc:
         raise aws_error(store, f"cannot list the DynamoDB backups of table {source.table}", exc,
                         "dynamodb:ListBackups") from None

@@ -11,7 +11,7 @@ from typing import Any
 
 from verifiers.aws import backup_client, s3_client
 from verifiers.compliance import backup_plans, hygiene, resource_arns
-from verifiers.compliance.aws_points import dynamodb_pitr, dynamodb_points, dynamodb_table
+from verifiers.compliance.aws_points import dynamodb_backups, dynamodb_pitr, dynamodb_table
 from verifiers.compliance.configuration import Fact
 from verifiers.errors import RestoreproofError
 from verifiers.store_settings import AnyStore, DynamoDbBackupSource, RdsSnapshotSource, S3Source
@@ -120,22 +120,45 @@ def dynamodb_facts(store: AnyStore, source: DynamoDbBackupSource) -> dict[str, F
     def continuous() -> dict[str, Fact]:
         pitr = dynamodb_pitr(source, store=store.name)
         if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
-            return {"pitr": Fact(False), "retention_days": Fact(None, note="no point-in-time window; on-demand "
-                                                                 "backups are kept until deleted")}
+            return {"pitr": Fact(False)}
         days = int(pitr.get("RecoveryPeriodInDays") or DYNAMODB_PITR_DAYS)
         return {"pitr": Fact(True), "retention_days": Fact(days, note="point-in-time recovery window")}
 
     def backups() -> dict[str, Fact]:
-        count = len(dynamodb_points(source, store=store.name))
+        kept = dynamodb_backups(source, store=store.name)
+        count = len(kept)
         return {"survives_deletion": Fact(count > 0, note=f"{count} on-demand or AWS Backup backups: they outlive "
                                           "the table" if count else "no on-demand backup: deleting the table leaves "
-                                          "only the 35-day system backup PITR makes, if PITR is on")}
+                                          "only the 35-day system backup PITR makes, if PITR is on"),
+                "on_demand": Fact(tuple(str(b.get("BackupType") or "") for b in kept))}
 
     facts = _facts(table, ("encrypted", "kms_key", "deletion_protection"))
     facts.update(_facts(continuous, ("pitr", "retention_days")))
-    facts.update(_facts(backups, ("survives_deletion",)))
+    facts.update(_facts(backups, ("survives_deletion", "on_demand")))
+    on_demand = facts.pop("on_demand")
+    if "retention_days" not in facts:  # PITR off: what is kept is the backups taken on demand
+        facts["retention_days"] = on_demand_retention(on_demand)
     facts["copy_to"] = _copy_to(store, None, planned_copies(store, source))
     return facts
+
+
+def on_demand_retention(types: Fact) -> Fact:
+    """A table's retention with PITR off: on-demand backups (USER) never expire (None: no expiry) until someone
+    deletes them; those AWS Backup made (AWS_BACKUP) expire by its plan's lifecycle, not read here (unknown);
+    none at all is 0 days: nothing is kept, and a min_retention_days rule fails."""
+    if types.unknown:
+        return Fact.not_read(f"point-in-time recovery is off, and the on-demand backups could not be listed: "
+                             f"{types.unknown}")
+    found = types.value if isinstance(types.value, tuple) else ()
+    user = found.count("USER")
+    if user:
+        return Fact(None, note=f"point-in-time recovery off; {user} on-demand backup{'s' if user != 1 else ''}, "
+                    "kept until deleted (on-demand backups do not expire)")
+    managed = found.count("AWS_BACKUP")
+    if managed:
+        return Fact.not_read(f"point-in-time recovery is off, and the table's {managed} backups are AWS Backup's: "
+                             "they expire by the backup plan's lifecycle, which is not read here")
+    return Fact(0, note="point-in-time recovery off and no on-demand backup: no backup is kept")
 
 
 def s3_facts(store: AnyStore, source: S3Source) -> dict[str, Fact]:
