@@ -79,7 +79,10 @@ def test_an_unknown_fact_fails_its_rule_with_the_reason() -> None:
                   pitr=Fact(True))
     results = {r.subject: r for r in configuration.judge(ConfigurationPolicy(
         min_retention_days=14, kms_key="alias/backups", pitr=True), found)}
-    assert (results["retention"].passed, results["retention"].observed) == (False, "unknown")
+    assert (results["retention"].passed, results["retention"].observed) == (False, {"retention_days": "unknown"})
+    assert results["encryption"].observed == {"kms_key": "unknown"}
+    assert results["encryption"].expected == {"encrypted": True, "kms_key": "alias/backups"}
+    assert (results["pitr"].observed, results["pitr"].expected) == ({"pitr": True}, {"pitr": True})
     assert why in results["retention"].message
     assert not results["encryption"].passed and why in results["encryption"].message
     assert results["pitr"].passed
@@ -121,7 +124,7 @@ def test_a_file_sources_retention_is_the_age_of_the_oldest_kept_file(tmp_path: P
     assert found.block is not None
     assert found.block["facts"] == {"retention_days": 9.0, "kept_backups": 3}
     [check] = found.checks
-    assert (check.passed, check.observed, check.expected) == (False, 9.0, ">= 14 days")
+    assert (check.passed, check.observed, check.expected) == (False, {"retention_days": 9.0}, {"min_days": 14})
     assert "retention is 9.0 days; the policy requires at least 14 days" in check.message
     empty = configuration_facts.record(inv.stores[0], inv.policy, tmp_path / "none", NOW, None)
     assert empty.block is not None and "no backup file matches" in empty.block["unknown"]["retention_days"]
@@ -205,3 +208,34 @@ def test_dynamodb_retention_with_pitr_off_is_what_its_backups_keep(types: Fact, 
     [check] = configuration.judge(ConfigurationPolicy(min_retention_days=7),
                                   Configuration("dynamodb-backup", {"retention_days": retention}))
     assert check.passed is (value is None), check.message
+
+
+def test_every_rules_observed_and_expected_are_data_the_evidence_schema_takes() -> None:
+    """STYLE 10: each rule's observed and expected are values (a copy's region and account, not a sentence)."""
+    found = Configuration("rds-snapshot", {
+        "retention_days": Fact(7), "encrypted": Fact(True), "kms_key": Fact("arn:aws:kms:us-east-1:1:key/k"),
+        "pitr": Fact(False), "survives_deletion": Fact.not_read("AccessDenied"), "deletion_protection": Fact(True),
+        "copy_to": Fact.of_copies([configuration.CopyPlace("replicated to eu-west-1", "eu-west-1", "123456789012"),
+                                   configuration.CopyPlace("replication to arn:aws:s3:::dr")])})
+    policy = ConfigurationPolicy(min_retention_days=14, kms_key="alias/other", copy=True, pitr=True,
+                                 survives_deletion=True, deletion_protection=True)
+    results = {r.subject: r for r in configuration.judge(policy, found)}
+    assert {rule: (r.observed, r.expected) for rule, r in results.items()} == {
+        "retention": ({"retention_days": 7}, {"min_days": 14}),
+        "encryption": ({"encrypted": True, "kms_key": "arn:aws:kms:us-east-1:1:key/k"},
+                       {"encrypted": True, "kms_key": "alias/other"}),
+        "copy": ({"copies": [{"region": "eu-west-1", "account": "123456789012"}, {"region": None, "account": None}]},
+                 {"min_copies": 1}),
+        "pitr": ({"pitr": False}, {"pitr": True}),
+        "survives_deletion": ({"survives_deletion": "unknown"}, {"survives_deletion": True}),
+        "deletion_protection": ({"deletion_protection": True}, {"deletion_protection": True}),
+    }
+    assert results["copy"].message == "copies to replicated to eu-west-1, replication to arn:aws:s3:::dr"
+    record = hygiene_record("app")
+    record["checks"] += [{"check": r.check, "subject": r.subject, "passed": r.passed, "observed": r.observed,
+                          "expected": r.expected, "message": r.message} for r in results.values()]
+    none = configuration.judge(ConfigurationPolicy(copy=True), Configuration("s3", {"copy_to": Fact.of_copies([])}))
+    record["checks"] += [{"check": r.check, "subject": r.subject, "passed": r.passed, "observed": r.observed,
+                          "expected": r.expected, "message": r.message} for r in none]
+    assert none[0].observed == {"copies": []}
+    assert evidence_problems("2026-12/run", run_with(record)) == []

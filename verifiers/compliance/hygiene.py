@@ -264,20 +264,21 @@ def default_encryption(store: str, client: Any, name: str) -> list[Any]:
     return list(found or [])
 
 
-def replication_destinations(store: str, client: Any, name: str, prefix: str) -> list[str]:
+def replication_destinations(store: str, client: Any, name: str, prefix: str) -> list[tuple[str, str | None]]:
     """Where the bucket's enabled replication rules reaching `prefix` copy to: the destination bucket ARN, and
-    its account when the rule names one; none when the bucket has no replication configured."""
+    its account when the rule names one (None: the bucket's own); none when the bucket has no replication
+    configured."""
     config = _optional(store, name, "replication configuration", "s3:GetReplicationConfiguration",
                        "ReplicationConfigurationNotFoundError",
                        lambda: client.get_bucket_replication(Bucket=name)["ReplicationConfiguration"])
-    out: list[str] = []
+    out: list[tuple[str, str | None]] = []
     for rule in (config or {}).get("Rules", []):
         ruled = str(rule.get("Filter", {}).get("Prefix", rule.get("Prefix", "")))
         if rule.get("Status") != "Enabled" or not (prefix.startswith(ruled) or ruled.startswith(prefix)):
             continue
         destination = rule.get("Destination", {})
-        account = f" (account {destination['Account']})" if destination.get("Account") else ""
-        out.append(f"{destination.get('Bucket', '?')}{account}")
+        out.append((str(destination.get("Bucket", "?")), str(destination["Account"]) if destination.get("Account")
+                    else None))
     return out
 
 
