@@ -47,13 +47,39 @@ def test_a_stores_rules_override_the_inventory_policy_rule_by_rule() -> None:
     assert configuration_facts.policy_of(own, inv.policy) == ConfigurationPolicy(min_retention_days=30,
                                                                                  encryption=True)
     assert configuration_facts.policy_of(plain, inv.policy) == inv.policy  # covered by [policy] alone
-    assert configuration_facts.policy_of(gcs, inv.policy) is None  # its configuration is not read
+    assert configuration_facts.policy_of(gcs, inv.policy) is None  # its configuration is not read: said, see below
+    assert configuration_facts.specs(gcs, inv.policy) == [CheckSpec("configuration", "not_read")]
     assert configuration_facts.specs(own, None) == [CheckSpec("configuration", "retention")]
     assert configuration_facts.specs(plain, None) == []
     opted_out = ConfigurationPolicy.model_validate({"copy": False}).over(ConfigurationPolicy.model_validate(
         {"copy": True, "pitr": True}))
     assert opted_out.required() == {"pitr": True}
     assert ConfigurationPolicy(kms_key="alias/backups").required() == {"encryption": "alias/backups"}
+
+
+@pytest.mark.parametrize(("source", "says"), [
+    ({"type": "gcs", "bucket": "bkt"}, "configuration not read for gcs sources, so the inventory's [policy] is not "
+     "judged for this store: restoreproof reads the backup configuration of rds-snapshot, dynamodb-backup, s3, file "
+     "sources only"),
+    ({"type": "aws-backup", "vault": "prod", "resource_type": "RDS", "resource_name": "db"},
+     "configuration not read for aws-backup sources, so the inventory's [policy] is not judged for this store: the "
+     "retention and copy rules of its AWS Backup plan and vault are not read yet; judge the protected resource "
+     "through its rds-snapshot, dynamodb-backup or s3 source instead"),
+])
+def test_a_store_the_policy_covers_but_whose_configuration_is_not_read_says_so(source: dict[str, Any],
+                                                                               says: str) -> None:
+    covered = inventory([store(source)], policy={"min_retention_days": 14}).stores[0]
+    assert configuration_facts.specs(covered, ConfigurationPolicy(min_retention_days=14)) == [
+        CheckSpec("configuration", "not_read")]
+    found = configuration_facts.record(covered, ConfigurationPolicy(min_retention_days=14), Path("/inv"), NOW, None)
+    [check] = found.checks
+    assert found.block is None
+    assert (check.check, check.subject, check.passed, check.compared, check.observed, check.expected) == (
+        "configuration", "not_read", True, False, None, None)
+    assert check.message == "not compared: " + says
+    uncovered = inventory([store(source)]).stores[0]  # no [policy]: nothing asked, nothing said
+    assert configuration_facts.specs(uncovered, None) == []
+    assert configuration_facts.record(uncovered, None, Path("/inv"), NOW, None).checks == []
 
 
 @pytest.mark.parametrize(("raw", "says"), [
