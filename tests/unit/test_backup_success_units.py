@@ -305,3 +305,14 @@ def test_aws_backup_history_a_denied_describe_table_names_the_permission(monkeyp
     stub.assert_no_pending_responses()
     assert not result.passed and "cannot describe table orders" in result.message
     assert "grant the harness's AWS identity dynamodb:DescribeTable" in result.message
+
+
+def test_inventory_refuses_backup_jobs_over_more_days_than_aws_backup_lists() -> None:
+    """hygiene.backup_jobs reads ListBackupJobs too: a 90-day share would be the last 30 days' said as 90."""
+    store = {"name": "app", "kind": "postgres", "rto": "1h", "rpo": "1d", "source": {"type": "file", "path": "x"},
+             "hygiene": {"rpo_gap": False, "backup_jobs": {"days": 90}}}
+    with pytest.raises(InventoryError) as caught:
+        parse_inventory({"stores": [store]}, Path("/inv/inventory.toml"))
+    assert "stores[0].hygiene.backup_jobs.days: Input should be less than or equal to 30" in str(caught.value)
+    store["hygiene"] = {"rpo_gap": False, "backup_jobs": {"days": 30}}
+    assert parse_inventory({"stores": [store]}, Path("/inv/inventory.toml")).stores[0].hygiene is not None

@@ -30,7 +30,8 @@ class CopySettings(StrictModel):
 class BackupJobSettings(StrictModel):
     """AWS Backup jobs over the last `days`: the share that completed must reach `target` percent."""
 
-    days: int = Field(default=30, ge=1, le=366)
+    days: int = Field(default=30, ge=1, le=30, description="the last this many days (at most 30: AWS Backup lists "
+                      "the jobs of the last 30 days)")
     target: float = Field(default=99.9, gt=0, le=100, description="percent of finished jobs that completed")
     vault: str | None = Field(default=None, description="only jobs of this backup vault")
     resource_arn: str | None = Field(default=None, description="only jobs of this resource (default: all)")
