@@ -265,3 +265,10 @@ def test_every_rules_observed_and_expected_are_data_the_evidence_schema_takes() 
                           "expected": r.expected, "message": r.message} for r in none]
     assert none[0].observed == {"copies": []}
     assert evidence_problems("2026-12/run", run_with(record)) == []
+
+
+def test_encryption_with_its_key_not_read_says_so_and_records_the_key_unknown() -> None:
+    [check] = configuration.judge(ConfigurationPolicy(encryption=True), facts(
+        encrypted=Fact(True), kms_key=Fact.not_read("AccessDenied")))
+    assert (check.passed, check.observed, check.message) == (True, {"encrypted": True, "kms_key": "unknown"},
+                                                             "encrypted (its key not read)")

@@ -214,9 +214,10 @@ def _encryption(facts: Mapping[str, Fact], wanted: Any) -> CheckResult:
         return CheckResult(CHECK, "encryption", False, {"encrypted": False}, expected,
                            "backups are NOT encrypted at rest; the policy requires " + shown_expected)
     if key_wanted is None:
-        observed = {"encrypted": True, "kms_key": None if key.unknown else key.value}
+        observed = {"encrypted": True, "kms_key": key.value}  # "unknown" when the key was not read
+        which = "its key not read" if key.unknown else shown(key.value) if key.value else "the default key"
         return CheckResult(CHECK, "encryption", True, observed, expected,
-                           f"encrypted with {shown(key.value) if key.value and not key.unknown else 'the default key'}")
+                           f"encrypted ({which})" if key.unknown else f"encrypted with {which}")
     if key.unknown:
         return _unknown("encryption", "kms_key", key, expected)
     found = str(key.value or "")

@@ -132,14 +132,14 @@ def dynamodb_facts(store: AnyStore, source: DynamoDbBackupSource) -> dict[str, F
         return {"survives_deletion": Fact(count > 0, note=f"{count} on-demand or AWS Backup backups: they outlive "
                                           "the table" if count else "no on-demand backup: deleting the table leaves "
                                           "only the 35-day system backup PITR makes, if PITR is on"),
-                "on_demand": Fact(tuple(str(b.get("BackupType") or "") for b in kept))}
+                "backup_types": Fact(tuple(str(b.get("BackupType") or "") for b in kept))}
 
     facts = _facts(table, ("encrypted", "kms_key", "deletion_protection"))
     facts.update(_facts(continuous, ("pitr", "retention_days")))
-    facts.update(_facts(backups, ("survives_deletion", "on_demand")))
-    on_demand = facts.pop("on_demand")
+    facts.update(_facts(backups, ("survives_deletion", "backup_types")))
+    backup_types = facts.pop("backup_types")  # read for the retention without PITR, not a fact of its own
     if "retention_days" not in facts:  # PITR off: what is kept is the backups taken on demand
-        facts["retention_days"] = on_demand_retention(on_demand)
+        facts["retention_days"] = on_demand_retention(backup_types)
     facts["copy_to"] = _copy_to(store, None, planned_copies(store, source))
     return facts
 
