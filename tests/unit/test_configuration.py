@@ -22,6 +22,7 @@ from verifiers.compliance.configuration_policy import ConfigurationPolicy
 from verifiers.errors import InventoryError
 from verifiers.evidence.configuration_html import configuration_html
 from verifiers.evidence.conformance import evidence_problems
+from verifiers.evidence.report_html import plain_value
 from verifiers.inventory import parse_inventory
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
@@ -257,6 +258,8 @@ def test_every_rules_observed_and_expected_are_data_the_evidence_schema_takes() 
         "deletion_protection": ({"deletion_protection": True}, {"deletion_protection": True}),
     }
     assert results["copy"].message == "copies to replicated to eu-west-1, replication to arn:aws:s3:::dr"
+    assert plain_value(results["copy"].observed) == ("copies (region eu-west-1, account 123456789012), "
+                                                     "(region None, account None)")  # as the report shows it
     record = hygiene_record("app")
     record["checks"] += [{"check": r.check, "subject": r.subject, "passed": r.passed, "observed": r.observed,
                           "expected": r.expected, "message": r.message} for r in results.values()]
