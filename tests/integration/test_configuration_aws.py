@@ -72,9 +72,10 @@ def test_rds_retention_under_the_policy_fails_naming_both(tmp_path: Path, instan
     assert (facts["pitr"], facts["deletion_protection"], facts["survives_deletion"]) == (True, False, False)
     assert found.block["unknown"] == {} and found.block["previous"] is None
     retention = checks["retention"]
-    assert (retention.passed, retention.observed, retention.expected) == (False, 7, ">= 14 days")
+    assert (retention.passed, retention.observed, retention.expected) == (False, {"retention_days": 7},
+                                                                          {"min_days": 14})
     assert "retention is 7 days; the policy requires at least 14 days" in retention.message
-    assert checks["encryption"].passed and checks["encryption"].observed == f"encrypted with {kms_key}"
+    assert checks["encryption"].passed and checks["encryption"].observed == {"encrypted": True, "kms_key": kms_key}
     assert checks["pitr"].passed
     assert not checks["deletion_protection"].passed and "deletion protection is OFF" in checks[
         "deletion_protection"].message
@@ -100,7 +101,7 @@ def test_rds_copies_by_backup_replication_and_by_snapshot_copies(tmp_path: Path,
     instance, which DescribeDBInstances then reports over HTTP as AWS does. The snapshot copy in us-west-2 is a
     snapshot of the same instance identifier there (moto cannot copy a snapshot across regions)."""
     _, bare = recorded(tmp_path, {"type": "rds-snapshot", "instance": instance}, policy={"copy": True})
-    assert not bare["copy"].passed and bare["copy"].observed == []
+    assert not bare["copy"].passed and bare["copy"].observed == {"copies": []}
     db = rds_backends[ACCOUNT_ID]["us-east-1"].databases[instance]
     db.db_instance_automated_backups_replications = [  # type: ignore[attr-defined]  # a field moto never sets
         {"DBInstanceAutomatedBackupsArn": f"arn:aws:rds:eu-west-1:{ACCOUNT_ID}:auto-backup:ab-cfg"}]
@@ -119,12 +120,15 @@ def test_rds_copies_by_backup_replication_and_by_snapshot_copies(tmp_path: Path,
         dr.delete_db_instance(DBInstanceIdentifier=instance, SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
     assert found.block is not None and found.block["facts"]["copy_to"] == [
         "automated backups replicated to eu-west-1"]
-    assert checks["copy"].passed
+    assert checks["copy"].passed and checks["copy"].observed == {"copies": [{"region": "eu-west-1",
+                                                                             "account": ACCOUNT_ID}]}
     assert with_copies.block is not None
     copies = with_copies.block["facts"]["copy_to"]
     assert copies[0] == "automated backups replicated to eu-west-1"
     assert copies[1].startswith("snapshot copy in us-west-2, the newest of ")
     assert with_copies.checks[0].passed
+    assert with_copies.checks[0].observed == {"copies": [{"region": "eu-west-1", "account": ACCOUNT_ID},
+                                                         {"region": "us-west-2", "account": None}]}
 
 
 def test_aurora_cluster_configuration(tmp_path: Path, aws: MotoServer) -> None:
@@ -186,7 +190,7 @@ def test_s3_without_replication_or_encryption_fails_the_policy(tmp_path: Path, b
     assert found.block is not None
     assert found.block["facts"] == {"retention_days": None, "encrypted": False, "kms_key": None, "copy_to": []}
     assert not checks["encryption"].passed and "NOT encrypted" in checks["encryption"].message
-    assert not checks["copy"].passed and checks["copy"].observed == []
+    assert not checks["copy"].passed and checks["copy"].observed == {"copies": []}
     assert checks["retention"].passed and "do not expire" in checks["retention"].message  # nothing expires them
 
 
@@ -216,7 +220,7 @@ def test_dynamodb_pitr_on_and_off(tmp_path: Path, aws: MotoServer) -> None:
                                                                 "deletion_protection": True, "survives_deletion": True,
                                                                 "encrypted": True}
     assert {k: off.block["facts"][k] for k in ("pitr", "retention_days", "deletion_protection",
-                                               "survives_deletion")} == {"pitr": False, "retention_days": None,
+                                               "survives_deletion")} == {"pitr": False, "retention_days": 0,
                                                                          "deletion_protection": False,
                                                                          "survives_deletion": False}
     assert on_checks["pitr"].passed and not off_checks["pitr"].passed
@@ -224,8 +228,40 @@ def test_dynamodb_pitr_on_and_off(tmp_path: Path, aws: MotoServer) -> None:
     assert on_checks["survives_deletion"].passed and not off_checks["survives_deletion"].passed
     # no AWS Backup plan copies it (moto lists none): no copy, and the rule fails saying so
     assert on.block["facts"]["copy_to"] == [] and "copy_to" not in on.block["unknown"]
-    assert not on_checks["copy"].passed and on_checks["copy"].observed == []
+    assert not on_checks["copy"].passed and on_checks["copy"].observed == {"copies": []}
+    assert on_checks["copy"].expected == {"min_copies": 1}
     assert "no copy in another region or account is configured" in on_checks["copy"].message
+
+
+def test_dynamodb_retention_with_pitr_off_is_its_on_demand_backups(tmp_path: Path, aws: MotoServer) -> None:
+    """PITR off: no continuous backup is kept, so a min_retention_days rule fails (0 days) unless on-demand backups
+    exist: those never expire (no expiry, as an S3 prefix without a lifecycle rule)."""
+    ddb = boto3.client("dynamodb")
+    for name in ("cfg-bare", "cfg-kept"):
+        ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+    try:
+        ddb.create_backup(TableName="cfg-kept", BackupName="kept-1")
+        source = {"type": "dynamodb-backup", "table": "cfg-bare", "manifest": "m.json"}
+        bare, bare_checks = recorded(tmp_path, source, policy={"min_retention_days": 14}, kind="dynamodb")
+        kept, kept_checks = recorded(tmp_path, {**source, "table": "cfg-kept"}, policy={"min_retention_days": 14},
+                                     kind="dynamodb")
+    finally:
+        for backup in ddb.list_backups(TableName="cfg-kept")["BackupSummaries"]:
+            ddb.delete_backup(BackupArn=backup["BackupArn"])
+        for name in ("cfg-bare", "cfg-kept"):
+            ddb.delete_table(TableName=name)
+    assert bare.block is not None and kept.block is not None
+    assert (bare.block["facts"]["pitr"], bare.block["facts"]["retention_days"]) == (False, 0)
+    assert bare.block["notes"]["retention_days"] == "point-in-time recovery off and no on-demand backup: no backup " \
+                                                    "is kept"
+    assert not bare_checks["retention"].passed
+    assert "retention is 0 days; the policy requires at least 14 days (TOO SHORT)" in bare_checks["retention"].message
+    assert (kept.block["facts"]["pitr"], kept.block["facts"]["retention_days"]) == (False, None)
+    assert kept_checks["retention"].passed, kept_checks["retention"].message
+    assert "1 on-demand backup, kept until deleted (on-demand backups do not expire)" in \
+        kept_checks["retention"].message
 
 
 # moto warns that AWS models no AccessDenied shape for RDS; the reply is still the error AWS sends
@@ -247,7 +283,8 @@ def test_a_denied_describe_is_unknown_naming_the_permission(tmp_path: Path, inst
     assert found.block["facts"]["retention_days"] == "unknown"
     assert found.block["facts"]["survives_deletion"] is False  # read with another call, still known
     for rule in ("retention", "pitr", "deletion_protection"):
-        assert (checks[rule].passed, checks[rule].observed) == (False, "unknown")
+        fact = {"retention": "retention_days"}.get(rule, rule)
+        assert (checks[rule].passed, checks[rule].observed) == (False, {fact: "unknown"})
         assert "not known, so not shown to meet the policy" in checks[rule].message
         assert "rds:DescribeDBInstances" in checks[rule].message
 

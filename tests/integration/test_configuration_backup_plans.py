@@ -118,7 +118,8 @@ def test_a_plan_selecting_the_table_by_tag_copies_it_to_another_region(
     assert found.block["facts"]["copy_to"] == [
         f"AWS Backup plan bp-gold rule daily copies to {DR_REGION} (region us-west-2, account {ACCOUNT})"]
     assert "copy_to" not in found.block["unknown"]
-    assert checks["copy"].passed and checks["copy"].observed == found.block["facts"]["copy_to"]
+    assert checks["copy"].passed and checks["copy"].observed == {"copies": [{"region": "us-west-2",
+                                                                             "account": ACCOUNT}]}
 
 
 def test_no_plan_assigning_the_table_is_no_copy(tmp_path: Path, backup: tuple[Any, Stubber], table: str) -> None:
@@ -183,7 +184,7 @@ def test_a_denied_plan_listing_makes_only_the_copy_unknown(tmp_path: Path, backu
     assert set(found.block["unknown"]) == {"copy_to"}
     assert "cannot list the AWS Backup plans" in found.block["unknown"]["copy_to"]
     assert "grant the harness's AWS identity backup:ListBackupPlans" in found.block["unknown"]["copy_to"]
-    assert (checks["copy"].passed, checks["copy"].observed) == (False, "unknown")
+    assert (checks["copy"].passed, checks["copy"].observed) == (False, {"copy_to": "unknown"})
 
 
 def test_a_copy_by_replication_stays_known_when_the_plans_cannot_be_read(
@@ -207,6 +208,7 @@ def test_a_copy_by_replication_stays_known_when_the_plans_cannot_be_read(
         s3.delete_bucket(Bucket="bp-replicated")
     assert found.block is not None and found.block["facts"]["copy_to"] == ["replication to arn:aws:s3:::bp-dr"]
     assert "copy_to" not in found.block["unknown"] and checks["copy"].passed
+    assert checks["copy"].observed == {"copies": [{"region": None, "account": None}]}  # the region is not read
     assert "not read: store app: cannot list the AWS Backup plans" in found.block["notes"]["copy_to"]
 
 

@@ -21,7 +21,7 @@ from verifiers.compliance.attach import judge_unrestored
 from verifiers.errors import InventoryError
 from verifiers.inventory import parse_inventory
 
-NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)  # the period: 2026-11-06 .. 2026-12-05
+NOW = datetime(2026, 12, 6, tzinfo=UTC)  # the period: 2026-11-06 .. 2026-12-05, all of it in ListBackupJobs' 30 days
 FIRST, LAST = date(2026, 11, 6), date(2026, 12, 5)
 ARN = "arn:aws:rds:us-east-1:123456789012:db:app"
 OTHER = "arn:aws:rds:us-east-1:123456789012:db:other"
@@ -37,11 +37,12 @@ def job(day: date, state: str = "COMPLETED", resource: str = ARN, hour: int = 3)
             "CreationDate": datetime(day.year, day.month, day.day, hour, 5, tzinfo=UTC)}
 
 
-def judged(source: dict[str, Any], rate: dict[str, Any] | None = None, kind: str = "postgres") -> CheckResult:
+def judged(source: dict[str, Any], rate: dict[str, Any] | None = None, kind: str = "postgres",
+           now: datetime = NOW) -> CheckResult:
     store = {"name": "app", "kind": kind, "rto": "1h", "rpo": "1d", "source": source,
              "hygiene": {"rpo_gap": False, "success_rate": rate or {}}}
     (result,) = judge_unrestored(parse_inventory({"stores": [store]}, Path("/inv/inventory.toml")).stores[0],
-                                 Path("."), now=NOW)
+                                 Path("."), now=now)
     return result
 
 
@@ -60,6 +61,7 @@ def rds(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     client = boto3.client("rds", region_name="us-east-1")
     stub = Stubber(client)
     monkeypatch.setattr(success_history, "rds_client", lambda region, endpoint: client)
+    monkeypatch.setattr(aws_points, "rds_client", lambda region, endpoint: client)
     with stub:
         yield stub
         stub.assert_no_pending_responses()
@@ -131,6 +133,32 @@ def test_aws_backup_weekly(backup: Stubber) -> None:
                                    "week of 2026-11-22 missing")
 
 
+def listed(jobs: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The jobs ListBackupJobs answers with at `now`: those of the last 30 days only."""
+    return [j for j in jobs if j["CreationDate"] >= now - timedelta(days=30)]
+
+
+@pytest.mark.parametrize(("absent", "observed", "tail"), [
+    (None, {"completed": 29, "scheduled": 29, "percent": 100.0}, "completed (100.000 %)"),
+    (date(2026, 11, 7), {"completed": 28, "scheduled": 29, "percent": 96.552},
+     "days without a completed backup: 2026-11-07 missing"),
+])
+def test_aws_backup_counts_from_the_first_whole_day_listbackupjobs_still_lists(
+        backup: Stubber, absent: date | None, observed: dict[str, Any], tail: str) -> None:
+    """A 03:05 job every day, a run at 10:00: the job of 2026-11-06 is older than the 30 days AWS Backup lists, so
+    that day is not counted (not named missing); the first whole day listed, 2026-11-07, is."""
+    now = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+    jobs = listed([job(d) for d in month() if d != absent], now)
+    assert min(j["CreationDate"] for j in jobs).date() == date(2026, 11, 7 if absent is None else 8)
+    backup.add_response("list_backup_jobs", {"BackupJobs": jobs}, {**PERIOD, "ByResourceArn": ARN})
+    result = judged(AWS_BACKUP, BY_ARN, now=now)
+    assert result.passed is (absent is None), result.message
+    assert result.observed == observed
+    assert result.message.endswith(f"{tail} (counted from 2026-11-07: AWS Backup lists the jobs of the last 30 days "
+                                   "(ListBackupJobs))")
+    assert result.scheduled_backups is not None and result.scheduled_backups.first_day == "2026-11-07"
+
+
 def test_a_denied_call_names_the_permission(backup: Stubber) -> None:
     backup.add_client_error("list_backup_jobs", service_error_code="AccessDeniedException", http_status_code=403,
                             service_message="not authorized", expected_params={**PERIOD, "ByResourceArn": ARN})
@@ -165,6 +193,32 @@ def test_rds_a_month_of_automated_snapshots_with_one_day_missing(rds: Stubber) -
                               "missing")
 
 
+@pytest.mark.parametrize(("hour", "kept_days", "missing"), [
+    (10, range(-6, 1), None),  # after today's backup window: 11-29's snapshot is deleted, today's taken
+    (2, range(-7, 0), None),  # before it: 11-29's is still there, today's not yet taken
+    (10, range(-6, 1), date(2026, 12, 1)),  # a day inside the retention without a snapshot is named
+])
+def test_rds_counts_only_the_days_the_retention_surely_keeps(rds: Stubber, hour: int, kept_days: range,
+                                                            missing: date | None) -> None:
+    """A retention of 7 days, run on 2026-12-06: RDS deletes the snapshot of 11-29 during today's 04:10 window, so
+    the days counted are 11-30 to 12-05 (6), whatever the hour of the run."""
+    today = date(2026, 12, 6)
+    rds.add_response("describe_db_instances", instance(7), {"DBInstanceIdentifier": "app"})
+    kept = [snapshot(today + timedelta(days=d)) for d in kept_days if today + timedelta(days=d) != missing]
+    rds.add_response("describe_db_snapshots", {"DBSnapshots": kept},
+                     {"DBInstanceIdentifier": "app", "SnapshotType": "automated"})
+    result = judged({"type": "rds-snapshot", "instance": "app"}, now=datetime(2026, 12, 6, hour, 0, tzinfo=UTC))
+    assert result.passed is (missing is None), result.message
+    assert result.observed == {"completed": 6 if missing is None else 5, "scheduled": 6,
+                               "percent": 100.0 if missing is None else 83.333}
+    assert "from 2026-11-30 to 2026-12-05" in result.message
+    assert result.message.endswith("(counted from 2026-11-30: automated snapshots are kept 7 days "
+                                   "(BackupRetentionPeriod): the oldest day's is deleted during today's backup "
+                                   "window)")
+    if missing:
+        assert "days without a completed backup: 2026-12-01 missing (" in result.message
+
+
 def test_rds_a_denied_describe_names_the_permission(rds: Stubber) -> None:
     rds.add_client_error("describe_db_instances", service_error_code="AccessDenied", http_status_code=403,
                          expected_params={"DBInstanceIdentifier": "app"})
@@ -176,7 +230,7 @@ def test_dynamodb_the_days_before_the_earliest_restorable_time_are_missing(monke
     """PITR re-enabled on 2026-11-20 10:00 of a table from 2025: the 14 days before it are missing."""
     client = boto3.client("dynamodb", region_name="us-east-1")
     stub = Stubber(client)
-    monkeypatch.setattr(success_history, "dynamodb_client", lambda region, endpoint: client)
+    monkeypatch.setattr(aws_points, "dynamodb_client", lambda region, endpoint: client)
     stub.add_response("describe_table", {"Table": {"TableName": "orders",
                                                    "CreationDateTime": datetime(2025, 3, 1, tzinfo=UTC)}},
                       {"TableName": "orders"})
@@ -190,7 +244,7 @@ def test_dynamodb_the_days_before_the_earliest_restorable_time_are_missing(monke
     stub.assert_no_pending_responses()
     assert result.observed == {"completed": 16, "scheduled": 30, "percent": 53.333}
     assert result.message.startswith("continuous backups (PITR) of table orders, restorable from 2026-11-20T10:00Z "
-                                     "to 2026-12-06T02:55Z: 16 of 30")
+                                     "to 2026-12-05T23:55Z: 16 of 30")
     assert result.message.endswith("days without a completed backup: " + ", ".join(
         f"2026-11-{d:02d} missing" for d in range(6, 20)))
 
@@ -203,6 +257,11 @@ def test_dynamodb_the_days_before_the_earliest_restorable_time_are_missing(monke
      "history dynamodb-pitr applies to dynamodb-backup sources, not rds-snapshot"),
     ({"type": "rds-snapshot", "instance": "db"}, {"schedule": "hourly"}, "postgres", "schedule"),
     ({"type": "rds-snapshot", "instance": "db"}, {"days": 0}, "postgres", "days"),
+    ({"type": "aws-backup", "vault": "prod", "resource_type": "RDS", "resource_name": "db"}, {"days": 31}, "postgres",
+     "hygiene.success_rate days = 31 with history aws-backup: AWS Backup lists the jobs of the last 30 days only "
+     "(ListBackupJobs), so the older days cannot be read; set days to 30 or less"),
+    ({"type": "rds-snapshot", "instance": "db"}, {"days": 90, "history": ["rds-automated", "aws-backup"]},
+     "postgres", "days = 90 with history aws-backup"),
 ])
 def test_inventory_refuses_a_history_the_store_cannot_have(source: dict[str, Any], rate: dict[str, Any], kind: str,
                                                            says: str) -> None:
@@ -246,3 +305,14 @@ def test_aws_backup_history_a_denied_describe_table_names_the_permission(monkeyp
     stub.assert_no_pending_responses()
     assert not result.passed and "cannot describe table orders" in result.message
     assert "grant the harness's AWS identity dynamodb:DescribeTable" in result.message
+
+
+def test_inventory_refuses_backup_jobs_over_more_days_than_aws_backup_lists() -> None:
+    """hygiene.backup_jobs reads ListBackupJobs too: a 90-day share would be the last 30 days' said as 90."""
+    store = {"name": "app", "kind": "postgres", "rto": "1h", "rpo": "1d", "source": {"type": "file", "path": "x"},
+             "hygiene": {"rpo_gap": False, "backup_jobs": {"days": 90}}}
+    with pytest.raises(InventoryError) as caught:
+        parse_inventory({"stores": [store]}, Path("/inv/inventory.toml"))
+    assert "stores[0].hygiene.backup_jobs.days: Input should be less than or equal to 30" in str(caught.value)
+    store["hygiene"] = {"rpo_gap": False, "backup_jobs": {"days": 30}}
+    assert parse_inventory({"stores": [store]}, Path("/inv/inventory.toml")).stores[0].hygiene is not None

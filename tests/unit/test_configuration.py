@@ -15,13 +15,14 @@ import pytest
 
 from tests.evidence_runs import at, hygiene_record, make_run
 from verifiers.checks import CheckSpec
-from verifiers.compliance import configuration, configuration_facts
+from verifiers.compliance import configuration, configuration_aws, configuration_facts
 from verifiers.compliance.configuration import Change, Configuration, Fact, changes, describe_changes
 from verifiers.compliance.configuration_history import earlier_configurations
 from verifiers.compliance.configuration_policy import ConfigurationPolicy
 from verifiers.errors import InventoryError
 from verifiers.evidence.configuration_html import configuration_html
 from verifiers.evidence.conformance import evidence_problems
+from verifiers.evidence.report_html import plain_value
 from verifiers.inventory import parse_inventory
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
@@ -47,13 +48,39 @@ def test_a_stores_rules_override_the_inventory_policy_rule_by_rule() -> None:
     assert configuration_facts.policy_of(own, inv.policy) == ConfigurationPolicy(min_retention_days=30,
                                                                                  encryption=True)
     assert configuration_facts.policy_of(plain, inv.policy) == inv.policy  # covered by [policy] alone
-    assert configuration_facts.policy_of(gcs, inv.policy) is None  # its configuration is not read
+    assert configuration_facts.policy_of(gcs, inv.policy) is None  # its configuration is not read: said, see below
+    assert configuration_facts.specs(gcs, inv.policy) == [CheckSpec("configuration", "not_read")]
     assert configuration_facts.specs(own, None) == [CheckSpec("configuration", "retention")]
     assert configuration_facts.specs(plain, None) == []
     opted_out = ConfigurationPolicy.model_validate({"copy": False}).over(ConfigurationPolicy.model_validate(
         {"copy": True, "pitr": True}))
     assert opted_out.required() == {"pitr": True}
     assert ConfigurationPolicy(kms_key="alias/backups").required() == {"encryption": "alias/backups"}
+
+
+@pytest.mark.parametrize(("source", "says"), [
+    ({"type": "gcs", "bucket": "bkt"}, "configuration not read for gcs sources, so the inventory's [policy] is not "
+     "judged for this store: restoreproof reads the backup configuration of rds-snapshot, dynamodb-backup, s3, file "
+     "sources only"),
+    ({"type": "aws-backup", "vault": "prod", "resource_type": "RDS", "resource_name": "db"},
+     "configuration not read for aws-backup sources, so the inventory's [policy] is not judged for this store: the "
+     "retention and copy rules of its AWS Backup plan and vault are not read yet; judge the protected resource "
+     "through its rds-snapshot, dynamodb-backup or s3 source instead"),
+])
+def test_a_store_the_policy_covers_but_whose_configuration_is_not_read_says_so(source: dict[str, Any],
+                                                                               says: str) -> None:
+    covered = inventory([store(source)], policy={"min_retention_days": 14}).stores[0]
+    assert configuration_facts.specs(covered, ConfigurationPolicy(min_retention_days=14)) == [
+        CheckSpec("configuration", "not_read")]
+    found = configuration_facts.record(covered, ConfigurationPolicy(min_retention_days=14), Path("/inv"), NOW, None)
+    [check] = found.checks
+    assert found.block is None
+    assert (check.check, check.subject, check.passed, check.compared, check.observed, check.expected) == (
+        "configuration", "not_read", True, False, None, None)
+    assert check.message == "not compared: " + says
+    uncovered = inventory([store(source)]).stores[0]  # no [policy]: nothing asked, nothing said
+    assert configuration_facts.specs(uncovered, None) == []
+    assert configuration_facts.record(uncovered, None, Path("/inv"), NOW, None).checks == []
 
 
 @pytest.mark.parametrize(("raw", "says"), [
@@ -79,7 +106,10 @@ def test_an_unknown_fact_fails_its_rule_with_the_reason() -> None:
                   pitr=Fact(True))
     results = {r.subject: r for r in configuration.judge(ConfigurationPolicy(
         min_retention_days=14, kms_key="alias/backups", pitr=True), found)}
-    assert (results["retention"].passed, results["retention"].observed) == (False, "unknown")
+    assert (results["retention"].passed, results["retention"].observed) == (False, {"retention_days": "unknown"})
+    assert results["encryption"].observed == {"kms_key": "unknown"}
+    assert results["encryption"].expected == {"encrypted": True, "kms_key": "alias/backups"}
+    assert (results["pitr"].observed, results["pitr"].expected) == ({"pitr": True}, {"pitr": True})
     assert why in results["retention"].message
     assert not results["encryption"].passed and why in results["encryption"].message
     assert results["pitr"].passed
@@ -121,7 +151,7 @@ def test_a_file_sources_retention_is_the_age_of_the_oldest_kept_file(tmp_path: P
     assert found.block is not None
     assert found.block["facts"] == {"retention_days": 9.0, "kept_backups": 3}
     [check] = found.checks
-    assert (check.passed, check.observed, check.expected) == (False, 9.0, ">= 14 days")
+    assert (check.passed, check.observed, check.expected) == (False, {"retention_days": 9.0}, {"min_days": 14})
     assert "retention is 9.0 days; the policy requires at least 14 days" in check.message
     empty = configuration_facts.record(inv.stores[0], inv.policy, tmp_path / "none", NOW, None)
     assert empty.block is not None and "no backup file matches" in empty.block["unknown"]["retention_days"]
@@ -187,3 +217,61 @@ def run_with(store_record: dict[str, Any]) -> dict[str, Any]:
                     "finished": "2026-12-06T12:00:30Z", "tool_version": "0.1.0", "git_commit": None, "host": "ci",
                     "status": "passed"},
             "stores": [store_record], "chain": {"sequence": 1, "previous": None, "signature": None}}
+
+
+@pytest.mark.parametrize(("types", "value", "says"), [
+    (Fact(("USER", "AWS_BACKUP")), None, "1 on-demand backup, kept until deleted"),
+    (Fact(("AWS_BACKUP", "AWS_BACKUP")), "unknown", "the table's 2 backups are AWS Backup's: they expire by the "
+     "backup plan's lifecycle, which is not read here"),
+    (Fact(()), 0, "no on-demand backup: no backup is kept"),
+    (Fact.not_read("AccessDenied dynamodb:ListBackups"), "unknown", "could not be listed: AccessDenied "
+     "dynamodb:ListBackups"),
+])
+def test_dynamodb_retention_with_pitr_off_is_what_its_backups_keep(types: Fact, value: Any, says: str) -> None:
+    """PITR off: on-demand backups never expire; AWS Backup's expire by a lifecycle not read; none keeps 0 days.
+    Only the first passes a min_retention_days rule."""
+    retention = configuration_aws.on_demand_retention(types)
+    assert retention.value == value and says in (retention.note or retention.unknown or "")
+    [check] = configuration.judge(ConfigurationPolicy(min_retention_days=7),
+                                  Configuration("dynamodb-backup", {"retention_days": retention}))
+    assert check.passed is (value is None), check.message
+
+
+def test_every_rules_observed_and_expected_are_data_the_evidence_schema_takes() -> None:
+    """STYLE 10: each rule's observed and expected are values (a copy's region and account, not a sentence)."""
+    found = Configuration("rds-snapshot", {
+        "retention_days": Fact(7), "encrypted": Fact(True), "kms_key": Fact("arn:aws:kms:us-east-1:1:key/k"),
+        "pitr": Fact(False), "survives_deletion": Fact.not_read("AccessDenied"), "deletion_protection": Fact(True),
+        "copy_to": Fact.of_copies([configuration.CopyPlace("replicated to eu-west-1", "eu-west-1", "123456789012"),
+                                   configuration.CopyPlace("replication to arn:aws:s3:::dr")])})
+    policy = ConfigurationPolicy(min_retention_days=14, kms_key="alias/other", copy=True, pitr=True,
+                                 survives_deletion=True, deletion_protection=True)
+    results = {r.subject: r for r in configuration.judge(policy, found)}
+    assert {rule: (r.observed, r.expected) for rule, r in results.items()} == {
+        "retention": ({"retention_days": 7}, {"min_days": 14}),
+        "encryption": ({"encrypted": True, "kms_key": "arn:aws:kms:us-east-1:1:key/k"},
+                       {"encrypted": True, "kms_key": "alias/other"}),
+        "copy": ({"copies": [{"region": "eu-west-1", "account": "123456789012"}, {"region": None, "account": None}]},
+                 {"min_copies": 1}),
+        "pitr": ({"pitr": False}, {"pitr": True}),
+        "survives_deletion": ({"survives_deletion": "unknown"}, {"survives_deletion": True}),
+        "deletion_protection": ({"deletion_protection": True}, {"deletion_protection": True}),
+    }
+    assert results["copy"].message == "copies to replicated to eu-west-1, replication to arn:aws:s3:::dr"
+    assert plain_value(results["copy"].observed) == ("copies (region eu-west-1, account 123456789012), "
+                                                     "(region None, account None)")  # as the report shows it
+    record = hygiene_record("app")
+    record["checks"] += [{"check": r.check, "subject": r.subject, "passed": r.passed, "observed": r.observed,
+                          "expected": r.expected, "message": r.message} for r in results.values()]
+    none = configuration.judge(ConfigurationPolicy(copy=True), Configuration("s3", {"copy_to": Fact.of_copies([])}))
+    record["checks"] += [{"check": r.check, "subject": r.subject, "passed": r.passed, "observed": r.observed,
+                          "expected": r.expected, "message": r.message} for r in none]
+    assert none[0].observed == {"copies": []}
+    assert evidence_problems("2026-12/run", run_with(record)) == []
+
+
+def test_encryption_with_its_key_not_read_says_so_and_records_the_key_unknown() -> None:
+    [check] = configuration.judge(ConfigurationPolicy(encryption=True), facts(
+        encrypted=Fact(True), kms_key=Fact.not_read("AccessDenied")))
+    assert (check.passed, check.observed, check.message) == (True, {"encrypted": True, "kms_key": "unknown"},
+                                                             "encrypted (its key not read)")

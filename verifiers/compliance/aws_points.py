@@ -5,7 +5,7 @@ verifiers/compliance/recovery_points.py judges them; it imports this module only
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,11 +59,16 @@ def rds_snapshots(source: RdsSnapshotSource, *, store: str, kinds: Sequence[str]
     return [s for s in found if s.status == "available"]
 
 def dynamodb_points(source: DynamoDbBackupSource, *, store: str) -> list[datetime]:
+    return [b["BackupCreationDateTime"].astimezone(UTC) for b in dynamodb_backups(source, store=store)]
+
+
+def dynamodb_backups(source: DynamoDbBackupSource, *, store: str) -> list[Any]:
+    """The table's available backups as ListBackups summarises them (BackupType USER: on-demand, AWS_BACKUP:
+    made by AWS Backup, SYSTEM), of every type."""
     client = dynamodb_client(source.region, source.endpoint_url)
     try:
         pages = client.get_paginator("list_backups").paginate(TableName=source.table, BackupType="ALL")
-        return [b["BackupCreationDateTime"].astimezone(UTC) for page in pages for b in page.get("BackupSummaries", [])
-                if b.get("BackupStatus") == "AVAILABLE"]
+        return [b for page in pages for b in page.get("BackupSummaries", []) if b.get("BackupStatus") == "AVAILABLE"]
     except (ClientError, BotoCoreError) as exc:
         raise aws_error(store, f"cannot list the DynamoDB backups of table {source.table}", exc,
                         "dynamodb:ListBackups") from None
@@ -129,3 +134,11 @@ def _utc(value: Any) -> datetime | None:
 def aws_error(store: str, what: str, exc: ClientError | BotoCoreError, actions: str) -> SourceError:
     return SourceError(f"store {store}: {what}: {describe_error(exc)}",
                        hint=permission_hint(exc, actions) or "check the source's region and names in the inventory")
+
+
+def aws_call(store: str, what: str, actions: str, fn: Callable[[], Any]) -> Any:
+    """fn's answer; an AWS error becomes aws_error's SourceError naming the store, what failed and `actions`."""
+    try:
+        return fn()
+    except (ClientError, BotoCoreError) as exc:
+        raise aws_error(store, what, exc, actions) from None

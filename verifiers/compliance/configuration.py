@@ -36,17 +36,36 @@ def kms_matches(wanted: str, found: str) -> bool:
 
 
 @dataclass(frozen=True)
+class CopyPlace:
+    """Where a copy of the backups is made: its region and account (None: not read, or the source's own
+    account), and how it was found (`via`, as the copy_to fact records it)."""
+
+    via: str
+    region: str | None = None
+    account: str | None = None
+
+    def as_observed(self) -> dict[str, str | None]:
+        return {"region": self.region, "account": self.account}
+
+
+@dataclass(frozen=True)
 class Fact:
     """One fact of the configuration: its value, how it was read or what it means (`note`), or why it could not
-    be read (`unknown`; the value is then UNKNOWN)."""
+    be read (`unknown`; the value is then UNKNOWN). The copy_to fact also keeps its copies' places (`copies`)."""
 
     value: FactValue
     note: str | None = None
     unknown: str | None = None
+    copies: tuple[CopyPlace, ...] = ()
 
     @classmethod
     def not_read(cls, why: str) -> Fact:
         return cls(UNKNOWN, unknown=why)
+
+    @classmethod
+    def of_copies(cls, copies: Sequence[CopyPlace], note: str | None = None) -> Fact:
+        """The copies found, recorded by how each was found."""
+        return cls(tuple(c.via for c in copies), note=note, copies=tuple(copies))
 
 
 @dataclass(frozen=True)
@@ -163,22 +182,23 @@ def judge(policy: ConfigurationPolicy, configuration: Configuration) -> list[Che
     return results
 
 
-def _unknown(rule: str, fact: Fact, expected: Any) -> CheckResult:
-    return CheckResult(CHECK, rule, False, UNKNOWN, expected, f"not known, so not shown to meet the policy: "
-                       f"{fact.unknown}")
+def _unknown(rule: str, fact_name: str, fact: Fact, expected: Any) -> CheckResult:
+    return CheckResult(CHECK, rule, False, {fact_name: UNKNOWN}, expected, f"not known, so not shown to meet the "
+                       f"policy: {fact.unknown}")
 
 
 def _retention(facts: Mapping[str, Fact], days: Any) -> CheckResult:
-    fact, expected = facts["retention_days"], f">= {days} days"
+    fact, expected = facts["retention_days"], {"min_days": days}
     if fact.unknown:
-        return _unknown("retention", fact, expected)
+        return _unknown("retention", "retention_days", fact, expected)
+    observed = {"retention_days": fact.value}  # None: the backups do not expire
     if fact.value is None:
-        return CheckResult(CHECK, "retention", True, None, expected,
+        return CheckResult(CHECK, "retention", True, observed, expected,
                            f"backups do not expire ({fact.note or 'no expiry configured'}); at least {days} days "
                            "required")
     assert isinstance(fact.value, int | float)
     passed = fact.value >= days
-    return CheckResult(CHECK, "retention", passed, fact.value, expected,
+    return CheckResult(CHECK, "retention", passed, observed, expected,
                        f"retention is {fact.value} days; the policy requires at least {days} days"
                        + ("" if passed else " (TOO SHORT)") + (f" ({fact.note})" if fact.note else ""))
 
@@ -186,22 +206,25 @@ def _retention(facts: Mapping[str, Fact], days: Any) -> CheckResult:
 def _encryption(facts: Mapping[str, Fact], wanted: Any) -> CheckResult:
     encrypted, key = facts["encrypted"], facts["kms_key"]
     key_wanted = wanted if isinstance(wanted, str) else None
-    expected = f"encrypted with {key_wanted}" if key_wanted else "encrypted"
+    expected: dict[str, Any] = {"encrypted": True, **({"kms_key": key_wanted} if key_wanted else {})}
+    shown_expected = f"encrypted with {key_wanted}" if key_wanted else "encrypted"
     if encrypted.unknown:
-        return _unknown("encryption", encrypted, expected)
+        return _unknown("encryption", "encrypted", encrypted, expected)
     if not encrypted.value:
-        return CheckResult(CHECK, "encryption", False, "not encrypted", expected,
-                           "backups are NOT encrypted at rest; the policy requires " + expected)
+        return CheckResult(CHECK, "encryption", False, {"encrypted": False}, expected,
+                           "backups are NOT encrypted at rest; the policy requires " + shown_expected)
     if key_wanted is None:
-        return CheckResult(CHECK, "encryption", True, "encrypted", expected,
-                           f"encrypted with {shown(key.value) if key.value else 'the default key'}")
+        observed = {"encrypted": True, "kms_key": key.value}  # "unknown" when the key was not read
+        which = "its key not read" if key.unknown else shown(key.value) if key.value else "the default key"
+        return CheckResult(CHECK, "encryption", True, observed, expected,
+                           f"encrypted ({which})" if key.unknown else f"encrypted with {which}")
     if key.unknown:
-        return _unknown("encryption", key, expected)
+        return _unknown("encryption", "kms_key", key, expected)
     found = str(key.value or "")
     passed = kms_matches(key_wanted, found)
-    observed = f"encrypted with {found or 'the default key'}"
-    return CheckResult(CHECK, "encryption", passed, observed, expected,
-                       observed + ("" if passed else f", not with {key_wanted} as the policy requires"))
+    shown_found = f"encrypted with {found or 'the default key'}"
+    return CheckResult(CHECK, "encryption", passed, {"encrypted": True, "kms_key": found or None}, expected,
+                       shown_found + ("" if passed else f", not with {key_wanted} as the policy requires"))
 
 
 Judge = Callable[[Mapping[str, Fact], Any], CheckResult]  # the facts and what the rule requires
@@ -211,25 +234,28 @@ def _flag(rule: str, fact_name: str, on: str, off: str) -> Judge:
     def judge_flag(facts: Mapping[str, Fact], _: Any) -> CheckResult:
         fact = facts[fact_name]
         if fact.unknown:
-            return _unknown(rule, fact, True)
+            return _unknown(rule, fact_name, fact, {fact_name: True})
         passed = bool(fact.value)
         note = f" ({fact.note})" if fact.note else ""
-        return CheckResult(CHECK, rule, passed, fact.value, True,
+        return CheckResult(CHECK, rule, passed, {fact_name: passed}, {fact_name: True},
                            f"{on if passed else off}{note}" + ("" if passed else "; the policy requires it"))
     return judge_flag
+
+
+COPY_EXPECTED = {"min_copies": 1}  # in another region or account
 
 
 def _copy(facts: Mapping[str, Fact], _: Any) -> CheckResult:
     fact = facts["copy_to"]
     if fact.unknown:
-        return _unknown("copy", fact, "a copy in another region or account")
+        return _unknown("copy", "copy_to", fact, COPY_EXPECTED)
     copies: Sequence[str] = fact.value if isinstance(fact.value, tuple) else ()
     note = f" ({fact.note})" if fact.note else ""
+    observed = {"copies": [c.as_observed() for c in fact.copies]}
     if not copies:
-        return CheckResult(CHECK, "copy", False, [], "a copy in another region or account",
+        return CheckResult(CHECK, "copy", False, observed, COPY_EXPECTED,
                            f"no copy in another region or account is configured{note}; the policy requires one")
-    return CheckResult(CHECK, "copy", True, list(copies), "a copy in another region or account",
-                       f"copies to {', '.join(copies)}{note}")
+    return CheckResult(CHECK, "copy", True, observed, COPY_EXPECTED, f"copies to {', '.join(copies)}{note}")
 
 
 _JUDGES: dict[str, Judge] = {

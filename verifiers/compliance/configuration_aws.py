@@ -11,8 +11,8 @@ from typing import Any
 
 from verifiers.aws import backup_client, s3_client
 from verifiers.compliance import backup_plans, hygiene, resource_arns
-from verifiers.compliance.aws_points import dynamodb_pitr, dynamodb_points, dynamodb_table
-from verifiers.compliance.configuration import Fact
+from verifiers.compliance.aws_points import dynamodb_backups, dynamodb_pitr, dynamodb_table
+from verifiers.compliance.configuration import CopyPlace, Fact
 from verifiers.errors import RestoreproofError
 from verifiers.store_settings import AnyStore, DynamoDbBackupSource, RdsSnapshotSource, S3Source
 
@@ -33,7 +33,7 @@ def rds_facts(store: AnyStore, source: RdsSnapshotSource) -> dict[str, Fact]:
     def described() -> dict[str, Fact]:
         raw = hygiene.describe_origin(store.name, source)
         days = int(raw.get("BackupRetentionPeriod") or 0)
-        replicated = sorted({str(r.get("DBInstanceAutomatedBackupsArn", "")).split(":")[3]
+        replicated = sorted({tuple(str(r.get("DBInstanceAutomatedBackupsArn", "")).split(":")[3:5])
                              for r in raw.get("DBInstanceAutomatedBackupsReplications") or []
                              if str(r.get("DBInstanceAutomatedBackupsArn", "")).count(":") >= 4})
         return {
@@ -43,7 +43,8 @@ def rds_facts(store: AnyStore, source: RdsSnapshotSource) -> dict[str, Fact]:
             "kms_key": Fact(str(raw.get("KmsKeyId") or "") or None),
             "pitr": Fact(days > 0, note="automated backups on" if days else "automated backups off (retention 0)"),
             "deletion_protection": Fact(bool(raw.get("DeletionProtection"))),
-            "replicated_to": Fact(tuple(f"automated backups replicated to {r}" for r in replicated)),
+            "replicated_to": Fact.of_copies([CopyPlace(f"automated backups replicated to {region}", region, account)
+                                             for region, account in replicated]),
         }
 
     facts = _facts(described, ("retention_days", "encrypted", "kms_key", "pitr", "deletion_protection",
@@ -71,7 +72,7 @@ def planned_copies(store: AnyStore, source: resource_arns.ArnSource) -> Fact:
         arn = resource_arns.resource_arn(store.name, source)
         copies = backup_plans.plan_copies(store.name, backup_client(source.region, source.endpoint_url), arn,
                                           lambda: resource_arns.resource_tags(store.name, source, arn))
-        return {"planned": Fact(tuple(c.describe() for c in copies))}
+        return {"planned": Fact.of_copies([CopyPlace(c.describe(), c.region, c.account) for c in copies])}
 
     return _facts(read, ("planned",))["planned"]
 
@@ -80,14 +81,14 @@ def _copy_to(store: AnyStore, replicated: Fact | None, planned: Fact) -> Fact:
     """The copies found: RDS automated backup replication or S3 replication (`replicated`), AWS Backup plans' copy
     rules (`planned`), and copies in the region of [stores.hygiene.copy] when it is set. A copy found is known
     even when another reading failed (said in the note); none found while a reading failed is UNKNOWN."""
-    found: list[str] = []
+    found: list[CopyPlace] = []
     failed: list[str] = []
     notes: list[str] = []
     for part in (p for p in (replicated, planned) if p is not None):
         if part.unknown:
             failed.append(part.unknown)
-        elif isinstance(part.value, tuple):
-            found += part.value
+        else:
+            found += part.copies
     target = store.hygiene.copy_ if store.hygiene is not None else None
     if replicated is not None and target is None:  # RDS and S3 only take [stores.hygiene.copy]
         notes.append("other copies are looked for only where [stores.hygiene.copy] says (not set)")
@@ -98,14 +99,15 @@ def _copy_to(store: AnyStore, replicated: Fact | None, planned: Fact) -> Fact:
             failed.append(exc.describe())
         else:
             if newest:
-                found.append(f"{what}, the newest of {newest:%Y-%m-%d %H:%M}Z")
+                account = target.role_arn.split(":")[4] if target.role_arn else None
+                found.append(CopyPlace(f"{what}, the newest of {newest:%Y-%m-%d %H:%M}Z", target.region, account))
             else:
                 notes.append(f"no {what}")
     failed = list(dict.fromkeys(failed))  # a denied describe fails the replication and the plans' reading alike
     if failed and not found:
         return Fact.not_read("; ".join(failed))
     notes += [f"not read: {why}" for why in failed]
-    return Fact(tuple(found), note="; ".join(notes) or None)
+    return Fact.of_copies(found, note="; ".join(notes) or None)
 
 
 def dynamodb_facts(store: AnyStore, source: DynamoDbBackupSource) -> dict[str, Fact]:
@@ -120,22 +122,45 @@ def dynamodb_facts(store: AnyStore, source: DynamoDbBackupSource) -> dict[str, F
     def continuous() -> dict[str, Fact]:
         pitr = dynamodb_pitr(source, store=store.name)
         if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
-            return {"pitr": Fact(False), "retention_days": Fact(None, note="no point-in-time window; on-demand "
-                                                                 "backups are kept until deleted")}
+            return {"pitr": Fact(False)}
         days = int(pitr.get("RecoveryPeriodInDays") or DYNAMODB_PITR_DAYS)
         return {"pitr": Fact(True), "retention_days": Fact(days, note="point-in-time recovery window")}
 
     def backups() -> dict[str, Fact]:
-        count = len(dynamodb_points(source, store=store.name))
+        kept = dynamodb_backups(source, store=store.name)
+        count = len(kept)
         return {"survives_deletion": Fact(count > 0, note=f"{count} on-demand or AWS Backup backups: they outlive "
                                           "the table" if count else "no on-demand backup: deleting the table leaves "
-                                          "only the 35-day system backup PITR makes, if PITR is on")}
+                                          "only the 35-day system backup PITR makes, if PITR is on"),
+                "backup_types": Fact(tuple(str(b.get("BackupType") or "") for b in kept))}
 
     facts = _facts(table, ("encrypted", "kms_key", "deletion_protection"))
     facts.update(_facts(continuous, ("pitr", "retention_days")))
-    facts.update(_facts(backups, ("survives_deletion",)))
+    facts.update(_facts(backups, ("survives_deletion", "backup_types")))
+    backup_types = facts.pop("backup_types")  # read for the retention without PITR, not a fact of its own
+    if "retention_days" not in facts:  # PITR off: what is kept is the backups taken on demand
+        facts["retention_days"] = on_demand_retention(backup_types)
     facts["copy_to"] = _copy_to(store, None, planned_copies(store, source))
     return facts
+
+
+def on_demand_retention(types: Fact) -> Fact:
+    """A table's retention with PITR off: on-demand backups (USER) never expire (None: no expiry) until someone
+    deletes them; those AWS Backup made (AWS_BACKUP) expire by its plan's lifecycle, not read here (unknown);
+    none at all is 0 days: nothing is kept, and a min_retention_days rule fails."""
+    if types.unknown:
+        return Fact.not_read(f"point-in-time recovery is off, and the on-demand backups could not be listed: "
+                             f"{types.unknown}")
+    found = types.value if isinstance(types.value, tuple) else ()
+    user = found.count("USER")
+    if user:
+        return Fact(None, note=f"point-in-time recovery off; {user} on-demand backup{'s' if user != 1 else ''}, "
+                    "kept until deleted (on-demand backups do not expire)")
+    managed = found.count("AWS_BACKUP")
+    if managed:
+        return Fact.not_read(f"point-in-time recovery is off, and the table's {managed} backups are AWS Backup's: "
+                             "they expire by the backup plan's lifecycle, which is not read here")
+    return Fact(0, note="point-in-time recovery off and no on-demand backup: no backup is kept")
 
 
 def s3_facts(store: AnyStore, source: S3Source) -> dict[str, Fact]:
@@ -159,7 +184,9 @@ def s3_facts(store: AnyStore, source: S3Source) -> dict[str, Fact]:
 
     def replication() -> dict[str, Fact]:
         found = hygiene.replication_destinations(store.name, client, source.bucket, source.prefix)
-        return {"replicated_to": Fact(tuple(f"replication to {d}" for d in found))}
+        return {"replicated_to": Fact.of_copies([  # the destination bucket's region is not read
+            CopyPlace(f"replication to {bucket}" + (f" (account {account})" if account else ""), None, account)
+            for bucket, account in found])}
 
     facts = _facts(lifecycle, ("retention_days",))
     facts.update(_facts(encryption, ("encrypted", "kms_key")))

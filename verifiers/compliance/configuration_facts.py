@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from verifiers.checks import CheckResult, CheckSpec
+from verifiers.checks import CheckResult, CheckSpec, not_compared
 from verifiers.compliance import configuration
 from verifiers.compliance.configuration import Configuration, Earlier, Fact
 from verifiers.compliance.configuration_policy import CONFIGURATION_SOURCES, ConfigurationPolicy
@@ -36,9 +36,30 @@ def policy_of(store: AnyStore, defaults: ConfigurationPolicy | None) -> Configur
     return defaults if store.source.type in CONFIGURATION_SOURCES else None
 
 
+NOT_READ = "not_read"  # the subject of the one check of a store the inventory's [policy] covers but cannot judge
+UNREAD_WHY = {"aws-backup": "the retention and copy rules of its AWS Backup plan and vault are not read yet; judge the "
+              "protected resource through its rds-snapshot, dynamodb-backup or s3 source instead"}
+
+
 def specs(store: AnyStore, defaults: ConfigurationPolicy | None) -> list[CheckSpec]:
     policy = policy_of(store, defaults)
-    return [] if policy is None else configuration.specs(policy)
+    if policy is None:
+        return [CheckSpec(configuration.CHECK, NOT_READ)] if _unread(store, defaults) else []
+    return configuration.specs(policy)
+
+
+def _unread(store: AnyStore, defaults: ConfigurationPolicy | None) -> bool:
+    """The inventory sets a [policy], and the store's source is one whose configuration is not read: the evidence
+    says so (one check not compared), not nothing."""
+    return defaults is not None and store.source.type not in CONFIGURATION_SOURCES
+
+
+def not_read(store: AnyStore) -> CheckResult:
+    kind = store.source.type
+    why = UNREAD_WHY.get(kind, f"restoreproof reads the backup configuration of {', '.join(CONFIGURATION_SOURCES)} "
+                         "sources only")
+    return not_compared(configuration.CHECK, NOT_READ, None, f"configuration not read for {kind} sources, so the "
+                        f"inventory's [policy] is not judged for this store: {why}")
 
 
 def read_facts(store: AnyStore, base_dir: Path, now: datetime) -> Configuration:
@@ -70,7 +91,7 @@ def record(store: AnyStore, defaults: ConfigurationPolicy | None, base_dir: Path
     """The store's configuration read, judged against its policy and compared with `earlier`."""
     policy = policy_of(store, defaults)
     if policy is None:
-        return Recorded(None, [])
+        return Recorded(None, [not_read(store)] if _unread(store, defaults) else [])
     try:
         found = read_facts(store, base_dir, now)
     except RestoreproofError as exc:  # the cloud extra is missing: nothing could be read

@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.compliance import success_history
-from verifiers.compliance.aws_points import aws_error, rds_origin, rds_snapshots
+from verifiers.compliance.aws_points import aws_call, aws_error, rds_origin, rds_snapshots
 from verifiers.compliance.configuration import kms_matches
 from verifiers.compliance.recovery_points import file_points
 from verifiers.compliance.settings import CopySettings, HygieneSettings
@@ -86,7 +86,7 @@ def encryption(store: AnyStore, settings: HygieneSettings) -> CheckResult:
         if key is None:
             raise SourceError(f"store {store.name}: no backup object in s3://{source.bucket}/{source.prefix}",
                               hint="check stores.source.prefix and pattern")
-        head = _call(store.name, f"cannot read s3://{source.bucket}/{key[0]}", "s3:GetObject",
+        head = aws_call(store.name, f"cannot read s3://{source.bucket}/{key[0]}", "s3:GetObject",
                      lambda: client.head_object(Bucket=source.bucket, Key=key[0]))
         sse = str(head.get("ServerSideEncryption") or "")
         return _encryption_result(f"s3://{source.bucket}/{key[0]}", bool(sse), str(head.get("SSEKMSKeyId") or sse),
@@ -105,11 +105,11 @@ def _dynamodb_encryption(store: AnyStore, source: DynamoDbBackupSource, settings
         found = [b for p in pages for b in p.get("BackupSummaries", []) if b.get("BackupStatus") == "AVAILABLE"]
         return max(found, key=lambda b: b["BackupCreationDateTime"]) if found else None
 
-    summary = _call(store.name, f"cannot list the backups of table {source.table}", "dynamodb:ListBackups", newest)
+    summary = aws_call(store.name, f"cannot list the backups of table {source.table}", "dynamodb:ListBackups", newest)
     if summary is None:
         raise SourceError(f"store {store.name}: table {source.table} has no available backup to inspect",
                           hint="check stores.source.table and region")
-    described = _call(store.name, "cannot describe the backup", "dynamodb:DescribeBackup",
+    described = aws_call(store.name, "cannot describe the backup", "dynamodb:DescribeBackup",
                       lambda: client.describe_backup(BackupArn=summary["BackupArn"]))
     sse = described["BackupDescription"].get("SourceTableFeatureDetails", {}).get("SSEDescription") or {}
     # DynamoDB always encrypts at rest: without an SSEDescription it is with an AWS owned key.
@@ -204,7 +204,7 @@ def lifecycle_expiries(store: str, source: S3Source) -> list[tuple[str, int]]:
                 return []
             raise
 
-    found = _call(store, f"cannot read the lifecycle rules of {source.bucket}", "s3:GetLifecycleConfiguration",
+    found = aws_call(store, f"cannot read the lifecycle rules of {source.bucket}", "s3:GetLifecycleConfiguration",
                   rules)
     out: list[tuple[str, int]] = []
     for rule in found:
@@ -233,7 +233,7 @@ def bucket(store: AnyStore, subject: str) -> CheckResult:
     aws = store.source if isinstance(store.source, AwsSettings) else None  # else the AWS config chain's
     client = _s3(aws.region if aws else None, aws.endpoint_url if aws else None)
     if aspect == "versioning":
-        status = _call(store.name, f"cannot read the versioning of {name}", "s3:GetBucketVersioning",
+        status = aws_call(store.name, f"cannot read the versioning of {name}", "s3:GetBucketVersioning",
                        lambda: client.get_bucket_versioning(Bucket=name).get("Status") or "Disabled")
         return CheckResult("bucket", subject, status == "Enabled", status, "Enabled",
                            f"s3://{name}: versioning {status}" + ("" if status == "Enabled" else
@@ -264,20 +264,21 @@ def default_encryption(store: str, client: Any, name: str) -> list[Any]:
     return list(found or [])
 
 
-def replication_destinations(store: str, client: Any, name: str, prefix: str) -> list[str]:
+def replication_destinations(store: str, client: Any, name: str, prefix: str) -> list[tuple[str, str | None]]:
     """Where the bucket's enabled replication rules reaching `prefix` copy to: the destination bucket ARN, and
-    its account when the rule names one; none when the bucket has no replication configured."""
+    its account when the rule names one (None: the bucket's own); none when the bucket has no replication
+    configured."""
     config = _optional(store, name, "replication configuration", "s3:GetReplicationConfiguration",
                        "ReplicationConfigurationNotFoundError",
                        lambda: client.get_bucket_replication(Bucket=name)["ReplicationConfiguration"])
-    out: list[str] = []
+    out: list[tuple[str, str | None]] = []
     for rule in (config or {}).get("Rules", []):
         ruled = str(rule.get("Filter", {}).get("Prefix", rule.get("Prefix", "")))
         if rule.get("Status") != "Enabled" or not (prefix.startswith(ruled) or ruled.startswith(prefix)):
             continue
         destination = rule.get("Destination", {})
-        account = f" (account {destination['Account']})" if destination.get("Account") else ""
-        out.append(f"{destination.get('Bucket', '?')}{account}")
+        out.append((str(destination.get("Bucket", "?")), str(destination["Account"]) if destination.get("Account")
+                    else None))
     return out
 
 
@@ -325,7 +326,7 @@ def _assumed(store: str, role_arn: str, region: str, endpoint_url: str | None) -
     import boto3
 
     sts = boto3.session.Session(region_name=region).client("sts", endpoint_url=endpoint_url)
-    credentials = _call(store, f"cannot assume {role_arn}", "sts:AssumeRole on that role", lambda: sts.assume_role(
+    credentials = aws_call(store, f"cannot assume {role_arn}", "sts:AssumeRole on that role", lambda: sts.assume_role(
         RoleArn=role_arn, RoleSessionName="restoreproof-hygiene", DurationSeconds=900)["Credentials"])
     return boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
                                  aws_secret_access_key=credentials["SecretAccessKey"],
@@ -351,16 +352,9 @@ def _newest_key(client: Any, bucket_name: str, prefix: str, pattern: str, *, sto
                     best = (key, when)
         return best
 
-    found: tuple[str, datetime] | None = _call(store, f"cannot list s3://{bucket_name}/{prefix}", "s3:ListBucket",
+    found: tuple[str, datetime] | None = aws_call(store, f"cannot list s3://{bucket_name}/{prefix}", "s3:ListBucket",
                                                newest)
     return found
-
-
-def _call(store: str, what: str, actions: str, fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except (ClientError, BotoCoreError) as exc:
-        raise aws_error(store, what, exc, actions) from None
 
 
 def _optional(store: str, bucket_name: str, what: str, actions: str, absent: str, fn: Callable[[], Any]) -> Any:

@@ -30,7 +30,8 @@ class CopySettings(StrictModel):
 class BackupJobSettings(StrictModel):
     """AWS Backup jobs over the last `days`: the share that completed must reach `target` percent."""
 
-    days: int = Field(default=30, ge=1, le=366)
+    days: int = Field(default=30, ge=1, le=30, description="the last this many days (at most 30: AWS Backup lists "
+                      "the jobs of the last 30 days)")
     target: float = Field(default=99.9, gt=0, le=100, description="percent of finished jobs that completed")
     vault: str | None = Field(default=None, description="only jobs of this backup vault")
     resource_arn: str | None = Field(default=None, description="only jobs of this resource (default: all)")
@@ -46,7 +47,8 @@ class SuccessRateSettings(StrictModel):
     provider's own history (verifiers/compliance/success_rate.py): AWS Backup jobs of the resource, RDS / Aurora
     automated snapshots, DynamoDB continuous backups (PITR); the days without a completed backup are named."""
 
-    days: int = Field(default=30, ge=1, le=366, description="the period: this many whole days (UTC) before today")
+    days: int = Field(default=30, ge=1, le=366, description="the period: this many whole days (UTC) before today "
+                      "(at most 30 with history aws-backup: AWS Backup lists the jobs of the last 30 days)")
     target: float = Field(default=99.9, gt=0, le=100, description="percent of scheduled backups that completed")
     schedule: Literal["daily", "weekly"] = Field(default="daily", description="one backup expected per day, or per "
                                                  "7 days counted back from yesterday")
@@ -93,6 +95,8 @@ DEFAULT_HISTORY: dict[str, BackupHistory] = {"aws-backup": "aws-backup", "rds-sn
                                               "dynamodb-backup": "dynamodb-pitr"}
 # sources whose resource's ARN is derived (verifiers/compliance/resource_arns.py), so aws-backup needs no resource_arn
 ARN_SOURCES = ("rds-snapshot", "dynamodb-backup", "s3", "s3-bucket")
+# ListBackupJobs "returns a list of existing backup jobs for an authenticated account for the last 30 days"
+JOBS_LISTED_DAYS = 30
 HISTORY_SOURCES: dict[BackupHistory, tuple[str, ...]] = {"rds-automated": ("rds-snapshot",),
                                                          "dynamodb-pitr": ("dynamodb-backup",)}
 
@@ -114,6 +118,10 @@ def success_rate_misfit(source_type: str, settings: SuccessRateSettings) -> str 
         sources = HISTORY_SOURCES.get(history)
         if sources and source_type not in sources:
             return f"hygiene.success_rate history {history} applies to {', '.join(sources)} sources, not {source_type}"
+    if "aws-backup" in found and settings.days > JOBS_LISTED_DAYS:
+        return (f"hygiene.success_rate days = {settings.days} with history aws-backup: AWS Backup lists the jobs of "
+                f"the last {JOBS_LISTED_DAYS} days only (ListBackupJobs), so the older days cannot be read; set days "
+                f"to {JOBS_LISTED_DAYS} or less (or read a longer history: rds-automated, dynamodb-pitr)")
     if "aws-backup" in found and source_type not in ("aws-backup", *ARN_SOURCES) and settings.resource_arn is None:
         return (f"hygiene.success_rate history aws-backup of a {source_type} source needs `resource_arn`: the "
                 "protected resource whose AWS Backup jobs to read (derived only for "

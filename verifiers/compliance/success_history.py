@@ -4,10 +4,15 @@
 - aws-backup: the resource's AWS Backup jobs (ListBackupJobs), by the day each was created: a COMPLETED job
   completes its day; a day with none names the status of its jobs (FAILED, EXPIRED, RUNNING, ...), or is missing.
   The resource is `resource_arn`, an aws-backup source's, or the ARN of the instance, cluster, table or bucket
-  an rds-snapshot, dynamodb-backup, s3 or s3-bucket source backs up (resource_arns.py).
+  an rds-snapshot, dynamodb-backup, s3 or s3-bucket source backs up (resource_arns.py). ListBackupJobs lists the
+  jobs of the last 30 days only (JOBS_LISTED_DAYS): counting starts at the first whole UTC day inside those 30
+  days, as a day partly before them may have had its job before them (a 03:00 job, a 10:00 run).
 - rds-automated: the instance's or cluster's available automated snapshots, by the day each was taken (manual and
-  AWS Backup snapshots do not count); none is kept before the creation or beyond BackupRetentionPeriod days, and a
-  retention of 0 means automated backups are disabled.
+  AWS Backup snapshots do not count); none is kept before the creation, and a retention of 0 means automated
+  backups are disabled. With a retention of N days, RDS deletes the snapshot of day T-N during day T's backup
+  window: before the window it is there, after it is not. Counting starts at T-N+1 (N-1 days of the period), the
+  oldest day RDS keeps whatever the hour of the run; not at the oldest snapshot found or EarliestRestorableTime,
+  which would hide the failed days at the start of the retention instead of naming them.
 - dynamodb-pitr: the table's continuous backups: a day from the earliest to the latest restorable time is
   covered, a day before it (or every day, PITR disabled) is missing; none before the creation or beyond the
   recovery period.
@@ -19,13 +24,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from verifiers.aws import backup_client, dynamodb_client, rds_client
+from verifiers.aws import backup_client, rds_client
 from verifiers.checks import CheckResult
-from verifiers.compliance import resource_arns, success_rate
-from verifiers.compliance.aws_points import aws_error, rds_snapshots
-from verifiers.compliance.settings import SuccessRateSettings
+from verifiers.compliance import aws_points, resource_arns, success_rate
+from verifiers.compliance.aws_points import aws_call, dynamodb_table, rds_origin, rds_snapshots
+from verifiers.compliance.settings import JOBS_LISTED_DAYS, SuccessRateSettings
 from verifiers.compliance.success_rate import Bound, History, Period
 from verifiers.sources.aws_backup import resource_name_of
 from verifiers.store_settings import AnyStore, AwsBackupSource, AwsSettings, DynamoDbBackupSource, RdsSnapshotSource
@@ -39,7 +42,7 @@ def judge(store: AnyStore, history: str, now: datetime) -> CheckResult:
     settings = store.hygiene.success_rate
     period = success_rate.Period.ending_before(now.astimezone(UTC), settings.days)
     readers: dict[str, Callable[[], History]] = {
-        "aws-backup": lambda: aws_backup(store, settings, period),
+        "aws-backup": lambda: aws_backup(store, settings, period, now),
         "rds-automated": lambda: rds_automated(store, period),
         "dynamodb-pitr": lambda: dynamodb_pitr(store, period),
     }
@@ -52,11 +55,11 @@ def list_backup_jobs(store: str, client: Any, query: dict[str, Any]) -> list[Any
         return [j for page in client.get_paginator("list_backup_jobs").paginate(**query)
                 for j in page.get("BackupJobs", [])]
 
-    jobs: list[Any] = _call(store, "cannot list the AWS Backup jobs", "backup:ListBackupJobs", listing)
+    jobs: list[Any] = aws_call(store, "cannot list the AWS Backup jobs", "backup:ListBackupJobs", listing)
     return jobs
 
 
-def aws_backup(store: AnyStore, settings: SuccessRateSettings, period: Period) -> History:
+def aws_backup(store: AnyStore, settings: SuccessRateSettings, period: Period, now: datetime) -> History:
     source = store.source
     aws = source if isinstance(source, AwsSettings) else None
     backup_source = source if isinstance(source, AwsBackupSource) else None
@@ -92,7 +95,14 @@ def aws_backup(store: AnyStore, settings: SuccessRateSettings, period: Period) -
             statuses.setdefault(day, set()).add(state)
     vault = f" in vault {settings.vault}" if settings.vault else ""
     return History(f"AWS Backup jobs of {resource}{vault}", frozenset(completed),
-                   {d: frozenset(s) for d, s in statuses.items()})
+                   {d: frozenset(s) for d, s in statuses.items()}, bounds=[listed_since(now)])
+
+
+def listed_since(now: datetime) -> Bound:
+    """The first whole UTC day whose jobs ListBackupJobs still lists at `now` (it lists the last 30 days)."""
+    oldest = now.astimezone(UTC) - timedelta(days=JOBS_LISTED_DAYS)
+    day = oldest.date() if oldest.time() == time() else oldest.date() + timedelta(days=1)
+    return Bound(day, f"AWS Backup lists the jobs of the last {JOBS_LISTED_DAYS} days (ListBackupJobs)")
 
 
 def _of_resource(job_arn: str, arn: str | None, source: AwsBackupSource | None) -> bool:
@@ -104,27 +114,19 @@ def _of_resource(job_arn: str, arn: str | None, source: AwsBackupSource | None) 
 def rds_automated(store: AnyStore, period: Period) -> History:
     source = store.source
     assert isinstance(source, RdsSnapshotSource)  # the inventory allows this history on these only
-    client = rds_client(source.region, source.endpoint_url)
-    if source.cluster:
-        cluster = source.cluster
-        origin = f"cluster {cluster}"
-        raw = _call(store.name, f"cannot describe {origin}", "rds:DescribeDBClusters",
-                    lambda: client.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0])
-        created = raw.get("ClusterCreateTime")
-    else:
-        instance = str(source.instance)
-        origin = f"instance {instance}"
-        raw = _call(store.name, f"cannot describe {origin}", "rds:DescribeDBInstances",
-                    lambda: client.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0])
-        created = raw.get("InstanceCreateTime")
+    raw = rds_origin(source, store=store.name)
+    origin = f"cluster {source.cluster}" if source.cluster else f"instance {source.instance}"
     kept = int(raw.get("BackupRetentionPeriod") or 0)
-    bounds = _created(origin, created)
+    bounds = _created(origin, raw.get("ClusterCreateTime" if source.cluster else "InstanceCreateTime"))
     what = f"automated snapshots of {origin}"
     if kept == 0:
         return History(what, frozenset(), bounds=bounds,
                        disabled="automated backups are disabled (BackupRetentionPeriod 0)")
-    bounds.append(Bound(period.last + timedelta(days=1 - kept),
-                        f"automated snapshots are kept {kept} day{'s' if kept != 1 else ''} (BackupRetentionPeriod)"))
+    # period.last + 1 is today: RDS may already have deleted the snapshot of today - kept (see the module's doc)
+    bounds.append(Bound(period.last + timedelta(days=2 - kept),
+                        f"automated snapshots are kept {kept} day{'s' if kept != 1 else ''} (BackupRetentionPeriod): "
+                        f"the oldest day's is deleted during today's backup window"))
+    client = rds_client(source.region, source.endpoint_url)
     snapshots = rds_snapshots(source, store=store.name, kinds=("automated",), client=client)
     return History(what, frozenset(s.created_at.astimezone(UTC).date() for s in snapshots), bounds=bounds)
 
@@ -132,13 +134,8 @@ def rds_automated(store: AnyStore, period: Period) -> History:
 def dynamodb_pitr(store: AnyStore, period: Period) -> History:
     source = store.source
     assert isinstance(source, DynamoDbBackupSource)  # the inventory allows this history on these only
-    client = dynamodb_client(source.region, source.endpoint_url)
-    table = _call(store.name, f"cannot describe table {source.table}", "dynamodb:DescribeTable",
-                  lambda: client.describe_table(TableName=source.table)["Table"])
-    described = _call(store.name, f"cannot read the continuous backups of table {source.table}",
-                      "dynamodb:DescribeContinuousBackups",
-                      lambda: client.describe_continuous_backups(TableName=source.table))
-    pitr = described["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription") or {}
+    table = dynamodb_table(source, store=store.name)
+    pitr = aws_points.dynamodb_pitr(source, store=store.name) or {}
     bounds = _created(f"table {source.table}", table.get("CreationDateTime"))
     status = str(pitr.get("PointInTimeRecoveryStatus") or "DISABLED")
     what = f"continuous backups (PITR) of table {source.table}"
@@ -166,9 +163,3 @@ def _midnight(day: date) -> datetime:
 def _shown(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%MZ")
 
-
-def _call(store: str, what: str, actions: str, fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except (ClientError, BotoCoreError) as exc:
-        raise aws_error(store, what, exc, actions) from None

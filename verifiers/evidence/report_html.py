@@ -320,8 +320,9 @@ def plain_value(value: Any) -> str:
     if isinstance(value, list) and value and all(isinstance(v, list) and len(v) == 2 for v in value):
         # key ranges, [first, last] each (None: open-ended), as `id 1493..1515` reads
         return ", ".join(f"{'' if first is None else first}..{'' if last is None else last}" for first, last in value)
-    if isinstance(value, list):
-        return ", ".join(plain_value(v) for v in value) if value else "none"
+    if isinstance(value, list):  # places (copies' region and account) each in parentheses, to tell them apart
+        return ", ".join(f"({plain_value(v)})" if isinstance(v, Mapping) else plain_value(v)
+                         for v in value) if value else "none"
     return str(value)
 
 
