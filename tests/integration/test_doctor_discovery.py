@@ -78,6 +78,15 @@ def test_probe_lists_every_service(capsys: pytest.CaptureFixture[str], inventory
                                       "detail": "every service listed: 1 production resource found"}
 
 
+def test_probe_fails_when_every_service_lists_nothing(capsys: pytest.CaptureFixture[str], inventory: Path) -> None:
+    """Filters that match nothing (no doctor-disc-* database or table): every run would compare nothing."""
+    code, shown, text = doctor(capsys, "--probe")
+    assert code == 1, text
+    assert shown["discovery"][-1]["status"] == "fail"
+    assert shown["discovery"][-1]["detail"] == ("every service listed, but discovery found no production store; "
+                                                "check [discovery] regions/names/tags")
+
+
 # moto warns that AWS models no AccessDenied shape for RDS; the reply is still the error AWS sends
 @pytest.mark.filterwarnings("ignore:Exception\\(RDSClientError\\) with code AccessDenied:UserWarning")
 def test_probe_fails_naming_the_permission_a_denied_listing_lacks(
@@ -93,5 +102,5 @@ def test_probe_fails_naming_the_permission_a_denied_listing_lacks(
     assert len(failed) == 1 and failed[0]["subject"] == "listing"
     assert failed[0]["detail"].startswith("aws rds in us-east-1: unknown: permission rds:DescribeDBInstances is "
                                           "missing (AccessDenied: ")
-    assert text.rstrip().splitlines()[-1] == ("FAIL: discovery cannot list every configured service (every run's "
-                                              "coverage check would fail)")
+    assert text.rstrip().splitlines()[-1] == ("FAIL: discovery cannot list every configured service, or found "
+                                              "nothing (every run's coverage check would fail or compare nothing)")

@@ -144,3 +144,18 @@ def test_a_store_that_needs_an_extra_fails_its_plan_naming_it(tmp_path: Path) ->
     assert ("billing (postgres, suite rds): ERROR the cloudsql-backup source type needs the 'gcp' extra"
             in result.stdout)
     assert "pip install 'restoreproof[gcp]'" in result.stdout
+
+
+def test_history_from_an_s3_archive_without_the_aws_extra_is_a_usage_error(tmp_path: Path) -> None:
+    """--history s3://… opens the archive when the run starts: without boto3 that is the one-line extra error,
+    exit 2 and no run folder, not a pytest internal error with a traceback."""
+    (tmp_path / "inventory.toml").write_text('[policy]\nmin_retention_days = 7\n\n'
+                                             '[[stores]]\nname = "cache"\nkind = "redis"\nrto = "5m"\nrpo = "1d"\n'
+                                             'source = { type = "file", path = "cache-*.rdb" }\n')
+    code = ("from verifiers.cli import main\n"
+            "sys.exit(main(['verify', '--suite', 'hygiene', '--history', 's3://evidence/prod']))")
+    result = core_only(code, tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--history: " in result.stderr and "pip install 'restoreproof[aws]'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "reports").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from verifiers.diagnosis import Finding, fail, ok
 from verifiers.discovery.discover import discover
 from verifiers.discovery.permissions import needed
+from verifiers.discovery.report import FOUND_NOTHING
 from verifiers.discovery.settings import DiscoverySettings
 from verifiers.doctor.cloud import extra_finding
 
@@ -28,7 +29,11 @@ def discovery_findings(settings: DiscoverySettings | None, *, probe: bool) -> li
     for unknown in found.unknown:  # a denial's description names the permission and whom to grant it
         findings.append(fail("listing", unknown.describe(), None if unknown.permission else
                              "check the credentials, region and endpoint discovery uses"))
-    if not found.unknown:
+    if not found.unknown and not found.resources:  # every run's coverage check would compare nothing
+        findings.append(fail("listing", f"every service listed, but {FOUND_NOTHING}",
+                             "a wrong region, or filters that match nothing: `restoreproof inventory discover` shows "
+                             "what is listed"))
+    elif not found.unknown:
         count = len(found.resources)
         findings.append(ok("listing", f"every service listed: {count} production resource{'s' if count != 1 else ''} "
                            "found"))

@@ -59,7 +59,8 @@ def _verdict(diagnosis: Diagnosis) -> str:
     if evidence:
         parts.append(f"the configured {' and '.join(dict.fromkeys(evidence))} cannot be used")
     if diagnosis.discovery_fails:
-        parts.append("discovery cannot list every configured service (every run's coverage check would fail)")
+        parts.append("discovery cannot list every configured service, or found nothing (every run's coverage check "
+                     "would fail or compare nothing)")
     if parts:
         return "FAIL: " + "; ".join(parts)
     if diagnosis.inventory is None or not diagnosis.stores:

@@ -106,7 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         try:  # an archive that cannot be read is named now, before any report file exists
             state.earlier_configurations = recorded_before(state.load(), state.run.started,
                                                            history=settings.history, reports_dir=settings.reports_dir)
-        except EvidenceError as exc:
+        except RestoreproofError as exc:  # an unreadable archive; or one whose backend needs a missing extra
             raise pytest.UsageError(f"--history: {exc.describe()}") from None
     config.stash[RUN_KEY] = state
     # Reports go into the run directory unless the user named other paths.
