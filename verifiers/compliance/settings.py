@@ -19,7 +19,8 @@ class CopySettings(StrictModel):
     """Where the second copy of the backups lives: another region (RDS snapshot copies), or a replica bucket;
     in another account when `role_arn` names a role there to assume (read-only is enough)."""
 
-    region: str = Field(min_length=1, description="the region holding the copies")
+    region: str = Field(min_length=1, description="the region holding the copies; not the source's own without "
+                        "`role_arn` (its backups there are the source's own, no copy)")
     role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
                                  description="a role in the account holding the copies, assumed to look")
     bucket: str | None = Field(default=None, min_length=3, max_length=63,
