@@ -391,7 +391,8 @@ class StoreSettings(StrictModel):
     @model_validator(mode="after")
     def _compliance_fits(self) -> StoreSettings:
         problem = misfit(self.kind, self.source.type, self.COMPLIANCE, _declared_compliance(),
-                         hygiene=self.hygiene, gdpr=self.gdpr, canary=self.canary, migrate=self.migrate)
+                         hygiene=self.hygiene, gdpr=self.gdpr, canary=self.canary, migrate=self.migrate,
+                         store=self.name, source_region=getattr(self.source, "region", None))
         if problem:
             raise ValueError(problem)
         return self

@@ -20,8 +20,10 @@ from moto.core.models import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import RDSBackend, rds_backends
+from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.models import S3Backend
 
-from tests.aws_support import MotoServer
+from tests.aws_support import REGION, MotoServer
 from verifiers.checks import CheckResult
 from verifiers.compliance import configuration_facts
 from verifiers.compliance.configuration_facts import Recorded
@@ -128,7 +130,22 @@ def test_rds_copies_by_backup_replication_and_by_snapshot_copies(tmp_path: Path,
     assert copies[1].startswith("snapshot copy in us-west-2, the newest of ")
     assert with_copies.checks[0].passed
     assert with_copies.checks[0].observed == {"copies": [{"region": "eu-west-1", "account": ACCOUNT_ID},
-                                                         {"region": "us-west-2", "account": None}]}
+                                                         {"region": "us-west-2", "account": "same"}]}
+
+
+def test_hygiene_copy_in_the_sources_own_region_finds_no_copy(tmp_path: Path, instance: str) -> None:
+    """The source names no region (so the inventory cannot refuse it) and [stores.hygiene.copy] names the config
+    chain's: the instance's own snapshots there are no copy, and the copy rule fails saying why."""
+    boto3.client("rds").create_db_snapshot(DBInstanceIdentifier=instance, DBSnapshotIdentifier="cfg-app-own")
+    store = {"name": "app", "kind": "postgres", "rto": "1h", "rpo": "1d",
+             "source": {"type": "rds-snapshot", "instance": instance},
+             "hygiene": {"rpo_gap": False, "copy": {"region": REGION}, "configuration": {"copy": True}}}
+    inventory = parse_inventory({"stores": [store]}, tmp_path / "inventory.toml")
+    found = configuration_facts.record(inventory.stores[0], None, tmp_path, datetime.now(UTC), None)
+    assert found.block is not None and found.block["facts"]["copy_to"] == []
+    assert found.block["notes"]["copy_to"] == (f"[stores.hygiene.copy] names the source's own region {REGION} and "
+                                               "account: the backups there are the source's own, no copy")
+    assert not found.checks[0].passed and found.checks[0].observed == {"copies": []}
 
 
 def test_aurora_cluster_configuration(tmp_path: Path, aws: MotoServer) -> None:
@@ -179,7 +196,8 @@ def test_s3_with_replication_and_encryption_meets_the_policy(tmp_path: Path, buc
     found, checks = recorded(tmp_path, {"type": "s3", "bucket": "cfg-kept", "prefix": "pg/"}, policy=S3_POLICY)
     assert found.block is not None
     assert found.block["facts"] == {"retention_days": 30, "encrypted": True, "kms_key": kms_key,
-                                    "copy_to": ["replication to arn:aws:s3:::cfg-dr (account 222222222222)"]}
+                                    "copy_to": ["replication to arn:aws:s3:::cfg-dr (region not read, account "
+                                                "222222222222)"]}
     assert found.block["notes"]["retention_days"] == "rule rotate expires after 30 days"
     assert all(checks[r].passed for r in ("retention", "encryption", "copy")), {n: c.message for n, c in checks.items()}
     assert not checks["pitr"].compared and "does not apply to s3 sources" in checks["pitr"].message
@@ -192,6 +210,72 @@ def test_s3_without_replication_or_encryption_fails_the_policy(tmp_path: Path, b
     assert not checks["encryption"].passed and "NOT encrypted" in checks["encryption"].message
     assert not checks["copy"].passed and checks["copy"].observed == {"copies": []}
     assert checks["retention"].passed and "do not expire" in checks["retention"].message  # nothing expires them
+
+
+@pytest.fixture
+def assets(aws: MotoServer) -> Iterator[Any]:
+    """Bucket cfg-assets in eu-west-1 (versioned, as replication needs), cfg-assets-logs beside it in eu-west-1 and
+    cfg-assets-dr in us-west-2, all in the same account; the test sets cfg-assets's replication rule."""
+    s3 = boto3.client("s3")
+    places: dict[str, Any] = {"cfg-assets": "eu-west-1", "cfg-assets-logs": "eu-west-1", "cfg-assets-dr": "us-west-2"}
+    for name, region in places.items():
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_bucket_versioning(Bucket="cfg-assets", VersioningConfiguration={"Status": "Enabled"})
+    yield s3
+    for name in places:
+        s3.delete_bucket(Bucket=name)
+
+
+def _replicate(s3: Any, destination: str, account: str | None = None) -> None:
+    s3.put_bucket_replication(Bucket="cfg-assets", ReplicationConfiguration={
+        "Role": f"arn:aws:iam::{ACCOUNT_ID}:role/replication", "Rules": [
+            {"ID": "r", "Status": "Enabled", "Priority": 1, "Filter": {"Prefix": ""},
+             "DeleteMarkerReplication": {"Status": "Disabled"},
+             "Destination": {"Bucket": f"arn:aws:s3:::{destination}", **({"Account": account} if account else {})}}]})
+
+
+ASSETS = {"type": "s3", "bucket": "cfg-assets", "region": "eu-west-1"}
+
+
+def test_a_same_region_replica_in_the_same_account_is_no_copy(tmp_path: Path, assets: Any) -> None:
+    """Same-Region Replication to a bucket of the same account (named or not) keeps no copy in another region or
+    account: the copy rule fails, and the note says why the replica was not counted."""
+    for account in (None, ACCOUNT_ID):
+        _replicate(assets, "cfg-assets-logs", account)
+        found, checks = recorded(tmp_path, ASSETS, policy={"copy": True})
+        assert found.block is not None and found.block["facts"]["copy_to"] == []
+        assert "copy_to" not in found.block["unknown"]
+        assert not checks["copy"].passed and checks["copy"].observed == {"copies": []}
+        assert "replication to arn:aws:s3:::cfg-assets-logs stays in eu-west-1 and the bucket's account: not a copy" \
+            in checks["copy"].message
+        assert "no copy in another region or account is configured" in checks["copy"].message
+
+
+def test_a_cross_region_replica_is_a_copy_in_its_region(tmp_path: Path, assets: Any) -> None:
+    _replicate(assets, "cfg-assets-dr")
+    found, checks = recorded(tmp_path, ASSETS, policy={"copy": True})
+    assert found.block is not None
+    assert found.block["facts"]["copy_to"] == ["replication to arn:aws:s3:::cfg-assets-dr (region us-west-2)"]
+    assert checks["copy"].passed, checks["copy"].message
+    assert checks["copy"].observed == {"copies": [{"region": "us-west-2", "account": "same"}]}
+
+
+def test_a_denied_bucket_location_leaves_the_copy_unknown_naming_the_permission(
+        tmp_path: Path, assets: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replica's region cannot be read and the rule names no other account: whether it is a copy is not
+    known, so the rule fails saying so (not a pass, not 'no copy')."""
+    def denied(backend: S3Backend, bucket_name: str) -> str:
+        raise S3AccessDeniedError
+
+    _replicate(assets, "cfg-assets-dr")
+    monkeypatch.setattr(S3Backend, "get_bucket_location", denied)
+    found, checks = recorded(tmp_path, ASSETS, policy={"copy": True})
+    assert found.block is not None and found.block["facts"]["copy_to"] == "unknown"
+    why = found.block["unknown"]["copy_to"]
+    assert "cannot read the region of bucket cfg-assets-dr" in why and "s3:GetBucketLocation" in why
+    assert (checks["copy"].passed, checks["copy"].observed) == (False, {"copy_to": "unknown"})
+    assert "not known, so not shown to meet the policy" in checks["copy"].message
+    assert "s3:GetBucketLocation" in checks["copy"].message
 
 
 def test_dynamodb_pitr_on_and_off(tmp_path: Path, aws: MotoServer) -> None:

@@ -194,6 +194,7 @@ def test_a_copy_by_replication_stays_known_when_the_plans_cannot_be_read(
 
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="bp-replicated")
+    s3.create_bucket(Bucket="bp-dr", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     s3.put_bucket_versioning(Bucket="bp-replicated", VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_replication(Bucket="bp-replicated", ReplicationConfiguration={
         "Role": f"arn:aws:iam::{ACCOUNT}:role/replication", "Rules": [
@@ -206,9 +207,11 @@ def test_a_copy_by_replication_stays_known_when_the_plans_cannot_be_read(
     finally:
         s3.delete_bucket_replication(Bucket="bp-replicated")
         s3.delete_bucket(Bucket="bp-replicated")
-    assert found.block is not None and found.block["facts"]["copy_to"] == ["replication to arn:aws:s3:::bp-dr"]
+        s3.delete_bucket(Bucket="bp-dr")
+    assert found.block is not None
+    assert found.block["facts"]["copy_to"] == ["replication to arn:aws:s3:::bp-dr (region us-west-2)"]
     assert "copy_to" not in found.block["unknown"] and checks["copy"].passed
-    assert checks["copy"].observed == {"copies": [{"region": None, "account": None}]}  # the region is not read
+    assert checks["copy"].observed == {"copies": [{"region": "us-west-2", "account": "same"}]}
     assert "not read: store app: cannot list the AWS Backup plans" in found.block["notes"]["copy_to"]
 
 

@@ -129,6 +129,27 @@ def test_inventory_refuses_settings_the_store_cannot_use(extra: dict[str, Any], 
     assert says in str(caught.value)
 
 
+def test_a_copy_in_the_sources_own_region_and_account_is_refused_naming_the_store_and_the_fix() -> None:
+    """hygiene.copy in the source's own region without role_arn would find the source's own snapshots and call
+    them a copy: refused at load, naming the store, the setting and the fix."""
+    source = {"type": "rds-snapshot", "instance": "db", "region": "us-east-1"}
+    with pytest.raises(InventoryError) as caught:
+        _store({"source": source, "hygiene": {"rpo_gap": False, "copy": {"region": "us-east-1"}}})
+    message = str(caught.value)
+    assert "app" in message and "hygiene.copy.region us-east-1 is the source's own region" in message
+    assert "set region to the region holding the copies, or role_arn" in message
+    s3 = {"type": "s3", "bucket": "bkt", "region": "eu-west-1"}
+    with pytest.raises(InventoryError, match="own region"):
+        _store({"source": s3, "hygiene": {"copy": {"region": "eu-west-1", "bucket": "bkt-replica"}}})
+    # another region, or another account's role in the same region, or a source naming no region: accepted
+    assert _store({"source": source, "hygiene": {"rpo_gap": False, "copy": {"region": "us-west-2"}}}).hygiene
+    role = "arn:aws:iam::222222222222:role/restoreproof-read"
+    assert _store({"source": source, "hygiene": {"rpo_gap": False, "copy": {"region": "us-east-1",
+                                                                            "role_arn": role}}}).hygiene
+    assert _store({"source": {**source, "region": None},
+                   "hygiene": {"rpo_gap": False, "copy": {"region": "us-east-1"}}}).hygiene
+
+
 def test_ledger_csv_and_jsonl_and_errors_that_never_show_a_subject(tmp_path: Path) -> None:
     (tmp_path / "l.csv").write_text("subject_id,erased_at\nalice@example.com,2026-11-01T10:00:00Z\n42,2026-11-02\n")
     settings = GdprSettings(ledger="l.csv", places=[{"table": "t", "column": "c"}])  # type: ignore[list-item]

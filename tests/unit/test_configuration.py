@@ -243,7 +243,9 @@ def test_every_rules_observed_and_expected_are_data_the_evidence_schema_takes() 
         "retention_days": Fact(7), "encrypted": Fact(True), "kms_key": Fact("arn:aws:kms:us-east-1:1:key/k"),
         "pitr": Fact(False), "survives_deletion": Fact.not_read("AccessDenied"), "deletion_protection": Fact(True),
         "copy_to": Fact.of_copies([configuration.CopyPlace("replicated to eu-west-1", "eu-west-1", "123456789012"),
-                                   configuration.CopyPlace("replication to arn:aws:s3:::dr")])})
+                                   configuration.CopyPlace("replication to arn:aws:s3:::dr", configuration.NOT_READ,
+                                                           "222222222222"),
+                                   configuration.CopyPlace("snapshot copy in us-west-2", "us-west-2")])})
     policy = ConfigurationPolicy(min_retention_days=14, kms_key="alias/other", copy=True, pitr=True,
                                  survives_deletion=True, deletion_protection=True)
     results = {r.subject: r for r in configuration.judge(policy, found)}
@@ -251,15 +253,18 @@ def test_every_rules_observed_and_expected_are_data_the_evidence_schema_takes() 
         "retention": ({"retention_days": 7}, {"min_days": 14}),
         "encryption": ({"encrypted": True, "kms_key": "arn:aws:kms:us-east-1:1:key/k"},
                        {"encrypted": True, "kms_key": "alias/other"}),
-        "copy": ({"copies": [{"region": "eu-west-1", "account": "123456789012"}, {"region": None, "account": None}]},
-                 {"min_copies": 1}),
+        "copy": ({"copies": [{"region": "eu-west-1", "account": "123456789012"},
+                             {"region": "not read", "account": "222222222222"},
+                             {"region": "us-west-2", "account": "same"}]}, {"min_copies": 1}),
         "pitr": ({"pitr": False}, {"pitr": True}),
         "survives_deletion": ({"survives_deletion": "unknown"}, {"survives_deletion": True}),
         "deletion_protection": ({"deletion_protection": True}, {"deletion_protection": True}),
     }
-    assert results["copy"].message == "copies to replicated to eu-west-1, replication to arn:aws:s3:::dr"
-    assert plain_value(results["copy"].observed) == ("copies (region eu-west-1, account 123456789012), "
-                                                     "(region None, account None)")  # as the report shows it
+    assert results["copy"].message == ("copies to replicated to eu-west-1, replication to arn:aws:s3:::dr, snapshot "
+                                       "copy in us-west-2")
+    assert plain_value(results["copy"].observed) == (  # as the report shows it: no "None"
+        "copies (region eu-west-1, account 123456789012), (region not read, account 222222222222), "
+        "(region us-west-2, account same)")
     record = hygiene_record("app")
     record["checks"] += [{"check": r.check, "subject": r.subject, "passed": r.passed, "observed": r.observed,
                           "expected": r.expected, "message": r.message} for r in results.values()]
@@ -267,6 +272,8 @@ def test_every_rules_observed_and_expected_are_data_the_evidence_schema_takes() 
     record["checks"] += [{"check": r.check, "subject": r.subject, "passed": r.passed, "observed": r.observed,
                           "expected": r.expected, "message": r.message} for r in none]
     assert none[0].observed == {"copies": []}
+    # evidence written before "same" / "not read" recorded null for both: it still validates
+    record["checks"].append({**record["checks"][-1], "observed": {"copies": [{"region": None, "account": None}]}})
     assert evidence_problems("2026-12/run", run_with(record)) == []
 
 

@@ -35,16 +35,21 @@ def kms_matches(wanted: str, found: str) -> bool:
     return bool(found) and (wanted == found or found.endswith("/" + wanted) or wanted.endswith("/" + found))
 
 
+SAME = "same"  # a copy's account: the source's own
+NOT_READ = "not read"  # a copy's region that could not be read (a replica bucket in another account)
+
+
 @dataclass(frozen=True)
 class CopyPlace:
-    """Where a copy of the backups is made: its region and account (None: not read, or the source's own
-    account), and how it was found (`via`, as the copy_to fact records it)."""
+    """Where a copy of the backups is made: its region (NOT_READ: not read) and account (SAME: the source's own),
+    and how it was found (`via`, as the copy_to fact records it). Only a place in another region or account than
+    the source's is a copy (the readers, configuration_aws.py, leave out the others)."""
 
     via: str
-    region: str | None = None
-    account: str | None = None
+    region: str
+    account: str = SAME
 
-    def as_observed(self) -> dict[str, str | None]:
+    def as_observed(self) -> dict[str, str]:
         return {"region": self.region, "account": self.account}
 
 

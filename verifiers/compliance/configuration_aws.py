@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from verifiers.aws import backup_client, s3_client
+from verifiers.aws import backup_client, config_region, s3_client
 from verifiers.compliance import backup_plans, hygiene, resource_arns
 from verifiers.compliance.aws_points import dynamodb_backups, dynamodb_pitr, dynamodb_table
-from verifiers.compliance.configuration import CopyPlace, Fact
+from verifiers.compliance.configuration import NOT_READ, SAME, CopyPlace, Fact
 from verifiers.errors import RestoreproofError
 from verifiers.store_settings import AnyStore, DynamoDbBackupSource, RdsSnapshotSource, S3Source
 
@@ -89,9 +89,14 @@ def _copy_to(store: AnyStore, replicated: Fact | None, planned: Fact) -> Fact:
             failed.append(part.unknown)
         else:
             found += part.copies
+            notes += [part.note] if part.note else []
     target = store.hygiene.copy_ if store.hygiene is not None else None
     if replicated is not None and target is None:  # RDS and S3 only take [stores.hygiene.copy]
         notes.append("other copies are looked for only where [stores.hygiene.copy] says (not set)")
+    elif target is not None and not target.role_arn and target.region == _home_region(store):
+        # the inventory refuses it where the source names its region; here the region is the config chain's
+        notes.append(f"[stores.hygiene.copy] names the source's own region {target.region} and account: the "
+                     "backups there are the source's own, no copy")
     elif target is not None:
         try:
             newest, what = hygiene.newest_copy(store, target)
@@ -99,7 +104,7 @@ def _copy_to(store: AnyStore, replicated: Fact | None, planned: Fact) -> Fact:
             failed.append(exc.describe())
         else:
             if newest:
-                account = target.role_arn.split(":")[4] if target.role_arn else None
+                account = target.role_arn.split(":")[4] if target.role_arn else SAME
                 found.append(CopyPlace(f"{what}, the newest of {newest:%Y-%m-%d %H:%M}Z", target.region, account))
             else:
                 notes.append(f"no {what}")
@@ -108,6 +113,11 @@ def _copy_to(store: AnyStore, replicated: Fact | None, planned: Fact) -> Fact:
         return Fact.not_read("; ".join(failed))
     notes += [f"not read: {why}" for why in failed]
     return Fact.of_copies(found, note="; ".join(notes) or None)
+
+
+def _home_region(store: AnyStore) -> str | None:
+    """The source's region: the inventory's, else the AWS config chain's."""
+    return getattr(store.source, "region", None) or config_region()
 
 
 def dynamodb_facts(store: AnyStore, source: DynamoDbBackupSource) -> dict[str, Fact]:
@@ -183,13 +193,38 @@ def s3_facts(store: AnyStore, source: S3Source) -> dict[str, Fact]:
                 "kms_key": Fact(next((str(r["KMSMasterKeyID"]) for r in rules if r.get("KMSMasterKeyID")), None))}
 
     def replication() -> dict[str, Fact]:
-        found = hygiene.replication_destinations(store.name, client, source.bucket, source.prefix)
-        return {"replicated_to": Fact.of_copies([  # the destination bucket's region is not read
-            CopyPlace(f"replication to {bucket}" + (f" (account {account})" if account else ""), None, account)
-            for bucket, account in found])}
+        return {"replicated_to": s3_replicas(store, source, client)}
 
     facts = _facts(lifecycle, ("retention_days",))
     facts.update(_facts(encryption, ("encrypted", "kms_key")))
     facts["copy_to"] = _copy_to(store, _facts(replication, ("replicated_to",))["replicated_to"],
                                 planned_copies(store, source))
     return facts
+
+
+def s3_replicas(store: AnyStore, source: S3Source, client: Any) -> Fact:
+    """The bucket's replicas that are copies: a destination bucket in another account (its region read where it
+    can be, else NOT_READ), or in another region (GetBucketLocation of both buckets). A replica in the bucket's own
+    region and account is no copy (said in the note); one whose region cannot be read, in no other account named,
+    raises: the copy fact is then unknown, naming s3:GetBucketLocation."""
+    owner, found = hygiene.replication_destinations(store.name, client, source.bucket, source.prefix)
+    copies: list[CopyPlace] = []
+    same: list[str] = []
+    home: str | None = None
+    for arn, account in found:
+        name = arn.split(":::", 1)[-1]
+        if account is not None and account != owner:  # another account: a copy wherever it is
+            try:
+                region = hygiene.bucket_region(store.name, client, name)
+            except RestoreproofError:  # another account's bucket: its location is often not ours to read
+                region = NOT_READ
+            copies.append(CopyPlace(f"replication to {arn} (region {region}, account {account})", region, account))
+            continue
+        region = hygiene.bucket_region(store.name, client, name)
+        home = home or hygiene.bucket_region(store.name, client, source.bucket)
+        if region == home:
+            same.append(f"replication to {arn} stays in {home} and the bucket's account: not a copy in another "
+                        "region or account")
+        else:
+            copies.append(CopyPlace(f"replication to {arn} (region {region})", region))
+    return Fact.of_copies(copies, note="; ".join(same) or None)

@@ -264,13 +264,15 @@ def default_encryption(store: str, client: Any, name: str) -> list[Any]:
     return list(found or [])
 
 
-def replication_destinations(store: str, client: Any, name: str, prefix: str) -> list[tuple[str, str | None]]:
-    """Where the bucket's enabled replication rules reaching `prefix` copy to: the destination bucket ARN, and
-    its account when the rule names one (None: the bucket's own); none when the bucket has no replication
-    configured."""
+def replication_destinations(store: str, client: Any, name: str,
+                             prefix: str) -> tuple[str | None, list[tuple[str, str | None]]]:
+    """The account of the bucket's replication role (the bucket owner's: S3 assumes a role of the source's
+    account; None without replication), and where its enabled replication rules reaching `prefix` copy to: the
+    destination bucket ARN, and its account when the rule names one (None: the bucket's own)."""
     config = _optional(store, name, "replication configuration", "s3:GetReplicationConfiguration",
                        "ReplicationConfigurationNotFoundError",
                        lambda: client.get_bucket_replication(Bucket=name)["ReplicationConfiguration"])
+    role = str((config or {}).get("Role") or "").split(":")
     out: list[tuple[str, str | None]] = []
     for rule in (config or {}).get("Rules", []):
         ruled = str(rule.get("Filter", {}).get("Prefix", rule.get("Prefix", "")))
@@ -279,7 +281,19 @@ def replication_destinations(store: str, client: Any, name: str, prefix: str) ->
         destination = rule.get("Destination", {})
         out.append((str(destination.get("Bucket", "?")), str(destination["Account"]) if destination.get("Account")
                     else None))
-    return out
+    return (role[4] or None) if len(role) > 4 else None, out
+
+
+def bucket_region(store: str, client: Any, name: str) -> str:
+    """The region of bucket `name` (GetBucketLocation); SourceError names s3:GetBucketLocation when denied."""
+    answer = aws_call(store, f"cannot read the region of bucket {name}", "s3:GetBucketLocation",
+                      lambda: client.get_bucket_location(Bucket=name))
+    return location_region(answer.get("LocationConstraint"))
+
+
+def location_region(constraint: str | None) -> str:
+    """A bucket's LocationConstraint as a region: S3 answers None for us-east-1 and EU for eu-west-1."""
+    return "eu-west-1" if constraint == "EU" else constraint or "us-east-1"
 
 
 def backup_jobs(store: AnyStore, settings: HygieneSettings, now: datetime) -> CheckResult:

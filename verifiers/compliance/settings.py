@@ -19,7 +19,8 @@ class CopySettings(StrictModel):
     """Where the second copy of the backups lives: another region (RDS snapshot copies), or a replica bucket;
     in another account when `role_arn` names a role there to assume (read-only is enough)."""
 
-    region: str = Field(min_length=1, description="the region holding the copies")
+    region: str = Field(min_length=1, description="the region holding the copies; not the source's own without "
+                        "`role_arn` (its backups there are the source's own, no copy)")
     role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
                                  description="a role in the account holding the copies, assumed to look")
     bucket: str | None = Field(default=None, min_length=3, max_length=63,
@@ -233,9 +234,11 @@ class RestoredSupport:
 
 def misfit(kind: str, source_type: str, support: RestoredSupport, kinds: Mapping[str, RestoredSupport], *,
            hygiene: HygieneSettings | None, gdpr: GdprSettings | None, canary: CanarySettings | None,
-           migrate: MigrateSettings | None) -> str | None:
-    """Why these settings cannot apply to a store of this kind and source, or None when they can. `support` is
-    the kind's own; `kinds` every known kind's, to name those a check does apply to."""
+           migrate: MigrateSettings | None, store: str = "",
+           source_region: str | None = None) -> str | None:
+    """Why these settings cannot apply to store `store` of this kind and source (in `source_region`, where the
+    inventory names it), or None when they can. `support` is the kind's own; `kinds` every known kind's, to name
+    those a check does apply to."""
     for name, setting in (("gdpr", gdpr), ("canary", canary), ("migrate", migrate)):
         if setting is None:
             continue
@@ -254,10 +257,11 @@ def misfit(kind: str, source_type: str, support: RestoredSupport, kinds: Mapping
         if gdpr.erase_sql and support.place is not SqlPlace:
             sql_kinds = ", ".join(sorted(k for k, s in kinds.items() if "gdpr" in s.checks and s.place is SqlPlace))
             return f"gdpr.erase_sql applies to SQL stores ({sql_kinds}), not {kind}"
-    return _hygiene_misfit(source_type, hygiene) if hygiene is not None else None
+    return _hygiene_misfit(source_type, hygiene, store, source_region) if hygiene is not None else None
 
 
-def _hygiene_misfit(source_type: str, hygiene: HygieneSettings) -> str | None:
+def _hygiene_misfit(source_type: str, hygiene: HygieneSettings, store: str,
+                    source_region: str | None) -> str | None:
     rules: list[tuple[bool, tuple[str, ...], str]] = [
         (hygiene.rpo_gap, _POINT_SOURCES, "hygiene.rpo_gap (set rpo_gap = false)"),
         (hygiene.pitr, ("rds-snapshot", "dynamodb-backup"), "hygiene.pitr"),
@@ -277,4 +281,9 @@ def _hygiene_misfit(source_type: str, hygiene: HygieneSettings) -> str | None:
             return problem
     if hygiene.copy_ is not None and source_type == "s3" and hygiene.copy_.bucket is None:
         return "hygiene.copy of an s3 source needs `bucket`: the replica bucket in that region"
+    copy = hygiene.copy_
+    if copy is not None and copy.role_arn is None and source_region is not None and copy.region == source_region:
+        return (f"store {store}: hygiene.copy.region {copy.region} is the source's own region, and without "
+                "role_arn its own account: the backups found there are the source's own, no copy; set region to the "
+                "region holding the copies, or role_arn to a role in the account holding them")
     return None
