@@ -576,17 +576,20 @@ def test_a_bad_drill_plan_fails_naming_the_fix(gitlab: dict[str, Path], tmp_path
                                                capsys: pytest.CaptureFixture[str]) -> None:
     base = ["suites", "--inventory", str(gitlab["inventory.toml"]), "--format", "gitlab-pipeline",
             "--gitlab-ci-file", str(gitlab[GITLAB_FILE])]
-    assert main([*base, "--drill", "chekout"]) == 2
-    err = capsys.readouterr().err
+
+    def refused(*extra: str) -> str:
+        assert main([*base, *extra]) == 2
+        out, err = capsys.readouterr()
+        assert out == ""  # nothing half-written
+        return err
+
+    err = refused("--drill", "chekout")
     assert "chekout" in err and "checkout" in err
-    assert main([*base, "--drill", "checkout", "--suite", "rds"]) == 2
-    assert "takes no --suite, --store or --with-hygiene" in capsys.readouterr().err
+    assert "takes no --suite, --store or --with-hygiene" in refused("--drill", "checkout", "--suite", "rds")
     older = tmp_path / "older.yml"  # a CI file written before drills ran in the child pipeline
     older.write_text(gitlab[GITLAB_FILE].read_text().replace(".restoreproof-drill:", ".restore-drill-old:"))
-    assert main([*base[:-1], str(older), "--drill", "checkout"]) == 2
-    err = capsys.readouterr().err
+    err = refused("--gitlab-ci-file", str(older), "--drill", "checkout")
     assert "defines no .restoreproof-drill job" in err and "restoreproof init --ci gitlab" in err
-    assert capsys.readouterr().out == ""  # nothing half-written
 
 
 def test_gitlab_drill_job_passes_participants_and_findings_as_typed(gitlab: dict[str, Path], tmp_path: Path) -> None:
