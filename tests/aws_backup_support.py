@@ -82,6 +82,16 @@ def restore_job(stub: Stubber, *, recovery_point: str, source: str, created: str
         "CreationDate": NOW, "CompletionDate": NOW + timedelta(minutes=7)}, {"RestoreJobId": JOB})
 
 
+def recorded_verdicts(backup: Backup) -> list[dict[str, Any]]:
+    """Expect one PutRestoreValidationResult, with any parameters, and record those the harness sends (the list
+    fills when it is called): for tests that assert on the verdict's parts rather than its whole text."""
+    backup.stub.add_response("put_restore_validation_result", {})
+    sent: list[dict[str, Any]] = []
+    backup.client.meta.events.register("provide-client-params.backup.PutRestoreValidationResult",
+                                       lambda params, **kwargs: sent.append(dict(params)))
+    return sent
+
+
 def verdict(stub: Stubber, status: str, message: str) -> None:
     stub.add_response("put_restore_validation_result", {},
                       {"RestoreJobId": JOB, "ValidationStatus": status, "ValidationStatusMessage": message})

@@ -26,6 +26,7 @@ from tests.aws_backup_support import (  # noqa: F401  # backup_stub: the `backup
     described,
     listed,
     point,
+    recorded_verdicts,
     restore_job,
 )
 from tests.aws_support import REGION, MotoServer, harness_leftovers
@@ -134,10 +135,7 @@ def test_restore_testing_verifies_the_restored_instance_in_place_and_reports_the
     described(backup.stub, point(snapshot_arn, db_arn(name), "RDS"))
     described(backup.stub, point(snapshot_arn, db_arn(name), "RDS"))
     restore_job(backup.stub, **job)
-    backup.stub.add_response("put_restore_validation_result", {})
-    sent: list[dict[str, Any]] = []
-    backup.client.meta.events.register("provide-client-params.backup.PutRestoreValidationResult",
-                                       lambda params, **kwargs: sent.append(dict(params)))
+    sent = recorded_verdicts(backup)
     outcome = verify(tmp_path, demo_capture, source_server, resource_arn=db_arn(name))
     assert outcome.status == "passed", failed(outcome) or outcome.error
     record = outcome.as_evidence()
@@ -210,10 +208,7 @@ def test_restore_testing_of_an_aurora_cluster_without_an_instance_fails_saying_s
         demo_capture: Capture, source_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(aws_backup.RESTORE_JOB_ENV, JOB)
     adopting_cluster(backup, prod_cluster, restored_cluster)
-    sent: list[dict[str, Any]] = []
-    backup.stub.add_response("put_restore_validation_result", {})
-    backup.client.meta.events.register("provide-client-params.backup.PutRestoreValidationResult",
-                                       lambda params, **kwargs: sent.append(dict(params)))
+    sent = recorded_verdicts(backup)
     outcome = verify(tmp_path, demo_capture, source_server,
                      resource_arn=f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{prod_cluster[0]}")
     assert outcome.status == "error" and outcome.error is not None
@@ -339,10 +334,7 @@ def test_restore_testing_of_an_unpaired_recovery_point_fails_the_manifest_check_
     described(backup.stub, point(snapshot_arn, db_arn(name), "RDS"))
     described(backup.stub, point(snapshot_arn, db_arn(name), "RDS"))
     restore_job(backup.stub, **job)
-    backup.stub.add_response("put_restore_validation_result", {})
-    sent: list[dict[str, Any]] = []
-    backup.client.meta.events.register("provide-client-params.backup.PutRestoreValidationResult",
-                                       lambda params, **kwargs: sent.append(dict(params)))
+    sent = recorded_verdicts(backup)
     outcome = verify(tmp_path, demo_capture, source_server, resource_arn=db_arn(name), manifest=str(folder))
     assert outcome.status == "failed"
     assert not manifest_check_of(outcome).passed
@@ -412,10 +404,7 @@ def test_restore_testing_of_a_continuous_point_fails_saying_why_and_reports_it(
     restore_job(backup.stub, **job)
     described(backup.stub, point(continuous_arn(name), db_arn(name), "RDS"))
     restore_job(backup.stub, **job)
-    backup.stub.add_response("put_restore_validation_result", {})
-    sent: list[dict[str, Any]] = []
-    backup.client.meta.events.register("provide-client-params.backup.PutRestoreValidationResult",
-                                       lambda params, **kwargs: sent.append(dict(params)))
+    sent = recorded_verdicts(backup)
     outcome = verify(tmp_path, demo_capture, source_server, resource_arn=db_arn(name))
     assert outcome.error is not None
     assert (f"AWS Backup restore job {JOB} restored the continuous (point-in-time) recovery point "
