@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -49,6 +50,16 @@ SOURCE_DB = "saas"
 # tests/real_account/ creates billed resources in a real cloud account: collected only when
 # RESTOREPROOF_REAL_ACCOUNT names the clouds to use ("aws", "gcp", "aws,gcp"), never by make test or CI.
 collect_ignore = [] if os.environ.get("RESTOREPROOF_REAL_ACCOUNT") else ["real_account"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests that press Ctrl-C send SIGINT to a run as a terminal does to a foreground job, whose SIGINT is at its
+    default. A suite started as a background job of a non-interactive shell (as CI may start it) has SIGINT ignored,
+    and an ignored signal stays ignored in every process it starts: the run under test would never see the Ctrl-C
+    (the harness rightly keeps a disposition it was given, as `nohup` users expect). A Python handler is reset to the
+    default by exec, so installing Python's own here gives the runs the tests start a terminal's disposition."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def real_accounts() -> set[str]:
