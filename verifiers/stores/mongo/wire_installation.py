@@ -24,6 +24,7 @@ from verifiers.errors import NoSuitableServerError
 from verifiers.sandboxes.process import run_as
 
 PYTHON_ENV = "RESTOREPROOF_MONGOECO_PYTHON"
+WHAT_IT_IS = "MongoDB wire-protocol server in Python, not MongoDB"
 MINIMUM_VERSION = (4, 11)
 MINIMUM_PYTHON = (3, 13)
 _RELEASE = re.compile(r"\d+(\.\d+)*")

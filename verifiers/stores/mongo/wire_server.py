@@ -33,11 +33,10 @@ from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.staging import staged
 from verifiers.sandboxes.user_access import blocked, private_workdir
 from verifiers.stores.mongo.local_server import USER_FALLBACKS, MongoServer, ping
-from verifiers.stores.mongo.wire_installation import MongoecoInstallation
+from verifiers.stores.mongo.wire_installation import WHAT_IT_IS, MongoecoInstallation
 
 SERVE_SCRIPT = Path(__file__).with_name("mongoeco_serve.py")
 WORKDIR_PREFIX = "restoreproof-mongoeco-"
-WHAT_IT_IS = "MongoDB wire-protocol server in Python, not MongoDB"
 DEFAULT_READINESS = Readiness()
 
 
