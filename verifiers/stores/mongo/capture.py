@@ -172,7 +172,8 @@ def _pymongo_export(uri: str, shown: str, database: str | None, out: Path) -> tu
             hello = client.admin.command("hello")
         except OperationFailure:  # servers before 4.4.2 know it as isMaster
             hello = client.admin.command("isMaster")
-        version = str(client.server_info().get("version", "?"))
+        # buildInfo by its documented name: server_info() sends "buildinfo", which mongoeco refuses
+        version = str(client.admin.command("buildInfo").get("version", "?"))
         snapshot = (bool(hello.get("setName")) or hello.get("msg") == "isdbgrid") and int(version.split(".")[0]) >= 5
         with _session(client, snapshot) as session:
             # listings outside the session: snapshot read concern is for find/aggregate/distinct only
