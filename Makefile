@@ -1,6 +1,7 @@
 # Two commands on a fresh machine (pip only, no root, no Docker):
 #   make demo   build the demo backups and verify them (pytest suites/rds suites/redis, and suites/mysql when a
-#               MariaDB/MySQL server is installed: apt-get install mariadb-server), print the report
+#               MariaDB/MySQL server is installed: apt-get install mariadb-server, and suites/mongo when mongoeco
+#               is), print the report
 #   make test   the harness's own tests, fast default (without those marked slow; `make test-all` runs every one)
 # Both also install mongoeco (a MongoDB wire-protocol server in Python, not MongoDB) into .cache/mongoeco, where a
 # Python >= 3.13 exists: the Mongo store's tests and the demo's Mongo store restore into it (no mongod needed).
@@ -41,10 +42,12 @@ $(MONGOECO_STAMP):
 	$(MONGOECO)/bin/pip install --quiet --disable-pip-version-check $(MONGOECO_PINS)
 	@touch $@
 
-# The shop (MySQL) backup exists only when build_demo found a MariaDB/MySQL server; it says so when it did not.
+# The shop (MySQL) backup exists only when build_demo found a MariaDB/MySQL server, the catalog (Mongo) backup only
+# when mongoeco is installed; it says so when they are not.
 demo: $(BIN)/restoreproof mongoeco
 	$(WITH_MONGOECO) $(BIN)/python -m fixtures.build_demo
-	$(WITH_MONGOECO) $(BIN)/pytest suites/rds suites/redis $$(ls fixtures/snapshots/shop-*.sql.gz >/dev/null 2>&1 && echo suites/mysql)
+	$(WITH_MONGOECO) $(BIN)/pytest suites/rds suites/redis $$(ls fixtures/snapshots/shop-*.sql.gz >/dev/null 2>&1 && echo suites/mysql) \
+		$$(ls fixtures/snapshots/catalog-*.archive.gz >/dev/null 2>&1 && echo suites/mongo)
 
 test: $(BIN)/restoreproof mongoeco
 	$(WITH_MONGOECO) $(BIN)/pytest tests -m "not slow"

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 from bson.int64 import Int64
 
+from fixtures import build_demo
 from tests.conftest import sandbox_dirs, sandbox_processes
 from verifiers.errors import SandboxError
-from verifiers.inventory import parse_inventory
+from verifiers.inventory import load_inventory, parse_inventory
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes.process import group_alive
 from verifiers.sandboxes.readiness import Readiness
@@ -227,3 +228,44 @@ def test_a_missing_mongod_never_falls_back_to_mongoeco(wire: MongoecoInstallatio
     assert outcome.status != "passed" and outcome.sandbox is None
     [restore] = [c for c in outcome.checks if c.check == "restore"]
     assert "no mongod found" in restore.message and "mongoeco" not in restore.message
+
+
+# --- the demo: `make demo` builds the catalog backup in mongoeco and verifies it with the repository's inventory --
+
+def test_the_demo_inventory_verifies_the_catalog_backup_build_demo_makes(
+        wire: MongoecoInstallation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(PYTHON_ENV, str(wire.python))
+    shutil.copy(REPO / "inventory.toml", tmp_path / "inventory.toml")
+    out = tmp_path / "fixtures" / "snapshots"
+    out.mkdir(parents=True)
+    (out / "catalog-20200101T000000Z.archive.gz").write_bytes(b"an older demo backup")
+    assert build_demo.build_mongo_demo(out) == 0
+    said = capsys.readouterr().out
+    assert (f"mongo store `catalog` restored into mongoeco {wire.version} (a MongoDB wire-compatible server, not "
+            "MongoDB)") in said
+    (archive,) = out.glob("catalog-*.archive.gz")
+    assert archive.name != "catalog-20200101T000000Z.archive.gz"
+    inventory = load_inventory(tmp_path / "inventory.toml")
+    (catalog,) = [s for s in inventory.stores if s.kind == "mongo"]
+    assert (catalog.name, catalog.suite_name) == (build_demo.CATALOG, "mongo")
+    outcome = run_store(plan_store(catalog, inventory.base_dir))
+    assert outcome.status == "passed", [c.message for c in outcome.checks if not c.passed] or outcome.error
+    counts = {c.subject: c.observed for c in outcome.checks if c.check == "document_count"}
+    assert counts == {"catalog.products": 200, "catalog.reviews": 600, "catalog.returns": 0}
+    assert outcome.sandbox is not None and outcome.sandbox["engine"] == "mongoeco"
+
+
+def test_without_mongoeco_the_build_skips_the_catalog_and_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """What a machine without Python >= 3.13 sees: exit 0, no catalog backup (so `make demo` leaves suites/mongo
+    out), and one line saying why and how to install it."""
+    monkeypatch.delenv(PYTHON_ENV, raising=False)
+    (tmp_path / "catalog-20200101T000000Z.archive.gz").write_bytes(b"a stale demo backup")
+    assert build_demo.build_mongo_demo(tmp_path) == 0
+    assert list(tmp_path.glob("catalog-*")) == []
+    err = capsys.readouterr().err
+    assert err.startswith("skipped the Mongo demo store (catalog): it restores into mongoeco, which is not usable "
+                          "here: no mongoeco interpreter configured")
+    assert "`make mongoeco`" in err and "Python >= 3.13" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
