@@ -9,6 +9,7 @@ negative fixtures against it are in tests/integration/test_mongo_wire.py."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from bson.int64 import Int64
 
 from fixtures import build_demo
 from tests.conftest import sandbox_dirs, sandbox_processes
+from verifiers import cli
 from verifiers.errors import SandboxError
 from verifiers.inventory import load_inventory, parse_inventory
 from verifiers.runner import plan_store, run_store
@@ -269,3 +271,30 @@ def test_without_mongoeco_the_build_skips_the_catalog_and_says_why(tmp_path: Pat
                           "here: no mongoeco interpreter configured")
     assert "`make mongoeco`" in err and "Python >= 3.13" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_doctor_notes_mongoeco_beside_mongod_and_checks_a_store_that_asks_for_it(
+        wire: MongoecoInstallation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(PYTHON_ENV, str(wire.python))
+    (tmp_path / "inventory.toml").write_text(
+        '[[stores]]\nname = "wire"\nkind = "mongo"\nrto = "PT15M"\nrpo = "30d"\nsandbox = { server = "mongoeco" }\n'
+        'source = { type = "file", path = "wire-*.archive.gz" }\n')
+    cli.main(["doctor", "--inventory", "inventory.toml", "--json"])
+    shown = json.loads(capsys.readouterr().out)
+    [mongo] = [k for k in shown["kinds"] if k["kind"] == "mongo"]
+    assert all(i["engine"] != "mongoeco" for i in mongo["servers"]["installed"])  # never counted as mongod
+    assert mongo["servers"]["notes"] == [f"mongoeco {wire.version} (Python {wire.python_version}, {wire.python}) from "
+                                         f"{PYTHON_ENV}: a MongoDB wire-protocol server in Python, not MongoDB, for "
+                                         'stores with sandbox.server = "mongoeco"']
+    [store] = shown["stores"]
+    server = next(f for f in store["findings"] if f["subject"] == "server")
+    assert server["status"] == "ok" and server["detail"].endswith("not MongoDB")
+    monkeypatch.setenv(PYTHON_ENV, str(tmp_path / "gone"))
+    cli.main(["doctor", "--inventory", "inventory.toml", "--json"])
+    shown = json.loads(capsys.readouterr().out)
+    [mongo] = [k for k in shown["kinds"] if k["kind"] == "mongo"]
+    assert mongo["servers"]["refused"] == [f"mongoeco ({PYTHON_ENV}): the mongoeco interpreter {tmp_path / 'gone'} "
+                                           f"({PYTHON_ENV}) does not exist"]
+    assert "wire" in shown["cannot_verify"]
