@@ -168,9 +168,14 @@ class FakeClient:
         if self.server.down:
             raise ServerSelectionTimeoutError(f"{URI}: [Errno 111] Connection refused")
 
-    def server_info(self) -> dict[str, Any]:
+    @property
+    def admin(self) -> FakeClient:
+        return self
+
+    def command(self, name: str) -> dict[str, Any]:  # only admin's buildInfo (engine.server_engine)
+        assert name == "buildInfo"
         self._up()
-        return {"version": "7.0.14"}
+        return {"version": "7.0.14", "gitVersion": "ce59cfc6a3c5e5c067dca0d30697edd68d4f5188", "ok": 1.0}
 
     def list_database_names(self) -> list[str]:
         self._up()

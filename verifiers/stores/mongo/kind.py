@@ -6,6 +6,7 @@ user provides with `sandbox = {type = "external", ...}`), measured there and jud
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ class MongoPlan(KindPlan):
                 with timer.phase("verify"):
                     observed, counts = measure_restored(server, store, manifest)
                     if store.validate_collections:  # after the read-only measurement
-                        counts.append(validate(server, store))
+                        counts.append(validate(server, store, manifest_databases(manifest)))
         except NoSuitableServerError as exc:
             return not_restored(plan, result, "no MongoDB server here to restore into", not_restorable(
                 "not restorable here", f"store {store.name}: {name} is {dump.info.describe()}; {exc.describe()}"))
@@ -123,13 +124,18 @@ def restore(server: MongoServer, dump: MongoDump, store: MongoStore, work_dir: P
         client.close()
 
 
-def validate(server: MongoServer, store: MongoStore) -> CheckResult:
+def validate(server: MongoServer, store: MongoStore, restored: Sequence[str] | None = None) -> CheckResult:
     client = server.client()
     try:
         return corruption.validate_collections(client, server.namespaces, full=store.validate_full,
-                                               budget=store.validate_budget, store=store.name)
+                                               budget=store.validate_budget, store=store.name, restored=restored)
     finally:
         client.close()
+
+
+def manifest_databases(manifest: MongoManifest) -> list[str]:
+    """The databases the restore writes into a sandbox of the harness's own: the backup's."""
+    return sorted({namespace.partition(".")[0] for namespace in manifest.collections})
 
 
 def selected_collections(store: MongoStore, collections: dict[str, CollectionFacts]) -> dict[str, CollectionFacts]:
@@ -143,7 +149,7 @@ def measure_restored(server: MongoServer, store: MongoStore,
     bits = {ns: facts.segments.bits for ns, facts in manifest.collections.items() if facts.segments is not None}
     client = server.client()
     try:
-        return (facts_from_server(client, server.namespaces, bits),
+        return (facts_from_server(client, server.namespaces, bits, restored=manifest_databases(manifest)),
                 [run_filter(client, f, server.namespaces) for f in store.filters])
     except PyMongoError as exc:
         raise SandboxError(f"store {store.name}: lost the sandbox server while verifying: {type(exc).__name__}",
