@@ -67,8 +67,8 @@ class FakeClient:
 
 @pytest.mark.parametrize("reply", [OperationFailure("no such command: 'validate'", code=59),
                                    # mongoeco 4.11's refusal of a command it lacks: no code
-                                   OperationFailure("unsupported wire command: validate",
-                                                    details={"ok": 0.0, "errmsg": "unsupported wire command: validate"})])
+                                   OperationFailure("unsupported wire command: validate", details={
+                                       "ok": 0.0, "errmsg": "unsupported wire command: validate"})])
 def test_a_server_without_validate_is_not_compared_and_names_the_command(reply: Exception) -> None:
     client = FakeClient({"app": FakeDatabase(["users", "system.views"], reply)})
     result = validate_collections(client, NamespaceMap(), full=False, budget=600, store="shop")  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ INVALID_PIPELINE_OPERATOR = 168  # mongod: an aggregation operator it does not h
 _LACKING = (
     re.compile(r"no such (?:cmd|command): '?(?P<name>[A-Za-z_$][\w$]*)"),  # mongod
     re.compile(r"unsupported wire command: (?P<name>[A-Za-z_$][\w$]*)"),  # mongoeco 4.11 (no code)
-    re.compile(r"Unrecognized (?:expression|pipeline stage name): '(?P<name>\$\w+)'"),
+    re.compile(r"Unrecognized (?:expression|pipeline stage name):? '(?P<name>\$\w+)'"),  # mongod has the colon
     re.compile(r"unknown (?:top level )?operator: (?P<name>\$\w+)"),
 )
 

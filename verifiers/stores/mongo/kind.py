@@ -13,7 +13,7 @@ from typing import Any
 
 from bson import json_util
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
@@ -33,6 +33,7 @@ from verifiers.stores.base import (
 )
 from verifiers.stores.mongo import corruption
 from verifiers.stores.mongo.archive import MongoDump, open_dump
+from verifiers.stores.mongo.engine import unsupported
 from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load_manifest
 from verifiers.stores.mongo.measure import facts_from_server, selected
@@ -174,6 +175,9 @@ def run_filter(client: MongoClient[Any], expectation: MongoFilter,
             raise
         details = getattr(exc, "details", None) or {}
         reason = f"code {getattr(exc, 'code', '?')} ({details.get('codeName', type(exc).__name__)})"
+        lacking = unsupported(exc) if isinstance(exc, OperationFailure) else None
+        if lacking is not None:  # the server's own vocabulary, never a document value
+            reason = f"not verified: the server does not support {lacking} ({reason})"
         return checks.assertion(expectation.name, None, minimum=expectation.min, maximum=expectation.max,
                                 error=f"{expectation.collection} {json_util.dumps(query)[:200]}: {reason}")
     return checks.assertion(expectation.name, found, minimum=expectation.min, maximum=expectation.max)

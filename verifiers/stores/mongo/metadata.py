@@ -60,6 +60,10 @@ def index_definition(index: Mapping[str, Any]) -> str:
     key = index.get("key") or {}
     pairs = [[str(field), normalise(direction)] for field, direction in dict(key).items()]
     rest = {k: normalise(v) for k, v in index.items() if k not in _INDEX_DROPPED | {"key", "name"}}
+    # what `unique` says without changing the index: false (the default) on any index, true on `_id_` (unique
+    # by definition); mongoeco 4.11 lists both, mongod neither (issue 26)
+    if rest.get("unique") is False or (rest.get("unique") is True and index.get("name") == "_id_"):
+        del rest["unique"]
     return _text({"key": pairs, **rest})
 
 
