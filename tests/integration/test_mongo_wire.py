@@ -7,8 +7,12 @@ harness and named by a test here:
 - views are listed as type "collection" (test_a_view_listed_as_a_collection_is_a_view_not_data);
 - create_collection(capped=True, size=N) is refused, size being sent as a double
   (test_a_capped_collection_is_created_with_the_dumps_own_size);
-- listDatabases fails once a database holds a Decimal128 (test_capture_of_every_database_names_listDatabases;
-  measurement on the external sandbox never lists, the scratch check asks per name);
+- listDatabases fails once a database holds a Decimal128, Regex, Timestamp, MinKey, MaxKey or DBRef
+  (test_capture_of_every_database_names_listDatabases,
+  test_a_sandbox_refusing_listDatabases_is_measured_by_its_restored_databases; measurement on the external
+  sandbox never lists, its scratch-name check asks per name);
+- listIndexes adds `unique: true` to `_id_` and `unique: false` elsewhere, which change nothing (a mongod-made
+  backup passes its schema check in test_a_server_rewriting_deprecated_bson_types_fails_the_checksum);
 - commands and operators it lacks (`$toHashedIndexKey`, `buildinfo`) are refused without mongod's codes
   (test_a_command_the_server_lacks_is_not_verified_naming_it);
 - documents keep `_id` where it was written (mongod moves it first): the checksum's canonical form moves it, so
@@ -44,12 +48,14 @@ from verifiers.sandboxes.readiness import Readiness
 from verifiers.store_settings import ExternalSandbox
 from verifiers.stores.mongo.archive import open_dump
 from verifiers.stores.mongo.capture import capture_mongo
+from verifiers.stores.mongo.corruption import validate_collections
 from verifiers.stores.mongo.dochash import id_hash
 from verifiers.stores.mongo.engine import server_engine, unsupported
 from verifiers.stores.mongo.external_server import external_mongod
 from verifiers.stores.mongo.kind import judge, measure_restored
 from verifiers.stores.mongo.manifest import load_manifest
-from verifiers.stores.mongo.measure import raw_documents
+from verifiers.stores.mongo.measure import facts_from_server, raw_documents
+from verifiers.stores.mongo.namespaces import NamespaceMap
 from verifiers.stores.mongo.restore import dump_databases, restore_with_pymongo
 
 pytestmark = pytest.mark.mongo
@@ -108,7 +114,8 @@ def seed_databases(server: WireServer) -> None:
 
 
 def seed_types(server: WireServer) -> None:
-    """Every BSON type the checksum keeps apart, in one database (a Decimal128 anywhere stops listDatabases)."""
+    """Every BSON type the checksum keeps apart, in one database (a Decimal128 or Regex anywhere stops
+    listDatabases)."""
     documents: list[Any] = [
         {"_id": 1, "double": 1.5, "neg_zero": -0.0, "nan": float("nan"), "inf": float("-inf"), "str": "x",
          "doc": {"b": 1, "a": 2}, "arr": [1, "a", {"z": None}], "bin": Binary(b"\x00\x01", 0),
@@ -141,7 +148,7 @@ def bson_string(text: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def captured(source: WireServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Every database of the source, captured before any holds a Decimal128 (see `captured_types`)."""
+    """Every database of the source, captured before any holds a Decimal128 or a Regex (see `captured_types`)."""
     return capture_mongo(source.uri, tmp_path_factory.mktemp("wire-backups"), name="app", via="pymongo",
                          segment_documents=SEGMENT)
 
@@ -246,13 +253,55 @@ def test_a_capped_collection_is_created_with_the_dumps_own_size(captured: tuple[
 
 def test_capture_of_every_database_names_listDatabases(captured_types: tuple[Path, Path], source: WireServer,
                                                        tmp_path: Path) -> None:
-    """With a Decimal128 in `types`, listDatabases fails: a capture of every database fails naming it and
+    """With a Decimal128 (and others) in `types`, listDatabases fails: a capture of every database fails naming it and
     writes nothing; the capture of one named database (captured_types) needs no listing."""
     with pytest.raises(CaptureError, match=r"cannot list its databases \(listDatabases\)") as raised:
         capture_mongo(source.uri, tmp_path, name="app", via="pymongo")
     assert "mongodb://HOST/DATABASE" in (raised.value.hint or "")
     assert list(tmp_path.iterdir()) == []
     assert load_manifest(captured_types[1], store="app").collections["types.values"].documents == 11
+
+
+def test_a_sandbox_refusing_listDatabases_is_measured_by_its_restored_databases(
+        captured_types: tuple[Path, Path], source: WireServer) -> None:
+    """A sandbox of the harness's own (every database under its own name, as the product's mongoeco sandbox) refuses
+    listDatabases once a Decimal128 (or Regex, ...) is in it: measuring and validate take the databases the restore
+    wrote; without them the refusal is raised, never an empty measurement."""
+    expected = load_manifest(captured_types[1], store="app").collections["types.values"]
+    client = source.client()
+    try:
+        with pytest.raises(OperationFailure, match=r"\$bsonSize cannot encode value of type "):
+            client.list_database_names()
+        with pytest.raises(OperationFailure):
+            facts_from_server(client)
+        facts = facts_from_server(client, restored=["types"])
+        result = validate_collections(client, NamespaceMap(), full=False, budget=60, store="app", restored=["types"])
+    finally:
+        client.close()
+    assert set(facts) == {"types.values"}
+    assert (facts["types.values"].documents, facts["types.values"].checksum) == (11, expected.checksum)
+    assert result.passed and result.compared and result.message == "validate found all 1 collections valid"
+
+
+def test_an_external_server_refusing_listDatabases_is_asked_per_scratch_name(captured: tuple[Path, Path],
+                                                                          python: Path) -> None:
+    """The user's server holds a Decimal128, so it refuses listDatabases: the external sandbox checks its scratch
+    names one by one, the run passes, and afterwards the scratch databases hold nothing."""
+    with mongoeco_server(python) as users:
+        client = users.client()
+        try:
+            client["ledger"]["entries"].insert_one({"_id": 1, "amount": Decimal128("9.99")})
+            with pytest.raises(OperationFailure, match=r"\$bsonSize cannot encode value of type Decimal128"):
+                client.list_database_names()
+            outcome = run(captured[0].parent, users)
+            assert outcome.status == "passed", failures(outcome)
+            assert outcome.sandbox is not None
+            scratch = [pair.split(" -> ")[1] for pair in str(outcome.sandbox["databases"]).split(", ")]
+            assert len(scratch) == 2 and all(client[name].list_collection_names() == [] for name in scratch)
+            assert client["ledger"].list_collection_names() == ["entries"]
+            assert client["ledger"]["entries"].count_documents({}) == 1
+        finally:
+            client.close()
 
 
 def test_every_bson_type_round_trips(captured_types: tuple[Path, Path], target: WireServer) -> None:

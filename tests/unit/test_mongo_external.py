@@ -149,6 +149,7 @@ class FakeServer:
         self.down = False
         self.race: str | None = None  # a database someone else creates between our listing and our create
         self.creatable: int | None = None  # how many databases may be created before the server refuses
+        self.lists = True  # False: listDatabases refused, as mongoeco 4.11 does once a Decimal128 is stored
 
     def connect(self, uri: str, **options: Any) -> Any:  # a FakeClient where pymongo gives a MongoClient
         self.uris.append(uri)
@@ -179,6 +180,8 @@ class FakeClient:
 
     def list_database_names(self) -> list[str]:
         self._up()
+        if not self.server.lists:
+            raise OperationFailure("$bsonSize cannot encode value of type Decimal128")
         return sorted(self.server.databases)
 
     def __getitem__(self, name: str) -> FakeDatabase:
@@ -349,9 +352,11 @@ def fixed_names(monkeypatch: pytest.MonkeyPatch, token: str) -> str:
     return external.SCRATCH_PREFIX + token
 
 
-def test_refuses_a_scratch_name_the_server_already_has(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("lists", [True, False], ids=["listDatabases", "asked-per-name"])
+def test_refuses_a_scratch_name_the_server_already_has(monkeypatch: pytest.MonkeyPatch, lists: bool) -> None:
     taken = fixed_names(monkeypatch, "0123456789ab")
     server = FakeServer({taken: {"theirs": [{"_id": 1}]}})
+    server.lists = lists
     with pytest.raises(SandboxError, match=f"database {taken} already exists on mongo.invalid:27017"), \
             opening(server, ["app"], allow_external=True):
         pass

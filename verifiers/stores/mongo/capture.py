@@ -238,7 +238,8 @@ def _entries(client: MongoClient[Any], database: str | None, shown: str) -> Iter
 
 def _all_databases(client: MongoClient[Any], shown: str) -> list[str]:
     """Every database, by listDatabases. A server that refuses it (mongoeco 4.11 once a database holds a
-    Decimal128, issue 26) leaves the backup's contents unknown: the capture fails naming the command."""
+    Decimal128, Regex, Timestamp, MinKey, MaxKey or DBRef: issue 26) leaves the backup's contents unknown: the
+    capture fails naming the command."""
     try:
         return sorted(client.list_database_names())
     except OperationFailure as exc:

@@ -2,8 +2,8 @@
 
 A MongoDB-wire-compatible server (mongoeco, FerretDB) reports a MongoDB version in `buildInfo` (mongoeco 4.11:
 "7.0.0") it is not: evidence names the engine that really ran (mongoeco sets `gitVersion` to "mongoeco",
-FerretDB adds a `ferretdb` document). `buildInfo` is sent under its own name: pymongo's `server_info()` sends
-`buildinfo`, which mongoeco refuses.
+FerretDB adds its own fields: `ferretdbVersion` in 1.x, a `ferretdb` document). `buildInfo` is sent under its
+own name: pymongo's `server_info()` sends `buildinfo`, which mongoeco refuses.
 
 A server without a command the verification needs makes that check fail as not verified, naming the command;
 `unsupported` reads the name from the server's refusal (the names are the server's vocabulary, never data).
@@ -52,8 +52,9 @@ class ServerEngine:
 def engine_of(build_info: Mapping[str, Any]) -> ServerEngine:
     claimed = str(build_info.get("version", "?"))
     ferret = build_info.get("ferretdb")
-    if isinstance(ferret, Mapping):
-        return ServerEngine("ferretdb", str(ferret.get("version", "?")), {"reports_mongodb_version": claimed})
+    if isinstance(ferret, Mapping) or "ferretdbVersion" in build_info:  # a `ferretdb` document, or v1's string
+        own = ferret.get("version") if isinstance(ferret, Mapping) else build_info.get("ferretdbVersion")
+        return ServerEngine("ferretdb", str(own or "?"), {"reports_mongodb_version": claimed})
     if str(build_info.get("gitVersion", "")).lower() == "mongoeco":
         # mongoeco does not say its own version on the wire; the MongoDB version it emulates is not it
         return ServerEngine("mongoeco", "?", {"reports_mongodb_version": claimed})

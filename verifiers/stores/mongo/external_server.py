@@ -154,9 +154,10 @@ def _create_scratch(store: str, server: ExternalMongo, names: list[str], created
 
 
 def _existing(client: MongoClient[Any], names: list[str]) -> set[str]:
-    """Which of `names` the server already has. By listDatabases; a server that refuses it (mongoeco 4.11 once
-    any database holds a Decimal128, issue 26) is asked per name: a MongoDB database exists exactly while it
-    holds a collection, and create_collection(check_exists=True) guards the race after either answer."""
+    """Which of `names` the server already has. By listDatabases; a server that refuses it (mongoeco 4.11 once any
+    database holds a Decimal128, Regex, Timestamp, MinKey, MaxKey or DBRef: issue 26) is asked per name: a MongoDB
+    database exists exactly while it holds a collection, and create_collection(check_exists=True) guards the race after
+    either answer."""
     try:
         return set(client.list_database_names())
     except OperationFailure:

@@ -75,7 +75,8 @@ def server_databases(client: MongoClient[Any], where: NamespaceMap, restored: Se
     """The server databases to measure: the mapped ones, or (identity) every database the server lists.
 
     `restored`: the databases the restore wrote into a sandbox of the harness's own, measured when the server
-    refuses listDatabases (mongoeco 4.11 once a database holds a Decimal128, issue 26). That sandbox was empty
+    refuses listDatabases (mongoeco 4.11 once a database holds a Decimal128, Regex, Timestamp,
+    MinKey, MaxKey or DBRef: issue 26). That sandbox was empty
     and the restore writes only the dump's databases, so they are all there is: a database the restore lost
     still shows as missing collections, and a dump holding more than its manifest fails the artifact check.
     Without `restored` the refusal is raised."""
