@@ -12,11 +12,12 @@ import os
 import select
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from pymongo import MongoClient
@@ -66,21 +67,22 @@ def mongoeco_python() -> Path:
 
 @contextlib.contextmanager
 def mongoeco_server(python: Path) -> Iterator[WireServer]:
-    proc = subprocess.Popen([str(python), "-c", SERVE], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, process_group=0)
-    try:
-        yield WireServer(uri=_first_line(proc), pgid=proc.pid)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+    # stderr to a file, not a pipe nobody reads while the server runs: a full pipe would stall the server
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen([str(python), "-c", SERVE], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=stderr, process_group=0)
+        try:
+            yield WireServer(uri=_first_line(proc, stderr), pgid=proc.pid)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
-def _first_line(proc: subprocess.Popen[bytes]) -> str:
-    assert proc.stdout is not None and proc.stderr is not None
+def _first_line(proc: subprocess.Popen[bytes], stderr: IO[bytes]) -> str:
+    assert proc.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stdout], [], [], 0.5)
@@ -90,10 +92,12 @@ def _first_line(proc: subprocess.Popen[bytes]) -> str:
                 return line
         if proc.poll() is not None:
             break
-    os.killpg(proc.pid, signal.SIGKILL)
-    _, err = proc.communicate(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    stderr.seek(0)
     raise RuntimeError(f"mongoeco did not start within {START_TIMEOUT:g} s (exit {proc.returncode}): "
-                       f"{err.decode(errors='replace')[-2000:]}")
+                       f"{stderr.read().decode(errors='replace')[-2000:]}")
 
 
 def restore_sandbox(target: WireServer) -> dict[str, Any]:
