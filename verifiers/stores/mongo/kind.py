@@ -92,7 +92,8 @@ class MongoPlan(KindPlan):
             return not_restored(plan, result, "the artifact could not be restored",
                                not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
         try:
-            with mongo_sandbox(store, manifest, timer, databases=dump_databases(dump)) as server:
+            restored = dump_databases(dump)  # what the restore writes (measured where listDatabases is refused)
+            with mongo_sandbox(store, manifest, timer, databases=restored) as server:
                 result.sandbox = server.info
                 with timer.phase("restore"):
                     outcome = restore(server, dump, store, work_dir)
@@ -102,9 +103,9 @@ class MongoPlan(KindPlan):
                                                 seconds=outcome.timeout_seconds)
                 result.checks.append(restore_check(outcome, name))
                 with timer.phase("verify"):
-                    observed, counts = measure_restored(server, store, manifest)
+                    observed, counts = measure_restored(server, store, manifest, restored)
                     if store.validate_collections:  # after the read-only measurement
-                        counts.append(validate(server, store, manifest_databases(manifest)))
+                        counts.append(validate(server, store, restored))
         except NoSuitableServerError as exc:
             return not_restored(plan, result, "no MongoDB server here to restore into", not_restorable(
                 "not restorable here", f"store {store.name}: {name} is {dump.info.describe()}; {exc.describe()}"))
@@ -134,23 +135,19 @@ def validate(server: MongoServer, store: MongoStore, restored: Sequence[str] | N
         client.close()
 
 
-def manifest_databases(manifest: MongoManifest) -> list[str]:
-    """The databases the restore writes into a sandbox of the harness's own: the backup's."""
-    return sorted({namespace.partition(".")[0] for namespace in manifest.collections})
-
-
 def selected_collections(store: MongoStore, collections: dict[str, CollectionFacts]) -> dict[str, CollectionFacts]:
     return {ns: f for ns, f in sorted(collections.items())
             if selected(ns, store.collections.include, store.collections.exclude)}
 
 
-def measure_restored(server: MongoServer, store: MongoStore,
-                     manifest: MongoManifest) -> tuple[dict[str, CollectionFacts], list[CheckResult]]:
-    """The restored collections' facts, their segments cut as the manifest's were, and the filters' counts."""
+def measure_restored(server: MongoServer, store: MongoStore, manifest: MongoManifest,
+                     restored: Sequence[str] | None = None) -> tuple[dict[str, CollectionFacts], list[CheckResult]]:
+    """The restored collections' facts, their segments cut as the manifest's were, and the filters' counts.
+    `restored`: the databases the restore wrote (measure.server_databases)."""
     bits = {ns: facts.segments.bits for ns, facts in manifest.collections.items() if facts.segments is not None}
     client = server.client()
     try:
-        return (facts_from_server(client, server.namespaces, bits, restored=manifest_databases(manifest)),
+        return (facts_from_server(client, server.namespaces, bits, restored=restored),
                 [run_filter(client, f, server.namespaces) for f in store.filters])
     except PyMongoError as exc:
         raise SandboxError(f"store {store.name}: lost the sandbox server while verifying: {type(exc).__name__}",
