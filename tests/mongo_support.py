@@ -1,17 +1,25 @@
 """mongodump archives built byte by byte from the documented layout (mongo-tools common/archive/spec.md), with
-an independent CRC-64/XZ, so the reader is tested against the format and not against our own writer."""
+an independent CRC-64/XZ, so the reader is tested against the format and not against our own writer; and what
+the tests against real servers (mongod, mongoeco) share: the store's settings, the databases a server holds,
+a damaged copy of a captured backup."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import bson
 from bson.int64 import Int64
+from pymongo import MongoClient
+
+from verifiers.inventory import parse_inventory
+from verifiers.stores.mongo.settings import MongoStore
 
 MAGIC = struct.pack("<I", 0x8199E26D)  # 6d e2 99 81 on disk
 TERMINATOR = b"\xff\xff\xff\xff"
@@ -110,3 +118,41 @@ def sample() -> list[Coll]:
     empty = Coll("audit", "events", [], metadata_json([{"v": 2, "key": {"_id": 1}, "name": "_id_"}],
                                                       {"capped": True, "size": 4096}))
     return [users, orders, empty]
+
+
+class HasClient(Protocol):
+    def client(self, *, timeout_ms: int = 10_000) -> MongoClient[Any]: ...
+
+
+def store(directory: Path, **settings: Any) -> MongoStore:
+    """Store `app`: the backups `app-*` in `directory`, with the given settings (sandbox, filters, ...)."""
+    inventory = parse_inventory({"stores": [{"name": "app", "kind": "mongo", "rto": "1h", "rpo": "1d",
+                                             "source": {"type": "file", "path": str(directory / "app-*")},
+                                             **settings}]}, directory / "inventory.toml")
+    found = inventory.stores[0]
+    assert isinstance(found, MongoStore)
+    return found
+
+
+def databases_of(server: HasClient) -> dict[str, list[str]]:
+    """The application databases a server holds, and their collections."""
+    client = server.client()
+    try:
+        return {db: sorted(client[db].list_collection_names()) for db in client.list_database_names()
+                if db not in ("admin", "local", "config")}
+    finally:
+        client.close()
+
+
+def damaged_copy(captured: tuple[Path, Path], data: bytes, into: Path, *, remeasure: bool) -> Path:
+    """The backup with `data` as its archive, in `into`; its manifest's artifact size and SHA-256 re-measured
+    (`remeasure`: the checksum then passes and what is left to find the damage is the archive itself) or kept.
+    Returns the directory."""
+    archive, manifest = captured
+    (into / archive.name).write_bytes(data)
+    raw = json.loads(manifest.read_text())
+    if remeasure:
+        raw["artifact"]["sha256"] = hashlib.sha256(data).hexdigest()
+        raw["artifact"]["bytes"] = len(data)
+    (into / manifest.name).write_text(json.dumps(raw))
+    return into

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -30,7 +31,18 @@ from verifiers.compliance.attach import judge_unrestored
 from verifiers.inventory import parse_inventory
 
 PASSWORD = "not-a-real-password-1"
-TODAY = datetime.now(UTC).date()
+MIDNIGHT_MARGIN = timedelta(minutes=2)  # longer than any test here takes
+
+
+@pytest.fixture(autouse=True)
+def clear_of_midnight() -> None:
+    """moto dates what it creates by the real clock, and the expected days are counted from today: a test that ran
+    across midnight UTC (a suite started the evening before, as CI's was) would compare two different todays. So
+    each test starts at least MIDNIGHT_MARGIN before the next midnight UTC, waiting past it when it is nearer."""
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    if midnight - now < MIDNIGHT_MARGIN:
+        time.sleep((midnight - now).total_seconds() + 1)
 
 
 def success(tmp_path: Path, source: dict[str, Any], *, days_later: int, kind: str = "postgres",
@@ -45,7 +57,8 @@ def success(tmp_path: Path, source: dict[str, Any], *, days_later: int, kind: st
 
 
 def day(offset: int) -> str:
-    return (TODAY + timedelta(days=offset)).isoformat()
+    """The day `offset` days after today (the test's: clear_of_midnight keeps it one day)."""
+    return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ import pytest
 from bson import Decimal128, ObjectId, Regex
 from bson.int64 import Int64
 
-from verifiers.inventory import parse_inventory
+from tests.mongo_support import damaged_copy, databases_of, store
 from verifiers.runner import plan_store, run_store
 from verifiers.sandboxes.docker import engine_available
 from verifiers.sandboxes.readiness import Readiness
@@ -33,7 +32,6 @@ from verifiers.stores.mongo.local_server import MongoServer, local_mongod
 from verifiers.stores.mongo.manifest import load_manifest
 from verifiers.stores.mongo.measure import facts_from_server, raw_documents
 from verifiers.stores.mongo.restore import find_mongorestore, restore_with_mongorestore, restore_with_pymongo
-from verifiers.stores.mongo.settings import MongoStore
 from verifiers.stores.restore_tool import RestoreOutcome
 
 pytestmark = pytest.mark.mongo
@@ -128,15 +126,6 @@ def restore_and_judge(new_server: ServerFactory, archive: Path, restorer: str, t
         finally:
             client.close()
     return judge(store(archive.parent), manifest.collections, observed)
-
-
-def store(directory: Path, **settings: Any) -> MongoStore:
-    inventory = parse_inventory({"stores": [{"name": "app", "kind": "mongo", "rto": "1h", "rpo": "1d",
-                                             "source": {"type": "file", "path": str(directory / "app-*")},
-                                             **settings}]}, directory / "inventory.toml")
-    found = inventory.stores[0]
-    assert isinstance(found, MongoStore)
-    return found
 
 
 # mongorestore only where it is installed (it ships apart from mongod); pymongo always
@@ -249,15 +238,6 @@ def users_server(new_server: ServerFactory) -> Iterator[MongoServer]:
         yield server
 
 
-def databases_of(server: MongoServer) -> dict[str, list[str]]:
-    client = server.client()
-    try:
-        return {db: sorted(client[db].list_collection_names()) for db in client.list_database_names()
-                if db not in ("admin", "local", "config")}
-    finally:
-        client.close()
-
-
 def external(server: MongoServer, **extra: Any) -> dict[str, Any]:
     return {"type": "external", "url": login_uri(server), **extra}
 
@@ -323,12 +303,7 @@ def test_external_sandbox_drops_its_databases_when_the_restore_fails(users_serve
                                                                     tmp_path: Path) -> None:
     """A damaged archive (cut short after its prelude) whose manifest claims it: the restore fails, loudly, and
     the scratch databases are dropped all the same."""
-    archive = tmp_path / captured[0].name
-    archive.write_bytes(captured[0].read_bytes()[: captured[0].stat().st_size // 2])
-    raw = json.loads(captured[1].read_text())
-    raw["artifact"]["sha256"] = hashlib.sha256(archive.read_bytes()).hexdigest()
-    raw["artifact"]["bytes"] = archive.stat().st_size
-    (tmp_path / captured[1].name).write_text(json.dumps(raw))
+    damaged_copy(captured, captured[0].read_bytes()[: captured[0].stat().st_size // 2], tmp_path, remeasure=True)
     before = databases_of(users_server)
     outcome = run_store(plan_store(store(tmp_path, sandbox=external(users_server, allow_external=True)), tmp_path))
     assert outcome.status == "failed"

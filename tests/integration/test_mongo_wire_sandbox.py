@@ -109,7 +109,7 @@ def test_start_and_stop_leave_no_process_or_directory(wire: MongoecoInstallation
         pgid, workdir = server.pgid, server.workdir
     assert record["type"] == "local" and record["engine"] == "mongoeco" and record["version"] == wire.version
     assert record["server"] == f"mongoeco {wire.version} (MongoDB wire-protocol server in Python, not MongoDB)"
-    assert record["reports"] == "MongoDB 7.0.0"
+    assert record["reports_mongodb_version"] == "7.0.0"
     assert not group_alive(pgid) and not workdir.exists()
     assert set(sandbox_processes()) - running == set() and set(sandbox_dirs()) - before == set()
 

@@ -149,6 +149,7 @@ class FakeServer:
         self.down = False
         self.race: str | None = None  # a database someone else creates between our listing and our create
         self.creatable: int | None = None  # how many databases may be created before the server refuses
+        self.lists = True  # False: listDatabases refused, as mongoeco 4.11 does once a Decimal128 is stored
 
     def connect(self, uri: str, **options: Any) -> Any:  # a FakeClient where pymongo gives a MongoClient
         self.uris.append(uri)
@@ -168,12 +169,19 @@ class FakeClient:
         if self.server.down:
             raise ServerSelectionTimeoutError(f"{URI}: [Errno 111] Connection refused")
 
-    def server_info(self) -> dict[str, Any]:
+    @property
+    def admin(self) -> FakeClient:
+        return self
+
+    def command(self, name: str) -> dict[str, Any]:  # only admin's buildInfo (engine.server_engine)
+        assert name == "buildInfo"
         self._up()
-        return {"version": "7.0.14"}
+        return {"version": "7.0.14", "gitVersion": "ce59cfc6a3c5e5c067dca0d30697edd68d4f5188", "ok": 1.0}
 
     def list_database_names(self) -> list[str]:
         self._up()
+        if not self.server.lists:
+            raise OperationFailure("$bsonSize cannot encode value of type Decimal128")
         return sorted(self.server.databases)
 
     def __getitem__(self, name: str) -> FakeDatabase:
@@ -344,9 +352,11 @@ def fixed_names(monkeypatch: pytest.MonkeyPatch, token: str) -> str:
     return external.SCRATCH_PREFIX + token
 
 
-def test_refuses_a_scratch_name_the_server_already_has(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("lists", [True, False], ids=["listDatabases", "asked-per-name"])
+def test_refuses_a_scratch_name_the_server_already_has(monkeypatch: pytest.MonkeyPatch, lists: bool) -> None:
     taken = fixed_names(monkeypatch, "0123456789ab")
     server = FakeServer({taken: {"theirs": [{"_id": 1}]}})
+    server.lists = lists
     with pytest.raises(SandboxError, match=f"database {taken} already exists on mongo.invalid:27017"), \
             opening(server, ["app"], allow_external=True):
         pass

@@ -399,3 +399,14 @@ def test_unknown_bin_dir_names_where_it_looked(no_mongod: None) -> None:
     with pytest.raises(NoSuitableServerError, match="no mongod found \\(looked in /nowhere, "):
         installation("/nowhere")
     assert os.environ["PATH"].endswith("empty-bin")  # the fixture hid every other directory
+
+
+def test_unique_that_changes_nothing_is_not_a_difference() -> None:
+    """mongoeco 4.11 lists `unique: true` on `_id_` and `unique: false` on other indexes; mongod lists neither
+    (issue 26). Both say what the index already is; a unique index still differs from a plain one."""
+    assert index_definition({"key": {"_id": 1}, "name": "_id_", "unique": True}) == \
+        index_definition({"key": {"_id": 1}, "name": "_id_"})
+    assert index_definition({"key": {"a": 1}, "name": "a_1", "unique": False}) == \
+        index_definition({"key": {"a": 1}, "name": "a_1"})
+    assert index_definition({"key": {"a": 1}, "name": "a_1", "unique": True}) != \
+        index_definition({"key": {"a": 1}, "name": "a_1"})

@@ -36,8 +36,10 @@ from verifiers.sources import sha256_file, sha256_tree
 from verifiers.sources.file import default_manifest_path
 from verifiers.stores.hash_ranges import DEFAULT_SEGMENT_ITEMS, check_segment_items
 from verifiers.stores.mongo.archive import ArchiveWriter, CollectionEntry, open_dump
+from verifiers.stores.mongo.engine import server_engine, unsupported
 from verifiers.stores.mongo.manifest import DumpArtifact, MongoManifest, save_manifest
 from verifiers.stores.mongo.measure import facts_from_dump, measured, raw_documents
+from verifiers.stores.mongo.metadata import listed_type
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 _CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@/]*)(?::[^@/]*)?@")
@@ -172,12 +174,12 @@ def _pymongo_export(uri: str, shown: str, database: str | None, out: Path) -> tu
             hello = client.admin.command("hello")
         except OperationFailure:  # servers before 4.4.2 know it as isMaster
             hello = client.admin.command("isMaster")
-        # buildInfo by its documented name: server_info() sends "buildinfo", which mongoeco refuses
-        version = str(client.admin.command("buildInfo").get("version", "?"))
+        engine = server_engine(client)
+        version = engine.speaks
         snapshot = (bool(hello.get("setName")) or hello.get("msg") == "isdbgrid") and int(version.split(".")[0]) >= 5
         with _session(client, snapshot) as session:
             # listings outside the session: snapshot read concern is for find/aggregate/distinct only
-            entries = list(_entries(client, database))
+            entries = list(_entries(client, database, shown))
             with out.open("wb") as fh:
                 writer = ArchiveWriter(fh, server_version=version, tool_version=f"restoreproof {__version__}",
                                        collections=[(e, 0) for e in entries])
@@ -185,7 +187,9 @@ def _pymongo_export(uri: str, shown: str, database: str | None, out: Path) -> tu
                     data = _data_collection(entry, version)
                     if data is not None:
                         writer.write_collection(entry.db, data, raw_documents(client[entry.db][data], session=session))
-        return "pymongo export (mongodump not installed)", CONSISTENCY_SNAPSHOT if snapshot else CONSISTENCY_NONE
+        method = "pymongo export (mongodump not installed)" + ("" if engine.engine == "mongodb" else
+                                                              f" of {engine.describe()}")
+        return method, CONSISTENCY_SNAPSHOT if snapshot else CONSISTENCY_NONE
     except PyMongoError as exc:
         raise CaptureError(f"capture mongo: reading {shown} failed: {redact_uri(str(exc).splitlines()[0])}",
                            hint="check the URI, the network path, and that the user may read every database "
@@ -217,19 +221,33 @@ def _session(client: MongoClient[Any], snapshot: bool) -> Iterator[ClientSession
         yield session
 
 
-def _entries(client: MongoClient[Any], database: str | None) -> Iterator[CollectionEntry]:
-    names = [database] if database else sorted(client.list_database_names())
+def _entries(client: MongoClient[Any], database: str | None, shown: str) -> Iterator[CollectionEntry]:
+    names = [database] if database else _all_databases(client, shown)
     for db_name in names:
         db = client[db_name]
         for info in sorted(db.list_collections(), key=lambda i: str(i["name"])):
             if not measured(f"{db_name}.{info['name']}"):
                 continue
-            kind = str(info.get("type", "collection"))
+            kind = listed_type(info)
             indexes = [dict(i) for i in db[info["name"]].list_indexes()] if kind != "view" else []
             metadata: dict[str, Any] = {"indexes": indexes, "collectionName": info["name"], "type": kind,
                                         "options": dict(info.get("options") or {})}
             yield CollectionEntry(db=db_name, collection=str(info["name"]), type=kind, metadata=metadata)
 
+
+
+def _all_databases(client: MongoClient[Any], shown: str) -> list[str]:
+    """Every database, by listDatabases. A server that refuses it (mongoeco 4.11 once a database holds a
+    Decimal128, Regex, Timestamp, MinKey, MaxKey or DBRef: issue 26) leaves the backup's contents unknown: the
+    capture fails naming the command."""
+    try:
+        return sorted(client.list_database_names())
+    except OperationFailure as exc:
+        lacking = unsupported(exc)
+        reason = f"does not support {lacking}" if lacking else f"refused it: {redact_uri(str(exc).splitlines()[0])}"
+        raise CaptureError(f"capture mongo: {shown} cannot list its databases (listDatabases): the server {reason}",
+                           hint="name the database to back up in the URI (mongodb://HOST/DATABASE), one capture "
+                           "per database") from None
 
 
 def run(args: argparse.Namespace) -> str:

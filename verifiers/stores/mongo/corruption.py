@@ -11,7 +11,7 @@ verified, naming the command; collections left when the budget ran out make it "
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pymongo import MongoClient
@@ -20,36 +20,38 @@ from pymongo.errors import ConnectionFailure, OperationFailure
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import SandboxError
-from verifiers.stores.mongo.measure import measured
+from verifiers.stores.mongo.engine import unsupported
+from verifiers.stores.mongo.measure import measured, server_databases
+from verifiers.stores.mongo.metadata import listed_type
 from verifiers.stores.mongo.namespaces import NamespaceMap
 
 CHECK = "corruption"
 SUBJECT = "collections"
 SPEC = CheckSpec(CHECK, SUBJECT)
 SHOWN = 10
-COMMAND_NOT_FOUND = 59  # the server's code for a command it does not have
 
 
 def validate_collections(client: MongoClient[Any], namespaces: NamespaceMap, *, full: bool, budget: float,
-                         store: str) -> CheckResult:
+                         store: str, restored: Sequence[str] | None = None) -> CheckResult:
     """`validate` (with `full` when asked) on every application collection the restore wrote, named by the
-    backup's own namespaces; about `budget` seconds at most."""
+    backup's own namespaces; about `budget` seconds at most. `restored`: as for measure.server_databases."""
     deadline = time.monotonic() + budget
     replies: dict[str, Mapping[str, Any] | None] = {}
     try:
-        targets = [(server_db, source) for server_db in namespaces.server_databases(
-            client.list_database_names() if namespaces.identity else ())
-            if (source := namespaces.source_db(server_db)) is not None]
+        targets = [(server_db, source) for server_db in server_databases(client, namespaces, restored)
+                   if (source := namespaces.source_db(server_db)) is not None]
+        # the type judged here, not by a listCollections filter: mongoeco lists views as "collection"
         collections = [(server_db, source, info["name"]) for server_db, source in targets
-                       for info in client[server_db].list_collections(filter={"type": "collection"})
-                       if measured(f"{source}.{info['name']}") and info["name"] not in namespaces.hidden]
+                       for info in client[server_db].list_collections()
+                       if listed_type(info) == "collection" and measured(f"{source}.{info['name']}")
+                       and info["name"] not in namespaces.hidden]
         for server_db, source, name in collections:
             if time.monotonic() >= deadline:
                 break
             try:
                 replies[f"{source}.{name}"] = client[server_db].command("validate", name, full=full)
             except OperationFailure as exc:
-                if exc.code == COMMAND_NOT_FOUND:  # asked for and impossible: not verified, so never a pass
+                if unsupported(exc) is not None:  # asked for and impossible: not verified, so never a pass
                     return CheckResult(CHECK, SUBJECT, False, None, "0 invalid", "not verified: the server has no "
                                        "`validate` command (a MongoDB-wire-compatible server?); run the store on "
                                        "mongod, or set validate_collections = false")

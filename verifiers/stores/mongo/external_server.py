@@ -26,12 +26,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pymongo import MongoClient
-from pymongo.errors import CollectionInvalid, PyMongoError
+from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
 from verifiers.errors import SandboxError
 from verifiers.sandboxes import SandboxInfo, external
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.store_settings import ExternalSandbox
+from verifiers.stores.mongo.engine import ServerEngine, server_engine
 from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.namespaces import NamespaceMap, valid_db_name
 
@@ -98,11 +99,11 @@ def external_mongod(store: str, settings: ExternalSandbox, databases: Sequence[s
     created: list[str] = []
     failing = True
     try:
-        version = _create_scratch(store, probe, list(names.values()), created, target=target, timeout_ms=timeout_ms)
+        engine = _create_scratch(store, probe, list(names.values()), created, target=target, timeout_ms=timeout_ms)
         namespaces = NamespaceMap.renamed(names.items(), hidden=[MARKER_COLLECTION])
         yield replace(probe, namespaces=namespaces, info=SandboxInfo(
-            type="external", engine="mongodb", version=version,
-            details={"target": target, "databases": namespaces.describe() or "none"}))
+            type="external", engine=engine.engine, version=engine.version,
+            details={"target": target, "databases": namespaces.describe() or "none", **engine.details}))
         failing = False
     finally:
         try:
@@ -114,9 +115,9 @@ def external_mongod(store: str, settings: ExternalSandbox, databases: Sequence[s
 
 
 def _create_scratch(store: str, server: ExternalMongo, names: list[str], created: list[str], *, target: str,
-                    timeout_ms: int) -> str:
-    """Create and mark each scratch database (appended to `created` as soon as it exists); the server's
-    version."""
+                    timeout_ms: int) -> ServerEngine:
+    """Create and mark each scratch database (appended to `created` as soon as it exists); which server it
+    is."""
     uri = server.secret_uri
     try:
         client = server.client(timeout_ms=timeout_ms)
@@ -124,8 +125,8 @@ def _create_scratch(store: str, server: ExternalMongo, names: list[str], created
         raise SandboxError(f"store {store}: sandbox.dsn is not a usable MongoDB URI: {_scrub(str(exc), uri, target)}",
                            hint="see https://www.mongodb.com/docs/manual/reference/connection-string/") from None
     try:
-        version = str(client.server_info().get("version", "?"))
-        existing = set(client.list_database_names())
+        engine = server_engine(client)
+        existing = _existing(client, names)
         for name in names:
             if not valid_db_name(name):
                 raise SandboxError(f"store {store}: {name!r} is not a valid MongoDB database name",
@@ -142,7 +143,7 @@ def _create_scratch(store: str, server: ExternalMongo, names: list[str], created
                                    hint="check who else uses that server") from None
             created.append(name)
             client[name][MARKER_COLLECTION].insert_one({"_id": MARKER_ID, "marker": external.marker(name)})
-        return version
+        return engine
     except PyMongoError as exc:
         raise SandboxError(f"store {store}: cannot create a scratch database on the external server {target}: "
                            f"{_scrub(_first_line(exc), uri, target)}",
@@ -150,6 +151,17 @@ def _create_scratch(store: str, server: ExternalMongo, names: list[str], created
                            "and dbAdminAnyDatabase roles); check host, port and credentials") from None
     finally:
         client.close()
+
+
+def _existing(client: MongoClient[Any], names: list[str]) -> set[str]:
+    """Which of `names` the server already has. By listDatabases; a server that refuses it (mongoeco 4.11 once any
+    database holds a Decimal128, Regex, Timestamp, MinKey, MaxKey or DBRef: issue 26) is asked per name: a MongoDB
+    database exists exactly while it holds a collection, and create_collection(check_exists=True) guards the race after
+    either answer."""
+    try:
+        return set(client.list_database_names())
+    except OperationFailure:
+        return {name for name in names if client[name].list_collection_names()}
 
 
 def _drop_scratch(store: str, server: ExternalMongo, names: list[str], *, target: str, failing: bool) -> None:

@@ -6,13 +6,14 @@ user provides with `sandbox = {type = "external", ...}`), measured there and jud
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bson import json_util
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
@@ -32,6 +33,7 @@ from verifiers.stores.base import (
 )
 from verifiers.stores.mongo import corruption
 from verifiers.stores.mongo.archive import MongoDump, open_dump
+from verifiers.stores.mongo.engine import unsupported
 from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load_manifest
 from verifiers.stores.mongo.measure import facts_from_server, selected
@@ -90,7 +92,8 @@ class MongoPlan(KindPlan):
             return not_restored(plan, result, "the artifact could not be restored",
                                not_restorable("not restorable", f"store {store.name}: {exc.describe()}"))
         try:
-            with mongo_sandbox(store, manifest, timer, databases=dump_databases(dump)) as server:
+            restored = dump_databases(dump)  # what the restore writes (measured where listDatabases is refused)
+            with mongo_sandbox(store, manifest, timer, databases=restored) as server:
                 result.sandbox = server.info
                 with timer.phase("restore"):
                     outcome = restore(server, dump, store, work_dir)
@@ -100,9 +103,9 @@ class MongoPlan(KindPlan):
                                                 seconds=outcome.timeout_seconds)
                 result.checks.append(restore_check(outcome, name))
                 with timer.phase("verify"):
-                    observed, counts = measure_restored(server, store, manifest)
+                    observed, counts = measure_restored(server, store, manifest, restored)
                     if store.validate_collections:  # after the read-only measurement
-                        counts.append(validate(server, store))
+                        counts.append(validate(server, store, restored))
         except NoSuitableServerError as exc:
             return not_restored(plan, result, "no MongoDB server here to restore into", not_restorable(
                 "not restorable here", f"store {store.name}: {name} is {dump.info.describe()}; {exc.describe()}"))
@@ -123,11 +126,11 @@ def restore(server: MongoServer, dump: MongoDump, store: MongoStore, work_dir: P
         client.close()
 
 
-def validate(server: MongoServer, store: MongoStore) -> CheckResult:
+def validate(server: MongoServer, store: MongoStore, restored: Sequence[str] | None = None) -> CheckResult:
     client = server.client()
     try:
         return corruption.validate_collections(client, server.namespaces, full=store.validate_full,
-                                               budget=store.validate_budget, store=store.name)
+                                               budget=store.validate_budget, store=store.name, restored=restored)
     finally:
         client.close()
 
@@ -137,13 +140,14 @@ def selected_collections(store: MongoStore, collections: dict[str, CollectionFac
             if selected(ns, store.collections.include, store.collections.exclude)}
 
 
-def measure_restored(server: MongoServer, store: MongoStore,
-                     manifest: MongoManifest) -> tuple[dict[str, CollectionFacts], list[CheckResult]]:
-    """The restored collections' facts, their segments cut as the manifest's were, and the filters' counts."""
+def measure_restored(server: MongoServer, store: MongoStore, manifest: MongoManifest,
+                     restored: Sequence[str] | None = None) -> tuple[dict[str, CollectionFacts], list[CheckResult]]:
+    """The restored collections' facts, their segments cut as the manifest's were, and the filters' counts.
+    `restored`: the databases the restore wrote (measure.server_databases)."""
     bits = {ns: facts.segments.bits for ns, facts in manifest.collections.items() if facts.segments is not None}
     client = server.client()
     try:
-        return (facts_from_server(client, server.namespaces, bits),
+        return (facts_from_server(client, server.namespaces, bits, restored=restored),
                 [run_filter(client, f, server.namespaces) for f in store.filters])
     except PyMongoError as exc:
         raise SandboxError(f"store {store.name}: lost the sandbox server while verifying: {type(exc).__name__}",
@@ -168,6 +172,9 @@ def run_filter(client: MongoClient[Any], expectation: MongoFilter,
             raise
         details = getattr(exc, "details", None) or {}
         reason = f"code {getattr(exc, 'code', '?')} ({details.get('codeName', type(exc).__name__)})"
+        lacking = unsupported(exc) if isinstance(exc, OperationFailure) else None
+        if lacking is not None:  # the server's own vocabulary, never a document value
+            reason = f"not verified: the server does not support {lacking} ({reason})"
         return checks.assertion(expectation.name, None, minimum=expectation.min, maximum=expectation.max,
                                 error=f"{expectation.collection} {json_util.dumps(query)[:200]}: {reason}")
     return checks.assertion(expectation.name, found, minimum=expectation.min, maximum=expectation.max)

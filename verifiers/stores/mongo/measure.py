@@ -3,6 +3,7 @@ verify): count and checksum over the documents' raw BSON, and the definitions of
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
@@ -10,15 +11,17 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
+from pymongo.errors import OperationFailure
 
 from verifiers.errors import ArtifactFormatError
 from verifiers.stores.hash_ranges import DEFAULT_SEGMENT_ITEMS
 from verifiers.stores.mongo.archive import HINT_DAMAGED, MongoDump
 from verifiers.stores.mongo.dochash import CollectionDigest, MalformedDocument, split_batch
 from verifiers.stores.mongo.manifest import CollectionFacts
-from verifiers.stores.mongo.metadata import definitions, dump_definitions
+from verifiers.stores.mongo.metadata import definitions, dump_definitions, listed_type
 from verifiers.stores.mongo.namespaces import NamespaceMap
 
+log = logging.getLogger(__name__)
 # The server's own databases: never part of an application's backup contents.
 SERVER_DATABASES = frozenset({"local", "config"})
 BATCH_SIZE = 1000
@@ -68,14 +71,36 @@ def raw_documents(collection: Collection[Any], *, session: ClientSession | None 
         yield from split_batch(batch)
 
 
+def server_databases(client: MongoClient[Any], where: NamespaceMap, restored: Sequence[str] | None = None) -> list[str]:
+    """The server databases to measure: the mapped ones, or (identity) every database the server lists.
+
+    `restored`: the databases the restore wrote into a sandbox of the harness's own, measured when the server
+    refuses listDatabases (mongoeco 4.11 once a database holds a Decimal128, Regex, Timestamp,
+    MinKey, MaxKey or DBRef: issue 26). That sandbox was empty
+    and the restore writes only the dump's databases, so they are all there is: a database the restore lost
+    still shows as missing collections, and a dump holding more than its manifest fails the artifact check.
+    Without `restored` the refusal is raised."""
+    if not where.identity:
+        return where.server_databases(())
+    try:
+        return where.server_databases(client.list_database_names())
+    except OperationFailure:
+        if restored is None:
+            raise
+        log.info("the sandbox server refused listDatabases: measuring the %d restored database(s)", len(restored))
+        return sorted(set(restored))
+
+
 def facts_from_server(client: MongoClient[Any], namespaces: NamespaceMap | None = None,
-                      bits: Mapping[str, int] | None = None) -> dict[str, CollectionFacts]:
+                      bits: Mapping[str, int] | None = None,
+                      restored: Sequence[str] | None = None) -> dict[str, CollectionFacts]:
     """Every application collection of the server, under the backup's own `db.collection` (`namespaces` says
     which server database holds which of the backup's; by default each its own); `bits` cuts a namespace's
-    segments as the manifest's were (by default about DEFAULT_SEGMENT_ITEMS documents each)."""
+    segments as the manifest's were (by default about DEFAULT_SEGMENT_ITEMS documents each); `restored` as for
+    server_databases."""
     where = namespaces or NamespaceMap()
     facts: dict[str, CollectionFacts] = {}
-    for db_name in where.server_databases(client.list_database_names() if where.identity else ()):
+    for db_name in server_databases(client, where, restored):
         source = where.source_db(db_name)
         if source is None:
             continue
@@ -84,7 +109,7 @@ def facts_from_server(client: MongoClient[Any], namespaces: NamespaceMap | None 
             namespace = f"{source}.{info['name']}"
             if not measured(namespace) or info["name"] in where.hidden:
                 continue
-            kind = str(info.get("type", "collection"))
+            kind = listed_type(info)
             collection = db[info["name"]]
             indexes = [dict(i) for i in collection.list_indexes()] if kind != "view" else []
             defined = definitions(kind, dict(info.get("options") or {}), indexes)

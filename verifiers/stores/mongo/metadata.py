@@ -45,10 +45,25 @@ def _text(value: Any) -> str:
     return json_util.dumps(value, sort_keys=True, json_options=json_util.RELAXED_JSON_OPTIONS)
 
 
+def listed_type(info: Mapping[str, Any]) -> str:
+    """A listCollections entry's type. An entry with a `viewOn` option is a view whatever its `type` says:
+    MongoDB accepts that option only when creating a view, and mongoeco 4.11 lists its views as "collection"
+    (issue 26). Read as a collection, a view would be dumped, hashed and counted as data (on mongoeco: as an
+    empty collection), so a backup would claim documents it never held and a restore would pass silently."""
+    kind = str(info.get("type", "collection"))
+    if kind == "collection" and "viewOn" in (info.get("options") or {}):
+        return "view"
+    return kind
+
+
 def index_definition(index: Mapping[str, Any]) -> str:
     key = index.get("key") or {}
     pairs = [[str(field), normalise(direction)] for field, direction in dict(key).items()]
     rest = {k: normalise(v) for k, v in index.items() if k not in _INDEX_DROPPED | {"key", "name"}}
+    # what `unique` says without changing the index: false (the default) on any index, true on `_id_` (unique
+    # by definition); mongoeco 4.11 lists both, mongod neither (issue 26)
+    if rest.get("unique") is False or (rest.get("unique") is True and index.get("name") == "_id_"):
+        del rest["unique"]
     return _text({"key": pairs, **rest})
 
 
@@ -67,7 +82,8 @@ def dump_definitions(entry: CollectionEntry) -> dict[str, str]:
 
 
 def create_options(entry: CollectionEntry) -> dict[str, Any]:
-    """Options for `create` (pymongo's create_collection keyword arguments) from the dump's metadata."""
+    """Options for the `create` command from the dump's metadata, with the dump's own values and types (as
+    mongorestore sends them)."""
     return {k: v for k, v in entry.options.items() if k in CREATE_OPTIONS}
 
 

@@ -110,8 +110,9 @@ def restore_with_pymongo(client: MongoClient[Any], dump: MongoDump, *, timeout: 
     target = {e.db: str(where.server_db(e.db)) for e in entries}
     try:
         for entry in sorted(entries, key=lambda e: e.type == "view"):  # views after what they read from
-            client[target[entry.db]].create_collection(entry.collection, check_exists=False,
-                                                       **create_options(entry))
+            # the `create` command with the dump's own option values, as mongorestore sends them:
+            # create_collection() turns a capped `size` into a double, which mongoeco 4.11 refuses (issue 26)
+            client[target[entry.db]].command("create", entry.collection, **create_options(entry))
         for namespace, batch in _batches(dump, {e.namespace for e in entries if e.has_data}):
             if time.monotonic() > deadline:
                 outcome.timed_out, outcome.exit_code = True, None

@@ -32,6 +32,7 @@ from verifiers.sandboxes.process import RunAs, ServerProcess, unprivileged_user
 from verifiers.sandboxes.readiness import Readiness
 from verifiers.sandboxes.staging import staged
 from verifiers.sandboxes.user_access import blocked, private_workdir
+from verifiers.stores.mongo.engine import server_engine
 from verifiers.stores.mongo.local_server import USER_FALLBACKS, MongoServer, ping
 from verifiers.stores.mongo.wire_installation import WHAT_IT_IS, MongoecoInstallation
 
@@ -78,7 +79,7 @@ def launch_for(found: MongoecoInstallation, user: RunAs | None) -> Launch:
 
 def info(found: MongoecoInstallation, reported: str) -> SandboxInfo:
     return SandboxInfo(type="local", engine="mongoeco", version=found.version, details={
-        "server": f"mongoeco {found.version} ({WHAT_IT_IS})", "reports": f"MongoDB {reported}",
+        "server": f"mongoeco {found.version} ({WHAT_IT_IS})", "reports_mongodb_version": reported,
         "python": found.python_version})
 
 
@@ -129,11 +130,11 @@ def _wait_ready(server: ServerProcess, port_file: Path, found: MongoecoInstallat
 
 
 def _reported_version(uri: str) -> str:
-    """The MongoDB version mongoeco says it is (buildInfo), which is what clients and tools adapt to."""
+    """The MongoDB version mongoeco answers as (buildInfo), which is what clients and tools adapt to."""
     server = MongoServer(uri=uri, info=SandboxInfo(type="local", engine="mongoeco", version="?"))
     client = server.client()
     try:
-        return str(client.admin.command("buildInfo").get("version", "?"))
+        return server_engine(client).speaks
     except PyMongoError as exc:
         raise SandboxError(f"mongoeco at {uri} answered ping but not buildInfo: {type(exc).__name__}") from None
     finally:
