@@ -33,11 +33,15 @@ INSTALL_HINT = ("run `make mongoeco` in a restoreproof checkout (a virtualenv in
                 "its bin/python, or sandbox.bin_dir to its bin/")
 # Run by the interpreter under test, isolated: facts only, as one JSON line.
 _PROBE = """\
-import importlib.metadata as m, json, os, sys
+import json, os, sys
+try:
+    import importlib.metadata as m
+except ImportError:  # before 3.8: answered anyway, so that the version is what the refusal names
+    m = None
 def dist(name):
     try:
         found = m.distribution(name)
-    except m.PackageNotFoundError:
+    except (AttributeError, getattr(m, "PackageNotFoundError", LookupError)):
         return None
     return {"version": found.version, "site": os.path.realpath(found.locate_file(""))}
 print(json.dumps({"python": list(sys.version_info[:3]), "base_prefix": os.path.realpath(sys.base_prefix),
@@ -100,7 +104,8 @@ def mongoeco_installation(bin_dir: str | None) -> MongoecoInstallation:
 
 def _judged(python: Path, origin: str, facts: dict[str, object]) -> MongoecoInstallation:
     where = f"{python} ({origin})"
-    version_info = tuple(int(str(part)) for part in facts["python"]) if isinstance(facts["python"], list) else ()
+    reported = facts.get("python")
+    version_info = tuple(int(str(part)) for part in reported) if isinstance(reported, list) else ()
     python_version = ".".join(map(str, version_info))
     if version_info < MINIMUM_PYTHON:
         raise NoSuitableServerError(f"{where} is Python {python_version}; mongoeco needs Python >= 3.13",
@@ -118,8 +123,8 @@ def _judged(python: Path, origin: str, facts: dict[str, object]) -> MongoecoInst
                                     hint=INSTALL_HINT)
     sites = tuple(dict.fromkeys(Path(str(dist["site"])) for dist in (mongoeco, pymongo)))
     return MongoecoInstallation(python=python, origin=origin, version=version, pymongo=str(pymongo["version"]),
-                                python_version=python_version, interpreter=Path(str(facts["executable"])),
-                                base_prefix=Path(str(facts["base_prefix"])), sites=sites)
+                                python_version=python_version, interpreter=Path(str(facts.get("executable"))),
+                                base_prefix=Path(str(facts.get("base_prefix"))), sites=sites)
 
 
 def _release(version: str) -> tuple[int, ...]:
