@@ -1,12 +1,27 @@
 # Two commands on a fresh machine (pip only, no root, no Docker):
 #   make demo   build the demo backups and verify them (pytest suites/rds suites/redis, and suites/mysql when a
-#               MariaDB/MySQL server is installed: apt-get install mariadb-server), print the report
+#               MariaDB/MySQL server is installed: apt-get install mariadb-server, and suites/mongo when mongoeco
+#               is), print the report
 #   make test   the harness's own tests, fast default (without those marked slow; `make test-all` runs every one)
+# Both also install mongoeco (a MongoDB wire-protocol server in Python, not MongoDB) into .cache/mongoeco, where a
+# Python >= 3.13 exists: the Mongo store's tests and the demo's Mongo store restore into it (no mongod needed).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slow test-all test-real-account lint check docs clean dist
+# mongoeco needs Python >= 3.13 and, undeclared, pymongo (without it every request fails inside the server).
+MONGOECO := .cache/mongoeco
+MONGOECO_PINS := mongoeco==4.11.0 pymongo==4.20.1
+MONGOECO_STAMP := $(MONGOECO)/.installed-$(subst ==,-,$(word 1,$(MONGOECO_PINS)))-$(subst ==,-,$(word 2,$(MONGOECO_PINS)))
+# The first interpreter >= 3.13 that runs: on PATH, else pyenv's versions (a pyenv shim of a version that is not
+# selected does not run, so each is asked for its real path).
+MONGOECO_BASE ?= $(shell for p in python3.14 python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[3-9]*/bin/python3; do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 13); print(sys.executable)' 2>/dev/null && break; done)
+# Tests and the demo find the server's interpreter here (an inherited RESTOREPROOF_MONGOECO_PYTHON wins).
+WITH_MONGOECO = RESTOREPROOF_MONGOECO_PYTHON="$${RESTOREPROOF_MONGOECO_PYTHON:-$$(test -x $(MONGOECO)/bin/python \
+	&& echo $(CURDIR)/$(MONGOECO)/bin/python)}"
+
+.PHONY: mongoeco demo test test-slow test-all test-real-account lint check docs clean dist
 
 $(BIN)/restoreproof: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,16 +29,31 @@ $(BIN)/restoreproof: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@
 
-# The shop (MySQL) backup exists only when build_demo found a MariaDB/MySQL server; it says so when it did not.
-demo: $(BIN)/restoreproof
-	$(BIN)/python -m fixtures.build_demo
-	$(BIN)/pytest suites/rds suites/redis $$(ls fixtures/snapshots/shop-*.sql.gz >/dev/null 2>&1 && echo suites/mysql)
+ifeq ($(MONGOECO_BASE),)
+mongoeco:
+	@echo "no Python >= 3.13 found (python3.14, python3.13, pyenv): mongoeco is not installed, so the Mongo wire-server tests are skipped and the demo leaves its Mongo store out"
+else
+mongoeco: $(MONGOECO_STAMP)
+endif
 
-test: $(BIN)/restoreproof
-	$(BIN)/pytest tests -m "not slow"
+$(MONGOECO_STAMP):
+	rm -rf $(MONGOECO)
+	$(MONGOECO_BASE) -m venv $(MONGOECO)
+	$(MONGOECO)/bin/pip install --quiet --disable-pip-version-check $(MONGOECO_PINS)
+	@touch $@
 
-test-slow: $(BIN)/restoreproof
-	$(BIN)/pytest tests -m slow
+# The shop (MySQL) backup exists only when build_demo found a MariaDB/MySQL server, the catalog (Mongo) backup only
+# when mongoeco is installed; it says so when they are not.
+demo: $(BIN)/restoreproof mongoeco
+	$(WITH_MONGOECO) $(BIN)/python -m fixtures.build_demo
+	$(WITH_MONGOECO) $(BIN)/pytest suites/rds suites/redis $$(ls fixtures/snapshots/shop-*.sql.gz >/dev/null 2>&1 && echo suites/mysql) \
+		$$(ls fixtures/snapshots/catalog-*.archive.gz >/dev/null 2>&1 && echo suites/mongo)
+
+test: $(BIN)/restoreproof mongoeco
+	$(WITH_MONGOECO) $(BIN)/pytest tests -m "not slow"
+
+test-slow: $(BIN)/restoreproof mongoeco
+	$(WITH_MONGOECO) $(BIN)/pytest tests -m slow
 
 test-all: test test-slow
 

@@ -298,14 +298,14 @@ class ExternalSandbox(_SandboxBase):
         return value
 
 
-def _sandbox_shorthand(value: Any) -> Any:
+def sandbox_shorthand(value: Any) -> Any:
     if isinstance(value, dict) and "type" not in value:
         return {"type": "local", **value}  # a table of local settings, as before there were other types
     return {"type": value} if isinstance(value, str) else value
 
 
 Sandbox = Annotated[LocalSandbox | DockerSandbox | ExternalSandbox, Field(discriminator="type"),
-                    BeforeValidator(_sandbox_shorthand)]
+                    BeforeValidator(sandbox_shorthand)]
 
 
 class Assertion(StrictModel):

@@ -109,3 +109,12 @@ def test_the_store_row_says_in_words_which_mode_measured_the_restore(sandbox: di
     cell = sandbox_cell(sandbox)
     assert said in cell, cell
     assert ("optimistic" in cell) == (sandbox["mode"] == "fast")
+
+
+def test_the_store_row_says_what_a_server_that_is_not_its_engine_is() -> None:
+    """mongoeco answers as MongoDB 7.0.0 but is not MongoDB: the report's sandbox cell says so beside its name."""
+    cell = sandbox_cell({"type": "local", "engine": "mongoeco", "version": "4.11.0", "reports_mongodb_version": "7.0.0",
+                         "server": "mongoeco 4.11.0 (MongoDB wire-protocol server in Python, not MongoDB)"})
+    assert cell == ("mongoeco 4.11.0<div class='rp-dim'>mongoeco 4.11.0 (MongoDB wire-protocol server in Python, "
+                    "not MongoDB)</div>")
+    assert "rp-dim" not in sandbox_cell({"engine": "postgresql", "version": "18.6"})

@@ -138,8 +138,11 @@ DURABILITY_OFF = {
 
 
 def sandbox_cell(sandbox: Mapping[str, Any]) -> str:
-    """Engine and version, and in plain words the mode the restore ran in: durability off is said, not implied."""
+    """Engine and version, what the server is where the sandbox says so, and in plain words the mode the restore ran
+    in: durability off is said, not implied."""
     cell = escape(" ".join(str(sandbox[k]) for k in ("engine", "version") if sandbox.get(k)) or "-")
+    if server := sandbox.get("server"):  # what the engine is, in words (mongoeco: "..., not MongoDB")
+        cell += f"<div class='rp-dim'>{escape(str(server))}</div>"
     settings = sandbox.get("settings") or {}
     if sandbox.get("mode") == "fast":
         off = [(name, str(settings[name])) for name, values in DURABILITY_OFF.items()

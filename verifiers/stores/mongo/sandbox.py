@@ -1,5 +1,6 @@
 """Which sandbox a mongo store is restored into, provisioned and torn down under the store's timer:
-`local` (a mongod process, verifiers/stores/mongo/local_server.py), `docker` (a MongoDB container on the shared
+`local` (a mongod process, verifiers/stores/mongo/local_server.py; with `server = "mongoeco"`, the mongoeco
+wire-protocol server, verifiers/stores/mongo/wire_server.py), `docker` (a MongoDB container on the shared
 testcontainers seam, verifiers/stores/mongo/docker_server.py) or `external` (a mongod or replica set the user
 provides, opted in: one marked scratch database per database of the dump, dropped afterwards,
 verifiers/stores/mongo/external_server.py)."""
@@ -17,7 +18,9 @@ from verifiers.store_settings import DockerSandbox, ExternalSandbox, LocalSandbo
 from verifiers.stores.mongo.installations import installation
 from verifiers.stores.mongo.local_server import MongoServer, local_mongod
 from verifiers.stores.mongo.manifest import MongoManifest
-from verifiers.stores.mongo.settings import MongoStore
+from verifiers.stores.mongo.settings import MongoLocalSandbox, MongoStore
+from verifiers.stores.mongo.wire_installation import mongoeco_installation
+from verifiers.stores.mongo.wire_server import local_mongoeco
 from verifiers.timing import RestoreTimer
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,8 @@ def open_sandbox(store: MongoStore, manifest: MongoManifest,
     by default the manifest's."""
     settings = store.sandbox
     readiness = Readiness(timeout=settings.start_timeout)
+    if isinstance(settings, MongoLocalSandbox) and settings.server == "mongoeco":
+        return local_mongoeco(mongoeco_installation(settings.bin_dir), user_name=settings.user, readiness=readiness)
     if isinstance(settings, LocalSandbox):
         return local_mongod(installation(settings.bin_dir), user_name=settings.user, readiness=readiness)
     if isinstance(settings, DockerSandbox):

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from verifiers.setting_types import Seconds, StrictModel
-from verifiers.store_settings import StoreSettings, TableFilter
+from verifiers.store_settings import (
+    DockerSandbox,
+    ExternalSandbox,
+    LocalSandbox,
+    StoreSettings,
+    TableFilter,
+    sandbox_shorthand,
+)
+
+MongoServerKind = Literal["mongod", "mongoeco"]
+SERVER_HELP = ("which server a local sandbox runs: mongod (MongoDB itself), or mongoeco, a MongoDB wire-protocol "
+               "server written in Python that is not MongoDB (its own virtualenv, Python >= 3.13: `make mongoeco`; "
+               "its interpreter in bin_dir/python or RESTOREPROOF_MONGOECO_PYTHON), chosen here and never as a "
+               "fallback for a missing mongod")
+
+
+class MongoLocalSandbox(LocalSandbox):
+    """A local server process for a mongo store: mongod, or, when asked for, mongoeco."""
+
+    server: MongoServerKind = Field(default="mongod", description=SERVER_HELP)
+
+
+MongoSandbox = Annotated[MongoLocalSandbox | DockerSandbox | ExternalSandbox, Field(discriminator="type"),
+                         BeforeValidator(sandbox_shorthand)]
 
 
 class MongoFilter(StrictModel):
@@ -48,6 +71,9 @@ class MongoStore(StoreSettings):
     DEFAULT_SUITE: ClassVar[str] = "mongo"
     NO_SQL_ASSERTIONS: ClassVar[str | None] = "a mongo store; use `filters`"
     kind: Literal["mongo"]
+    sandbox: MongoSandbox = Field(default=MongoLocalSandbox(), description='where it is restored: "local", '
+                                  '"docker", "external", or a table with its `type` (a table without one is local '
+                                  'settings; `server = "mongoeco"` picks the wire-protocol server)')
     collections: TableFilter = Field(default_factory=TableFilter, description="globs over database.collection")
     filters: list[MongoFilter] = Field(default_factory=list, description="document counts a query must meet")
     validate_collections: bool = Field(default=False, description="run MongoDB's `validate` on every restored "
