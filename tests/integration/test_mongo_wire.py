@@ -41,8 +41,16 @@ from bson.int64 import Int64
 from bson.raw_bson import RawBSONDocument
 from pymongo.errors import OperationFailure
 
+from tests.conftest import sandbox_dirs, sandbox_processes
 from tests.mongo_support import Coll, build_archive, damaged_copy, databases_of, doc, gz, metadata_json, store
-from tests.mongo_wire_support import WireServer, mongoeco_python, mongoeco_server, restore_sandbox
+from tests.mongo_wire_support import (
+    Sandbox,
+    WireServer,
+    mongoeco,
+    mongoeco_python,
+    mongoeco_server,
+    restore_sandbox,
+)
 from verifiers.errors import CaptureError
 from verifiers.runner import StoreOutcome, plan_store, run_store
 from verifiers.stores.mongo.archive import open_dump
@@ -161,8 +169,19 @@ def captured_types(source: WireServer, captured: tuple[Path, Path],
                          via="pymongo")
 
 
-def run(directory: Path, target: WireServer, **settings: Any) -> StoreOutcome:
-    return run_store(plan_store(store(directory, sandbox=restore_sandbox(target), **settings), directory))
+def run(directory: Path, target: WireServer, sandbox: Sandbox = "external", **settings: Any) -> StoreOutcome:
+    return run_store(plan_store(store(directory, sandbox=restore_sandbox(target, sandbox), **settings), directory))
+
+
+@pytest.fixture(params=["local", "external"])
+def sandbox(request: pytest.FixtureRequest, target: WireServer) -> Iterator[Sandbox]:
+    """Each run restores into the product's own mongoeco sandbox and into scratch databases on `target`; either
+    way nothing is left behind: no sandbox process or directory, and `target` as it was."""
+    processes, dirs, before = set(sandbox_processes()), set(sandbox_dirs()), databases_of(target)
+    yield request.param
+    assert set(sandbox_processes()) - processes == set()
+    assert set(sandbox_dirs()) - dirs == set()
+    assert databases_of(target) == before
 
 
 def failures(outcome: StoreOutcome) -> dict[tuple[str, str], str]:
@@ -170,7 +189,7 @@ def failures(outcome: StoreOutcome) -> dict[tuple[str, str], str]:
 
 
 def test_backup_of_several_databases_restores_and_every_check_passes(captured: tuple[Path, Path],
-                                                                     target: WireServer) -> None:
+                                                                     target: WireServer, sandbox: Sandbox) -> None:
     manifest = load_manifest(captured[1], store="app")
     assert set(manifest.collections) == {"audit.events", "shop.orders", "shop.paid", "shop.users"}
     assert [manifest.collections[ns].documents for ns in ("shop.users", "shop.orders", "audit.events")] == [60, 300, 10]
@@ -178,8 +197,7 @@ def test_backup_of_several_databases_restores_and_every_check_passes(captured: t
     assert manifest.collections["shop.orders"].segments.bits == 2
     assert {"index email_1", "index seen_1", "index plan_1", "option validator", "option validationLevel"} <= set(
         manifest.collections["shop.users"].definitions)
-    before = databases_of(target)
-    outcome = run(captured[0].parent, target, validate_collections=True, filters=[
+    outcome = run(captured[0].parent, target, sandbox, validate_collections=True, filters=[
         {"name": "paid orders", "collection": "shop.orders", "filter": {"status": "paid"}, "min": 200, "max": 200},
         {"name": "nested", "collection": "shop.users", "filter": {"profile.name.last": "L"}, "min": 60}])
     assert outcome.status == "passed", failures(outcome)
@@ -189,11 +207,10 @@ def test_backup_of_several_databases_restores_and_every_check_passes(captured: t
         ("corruption", "collections"), ("assertion", "paid orders"), ("assertion", "nested")}
     corruption = next(c for c in outcome.checks if c.check == "corruption")
     assert corruption.compared and corruption.message == "validate found all 3 collections valid"
-    assert databases_of(target) == before  # the scratch databases are gone, the server's own untouched
 
 
 def test_evidence_names_the_server_it_ran_on(captured: tuple[Path, Path], source: WireServer,
-                                             target: WireServer) -> None:
+                                             target: WireServer, sandbox: Sandbox) -> None:
     """mongoeco's buildInfo claims MongoDB 7.0.0 with gitVersion "mongoeco": evidence says mongoeco. And
     pymongo's server_info() (`buildinfo`, lower case) is refused, so the harness must not use it."""
     client = source.client()
@@ -204,10 +221,12 @@ def test_evidence_names_the_server_it_ran_on(captured: tuple[Path, Path], source
         assert server_engine(client).engine == "mongoeco"
     finally:
         client.close()
-    outcome = run(captured[0].parent, target)
+    outcome = run(captured[0].parent, target, sandbox)
     assert outcome.status == "passed", failures(outcome)
     assert outcome.sandbox is not None
-    assert (outcome.sandbox["engine"], outcome.sandbox["version"]) == ("mongoeco", "?")
+    # mongoeco does not say its own version on the wire: the product's sandbox knows it from its installation
+    assert (outcome.sandbox["engine"], outcome.sandbox["version"]) == (
+        "mongoeco", mongoeco(mongoeco_python()).version if sandbox == "local" else "?")
     assert outcome.sandbox["reports_mongodb_version"] == "7.0.0"
     assert load_manifest(captured[1], store="app").method == \
         "pymongo export (mongodump not installed) of mongoeco (reports MongoDB 7.0.0)"
@@ -303,22 +322,20 @@ def test_an_external_server_refusing_listDatabases_is_asked_per_scratch_name(cap
             client.close()
 
 
-def test_every_bson_type_round_trips(captured_types: tuple[Path, Path], target: WireServer) -> None:
-    before = databases_of(target)
-    outcome = run(captured_types[0].parent, target)
+def test_every_bson_type_round_trips(captured_types: tuple[Path, Path], target: WireServer, sandbox: Sandbox) -> None:
+    outcome = run(captured_types[0].parent, target, sandbox)
     assert outcome.status == "passed", failures(outcome)
     assert next(c for c in outcome.checks if c.check == "checksum").observed == \
         load_manifest(captured_types[1], store="app").collections["types.values"].checksum
-    assert databases_of(target) == before
     late = [raw for _, raw in open_dump(captured_types[0]).documents() if bson.decode(raw)["_id"] == 8]
     assert late and late[0][5:9] != b"_id\x00"  # kept after `v` by the server, hashed with _id first
 
 
 def test_a_command_the_server_lacks_is_not_verified_naming_it(captured: tuple[Path, Path], source: WireServer,
-                                                              target: WireServer) -> None:
+                                                              target: WireServer, sandbox: Sandbox) -> None:
     """A filter using an operator mongoeco lacks fails as not verified, naming it; the refusal of a command it
     lacks (`buildinfo`: no code, unlike mongod's 59) is read as such (what the validate check relies on)."""
-    outcome = run(captured[0].parent, target, filters=[
+    outcome = run(captured[0].parent, target, sandbox, filters=[
         {"name": "hashed", "collection": "shop.orders", "min": 1,
          "filter": {"$expr": {"$eq": [{"$toHashedIndexKey": "$user"}, 0]}}}])
     failed = failures(outcome)
@@ -336,35 +353,31 @@ def test_a_command_the_server_lacks_is_not_verified_naming_it(captured: tuple[Pa
 # --- negative fixtures: each fails loudly and leaves nothing behind on the server restored into -------------
 
 @pytest.mark.parametrize("remeasure", [False, True], ids=["manifest-kept", "manifest-remeasured"])
-def test_a_truncated_archive_fails(captured: tuple[Path, Path], target: WireServer, tmp_path: Path,
+def test_a_truncated_archive_fails(captured: tuple[Path, Path], target: WireServer, sandbox: Sandbox, tmp_path: Path,
                                    remeasure: bool) -> None:
     data = captured[0].read_bytes()
     damaged_copy(captured, data[: len(data) * 2 // 3], tmp_path, remeasure=remeasure)
-    before = databases_of(target)
-    outcome = run(tmp_path, target)
+    outcome = run(tmp_path, target, sandbox)
     failed = failures(outcome)
     assert outcome.status == "failed", (outcome.status, outcome.error)
     assert any(check == "artifact" for check, _ in failed) != remeasure, failed
     assert any(check == "restore" for check, _ in failed), failed
-    assert databases_of(target) == before
 
 
 @pytest.mark.parametrize("remeasure", [False, True], ids=["manifest-kept", "manifest-remeasured"])
-def test_a_flipped_byte_fails(captured: tuple[Path, Path], target: WireServer, tmp_path: Path,
+def test_a_flipped_byte_fails(captured: tuple[Path, Path], target: WireServer, sandbox: Sandbox, tmp_path: Path,
                               remeasure: bool) -> None:
     """Without re-measuring, the artifact checksum fails; re-measured, the archive's own damage (gzip CRC) does."""
     data = bytearray(captured[0].read_bytes())
     data[len(data) // 2] ^= 0x01
     damaged_copy(captured, bytes(data), tmp_path, remeasure=remeasure)
-    before = databases_of(target)
-    outcome = run(tmp_path, target)
+    outcome = run(tmp_path, target, sandbox)
     failed = failures(outcome)
     assert outcome.status == "failed"
     artifact = [m for (c, _), m in failed.items() if c == "artifact"]
     assert bool(artifact) != remeasure, failed
     damage = [m for (c, _), m in failed.items() if c == "restore"]
     assert damage and all("the backup is damaged" in m for m in damage), failed
-    assert databases_of(target) == before
 
 
 def test_a_dropped_index_and_a_changed_document_are_found(captured: tuple[Path, Path], target: WireServer) -> None:
@@ -399,7 +412,8 @@ def test_a_dropped_index_and_a_changed_document_are_found(captured: tuple[Path, 
     assert str(order_id) not in shown and "refunded-7781" not in shown
 
 
-def test_a_server_rewriting_deprecated_bson_types_fails_the_checksum(target: WireServer, tmp_path: Path) -> None:
+def test_a_server_rewriting_deprecated_bson_types_fails_the_checksum(target: WireServer, sandbox: Sandbox,
+                                                                     tmp_path: Path) -> None:
     """A backup holding undefined, a DBPointer and a symbol (deprecated types a mongod keeps): mongoeco stores
     them as null, a DBRef document and a string, so the restore is not the backup and the checksum says so."""
     legacy = [raw_document(b"\x10_id\x00" + struct.pack("<i", 1) + b"\x06u\x00"),
@@ -411,9 +425,7 @@ def test_a_server_rewriting_deprecated_bson_types_fails_the_checksum(target: Wir
     archive.write_bytes(gz(build_archive([Coll("legacy", "values", plain + legacy,
                                                metadata_json([{"v": 2, "key": {"_id": 1}, "name": "_id_"}]))])))
     capture_mongo(None, None, from_dump=archive)
-    before = databases_of(target)
-    outcome = run(tmp_path, target)
+    outcome = run(tmp_path, target, sandbox)
     failed = failures(outcome)
     assert outcome.status == "failed" and set(failed) == {("checksum", "legacy.values")}, failed
     assert "_id-hash" in failed[("checksum", "legacy.values")]
-    assert databases_of(target) == before

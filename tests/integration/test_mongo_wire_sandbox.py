@@ -23,6 +23,7 @@ from bson.int64 import Int64
 
 from fixtures import build_demo
 from tests.conftest import sandbox_dirs, sandbox_processes
+from tests.mongo_wire_support import mongoeco_python
 from verifiers import cli
 from verifiers.errors import SandboxError
 from verifiers.inventory import load_inventory, parse_inventory
@@ -40,13 +41,6 @@ from verifiers.stores.mongo.wire_server import local_mongoeco
 REPO = Path(__file__).resolve().parents[2]
 AS_ROOT = os.geteuid() == 0
 READY = Readiness(timeout=60)
-
-
-def mongoeco_python() -> Path:
-    named = os.environ.get(PYTHON_ENV) or str(REPO / ".cache" / "mongoeco" / "bin" / "python")
-    if not Path(named).is_file():
-        pytest.skip("needs mongoeco, which is not installed here (`make mongoeco`: a virtualenv from Python >= 3.13)")
-    return Path(named)
 
 
 @pytest.fixture(scope="module")
