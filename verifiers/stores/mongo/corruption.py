@@ -32,7 +32,7 @@ SHOWN = 10
 
 
 def validate_collections(client: MongoClient[Any], namespaces: NamespaceMap, *, full: bool, budget: float,
-                         store: str, restored: Sequence[str] | None = None) -> CheckResult:
+                         store: str, restored: Sequence[str] | None = None, engine: str | None = None) -> CheckResult:
     """`validate` (with `full` when asked) on every application collection the restore wrote, named by the
     backup's own namespaces; about `budget` seconds at most. `restored`: as for measure.server_databases."""
     deadline = time.monotonic() + budget
@@ -59,7 +59,7 @@ def validate_collections(client: MongoClient[Any], namespaces: NamespaceMap, *, 
     except ConnectionFailure as exc:
         raise SandboxError(f"store {store}: lost the sandbox server during validate: {type(exc).__name__}",
                            hint="the server may have been killed or run out of memory or disk") from None
-    return judge(len(collections), replies, full=full, budget=budget)
+    return judge(len(collections), replies, full=full, budget=budget, engine=engine)
 
 
 def problems(reply: Mapping[str, Any]) -> str:
@@ -72,13 +72,18 @@ def problems(reply: Mapping[str, Any]) -> str:
     return found or "not valid"
 
 
-def judge(total: int, replies: Mapping[str, Mapping[str, Any] | None], *, full: bool, budget: float) -> CheckResult:
-    """The check from validate's replies by namespace (None: validate refused that collection)."""
+def judge(total: int, replies: Mapping[str, Mapping[str, Any] | None], *, full: bool, budget: float,
+          engine: str | None = None) -> CheckResult:
+    """The check from validate's replies by namespace (None: validate refused that collection). `engine`: the server
+    that answered when it is not MongoDB (a wire-compatible server's validate checks its own storage, not
+    MongoDB's), named in every message."""
     invalid = [f"{ns} ({found})" for ns, reply in sorted(replies.items())
                if reply is not None and (found := problems(reply))]
     refused = sorted(ns for ns, reply in replies.items() if reply is None)
     checked = len(replies) - len(refused)
     how = "validate (full)" if full else "validate"
+    if engine:
+        how += f" on {engine} (not MongoDB's storage engine)"
     observed = f"{len(invalid)} invalid of {checked} checked"
     if total == 0:
         return checks.not_compared(CHECK, SUBJECT, observed, f"{how} found no restored collection to check")

@@ -18,6 +18,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from verifiers import checks
 from verifiers.checks import CheckResult, CheckSpec
 from verifiers.errors import ArtifactFormatError, NoSuitableServerError, SandboxError
+from verifiers.sandboxes import SandboxInfo
 from verifiers.sources import Artifact, Located
 from verifiers.store_settings import StoreSettings
 from verifiers.stores import hash_ranges
@@ -130,9 +131,17 @@ def validate(server: MongoServer, store: MongoStore, restored: Sequence[str] | N
     client = server.client()
     try:
         return corruption.validate_collections(client, server.namespaces, full=store.validate_full,
-                                               budget=store.validate_budget, store=store.name, restored=restored)
+                                               budget=store.validate_budget, store=store.name, restored=restored,
+                                               engine=wire_compatible(server.info))
     finally:
         client.close()
+
+
+def wire_compatible(info: SandboxInfo) -> str | None:
+    """The server, when it is not MongoDB (mongoeco, FerretDB): what a check that read its answers names."""
+    if info.engine == "mongodb":
+        return None
+    return info.engine if info.version in ("", "?") else f"{info.engine} {info.version}"
 
 
 def selected_collections(store: MongoStore, collections: dict[str, CollectionFacts]) -> dict[str, CollectionFacts]:
