@@ -23,6 +23,7 @@ from verifiers.stores.mongo.wire_installation import PYTHON_ENV, MongoecoInstall
 from verifiers.stores.mongo.wire_server import local_mongoeco
 
 REPO = Path(__file__).resolve().parents[1]
+REQUIRED_ENV = "RESTOREPROOF_REQUIRE_MONGOECO"
 SKIP_REASON = "needs mongoeco, which is not installed here (`make mongoeco`: a virtualenv from Python >= 3.13)"
 START_TIMEOUT = 60.0
 
@@ -49,6 +50,8 @@ def mongoeco_python() -> Path:
     """The interpreter `make mongoeco` made (RESTOREPROOF_MONGOECO_PYTHON, else the checkout's .cache/mongoeco)."""
     named = os.environ.get(PYTHON_ENV) or str(REPO / ".cache" / "mongoeco" / "bin" / "python")
     if not Path(named).is_file():
+        if os.environ.get(REQUIRED_ENV):  # CI: the Mongo path must run, never skip
+            pytest.fail(f"{SKIP_REASON}, and {REQUIRED_ENV} is set: {named} does not exist")
         pytest.skip(SKIP_REASON)
     return Path(named)
 

@@ -39,7 +39,7 @@ def test_make_demo_passes_in_a_fresh_clone_in_a_private_directory() -> None:
         if "no Python >= 3.13 found" in result.stdout:  # make says so, and the demo leaves its Mongo store out
             assert "skipped the Mongo demo store (catalog)" in result.stderr, output
         else:  # mongoeco installed into the clone's .cache and the catalog store restored into it (as root: staged)
-            assert "mongo store `catalog` restored into mongoeco " in result.stdout, output
+            assert "mongo store `catalog`: captured from mongoeco " in result.stdout, output
             assert re.search(r"^catalog +mongo +PASSED", result.stdout, re.MULTILINE), output
         assert private.stat().st_mode & 0o777 == 0o700  # nothing loosened the user's own directory
     finally:

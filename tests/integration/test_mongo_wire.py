@@ -197,20 +197,28 @@ def test_backup_of_several_databases_restores_and_every_check_passes(captured: t
     assert manifest.collections["shop.orders"].segments.bits == 2
     assert {"index email_1", "index seen_1", "index plan_1", "option validator", "option validationLevel"} <= set(
         manifest.collections["shop.users"].definitions)
-    outcome = run(captured[0].parent, target, sandbox, validate_collections=True, filters=[
+    outcome = run(captured[0].parent, target, sandbox, filters=[
         {"name": "paid orders", "collection": "shop.orders", "filter": {"status": "paid"}, "min": 200, "max": 200},
         {"name": "nested", "collection": "shop.users", "filter": {"profile.name.last": "L"}, "min": 60}])
     assert outcome.status == "passed", failures(outcome)
     assert {(c.check, c.subject) for c in outcome.checks} >= {
         ("collections", "collections"), ("document_count", "shop.orders"), ("checksum", "shop.users"),
         ("checksum", "audit.events"), ("schema", "shop.paid"), ("schema", "audit.events"),
-        ("corruption", "collections"), ("assertion", "paid orders"), ("assertion", "nested")}
+        ("assertion", "paid orders"), ("assertion", "nested")}
+
+
+def test_validate_on_a_wire_server_is_not_verified(captured: tuple[Path, Path], target: WireServer,
+                                                   sandbox: Sandbox) -> None:
+    """mongoeco answers validate with valid: true whatever it holds (it counts records and ignores `full`): a pass
+    that cannot fail is no verification, so the corruption check fails as not verified, naming the server, and
+    the store with it; every other check passes."""
+    outcome = run(captured[0].parent, target, sandbox, validate_collections=True, validate_full=True)
+    assert outcome.status == "failed" and set(failures(outcome)) == {("corruption", "collections")}
     corruption = next(c for c in outcome.checks if c.check == "corruption")
-    # mongoeco answers validate; what it checked is its own storage, and the message says whose
     version = mongoeco(mongoeco_python()).version if sandbox == "local" else None
-    server = f"mongoeco {version}" if version else "mongoeco"
-    assert corruption.compared and corruption.message == (
-        f"validate on {server} (not MongoDB's storage engine) found all 3 collections valid")
+    assert not corruption.passed and corruption.message.startswith(
+        f"not verified: {f'mongoeco {version}' if version else 'mongoeco'} is not MongoDB, and its `validate` checks "
+        "no MongoDB storage engine")
 
 
 def test_evidence_names_the_server_it_ran_on(captured: tuple[Path, Path], source: WireServer,
@@ -232,6 +240,7 @@ def test_evidence_names_the_server_it_ran_on(captured: tuple[Path, Path], source
     assert (outcome.sandbox["engine"], outcome.sandbox["version"]) == (
         "mongoeco", mongoeco(mongoeco_python()).version if sandbox == "local" else "?")
     assert outcome.sandbox["reports_mongodb_version"] == "7.0.0"
+    assert "not MongoDB" in str(outcome.sandbox["server"])  # the report's sandbox cell shows it
     assert load_manifest(captured[1], store="app").method == \
         "pymongo export (mongodump not installed) of mongoeco (reports MongoDB 7.0.0)"
 
@@ -344,7 +353,7 @@ def test_a_command_the_server_lacks_is_not_verified_naming_it(captured: tuple[Pa
          "filter": {"$expr": {"$eq": [{"$toHashedIndexKey": "$user"}, 0]}}}])
     failed = failures(outcome)
     assert outcome.status == "failed" and set(failed) == {("assertion", "hashed")}
-    assert "not verified: the server does not support $toHashedIndexKey" in failed[("assertion", "hashed")]
+    assert "not verified: the server does not know $toHashedIndexKey" in failed[("assertion", "hashed")]
     client = source.client()
     try:
         with pytest.raises(OperationFailure) as refused:

@@ -410,3 +410,19 @@ def test_unique_that_changes_nothing_is_not_a_difference() -> None:
         index_definition({"key": {"a": 1}, "name": "a_1"})
     assert index_definition({"key": {"a": 1}, "name": "a_1", "unique": True}) != \
         index_definition({"key": {"a": 1}, "name": "a_1"})
+
+
+def test_a_manifest_written_before_idle_unique_was_dropped_still_matches() -> None:
+    """A manifest from before issue 26 kept `unique: false` of an index created with it (and mongoeco's `unique: true`
+    on `_id_`); the same indexes measured now omit both. They are the same indexes: no schema difference. A unique
+    index recorded so still differs from the plain one restored."""
+    old_form = {"index _id_": '{"key": [["_id", 1]], "unique": true}',
+                "index a_1": '{"key": [["a", 1]], "unique": false}',
+                "index b_1": '{"key": [["b", 1]], "unique": true}'}
+    expected = {"app.users": facts(5, "a" * 32, **old_form)}
+    now = definitions("collection", {}, [{"key": {"_id": 1}, "name": "_id_"}, {"key": {"a": 1}, "name": "a_1"},
+                                         {"key": {"b": 1}, "name": "b_1"}])
+    observed = {"app.users": CollectionFacts(type="collection", documents=5, checksum="a" * 32, definitions=now)}
+    schema = {r.subject: r for r in judge(store(), expected, observed) if r.check == "schema"}["app.users"]
+    assert not schema.passed and schema.message.startswith("app.users: index b_1 changed (was:")
+    assert not any(label in schema.message for label in ("_id_", "a_1"))

@@ -17,6 +17,7 @@ import pytest
 
 from verifiers.errors import InventoryError, NoSuitableServerError
 from verifiers.inventory import parse_inventory
+from verifiers.sandboxes.selection import apply_overrides
 from verifiers.store_settings import DockerSandbox
 from verifiers.stores.mongo.settings import MongoLocalSandbox, MongoStore
 from verifiers.stores.mongo.wire_installation import PYTHON_ENV, mongoeco_installation
@@ -129,3 +130,19 @@ def test_a_mongoeco_new_enough_with_pymongo_is_found_with_where_they_are(tmp_pat
     assert (found.version, found.pymongo, found.origin) == ("4.12.0rc1", "4.20.1", "sandbox.bin_dir")
     assert found.sites == (next(bin_dir.parent.glob("lib/python3.*/site-packages")).resolve(),)
     assert found.interpreter.is_relative_to(found.base_prefix)
+
+
+def test_command_line_sandbox_overrides_keep_the_mongoeco_server(tmp_path: Path) -> None:
+    """`--sandbox local` and `--sandbox-mode` keep a store's local sandbox as it is (its `server` included): the
+    demo's catalog store must not turn into a mongod store looking for mongod in mongoeco's bin_dir."""
+    inventory = parse_inventory({"stores": [{"name": "app", "kind": "mongo", "rto": "1h", "rpo": "1d",
+                                             "source": {"type": "file", "path": str(tmp_path / "app-*")},
+                                             "sandbox": {"server": "mongoeco", "bin_dir": "/opt/wire/bin"}}]},
+                                tmp_path / "inventory.toml")
+    for overrides in ({"sandbox": "local"}, {"sandbox": "local", "mode": "production-like"}, {"sandbox": None,
+                                                                                              "mode": "fast"}):
+        [store] = apply_overrides(inventory, allow_external=False, **overrides).stores
+        assert isinstance(store.sandbox, MongoLocalSandbox), overrides
+        assert (store.sandbox.server, store.sandbox.bin_dir) == ("mongoeco", "/opt/wire/bin"), overrides
+    [docker] = apply_overrides(inventory, sandbox="docker", allow_external=False).stores
+    assert isinstance(docker.sandbox, DockerSandbox)

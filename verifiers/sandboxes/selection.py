@@ -28,7 +28,8 @@ def apply_overrides(inventory: Inventory, *, sandbox: str | None, allow_external
         current = store.sandbox
         # a store restored from a file (its kind's FILE_SOURCES) is restored into a server this harness provides
         if store.source.type in store.FILE_SOURCES:
-            if sandbox == "local":
+            if sandbox == "local" and not isinstance(current, LocalSandbox):
+                # a local sandbox is kept as it is: a kind's own (a mongo store's `server = "mongoeco"`) included
                 current = LocalSandbox(bin_dir=current.bin_dir, user=current.user,
                                        version_match=current.version_match)
             elif sandbox == "docker":

@@ -103,7 +103,8 @@ def external_mongod(store: str, settings: ExternalSandbox, databases: Sequence[s
         namespaces = NamespaceMap.renamed(names.items(), hidden=[MARKER_COLLECTION])
         yield replace(probe, namespaces=namespaces, info=SandboxInfo(
             type="external", engine=engine.engine, version=engine.version,
-            details={"target": target, "databases": namespaces.describe() or "none", **engine.details}))
+            details={"target": target, "databases": namespaces.describe() or "none", **engine.details,
+                     **({} if engine.engine == "mongodb" else {"server": f"{engine.describe()}, not MongoDB"})}))
         failing = False
     finally:
         try:

@@ -38,6 +38,7 @@ from verifiers.stores.mongo.engine import unsupported
 from verifiers.stores.mongo.local_server import MongoServer
 from verifiers.stores.mongo.manifest import CollectionFacts, MongoManifest, load_manifest
 from verifiers.stores.mongo.measure import facts_from_server, selected
+from verifiers.stores.mongo.metadata import current_form
 from verifiers.stores.mongo.namespaces import NamespaceMap
 from verifiers.stores.mongo.restore import (
     dump_databases,
@@ -183,7 +184,7 @@ def run_filter(client: MongoClient[Any], expectation: MongoFilter,
         reason = f"code {getattr(exc, 'code', '?')} ({details.get('codeName', type(exc).__name__)})"
         lacking = unsupported(exc) if isinstance(exc, OperationFailure) else None
         if lacking is not None:  # the server's own vocabulary, never a document value
-            reason = f"not verified: the server does not support {lacking} ({reason})"
+            reason = f"not verified: the server does not know {lacking} ({reason})"  # lacked, or misspelt
         return checks.assertion(expectation.name, None, minimum=expectation.min, maximum=expectation.max,
                                 error=f"{expectation.collection} {json_util.dumps(query)[:200]}: {reason}")
     return checks.assertion(expectation.name, found, minimum=expectation.min, maximum=expectation.max)
@@ -202,7 +203,7 @@ def judge(store: MongoStore, expected: dict[str, CollectionFacts],
                 namespace, got.checksum if got else None, want.checksum or "",
                 where=hash_ranges.narrowed(want.segments, segments, label=ID_HASH, noun="documents"),
                 ranges=hash_ranges.differing_bounds(want.segments, segments, label=ID_HASH)))
-        results.append(checks.schema(namespace, got.definitions if got else None, want.definitions))
+        results.append(checks.schema(namespace, got.definitions if got else None, current_form(want.definitions)))
     return results
 
 

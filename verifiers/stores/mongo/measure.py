@@ -87,7 +87,8 @@ def server_databases(client: MongoClient[Any], where: NamespaceMap, restored: Se
     except OperationFailure:
         if restored is None:
             raise
-        log.info("the sandbox server refused listDatabases: measuring the %d restored database(s)", len(restored))
+        log.warning("the sandbox server refused listDatabases: measuring the %d database(s) the restore wrote",
+                    len(restored))
         return sorted(set(restored))
 
 

@@ -60,11 +60,30 @@ def index_definition(index: Mapping[str, Any]) -> str:
     key = index.get("key") or {}
     pairs = [[str(field), normalise(direction)] for field, direction in dict(key).items()]
     rest = {k: normalise(v) for k, v in index.items() if k not in _INDEX_DROPPED | {"key", "name"}}
-    # what `unique` says without changing the index: false (the default) on any index, true on `_id_` (unique
-    # by definition); mongoeco 4.11 lists both, mongod neither (issue 26)
-    if rest.get("unique") is False or (rest.get("unique") is True and index.get("name") == "_id_"):
-        del rest["unique"]
+    _drop_idle_unique(rest, str(index.get("name", "")))
     return _text({"key": pairs, **rest})
+
+
+def _drop_idle_unique(spec: dict[str, Any], name: str) -> bool:
+    """Drop what `unique` says without changing the index: false (the default) on any index, true on `_id_` (unique
+    by definition); mongoeco 4.11 lists both, mongod neither unless asked with it (issue 26). Whether it did."""
+    if spec.get("unique") is False or (spec.get("unique") is True and name == "_id_"):
+        del spec["unique"]
+        return True
+    return False
+
+
+def current_form(defined: Mapping[str, str]) -> dict[str, str]:
+    """A manifest's definitions as index_definition writes them today: a manifest written before the idle `unique`
+    was dropped (an index created with `unique: false`, as some ODMs do) would otherwise differ from the same
+    index measured now. Only a definition that changes is re-written."""
+    current = dict(defined)
+    for label, text in defined.items():
+        if label.startswith("index ") and '"unique"' in text:
+            spec = json_util.loads(text, json_options=json_util.RELAXED_JSON_OPTIONS)
+            if isinstance(spec, dict) and _drop_idle_unique(spec, label.removeprefix("index ")):
+                current[label] = _text(spec)
+    return current
 
 
 def definitions(kind: str, options: Mapping[str, Any], indexes: list[dict[str, Any]]) -> dict[str, str]:
