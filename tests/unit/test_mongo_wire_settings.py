@@ -7,7 +7,6 @@ without one those tests are skipped, saying so. Starting the server: tests/integ
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.mongo_wire_support import mongoeco_python
 from verifiers.errors import InventoryError, NoSuitableServerError
 from verifiers.inventory import parse_inventory
 from verifiers.sandboxes.selection import apply_overrides
@@ -73,11 +73,18 @@ def test_an_interpreter_that_does_not_exist_is_named(tmp_path: Path, monkeypatch
         mongoeco_installation(None)
 
 
-def test_the_harness_own_python_is_too_old_for_mongoeco() -> None:
-    if sys.version_info >= (3, 13):
-        pytest.skip("needs the harness on a Python below 3.13, and it runs on a newer one here")
+def test_a_python_too_old_for_mongoeco_is_refused(tmp_path: Path) -> None:
+    """The harness's own interpreter where it is older than 3.13 (3.11 here), else a stand-in that answers the probe
+    as Python 3.12 would."""
+    if sys.version_info < (3, 13):
+        bin_dir = Path(sys.executable).parent
+    else:
+        bin_dir = tmp_path
+        (tmp_path / "python").write_text('#!/bin/sh\necho \'{"python": [3, 12, 9], "base_prefix": "/x", "executable": '
+                                         '"/x/bin/python3", "mongoeco": null, "pymongo": null}\'\n')
+        (tmp_path / "python").chmod(0o755)
     with pytest.raises(NoSuitableServerError, match=r"is Python 3\.\d+\.\d+; mongoeco needs Python >= 3\.13"):
-        mongoeco_installation(str(Path(sys.executable).parent))
+        mongoeco_installation(str(bin_dir))
 
 
 def test_an_interpreter_that_fails_is_refused_with_its_output(tmp_path: Path) -> None:
@@ -89,10 +96,8 @@ def test_an_interpreter_that_fails_is_refused_with_its_output(tmp_path: Path) ->
 
 
 def base_python_313() -> Path:
-    named = os.environ.get(PYTHON_ENV) or str(REPO / ".cache" / "mongoeco" / "bin" / "python")
-    if not Path(named).is_file():
-        pytest.skip("needs a Python >= 3.13 (as `make mongoeco` installs), which is not installed here")
-    return Path(named).resolve()
+    """A Python >= 3.13: the one `make mongoeco` made its virtualenv from."""
+    return mongoeco_python().resolve()
 
 
 def venv_with(tmp_path: Path, **packages: str) -> Path:
