@@ -3,7 +3,7 @@ with nothing left, as root run as the sandbox user even from a 0700 clone, refus
 cannot serve, and a whole mongo store captured from one mongoeco restored into another and judged there.
 
 mongoeco is found as `make mongoeco` installs it (RESTOREPROOF_MONGOECO_PYTHON, else .cache/mongoeco); where
-there is no Python >= 3.13 it is not installed and these tests are skipped, saying so. The big dataset and the
+there is no Python >= 3.13 it is not installed and these tests fail, saying what to install. The big dataset and the
 negative fixtures against it are in tests/integration/test_mongo_wire.py."""
 
 from __future__ import annotations

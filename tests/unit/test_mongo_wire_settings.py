@@ -3,7 +3,8 @@ and how an interpreter that cannot serve it is refused, each time saying what is
 
 The refusals are judged on real interpreters: the harness's own (too old), a script that fails, and virtualenvs of
 a Python >= 3.13 holding only a package's metadata (what the probe reads), which `make mongoeco` makes possible;
-without one those tests are skipped, saying so. Starting the server: tests/integration/test_mongo_wire_sandbox.py."""
+without one those tests fail, saying what to install. Starting the server:
+tests/integration/test_mongo_wire_sandbox.py."""
 
 from __future__ import annotations
 
